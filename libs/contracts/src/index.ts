@@ -1,0 +1,4 @@
+export * from './status';
+export * from './secrets';
+export * from './records';
+export * from './jobs';
