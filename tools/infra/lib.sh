@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables here are used by the scripts that source it
 # Shared helpers for tools/infra/up.sh and tools/infra/down.sh. Sourced, not run.
 
 INFRA_DIR="${AIPLANE_INFRA_DIR:-/var/tmp/aiplane-infra}"
@@ -53,7 +53,9 @@ parse_components() {
 
 has_component() {
   local want="$1" c
-  for c in "${COMPONENTS[@]}"; do [[ "$c" == "$want" ]] && return 0; done
+  for c in "${COMPONENTS[@]}"; do
+    if [[ "$c" == "$want" ]]; then return 0; fi
+  done
   return 1
 }
 
@@ -81,8 +83,8 @@ apt_install_missing() {
   log "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   # Update only when something is actually missing: the warm path must not touch the network.
-  apt-get update -qq >/dev/null || die "apt-get update failed"
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+  apt-get -o DPkg::Lock::Timeout=120 update -qq >/dev/null || die "apt-get update failed"
+  apt-get -o DPkg::Lock::Timeout=120 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
     || die "apt-get install ${missing[*]} failed"
 }
 
@@ -100,13 +102,23 @@ wait_for() {
   done
 }
 
+# alive PID: a zombie counts as dead. PID 1 here is not a real init and reaps orphans only every
+# couple of seconds, so kill -0 alone would make every stop wait for the reaper.
+alive() {
+  local st
+  kill -0 "$1" 2>/dev/null || return 1
+  st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  st=${st##*) }
+  [[ "${st%% *}" != Z ]]
+}
+
 # pid_from_file FILE: prints the pid if FILE names a live process.
 pid_from_file() {
   local file="$1" pid
   [[ -r "$file" ]] || return 1
   read -r pid <"$file" 2>/dev/null || return 1
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
+  alive "$pid" || return 1
   printf '%s\n' "$pid"
 }
 
@@ -121,24 +133,25 @@ running() {
 
 # stop_pidfile NAME PIDFILE COMM: TERM, wait up to 10 s, then KILL.
 stop_pidfile() {
-  local name="$1" file="$2" comm="$3" pid i
+  local name="$1" file="$2" comm="$3" pid i t0
+  t0=$(now_ms)
   if ! running "$file" "$comm"; then
     rm -f "$file"
     return 0
   fi
   pid=$(pid_from_file "$file")
   kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
+  for ((i = 0; i < 200; i++)); do
+    alive "$pid" || break
+    sleep 0.05
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid"; then
     log "$name (pid $pid) ignored TERM for 10s, sending KILL"
     kill -KILL "$pid" 2>/dev/null || true
     sleep 0.2
   fi
   rm -f "$file"
-  log "stopped $name (pid $pid)"
+  log "stopped $name (pid $pid) in $(($(now_ms) - t0)) ms"
 }
 
 # tcp_open PORT: something accepts connections on 127.0.0.1:PORT.
@@ -169,8 +182,10 @@ env_update() {
     while IFS= read -r line || [[ -n "$line" ]]; do
       key="${line%%=*}"
       keep=1
-      for k in "${remove[@]}"; do [[ "$key" == "$k" ]] && keep=0; done
-      ((keep)) && printf '%s\n' "$line" >>"$tmp"
+      for k in "${remove[@]}"; do
+        if [[ "$key" == "$k" ]]; then keep=0; fi
+      done
+      if ((keep)); then printf '%s\n' "$line" >>"$tmp"; fi
     done <"$ENV_FILE"
   fi
   for line in "${add[@]}"; do printf '%s\n' "$line" >>"$tmp"; done

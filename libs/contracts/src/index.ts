@@ -2,3 +2,4 @@ export * from './status';
 export * from './secrets';
 export * from './records';
 export * from './jobs';
+export * from './dto';

@@ -1,0 +1,3 @@
+export * from './validators';
+export * from './services.dto';
+export * from './prompt.dto';

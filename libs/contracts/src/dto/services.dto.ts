@@ -1,0 +1,138 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  IsIn,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  ValidateNested,
+} from 'class-validator';
+import { IsCount, IsEnvironmentMap } from './validators';
+
+export class ResourcesDto {
+  @ApiPropertyOptional({
+    description: 'Number of nodes',
+    example: 1,
+    oneOf: [{ type: 'integer' }, { type: 'string' }],
+  })
+  @IsOptional()
+  @IsCount()
+  nodes?: number | string;
+
+  @ApiPropertyOptional({
+    description: 'CPUs per task',
+    example: '8',
+    oneOf: [{ type: 'integer' }, { type: 'string' }],
+  })
+  @IsOptional()
+  @IsCount()
+  cpu?: number | string;
+
+  @ApiPropertyOptional({ description: 'Memory per node, SLURM syntax', example: '64G' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[1-9][0-9]{0,8}[KMGTkmgt]?$/, { message: 'memory must look like 64G, 512M or 1024' })
+  memory?: string;
+
+  @ApiPropertyOptional({
+    description: 'Wall-time limit in minutes',
+    example: 120,
+    oneOf: [{ type: 'integer' }, { type: 'string' }],
+  })
+  @IsOptional()
+  @IsCount()
+  time_limit?: number | string;
+
+  @ApiPropertyOptional({
+    description: 'GPUs per node; null or 0 for a CPU-only service',
+    example: '4',
+    nullable: true,
+    oneOf: [{ type: 'integer' }, { type: 'string' }],
+  })
+  @IsOptional()
+  @IsCount({ nullable: true })
+  gpu?: number | string | null;
+
+  @ApiPropertyOptional({ description: 'SLURM partition', example: 'gpu' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'partition must match ^[A-Za-z0-9_.-]{1,64}$' })
+  partition?: string;
+
+  @ApiPropertyOptional({ description: 'SLURM account (project)', example: 'p200000' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'account must match ^[A-Za-z0-9_.-]{1,64}$' })
+  account?: string;
+
+  @ApiPropertyOptional({ description: 'SLURM QOS', example: 'default' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'qos must match ^[A-Za-z0-9_.-]{1,64}$' })
+  qos?: string;
+}
+
+export class ServiceConfigDto {
+  @ApiPropertyOptional({
+    description: 'Environment of the workload; values reach it byte-for-byte and are never run by a shell',
+    example: { VLLM_MODEL: 'gpt2' },
+    type: 'object',
+    additionalProperties: { type: 'string' },
+  })
+  @IsOptional()
+  @IsEnvironmentMap()
+  environment?: Record<string, string | number | boolean>;
+
+  @ApiPropertyOptional({ type: ResourcesDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ResourcesDto)
+  resources?: ResourcesDto;
+
+  @ApiPropertyOptional({
+    description: 'GPUs per replica; makes a replica group of gpu ÷ gpu_per_replica replicas per node',
+    example: 2,
+    oneOf: [{ type: 'integer' }, { type: 'string' }],
+  })
+  @IsOptional()
+  @IsCount()
+  gpu_per_replica?: number | string;
+}
+
+export class CreateServiceDto {
+  @ApiProperty({
+    description: 'Recipe, as `category/name` or bare `name`',
+    example: 'inference/vllm-single-node',
+  })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(128)
+  @Matches(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)?$/, {
+    message: 'recipe_name must look like category/name or name',
+  })
+  recipe_name!: string;
+
+  @ApiPropertyOptional({ type: ServiceConfigDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ServiceConfigDto)
+  config?: ServiceConfigDto;
+}
+
+export const ACCEPTED_STATUS_UPDATES = ['cancelled'] as const;
+
+export class UpdateStatusDto {
+  @ApiProperty({
+    description: 'The only accepted value is "cancelled"',
+    example: 'cancelled',
+    enum: ACCEPTED_STATUS_UPDATES,
+  })
+  @IsString()
+  @IsIn(ACCEPTED_STATUS_UPDATES, { message: 'status must be "cancelled" (the only status a client may set)' })
+  status!: string;
+}

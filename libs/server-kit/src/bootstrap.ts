@@ -1,0 +1,61 @@
+import { ValidationPipe, type INestApplication, type Type, type ValidationError } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { BadRequestError } from './errors';
+import { HttpErrorFilter } from './http-error.filter';
+import type { Logger } from './logging';
+import { requestIdMiddleware } from './request-context';
+
+export interface HttpAppOptions {
+  logger: Logger;
+  /** Largest accepted JSON body; bigger ones get 413 before any parsing work. */
+  bodyLimit?: string;
+}
+
+function flatten(errors: ValidationError[], parent = ''): string[] {
+  return errors.flatMap((error) => {
+    const path = parent ? `${parent}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {}).map((text) =>
+      // class-validator words messages with the bare property; the full path is what a user can act on.
+      text.startsWith(error.property) ? `${path}${text.slice(error.property.length)}` : `${path}: ${text}`,
+    );
+    return [...own, ...flatten(error.children ?? [], path)];
+  });
+}
+
+/** Strict validation at the edge: unknown fields are errors, never silently dropped. */
+export function validationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+    transform: true,
+    exceptionFactory: (errors) => new BadRequestError(flatten(errors).join('; ')),
+  });
+}
+
+export async function createHttpApp(module: Type, options: HttpAppOptions): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(module, {
+    bufferLogs: true,
+    bodyParser: false,
+  });
+  app.useLogger(app.get(PinoNestLogger));
+  app.use(requestIdMiddleware);
+  app.useBodyParser('json', { limit: options.bodyLimit ?? '1mb' });
+  app.useGlobalPipes(validationPipe());
+  app.useGlobalFilters(new HttpErrorFilter(options.logger));
+  app.enableShutdownHooks();
+  return app;
+}
+
+/** Listens, logs where, and closes cleanly on SIGINT/SIGTERM (enableShutdownHooks does the rest). */
+export async function listen(
+  app: INestApplication,
+  host: string,
+  port: number,
+  logger: Logger,
+): Promise<void> {
+  await app.listen(port, host);
+  logger.info({ host, port }, 'listening');
+}

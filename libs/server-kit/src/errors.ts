@@ -1,0 +1,59 @@
+import { HttpStatus } from '@nestjs/common';
+
+/**
+ * Errors that know their HTTP meaning. Services throw these; the one exception filter per app
+ * turns them into `{statusCode, error, message}` so no controller formats errors by hand.
+ */
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class BadRequestError extends AppError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(HttpStatus.BAD_REQUEST, 'Bad Request', message, details);
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  constructor(message: string) {
+    super(HttpStatus.UNAUTHORIZED, 'Unauthorized', message);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(HttpStatus.NOT_FOUND, 'Not Found', message, details);
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(HttpStatus.CONFLICT, 'Conflict', message, details);
+  }
+}
+
+export class UpstreamError extends AppError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(HttpStatus.BAD_GATEWAY, 'Bad Gateway', message, details);
+  }
+}
+
+export class UnavailableError extends AppError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(HttpStatus.SERVICE_UNAVAILABLE, 'Service Unavailable', message, details);
+  }
+}
+
+export class GatewayTimeoutError extends AppError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(HttpStatus.GATEWAY_TIMEOUT, 'Gateway Timeout', message, details);
+  }
+}

@@ -1,0 +1,49 @@
+import { pino, type Logger } from 'pino';
+import { LoggerModule } from 'nestjs-pino';
+import type { DynamicModule } from '@nestjs/common';
+import { currentRequestId } from './request-context';
+
+export type { Logger } from 'pino';
+
+// Secrets must never reach a log line, whatever logged them.
+const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.token',
+  '*.apiKey',
+  '*.api_key',
+  '*.password',
+  '*.HF_TOKEN',
+];
+
+export function createLogger(service: string, level = 'info'): Logger {
+  return pino({
+    level,
+    base: { service },
+    redact: { paths: REDACT_PATHS, censor: '***' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    // Every line written while serving a request carries its id, wherever it was logged from.
+    mixin: () => {
+      const requestId = currentRequestId();
+      return requestId ? { request_id: requestId } : {};
+    },
+  });
+}
+
+export function loggerModule(logger: Logger): DynamicModule {
+  return LoggerModule.forRoot({
+    pinoHttp: {
+      logger,
+      // requestIdMiddleware runs first and has already chosen the id.
+      genReqId: (req) => req.id,
+      // The mixin already adds request_id; pino-http's own `req.id` would duplicate it.
+      quietReqLogger: true,
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+      serializers: {
+        req: (req: { method?: string; url?: string }) => ({ method: req.method, url: req.url }),
+        res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+      },
+    },
+  });
+}
