@@ -1,19 +1,22 @@
 import type { ServiceStatus } from './status';
 
-/** What the user sent as `config`, after validation; numbers arrive coerced. */
+/**
+ * The `config` of a create request as the user sent it (after shape validation): counts may be
+ * numbers or digit strings, `gpu` may be null. The recipes library coerces it; records keep it as sent.
+ */
 export interface ServiceConfig {
-  environment?: Record<string, string>;
+  environment?: Record<string, string | number | boolean>;
   resources?: ResourceRequest;
-  gpu_per_replica?: number;
+  gpu_per_replica?: number | string;
 }
 
 export interface ResourceRequest {
-  nodes?: number;
-  cpu?: number;
-  memory?: string;
-  time_limit?: number;
-  /** 0 means CPU-only (the document's `"gpu": null`). */
-  gpu?: number;
+  nodes?: number | string;
+  cpu?: number | string;
+  memory?: string | number;
+  time_limit?: number | string;
+  /** null, 0 or "0" means CPU-only (the document's `"gpu": null`). */
+  gpu?: number | string | null;
   partition?: string;
   account?: string;
   qos?: string;

@@ -1,4 +1,10 @@
-import { ValidationPipe, type INestApplication, type Type, type ValidationError } from '@nestjs/common';
+import {
+  ValidationPipe,
+  type DynamicModule,
+  type INestApplication,
+  type Type,
+  type ValidationError,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
@@ -35,7 +41,10 @@ export function validationPipe(): ValidationPipe {
   });
 }
 
-export async function createHttpApp(module: Type, options: HttpAppOptions): Promise<NestExpressApplication> {
+export async function createHttpApp(
+  module: Type | DynamicModule,
+  options: HttpAppOptions,
+): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(module, {
     bufferLogs: true,
     bodyParser: false,

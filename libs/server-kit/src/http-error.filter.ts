@@ -62,7 +62,9 @@ export class HttpErrorFilter implements ExceptionFilter {
       res.end();
       return;
     }
+    // `success: false` serves data-plane clients, which the contract promises that envelope.
     const body: ErrorBody & Record<string, unknown> = {
+      success: false,
       statusCode: status,
       error: REASONS[status] ?? 'Error',
       message,

@@ -1,3 +1,4 @@
 export * from './validators';
 export * from './services.dto';
 export * from './prompt.dto';
+export * from './responses.dto';

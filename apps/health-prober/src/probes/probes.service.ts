@@ -1,0 +1,78 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import type { JobState } from '@aiplane/contracts';
+import { ServiceRegistry, type StoredService } from '@aiplane/registry';
+import type { Logger } from '@aiplane/server-kit';
+import type { HealthProberConfig } from '../health-prober.config';
+import { CONFIG, LOGGER, REDIS } from '../platform/platform.module';
+import { probeReadiness } from './readiness.probe';
+
+const PROBED_STATES: readonly JobState[] = ['RUNNING', 'COMPLETING'];
+
+/**
+ * Probes every running workload once per interval and records whether it is ready. A lock with the
+ * interval's lifetime keeps extra prober replicas from probing the same round twice.
+ */
+@Injectable()
+export class ProbesService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    private readonly registry: ServiceRegistry,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(CONFIG) private readonly config: HealthProberConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.logger.info({ interval_ms: this.config.PROBE_INTERVAL_MS }, 'health-prober started');
+    this.schedule(0);
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      const started = Date.now();
+      this.tick()
+        .catch((error: unknown) => {
+          this.logger.error({ err: error }, 'probe round failed');
+        })
+        .finally(() => {
+          this.schedule(Math.max(0, this.config.PROBE_INTERVAL_MS - (Date.now() - started)));
+        });
+    }, delayMs);
+  }
+
+  /** One round; exposed for tests. Returns how many workloads were probed. */
+  async tick(): Promise<number> {
+    const lock = await this.redis.set(
+      `${this.config.REDIS_PREFIX}:prober:lock`,
+      String(process.pid),
+      'PX',
+      Math.max(1, this.config.PROBE_INTERVAL_MS - 100),
+      'NX',
+    );
+    if (lock !== 'OK') return 0;
+    const services = await this.registry.getMany(await this.registry.activeIds());
+    const targets = services.filter(
+      (service) => service.endpoint && PROBED_STATES.includes(service.scheduler_state),
+    );
+    await Promise.all(targets.map((service) => this.probe(service)));
+    return targets.length;
+  }
+
+  private async probe(service: StoredService): Promise<void> {
+    const url = `${service.endpoint ?? ''}${service.readiness_path}`;
+    const ready = await probeReadiness(url, this.config.PROBE_TIMEOUT_MS);
+    if (ready !== service.ready) {
+      this.logger.info({ service_id: service.id, endpoint: service.endpoint, ready }, 'readiness changed');
+    }
+    await this.registry.setReadiness(service.id, ready);
+  }
+}

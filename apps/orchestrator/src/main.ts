@@ -1,0 +1,17 @@
+import 'reflect-metadata';
+import { createHttpApp, createLogger, listen } from '@aiplane/server-kit';
+import { AppModule } from './app.module';
+import { loadOrchestratorConfig } from './orchestrator.config';
+
+async function main(): Promise<void> {
+  const config = loadOrchestratorConfig();
+  const logger = createLogger('orchestrator', config.LOG_LEVEL);
+  const app = await createHttpApp(AppModule.forRoot(config, logger), { logger });
+  app.setGlobalPrefix('api');
+  await listen(app, config.ORCHESTRATOR_HOST, config.ORCHESTRATOR_PORT, logger);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

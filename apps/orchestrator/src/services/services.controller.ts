@@ -1,0 +1,108 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import {
+  CreateServiceDto,
+  UpdateStatusDto,
+  type ServiceRecord,
+  type ServiceStatusResponse,
+} from '@aiplane/contracts';
+import { BadRequestError } from '@aiplane/server-kit';
+import { MAX_LOG_LINES, ServicesService, type CancelOutcome } from './services.service';
+import { ServiceIdPipe } from './service-id.pipe';
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
+
+@Controller('services')
+export class ServicesController {
+  constructor(private readonly services: ServicesService) {}
+
+  @Post('start')
+  start(
+    @Body() body: CreateServiceDto,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ): Promise<ServiceRecord> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new BadRequestError('Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 . _ : -');
+    }
+    return this.services.start(body, idempotencyKey);
+  }
+
+  @Get()
+  list(): Promise<ServiceRecord[]> {
+    return this.services.list();
+  }
+
+  @Get('vllm/services')
+  async vllmServices(): Promise<{
+    vllm_services: Pick<ServiceRecord, 'id' | 'name' | 'recipe_name' | 'endpoint' | 'status'>[];
+  }> {
+    const services = await this.services.listByKind('vllm');
+    return {
+      vllm_services: services.map(({ id, name, recipe_name, endpoint, status }) => ({
+        id,
+        name,
+        recipe_name,
+        endpoint,
+        status,
+      })),
+    };
+  }
+
+  @Post('stop/:id')
+  @HttpCode(200)
+  async stop(
+    @Param('id', ServiceIdPipe) id: string,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<CancelOutcome> {
+    deprecate(res, id);
+    return this.services.cancel(id);
+  }
+
+  @Get(':id')
+  get(@Param('id', ServiceIdPipe) id: string): Promise<ServiceRecord> {
+    return this.services.get(id);
+  }
+
+  @Get(':id/status')
+  status(@Param('id', ServiceIdPipe) id: string): Promise<ServiceStatusResponse> {
+    return this.services.status(id);
+  }
+
+  @Post(':id/status')
+  @HttpCode(200)
+  updateStatus(
+    @Param('id', ServiceIdPipe) id: string,
+    @Body() _body: UpdateStatusDto,
+  ): Promise<CancelOutcome> {
+    // UpdateStatusDto admits only "cancelled"; anything else was refused with a 400 already.
+    return this.services.cancel(id);
+  }
+
+  @Delete(':id')
+  async remove(
+    @Param('id', ServiceIdPipe) id: string,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<CancelOutcome> {
+    deprecate(res, id);
+    return this.services.cancel(id);
+  }
+
+  @Get(':id/logs')
+  logs(@Param('id', ServiceIdPipe) id: string, @Query('lines') lines?: string): Promise<{ logs: string }> {
+    return this.services.logs(id, parseLines(lines));
+  }
+}
+
+function deprecate(res: Response, id: string): void {
+  res.setHeader('Deprecation', 'true');
+  res.setHeader('Link', `</api/services/${id}/status>; rel="successor-version"`);
+}
+
+function parseLines(lines: string | undefined): number | undefined {
+  if (lines === undefined) return undefined;
+  const value = Number(lines);
+  if (!/^[0-9]+$/.test(lines) || value < 1 || value > MAX_LOG_LINES) {
+    throw new BadRequestError(`lines must be a whole number from 1 to ${MAX_LOG_LINES}`);
+  }
+  return value;
+}

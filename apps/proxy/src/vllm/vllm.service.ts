@@ -1,0 +1,185 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { PromptDto, PromptResponse, PromptUsage } from '@aiplane/contracts';
+import { AppError, UpstreamError, type Logger } from '@aiplane/server-kit';
+import { CONFIG, LOGGER, UPSTREAM } from '../platform/platform.module';
+import type { ProxyConfig } from '../proxy.config';
+import { TargetResolver, type Target } from '../routing/target.resolver';
+import {
+  UpstreamClient,
+  UpstreamConnectError,
+  UpstreamTimeoutError,
+  type UpstreamResponse,
+} from '../upstream/upstream.client';
+
+const DEFAULT_MAX_TOKENS = 150;
+const DEFAULT_TEMPERATURE = 0.7;
+// vLLM refuses chat for tokenizers without a chat template (base models such as gpt2).
+const NO_CHAT_TEMPLATE = /chat template/i;
+
+interface OpenAiCompletion {
+  model?: string;
+  choices?: { text?: string; message?: { content?: string | null } }[];
+  usage?: Partial<PromptUsage>;
+}
+
+export class AllReplicasFailedError extends AppError {
+  constructor(message: string, attempted: string[]) {
+    super(503, 'All replicas failed', message, { attempted_replicas: attempted });
+  }
+}
+
+@Injectable()
+export class VllmService {
+  private readonly servedModelCache = new Map<string, { model: string; expires: number }>();
+  private readonly noChatTemplate = new Set<string>();
+
+  constructor(
+    private readonly targets: TargetResolver,
+    @Inject(UPSTREAM) private readonly upstream: UpstreamClient,
+    @Inject(CONFIG) private readonly config: ProxyConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async prompt(id: string, request: PromptDto): Promise<PromptResponse> {
+    const target = await this.targets.resolve(id, 'vllm');
+    return this.guard(target, async () => {
+      const model = request.model ?? (await this.servedModel(target));
+      const sampling = samplingOf(request);
+      const key = `${target.endpoint}|${model}`;
+      if (!this.noChatTemplate.has(key)) {
+        const chat = await this.upstream.request(target.endpoint, 'POST', '/v1/chat/completions', {
+          ...sampling,
+          model,
+          messages: [{ role: 'user', content: request.prompt }],
+        });
+        if (!(chat.status === 400 && NO_CHAT_TEMPLATE.test(chat.body.toString('utf8')))) {
+          return this.answer(id, 'chat', model, chat);
+        }
+        this.noChatTemplate.add(key);
+      }
+      const completion = await this.upstream.request(target.endpoint, 'POST', '/v1/completions', {
+        ...sampling,
+        model,
+        prompt: request.prompt,
+      });
+      return this.answer(id, 'completions', model, completion);
+    });
+  }
+
+  async models(
+    id: string,
+  ): Promise<{ success: true; models: unknown[]; service_id: string; endpoint: string }> {
+    const target = await this.targets.resolve(id, 'vllm');
+    return this.guard(target, async () => {
+      const response = await this.upstream.request(target.endpoint, 'GET', '/v1/models');
+      const body = parseUpstream(response) as { data?: unknown[] };
+      return { success: true, models: body.data ?? [], service_id: id, endpoint: target.endpoint };
+    });
+  }
+
+  async metrics(id: string): Promise<string> {
+    const target = await this.targets.resolve(id, 'vllm');
+    return this.guard(target, async () => {
+      const response = await this.upstream.request(target.endpoint, 'GET', '/metrics', undefined, {
+        accept: 'text/plain',
+      });
+      if (response.status !== 200)
+        throw new UpstreamError(`The workload answered /metrics with HTTP ${response.status}`);
+      return response.body.toString('utf8');
+    });
+  }
+
+  private async servedModel(target: Target): Promise<string> {
+    const cached = this.servedModelCache.get(target.endpoint);
+    if (cached && cached.expires > Date.now()) return cached.model;
+    const response = await this.upstream.request(target.endpoint, 'GET', '/v1/models');
+    const model = (parseUpstream(response) as { data?: { id?: string }[] }).data?.[0]?.id;
+    if (!model) throw new UpstreamError('The workload serves no model (/v1/models is empty)');
+    this.servedModelCache.set(target.endpoint, { model, expires: Date.now() + this.config.MODEL_CACHE_MS });
+    return model;
+  }
+
+  /** Maps transport failures: a refused connection marks the workload down at once. */
+  private async guard<T>(target: Target, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof UpstreamConnectError) {
+        await this.targets.markDown(target);
+        this.logger.warn(
+          { replica: target.replicaId, err: error.message },
+          'replica refused the connection; marked down',
+        );
+        throw new AllReplicasFailedError(
+          `No replica of service ${target.service.id} could be reached: ${error.message}`,
+          [target.replicaId],
+        );
+      }
+      if (error instanceof UpstreamTimeoutError) throw new AppError(504, 'Gateway Timeout', error.message);
+      throw error;
+    }
+  }
+
+  private answer(
+    id: string,
+    endpointUsed: 'chat' | 'completions',
+    model: string,
+    response: UpstreamResponse,
+  ): PromptResponse {
+    const body = parseUpstream(response) as OpenAiCompletion;
+    const choice = body.choices?.[0];
+    const text = (endpointUsed === 'chat' ? choice?.message?.content : choice?.text) ?? '';
+    const promptTokens = body.usage?.prompt_tokens ?? 0;
+    const completionTokens = body.usage?.completion_tokens ?? 0;
+    return {
+      success: true,
+      text,
+      response: text,
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: body.usage?.total_tokens ?? promptTokens + completionTokens,
+      },
+      service_id: id,
+      endpoint_used: endpointUsed,
+      model: body.model ?? model,
+    };
+  }
+}
+
+function samplingOf(request: PromptDto): Record<string, unknown> {
+  const { prompt: _prompt, model: _model, ...rest } = request;
+  return {
+    ...rest,
+    max_tokens: request.max_tokens ?? DEFAULT_MAX_TOKENS,
+    temperature: request.temperature ?? DEFAULT_TEMPERATURE,
+  };
+}
+
+/** Upstream 4xx are the client's to fix (400); 5xx are the workload's failure (502). */
+function parseUpstream(response: UpstreamResponse): unknown {
+  const text = response.body.toString('utf8');
+  if (response.status >= 400) {
+    const message = upstreamMessage(text) ?? `HTTP ${response.status}`;
+    if (response.status < 500)
+      throw new AppError(400, 'Bad Request', `The model server rejected the request: ${message}`);
+    throw new UpstreamError(`The model server failed: ${message}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new UpstreamError('The model server answered with something that is not JSON');
+  }
+}
+
+function upstreamMessage(text: string): string | undefined {
+  try {
+    const parsed = JSON.parse(text) as { message?: unknown; error?: { message?: unknown } | string };
+    if (typeof parsed.message === 'string') return parsed.message;
+    if (typeof parsed.error === 'string') return parsed.error;
+    if (typeof parsed.error?.message === 'string') return parsed.error.message;
+  } catch {
+    return text.slice(0, 500) || undefined;
+  }
+  return undefined;
+}

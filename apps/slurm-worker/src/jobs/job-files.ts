@@ -1,0 +1,26 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+
+// Written by the batch script's prelude; anything else in the file means it was not ours.
+const ENDPOINT = /^https?:\/\/[A-Za-z0-9.-]{1,253}:[0-9]{1,5}$/;
+
+async function readSmall(file: string): Promise<string | undefined> {
+  try {
+    return (await fs.readFile(file, 'utf8')).slice(0, 1024).trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** The endpoint the job bound, once its prelude has picked a free port. */
+export async function readEndpoint(jobDir: string): Promise<string | undefined> {
+  const text = await readSmall(path.join(jobDir, 'endpoint'));
+  return text !== undefined && ENDPOINT.test(text) ? text : undefined;
+}
+
+/** The batch script's exit status, written by its EXIT trap. */
+export async function readExitCode(jobDir: string): Promise<number | undefined> {
+  const text = await readSmall(path.join(jobDir, 'exit_code'));
+  return text !== undefined && /^[0-9]{1,3}$/.test(text) ? Number(text) : undefined;
+}

@@ -1,0 +1,81 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { JobState, SchedulerJobs } from '@aiplane/contracts';
+import { ServiceRegistry, type SchedulerObservation, type StoredService } from '@aiplane/registry';
+import type { JobInfo, Scheduler } from '@aiplane/scheduler';
+import type { Logger } from '@aiplane/server-kit';
+import { LOGGER, SCHEDULER } from '../platform/platform.module';
+import { readEndpoint, readExitCode } from './job-files';
+
+type Result = SchedulerJobs['poll']['result'];
+
+const RUNNING_STATES: readonly JobState[] = ['RUNNING', 'COMPLETING'];
+
+/**
+ * Brings every active record in line with the scheduler: one query for all tracked jobs per
+ * interval, then one write per record that actually changed.
+ */
+@Injectable()
+export class PollHandler {
+  constructor(
+    private readonly registry: ServiceRegistry,
+    @Inject(SCHEDULER) private readonly scheduler: Scheduler,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async handle(): Promise<Result> {
+    const services = await this.registry.getMany(await this.registry.activeIds());
+    if (services.length === 0) return { tracked: 0, changed: 0 };
+    const jobs = await this.scheduler.query(services.map((service) => service.job_id));
+    let changed = 0;
+    for (const service of services) {
+      const observation = await this.observe(service, jobs.get(service.job_id));
+      if (
+        differs(service, observation) &&
+        (await this.registry.applySchedulerState(service.id, observation))
+      ) {
+        changed += 1;
+        this.logger.info(
+          { service_id: service.id, from: service.scheduler_state, to: observation.state },
+          'scheduler state changed',
+        );
+      }
+    }
+    return { tracked: services.length, changed };
+  }
+
+  private async observe(service: StoredService, job: JobInfo | undefined): Promise<SchedulerObservation> {
+    if (!job) {
+      // The scheduler has forgotten the job (it ended longer ago than it keeps records); the
+      // script's own exit status is the best evidence of how it ended.
+      const exitCode = await readExitCode(service.job_dir);
+      return {
+        state: exitCode === 0 ? 'COMPLETED' : 'FAILED',
+        exitCode: exitCode ?? null,
+        reason:
+          exitCode === undefined
+            ? 'the scheduler no longer knows this job and it left no exit status'
+            : service.status_reason,
+      };
+    }
+    const observation: SchedulerObservation = {
+      state: job.state,
+      node: job.nodes[0] ?? service.node,
+      reason: job.reason ?? service.status_reason,
+    };
+    if (job.exitCode !== undefined) observation.exitCode = job.exitCode;
+    if (RUNNING_STATES.includes(job.state) && !service.endpoint) {
+      const endpoint = await readEndpoint(service.job_dir);
+      if (endpoint) observation.endpoint = endpoint;
+    }
+    return observation;
+  }
+}
+
+function differs(service: StoredService, observation: SchedulerObservation): boolean {
+  return (
+    service.scheduler_state !== observation.state ||
+    (observation.node !== undefined && observation.node !== service.node) ||
+    (observation.endpoint !== undefined && observation.endpoint !== service.endpoint) ||
+    (observation.exitCode !== undefined && observation.exitCode !== service.exit_code)
+  );
+}

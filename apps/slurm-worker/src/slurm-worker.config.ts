@@ -1,0 +1,53 @@
+import * as path from 'node:path';
+import { z } from 'zod';
+import { durationMsFromEnv, parseConfig } from '@aiplane/config';
+
+const slurmName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
+
+// Defaults serve `npm start`: the local executor, simulators from this checkout, state under .aiplane/.
+const schema = z.object({
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .default('aiplane'),
+  SCHEDULER: z.enum(['local', 'slurm']).default('local'),
+  /** `cluster` runs the recipes' real Apptainer commands; `local` runs the simulators. */
+  RUNTIME_PROFILE: z.enum(['local', 'cluster']).default('local'),
+  RECIPES_DIR: z.string().min(1).default(path.resolve('recipes')),
+  /** Job directories (script, logs, endpoint file); must be on a filesystem the compute nodes share. */
+  STATE_DIR: z.string().min(1).default(path.resolve('.aiplane')),
+  SIMULATORS_DIR: z.string().min(1).default(path.resolve('dist/apps')),
+  /** Host written into endpoints instead of the node's hostname (e.g. 127.0.0.1 on a one-machine cluster). */
+  ENDPOINT_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,253}$/)
+    .optional(),
+  POLL_INTERVAL_MS: durationMsFromEnv.default(2_000),
+  CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  SLURM_PARTITION: slurmName.optional(),
+  SLURM_ACCOUNT: slurmName.optional(),
+  SLURM_QOS: slurmName.optional(),
+  SLURM_USER: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .optional(),
+  /** Comma-separated `module load` names that replace the recipes' own, e.g. "Apptainer/1.3.1". */
+  CLUSTER_MODULES: z
+    .string()
+    .regex(/^[A-Za-z0-9_./+,-]*$/)
+    .optional()
+    .transform((value) => (value ? value.split(',').filter(Boolean) : undefined)),
+  /** PATH and HOME the jobs get: the worker's own environment is not passed on to jobs. */
+  PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
+  HOME: z.string().default('/tmp'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type SlurmWorkerConfig = z.infer<typeof schema>;
+
+export function loadSlurmWorkerConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): SlurmWorkerConfig {
+  return parseConfig('slurm-worker', schema, env);
+}

@@ -1,0 +1,629 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type {
+  CancelResponse,
+  DataPlaneError,
+  ErrorBody,
+  PromptResponse,
+  PromptUsage,
+  ServiceConfig,
+  ServiceRecord,
+  ServiceStatusResponse,
+} from '../records';
+import { SERVICE_STATUSES, type ServiceStatus } from '../status';
+
+/*
+ * Response shapes for the OpenAPI document. Nothing validates responses at runtime; these classes
+ * exist so Swagger shows the contract's records with examples. Where records.ts has an interface,
+ * the class implements it, so the two cannot drift apart unnoticed.
+ */
+
+const EXAMPLE_ID = '3652098';
+const EXAMPLE_GROUP_ID = 'sg-3652098';
+const EXAMPLE_TIME = '2025-11-27T16:12:03.412Z';
+
+export const GROUP_STATUSES = [
+  'running',
+  'partially_running',
+  'degraded',
+  'configuring',
+  'pending',
+  'failed',
+  'cancelled',
+  'completed',
+] as const;
+export type GroupStatus = (typeof GROUP_STATUSES)[number];
+
+export class ErrorBodyDto implements ErrorBody {
+  @ApiProperty({ example: 404 })
+  statusCode!: number;
+
+  @ApiProperty({ example: 'Not Found' })
+  error!: string;
+
+  @ApiProperty({ example: 'Service 3652098 not found' })
+  message!: string;
+
+  @ApiPropertyOptional({
+    description: 'Id of this request in every log line of every hop',
+    example: '0b6c1c8e-3f41-4a4e-9a51-5f2f3c1d7a10',
+  })
+  request_id?: string;
+}
+
+export class DataPlaneErrorDto implements DataPlaneError {
+  @ApiProperty({ enum: [false], example: false })
+  success!: false;
+
+  @ApiProperty({ example: 'Service not ready' })
+  error!: string;
+
+  @ApiProperty({ example: 'Service 3652098 is configuring; retry when its status is running' })
+  message!: string;
+
+  @ApiPropertyOptional({ enum: SERVICE_STATUSES, example: 'configuring' })
+  status?: ServiceStatus;
+
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'Replicas tried before giving up (groups only)',
+    example: ['3652098:8001', '3652098:8002'],
+  })
+  attempted_replicas?: string[];
+}
+
+const CONFIG_EXAMPLE: ServiceConfig = {
+  environment: { VLLM_MODEL: 'gpt2', HF_TOKEN: '***' },
+  resources: { nodes: 1, cpu: 8, memory: '64G', time_limit: 120, gpu: 4 },
+};
+
+export class ServiceRecordDto implements ServiceRecord {
+  @ApiProperty({ description: 'The scheduler job id', example: EXAMPLE_ID })
+  id!: string;
+
+  @ApiProperty({ example: `inference/vllm-single-node-${EXAMPLE_ID}` })
+  name!: string;
+
+  @ApiProperty({ description: 'Canonical `category/name`', example: 'inference/vllm-single-node' })
+  recipe_name!: string;
+
+  @ApiProperty({ enum: SERVICE_STATUSES, example: 'running' })
+  status!: ServiceStatus;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'The config as sent, secret values replaced by "***"',
+    example: CONFIG_EXAMPLE,
+  })
+  config!: ServiceConfig;
+
+  @ApiProperty({ format: 'date-time', example: EXAMPLE_TIME })
+  created_at!: string;
+
+  @ApiProperty({ format: 'date-time', example: EXAMPLE_TIME })
+  updated_at!: string;
+
+  @ApiProperty({ type: String, nullable: true, example: 'http://mel2013:8001' })
+  endpoint!: string | null;
+
+  @ApiProperty({ example: EXAMPLE_ID })
+  job_id!: string;
+
+  @ApiProperty({ enum: ['service'], example: 'service' })
+  type!: 'service';
+}
+
+export class ReplicaDto {
+  @ApiProperty({ description: '`<job_id>:<port>`', example: `${EXAMPLE_ID}:8001` })
+  id!: string;
+
+  @ApiProperty({ example: EXAMPLE_ID })
+  job_id!: string;
+
+  @ApiProperty({ example: 0 })
+  node_index!: number;
+
+  @ApiProperty({ example: 0 })
+  replica_index!: number;
+
+  @ApiProperty({ description: 'The port actually bound', example: 8001 })
+  port!: number;
+
+  @ApiProperty({ type: [Number], example: [0] })
+  gpu_ids!: number[];
+
+  @ApiProperty({ enum: SERVICE_STATUSES, example: 'running' })
+  status!: ServiceStatus;
+
+  @ApiProperty({ type: String, nullable: true, example: 'http://mel2013:8001' })
+  endpoint!: string | null;
+}
+
+export class NodeJobDto {
+  @ApiProperty({ example: EXAMPLE_ID })
+  job_id!: string;
+
+  @ApiProperty({ example: 0 })
+  node_index!: number;
+
+  @ApiProperty({ type: String, nullable: true, example: 'mel2013' })
+  node!: string | null;
+
+  @ApiProperty({ type: [ReplicaDto] })
+  replicas!: ReplicaDto[];
+}
+
+export class ReplicaGroupRecordDto {
+  @ApiProperty({ example: EXAMPLE_GROUP_ID })
+  id!: string;
+
+  @ApiProperty({ example: EXAMPLE_GROUP_ID })
+  group_id!: string;
+
+  @ApiProperty({ example: EXAMPLE_ID })
+  job_id!: string;
+
+  @ApiProperty({ enum: ['replica_group'], example: 'replica_group' })
+  type!: 'replica_group';
+
+  @ApiProperty({ example: `inference/vllm-replicas-${EXAMPLE_ID}` })
+  name!: string;
+
+  @ApiProperty({ example: 'inference/vllm-replicas' })
+  recipe_name!: string;
+
+  @ApiProperty({ enum: SERVICE_STATUSES, example: 'running' })
+  status!: ServiceStatus;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { resources: { gpu: 4 }, gpu_per_replica: 1 },
+  })
+  config!: ServiceConfig;
+
+  @ApiProperty({ format: 'date-time', example: EXAMPLE_TIME })
+  created_at!: string;
+
+  @ApiProperty({ format: 'date-time', example: EXAMPLE_TIME })
+  updated_at!: string;
+
+  @ApiProperty({ example: 4 })
+  total_replicas!: number;
+
+  @ApiProperty({ example: 1 })
+  gpu_per_replica!: number;
+
+  @ApiProperty({ example: 8001 })
+  base_port!: number;
+
+  @ApiProperty({ type: [NodeJobDto] })
+  node_jobs!: NodeJobDto[];
+}
+
+export class ServiceStatusDto implements ServiceStatusResponse {
+  @ApiProperty({ example: EXAMPLE_ID })
+  id!: string;
+
+  @ApiProperty({ enum: SERVICE_STATUSES, example: 'configuring' })
+  status!: ServiceStatus;
+}
+
+export class CancelResponseDto implements CancelResponse {
+  @ApiProperty({ enum: [true], example: true })
+  success!: true;
+
+  @ApiProperty({ example: `Service ${EXAMPLE_ID} status updated to cancelled` })
+  message!: string;
+
+  @ApiProperty({ example: EXAMPLE_ID })
+  service_id!: string;
+
+  @ApiProperty({ enum: ['cancelled'], example: 'cancelled' })
+  status!: 'cancelled';
+}
+
+export class GroupCancelResponseDto {
+  @ApiProperty({ enum: [true], example: true })
+  success!: true;
+
+  @ApiProperty({ example: `Service group ${EXAMPLE_ID} status updated to cancelled` })
+  message!: string;
+
+  @ApiProperty({ example: EXAMPLE_ID })
+  group_id!: string;
+
+  @ApiProperty({ enum: ['cancelled'], example: 'cancelled' })
+  status!: 'cancelled';
+
+  @ApiProperty({ example: 4 })
+  replicas_updated!: number;
+}
+
+export class LogsDto {
+  @ApiProperty({
+    description: 'Last lines of stdout and stderr (and of each replica for groups)',
+    example: '=== STDOUT ===\nINFO: Started server process\n=== STDERR ===\n',
+  })
+  logs!: string;
+}
+
+export class PrometheusTargetGroupDto {
+  @ApiProperty({ type: [String], example: ['mel2013:8001'] })
+  targets!: string[];
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: {
+      service_id: EXAMPLE_ID,
+      replica_id: `${EXAMPLE_ID}:8001`,
+      recipe_name: 'inference/vllm-replicas',
+    },
+  })
+  labels!: Record<string, string>;
+}
+
+export class GroupSummaryDto {
+  @ApiProperty({ example: EXAMPLE_GROUP_ID })
+  id!: string;
+
+  @ApiProperty({ example: EXAMPLE_GROUP_ID })
+  group_id!: string;
+
+  @ApiProperty({ example: 'inference/vllm-replicas' })
+  recipe_name!: string;
+
+  @ApiProperty({ enum: GROUP_STATUSES, example: 'partially_running' })
+  overall_status!: GroupStatus;
+
+  @ApiProperty({ example: 4 })
+  total_replicas!: number;
+
+  @ApiProperty({ example: 3 })
+  healthy_replicas!: number;
+
+  @ApiProperty({ format: 'date-time', example: EXAMPLE_TIME })
+  created_at!: string;
+}
+
+export class ReplicaStatusDto {
+  @ApiProperty({ example: `${EXAMPLE_ID}:8001` })
+  id!: string;
+
+  @ApiProperty({ enum: SERVICE_STATUSES, example: 'running' })
+  status!: ServiceStatus;
+
+  @ApiProperty({ type: String, nullable: true, example: 'http://mel2013:8001' })
+  endpoint!: string | null;
+
+  @ApiProperty({ example: true })
+  healthy!: boolean;
+}
+
+export class GroupStatusDto {
+  @ApiProperty({ example: EXAMPLE_GROUP_ID })
+  group_id!: string;
+
+  @ApiProperty({ enum: GROUP_STATUSES, example: 'partially_running' })
+  overall_status!: GroupStatus;
+
+  @ApiProperty({ example: 4 })
+  total_replicas!: number;
+
+  @ApiProperty({ example: 3 })
+  healthy_replicas!: number;
+
+  @ApiProperty({ example: 1 })
+  starting_replicas!: number;
+
+  @ApiProperty({ example: 0 })
+  pending_replicas!: number;
+
+  @ApiProperty({ example: 0 })
+  failed_replicas!: number;
+
+  @ApiProperty({ type: [ReplicaStatusDto] })
+  replica_statuses!: ReplicaStatusDto[];
+}
+
+export class PromptUsageDto implements PromptUsage {
+  @ApiProperty({ example: 7 })
+  prompt_tokens!: number;
+
+  @ApiProperty({ example: 23 })
+  completion_tokens!: number;
+
+  @ApiProperty({ example: 30 })
+  total_tokens!: number;
+}
+
+export class PromptResponseDto implements PromptResponse {
+  @ApiProperty({ enum: [true], example: true })
+  success!: true;
+
+  @ApiProperty({ example: 'Why do programmers prefer dark mode? Because light attracts bugs.' })
+  text!: string;
+
+  @ApiProperty({
+    description: 'Same string as `text`',
+    example: 'Why do programmers prefer dark mode? Because light attracts bugs.',
+  })
+  response!: string;
+
+  @ApiProperty({ type: PromptUsageDto })
+  usage!: PromptUsageDto;
+
+  @ApiProperty({ example: EXAMPLE_ID })
+  service_id!: string;
+
+  @ApiProperty({ enum: ['chat', 'completions'], example: 'chat' })
+  endpoint_used!: 'chat' | 'completions';
+
+  @ApiProperty({ example: 'Qwen/Qwen2.5-0.5B-Instruct' })
+  model!: string;
+
+  @ApiPropertyOptional({
+    description: 'Groups only: the replica that answered',
+    example: `${EXAMPLE_ID}:8002`,
+  })
+  routed_to?: string;
+
+  @ApiPropertyOptional({ description: 'Groups only', example: EXAMPLE_ID })
+  group_id?: string;
+
+  @ApiPropertyOptional({ description: 'Groups only', example: 4 })
+  total_replicas?: number;
+}
+
+export class ServiceSummaryDto {
+  @ApiProperty({ example: EXAMPLE_ID })
+  id!: string;
+
+  @ApiProperty({ example: `inference/vllm-single-node-${EXAMPLE_ID}` })
+  name!: string;
+
+  @ApiProperty({ example: 'inference/vllm-single-node' })
+  recipe_name!: string;
+
+  @ApiProperty({ type: String, nullable: true, example: 'http://mel2013:8001' })
+  endpoint!: string | null;
+
+  @ApiProperty({ enum: SERVICE_STATUSES, example: 'running' })
+  status!: ServiceStatus;
+}
+
+export class VllmServicesDto {
+  @ApiProperty({ type: [ServiceSummaryDto] })
+  vllm_services!: ServiceSummaryDto[];
+}
+
+export class VllmModelsDto {
+  @ApiProperty({ example: true })
+  success!: boolean;
+
+  @ApiProperty({ type: [String], example: ['Qwen/Qwen2.5-0.5B-Instruct'] })
+  models!: string[];
+
+  @ApiProperty({ example: EXAMPLE_ID })
+  service_id!: string;
+
+  @ApiProperty({ example: 'http://mel2013:8001' })
+  endpoint!: string;
+}
+
+export class AvailableModelsDto {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Model architectures vLLM serves, by task',
+    example: { text_generation: ['LlamaForCausalLM', 'Qwen2ForCausalLM', 'GPT2LMHeadModel'] },
+  })
+  supported_architectures!: Record<string, unknown>;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { small: ['Qwen/Qwen2.5-0.5B-Instruct', 'gpt2'], medium: ['Qwen/Qwen2.5-7B-Instruct'] },
+  })
+  examples!: Record<string, unknown>;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { '7B': { gpu: 1, memory: '32G' }, '70B': { gpu: 4, memory: '256G' } },
+  })
+  resource_guidelines!: Record<string, unknown>;
+}
+
+export class ModelSearchItemDto {
+  @ApiProperty({ example: 'Qwen/Qwen2.5-7B-Instruct' })
+  id!: string;
+
+  @ApiProperty({ example: 1523012 })
+  downloads!: number;
+
+  @ApiProperty({ example: 812 })
+  likes!: number;
+
+  @ApiProperty({ type: String, nullable: true, example: 'Qwen2ForCausalLM' })
+  architecture!: string | null;
+
+  @ApiProperty({ example: true })
+  vllm_compatible!: boolean;
+
+  @ApiProperty({ type: String, nullable: true, format: 'date-time', example: '2024-09-16T11:55:40.000Z' })
+  created_at!: string | null;
+
+  @ApiProperty({ type: [String], example: ['transformers', 'text-generation', 'conversational'] })
+  tags!: string[];
+}
+
+export class ModelSearchDto {
+  @ApiProperty({ type: [ModelSearchItemDto] })
+  models!: ModelSearchItemDto[];
+
+  @ApiProperty({ example: 1 })
+  total!: number;
+}
+
+export class ModelInfoDto {
+  @ApiProperty({ example: 'Qwen/Qwen2.5-7B-Instruct' })
+  id!: string;
+
+  @ApiProperty({ type: String, nullable: true, example: 'Qwen2ForCausalLM' })
+  architecture!: string | null;
+
+  @ApiProperty({ example: true })
+  vllm_compatible!: boolean;
+
+  @ApiProperty({ type: String, nullable: true, example: 'text-generation' })
+  task_type!: string | null;
+
+  @ApiProperty({ example: 1523012 })
+  downloads!: number;
+
+  @ApiProperty({ example: 812 })
+  likes!: number;
+
+  @ApiProperty({ type: [String], example: ['transformers', 'safetensors', 'text-generation'] })
+  tags!: string[];
+
+  @ApiProperty({ type: Number, nullable: true, example: 15231233024 })
+  size_bytes!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, example: 14.19 })
+  size_gb!: number | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'text-generation' })
+  pipeline_tag!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'transformers' })
+  library_name!: string | null;
+}
+
+export class VectorDbServicesDto {
+  @ApiProperty({ type: [ServiceSummaryDto] })
+  vector_db_services!: ServiceSummaryDto[];
+}
+
+export class CollectionsDto {
+  @ApiProperty({ example: true })
+  success!: boolean;
+
+  @ApiProperty({ type: [String], example: ['my_documents'] })
+  collections!: string[];
+
+  @ApiProperty({ example: '3642875' })
+  service_id!: string;
+}
+
+export class CollectionInfoDto {
+  @ApiProperty({ example: true })
+  success!: boolean;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: "Qdrant's collection info, unchanged",
+    example: {
+      status: 'green',
+      points_count: 2,
+      config: { params: { vectors: { size: 384, distance: 'Cosine' } } },
+    },
+  })
+  collection_info!: Record<string, unknown>;
+}
+
+/** Acknowledgement of a vector-db write; the orchestrator may add details next to these fields. */
+export class VectorDbAckDto {
+  @ApiProperty({ example: true })
+  success!: boolean;
+
+  @ApiPropertyOptional({ example: "Collection 'my_documents' created" })
+  message?: string;
+}
+
+export class SearchHitDto {
+  @ApiProperty({
+    description: 'The id the point was stored with (unsigned integer or string)',
+    oneOf: [{ type: 'integer', minimum: 0 }, { type: 'string' }],
+    example: 1,
+  })
+  id!: number | string;
+
+  @ApiProperty({ example: 0.9999 })
+  score!: number;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    example: { text: 'First document' },
+  })
+  payload!: Record<string, unknown> | null;
+}
+
+export class SearchResultsDto {
+  @ApiProperty({ example: true })
+  success!: boolean;
+
+  @ApiProperty({ type: [SearchHitDto] })
+  results!: SearchHitDto[];
+
+  @ApiProperty({ type: [SearchHitDto], description: 'Same list as `results`' })
+  result!: SearchHitDto[];
+
+  @ApiProperty({ example: 1 })
+  num_results!: number;
+}
+
+export class RecipeSummaryDto {
+  @ApiProperty({ example: 'vllm-single-node' })
+  name!: string;
+
+  @ApiProperty({ example: 'inference' })
+  category!: string;
+
+  @ApiProperty({ example: 'inference/vllm-single-node' })
+  path!: string;
+
+  @ApiProperty({ example: 'vLLM OpenAI-compatible server on one node' })
+  description!: string;
+
+  @ApiProperty({ example: '1.0.0' })
+  version!: string;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { nodes: 1, cpu: 8, memory: '64G', time_limit: 60, gpu: 4 },
+  })
+  resources!: Record<string, unknown>;
+
+  @ApiProperty({ type: [Number], example: [8001] })
+  ports!: number[];
+
+  @ApiPropertyOptional({ example: 1 })
+  gpu_per_replica?: number;
+
+  @ApiPropertyOptional({ example: 8001 })
+  base_port?: number;
+}
+
+export class RecipeDetailDto extends RecipeSummaryDto {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { VLLM_MODEL: 'Qwen/Qwen2.5-0.5B-Instruct', VLLM_MAX_MODEL_LEN: '4096' },
+  })
+  environment!: Record<string, string>;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Documented parameters, by name',
+    example: { VLLM_MODEL: { description: 'Hugging Face model id', default: 'Qwen/Qwen2.5-0.5B-Instruct' } },
+  })
+  parameters!: Record<string, unknown>;
+}

@@ -1,0 +1,160 @@
+import { Job, Queue, QueueEvents, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import {
+  SCHEDULER_JOB_POLICIES,
+  SCHEDULER_QUEUE,
+  schedulerJobIds,
+  type SchedulerJobName,
+  type SchedulerJobs,
+} from '@aiplane/contracts';
+
+export type SchedulerJob<N extends SchedulerJobName> = Job<
+  SchedulerJobs[N]['payload'],
+  SchedulerJobs[N]['result'],
+  N
+>;
+
+export class JobWaitTimeoutError extends Error {
+  readonly code = 'JOB_WAIT_TIMEOUT';
+}
+
+export class JobFailedError extends Error {
+  readonly code = 'JOB_FAILED';
+}
+
+function optionsFor(name: SchedulerJobName, jobId: string): JobsOptions {
+  const policy = SCHEDULER_JOB_POLICIES[name];
+  return {
+    jobId,
+    attempts: policy.attempts,
+    ...(policy.backoff ? { backoff: policy.backoff } : {}),
+    // Completed jobs are kept a while so a duplicate enqueue within that window is still a no-op.
+    removeOnComplete: { age: 3600, count: 10_000 },
+    removeOnFail: { age: 24 * 3600 },
+  };
+}
+
+/**
+ * The orchestrator's side of the scheduler queue. It enqueues and waits for the answer: sbatch
+ * returns in milliseconds, and the client wants the job id as the service id.
+ */
+export class SchedulerQueueClient {
+  private readonly queue: Queue;
+  private readonly events: QueueEvents;
+
+  /** `prefix` namespaces the queue's keys, so stacks sharing one Redis never take each other's jobs. */
+  constructor(connection: ConnectionOptions, prefix: string) {
+    this.queue = new Queue(SCHEDULER_QUEUE, { connection, prefix });
+    this.events = new QueueEvents(SCHEDULER_QUEUE, { connection, prefix });
+  }
+
+  async ready(): Promise<void> {
+    await Promise.all([this.queue.waitUntilReady(), this.events.waitUntilReady()]);
+  }
+
+  async submit(
+    payload: SchedulerJobs['submit']['payload'],
+    waitMs: number,
+  ): Promise<SchedulerJobs['submit']['result']> {
+    return this.run('submit', schedulerJobIds.submit(payload.submissionId), payload, waitMs);
+  }
+
+  async cancel(
+    payload: SchedulerJobs['cancel']['payload'],
+    waitMs: number,
+  ): Promise<SchedulerJobs['cancel']['result']> {
+    return this.run('cancel', schedulerJobIds.cancel(payload.serviceId), payload, waitMs);
+  }
+
+  /**
+   * Enqueues and waits. If no worker picks the job up in time it is withdrawn, so a client that
+   * got an error never finds the job submitted behind its back later.
+   */
+  private async run<N extends 'submit' | 'cancel'>(
+    name: N,
+    jobId: string,
+    payload: SchedulerJobs[N]['payload'],
+    waitMs: number,
+  ): Promise<SchedulerJobs[N]['result']> {
+    const existing = (await this.queue.getJob(jobId)) as SchedulerJob<N> | undefined;
+    // A finished job with this id is an earlier identical request: answer it, or run again if it failed.
+    if (existing && (await existing.isFailed())) await existing.remove();
+    const job = (await this.queue.add(name, payload, optionsFor(name, jobId))) as SchedulerJob<N>;
+    try {
+      return await job.waitUntilFinished(this.events, waitMs);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (!/timed out/i.test(message)) throw new JobFailedError(message);
+      const state = await job.getState();
+      if (state === 'waiting' || state === 'delayed' || state === 'prioritized') {
+        await job.remove().catch(() => undefined);
+        throw new JobWaitTimeoutError(`no slurm-worker took the ${name} job within ${waitMs} ms`);
+      }
+      // Already being processed: the outcome is near, wait for it rather than report a false failure.
+      return await job.waitUntilFinished(this.events, waitMs * 2);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.queue.close(), this.events.close()]);
+  }
+}
+
+export type SchedulerHandlers = {
+  [N in SchedulerJobName]: (job: SchedulerJob<N>) => Promise<SchedulerJobs[N]['result']>;
+};
+
+/** The slurm-worker's side: one BullMQ worker, and the repeatable poll that keeps records current. */
+export class SchedulerQueueWorker {
+  private readonly worker: Worker;
+  private readonly queue: Queue;
+
+  constructor(
+    connection: ConnectionOptions,
+    handlers: SchedulerHandlers,
+    private readonly options: { concurrency: number; pollEveryMs: number; prefix: string },
+  ) {
+    this.queue = new Queue(SCHEDULER_QUEUE, { connection, prefix: options.prefix });
+    this.worker = new Worker(
+      SCHEDULER_QUEUE,
+      async (job: Job) => {
+        switch (job.name as SchedulerJobName) {
+          case 'submit':
+            return handlers.submit(job as SchedulerJob<'submit'>);
+          case 'cancel':
+            return handlers.cancel(job as SchedulerJob<'cancel'>);
+          case 'poll':
+            return handlers.poll(job as SchedulerJob<'poll'>);
+          default:
+            throw new Error(`unknown job name ${job.name}`);
+        }
+      },
+      { connection, concurrency: options.concurrency, prefix: options.prefix },
+    );
+  }
+
+  get bullWorker(): Worker {
+    return this.worker;
+  }
+
+  /**
+   * A job scheduler with a fixed id: however many workers call this, BullMQ keeps one schedule,
+   * so the scheduler is polled once per interval in total.
+   */
+  async start(): Promise<void> {
+    await this.queue.upsertJobScheduler(
+      schedulerJobIds.poll(),
+      { every: this.options.pollEveryMs },
+      {
+        name: 'poll',
+        data: {},
+        opts: { attempts: SCHEDULER_JOB_POLICIES.poll.attempts, removeOnComplete: true, removeOnFail: 100 },
+      },
+    );
+    await this.worker.waitUntilReady();
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+    await this.queue.close();
+  }
+}

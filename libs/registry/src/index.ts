@@ -1,0 +1,3 @@
+export * from './registry.types';
+export * from './service.registry';
+export * from './redis.connection';

@@ -1,0 +1,47 @@
+import type { JobState, ServiceConfig } from '@aiplane/contracts';
+
+export type WorkloadKind = 'vllm' | 'qdrant';
+
+/**
+ * What the orchestrator stores before the scheduler has a job id. It holds the user's config with
+ * secrets, because the job needs them; the worker removes the config once the job is submitted.
+ */
+export interface Submission {
+  id: string;
+  recipe_name: string;
+  config: ServiceConfig;
+  request_id: string;
+  created_at: string;
+  job_id?: string;
+}
+
+/** A service as stored: the public record's fields plus what the control plane needs internally. */
+export interface StoredService {
+  id: string;
+  job_id: string;
+  name: string;
+  recipe_name: string;
+  kind: WorkloadKind;
+  /** Secrets already replaced by `***`. */
+  config: ServiceConfig;
+  created_at: string;
+  updated_at: string;
+  submission_id: string;
+  job_dir: string;
+  readiness_path: string;
+  scheduler_state: JobState;
+  endpoint: string | null;
+  node: string | null;
+  ready: boolean;
+  status_reason: string | null;
+  exit_code: number | null;
+  last_probe_at: string | null;
+}
+
+export interface SchedulerObservation {
+  state: JobState;
+  node?: string | null;
+  reason?: string | null;
+  exitCode?: number | null;
+  endpoint?: string | null;
+}

@@ -1,0 +1,229 @@
+import type { Redis } from 'ioredis';
+import {
+  deriveStatus,
+  isJobState,
+  isTerminalJobState,
+  JOB_STATES,
+  type ServiceRecord,
+} from '@aiplane/contracts';
+import type { SchedulerObservation, StoredService, Submission, WorkloadKind } from './registry.types';
+
+const SUBMISSION_TTL_S = 7 * 24 * 3600;
+
+const TERMINAL_JOB_STATES = JOB_STATES.filter((state) => isTerminalJobState(state));
+
+// Terminal states are final: the check and the write must be one step, or a late poll could
+// resurrect a cancelled service. Returns 1 when applied, 0 when the record was already final,
+// -1 when it does not exist.
+const APPLY_STATE_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local current = redis.call('HGET', KEYS[1], 'scheduler_state')
+local terminal = {${TERMINAL_JOB_STATES.map((state) => `['${state}']=true`).join(',')}}
+if current and terminal[current] then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+local next = redis.call('HGET', KEYS[1], 'scheduler_state')
+if terminal[next] then redis.call('SREM', KEYS[2], redis.call('HGET', KEYS[1], 'id')) end
+return 1
+`;
+
+export class RegistryError extends Error {
+  readonly code = 'CORRUPT_RECORD';
+}
+
+/**
+ * Service records in Redis. One hash per service so that the worker (scheduler state), the prober
+ * (readiness) and the orchestrator write disjoint fields without read-modify-write races; the
+ * user-facing status is derived on read from those fields.
+ */
+export class ServiceRegistry {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = 'aiplane',
+  ) {}
+
+  private serviceKey(id: string): string {
+    return `${this.prefix}:service:${id}`;
+  }
+  private submissionKey(id: string): string {
+    return `${this.prefix}:submission:${id}`;
+  }
+  private get indexKey(): string {
+    return `${this.prefix}:services`;
+  }
+  private get activeKey(): string {
+    return `${this.prefix}:services:active`;
+  }
+
+  async createSubmission(submission: Submission): Promise<void> {
+    const key = this.submissionKey(submission.id);
+    await this.redis.set(key, JSON.stringify(submission), 'EX', SUBMISSION_TTL_S, 'NX');
+  }
+
+  async getSubmission(id: string): Promise<Submission | undefined> {
+    const raw = await this.redis.get(this.submissionKey(id));
+    return raw === null ? undefined : (JSON.parse(raw) as Submission);
+  }
+
+  /** Records the job id and drops the config: secrets live only as long as they are needed. */
+  async markSubmitted(submission: Submission, jobId: string): Promise<void> {
+    const kept: Submission = { ...submission, config: {}, job_id: jobId };
+    await this.redis.set(this.submissionKey(submission.id), JSON.stringify(kept), 'EX', SUBMISSION_TTL_S);
+  }
+
+  async createService(service: StoredService): Promise<void> {
+    const multi = this.redis
+      .multi()
+      .hset(this.serviceKey(service.id), serialise(service))
+      .zadd(this.indexKey, Date.parse(service.created_at), service.id);
+    if (!isTerminalJobState(service.scheduler_state)) multi.sadd(this.activeKey, service.id);
+    await multi.exec();
+  }
+
+  async get(id: string): Promise<StoredService | undefined> {
+    const hash = await this.redis.hgetall(this.serviceKey(id));
+    return Object.keys(hash).length === 0 ? undefined : deserialise(hash);
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return (await this.redis.exists(this.serviceKey(id))) === 1;
+  }
+
+  /** All services, oldest first. */
+  async list(): Promise<StoredService[]> {
+    const ids = await this.redis.zrange(this.indexKey, 0, -1);
+    return this.getMany(ids);
+  }
+
+  async getMany(ids: readonly string[]): Promise<StoredService[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.serviceKey(id));
+    const results = (await pipeline.exec()) ?? [];
+    const services: StoredService[] = [];
+    for (const [error, hash] of results) {
+      if (error) throw error;
+      const fields = hash as Record<string, string>;
+      if (Object.keys(fields).length > 0) services.push(deserialise(fields));
+    }
+    return services;
+  }
+
+  /** Ids of services that are not in a terminal state: what the worker polls and the prober probes. */
+  async activeIds(): Promise<string[]> {
+    return this.redis.smembers(this.activeKey);
+  }
+
+  /** Applies what the scheduler said. Returns false when the record was already final (or gone). */
+  async applySchedulerState(
+    id: string,
+    observation: SchedulerObservation,
+    now = new Date(),
+  ): Promise<boolean> {
+    const fields: Record<string, string> = {
+      scheduler_state: observation.state,
+      updated_at: now.toISOString(),
+    };
+    if (observation.node !== undefined) fields.node = observation.node ?? '';
+    if (observation.reason !== undefined) fields.status_reason = observation.reason ?? '';
+    if (observation.exitCode !== undefined)
+      fields.exit_code = observation.exitCode === null ? '' : String(observation.exitCode);
+    if (observation.endpoint !== undefined) fields.endpoint = observation.endpoint ?? '';
+    if (isTerminalJobState(observation.state)) fields.ready = '0';
+    const applied = (await this.redis.eval(
+      APPLY_STATE_LUA,
+      2,
+      this.serviceKey(id),
+      this.activeKey,
+      ...Object.entries(fields).flat(),
+    )) as number;
+    return applied === 1;
+  }
+
+  /** Readiness as the prober (or the proxy, on a refused connection) saw it. */
+  async setReadiness(id: string, ready: boolean, now = new Date()): Promise<void> {
+    const key = this.serviceKey(id);
+    // Readiness of a final record is meaningless; skip rather than touch updated_at.
+    const state = await this.redis.hget(key, 'scheduler_state');
+    if (state === null || (isJobState(state) && isTerminalJobState(state))) return;
+    const previous = await this.redis.hget(key, 'ready');
+    const fields: Record<string, string> = { ready: ready ? '1' : '0', last_probe_at: now.toISOString() };
+    if (previous !== fields.ready) fields.updated_at = now.toISOString();
+    await this.redis.hset(key, fields);
+  }
+}
+
+/** The record as the contract shows it; internal fields stay inside the control plane. */
+export function toServiceRecord(service: StoredService): ServiceRecord {
+  return {
+    id: service.id,
+    name: service.name,
+    recipe_name: service.recipe_name,
+    status: deriveStatus(service.scheduler_state, service.ready),
+    config: service.config,
+    created_at: service.created_at,
+    updated_at: service.updated_at,
+    endpoint: service.endpoint,
+    job_id: service.job_id,
+    type: 'service',
+  };
+}
+
+function serialise(service: StoredService): Record<string, string> {
+  return {
+    id: service.id,
+    job_id: service.job_id,
+    name: service.name,
+    recipe_name: service.recipe_name,
+    kind: service.kind,
+    config: JSON.stringify(service.config),
+    created_at: service.created_at,
+    updated_at: service.updated_at,
+    submission_id: service.submission_id,
+    job_dir: service.job_dir,
+    readiness_path: service.readiness_path,
+    scheduler_state: service.scheduler_state,
+    endpoint: service.endpoint ?? '',
+    node: service.node ?? '',
+    ready: service.ready ? '1' : '0',
+    status_reason: service.status_reason ?? '',
+    exit_code: service.exit_code === null ? '' : String(service.exit_code),
+    last_probe_at: service.last_probe_at ?? '',
+  };
+}
+
+function required(hash: Record<string, string>, field: string): string {
+  const value = hash[field];
+  if (value === undefined) throw new RegistryError(`service record ${hash.id ?? '?'} lacks field ${field}`);
+  return value;
+}
+
+function orNull(value: string | undefined): string | null {
+  return value === undefined || value === '' ? null : value;
+}
+
+function deserialise(hash: Record<string, string>): StoredService {
+  const state = required(hash, 'scheduler_state');
+  if (!isJobState(state))
+    throw new RegistryError(`service record ${hash.id ?? '?'} has unknown state ${state}`);
+  const exitCode = orNull(hash.exit_code);
+  return {
+    id: required(hash, 'id'),
+    job_id: required(hash, 'job_id'),
+    name: required(hash, 'name'),
+    recipe_name: required(hash, 'recipe_name'),
+    kind: required(hash, 'kind') as WorkloadKind,
+    config: JSON.parse(required(hash, 'config')) as StoredService['config'],
+    created_at: required(hash, 'created_at'),
+    updated_at: required(hash, 'updated_at'),
+    submission_id: required(hash, 'submission_id'),
+    job_dir: required(hash, 'job_dir'),
+    readiness_path: required(hash, 'readiness_path'),
+    scheduler_state: state,
+    endpoint: orNull(hash.endpoint),
+    node: orNull(hash.node),
+    ready: hash.ready === '1',
+    status_reason: orNull(hash.status_reason),
+    exit_code: exitCode === null ? null : Number(exitCode),
+    last_probe_at: orNull(hash.last_probe_at),
+  };
+}

@@ -1,0 +1,121 @@
+import * as path from 'node:path';
+import { ProcessSupervisor, type SupervisorOptions } from './process.supervisor';
+
+export interface StackOptions {
+  /** Repository root: dist/ and recipes/ are found from here. */
+  root: string;
+  redisUrl: string;
+  redisPrefix?: string;
+  scheduler: 'local' | 'slurm';
+  stateDir: string;
+  ports?: Partial<{ gateway: number; orchestrator: number; proxy: number }>;
+  /** SSH transport for the gateway; plain HTTP when absent. */
+  ssh?: { host: string; port: number; user: string; keyPath: string; knownHostsPath: string };
+  slurmPartition?: string;
+  pollIntervalMs?: number;
+  probeIntervalMs?: number;
+  logLevel?: string;
+  /** Base environment of every process (PATH, HOME, ...): the caller's, never read here. */
+  env: Record<string, string>;
+}
+
+export interface RunningStack {
+  gatewayUrl: string;
+  orchestratorUrl: string;
+  proxyUrl: string;
+  supervisor: ProcessSupervisor;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_PORTS = { gateway: 8001, orchestrator: 8000, proxy: 8003 } as const;
+
+const LISTENING = ['listening'];
+
+/** Starts the five services in dependency order and waits until each reports ready. */
+export async function startStack(
+  options: StackOptions,
+  output?: SupervisorOptions['output'],
+): Promise<RunningStack> {
+  const ports = { ...DEFAULT_PORTS, ...options.ports };
+  const dist = (app: string): string => path.join(options.root, 'dist', 'apps', app, 'src', 'main.js');
+  const base: Record<string, string> = {
+    ...options.env,
+    REDIS_URL: options.redisUrl,
+    REDIS_PREFIX: options.redisPrefix ?? 'aiplane',
+    RECIPES_DIR: path.join(options.root, 'recipes'),
+    LOG_LEVEL: options.logLevel ?? 'info',
+  };
+  const orchestratorUrl = `http://127.0.0.1:${ports.orchestrator}`;
+  const proxyUrl = `http://127.0.0.1:${ports.proxy}`;
+  const supervisor = new ProcessSupervisor({ cwd: options.root, ...(output ? { output } : {}) });
+  try {
+    await supervisor.start({
+      name: 'slurm-worker',
+      script: dist('slurm-worker'),
+      env: {
+        ...base,
+        SCHEDULER: options.scheduler,
+        RUNTIME_PROFILE: 'local',
+        STATE_DIR: options.stateDir,
+        SIMULATORS_DIR: path.join(options.root, 'dist', 'apps'),
+        // A one-machine cluster: every node is this machine.
+        ENDPOINT_HOST: '127.0.0.1',
+        POLL_INTERVAL_MS: String(options.pollIntervalMs ?? 1_000),
+        ...(options.slurmPartition ? { SLURM_PARTITION: options.slurmPartition } : {}),
+      },
+      readyMessages: ['slurm-worker consuming the scheduler queue'],
+    });
+    await supervisor.start({
+      name: 'health-prober',
+      script: dist('health-prober'),
+      env: {
+        ...base,
+        PROBE_INTERVAL_MS: String(options.probeIntervalMs ?? 1_000),
+        PROBE_TIMEOUT_MS: String(Math.max(200, (options.probeIntervalMs ?? 1_000) - 300)),
+      },
+      readyMessages: ['health-prober started'],
+    });
+    await supervisor.start({
+      name: 'proxy',
+      script: dist('proxy'),
+      env: { ...base, PROXY_PORT: String(ports.proxy) },
+      readyMessages: LISTENING,
+    });
+    await supervisor.start({
+      name: 'orchestrator',
+      script: dist('orchestrator'),
+      env: { ...base, ORCHESTRATOR_PORT: String(ports.orchestrator), PROXY_URL: proxyUrl },
+      readyMessages: LISTENING,
+    });
+    const ssh = options.ssh;
+    await supervisor.start({
+      name: 'gateway',
+      script: dist('gateway'),
+      env: {
+        ...base,
+        GATEWAY_PORT: String(ports.gateway),
+        ORCHESTRATOR_URL: orchestratorUrl,
+        ...(ssh
+          ? {
+              SSH_HOST: ssh.host,
+              SSH_PORT: String(ssh.port),
+              SSH_USER: ssh.user,
+              SSH_KEY_PATH: ssh.keyPath,
+              SSH_KNOWN_HOSTS_PATH: ssh.knownHostsPath,
+            }
+          : {}),
+      },
+      readyMessages: LISTENING,
+    });
+  } catch (error) {
+    await supervisor.stopAll();
+    throw error;
+  }
+  return {
+    gatewayUrl: `http://127.0.0.1:${ports.gateway}`,
+    orchestratorUrl,
+    proxyUrl,
+    supervisor,
+    stop: () => supervisor.stopAll(),
+  };
+}

@@ -1,0 +1,66 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** What tools/infra/up.sh provisioned, read from the env file it writes. */
+export interface Infra {
+  redisUrl: string;
+  ssh: { host: string; port: number; user: string; keyPath: string; knownHostsPath: string };
+  slurmPartition: string;
+}
+
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+export function readInfra(): Infra {
+  const dir = process.env.AIPLANE_INFRA_DIR ?? '/var/tmp/aiplane-infra';
+  const file = path.join(dir, 'env');
+  if (!existsSync(file))
+    throw new Error(`${file} is missing: run "bash tools/infra/up.sh" first (npm test does)`);
+  const values = Object.fromEntries(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('='))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  ) as Record<string, string | undefined>;
+  const need = (key: string): string => {
+    const value = values[key];
+    if (!value) throw new Error(`${file} has no ${key}: run "bash tools/infra/up.sh" (all components)`);
+    return value;
+  };
+  return {
+    redisUrl: need('REDIS_URL'),
+    ssh: {
+      host: need('SSH_HOST'),
+      port: Number(need('SSH_PORT')),
+      user: need('SSH_USER'),
+      keyPath: need('SSH_KEY_PATH'),
+      knownHostsPath: need('SSH_KNOWN_HOSTS_PATH'),
+    },
+    slurmPartition: need('SLURM_PARTITION'),
+  };
+}
+
+export function baseEnv(): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
+}
+
+/** Job directories must be visible to SLURM's job processes: not a private test tmp. */
+export function makeStateDir(label: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `aiplane-${label}-`));
+}
+
+export function uniquePrefix(label: string): string {
+  return `e2e-${label}-${process.pid}-${Date.now().toString(36)}`;
+}
+
+/** Lines of `squeue` for one job in the states squeue shows by default (pending, running, completing). */
+export function squeueActive(jobId: string): string {
+  return execFileSync('squeue', ['--noheader', '--jobs', jobId, '--format=%i %T'], {
+    encoding: 'utf8',
+  }).trim();
+}
+
+export function scontrolShowJob(jobId: string): string {
+  return execFileSync('scontrol', ['show', 'job', jobId], { encoding: 'utf8' });
+}

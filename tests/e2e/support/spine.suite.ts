@@ -1,0 +1,278 @@
+import { rmSync } from 'node:fs';
+import { startStack, type RunningStack, type StackOptions } from '@aiplane/stack';
+import { apiClient, waitForStatus, type Api } from './api';
+import {
+  baseEnv,
+  makeStateDir,
+  readInfra,
+  ROOT,
+  scontrolShowJob,
+  squeueActive,
+  uniquePrefix,
+} from './environment';
+
+interface Record_ {
+  id: string;
+  name: string;
+  recipe_name: string;
+  status: string;
+  config: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+  endpoint: string | null;
+  job_id: string;
+  type: string;
+}
+
+export interface SpineSuiteOptions {
+  label: string;
+  scheduler: StackOptions['scheduler'];
+  viaSsh: boolean;
+  ports: { gateway: number; orchestrator: number; proxy: number };
+}
+
+const ISO_WITH_ZONE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
+
+/**
+ * The spine of the product, driven through the gateway as a researcher would: create, watch it
+ * become ready, prompt it, cancel it, and the document's request variants.
+ */
+export function describeSpine(options: SpineSuiteOptions): void {
+  describe(`spine: ${options.label}`, () => {
+    let stack: RunningStack;
+    let api: Api;
+    let stateDir: string;
+    const onSlurm = options.scheduler === 'slurm';
+
+    beforeAll(async () => {
+      const infra = readInfra();
+      stateDir = makeStateDir(options.label);
+      const logs: string[] = [];
+      try {
+        stack = await startStack(
+          {
+            root: ROOT,
+            redisUrl: infra.redisUrl,
+            redisPrefix: uniquePrefix(options.label),
+            scheduler: options.scheduler,
+            stateDir,
+            ports: options.ports,
+            ...(options.viaSsh ? { ssh: infra.ssh } : {}),
+            ...(onSlurm ? { slurmPartition: infra.slurmPartition } : {}),
+            pollIntervalMs: 500,
+            probeIntervalMs: 500,
+            logLevel: 'warn',
+            env: baseEnv(),
+          },
+          (name, line) => {
+            logs.push(`${name}: ${line}`);
+          },
+        );
+      } catch (error) {
+        console.error(logs.join('\n'));
+        throw error;
+      }
+      api = apiClient(stack.gatewayUrl);
+    });
+
+    afterAll(async () => {
+      await stack.stop();
+      rmSync(stateDir, { recursive: true, force: true });
+    });
+
+    async function create(body: unknown): Promise<Record_> {
+      const response = await api<Record_>('POST', '/api/v1/services', body);
+      expect(response.status).toBe(201);
+      return response.body;
+    }
+
+    async function cancel(id: string): Promise<void> {
+      const response = await api('POST', `/api/v1/services/${id}/status`, { status: 'cancelled' });
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({
+        success: true,
+        message: `Service ${id} status updated to cancelled`,
+        service_id: id,
+        status: 'cancelled',
+      });
+    }
+
+    it('creates the default vLLM service, serves a prompt, and cancels it keeping the record', async () => {
+      const created = await create({ recipe_name: 'inference/vllm-single-node' });
+      expect(created).toMatchObject({
+        id: expect.stringMatching(/^[0-9]+$/),
+        name: `inference/vllm-single-node-${created.id}`,
+        recipe_name: 'inference/vllm-single-node',
+        status: 'pending',
+        config: {},
+        endpoint: null,
+        job_id: created.id,
+        type: 'service',
+      });
+      expect(created.created_at).toMatch(ISO_WITH_ZONE);
+      if (onSlurm) expect(squeueActive(created.id)).toContain(created.id);
+
+      const { seen } = await waitForStatus(api, created.id, ['running']);
+      expect(seen[seen.length - 1]).toBe('running');
+      expect(seen.every((status) => ['pending', 'configuring', 'running'].includes(status))).toBe(true);
+      if (onSlurm) expect(squeueActive(created.id)).toMatch(/RUNNING/);
+
+      const detail = await api<Record_>('GET', `/api/v1/services/${created.id}`);
+      expect(detail.status).toBe(200);
+      expect(detail.body.status).toBe('running');
+      expect(detail.body.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:[0-9]+$/);
+
+      const list = await api<Record_[]>('GET', '/api/v1/services');
+      expect(list.body.map((service) => service.id)).toContain(created.id);
+      const vllm = await api<{ vllm_services: { id: string; status: string }[] }>(
+        'GET',
+        '/api/v1/vllm/services',
+      );
+      expect(vllm.body.vllm_services).toContainEqual(
+        expect.objectContaining({ id: created.id, status: 'running' }),
+      );
+
+      const models = await api<{ success: boolean; models: { id: string }[] }>(
+        'GET',
+        `/api/v1/vllm/${created.id}/models`,
+      );
+      expect(models.status).toBe(200);
+      expect(models.body.models[0]?.id).toBe('Qwen/Qwen2.5-0.5B-Instruct');
+
+      const prompt = await api('POST', `/api/v1/vllm/${created.id}/prompt`, {
+        prompt: 'Tell me a joke about programming',
+        max_tokens: 100,
+      });
+      expect(prompt.status).toBe(200);
+      expect(prompt.body).toMatchObject({
+        success: true,
+        text: expect.any(String),
+        service_id: created.id,
+        endpoint_used: 'chat',
+        model: 'Qwen/Qwen2.5-0.5B-Instruct',
+        usage: {
+          prompt_tokens: expect.any(Number),
+          completion_tokens: expect.any(Number),
+          total_tokens: expect.any(Number),
+        },
+      });
+      expect(prompt.body.response).toBe(prompt.body.text);
+      expect((prompt.body.text as string).length).toBeGreaterThan(0);
+
+      const logs = await api<{ logs: string }>('GET', `/api/v1/services/${created.id}/logs`);
+      expect(logs.status).toBe(200);
+      expect(logs.body.logs).toContain('=== STDOUT ===');
+      expect(logs.body.logs).toContain('=== STDERR ===');
+
+      await cancel(created.id);
+      const after = await api<Record_>('GET', `/api/v1/services/${created.id}`);
+      expect(after.body.status).toBe('cancelled');
+      if (onSlurm) expect(squeueActive(created.id)).toBe('');
+      // Cancelling twice is fine, and the record stays.
+      const again = await api('POST', `/api/v1/services/${created.id}/status`, { status: 'cancelled' });
+      expect(again.status).toBe(200);
+      const notReady = await api('POST', `/api/v1/vllm/${created.id}/prompt`, { prompt: 'hello' });
+      expect(notReady.status).toBe(503);
+      expect(notReady.body).toMatchObject({ success: false, status: 'cancelled' });
+    });
+
+    it('runs a custom model without a chat template through the completions endpoint', async () => {
+      const created = await create({
+        recipe_name: 'inference/vllm-single-node',
+        config: { environment: { VLLM_MODEL: 'gpt2' } },
+      });
+      expect(created.config).toEqual({ environment: { VLLM_MODEL: 'gpt2' } });
+      await waitForStatus(api, created.id, ['running']);
+      const prompt = await api('POST', `/api/v1/vllm/${created.id}/prompt`, {
+        prompt: 'Write a short haiku about AI',
+        model: 'gpt2',
+        max_tokens: 64,
+        temperature: 0.7,
+      });
+      expect(prompt.status).toBe(200);
+      expect(prompt.body).toMatchObject({ success: true, endpoint_used: 'completions', model: 'gpt2' });
+      await cancel(created.id);
+    });
+
+    it('passes every requested resource to the scheduler (custom resources, all options, CPU-only)', async () => {
+      const variants = [
+        {
+          config: {
+            environment: { VLLM_MODEL: 'gpt2' },
+            resources: { cpu: '8', memory: '64G', time_limit: 120, gpu: '4' },
+          },
+          expect: { cpus: 8, memory: '64G', time: '02:00:00', gpus: 4 },
+        },
+        {
+          config: {
+            environment: {
+              VLLM_MODEL: 'gpt2',
+              VLLM_HOST: '0.0.0.0',
+              VLLM_PORT: '8001',
+              VLLM_MAX_MODEL_LEN: '2048',
+              VLLM_TENSOR_PARALLEL_SIZE: '4',
+              VLLM_GPU_MEMORY_UTILIZATION: '0.9',
+              CUDA_VISIBLE_DEVICES: '0',
+            },
+            resources: { cpu: '2', memory: '32G', time_limit: 15, gpu: '4' },
+          },
+          expect: { cpus: 2, memory: '32G', time: '00:15:00', gpus: 4 },
+        },
+        {
+          config: {
+            environment: { VLLM_MODEL: 'gpt2' },
+            resources: { nodes: 1, cpu: '4', memory: '16G', gpu: null },
+          },
+          expect: { cpus: 4, memory: '16G', time: undefined, gpus: 0 },
+        },
+      ];
+      for (const variant of variants) {
+        const created = await create({ recipe_name: 'inference/vllm-single-node', config: variant.config });
+        if (onSlurm) {
+          const job = scontrolShowJob(created.id);
+          expect(job).toMatch(new RegExp(`NumCPUs=${variant.expect.cpus}\\b`));
+          expect(job).toMatch(new RegExp(`MinMemoryNode=${variant.expect.memory}\\b`));
+          if (variant.expect.time) expect(job).toMatch(new RegExp(`TimeLimit=${variant.expect.time}\\b`));
+          if (variant.expect.gpus > 0) expect(job).toMatch(new RegExp(`gres/gpu[:=]${variant.expect.gpus}`));
+          else expect(job).not.toMatch(/gres\/gpu/);
+        }
+        await waitForStatus(api, created.id, ['running']);
+        const prompt = await api('POST', `/api/v1/vllm/${created.id}/prompt`, {
+          prompt: 'hello',
+          max_tokens: 8,
+        });
+        expect(prompt.status).toBe(200);
+        await cancel(created.id);
+      }
+    });
+
+    it('refuses bad requests with a clear 4xx and changes nothing', async () => {
+      const before = await api<Record_[]>('GET', '/api/v1/services');
+      const unknownRecipe = await api<{ message: string }>('POST', '/api/v1/services', {
+        recipe_name: 'inference/nope',
+      });
+      expect(unknownRecipe.status).toBe(404);
+      expect(unknownRecipe.body.message).toContain('inference/vllm-single-node');
+      const unknownField = await api<{ statusCode: number; error: string; message: string }>(
+        'POST',
+        '/api/v1/services',
+        {
+          recipe_name: 'inference/vllm-single-node',
+          colour: 'blue',
+        },
+      );
+      expect(unknownField.status).toBe(400);
+      expect(unknownField.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+      expect(unknownField.body.message).toContain('colour');
+      const badStatus = await api<{ message: string }>('POST', `/api/v1/services/1/status`, {
+        status: 'running',
+      });
+      expect(badStatus.status).toBe(400);
+      expect(badStatus.body.message).toContain('cancelled');
+      const missing = await api('GET', '/api/v1/services/999999999');
+      expect(missing.status).toBe(404);
+      const after = await api<Record_[]>('GET', '/api/v1/services');
+      expect(after.body.length).toBe(before.body.length);
+    });
+  });
+}

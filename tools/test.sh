@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `npm test`: provisions real Redis, SLURM and sshd, then runs every tier. Ends with one
+# plain "N passed, N failed" line (the jest summaries are not in a format CI counts).
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+bash tools/ensure-deps.sh || exit 1
+bash tools/infra/up.sh || exit 1
+
+reports="$root/tmp/test-reports"
+rm -rf "$reports" && mkdir -p "$reports"
+failed_steps=()
+
+step() {
+  local name="$1"
+  shift
+  echo
+  echo "=== $name ==="
+  if ! "$@"; then failed_steps+=("$name"); fi
+}
+
+jest_tier() {
+  local tier="$1"
+  shift
+  npx jest -c jest.config.js --selectProjects "$tier" --json --outputFile="$reports/$tier.json" "$@"
+}
+
+step "format" npx prettier --check . --log-level warn
+step "typecheck" npx tsc -p tsconfig.json --noEmit
+step "lint" npm run --silent lint
+step "openapi drift" bash tools/openapi/check.sh
+step "unit tests" jest_tier unit
+step "integration tests" jest_tier integration --runInBand
+step "e2e tests" jest_tier e2e --runInBand
+
+node tools/test-summary.js "$reports" "${failed_steps[@]}"
