@@ -1,0 +1,108 @@
+import { z } from 'zod';
+
+export type ChatTemplateMode = 'auto' | 'true' | 'false';
+
+export interface SimConfig {
+  /** Model path as vLLM would get it (`--model`). */
+  model: string;
+  /** Names accepted in the `model` field; the first one labels metrics and defaults responses. */
+  servedModelNames: string[];
+  host: string;
+  port: number;
+  maxModelLen: number;
+  apiKey: string | undefined;
+  startupDelayMs: number;
+  ttftMs: number;
+  tokenLatencyMs: number;
+  failRate: number;
+  chatTemplate: ChatTemplateMode;
+  /** Like vLLM's --max-num-seqs: requests beyond it wait, which is what `num_requests_waiting` shows. */
+  maxNumSeqs: number;
+  version: string;
+}
+
+export class SimConfigError extends Error {
+  readonly code = 'SIM_CONFIG_INVALID';
+
+  constructor(readonly problems: string[]) {
+    super(`vllm-sim: invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'SimConfigError';
+  }
+}
+
+export const DEFAULT_MODEL = 'Qwen/Qwen2.5-0.5B-Instruct';
+// The vLLM release whose API shapes the simulator reproduces (flat error body, gpu_cache_usage_perc).
+export const DEFAULT_VLLM_VERSION = '0.8.5';
+
+// Shell wrappers often export a variable as empty instead of leaving it unset; both mean "use the default".
+const blankToUndefined = (value: unknown): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+const int = (min: number, max: number, fallback: number) =>
+  z.preprocess(blankToUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
+
+const text = (fallback: string) => z.preprocess(blankToUndefined, z.string().trim().min(1).default(fallback));
+
+const optionalText = z.preprocess(blankToUndefined, z.string().trim().min(1).optional());
+
+const envSchema = z.object({
+  VLLM_MODEL: text(DEFAULT_MODEL),
+  VLLM_HOST: text('0.0.0.0'),
+  VLLM_PORT: int(0, 65_535, 8000),
+  VLLM_MAX_MODEL_LEN: int(1, 10_000_000, 4096),
+  VLLM_API_KEY: optionalText,
+  VLLM_SERVED_MODEL_NAME: optionalText,
+  SIM_STARTUP_DELAY_MS: int(0, 3_600_000, 0),
+  SIM_TTFT_MS: int(0, 600_000, 0),
+  SIM_TOKEN_LATENCY_MS: int(0, 60_000, 0),
+  SIM_FAIL_RATE: z.preprocess(blankToUndefined, z.coerce.number().min(0).max(1).default(0)),
+  SIM_CHAT_TEMPLATE: z.preprocess(
+    (value) => (typeof value === 'string' ? blankToUndefined(value.trim().toLowerCase()) : value),
+    z.enum(['auto', 'true', 'false']).default('auto'),
+  ),
+  SIM_MAX_NUM_SEQS: int(1, 100_000, 256),
+  SIM_VLLM_VERSION: text(DEFAULT_VLLM_VERSION),
+});
+
+export function loadSimConfig(env: Record<string, string | undefined>): SimConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new SimConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = issue.path.join('.');
+        return `${name}=${JSON.stringify(env[name])}: ${issue.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  // vLLM takes --served-model-name as a space-separated list (nargs="+"); the model path is then no longer accepted.
+  const served = e.VLLM_SERVED_MODEL_NAME?.split(/\s+/).filter((name) => name !== '') ?? [];
+  return {
+    model: e.VLLM_MODEL,
+    servedModelNames: served.length > 0 ? served : [e.VLLM_MODEL],
+    host: e.VLLM_HOST,
+    port: e.VLLM_PORT,
+    maxModelLen: e.VLLM_MAX_MODEL_LEN,
+    apiKey: e.VLLM_API_KEY,
+    startupDelayMs: e.SIM_STARTUP_DELAY_MS,
+    ttftMs: e.SIM_TTFT_MS,
+    tokenLatencyMs: e.SIM_TOKEN_LATENCY_MS,
+    failRate: e.SIM_FAIL_RATE,
+    chatTemplate: e.SIM_CHAT_TEMPLATE,
+    maxNumSeqs: e.SIM_MAX_NUM_SEQS,
+    version: e.SIM_VLLM_VERSION,
+  };
+}
+
+/** The one place the simulator reads the process environment. */
+export function loadSimConfigFromProcess(): SimConfig {
+  return loadSimConfig(process.env);
+}
+
+// Base models ship no chat template; vLLM then refuses /v1/chat/completions.
+const BASE_MODEL_PATTERN = /gpt2|opt-|bloom/i;
+
+export function hasChatTemplate(config: Pick<SimConfig, 'model' | 'chatTemplate'>): boolean {
+  if (config.chatTemplate === 'auto') return !BASE_MODEL_PATTERN.test(config.model);
+  return config.chatTemplate === 'true';
+}
