@@ -12,7 +12,7 @@ const schema = z.object({
   GATEWAY_PORT: portFromEnv.default(8001),
   ORCHESTRATOR_PORT: portFromEnv.default(8000),
   PROXY_PORT: portFromEnv.default(8003),
-  LOG_LEVEL: z.string().default('info'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info']).default('info'),
   PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
   HOME: z.string().default('/tmp'),
 });

@@ -21,6 +21,16 @@ export class JobFailedError extends Error {
   readonly code = 'JOB_FAILED';
 }
 
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// BullMQ's own wait timeout, matched on its exact wording: handler errors say "timed out" too
+// (sbatch: "Socket timed out on send/recv operation") and must still count as failures.
+function isWaitTimeout(error: unknown): boolean {
+  return /^Job wait \S+ timed out before finishing/.test(messageOf(error));
+}
+
 function optionsFor(name: SchedulerJobName, jobId: string): JobsOptions {
   const policy = SCHEDULER_JOB_POLICIES[name];
   return {
@@ -82,15 +92,24 @@ export class SchedulerQueueClient {
     try {
       return await job.waitUntilFinished(this.events, waitMs);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      if (!/timed out/i.test(message)) throw new JobFailedError(message);
+      if (!isWaitTimeout(error)) throw new JobFailedError(messageOf(error));
       const state = await job.getState();
       if (state === 'waiting' || state === 'delayed' || state === 'prioritized') {
-        await job.remove().catch(() => undefined);
-        throw new JobWaitTimeoutError(`no slurm-worker took the ${name} job within ${waitMs} ms`);
+        // remove() refuses a job a worker locked since getState(): that one runs, so it is waited for below.
+        const withdrawn = await job.remove().then(
+          () => true,
+          () => false,
+        );
+        if (withdrawn)
+          throw new JobWaitTimeoutError(`no slurm-worker took the ${name} job within ${waitMs} ms`);
       }
-      // Already being processed: the outcome is near, wait for it rather than report a false failure.
+    }
+    // Already being processed: the outcome is near, wait for it rather than report a false failure.
+    try {
       return await job.waitUntilFinished(this.events, waitMs * 2);
+    } catch (error) {
+      if (isWaitTimeout(error)) throw error;
+      throw new JobFailedError(messageOf(error));
     }
   }
 

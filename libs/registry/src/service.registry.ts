@@ -11,6 +11,7 @@ import type { SchedulerObservation, StoredService, Submission, WorkloadKind } fr
 const SUBMISSION_TTL_S = 7 * 24 * 3600;
 
 const TERMINAL_JOB_STATES = JOB_STATES.filter((state) => isTerminalJobState(state));
+const TERMINAL_LUA_TABLE = `{${TERMINAL_JOB_STATES.map((state) => `['${state}']=true`).join(',')}}`;
 
 // Terminal states are final: the check and the write must be one step, or a late poll could
 // resurrect a cancelled service. Returns 1 when applied, 0 when the record was already final,
@@ -18,11 +19,25 @@ const TERMINAL_JOB_STATES = JOB_STATES.filter((state) => isTerminalJobState(stat
 const APPLY_STATE_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local current = redis.call('HGET', KEYS[1], 'scheduler_state')
-local terminal = {${TERMINAL_JOB_STATES.map((state) => `['${state}']=true`).join(',')}}
+local terminal = ${TERMINAL_LUA_TABLE}
 if current and terminal[current] then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
 local next = redis.call('HGET', KEYS[1], 'scheduler_state')
 if terminal[next] then redis.call('SREM', KEYS[2], redis.call('HGET', KEYS[1], 'id')) end
+return 1
+`;
+
+// Same reason: a probe answering while the service is being cancelled must not write after the
+// terminal state landed. ARGV: ready ('1' | '0'), probe time. Returns 1 when written.
+const SET_READINESS_LUA = `
+local state = redis.call('HGET', KEYS[1], 'scheduler_state')
+local terminal = ${TERMINAL_LUA_TABLE}
+if not state or terminal[state] then return 0 end
+if redis.call('HGET', KEYS[1], 'ready') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'ready', ARGV[1], 'last_probe_at', ARGV[2])
+else
+  redis.call('HSET', KEYS[1], 'ready', ARGV[1], 'last_probe_at', ARGV[2], 'updated_at', ARGV[2])
+end
 return 1
 `;
 
@@ -141,14 +156,8 @@ export class ServiceRegistry {
 
   /** Readiness as the prober (or the proxy, on a refused connection) saw it. */
   async setReadiness(id: string, ready: boolean, now = new Date()): Promise<void> {
-    const key = this.serviceKey(id);
     // Readiness of a final record is meaningless; skip rather than touch updated_at.
-    const state = await this.redis.hget(key, 'scheduler_state');
-    if (state === null || (isJobState(state) && isTerminalJobState(state))) return;
-    const previous = await this.redis.hget(key, 'ready');
-    const fields: Record<string, string> = { ready: ready ? '1' : '0', last_probe_at: now.toISOString() };
-    if (previous !== fields.ready) fields.updated_at = now.toISOString();
-    await this.redis.hset(key, fields);
+    await this.redis.eval(SET_READINESS_LUA, 1, this.serviceKey(id), ready ? '1' : '0', now.toISOString());
   }
 }
 

@@ -1,6 +1,6 @@
 import { pino, type Logger } from 'pino';
 import { LoggerModule } from 'nestjs-pino';
-import type { DynamicModule } from '@nestjs/common';
+import { RequestMethod, type DynamicModule } from '@nestjs/common';
 import { currentRequestId } from './request-context';
 
 export type { Logger } from 'pino';
@@ -33,6 +33,8 @@ export function createLogger(service: string, level = 'info'): Logger {
 
 export function loggerModule(logger: Logger): DynamicModule {
   return LoggerModule.forRoot({
+    // Nest 11's path syntax; the library's default '*' triggers a legacy-route warning at every start.
+    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
     pinoHttp: {
       logger,
       // requestIdMiddleware runs first and has already chosen the id.

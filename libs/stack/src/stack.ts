@@ -14,7 +14,8 @@ export interface StackOptions {
   slurmPartition?: string;
   pollIntervalMs?: number;
   probeIntervalMs?: number;
-  logLevel?: string;
+  /** trace, debug or info: readiness is read from each process's info-level start-up line. */
+  logLevel?: 'trace' | 'debug' | 'info';
   /** Base environment of every process (PATH, HOME, ...): the caller's, never read here. */
   env: Record<string, string>;
 }

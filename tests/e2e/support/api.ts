@@ -46,3 +46,11 @@ export async function waitForStatus(
     `service ${id} did not reach ${wanted.join('/')} within ${timeoutMs} ms; saw ${seen.join(' → ')}`,
   );
 }
+
+export async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -30,6 +30,7 @@ export class AllReplicasFailedError extends AppError {
 
 @Injectable()
 export class VllmService {
+  // Keyed by replica id, not endpoint: a port freed by one job is soon bound by another's workload.
   private readonly servedModelCache = new Map<string, { model: string; expires: number }>();
   private readonly noChatTemplate = new Set<string>();
 
@@ -45,7 +46,7 @@ export class VllmService {
     return this.guard(target, async () => {
       const model = request.model ?? (await this.servedModel(target));
       const sampling = samplingOf(request);
-      const key = `${target.endpoint}|${model}`;
+      const key = `${target.replicaId}|${model}`;
       if (!this.noChatTemplate.has(key)) {
         const chat = await this.upstream.request(target.endpoint, 'POST', '/v1/chat/completions', {
           ...sampling,
@@ -90,12 +91,12 @@ export class VllmService {
   }
 
   private async servedModel(target: Target): Promise<string> {
-    const cached = this.servedModelCache.get(target.endpoint);
+    const cached = this.servedModelCache.get(target.replicaId);
     if (cached && cached.expires > Date.now()) return cached.model;
     const response = await this.upstream.request(target.endpoint, 'GET', '/v1/models');
     const model = (parseUpstream(response) as { data?: { id?: string }[] }).data?.[0]?.id;
     if (!model) throw new UpstreamError('The workload serves no model (/v1/models is empty)');
-    this.servedModelCache.set(target.endpoint, { model, expires: Date.now() + this.config.MODEL_CACHE_MS });
+    this.servedModelCache.set(target.replicaId, { model, expires: Date.now() + this.config.MODEL_CACHE_MS });
     return model;
   }
 

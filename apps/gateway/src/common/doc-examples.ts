@@ -1,0 +1,137 @@
+import type { ExamplesObject } from '@nestjs/swagger';
+
+/*
+ * Request and response examples for Swagger UI, taken from the API document's curl examples so that
+ * "Try it out" starts from something the document promises to work.
+ */
+
+export const CREATE_SERVICE_EXAMPLES: ExamplesObject = {
+  default_model: {
+    summary: 'vLLM, default model (Qwen/Qwen2.5-0.5B-Instruct) on one node',
+    value: { recipe_name: 'inference/vllm-single-node' },
+  },
+  replica_group: {
+    summary: 'Replica group: 4 GPUs, 1 per replica → 4 replicas on ports 8001-8004',
+    value: { recipe_name: 'inference/vllm-replicas' },
+  },
+  custom_replicas: {
+    summary: 'Replica group: 4 GPUs, 2 per replica → 2 replicas per node',
+    value: {
+      recipe_name: 'inference/vllm-replicas',
+      config: { resources: { gpu: '4' }, gpu_per_replica: 2 },
+    },
+  },
+  custom_model: {
+    summary: 'vLLM with another Hugging Face model',
+    value: { recipe_name: 'inference/vllm-single-node', config: { environment: { VLLM_MODEL: 'gpt2' } } },
+  },
+  custom_model_and_resources: {
+    summary: 'Model and resources',
+    value: {
+      recipe_name: 'inference/vllm-single-node',
+      config: {
+        environment: { VLLM_MODEL: 'gpt2' },
+        resources: { cpu: '8', memory: '64G', time_limit: 120, gpu: '4' },
+      },
+    },
+  },
+  all_options: {
+    summary: 'Every environment variable and resource setting',
+    value: {
+      recipe_name: 'inference/vllm-single-node',
+      config: {
+        environment: {
+          VLLM_MODEL: 'gpt2',
+          VLLM_HOST: '0.0.0.0',
+          VLLM_PORT: '8001',
+          VLLM_MAX_MODEL_LEN: '2048',
+          VLLM_TENSOR_PARALLEL_SIZE: '4',
+          VLLM_GPU_MEMORY_UTILIZATION: '0.9',
+          CUDA_VISIBLE_DEVICES: '0',
+        },
+        resources: { cpu: '2', memory: '32G', time_limit: 15, gpu: '4' },
+      },
+    },
+  },
+  cpu_only: {
+    summary: 'CPU only (gpu: null)',
+    value: {
+      recipe_name: 'inference/vllm-single-node',
+      config: {
+        environment: { VLLM_MODEL: 'gpt2' },
+        resources: { nodes: 1, cpu: '4', memory: '16G', gpu: null },
+      },
+    },
+  },
+};
+
+export const CANCEL_EXAMPLES: ExamplesObject = {
+  cancel: { summary: 'Stop it, keeping its record', value: { status: 'cancelled' } },
+};
+
+export const PROMPT_EXAMPLES: ExamplesObject = {
+  simple: {
+    summary: 'A prompt',
+    value: { prompt: 'Tell me a joke about programming', max_tokens: 100 },
+  },
+  advanced: {
+    summary: 'With model and sampling options',
+    value: { prompt: 'Write a short haiku about AI', model: 'gpt2', max_tokens: 64, temperature: 0.7 },
+  },
+};
+
+const JOKE = 'Why do programmers prefer dark mode? Because light attracts bugs.';
+const USAGE = { prompt_tokens: 7, completion_tokens: 16, total_tokens: 23 };
+
+export const PROMPT_RESPONSE_EXAMPLES = {
+  service: {
+    summary: 'Single service',
+    value: {
+      success: true,
+      text: JOKE,
+      response: JOKE,
+      usage: USAGE,
+      service_id: '3652098',
+      endpoint_used: 'chat',
+      model: 'Qwen/Qwen2.5-0.5B-Instruct',
+    },
+  },
+  group: {
+    summary: 'Replica group: routed to one healthy replica',
+    value: {
+      success: true,
+      text: JOKE,
+      response: JOKE,
+      usage: USAGE,
+      service_id: '3652098',
+      endpoint_used: 'chat',
+      model: 'Qwen/Qwen2.5-0.5B-Instruct',
+      routed_to: '3652098:8002',
+      group_id: '3652098',
+      total_replicas: 4,
+    },
+  },
+};
+
+export const CREATE_COLLECTION_EXAMPLES: ExamplesObject = {
+  cosine_384: {
+    summary: '384-dimensional vectors, cosine distance',
+    value: { vector_size: 384, distance: 'Cosine' },
+  },
+};
+
+export const UPSERT_POINTS_EXAMPLES: ExamplesObject = {
+  two_documents: {
+    summary: 'Two points with payloads',
+    value: {
+      points: [
+        { id: 1, vector: [0.1, 0.2, 0.3, 0.4], payload: { text: 'First document' } },
+        { id: 2, vector: [0.4, 0.5, 0.6, 0.7], payload: { text: 'Second document' } },
+      ],
+    },
+  },
+};
+
+export const SEARCH_EXAMPLES: ExamplesObject = {
+  nearest_five: { summary: 'The 5 nearest points', value: { query_vector: [0.1, 0.2, 0.3, 0.4], limit: 5 } },
+};

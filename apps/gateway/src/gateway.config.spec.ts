@@ -1,0 +1,77 @@
+import { ConfigError } from '@aiplane/config';
+import { parseGatewayConfig } from './gateway.config';
+
+describe('parseGatewayConfig', () => {
+  it('defaults to a local gateway talking plain HTTP to a local orchestrator', () => {
+    expect(parseGatewayConfig({})).toEqual({
+      host: '127.0.0.1',
+      port: 8001,
+      orchestratorUrl: 'http://127.0.0.1:8000',
+      orchestratorToken: undefined,
+      ssh: undefined,
+      upstreamTimeoutMs: 30_000,
+      logLevel: 'info',
+    });
+  });
+
+  it('switches to SSH mode when SSH_HOST is set', () => {
+    const config = parseGatewayConfig({
+      SSH_HOST: 'login.lxp.lu',
+      SSH_PORT: '8822',
+      SSH_USER: 'u100',
+      SSH_KEY_PATH: '/home/me/.ssh/id_ed25519',
+      SSH_KNOWN_HOSTS_PATH: '/home/me/.ssh/known_hosts',
+      ORCHESTRATOR_URL: 'http://mel0001:8000/',
+      ORCHESTRATOR_TOKEN: 'secret',
+      SSH_KEEPALIVE_MS: '5000',
+      UPSTREAM_TIMEOUT_MS: '60000',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toEqual({
+      host: '127.0.0.1',
+      port: 8001,
+      orchestratorUrl: 'http://mel0001:8000',
+      orchestratorToken: 'secret',
+      ssh: {
+        host: 'login.lxp.lu',
+        port: 8822,
+        user: 'u100',
+        keyPath: '/home/me/.ssh/id_ed25519',
+        knownHostsPath: '/home/me/.ssh/known_hosts',
+        keepaliveMs: 5000,
+      },
+      upstreamTimeoutMs: 60_000,
+      logLevel: 'debug',
+    });
+  });
+
+  it('names every SSH variable that is missing in SSH mode', () => {
+    expect(() => parseGatewayConfig({ SSH_HOST: 'login.lxp.lu', SSH_USER: 'u100' })).toThrow(ConfigError);
+    try {
+      parseGatewayConfig({ SSH_HOST: 'login.lxp.lu', SSH_USER: 'u100' });
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toContain('SSH_KEY_PATH: is required when SSH_HOST is set');
+      expect(message).toContain('SSH_KNOWN_HOSTS_PATH: is required when SSH_HOST is set');
+      expect(message).not.toContain('SSH_USER');
+    }
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(parseGatewayConfig({ SSH_HOST: '', ORCHESTRATOR_TOKEN: '' })).toMatchObject({
+      ssh: undefined,
+      orchestratorToken: undefined,
+    });
+  });
+
+  it.each([
+    [{ ORCHESTRATOR_URL: 'https://mel0001:8000' }, 'ORCHESTRATOR_URL'],
+    [{ ORCHESTRATOR_URL: 'http://mel0001:8000/api' }, 'ORCHESTRATOR_URL'],
+    [{ ORCHESTRATOR_URL: 'not a url' }, 'ORCHESTRATOR_URL'],
+    [{ GATEWAY_PORT: '70000' }, 'GATEWAY_PORT'],
+    [{ UPSTREAM_TIMEOUT_MS: '0' }, 'UPSTREAM_TIMEOUT_MS'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ])('rejects %p naming %s', (env, name) => {
+    expect(() => parseGatewayConfig(env)).toThrow(new RegExp(`${name}:`));
+  });
+});

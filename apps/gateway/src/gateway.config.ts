@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { durationMsFromEnv, parseConfig, portFromEnv } from '@aiplane/config';
+
+export interface SshSettings {
+  host: string;
+  port: number;
+  user: string;
+  keyPath: string;
+  knownHostsPath: string;
+  keepaliveMs: number;
+}
+
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  /** Where the orchestrator listens; in SSH mode as seen from the SSH server. */
+  orchestratorUrl: string;
+  orchestratorToken: string | undefined;
+  /** Set: every upstream call goes through one SSH connection. Unset: plain HTTP. */
+  ssh: SshSettings | undefined;
+  upstreamTimeoutMs: number;
+  logLevel: string;
+}
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const orchestratorUrl = z
+  .string()
+  .trim()
+  .default('http://127.0.0.1:8000')
+  .refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        // The gateway adds the `/api` prefix itself and speaks plain HTTP inside the tunnel.
+        return url.protocol === 'http:' && (url.pathname === '/' || url.pathname === '') && !url.search;
+      } catch {
+        return false;
+      }
+    },
+    { error: 'must be an http:// URL without a path, e.g. http://127.0.0.1:8000' },
+  );
+
+const schema = z
+  .object({
+    GATEWAY_HOST: z.string().trim().min(1).default('127.0.0.1'),
+    GATEWAY_PORT: portFromEnv.default(8001),
+    ORCHESTRATOR_URL: orchestratorUrl,
+    ORCHESTRATOR_TOKEN: optionalText,
+    SSH_HOST: optionalText,
+    SSH_PORT: portFromEnv.min(1).default(22),
+    SSH_USER: optionalText,
+    SSH_KEY_PATH: optionalText,
+    SSH_KNOWN_HOSTS_PATH: optionalText,
+    SSH_KEEPALIVE_MS: durationMsFromEnv.default(15_000),
+    UPSTREAM_TIMEOUT_MS: durationMsFromEnv.default(30_000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.SSH_HOST === undefined) return;
+    for (const name of ['SSH_USER', 'SSH_KEY_PATH', 'SSH_KNOWN_HOSTS_PATH'] as const) {
+      if (env[name] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'is required when SSH_HOST is set' });
+      }
+    }
+  })
+  .transform((env): GatewayConfig => {
+    const { SSH_HOST, SSH_USER, SSH_KEY_PATH, SSH_KNOWN_HOSTS_PATH } = env;
+    return {
+      host: env.GATEWAY_HOST,
+      port: env.GATEWAY_PORT,
+      orchestratorUrl: env.ORCHESTRATOR_URL.replace(/\/+$/, ''),
+      orchestratorToken: env.ORCHESTRATOR_TOKEN,
+      ssh:
+        SSH_HOST !== undefined &&
+        SSH_USER !== undefined &&
+        SSH_KEY_PATH !== undefined &&
+        SSH_KNOWN_HOSTS_PATH !== undefined
+          ? {
+              host: SSH_HOST,
+              port: env.SSH_PORT,
+              user: SSH_USER,
+              keyPath: SSH_KEY_PATH,
+              knownHostsPath: SSH_KNOWN_HOSTS_PATH,
+              keepaliveMs: env.SSH_KEEPALIVE_MS,
+            }
+          : undefined,
+      upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
+      logLevel: env.LOG_LEVEL,
+    };
+  });
+
+export function parseGatewayConfig(env: Readonly<Record<string, string | undefined>>): GatewayConfig {
+  return parseConfig('gateway', schema, env);
+}
+
+/** The only read of process.env in the gateway. */
+export function loadGatewayConfig(): GatewayConfig {
+  return parseGatewayConfig(process.env);
+}

@@ -1,0 +1,427 @@
+import { closedPort, StandInOrchestrator } from './testing/stand-in-orchestrator';
+import { startGateway, type RunningGateway } from './testing/gateway-harness';
+
+const TOKEN = 'test-token-0123456789';
+
+interface Route {
+  method: string;
+  path: string;
+  body?: unknown;
+  upstreamMethod: string;
+  upstreamPath: string;
+}
+
+const CREATE = {
+  recipe_name: 'inference/vllm-replicas',
+  config: { resources: { gpu: '4' }, gpu_per_replica: 2 },
+};
+const CANCEL = { status: 'cancelled' };
+const PROMPT = { prompt: 'Tell me a joke about programming', max_tokens: 100 };
+const COLLECTION = { vector_size: 384, distance: 'Cosine' };
+const POINTS = {
+  points: [
+    { id: 1, vector: [0.1, 0.2, 0.3, 0.4], payload: { text: 'First document' } },
+    { id: 'doc-2', vector: [0.4, 0.5, 0.6, 0.7] },
+  ],
+};
+const SEARCH = { query_vector: [0.1, 0.2, 0.3, 0.4], limit: 5 };
+
+const same = (method: string, path: string, body?: unknown): Route => ({
+  method,
+  path: `/api/v1${path}`,
+  body,
+  upstreamMethod: method,
+  upstreamPath: `/api${path}`,
+});
+const moved = (
+  method: string,
+  path: string,
+  upstreamMethod: string,
+  upstreamPath: string,
+  body?: unknown,
+): Route => ({
+  method,
+  path: `/api/v1${path}`,
+  body,
+  upstreamMethod,
+  upstreamPath: `/api${upstreamPath}`,
+});
+
+const ROUTES: Route[] = [
+  moved('POST', '/services', 'POST', '/services/start', CREATE),
+  same('GET', '/services'),
+  same('GET', '/services/targets'),
+  same('GET', '/services/3652098'),
+  same('GET', '/services/sg-3652098'),
+  same('GET', '/services/3652098/status'),
+  same('POST', '/services/3652098/status', CANCEL),
+  moved('DELETE', '/services/3652098', 'POST', '/services/stop/3652098'),
+  same('GET', '/services/3652098/logs'),
+  same('GET', '/services/3652098/logs?lines=50'),
+  same('GET', '/services/3652098/metrics'),
+  same('GET', '/service-groups'),
+  same('GET', '/service-groups/3652098'),
+  same('GET', '/service-groups/sg-3652098/status'),
+  same('POST', '/service-groups/3652098/status', CANCEL),
+  same('DELETE', '/service-groups/3652098'),
+  moved('GET', '/vllm/services', 'GET', '/services/vllm/services'),
+  moved('GET', '/vllm/available-models', 'GET', '/services/vllm/available-models'),
+  moved(
+    'GET',
+    '/vllm/search-models?query=qwen&limit=10&architecture=Qwen2ForCausalLM&sort_by=downloads',
+    'GET',
+    '/services/vllm/search-models?query=qwen&limit=10&architecture=Qwen2ForCausalLM&sort_by=downloads',
+  ),
+  moved(
+    'GET',
+    '/vllm/model-info/Qwen/Qwen2.5-7B-Instruct',
+    'GET',
+    '/services/vllm/model-info/Qwen/Qwen2.5-7B-Instruct',
+  ),
+  moved('GET', '/vllm/3652098/models', 'GET', '/services/vllm/3652098/models'),
+  moved('POST', '/vllm/3652098/prompt', 'POST', '/services/vllm/3652098/prompt', PROMPT),
+  moved('GET', '/vllm/3652098/metrics', 'GET', '/services/vllm/3652098/metrics'),
+  moved('GET', '/vector-db/services', 'GET', '/services/vector-db/services'),
+  moved('GET', '/vector-db/3642875/collections', 'GET', '/services/vector-db/3642875/collections'),
+  moved(
+    'GET',
+    '/vector-db/3642875/collections/my_documents',
+    'GET',
+    '/services/vector-db/3642875/collections/my_documents',
+  ),
+  moved(
+    'PUT',
+    '/vector-db/3642875/collections/my_documents',
+    'PUT',
+    '/services/vector-db/3642875/collections/my_documents',
+    COLLECTION,
+  ),
+  moved(
+    'DELETE',
+    '/vector-db/3642875/collections/my_documents',
+    'DELETE',
+    '/services/vector-db/3642875/collections/my_documents',
+  ),
+  moved(
+    'PUT',
+    '/vector-db/3642875/collections/my_documents/points',
+    'PUT',
+    '/services/vector-db/3642875/collections/my_documents/points',
+    POINTS,
+  ),
+  moved(
+    'POST',
+    '/vector-db/3642875/collections/my_documents/points/search',
+    'POST',
+    '/services/vector-db/3642875/collections/my_documents/points/search',
+    SEARCH,
+  ),
+  moved('GET', '/vector-db/3642875/metrics', 'GET', '/services/vector-db/3642875/metrics'),
+  same('GET', '/recipes'),
+  same('GET', '/recipes/vllm-single-node'),
+  same('GET', '/recipes/inference/vllm-single-node'),
+];
+
+function send(
+  gateway: RunningGateway,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  return fetch(`${gateway.url}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+describe('gateway → orchestrator over plain HTTP', () => {
+  const orchestrator = new StandInOrchestrator();
+  let gateway: RunningGateway;
+
+  beforeAll(async () => {
+    await orchestrator.start();
+    gateway = await startGateway({
+      ORCHESTRATOR_URL: orchestrator.url,
+      ORCHESTRATOR_TOKEN: TOKEN,
+      UPSTREAM_TIMEOUT_MS: '1000',
+    });
+  });
+
+  afterAll(async () => {
+    await gateway.close();
+    await orchestrator.close();
+  });
+
+  beforeEach(() => {
+    orchestrator.reset();
+  });
+
+  it.each(ROUTES.map((route) => [`${route.method} ${route.path}`, route] as const))(
+    '%s reaches the right upstream route',
+    async (_name, route) => {
+      const res = await send(gateway, route.method, route.path, route.body);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-upstream')).toBe('stand-in');
+      const [upstream, ...rest] = orchestrator.forwarded();
+      expect(rest).toHaveLength(0);
+      expect(upstream?.method).toBe(route.upstreamMethod);
+      expect(upstream?.url).toBe(route.upstreamPath);
+      expect(upstream?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+      if (route.body === undefined) {
+        expect(upstream?.body).toBe('');
+      } else {
+        expect(upstream?.headers['content-type']).toBe('application/json');
+        expect(JSON.parse(upstream?.body ?? '')).toEqual(route.body);
+      }
+      expect(await res.json()).toEqual({
+        method: route.upstreamMethod,
+        url: route.upstreamPath,
+        body: route.body ?? null,
+      });
+    },
+  );
+
+  it('streams status, headers and body back unchanged', async () => {
+    let releaseRest: () => void = () => undefined;
+    const rest = new Promise<void>((resolve) => {
+      releaseRest = resolve;
+    });
+    orchestrator.handler = async (_req, res) => {
+      res.writeHead(202, { 'content-type': 'text/plain; version=0.0.4', 'x-custom': 'kept' });
+      res.write('first chunk\n');
+      await rest;
+      res.end('second chunk\n');
+    };
+    const res = await send(gateway, 'GET', '/api/v1/services/3652098/metrics');
+    expect(res.status).toBe(202);
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4');
+    expect(res.headers.get('x-custom')).toBe('kept');
+    const reader = res.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+    const first = await reader.read();
+    // The first chunk arrived while the upstream was still holding back the rest: nothing buffered it.
+    expect(new TextDecoder().decode(first.value)).toBe('first chunk\n');
+    releaseRest();
+    let text = '';
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      text += new TextDecoder().decode(chunk.value);
+    }
+    expect(text).toBe('second chunk\n');
+  });
+
+  it('passes upstream errors through with their status and body', async () => {
+    orchestrator.handler = (_req, res) => {
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"success":false,"error":"Not found","message":"Service 42 not found"}');
+    };
+    const res = await send(gateway, 'POST', '/api/v1/vllm/42/prompt', { prompt: 'hi' });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ success: false, error: 'Not found', message: 'Service 42 not found' });
+  });
+
+  it("forwards the caller's request id and echoes it, never the caller's credentials", async () => {
+    const res = await send(gateway, 'GET', '/api/v1/services', undefined, {
+      'x-request-id': 'trace-abc.123',
+      authorization: 'Bearer someone-elses',
+      cookie: 'a=b',
+    });
+    expect(res.headers.get('x-request-id')).toBe('trace-abc.123');
+    const [upstream] = orchestrator.forwarded();
+    expect(upstream?.headers['x-request-id']).toBe('trace-abc.123');
+    expect(upstream?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(upstream?.headers.cookie).toBeUndefined();
+  });
+
+  it('carries a request id on POST bodies too', async () => {
+    const res = await send(gateway, 'POST', '/api/v1/services', CREATE, { 'x-request-id': 'post-id-1' });
+    expect(res.headers.get('x-request-id')).toBe('post-id-1');
+    expect(orchestrator.forwarded()[0]?.headers['x-request-id']).toBe('post-id-1');
+  });
+
+  it('makes up a request id when the caller sends none', async () => {
+    const res = await send(gateway, 'GET', '/api/v1/recipes');
+    const id = res.headers.get('x-request-id');
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(orchestrator.forwarded()[0]?.headers['x-request-id']).toBe(id);
+  });
+
+  it.each([
+    ['/api/v1/services/3652098', '/api/v1/services/3652098/status'],
+    ['/api/v1/service-groups/sg-3652098', '/api/v1/service-groups/sg-3652098/status'],
+  ])('DELETE %s answers with Deprecation and a Link to its successor', async (path, successor) => {
+    const res = await send(gateway, 'DELETE', path);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('deprecation')).toBe('true');
+    expect(res.headers.get('link')).toBe(`<${successor}>; rel="successor-version"`);
+  });
+
+  it('forwards only the documented query parameters, re-encoded', async () => {
+    await send(gateway, 'GET', '/api/v1/vllm/search-models?query=qwen%20coder%262&limit=5&debug=1&token=x');
+    await send(gateway, 'GET', '/api/v1/services/3652098/logs?lines=20&follow=true');
+    expect(orchestrator.forwarded().map((request) => request.url)).toEqual([
+      '/api/services/vllm/search-models?query=qwen+coder%262&limit=5',
+      '/api/services/3652098/logs?lines=20',
+    ]);
+  });
+
+  it.each([
+    ['GET', '/api/v1/services/abc'],
+    ['GET', '/api/v1/services/1234567890123'],
+    ['GET', '/api/v1/services/sg-'],
+    ['POST', '/api/v1/vllm/12%2F..%2F34/prompt'],
+    ['GET', '/api/v1/service-groups/..%2Fservices'],
+    ['GET', '/api/v1/vector-db/3642875/collections/a%20b'],
+    ['GET', '/api/v1/recipes/inference%2Fvllm'],
+    ['GET', '/api/v1/vllm/model-info/Qwen/a%3Fb'],
+    ['GET', '/api/v1/services/3652098/logs?lines=abc'],
+    ['GET', '/api/v1/services/3652098/logs?lines=0'],
+    ['GET', '/api/v1/services/3652098/logs?lines=1&lines=2'],
+    ['GET', '/api/v1/vllm/search-models?limit=1000'],
+    ['GET', '/api/v1/vllm/search-models?sort_by=a%20b'],
+  ])('%s %s → 400 without calling the orchestrator', async (method, path) => {
+    const res = await send(gateway, method, path, method === 'POST' ? PROMPT : undefined);
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { statusCode: number; error: string; message: string };
+    expect(body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+    expect(body.message).toMatch(/must be/);
+    expect(orchestrator.forwarded()).toHaveLength(0);
+  });
+
+  it.each([
+    ['POST', '/api/v1/services', { ...CREATE, extra: true }, /extra/],
+    ['POST', '/api/v1/services', { recipe_name: 'x', config: { resources: { gpus: 4 } } }, /gpus/],
+    ['POST', '/api/v1/services/3652098/status', { status: 'running' }, /cancelled/],
+    ['POST', '/api/v1/vllm/3652098/prompt', { prompt: 'hi', stream_everything: true }, /stream_everything/],
+    ['POST', '/api/v1/vllm/3652098/prompt', { max_tokens: 5 }, /prompt/],
+    ['PUT', '/api/v1/vector-db/1/collections/c', { vector_size: 0 }, /vector_size/],
+    ['PUT', '/api/v1/vector-db/1/collections/c', { vector_size: 4, distance: 'Hamming' }, /distance/],
+    ['PUT', '/api/v1/vector-db/1/collections/c/points', { points: [] }, /points/],
+    ['PUT', '/api/v1/vector-db/1/collections/c/points', { points: [{ id: -1, vector: [1] }] }, /id/],
+    ['PUT', '/api/v1/vector-db/1/collections/c/points', { points: [{ id: 1, vector: ['a'] }] }, /vector/],
+    ['POST', '/api/v1/vector-db/1/collections/c/points/search', { query_vector: [1], limit: 0 }, /limit/],
+  ])('%s %s with a bad body → 400 naming the field', async (method, path, body, field) => {
+    const res = await send(gateway, method, path, body);
+    expect(res.status).toBe(400);
+    const answer = (await res.json()) as { statusCode: number; message: string };
+    expect(answer.statusCode).toBe(400);
+    expect(answer.message).toMatch(field);
+    expect(orchestrator.forwarded()).toHaveLength(0);
+  });
+
+  it('accepts string and UUID point ids and the optional search fields', async () => {
+    const body = {
+      query_vector: [0.1, 0.2],
+      limit: 3,
+      with_payload: false,
+      filter: { must: [{ key: 'text', match: { value: 'x' } }] },
+    };
+    const res = await send(gateway, 'POST', '/api/v1/vector-db/1/collections/c/points/search', body);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(orchestrator.forwarded()[0]?.body ?? '')).toEqual(body);
+  });
+
+  it('/health is healthy and /ready 200 while the orchestrator answers', async () => {
+    const health = await fetch(`${gateway.url}/health`);
+    expect(health.status).toBe(200);
+    const body = (await health.json()) as Record<string, Record<string, unknown>>;
+    expect(body).toMatchObject({
+      status: 'healthy',
+      orchestrator: { reachable: true },
+      transport: { mode: 'http', target: orchestrator.url },
+    });
+    expect(typeof body.orchestrator?.latency_ms).toBe('number');
+    const probe = orchestrator.requests.find((request) => request.url === '/api/health');
+    expect(probe?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect((await fetch(`${gateway.url}/ready`)).status).toBe(200);
+  });
+
+  it('serves Swagger UI at /docs and the document at /docs-json, outside /api/v1', async () => {
+    expect((await fetch(`${gateway.url}/docs`)).status).toBe(200);
+    const doc = (await (await fetch(`${gateway.url}/docs-json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/health', '/api/v1/services']));
+    expect((await fetch(`${gateway.url}/api/v1/health`)).status).toBe(404);
+  });
+});
+
+describe('gateway when the orchestrator is down', () => {
+  let gateway: RunningGateway;
+
+  beforeAll(async () => {
+    gateway = await startGateway({
+      ORCHESTRATOR_URL: `http://127.0.0.1:${await closedPort()}`,
+      UPSTREAM_TIMEOUT_MS: '2000',
+    });
+  });
+
+  afterAll(async () => {
+    await gateway.close();
+  });
+
+  it('answers 503 {statusCode, error, message} at once, never hanging', async () => {
+    const started = Date.now();
+    const res = await send(gateway, 'POST', '/api/v1/services', CREATE);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: expect.stringMatching(/orchestrator is unreachable.*ECONNREFUSED/) as unknown,
+    });
+  });
+
+  it('/health says degraded with the reason, /ready says 503', async () => {
+    const health = await fetch(`${gateway.url}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({
+      status: 'degraded',
+      orchestrator: {
+        reachable: false,
+        latency_ms: null,
+        last_error: expect.stringMatching(/ECONNREFUSED/) as unknown,
+      },
+    });
+    const ready = await fetch(`${gateway.url}/ready`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
+  });
+});
+
+describe('gateway when the orchestrator accepts but never answers', () => {
+  const orchestrator = new StandInOrchestrator();
+  let gateway: RunningGateway;
+
+  beforeAll(async () => {
+    await orchestrator.start();
+    orchestrator.handler = () => undefined;
+    gateway = await startGateway({ ORCHESTRATOR_URL: orchestrator.url, UPSTREAM_TIMEOUT_MS: '500' });
+  });
+
+  afterAll(async () => {
+    await gateway.close();
+    await orchestrator.close();
+  });
+
+  it('gives up after UPSTREAM_TIMEOUT_MS with 504', async () => {
+    const started = Date.now();
+    const res = await send(gateway, 'GET', '/api/v1/services');
+    const elapsed = Date.now() - started;
+    expect(res.status).toBe(504);
+    expect(elapsed).toBeGreaterThanOrEqual(450);
+    expect(elapsed).toBeLessThan(2000);
+    expect(await res.json()).toMatchObject({
+      statusCode: 504,
+      message: expect.stringMatching(/500 ms/) as unknown,
+    });
+  });
+
+  it('/ready answers 503 within the probe timeout', async () => {
+    const started = Date.now();
+    const ready = await fetch(`${gateway.url}/ready`);
+    expect(ready.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+});

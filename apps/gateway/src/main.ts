@@ -1,0 +1,28 @@
+import { ConfigError } from '@aiplane/config';
+import { createLogger, listen } from '@aiplane/server-kit';
+import { createGatewayApp } from './gateway.app';
+import { loadGatewayConfig } from './gateway.config';
+
+async function main(): Promise<void> {
+  const config = loadGatewayConfig();
+  const logger = createLogger('gateway', config.logLevel);
+  const app = await createGatewayApp(config, logger);
+  await listen(app, config.host, config.port, logger);
+  logger.info(
+    {
+      orchestrator: config.orchestratorUrl,
+      transport: config.ssh ? `ssh ${config.ssh.user}@${config.ssh.host}:${String(config.ssh.port)}` : 'http',
+      bearer_token: config.orchestratorToken ? 'set' : 'not set',
+      docs: `http://${config.host}:${String(config.port)}/docs`,
+    },
+    'gateway ready',
+  );
+}
+
+main().catch((error: unknown) => {
+  // A configuration problem is the user's to fix: its message says what, a stack trace would only bury it.
+  process.stderr.write(
+    `${error instanceof ConfigError ? error.message : String((error as Error).stack ?? error)}\n`,
+  );
+  process.exit(1);
+});

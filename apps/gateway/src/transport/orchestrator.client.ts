@@ -1,0 +1,157 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import type { Agent } from 'node:http';
+import type { Request, Response } from 'express';
+import { HttpForwarder, pipeResponse } from '@aiplane/server-kit';
+import type { GatewayConfig } from '../gateway.config';
+import type { SshTunnel, TunnelState } from './ssh-tunnel';
+
+export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
+export const ORCHESTRATOR_AGENT = Symbol('ORCHESTRATOR_AGENT');
+export const ORCHESTRATOR_FORWARDER = Symbol('ORCHESTRATOR_FORWARDER');
+export const ORCHESTRATOR_PROBE = Symbol('ORCHESTRATOR_PROBE');
+export const SSH_TUNNEL = Symbol('SSH_TUNNEL');
+
+/** /health and /ready must answer quickly even when the orchestrator does not. */
+export const PROBE_TIMEOUT_MS = 3_000;
+
+export interface ForwardOptions {
+  /** Upstream method when it differs from the client's (DELETE → POST .../stop). */
+  method?: string;
+  /** The validated DTO; omitted for requests without a body. */
+  body?: unknown;
+  /** Headers the gateway adds to the answer (Deprecation, Link). */
+  responseHeaders?: Record<string, string>;
+}
+
+export interface OrchestratorProbe {
+  reachable: boolean;
+  latency_ms: number | null;
+  /** Why this probe failed; null when it succeeded. */
+  error: string | null;
+}
+
+export type TransportInfo = { mode: 'http'; target: string } | ({ mode: 'ssh' } & TunnelState);
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The one way controllers reach the orchestrator. It adds the bearer token, carries the request
+ * id, streams the answer back untouched, and remembers how the last exchanges went for /health.
+ */
+@Injectable()
+export class OrchestratorClient implements OnApplicationShutdown {
+  private lastSuccessAt: number | undefined;
+  private lastFailureAt: number | undefined;
+  private lastError: string | undefined;
+
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(ORCHESTRATOR_FORWARDER) private readonly forwarder: HttpForwarder,
+    @Inject(ORCHESTRATOR_PROBE) private readonly prober: HttpForwarder,
+    @Inject(ORCHESTRATOR_AGENT) private readonly agent: Agent,
+    @Inject(SSH_TUNNEL) private readonly tunnel: SshTunnel | null,
+  ) {}
+
+  async forward(req: Request, res: Response, path: string, options: ForwardOptions = {}): Promise<void> {
+    const upstream = await this.exchange(this.forwarder, {
+      method: options.method ?? req.method,
+      path,
+      headers: this.headersFor(req),
+      body: options.body,
+    });
+    for (const [name, value] of Object.entries(options.responseHeaders ?? {})) res.setHeader(name, value);
+    pipeResponse(upstream, res);
+  }
+
+  /** Asks the orchestrator's own health endpoint; answers within PROBE_TIMEOUT_MS whatever the transport does. */
+  async probe(): Promise<OrchestratorProbe> {
+    const timeoutMs = Math.min(PROBE_TIMEOUT_MS, this.config.upstreamTimeoutMs);
+    const started = performance.now();
+    const answer = this.exchange(this.prober, { method: 'GET', path: '/api/health', headers: {} });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      // Covers the wait for an SSH connection, which the forwarder's socket timeout cannot see.
+      timer = setTimeout(() => {
+        reject(new Error(`The orchestrator did not answer its health check within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    try {
+      const res = await Promise.race([answer, deadline]);
+      res.resume();
+      const latency = Math.round((performance.now() - started) * 10) / 10;
+      if ((res.statusCode ?? 500) >= 400) {
+        const problem = `The orchestrator's health check answered ${String(res.statusCode)}`;
+        this.recordFailure(problem);
+        return { reachable: false, latency_ms: latency, error: problem };
+      }
+      return { reachable: true, latency_ms: latency, error: null };
+    } catch (error: unknown) {
+      // A late answer must still be drained, or its connection stays open.
+      answer.then(
+        (res) => res.resume(),
+        () => undefined,
+      );
+      this.recordFailure(messageOf(error));
+      return { reachable: false, latency_ms: null, error: messageOf(error) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  transport(): TransportInfo {
+    return this.tunnel
+      ? { mode: 'ssh', ...this.tunnel.state() }
+      : { mode: 'http', target: this.config.orchestratorUrl };
+  }
+
+  /** When the orchestrator last answered, and the most recent failure to reach it, for /health. */
+  lastOutcome(): { last_success_at: string | null; last_error: string | null; last_error_at: string | null } {
+    const iso = (time: number | undefined): string | null =>
+      time === undefined ? null : new Date(time).toISOString();
+    return {
+      last_success_at: iso(this.lastSuccessAt),
+      last_error: this.lastError ?? null,
+      last_error_at: iso(this.lastFailureAt),
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.tunnel?.close();
+    this.agent.destroy();
+  }
+
+  /** Only `accept` travels; the forwarder adds x-request-id, and the caller's credentials stay here. */
+  private headersFor(req: Request): Record<string, string> {
+    const accept = req.headers.accept;
+    return accept ? { accept } : {};
+  }
+
+  /** Every upstream call, forwarded or probe, goes through here: one place adds the token. */
+  private async exchange(
+    via: HttpForwarder,
+    request: Parameters<HttpForwarder['request']>[0],
+  ): ReturnType<HttpForwarder['request']> {
+    try {
+      const res = await via.request(
+        this.config.orchestratorToken
+          ? {
+              ...request,
+              headers: { ...request.headers, authorization: `Bearer ${this.config.orchestratorToken}` },
+            }
+          : request,
+      );
+      this.lastSuccessAt = Date.now();
+      return res;
+    } catch (error: unknown) {
+      this.recordFailure(messageOf(error));
+      throw error;
+    }
+  }
+
+  private recordFailure(message: string): void {
+    this.lastFailureAt = Date.now();
+    this.lastError = message;
+  }
+}

@@ -1,0 +1,75 @@
+import * as http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ChannelOpener } from './ssh-tunnel';
+
+type SocketLike = Duplex & {
+  setTimeout(ms: number, callback?: () => void): SocketLike;
+  setNoDelay(noDelay?: boolean): SocketLike;
+  setKeepAlive(enable?: boolean, delay?: number): SocketLike;
+  ref(): SocketLike;
+  unref(): SocketLike;
+};
+
+/**
+ * Gives an SSH channel the socket methods node:http calls. Nagle and keep-alive belong to the one
+ * TCP connection underneath, so those are no-ops; setTimeout is real, because the forwarder's
+ * time-to-first-byte limit relies on the socket emitting 'timeout'.
+ */
+export function channelAsSocket(channel: Duplex): SocketLike {
+  const socket = channel as SocketLike;
+  let timer: NodeJS.Timeout | undefined;
+  socket.setTimeout = (ms: number, callback?: () => void): SocketLike => {
+    clearTimeout(timer);
+    timer = undefined;
+    // net.Socket semantics, which node:http relies on when it parks a socket: 0 + callback removes it.
+    if (callback) {
+      if (ms === 0) socket.removeListener('timeout', callback);
+      else socket.once('timeout', callback);
+    }
+    if (ms > 0) {
+      timer = setTimeout(() => socket.emit('timeout'), ms);
+      timer.unref();
+    }
+    return socket;
+  };
+  socket.once('close', () => {
+    clearTimeout(timer);
+  });
+  socket.setNoDelay = () => socket;
+  socket.setKeepAlive = () => socket;
+  socket.ref = () => socket;
+  socket.unref = () => socket;
+  return socket;
+}
+
+/**
+ * An http.Agent whose connections are direct-tcpip channels of one SSH connection. Channels are
+ * kept alive and reused like sockets of a keep-alive agent: a new channel costs a round trip to
+ * the SSH server plus a TCP connect from there, which would otherwise be paid on every request.
+ */
+export class SshAgent extends http.Agent {
+  constructor(
+    private readonly tunnel: ChannelOpener,
+    maxSockets = 64,
+  ) {
+    super({ keepAlive: true, maxSockets, keepAliveMsecs: 10_000 });
+  }
+
+  override createConnection(
+    options: http.ClientRequestArgs,
+    callback?: (error: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
+    const host = options.hostname ?? options.host ?? '127.0.0.1';
+    const port = Number(options.port ?? 80);
+    this.tunnel.openChannel(host, port).then(
+      (channel) => {
+        callback?.(null, channelAsSocket(channel));
+      },
+      (error: unknown) => {
+        // node:http's own typing insists on a stream even on error; it never reads it then.
+        callback?.(error instanceof Error ? error : new Error(String(error)), undefined as unknown as Duplex);
+      },
+    );
+    return undefined;
+  }
+}

@@ -1,0 +1,75 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { Agent } from 'node:http';
+import { HttpForwarder, keepAliveAgent, type Logger } from '@aiplane/server-kit';
+import type { GatewayConfig } from '../gateway.config';
+import {
+  GATEWAY_CONFIG,
+  ORCHESTRATOR_AGENT,
+  ORCHESTRATOR_FORWARDER,
+  ORCHESTRATOR_PROBE,
+  OrchestratorClient,
+  PROBE_TIMEOUT_MS,
+  SSH_TUNNEL,
+} from './orchestrator.client';
+import { SshAgent } from './ssh-agent';
+import { SshTunnel } from './ssh-tunnel';
+
+export function createSshTunnel(config: GatewayConfig, logger: Logger): SshTunnel | null {
+  if (!config.ssh) return null;
+  const { host, port, user, keyPath, knownHostsPath, keepaliveMs } = config.ssh;
+  return new SshTunnel({
+    host,
+    port,
+    username: user,
+    privateKeyPath: keyPath,
+    knownHostsPath,
+    keepaliveIntervalMs: keepaliveMs,
+    // A request waiting for the first connection must get its answer within the upstream budget.
+    readyTimeoutMs: Math.min(10_000, config.upstreamTimeoutMs),
+    channelTimeoutMs: Math.min(10_000, config.upstreamTimeoutMs),
+    logger: logger.child({ component: 'ssh-tunnel' }),
+  });
+}
+
+/** How the gateway reaches the orchestrator: one SSH connection when SSH_HOST is set, else plain HTTP. */
+@Module({})
+export class TransportModule {
+  static forRoot(config: GatewayConfig, logger: Logger): DynamicModule {
+    return {
+      module: TransportModule,
+      providers: [
+        { provide: GATEWAY_CONFIG, useValue: config },
+        { provide: SSH_TUNNEL, useFactory: () => createSshTunnel(config, logger) },
+        {
+          provide: ORCHESTRATOR_AGENT,
+          inject: [SSH_TUNNEL],
+          useFactory: (tunnel: SshTunnel | null): Agent => (tunnel ? new SshAgent(tunnel) : keepAliveAgent()),
+        },
+        {
+          provide: ORCHESTRATOR_FORWARDER,
+          inject: [ORCHESTRATOR_AGENT],
+          useFactory: (agent: Agent) =>
+            new HttpForwarder({
+              name: 'orchestrator',
+              baseUrl: config.orchestratorUrl,
+              agent,
+              timeoutMs: config.upstreamTimeoutMs,
+            }),
+        },
+        {
+          provide: ORCHESTRATOR_PROBE,
+          inject: [ORCHESTRATOR_AGENT],
+          useFactory: (agent: Agent) =>
+            new HttpForwarder({
+              name: 'orchestrator',
+              baseUrl: config.orchestratorUrl,
+              agent,
+              timeoutMs: Math.min(PROBE_TIMEOUT_MS, config.upstreamTimeoutMs),
+            }),
+        },
+        OrchestratorClient,
+      ],
+      exports: [OrchestratorClient, GATEWAY_CONFIG],
+    };
+  }
+}

@@ -1,0 +1,168 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import * as path from 'node:path';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Redis } from 'ioredis';
+import { createRedis, ServiceRegistry, type StoredService } from '@aiplane/registry';
+import { createHttpApp, createLogger } from '@aiplane/server-kit';
+import { AppModule } from '../app.module';
+import { loadProxyConfig } from '../proxy.config';
+
+// Real Redis, a real simulator process and the real proxy app: the data plane end to end.
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
+const prefix = `int-proxy-${process.pid}`;
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+async function startSim(port: number, model: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/apps/vllm-sim/src/main.js')], {
+    env: { PATH: '/usr/bin:/bin', VLLM_MODEL: model, VLLM_PORT: String(port), VLLM_HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return child;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error('simulator did not start');
+}
+
+function service(id: string, endpoint: string | null, overrides: Partial<StoredService> = {}): StoredService {
+  const now = new Date().toISOString();
+  return {
+    id,
+    job_id: id,
+    name: `inference/vllm-single-node-${id}`,
+    recipe_name: 'inference/vllm-single-node',
+    kind: 'vllm',
+    config: {},
+    created_at: now,
+    updated_at: now,
+    submission_id: `s${id}`,
+    job_dir: '/nonexistent',
+    readiness_path: '/health',
+    scheduler_state: 'RUNNING',
+    endpoint,
+    node: 'localhost',
+    ready: true,
+    status_reason: null,
+    exit_code: null,
+    last_probe_at: null,
+    ...overrides,
+  };
+}
+
+describe('proxy data plane (real Redis, real simulator)', () => {
+  let app: NestExpressApplication;
+  let base: string;
+  let redis: Redis;
+  let registry: ServiceRegistry;
+  const sims: ChildProcess[] = [];
+  let qwenPort: number;
+  let gpt2Port: number;
+
+  beforeAll(async () => {
+    redis = createRedis(REDIS_URL);
+    registry = new ServiceRegistry(redis, prefix);
+    qwenPort = await freePort();
+    gpt2Port = await freePort();
+    sims.push(await startSim(qwenPort, 'Qwen/Qwen2.5-0.5B-Instruct'), await startSim(gpt2Port, 'gpt2'));
+    await registry.createService(service('101', `http://127.0.0.1:${qwenPort}`));
+    await registry.createService(service('102', `http://127.0.0.1:${gpt2Port}`));
+    await registry.createService(service('103', null, { scheduler_state: 'PENDING', ready: false }));
+    await registry.createService(service('104', `http://127.0.0.1:${await freePort()}`));
+    const config = loadProxyConfig({ REDIS_URL, REDIS_PREFIX: prefix, PROXY_PORT: '0', LOG_LEVEL: 'silent' });
+    const logger = createLogger('proxy', 'silent');
+    app = await createHttpApp(AppModule.forRoot(config, logger), { logger });
+    app.setGlobalPrefix('api');
+    await app.listen(0, '127.0.0.1');
+    base = `${await app.getUrl()}/api/services`;
+  });
+
+  afterAll(async () => {
+    await app.close();
+    for (const sim of sims) sim.kill('SIGTERM');
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  async function prompt(
+    id: string,
+    body: unknown,
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    const response = await fetch(`${base}/vllm/${id}/prompt`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'req-int-1' },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  it('answers a prompt through the chat endpoint with the contract envelope', async () => {
+    const response = await prompt('101', { prompt: 'Tell me a joke about programming', max_tokens: 20 });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({
+      success: true,
+      service_id: '101',
+      endpoint_used: 'chat',
+      model: 'Qwen/Qwen2.5-0.5B-Instruct',
+      usage: { completion_tokens: 20 },
+    });
+    expect(response.body.text).toBe(response.body.response);
+    const again = await prompt('101', { prompt: 'Tell me a joke about programming', max_tokens: 20 });
+    expect(again.body.text).toBe(response.body.text);
+  });
+
+  it('falls back to completions for a model without a chat template', async () => {
+    const response = await prompt('102', { prompt: 'Write a haiku', model: 'gpt2', max_tokens: 10 });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ success: true, endpoint_used: 'completions', model: 'gpt2' });
+  });
+
+  it('lists the served models and passes metrics through', async () => {
+    const models = (await (await fetch(`${base}/vllm/101/models`)).json()) as { models: { id: string }[] };
+    expect(models.models.map((model) => model.id)).toEqual(['Qwen/Qwen2.5-0.5B-Instruct']);
+    const metrics = await fetch(`${base}/vllm/101/metrics`);
+    expect(metrics.headers.get('content-type')).toContain('text/plain');
+    expect(await metrics.text()).toContain('vllm:generation_tokens_total');
+  });
+
+  it('says why a service that is not running cannot be prompted', async () => {
+    const response = await prompt('103', { prompt: 'hi' });
+    expect(response.status).toBe(503);
+    expect(response.body).toMatchObject({ success: false, status: 'pending' });
+  });
+
+  it('marks a workload that refuses connections down at once and reports the attempted replica', async () => {
+    const response = await prompt('104', { prompt: 'hi' });
+    expect(response.status).toBe(503);
+    expect(response.body.attempted_replicas).toEqual([expect.stringMatching(/^104:[0-9]+$/)]);
+    expect((await registry.get('104'))?.ready).toBe(false);
+  });
+
+  it('refuses unknown ids, bad ids and bad bodies without calling a workload', async () => {
+    expect((await prompt('999', { prompt: 'hi' })).status).toBe(404);
+    expect((await prompt('abc', { prompt: 'hi' })).status).toBe(400);
+    const bad = await prompt('101', { prompt: 'hi', max_tokens: -1, extra: 1 });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ success: false, statusCode: 400, error: 'Bad Request' });
+  });
+
+  it('passes a model-server rejection on as a 400 the user can act on', async () => {
+    const response = await prompt('101', { prompt: 'hi', model: 'no-such-model' });
+    expect(response.status).toBe(400);
+    expect(String(response.body.message)).toContain('no-such-model');
+  });
+});

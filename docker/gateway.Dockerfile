@@ -1,0 +1,26 @@
+# Build from the repository root: docker build -f docker/gateway.Dockerfile -t aiplane-gateway .
+# Run on your machine, with your SSH key and known_hosts mounted read-only:
+#   docker run --rm -p 127.0.0.1:8001:8001 \
+#     -v ~/.ssh/id_ed25519:/ssh/id:ro -v ~/.ssh/known_hosts:/ssh/known_hosts:ro \
+#     -e SSH_HOST=login.lxp.lu -e SSH_PORT=8822 -e SSH_USER=u100000 \
+#     -e SSH_KEY_PATH=/ssh/id -e SSH_KNOWN_HOSTS_PATH=/ssh/known_hosts \
+#     -e ORCHESTRATOR_URL=http://<orchestrator host as seen from the login node>:8000 aiplane-gateway
+FROM node:20-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npx swc apps/gateway/src libs -d dist -q --ignore '**/*.spec.ts,**/*.int-spec.ts,**/*.e2e-spec.ts' \
+  && npm prune --omit=dev
+
+FROM node:20-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist/libs ./dist/libs
+COPY --from=build /src/dist/apps/gateway ./dist/apps/gateway
+# Inside a container the gateway must listen on all interfaces; publish it on 127.0.0.1 only (see above).
+ENV GATEWAY_HOST=0.0.0.0 GATEWAY_PORT=8001
+USER node
+EXPOSE 8001
+CMD ["node", "dist/apps/gateway/src/main.js"]

@@ -1,0 +1,85 @@
+#!/bin/bash
+#SBATCH --job-name=aiplane-sub-0001
+#SBATCH --output=/scratch/aiplane/jobs/sub-0001/stdout.log
+#SBATCH --error=/scratch/aiplane/jobs/sub-0001/stderr.log
+#SBATCH --nodes=1
+#SBATCH --ntasks-per-node=1
+#SBATCH --cpus-per-task=4
+#SBATCH --mem=16G
+#SBATCH --time=01:00:00
+set -euo pipefail
+
+# vector-db/qdrant 1.0.0, local profile, rendered by @aiplane/recipes.
+# No user-supplied value is written here: those reach the job only through its environment.
+export AIPLANE_JOB_DIR='/scratch/aiplane/jobs/sub-0001'
+export AIPLANE_BASE_PORT=6333
+export AIPLANE_GPUS=0
+
+# exit_code tells the worker how the workload ended, whoever ended it.
+aiplane_on_exit() {
+  local code=$?
+  printf '%s\n' "$code" >"$AIPLANE_JOB_DIR/exit_code.tmp" &&
+    mv -f "$AIPLANE_JOB_DIR/exit_code.tmp" "$AIPLANE_JOB_DIR/exit_code"
+}
+trap aiplane_on_exit EXIT
+
+# scancel and the local runner stop a job with SIGTERM: pass it on so the workload can shut down.
+aiplane_workload_pid=
+aiplane_on_stop() {
+  trap - TERM INT
+  if [ -n "$aiplane_workload_pid" ]; then
+    kill -TERM "$aiplane_workload_pid" 2>/dev/null || true
+    wait "$aiplane_workload_pid" || true
+  fi
+  exit 143
+}
+trap aiplane_on_stop TERM INT
+
+# First port at or above $1 that nothing on this node listens on, bounded so a crowded node fails
+# fast. The start may come from the user, so it is checked before any arithmetic touches it.
+aiplane_free_port() {
+  local port=$1 tries=0
+  case $port in
+    '' | 0* | *[!0-9]*)
+      echo 'aiplane: the start port is not a number' >&2
+      return 1
+      ;;
+  esac
+  if [ "${#port}" -gt 5 ] || [ "$port" -gt 65535 ]; then
+    echo 'aiplane: the start port is above 65535' >&2
+    return 1
+  fi
+  while [ "$tries" -lt 200 ] && [ "$port" -le 65535 ]; do
+    if ! (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      printf '%s\n' "$port"
+      return 0
+    fi
+    port=$((port + 1))
+    tries=$((tries + 1))
+  done
+  printf 'aiplane: no free port among the %s from %s\n' "$tries" "$1" >&2
+  return 1
+}
+
+# Written whole (tmp + mv) so the worker never reads half a URL.
+aiplane_publish_endpoint() {
+  local host="${AIPLANE_ENDPOINT_HOST:-$(hostname)}"
+  printf 'http://%s:%s' "$host" "$1" >"$AIPLANE_JOB_DIR/endpoint.tmp"
+  mv -f "$AIPLANE_JOB_DIR/endpoint.tmp" "$AIPLANE_JOB_DIR/endpoint"
+}
+
+AIPLANE_PORT=$(aiplane_free_port "${QDRANT__SERVICE__HTTP_PORT:-$AIPLANE_BASE_PORT}")
+export AIPLANE_PORT
+export QDRANT__SERVICE__HTTP_PORT="$AIPLANE_PORT"
+aiplane_publish_endpoint "$AIPLANE_PORT"
+printf 'aiplane: starting %s as job %s on %s, port %s\n' 'vector-db/qdrant' "${SLURM_JOB_ID:-local}" "$(hostname)" "$AIPLANE_PORT"
+
+# The workload runs as a child so that the traps above still fire when it ends or is stopped,
+# even when the recipe command execs.
+aiplane_workload() {
+: "${AIPLANE_SIMULATORS_DIR:?is set by the worker for the local profile}"
+exec node "$AIPLANE_SIMULATORS_DIR/qdrant-sim/src/main.js"
+}
+aiplane_workload &
+aiplane_workload_pid=$!
+wait "$aiplane_workload_pid"

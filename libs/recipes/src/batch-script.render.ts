@@ -1,0 +1,218 @@
+import type { EffectiveConfig } from './config.merge';
+import { RenderError } from './recipe.errors';
+import {
+  JOB_DIR_PATTERN,
+  JOB_NAME_PATTERN,
+  MEMORY_PATTERN,
+  MODULE_PATTERN,
+  PORT_VARIABLE,
+  RESOURCE_LIMITS,
+  SLURM_NAME_FIELDS,
+  SLURM_NAME_PATTERN,
+  integerProblem,
+} from './recipe.rules';
+import type { Recipe } from './recipe.schema';
+import { shellQuote } from './shell-quote.util';
+
+export type RenderProfile = 'cluster' | 'local';
+
+export interface RenderInput {
+  recipe: Recipe;
+  config: EffectiveConfig;
+  /** cluster: Apptainer and the recipe's image; local: the simulators shipped in this repository. */
+  profile: RenderProfile;
+  jobName: string;
+  /** Absolute; holds stdout.log, stderr.log, endpoint and exit_code. Must exist before submission. */
+  jobDir: string;
+  /** Replaces the recipe's `module load` list (cluster profile only). */
+  modules?: string[];
+}
+
+/** SLURM's --time value: `HH:MM:00`, or `D-HH:MM:00` from one day on. */
+export function toSlurmTime(minutes: number): string {
+  if (!Number.isSafeInteger(minutes) || minutes < 1) {
+    throw new RenderError(`a time limit must be a positive whole number of minutes, got ${minutes}`);
+  }
+  const days = Math.floor(minutes / 1440);
+  const clock = `${pad(Math.floor((minutes % 1440) / 60))}:${pad(minutes % 60)}:00`;
+  return days > 0 ? `${days}-${clock}` : clock;
+}
+
+/**
+ * The batch script for one service. Pure and deterministic. It holds no user-supplied value: those
+ * reach the job only through the process environment the worker hands to sbatch (or bash), and
+ * recipe commands read them as quoted "$VAR". Everything written here is validated or quoted.
+ */
+export function renderBatchScript(input: RenderInput): string {
+  const { recipe, config, profile } = input;
+  checkInput(input);
+  const modules = input.modules ?? recipe.runtime.cluster.modules;
+  for (const module of modules) {
+    if (!MODULE_PATTERN.test(module))
+      throw new RenderError(`module name ${JSON.stringify(module)} is not valid`);
+  }
+
+  const sections = [
+    ['#!/bin/bash', ...sbatchDirectives(input), 'set -euo pipefail'].join('\n'),
+    [
+      `# ${recipe.path} ${recipe.version}, ${profile} profile, rendered by @aiplane/recipes.`,
+      '# No user-supplied value is written here: those reach the job only through its environment.',
+      `export AIPLANE_JOB_DIR=${shellQuote(input.jobDir)}`,
+      `export AIPLANE_BASE_PORT=${recipe.ports.base}`,
+      `export AIPLANE_GPUS=${config.resources.gpu}`,
+    ].join('\n'),
+    JOB_LIFECYCLE,
+    PORT_AND_ENDPOINT,
+    startInstance(recipe),
+    ...(profile === 'cluster' ? [clusterRuntime(modules, recipe.runtime.cluster.image)] : []),
+    runWorkload(recipe.runtime[profile].command),
+  ];
+  return `${sections.join('\n\n')}\n`;
+}
+
+function sbatchDirectives({ config, jobName, jobDir }: RenderInput): string[] {
+  const { resources } = config;
+  const lines = [
+    `--job-name=${jobName}`,
+    `--output=${jobDir}/stdout.log`,
+    `--error=${jobDir}/stderr.log`,
+    `--nodes=${resources.nodes}`,
+    '--ntasks-per-node=1',
+    `--cpus-per-task=${resources.cpu}`,
+    `--mem=${resources.memory}`,
+    `--time=${toSlurmTime(resources.time_limit)}`,
+  ];
+  if (resources.gpu > 0) lines.push(`--gres=gpu:${resources.gpu}`);
+  for (const field of SLURM_NAME_FIELDS) {
+    const value = resources[field];
+    if (value !== undefined) lines.push(`--${field}=${value}`);
+  }
+  return lines.map((line) => `#SBATCH ${line}`);
+}
+
+// Nothing in an #SBATCH line is quoted, so everything that goes there is held to a safe alphabet.
+function checkInput({ config, jobName, jobDir }: RenderInput): void {
+  if (!JOB_NAME_PATTERN.test(jobName)) {
+    throw new RenderError(
+      `jobName must be 1-128 characters from A-Z a-z 0-9 _ . -, got ${JSON.stringify(jobName)}`,
+    );
+  }
+  if (!JOB_DIR_PATTERN.test(jobDir)) {
+    throw new RenderError(
+      `jobDir must be an absolute path of A-Z a-z 0-9 _ . / - only, got ${JSON.stringify(jobDir)}`,
+    );
+  }
+  const { resources } = config;
+  for (const field of ['nodes', 'cpu', 'gpu', 'time_limit'] as const) {
+    const problem = integerProblem(`resources.${field}`, resources[field], RESOURCE_LIMITS[field]);
+    if (problem !== undefined) throw new RenderError(problem);
+  }
+  if (!MEMORY_PATTERN.test(resources.memory)) {
+    throw new RenderError(`resources.memory must look like "64G", got ${JSON.stringify(resources.memory)}`);
+  }
+  for (const field of SLURM_NAME_FIELDS) {
+    const value = resources[field];
+    if (value !== undefined && !SLURM_NAME_PATTERN.test(value)) {
+      throw new RenderError(`resources.${field} is not a valid SLURM name: ${JSON.stringify(value)}`);
+    }
+  }
+}
+
+const JOB_LIFECYCLE = `# exit_code tells the worker how the workload ended, whoever ended it.
+aiplane_on_exit() {
+  local code=$?
+  printf '%s\\n' "$code" >"$AIPLANE_JOB_DIR/exit_code.tmp" &&
+    mv -f "$AIPLANE_JOB_DIR/exit_code.tmp" "$AIPLANE_JOB_DIR/exit_code"
+}
+trap aiplane_on_exit EXIT
+
+# scancel and the local runner stop a job with SIGTERM: pass it on so the workload can shut down.
+aiplane_workload_pid=
+aiplane_on_stop() {
+  trap - TERM INT
+  if [ -n "$aiplane_workload_pid" ]; then
+    kill -TERM "$aiplane_workload_pid" 2>/dev/null || true
+    wait "$aiplane_workload_pid" || true
+  fi
+  exit 143
+}
+trap aiplane_on_stop TERM INT`;
+
+// Replica groups will call these once per replica; keep every port and endpoint rule here.
+const PORT_AND_ENDPOINT = `# First port at or above $1 that nothing on this node listens on, bounded so a crowded node fails
+# fast. The start may come from the user, so it is checked before any arithmetic touches it.
+aiplane_free_port() {
+  local port=$1 tries=0
+  case $port in
+    '' | 0* | *[!0-9]*)
+      echo 'aiplane: the start port is not a number' >&2
+      return 1
+      ;;
+  esac
+  if [ "\${#port}" -gt 5 ] || [ "$port" -gt 65535 ]; then
+    echo 'aiplane: the start port is above 65535' >&2
+    return 1
+  fi
+  while [ "$tries" -lt 200 ] && [ "$port" -le 65535 ]; do
+    if ! (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      printf '%s\\n' "$port"
+      return 0
+    fi
+    port=$((port + 1))
+    tries=$((tries + 1))
+  done
+  printf 'aiplane: no free port among the %s from %s\\n' "$tries" "$1" >&2
+  return 1
+}
+
+# Written whole (tmp + mv) so the worker never reads half a URL.
+aiplane_publish_endpoint() {
+  local host="\${AIPLANE_ENDPOINT_HOST:-$(hostname)}"
+  printf 'http://%s:%s' "$host" "$1" >"$AIPLANE_JOB_DIR/endpoint.tmp"
+  mv -f "$AIPLANE_JOB_DIR/endpoint.tmp" "$AIPLANE_JOB_DIR/endpoint"
+}`;
+
+function startInstance(recipe: Recipe): string {
+  const portVariable = PORT_VARIABLE[recipe.kind];
+  return [
+    `AIPLANE_PORT=$(aiplane_free_port "\${${portVariable}:-$AIPLANE_BASE_PORT}")`,
+    'export AIPLANE_PORT',
+    `export ${portVariable}="$AIPLANE_PORT"`,
+    'aiplane_publish_endpoint "$AIPLANE_PORT"',
+    `printf 'aiplane: starting %s as job %s on %s, port %s\\n' ${shellQuote(recipe.path)} "\${SLURM_JOB_ID:-local}" "$(hostname)" "$AIPLANE_PORT"`,
+  ].join('\n');
+}
+
+function clusterRuntime(modules: readonly string[], image: string): string {
+  const lines: string[] = [];
+  if (modules.length > 0) {
+    lines.push(
+      '# Batch shells are not login shells, so `module` may be missing; site profile scripts and',
+      "# Lmod's generated code are not written for `set -eu`.",
+      'set +eu',
+      'if ! type module >/dev/null 2>&1; then . /etc/profile >/dev/null 2>&1; fi',
+      'set -e',
+      ...modules.map((module) => `module load ${module}`),
+      'set -u',
+    );
+  }
+  lines.push(`export AIPLANE_IMAGE=${shellQuote(image)}`);
+  return lines.join('\n');
+}
+
+function runWorkload(command: string): string {
+  return [
+    '# The workload runs as a child so that the traps above still fire when it ends or is stopped,',
+    '# even when the recipe command execs.',
+    'aiplane_workload() {',
+    command.trimEnd(),
+    '}',
+    'aiplane_workload &',
+    'aiplane_workload_pid=$!',
+    'wait "$aiplane_workload_pid"',
+  ].join('\n');
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0');
+}

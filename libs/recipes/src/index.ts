@@ -1,0 +1,18 @@
+export { renderBatchScript, toSlurmTime, type RenderInput, type RenderProfile } from './batch-script.render';
+export {
+  mergeConfig,
+  type EffectiveConfig,
+  type EffectiveResources,
+  type ServiceConfigInput,
+} from './config.merge';
+export { RecipeCatalogue, loadRecipeCatalogue, type RecipeLoadError } from './recipe.catalogue';
+export { ConfigError, RecipeError, RenderError } from './recipe.errors';
+export { type RecipeKind } from './recipe.rules';
+export {
+  parseRecipe,
+  type Recipe,
+  type RecipeDefinition,
+  type RecipeParameter,
+  type RecipeResources,
+} from './recipe.schema';
+export { shellQuote } from './shell-quote.util';

@@ -1,0 +1,406 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { JobState } from '@aiplane/contracts';
+import { createRedis } from './redis.connection';
+import type { StoredService, Submission } from './registry.types';
+import { ServiceRegistry, toServiceRecord } from './service.registry';
+
+// Real Redis, no fakes: tools/infra/up.sh (or CI) provides it. Every test gets its own key prefix
+// so runs never see each other's records, and the prefix's keys are deleted afterwards.
+function redisUrl(): string {
+  return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+}
+
+async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+function at(second: number): Date {
+  return new Date(Date.UTC(2025, 0, 1, 0, 0, second));
+}
+
+function service(id: string, overrides: Partial<StoredService> = {}): StoredService {
+  return {
+    id,
+    job_id: id,
+    name: `svc-${id}`,
+    recipe_name: 'inference/vllm',
+    kind: 'vllm',
+    config: { environment: { HF_TOKEN: '***' }, resources: { cpu: 2, gpu: 1 } },
+    created_at: at(0).toISOString(),
+    updated_at: at(0).toISOString(),
+    submission_id: `sub-${id}`,
+    job_dir: `/tmp/jobs/${id}`,
+    readiness_path: '/v1/models',
+    scheduler_state: 'PENDING',
+    endpoint: null,
+    node: null,
+    ready: false,
+    status_reason: null,
+    exit_code: null,
+    last_probe_at: null,
+    ...overrides,
+  };
+}
+
+describe('ServiceRegistry on real Redis', () => {
+  let redis: Redis;
+  let prefix: string;
+  let registry: ServiceRegistry;
+
+  beforeAll(async () => {
+    redis = createRedis(redisUrl());
+    try {
+      await redis.ping();
+    } catch (error) {
+      redis.disconnect();
+      throw new Error(
+        `Redis is not available at ${redisUrl()} (${String(error)}). Start it with \`bash tools/infra/up.sh redis\`.`,
+      );
+    }
+  });
+
+  afterAll(async () => {
+    await redis.quit();
+  });
+
+  beforeEach(() => {
+    prefix = `aiplane-int-registry-${randomBytes(6).toString('hex')}`;
+    registry = new ServiceRegistry(redis, prefix);
+  });
+
+  afterEach(async () => {
+    await deleteKeys(redis, prefix);
+  });
+
+  describe('records', () => {
+    it('creates and reads back a service with every field intact', async () => {
+      const stored = service('101', {
+        scheduler_state: 'RUNNING',
+        endpoint: 'http://node1:8000',
+        node: 'node1',
+        ready: true,
+        status_reason: 'None',
+        exit_code: 0,
+        last_probe_at: at(5).toISOString(),
+      });
+      await registry.createService(stored);
+
+      expect(await registry.get('101')).toEqual(stored);
+      expect(await registry.exists('101')).toBe(true);
+      expect(await registry.activeIds()).toEqual(['101']);
+    });
+
+    it('reads nullable fields back as null', async () => {
+      const stored = service('102');
+      await registry.createService(stored);
+
+      const read = await registry.get('102');
+      expect(read).toEqual(stored);
+      expect(read?.endpoint).toBeNull();
+      expect(read?.exit_code).toBeNull();
+    });
+
+    it('returns undefined for an unknown id', async () => {
+      expect(await registry.get('nope')).toBeUndefined();
+      expect(await registry.exists('nope')).toBe(false);
+    });
+
+    it('lists services oldest first, whatever the insertion order', async () => {
+      await registry.createService(service('c', { created_at: at(30).toISOString() }));
+      await registry.createService(service('a', { created_at: at(10).toISOString() }));
+      await registry.createService(service('b', { created_at: at(20).toISOString() }));
+
+      expect((await registry.list()).map((s) => s.id)).toEqual(['a', 'b', 'c']);
+    });
+
+    it('getMany keeps the requested order and skips ids that do not exist', async () => {
+      await registry.createService(service('1'));
+      await registry.createService(service('2'));
+
+      expect((await registry.getMany(['2', 'missing', '1'])).map((s) => s.id)).toEqual(['2', '1']);
+      expect(await registry.getMany([])).toEqual([]);
+      expect(await registry.getMany(['missing'])).toEqual([]);
+    });
+
+    it('does not put a service created in a terminal state into the active set', async () => {
+      await registry.createService(service('done', { scheduler_state: 'COMPLETED' }));
+
+      expect(await registry.activeIds()).toEqual([]);
+      expect((await registry.list()).map((s) => s.id)).toEqual(['done']);
+    });
+  });
+
+  describe('toServiceRecord', () => {
+    it.each<[JobState, boolean, string]>([
+      ['PENDING', false, 'pending'],
+      ['RUNNING', false, 'configuring'],
+      ['RUNNING', true, 'running'],
+      ['CANCELLED', false, 'cancelled'],
+    ])('derives %s + ready=%s as %s from the stored record', async (state, ready, status) => {
+      await registry.createService(service('s', { scheduler_state: state, ready }));
+
+      const read = await registry.get('s');
+      expect(read).toBeDefined();
+      expect(toServiceRecord(read!).status).toBe(status);
+    });
+
+    it('shows the contract fields only', async () => {
+      await registry.createService(service('r', { endpoint: 'http://node1:8000' }));
+
+      expect(toServiceRecord((await registry.get('r'))!)).toEqual({
+        id: 'r',
+        name: 'svc-r',
+        recipe_name: 'inference/vllm',
+        status: 'pending',
+        config: { environment: { HF_TOKEN: '***' }, resources: { cpu: 2, gpu: 1 } },
+        created_at: at(0).toISOString(),
+        updated_at: at(0).toISOString(),
+        endpoint: 'http://node1:8000',
+        job_id: 'r',
+        type: 'service',
+      });
+    });
+  });
+
+  describe('applySchedulerState', () => {
+    it('updates the scheduler fields and keeps the service active while it runs', async () => {
+      await registry.createService(service('1'));
+
+      const applied = await registry.applySchedulerState(
+        '1',
+        { state: 'RUNNING', node: 'node7', reason: null, endpoint: 'http://node7:8000' },
+        at(10),
+      );
+
+      expect(applied).toBe(true);
+      const read = await registry.get('1');
+      expect(read).toMatchObject({
+        scheduler_state: 'RUNNING',
+        node: 'node7',
+        endpoint: 'http://node7:8000',
+        status_reason: null,
+        updated_at: at(10).toISOString(),
+      });
+      expect(await registry.activeIds()).toEqual(['1']);
+    });
+
+    it('leaves fields the observation does not mention untouched', async () => {
+      await registry.createService(service('1', { node: 'node1', endpoint: 'http://node1:8000' }));
+
+      await registry.applySchedulerState('1', { state: 'RUNNING' }, at(3));
+
+      expect(await registry.get('1')).toMatchObject({ node: 'node1', endpoint: 'http://node1:8000' });
+    });
+
+    it('on a terminal state records the outcome, clears readiness and removes the service from the active set', async () => {
+      await registry.createService(service('1', { scheduler_state: 'RUNNING', ready: true }));
+      await registry.createService(service('2', { scheduler_state: 'RUNNING' }));
+
+      const applied = await registry.applySchedulerState(
+        '1',
+        { state: 'FAILED', reason: 'NonZeroExitCode', exitCode: 3 },
+        at(20),
+      );
+
+      expect(applied).toBe(true);
+      const read = (await registry.get('1'))!;
+      expect(read).toMatchObject({
+        scheduler_state: 'FAILED',
+        status_reason: 'NonZeroExitCode',
+        exit_code: 3,
+        ready: false,
+        updated_at: at(20).toISOString(),
+      });
+      expect(toServiceRecord(read).status).toBe('failed');
+      expect(await registry.activeIds()).toEqual(['2']);
+    });
+
+    it('keeps a terminal state final: a later RUNNING is refused and changes nothing', async () => {
+      await registry.createService(service('1', { scheduler_state: 'RUNNING' }));
+      expect(await registry.applySchedulerState('1', { state: 'CANCELLED' }, at(10))).toBe(true);
+      const cancelled = await registry.get('1');
+
+      expect(
+        await registry.applySchedulerState(
+          '1',
+          { state: 'RUNNING', node: 'late', endpoint: 'http://x' },
+          at(11),
+        ),
+      ).toBe(false);
+      expect(await registry.applySchedulerState('1', { state: 'COMPLETED', exitCode: 0 }, at(12))).toBe(
+        false,
+      );
+
+      const read = await registry.get('1');
+      expect(read).toEqual(cancelled);
+      expect(toServiceRecord(read!).status).toBe('cancelled');
+      expect(await registry.activeIds()).toEqual([]);
+    });
+
+    it('keeps the first applied terminal state final under 50 concurrent interleaved writes', async () => {
+      // Several connections, so Redis really receives the writes in an order the test does not choose.
+      const connections = Array.from({ length: 5 }, () => createRedis(redisUrl()));
+      const writers = connections.map((connection) => new ServiceRegistry(connection, prefix));
+      try {
+        for (let round = 0; round < 5; round++) {
+          const id = `race-${round}`;
+          await registry.createService(service(id, { scheduler_state: 'PENDING' }));
+
+          // Each write carries its index as the reason, so the stored record names the last write applied.
+          const writes = Array.from({ length: 50 }, (_, i): { state: JobState; reason: string } => ({
+            state: i % 2 === 0 ? 'RUNNING' : 'CANCELLED',
+            reason: `write-${i}`,
+          }));
+          const results = await Promise.all(
+            writes.map((write, i) => writers[i % writers.length]!.applySchedulerState(id, write, at(i))),
+          );
+
+          const appliedTerminal = writes.filter((w, i) => w.state === 'CANCELLED' && results[i]);
+          expect(appliedTerminal).toHaveLength(1);
+          const final = (await registry.get(id))!;
+          expect(final.scheduler_state).toBe('CANCELLED');
+          expect(final.status_reason).toBe(appliedTerminal[0]!.reason);
+          expect(toServiceRecord(final).status).toBe('cancelled');
+          expect(await registry.activeIds()).not.toContain(id);
+
+          // And it stays there.
+          expect(await registry.applySchedulerState(id, { state: 'RUNNING' })).toBe(false);
+          expect((await registry.get(id))!.scheduler_state).toBe('CANCELLED');
+        }
+      } finally {
+        await Promise.all(connections.map((connection) => connection.quit()));
+      }
+    });
+
+    it('returns false for a missing id and creates nothing', async () => {
+      expect(await registry.applySchedulerState('ghost', { state: 'RUNNING', node: 'n1' })).toBe(false);
+      expect(await registry.applySchedulerState('ghost', { state: 'CANCELLED' })).toBe(false);
+
+      expect(await registry.exists('ghost')).toBe(false);
+      expect(await redis.keys(`${prefix}:*`)).toEqual([]);
+    });
+  });
+
+  describe('setReadiness', () => {
+    it('is ignored on a terminal record: neither ready, last_probe_at nor updated_at change', async () => {
+      await registry.createService(service('1', { scheduler_state: 'RUNNING' }));
+      await registry.applySchedulerState('1', { state: 'CANCELLED' }, at(10));
+      const before = await registry.get('1');
+
+      await registry.setReadiness('1', true, at(20));
+
+      expect(await registry.get('1')).toEqual(before);
+    });
+
+    it('never writes after a concurrent terminal state landed', async () => {
+      // A probe answering while the service is cancelled: the check and the write must be one step.
+      const connections = Array.from({ length: 4 }, () => createRedis(redisUrl()));
+      const probers = connections.map((connection) => new ServiceRegistry(connection, prefix));
+      try {
+        for (let round = 0; round < 20; round++) {
+          const id = `probe-race-${round}`;
+          await registry.createService(service(id, { scheduler_state: 'RUNNING' }));
+
+          await Promise.all([
+            ...Array.from({ length: 20 }, (_, i) =>
+              probers[i % probers.length]!.setReadiness(id, i % 2 === 0, at(30 + i)),
+            ),
+            registry.applySchedulerState(id, { state: 'CANCELLED' }, at(10)),
+          ]);
+
+          // Probes that ran before the cancel were overwritten by it; none may have run after.
+          expect(await registry.get(id)).toMatchObject({
+            scheduler_state: 'CANCELLED',
+            ready: false,
+            updated_at: at(10).toISOString(),
+          });
+        }
+      } finally {
+        await Promise.all(connections.map((connection) => connection.quit()));
+      }
+    });
+
+    it('is ignored for a missing id and creates nothing', async () => {
+      await registry.setReadiness('ghost', true, at(1));
+
+      expect(await registry.exists('ghost')).toBe(false);
+      expect(await redis.keys(`${prefix}:*`)).toEqual([]);
+    });
+
+    it('bumps updated_at only when readiness changes, last_probe_at on every probe', async () => {
+      await registry.createService(service('1', { scheduler_state: 'RUNNING' }));
+
+      await registry.setReadiness('1', true, at(10));
+      let read = (await registry.get('1'))!;
+      expect(read).toMatchObject({
+        ready: true,
+        updated_at: at(10).toISOString(),
+        last_probe_at: at(10).toISOString(),
+      });
+      expect(toServiceRecord(read).status).toBe('running');
+
+      await registry.setReadiness('1', true, at(20));
+      read = (await registry.get('1'))!;
+      expect(read).toMatchObject({
+        ready: true,
+        updated_at: at(10).toISOString(),
+        last_probe_at: at(20).toISOString(),
+      });
+
+      await registry.setReadiness('1', false, at(30));
+      read = (await registry.get('1'))!;
+      expect(read).toMatchObject({
+        ready: false,
+        updated_at: at(30).toISOString(),
+        last_probe_at: at(30).toISOString(),
+      });
+      expect(toServiceRecord(read).status).toBe('configuring');
+    });
+  });
+
+  describe('submissions', () => {
+    function submission(id: string, overrides: Partial<Submission> = {}): Submission {
+      return {
+        id,
+        recipe_name: 'inference/vllm',
+        config: { environment: { HF_TOKEN: 'hf_secret' }, resources: { gpu: 1 } },
+        request_id: `req-${id}`,
+        created_at: at(0).toISOString(),
+        ...overrides,
+      };
+    }
+
+    it('stores a submission with an expiry', async () => {
+      await registry.createSubmission(submission('s1'));
+
+      expect(await registry.getSubmission('s1')).toEqual(submission('s1'));
+      expect(await redis.ttl(`${prefix}:submission:s1`)).toBeGreaterThan(0);
+      expect(await registry.getSubmission('missing')).toBeUndefined();
+    });
+
+    it('never overwrites an existing submission with the same id', async () => {
+      await registry.createSubmission(submission('s1'));
+      await registry.createSubmission(submission('s1', { recipe_name: 'other', request_id: 'req-2' }));
+
+      expect(await registry.getSubmission('s1')).toEqual(submission('s1'));
+    });
+
+    it('markSubmitted drops the config (and its secrets) and keeps the job id', async () => {
+      const original = submission('s1');
+      await registry.createSubmission(original);
+
+      await registry.markSubmitted(original, '4242');
+
+      const read = await registry.getSubmission('s1');
+      expect(read).toEqual({ ...original, config: {}, job_id: '4242' });
+      expect(await redis.get(`${prefix}:submission:s1`)).not.toContain('hf_secret');
+      expect(await redis.ttl(`${prefix}:submission:s1`)).toBeGreaterThan(0);
+    });
+  });
+});

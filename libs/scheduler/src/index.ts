@@ -1,0 +1,22 @@
+export type { JobInfo, Scheduler, SchedulerKind, SubmitRequest } from './scheduler.types';
+export { isSchedulerError, SchedulerError, type SchedulerErrorCode } from './scheduler.error';
+export {
+  type CommandResult,
+  type CommandRunner,
+  type CommandRunOptions,
+  ExecFileCommandRunner,
+} from './command.runner';
+export { SlurmScheduler, type SlurmSchedulerOptions } from './slurm.scheduler';
+export { LocalScheduler, type LocalSchedulerOptions } from './local.scheduler';
+export { createScheduler, type CreateSchedulerOptions } from './scheduler.factory';
+export {
+  decodeSlurmExitCode,
+  expandHostlist,
+  KNOWN_SLURM_STATES,
+  normaliseSlurmState,
+  parseSbatchParsable,
+  parseScontrolShowJob,
+  parseSqueue,
+  SQUEUE_DELIMITER,
+  SQUEUE_FORMAT,
+} from './slurm.parsers';

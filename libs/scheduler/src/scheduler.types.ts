@@ -1,0 +1,43 @@
+import type { JobState } from '@aiplane/contracts';
+
+export interface SubmitRequest {
+  /** Complete rendered batch script, `#SBATCH` lines included (job name, --output, --error, resources). */
+  script: string;
+  /** Also set in the script; `findByName` looks jobs up by it. */
+  jobName: string;
+  /** Absolute directory the caller already created; the script is written to `${jobDir}/job.sh`. */
+  jobDir: string;
+  /** `${jobDir}/stdout.log`, also the script's `#SBATCH --output`. */
+  stdoutPath: string;
+  stderrPath: string;
+  /**
+   * The complete environment of the job (the caller includes PATH and HOME). It is not merged with
+   * this process's environment, so nothing of the control plane's own environment leaks into jobs.
+   */
+  env: Record<string, string>;
+}
+
+export interface JobInfo {
+  jobId: string;
+  name: string;
+  state: JobState;
+  nodes: string[];
+  reason?: string;
+  exitCode?: number;
+}
+
+export type SchedulerKind = 'slurm' | 'local';
+
+export interface Scheduler {
+  readonly kind: SchedulerKind;
+  /** Returns the scheduler's job id. */
+  submit(req: SubmitRequest): Promise<string>;
+  /** Idempotent: a job that already finished or is no longer known resolves; a refusal throws. */
+  cancel(jobId: string): Promise<void>;
+  /** One scheduler round trip for all ids; ids the scheduler no longer knows are absent from the map. */
+  query(jobIds: readonly string[]): Promise<Map<string, JobInfo>>;
+  /** Newest job carrying exactly this name, in any state, so a retried submit never submits twice. */
+  findByName(jobName: string): Promise<JobInfo | undefined>;
+  /** Throws `SchedulerError` UNAVAILABLE when the scheduler does not answer. */
+  ping(): Promise<void>;
+}

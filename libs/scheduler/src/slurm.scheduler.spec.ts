@@ -1,0 +1,291 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CommandResult, CommandRunner, CommandRunOptions } from './command.runner';
+import { SchedulerError } from './scheduler.error';
+import type { SubmitRequest } from './scheduler.types';
+import { SQUEUE_DELIMITER, SQUEUE_FORMAT } from './slurm.parsers';
+import { SlurmScheduler } from './slurm.scheduler';
+
+interface Call {
+  command: string;
+  args: readonly string[];
+  options: CommandRunOptions | undefined;
+}
+
+/** Answers each command from a handler; records every call. */
+class FakeRunner implements CommandRunner {
+  readonly calls: Call[] = [];
+  constructor(
+    private readonly handler: (command: string, args: readonly string[]) => Partial<CommandResult>,
+  ) {}
+
+  run(command: string, args: readonly string[], options?: CommandRunOptions): Promise<CommandResult> {
+    this.calls.push({ command, args, options });
+    return Promise.resolve({ stdout: '', stderr: '', exitCode: 0, ...this.handler(command, args) });
+  }
+}
+
+const fixture = (name: string): string => readFileSync(join(__dirname, '__fixtures__', name), 'utf8');
+const line = (...fields: string[]): string => `${fields.join(SQUEUE_DELIMITER)}\n`;
+
+async function rejection(promise: Promise<unknown>): Promise<SchedulerError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(SchedulerError);
+    return error as SchedulerError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('SlurmScheduler', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'aiplane-slurm-spec-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const request = (
+    env: Record<string, string> = { PATH: '/usr/bin:/bin', HOME: '/root' },
+  ): SubmitRequest => ({
+    script: '#!/bin/bash\n#SBATCH --job-name=aiplane-x\necho "$VALUE"\n',
+    jobName: 'aiplane-x',
+    jobDir: dir,
+    stdoutPath: join(dir, 'stdout.log'),
+    stderrPath: join(dir, 'stderr.log'),
+    env,
+  });
+
+  describe('submit', () => {
+    it('writes job.sh 0700 and runs sbatch without a shell, with exactly the job environment', async () => {
+      const runner = new FakeRunner(() => ({ stdout: '4242\n' }));
+      const env = { PATH: '/usr/bin:/bin', HOME: '/root', VALUE: `it's "$(touch /tmp/x)"\nline2` };
+      const id = await new SlurmScheduler(runner, { commandTimeoutMs: 1234 }).submit(request(env));
+
+      expect(id).toBe('4242');
+      const script = join(dir, 'job.sh');
+      expect(readFileSync(script, 'utf8')).toBe(request().script);
+      expect(statSync(script).mode & 0o777).toBe(0o700);
+      expect(runner.calls).toEqual([
+        {
+          command: 'sbatch',
+          args: ['--parsable', '--export=ALL', script],
+          options: { env, cwd: dir, timeoutMs: 1234 },
+        },
+      ]);
+      // The environment object is passed through as is: nothing of this process's env is merged in.
+      expect(runner.calls[0]?.options?.env).toBe(env);
+    });
+
+    it('reads "<id>;<cluster>"', async () => {
+      const runner = new FakeRunner(() => ({ stdout: '77;alps\n' }));
+      await expect(new SlurmScheduler(runner).submit(request())).resolves.toBe('77');
+    });
+
+    it('reports a refusal as REJECTED with sbatch stderr', async () => {
+      const stderr = fixture('sbatch-invalid-partition-22.05.stderr.txt');
+      const runner = new FakeRunner(() => ({ exitCode: 1, stderr }));
+      const error = await rejection(new SlurmScheduler(runner).submit(request()));
+      expect(error.code).toBe('REJECTED');
+      expect(error.message).toContain('Invalid partition name specified');
+    });
+
+    it.each([
+      'sbatch: error: Batch job submission failed: Unable to contact slurm controller (connect failure)',
+      'sbatch: error: Batch job submission failed: Socket timed out on send/recv operation',
+      'sbatch: error: Munge encode failed: Failed to access "/run/munge/munge.socket.2": No such file or directory',
+    ])('reports %j as UNAVAILABLE', async (stderr) => {
+      const runner = new FakeRunner(() => ({ exitCode: 1, stderr }));
+      expect((await rejection(new SlurmScheduler(runner).submit(request()))).code).toBe('UNAVAILABLE');
+    });
+
+    it('reports output without a job id as PARSE', async () => {
+      const runner = new FakeRunner(() => ({ stdout: 'hello\n' }));
+      expect((await rejection(new SlurmScheduler(runner).submit(request()))).code).toBe('PARSE');
+    });
+
+    it('refuses a relative jobDir before running anything', async () => {
+      const runner = new FakeRunner(() => ({}));
+      const error = await rejection(new SlurmScheduler(runner).submit({ ...request(), jobDir: 'rel' }));
+      expect(error.code).toBe('REJECTED');
+      expect(runner.calls).toHaveLength(0);
+    });
+  });
+
+  describe('query', () => {
+    const squeueOut =
+      line('101', 'RUNNING', '0', 'gpu[01-02]', 'None', 'aiplane-a') +
+      line('102', 'PENDING', '0', '', 'Resources', 'aiplane-b') +
+      line('103', 'FAILED', '768', 'gpu03', 'NonZeroExitCode', 'aiplane-c') +
+      // Another job of the same user in a state this adapter does not know must not break the poll.
+      line('999', 'SOME_FUTURE_STATE', '0', '', 'None', 'other');
+
+    it('makes exactly one squeue call for N ids and filters locally', async () => {
+      const runner = new FakeRunner(() => ({ stdout: squeueOut }));
+      const result = await new SlurmScheduler(runner).query(['101', '102', '103']);
+
+      expect(runner.calls).toHaveLength(1);
+      expect(runner.calls[0]).toMatchObject({
+        command: 'squeue',
+        args: ['--noheader', '--states=all', '--me', `--Format=${SQUEUE_FORMAT}`],
+      });
+      expect([...result.keys()].sort()).toEqual(['101', '102', '103']);
+      expect(result.get('101')).toEqual({
+        jobId: '101',
+        name: 'aiplane-a',
+        state: 'RUNNING',
+        nodes: ['gpu01', 'gpu02'],
+      });
+      expect(result.get('102')).toMatchObject({ state: 'PENDING', nodes: [], reason: 'Resources' });
+      expect(result.get('103')).toMatchObject({ state: 'FAILED', exitCode: 3 });
+    });
+
+    it('restricts squeue to the configured user', async () => {
+      const runner = new FakeRunner(() => ({ stdout: squeueOut }));
+      await new SlurmScheduler(runner, { user: 'alice' }).query(['101']);
+      expect(runner.calls[0]?.args).toContain('--user=alice');
+      expect(runner.calls[0]?.args).not.toContain('--me');
+    });
+
+    it('asks scontrol, one by one, only for ids squeue no longer lists', async () => {
+      const runner = new FakeRunner((command, args) => {
+        if (command === 'squeue') return { stdout: squeueOut };
+        if (args[2] === '9') return { stdout: fixture('scontrol-show-job-completed-22.05.txt') };
+        return { exitCode: 1, stderr: fixture('scontrol-show-job-invalid-22.05.stderr.txt') };
+      });
+      const result = await new SlurmScheduler(runner, { user: 'root' }).query(['101', '9', '5555']);
+
+      expect(runner.calls.map((call) => [call.command, ...call.args])).toEqual([
+        ['squeue', '--noheader', '--states=all', '--user=root', `--Format=${SQUEUE_FORMAT}`],
+        ['scontrol', 'show', 'job', '9'],
+        ['scontrol', 'show', 'job', '5555'],
+      ]);
+      expect(result.get('9')).toMatchObject({ jobId: '9', state: 'COMPLETED', exitCode: 0, nodes: ['vm'] });
+      expect(result.has('5555')).toBe(false);
+    });
+
+    it("ignores scontrol's answer about another user's job that reuses the id", async () => {
+      const runner = new FakeRunner((command) =>
+        command === 'squeue' ? { stdout: '' } : { stdout: fixture('scontrol-show-job-completed-22.05.txt') },
+      );
+      const result = await new SlurmScheduler(runner, { user: 'alice' }).query(['9']);
+      expect(result.size).toBe(0);
+    });
+
+    it('makes no call for no ids, and never asks about ids that cannot be SLURM ids', async () => {
+      const runner = new FakeRunner(() => ({ stdout: '' }));
+      expect((await new SlurmScheduler(runner).query([])).size).toBe(0);
+      expect(runner.calls).toHaveLength(0);
+      await new SlurmScheduler(runner).query(['abc', '1; rm -rf /']);
+      expect(runner.calls).toHaveLength(0);
+    });
+
+    it('reports an unreachable controller as UNAVAILABLE', async () => {
+      const runner = new FakeRunner(() => ({
+        exitCode: 1,
+        stderr: 'slurm_load_jobs error: Unable to contact slurm controller (connect failure)',
+      }));
+      expect((await rejection(new SlurmScheduler(runner).query(['1']))).code).toBe('UNAVAILABLE');
+    });
+
+    it('passes the timeout to every command', async () => {
+      const runner = new FakeRunner(() => ({ stdout: '' }));
+      await new SlurmScheduler(runner, { commandTimeoutMs: 999 }).query(['1']);
+      expect(runner.calls.every((call) => call.options?.timeoutMs === 999)).toBe(true);
+    });
+  });
+
+  describe('findByName', () => {
+    it('returns the newest job with exactly that name', async () => {
+      const runner = new FakeRunner(() => ({
+        stdout:
+          line('20', 'CANCELLED', '15', 'vm', 'None', 'aiplane-a') +
+          line('100', 'RUNNING', '0', 'vm', 'None', 'aiplane-a') +
+          line('99', 'PENDING', '0', '', 'Priority', 'aiplane-a') +
+          line('200', 'RUNNING', '0', 'vm', 'None', 'aiplane-a,other') +
+          line('300', 'SOME_FUTURE_STATE', '0', 'vm', 'None', 'other'),
+      }));
+      const found = await new SlurmScheduler(runner).findByName('aiplane-a');
+      expect(found).toMatchObject({ jobId: '100', state: 'RUNNING' });
+      expect(runner.calls[0]?.args).toEqual([
+        '--noheader',
+        '--states=all',
+        '--me',
+        '--name=aiplane-a',
+        `--Format=${SQUEUE_FORMAT}`,
+      ]);
+    });
+
+    it('returns undefined when nothing carries the name', async () => {
+      const runner = new FakeRunner(() => ({ stdout: '' }));
+      await expect(new SlurmScheduler(runner).findByName('aiplane-none')).resolves.toBeUndefined();
+    });
+  });
+
+  describe('cancel', () => {
+    it('runs scancel with the id as its own argument', async () => {
+      const runner = new FakeRunner(() => ({}));
+      await new SlurmScheduler(runner).cancel('123');
+      expect(runner.calls.map((call) => [call.command, ...call.args])).toEqual([['scancel', '123']]);
+    });
+
+    it.each([
+      'scancel: error: Kill job error on job id 123: Invalid job id specified',
+      'scancel: error: Kill job error on job id 123: Job/step already completing or completed',
+    ])('resolves when the job is gone: %j', async (stderr) => {
+      const runner = new FakeRunner(() => ({ exitCode: 1, stderr }));
+      await expect(new SlurmScheduler(runner).cancel('123')).resolves.toBeUndefined();
+    });
+
+    it('throws REJECTED when SLURM refuses', async () => {
+      const runner = new FakeRunner(() => ({
+        exitCode: 1,
+        stderr: 'scancel: error: Kill job error on job id 123: Access/permission denied',
+      }));
+      const error = await rejection(new SlurmScheduler(runner).cancel('123'));
+      expect(error.code).toBe('REJECTED');
+      expect(error.message).toContain('Access/permission denied');
+    });
+
+    it('throws UNAVAILABLE when the controller does not answer', async () => {
+      const runner = new FakeRunner(() => ({
+        exitCode: 1,
+        stderr:
+          'scancel: error: Kill job error on job id 123: Unable to contact slurm controller (connect failure)',
+      }));
+      expect((await rejection(new SlurmScheduler(runner).cancel('123'))).code).toBe('UNAVAILABLE');
+    });
+
+    it('refuses an id that is not a SLURM job id without running anything', async () => {
+      const runner = new FakeRunner(() => ({}));
+      expect((await rejection(new SlurmScheduler(runner).cancel('--me'))).code).toBe('REJECTED');
+      expect(runner.calls).toHaveLength(0);
+    });
+  });
+
+  describe('ping', () => {
+    it('resolves when a controller is UP', async () => {
+      const runner = new FakeRunner(() => ({ stdout: fixture('scontrol-ping-22.05.txt') }));
+      await expect(new SlurmScheduler(runner).ping()).resolves.toBeUndefined();
+      expect(runner.calls.map((call) => [call.command, ...call.args])).toEqual([['scontrol', 'ping']]);
+    });
+
+    it('resolves when the primary is down but the backup answers', async () => {
+      const runner = new FakeRunner(() => ({
+        exitCode: 1,
+        stdout: 'Slurmctld(primary) at a is DOWN\nSlurmctld(backup) at b is UP\n',
+      }));
+      await expect(new SlurmScheduler(runner).ping()).resolves.toBeUndefined();
+    });
+
+    it('throws UNAVAILABLE when no controller answers', async () => {
+      const runner = new FakeRunner(() => ({ exitCode: 1, stdout: 'Slurmctld(primary) at vm is DOWN\n' }));
+      const error = await rejection(new SlurmScheduler(runner).ping());
+      expect(error.code).toBe('UNAVAILABLE');
+      expect(error.message).toContain('DOWN');
+    });
+  });
+});

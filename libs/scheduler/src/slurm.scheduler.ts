@@ -1,0 +1,197 @@
+import { chmod, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import type { CommandResult, CommandRunner } from './command.runner';
+import { SchedulerError } from './scheduler.error';
+import type { JobInfo, Scheduler, SubmitRequest } from './scheduler.types';
+import {
+  parseSbatchParsable,
+  parseScontrolRecord,
+  parseScontrolShowJob,
+  parseSqueueLine,
+  SQUEUE_FORMAT,
+  squeueLineJobId,
+  squeueLineName,
+} from './slurm.parsers';
+
+export interface SlurmSchedulerOptions {
+  /** Restricts squeue to this user; without it squeue is asked for `--me` (SLURM ≥ 20.11). */
+  user?: string;
+  commandTimeoutMs?: number;
+}
+
+const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
+const JOB_ID = /^\d+$/;
+
+// Messages the SLURM clients print when slurmctld (or munge, which every RPC needs) cannot be
+// reached or is overloaded: all worth a retry, unlike a refusal.
+const UNAVAILABLE_PATTERNS = [
+  /unable to contact slurm controller/i,
+  /socket timed out/i,
+  /connection refused/i,
+  /connection timed out/i,
+  /zero bytes were transmitted/i,
+  /communication connection failure/i,
+  /slurm_receive_msg/i,
+  /backup controller in standby mode/i,
+  /resource temporarily unavailable/i,
+  /slurmctld.*(down|not responding)/i,
+  /munge/i,
+  /unable to establish slurm configuration/i,
+  /could not establish a configuration source/i,
+];
+const INVALID_JOB_ID = /invalid job id specified/i;
+const ALREADY_DONE = /already complet|job has already finished|job\/step already completing or completed/i;
+
+export function classifySlurmFailure(command: string, result: CommandResult): SchedulerError {
+  const output = (result.stderr.trim() || result.stdout.trim()).slice(0, 2000);
+  const message = `${command} failed (exit ${result.exitCode}): ${output || 'no output'}`;
+  const unavailable = UNAVAILABLE_PATTERNS.some((pattern) => pattern.test(output));
+  return new SchedulerError(unavailable ? 'UNAVAILABLE' : 'REJECTED', message);
+}
+
+/**
+ * SLURM through its command-line clients, text formats only, so one adapter serves 22.05 and every
+ * later release (their JSON output differs between versions; squeue --json of 22.05 ignores -j).
+ */
+export class SlurmScheduler implements Scheduler {
+  readonly kind = 'slurm' as const;
+  private readonly timeoutMs: number;
+  private readonly userFilter: string;
+  private expectedUser: string | null | undefined;
+
+  constructor(
+    private readonly runner: CommandRunner,
+    private readonly options: SlurmSchedulerOptions = {},
+  ) {
+    this.timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    this.userFilter = options.user ? `--user=${options.user}` : '--me';
+  }
+
+  async submit(req: SubmitRequest): Promise<string> {
+    if (!isAbsolute(req.jobDir)) {
+      throw new SchedulerError(
+        'REJECTED',
+        `jobDir must be an absolute path, got ${JSON.stringify(req.jobDir)}`,
+      );
+    }
+    const scriptPath = join(req.jobDir, 'job.sh');
+    await writeFile(scriptPath, req.script, { mode: 0o700 });
+    // writeFile's mode only applies to a new file and is reduced by the umask.
+    await chmod(scriptPath, 0o700);
+    // The job inherits sbatch's environment (the job's complete environment, passed as argv-free
+    // process env so no value is ever parsed by a shell) and its working directory. --export=ALL
+    // on the command line beats an SBATCH_EXPORT that the job's environment might carry.
+    const result = await this.run('sbatch', ['--parsable', '--export=ALL', scriptPath], {
+      env: req.env,
+      cwd: req.jobDir,
+    });
+    if (result.exitCode !== 0) throw classifySlurmFailure('sbatch', result);
+    return parseSbatchParsable(result.stdout);
+  }
+
+  async cancel(jobId: string): Promise<void> {
+    assertJobId(jobId);
+    const result = await this.run('scancel', [jobId]);
+    if (result.exitCode === 0) return;
+    // 22.05 exits 0 for unknown or finished jobs; later releases may say so with a nonzero exit.
+    const output = `${result.stderr}\n${result.stdout}`;
+    if (INVALID_JOB_ID.test(output) || ALREADY_DONE.test(output)) return;
+    throw classifySlurmFailure('scancel', result);
+  }
+
+  async query(jobIds: readonly string[]): Promise<Map<string, JobInfo>> {
+    const wanted = new Set(jobIds.filter((id) => JOB_ID.test(id)));
+    const found = new Map<string, JobInfo>();
+    if (wanted.size === 0) return found;
+    // One squeue for all ids: listing the user's jobs is one RPC however many ids are asked for,
+    // and unlike --jobs it does not fail when one of them has been purged.
+    const stdout = await this.squeue([this.userFilter]);
+    for (const line of stdout.split('\n')) {
+      const id = squeueLineJobId(line);
+      // Only the requested lines are parsed: another job of the user in a state this adapter does
+      // not know must not break the poll of ours.
+      if (wanted.has(id)) found.set(id, parseSqueueLine(line));
+    }
+    for (const id of wanted) {
+      if (found.has(id)) continue;
+      const info = await this.showJob(id);
+      if (info) found.set(id, info);
+    }
+    return found;
+  }
+
+  async findByName(jobName: string): Promise<JobInfo | undefined> {
+    if (jobName === '') return undefined;
+    const stdout = await this.squeue([this.userFilter, `--name=${jobName}`]);
+    let newest: JobInfo | undefined;
+    for (const line of stdout.split('\n')) {
+      // --name takes a comma-separated list; the exact comparison keeps a name containing a comma exact.
+      if (squeueLineName(line) !== jobName) continue;
+      const info = parseSqueueLine(line);
+      if (!newest || BigInt(info.jobId) > BigInt(newest.jobId)) newest = info;
+    }
+    return newest;
+  }
+
+  async ping(): Promise<void> {
+    const result = await this.run('scontrol', ['ping']);
+    // With a backup controller one line per controller; any controller answering is enough.
+    if (/ is UP\b/.test(result.stdout)) return;
+    const detail = (result.stdout.trim() || result.stderr.trim() || `exit ${result.exitCode}`).slice(0, 2000);
+    throw new SchedulerError('UNAVAILABLE', `slurmctld does not answer: ${detail}`);
+  }
+
+  private async squeue(filters: readonly string[]): Promise<string> {
+    const result = await this.run('squeue', [
+      '--noheader',
+      '--states=all',
+      ...filters,
+      `--Format=${SQUEUE_FORMAT}`,
+    ]);
+    if (result.exitCode !== 0) throw classifySlurmFailure('squeue', result);
+    return result.stdout;
+  }
+
+  /** Finished jobs squeue no longer lists; scontrol still knows them until MinJobAge passes. */
+  private async showJob(jobId: string): Promise<JobInfo | undefined> {
+    const result = await this.run('scontrol', ['show', 'job', jobId]);
+    if (result.exitCode !== 0) {
+      if (INVALID_JOB_ID.test(result.stderr)) return undefined;
+      throw classifySlurmFailure('scontrol show job', result);
+    }
+    const record = parseScontrolRecord(result.stdout);
+    // After slurmctld loses its state job ids start again, so the id may now belong to someone
+    // else's job, which squeue (restricted to our user) rightly did not list.
+    const owner = record?.get('UserId')?.replace(/\(.*$/, '');
+    const expected = this.ownUser();
+    if (owner !== undefined && expected !== null && owner !== expected) return undefined;
+    return parseScontrolShowJob(result.stdout);
+  }
+
+  private ownUser(): string | null {
+    if (this.expectedUser === undefined) {
+      try {
+        this.expectedUser = this.options.user ?? userInfo().username;
+      } catch {
+        // No passwd entry (some containers): skip the ownership check rather than fail every query.
+        this.expectedUser = null;
+      }
+    }
+    return this.expectedUser;
+  }
+
+  private run(
+    command: string,
+    args: readonly string[],
+    options: { env?: Record<string, string>; cwd?: string } = {},
+  ): Promise<CommandResult> {
+    return this.runner.run(command, args, { ...options, timeoutMs: this.timeoutMs });
+  }
+}
+
+function assertJobId(jobId: string): void {
+  if (!JOB_ID.test(jobId)) {
+    throw new SchedulerError('REJECTED', `not a SLURM job id: ${JSON.stringify(jobId)}`);
+  }
+}
