@@ -17,6 +17,16 @@ const schema = z.object({
   SCHEDULER_WAIT_MS: durationMsFromEnv.default(20_000),
   UPSTREAM_TIMEOUT_MS: durationMsFromEnv.default(120_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Model search calls this Hub API; a mirror or a test server may stand in for it. */
+  HF_HUB_URL: z.url().default('https://huggingface.co'),
+  // An empty value means "no token" rather than an Authorization header the Hub would reject.
+  HF_TOKEN: z
+    .string()
+    .optional()
+    .transform((value) => (value?.trim() ? value.trim() : undefined)),
+  HF_TIMEOUT_MS: durationMsFromEnv.default(10_000),
+  /** How long Hub answers are reused; 0 turns the cache off. */
+  HF_CACHE_MS: z.coerce.number().int().min(0).max(86_400_000).default(600_000),
 });
 
 export type OrchestratorConfig = z.infer<typeof schema>;

@@ -32,7 +32,7 @@ export const DEFAULT_PORTS = { gateway: 8001, orchestrator: 8000, proxy: 8003 } 
 
 const LISTENING = ['listening'];
 
-/** Starts the five services in dependency order and waits until each reports ready. */
+/** Starts the five services, the worker last so no job runs before the rest is up, waiting for each to report ready. */
 export async function startStack(
   options: StackOptions,
   output?: SupervisorOptions['output'],
@@ -49,46 +49,9 @@ export async function startStack(
   const orchestratorUrl = `http://127.0.0.1:${ports.orchestrator}`;
   const proxyUrl = `http://127.0.0.1:${ports.proxy}`;
   const supervisor = new ProcessSupervisor({ cwd: options.root, ...(output ? { output } : {}) });
+  // The gateway first: on one machine it must hold its port before any workload picks a free one.
+  const ssh = options.ssh;
   try {
-    await supervisor.start({
-      name: 'slurm-worker',
-      script: dist('slurm-worker'),
-      env: {
-        ...base,
-        SCHEDULER: options.scheduler,
-        RUNTIME_PROFILE: 'local',
-        STATE_DIR: options.stateDir,
-        SIMULATORS_DIR: path.join(options.root, 'dist', 'apps'),
-        // A one-machine cluster: every node is this machine.
-        ENDPOINT_HOST: '127.0.0.1',
-        POLL_INTERVAL_MS: String(options.pollIntervalMs ?? 1_000),
-        ...(options.slurmPartition ? { SLURM_PARTITION: options.slurmPartition } : {}),
-      },
-      readyMessages: ['slurm-worker consuming the scheduler queue'],
-    });
-    await supervisor.start({
-      name: 'health-prober',
-      script: dist('health-prober'),
-      env: {
-        ...base,
-        PROBE_INTERVAL_MS: String(options.probeIntervalMs ?? 1_000),
-        PROBE_TIMEOUT_MS: String(Math.max(200, (options.probeIntervalMs ?? 1_000) - 300)),
-      },
-      readyMessages: ['health-prober started'],
-    });
-    await supervisor.start({
-      name: 'proxy',
-      script: dist('proxy'),
-      env: { ...base, PROXY_PORT: String(ports.proxy) },
-      readyMessages: LISTENING,
-    });
-    await supervisor.start({
-      name: 'orchestrator',
-      script: dist('orchestrator'),
-      env: { ...base, ORCHESTRATOR_PORT: String(ports.orchestrator), PROXY_URL: proxyUrl },
-      readyMessages: LISTENING,
-    });
-    const ssh = options.ssh;
     await supervisor.start({
       name: 'gateway',
       script: dist('gateway'),
@@ -107,6 +70,44 @@ export async function startStack(
           : {}),
       },
       readyMessages: LISTENING,
+    });
+    await supervisor.start({
+      name: 'orchestrator',
+      script: dist('orchestrator'),
+      env: { ...base, ORCHESTRATOR_PORT: String(ports.orchestrator), PROXY_URL: proxyUrl },
+      readyMessages: LISTENING,
+    });
+    await supervisor.start({
+      name: 'proxy',
+      script: dist('proxy'),
+      env: { ...base, PROXY_PORT: String(ports.proxy) },
+      readyMessages: LISTENING,
+    });
+    await supervisor.start({
+      name: 'health-prober',
+      script: dist('health-prober'),
+      env: {
+        ...base,
+        PROBE_INTERVAL_MS: String(options.probeIntervalMs ?? 1_000),
+        PROBE_TIMEOUT_MS: String(Math.max(200, (options.probeIntervalMs ?? 1_000) - 300)),
+      },
+      readyMessages: ['health-prober started'],
+    });
+    await supervisor.start({
+      name: 'slurm-worker',
+      script: dist('slurm-worker'),
+      env: {
+        ...base,
+        SCHEDULER: options.scheduler,
+        RUNTIME_PROFILE: 'local',
+        STATE_DIR: options.stateDir,
+        SIMULATORS_DIR: path.join(options.root, 'dist', 'apps'),
+        // A one-machine cluster: every node is this machine.
+        ENDPOINT_HOST: '127.0.0.1',
+        POLL_INTERVAL_MS: String(options.pollIntervalMs ?? 1_000),
+        ...(options.slurmPartition ? { SLURM_PARTITION: options.slurmPartition } : {}),
+      },
+      readyMessages: ['slurm-worker consuming the scheduler queue'],
     });
   } catch (error) {
     await supervisor.stopAll();

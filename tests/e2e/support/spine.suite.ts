@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { LocalScheduler } from '@aiplane/scheduler';
 import { startStack, type RunningStack, type StackOptions } from '@aiplane/stack';
 import { apiClient, waitForStatus, waitUntil, type Api } from './api';
 import {
@@ -83,6 +84,8 @@ export function describeSpine(options: SpineSuiteOptions): void {
         }
       }
       await stack.stop();
+      // The local executor detaches workloads so that worker restarts spare them; stop any left.
+      if (!onSlurm) await new LocalScheduler({ stateDir }).cancelAll();
       rmSync(stateDir, { recursive: true, force: true });
     });
 

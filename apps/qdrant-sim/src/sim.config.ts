@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+export interface SimConfig {
+  host: string;
+  /** REST port (`QDRANT__SERVICE__HTTP_PORT`); 0 picks a free one. */
+  httpPort: number;
+  /** Accepted so the job's environment validates, but the simulator serves no gRPC. */
+  grpcPort: number;
+  /** Read-write key: every route but the health probes needs it once set. */
+  apiKey: string | undefined;
+  /** Read-only key: reads pass, writes answer 403, as in Qdrant. */
+  readOnlyApiKey: string | undefined;
+  /** Largest JSON body accepted, in bytes (`QDRANT__SERVICE__MAX_REQUEST_SIZE_MB`). */
+  maxRequestBytes: number;
+  /** When set, collections are kept as JSON files below it and loaded again at start. */
+  storagePath: string | undefined;
+  startupDelayMs: number;
+  failRate: number;
+  version: string;
+}
+
+export class SimConfigError extends Error {
+  readonly code = 'SIM_CONFIG_INVALID';
+
+  constructor(readonly problems: string[]) {
+    super(`qdrant-sim: invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'SimConfigError';
+  }
+}
+
+// The release the recipe runs on the cluster (qdrant/qdrant:v1.12.6), whose REST shapes the simulator reproduces.
+export const DEFAULT_QDRANT_VERSION = '1.12.6';
+
+// Shell wrappers often export a variable as empty instead of leaving it unset; both mean "use the default".
+const blankToUndefined = (value: unknown): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+const int = (min: number, max: number, fallback: number) =>
+  z.preprocess(blankToUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
+
+const text = (fallback: string) => z.preprocess(blankToUndefined, z.string().trim().min(1).default(fallback));
+
+const optionalText = z.preprocess(blankToUndefined, z.string().trim().min(1).optional());
+
+// Keys are compared byte for byte, as Qdrant does, so they are not trimmed.
+const optionalKey = z.preprocess(blankToUndefined, z.string().optional());
+
+const envSchema = z.object({
+  QDRANT__SERVICE__HOST: text('0.0.0.0'),
+  QDRANT__SERVICE__HTTP_PORT: int(0, 65_535, 6333),
+  QDRANT__SERVICE__GRPC_PORT: int(0, 65_535, 6334),
+  QDRANT__SERVICE__API_KEY: optionalKey,
+  QDRANT__SERVICE__READ_ONLY_API_KEY: optionalKey,
+  QDRANT__SERVICE__MAX_REQUEST_SIZE_MB: int(1, 4096, 32),
+  QDRANT__STORAGE__STORAGE_PATH: optionalText,
+  SIM_STARTUP_DELAY_MS: int(0, 3_600_000, 0),
+  SIM_FAIL_RATE: z.preprocess(blankToUndefined, z.coerce.number().min(0).max(1).default(0)),
+  SIM_QDRANT_VERSION: text(DEFAULT_QDRANT_VERSION),
+});
+
+export function loadSimConfig(env: Record<string, string | undefined>): SimConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new SimConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = issue.path.join('.');
+        return `${name}=${JSON.stringify(env[name])}: ${issue.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return {
+    host: e.QDRANT__SERVICE__HOST,
+    httpPort: e.QDRANT__SERVICE__HTTP_PORT,
+    grpcPort: e.QDRANT__SERVICE__GRPC_PORT,
+    apiKey: e.QDRANT__SERVICE__API_KEY,
+    readOnlyApiKey: e.QDRANT__SERVICE__READ_ONLY_API_KEY,
+    maxRequestBytes: e.QDRANT__SERVICE__MAX_REQUEST_SIZE_MB * 1024 * 1024,
+    storagePath: e.QDRANT__STORAGE__STORAGE_PATH,
+    startupDelayMs: e.SIM_STARTUP_DELAY_MS,
+    failRate: e.SIM_FAIL_RATE,
+    version: e.SIM_QDRANT_VERSION,
+  };
+}
+
+/** The one place the simulator reads the process environment. */
+export function loadSimConfigFromProcess(): SimConfig {
+  return loadSimConfig(process.env);
+}
