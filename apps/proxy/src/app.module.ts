@@ -1,8 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { loggerModule, type Logger } from '@aiplane/server-kit';
+import { MetricsController } from './metrics/metrics.controller';
+import { MetricsService } from './metrics/metrics.service';
 import { PlatformModule } from './platform/platform.module';
 import type { ProxyConfig } from './proxy.config';
 import { TargetResolver } from './routing/target.resolver';
+import { VectorDbController } from './vector-db/vector-db.controller';
+import { VectorDbService } from './vector-db/vector-db.service';
 import { VllmController } from './vllm/vllm.controller';
 import { VllmService } from './vllm/vllm.service';
 
@@ -12,8 +16,8 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [loggerModule(logger), PlatformModule.forRoot(config, logger)],
-      controllers: [VllmController],
-      providers: [TargetResolver, VllmService],
+      controllers: [MetricsController, VllmController, VectorDbController],
+      providers: [TargetResolver, VllmService, VectorDbService, MetricsService],
     };
   }
 }

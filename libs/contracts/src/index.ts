@@ -3,3 +3,4 @@ export * from './secrets';
 export * from './records';
 export * from './jobs';
 export * from './dto';
+export * from './groups';

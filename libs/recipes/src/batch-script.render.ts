@@ -26,6 +26,13 @@ export interface RenderInput {
   jobDir: string;
   /** Replaces the recipe's `module load` list (cluster profile only). */
   modules?: string[];
+  /** Replica groups submit one job per node; this is that job's node, from 0. */
+  nodeIndex?: number;
+}
+
+/** Replicas one node job of a group runs: gpu ÷ gpu_per_replica (1 for a single service). */
+export function replicasPerNode(config: EffectiveConfig): number {
+  return config.gpu_per_replica === undefined ? 1 : config.resources.gpu / config.gpu_per_replica;
 }
 
 /** SLURM's --time value: `HH:MM:00`, or `D-HH:MM:00` from one day on. */
@@ -52,6 +59,10 @@ export function renderBatchScript(input: RenderInput): string {
       throw new RenderError(`module name ${JSON.stringify(module)} is not valid`);
   }
 
+  const grouped = config.gpu_per_replica !== undefined;
+  const nodeIndex = input.nodeIndex ?? 0;
+  if (!Number.isSafeInteger(nodeIndex) || nodeIndex < 0)
+    throw new RenderError('nodeIndex must be a whole number');
   const sections = [
     ['#!/bin/bash', ...sbatchDirectives(input), 'set -euo pipefail'].join('\n'),
     [
@@ -60,12 +71,21 @@ export function renderBatchScript(input: RenderInput): string {
       `export AIPLANE_JOB_DIR=${shellQuote(input.jobDir)}`,
       `export AIPLANE_BASE_PORT=${recipe.ports.base}`,
       `export AIPLANE_GPUS=${config.resources.gpu}`,
+      ...(grouped
+        ? [
+            `export AIPLANE_REPLICAS=${replicasPerNode(config)}`,
+            `export AIPLANE_GPU_PER_REPLICA=${config.gpu_per_replica}`,
+            `export AIPLANE_NODE_INDEX=${nodeIndex}`,
+          ]
+        : []),
     ].join('\n'),
     JOB_LIFECYCLE,
     PORT_AND_ENDPOINT,
-    startInstance(recipe),
+    ...(grouped ? [] : [startInstance(recipe)]),
     ...(profile === 'cluster' ? [clusterRuntime(modules, recipe.runtime.cluster.image)] : []),
-    runWorkload(recipe.runtime[profile].command),
+    grouped
+      ? runReplicas(recipe, recipe.runtime[profile].command)
+      : runWorkload(recipe.runtime[profile].command),
   ];
   return `${sections.join('\n\n')}\n`;
 }
@@ -76,7 +96,8 @@ function sbatchDirectives({ config, jobName, jobDir }: RenderInput): string[] {
     `--job-name=${jobName}`,
     `--output=${jobDir}/stdout.log`,
     `--error=${jobDir}/stderr.log`,
-    `--nodes=${resources.nodes}`,
+    // A replica group is one job per node, so each of its jobs asks for one node.
+    `--nodes=${config.gpu_per_replica === undefined ? resources.nodes : 1}`,
     '--ntasks-per-node=1',
     `--cpus-per-task=${resources.cpu}`,
     `--mem=${resources.memory}`,
@@ -126,14 +147,13 @@ aiplane_on_exit() {
 }
 trap aiplane_on_exit EXIT
 
-# scancel and the local runner stop a job with SIGTERM: pass it on so the workload can shut down.
-aiplane_workload_pid=
+# scancel and the local runner stop a job with SIGTERM: pass it on so the workloads can shut down.
+aiplane_workload_pids=()
 aiplane_on_stop() {
   trap - TERM INT
-  if [ -n "$aiplane_workload_pid" ]; then
-    kill -TERM "$aiplane_workload_pid" 2>/dev/null || true
-    wait "$aiplane_workload_pid" || true
-  fi
+  local pid
+  for pid in "\${aiplane_workload_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "\${aiplane_workload_pids[@]}"; do wait "$pid" || true; done
   exit 143
 }
 trap aiplane_on_stop TERM INT`;
@@ -165,11 +185,11 @@ aiplane_free_port() {
   return 1
 }
 
-# Written whole (tmp + mv) so the worker never reads half a URL.
+# Written whole (tmp + mv) so the worker never reads half a URL. $2, a replica's index, names its file.
 aiplane_publish_endpoint() {
-  local host="\${AIPLANE_ENDPOINT_HOST:-$(hostname)}"
-  printf 'http://%s:%s' "$host" "$1" >"$AIPLANE_JOB_DIR/endpoint.tmp"
-  mv -f "$AIPLANE_JOB_DIR/endpoint.tmp" "$AIPLANE_JOB_DIR/endpoint"
+  local host="\${AIPLANE_ENDPOINT_HOST:-$(hostname)}" file="$AIPLANE_JOB_DIR/endpoint\${2:+.$2}"
+  printf 'http://%s:%s' "$host" "$1" >"$file.tmp"
+  mv -f "$file.tmp" "$file"
 }`;
 
 function startInstance(recipe: Recipe): string {
@@ -208,8 +228,48 @@ function runWorkload(command: string): string {
     command.trimEnd(),
     '}',
     'aiplane_workload &',
-    'aiplane_workload_pid=$!',
-    'wait "$aiplane_workload_pid"',
+    'aiplane_workload_pids=($!)',
+    'wait "$aiplane_workload_pids"',
+  ].join('\n');
+}
+
+/**
+ * A replica group's node job: AIPLANE_REPLICAS copies of the workload, each on its own slice of
+ * the job's GPUs and its own port (base + i when free, never one an earlier replica took), each
+ * publishing endpoint.<i> and logging to replica-<i>.log. The job lives while any replica does, so
+ * one replica failing leaves the others serving.
+ */
+function runReplicas(recipe: Recipe, command: string): string {
+  const portVariable = PORT_VARIABLE[recipe.kind];
+  return [
+    'aiplane_workload() {',
+    command.trimEnd(),
+    '}',
+    '',
+    "# The job's GPUs as the scheduler exposes them to it; without a scheduler list, 0..gpu-1.",
+    'aiplane_gpu_list=()',
+    'if [ -n "${SLURM_JOB_GPUS:-}" ] && [ -n "${CUDA_VISIBLE_DEVICES:-}" ]; then',
+    '  IFS=, read -r -a aiplane_gpu_list <<<"$CUDA_VISIBLE_DEVICES"',
+    'else',
+    '  for ((aiplane_g = 0; aiplane_g < AIPLANE_GPUS; aiplane_g++)); do aiplane_gpu_list+=("$aiplane_g"); done',
+    'fi',
+    `aiplane_port=$(aiplane_free_port "\${${portVariable}:-$AIPLANE_BASE_PORT}")`,
+    'for ((aiplane_r = 0; aiplane_r < AIPLANE_REPLICAS; aiplane_r++)); do',
+    '  if [ "$aiplane_r" -gt 0 ]; then aiplane_port=$(aiplane_free_port "$((aiplane_port + 1))"); fi',
+    '  aiplane_slice=("${aiplane_gpu_list[@]:$((aiplane_r * AIPLANE_GPU_PER_REPLICA)):AIPLANE_GPU_PER_REPLICA}")',
+    '  aiplane_gpus=$(IFS=,; printf %s "${aiplane_slice[*]}")',
+    '  aiplane_publish_endpoint "$aiplane_port" "$aiplane_r"',
+    `  printf 'aiplane: starting %s replica %s/%s as job %s on %s, port %s, GPUs %s\\n' ${shellQuote(recipe.path)} "$aiplane_r" "$AIPLANE_REPLICAS" "\${SLURM_JOB_ID:-local}" "$(hostname)" "$aiplane_port" "$aiplane_gpus"`,
+    '  (',
+    `    export AIPLANE_REPLICA_INDEX="$aiplane_r" AIPLANE_PORT="$aiplane_port" ${portVariable}="$aiplane_port"`,
+    '    export CUDA_VISIBLE_DEVICES="$aiplane_gpus"',
+    '    aiplane_workload',
+    '  ) >"$AIPLANE_JOB_DIR/replica-$aiplane_r.log" 2>&1 &',
+    '  aiplane_workload_pids+=($!)',
+    'done',
+    'aiplane_status=0',
+    'for aiplane_pid in "${aiplane_workload_pids[@]}"; do wait "$aiplane_pid" || aiplane_status=$?; done',
+    'exit "$aiplane_status"',
   ].join('\n');
 }
 

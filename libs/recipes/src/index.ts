@@ -1,4 +1,10 @@
-export { renderBatchScript, toSlurmTime, type RenderInput, type RenderProfile } from './batch-script.render';
+export {
+  renderBatchScript,
+  replicasPerNode,
+  toSlurmTime,
+  type RenderInput,
+  type RenderProfile,
+} from './batch-script.render';
 export {
   mergeConfig,
   type EffectiveConfig,

@@ -1,3 +1,4 @@
 export * from './registry.types';
 export * from './service.registry';
 export * from './redis.connection';
+export * from './group.records';

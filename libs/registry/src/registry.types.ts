@@ -36,6 +36,36 @@ export interface StoredService {
   status_reason: string | null;
   exit_code: number | null;
   last_probe_at: string | null;
+  /** Set on the node jobs of a replica group; such jobs are listed through their group only. */
+  group_id: string | null;
+  node_index: number | null;
+  /** Empty for a single-workload service. */
+  replicas: StoredReplica[];
+}
+
+/** One workload process of a group's node job; endpoint and readiness are written by different apps. */
+export interface StoredReplica {
+  index: number;
+  gpu_ids: string[];
+  endpoint: string | null;
+  ready: boolean;
+  /** Whether it ever answered: a replica that stops answering afterwards has failed. */
+  seen_ready: boolean;
+}
+
+export interface StoredGroup {
+  id: string;
+  /** Node jobs in node order; the first one's id names the group. */
+  job_ids: string[];
+  name: string;
+  recipe_name: string;
+  kind: WorkloadKind;
+  config: ServiceConfig;
+  created_at: string;
+  submission_id: string;
+  total_replicas: number;
+  gpu_per_replica: number;
+  base_port: number;
 }
 
 export interface SchedulerObservation {
@@ -44,4 +74,6 @@ export interface SchedulerObservation {
   reason?: string | null;
   exitCode?: number | null;
   endpoint?: string | null;
+  /** Replica index → endpoint, for replicas whose endpoint just became known. */
+  replicaEndpoints?: Record<number, string>;
 }

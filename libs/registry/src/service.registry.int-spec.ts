@@ -44,6 +44,9 @@ function service(id: string, overrides: Partial<StoredService> = {}): StoredServ
     status_reason: null,
     exit_code: null,
     last_probe_at: null,
+    group_id: null,
+    node_index: null,
+    replicas: [],
     ...overrides,
   };
 }

@@ -6,7 +6,14 @@ import {
   JOB_STATES,
   type ServiceRecord,
 } from '@aiplane/contracts';
-import type { SchedulerObservation, StoredService, Submission, WorkloadKind } from './registry.types';
+import type {
+  SchedulerObservation,
+  StoredGroup,
+  StoredReplica,
+  StoredService,
+  Submission,
+  WorkloadKind,
+} from './registry.types';
 
 const SUBMISSION_TTL_S = 7 * 24 * 3600;
 
@@ -41,6 +48,21 @@ end
 return 1
 `;
 
+// The same rule per replica; ARGV: the replica's field prefix, ready, probe time.
+const SET_REPLICA_READINESS_LUA = `
+local state = redis.call('HGET', KEYS[1], 'scheduler_state')
+local terminal = ${TERMINAL_LUA_TABLE}
+if not state or terminal[state] then return 0 end
+local field = ARGV[1] .. 'ready'
+if redis.call('HGET', KEYS[1], field) == ARGV[2] then
+  redis.call('HSET', KEYS[1], field, ARGV[2], 'last_probe_at', ARGV[3])
+else
+  redis.call('HSET', KEYS[1], field, ARGV[2], 'last_probe_at', ARGV[3], 'updated_at', ARGV[3])
+end
+if ARGV[2] == '1' then redis.call('HSET', KEYS[1], ARGV[1] .. 'seen_ready', '1') end
+return 1
+`;
+
 export class RegistryError extends Error {
   readonly code = 'CORRUPT_RECORD';
 }
@@ -61,6 +83,9 @@ export class ServiceRegistry {
   }
   private submissionKey(id: string): string {
     return `${this.prefix}:submission:${id}`;
+  }
+  private groupKey(id: string): string {
+    return `${this.prefix}:group:${id}`;
   }
   private get indexKey(): string {
     return `${this.prefix}:services`;
@@ -86,12 +111,48 @@ export class ServiceRegistry {
   }
 
   async createService(service: StoredService): Promise<void> {
-    const multi = this.redis
-      .multi()
-      .hset(this.serviceKey(service.id), serialise(service))
-      .zadd(this.indexKey, Date.parse(service.created_at), service.id);
+    const multi = this.redis.multi().hset(this.serviceKey(service.id), serialise(service));
+    // A group's node jobs are listed through the group; they are still polled and probed.
+    if (service.group_id === null) multi.zadd(this.indexKey, Date.parse(service.created_at), service.id);
     if (!isTerminalJobState(service.scheduler_state)) multi.sadd(this.activeKey, service.id);
     await multi.exec();
+  }
+
+  async createGroup(group: StoredGroup): Promise<void> {
+    await this.redis
+      .multi()
+      .set(this.groupKey(group.id), JSON.stringify(group))
+      .zadd(this.indexKey, Date.parse(group.created_at), group.id)
+      .exec();
+  }
+
+  async getGroup(id: string): Promise<StoredGroup | undefined> {
+    const raw = await this.redis.get(this.groupKey(id));
+    return raw === null ? undefined : (JSON.parse(raw) as StoredGroup);
+  }
+
+  /** Everything the public lists show, oldest first: single services and groups with their node jobs. */
+  async listEntries(): Promise<RegistryEntry[]> {
+    const ids = await this.redis.zrange(this.indexKey, 0, -1);
+    const entries: RegistryEntry[] = [];
+    const serviceIds = ids.filter((id) => !id.startsWith('sg-'));
+    const services = new Map((await this.getMany(serviceIds)).map((service) => [service.id, service]));
+    for (const id of ids) {
+      if (id.startsWith('sg-')) {
+        const view = await this.getGroupView(id);
+        if (view) entries.push({ type: 'group', ...view });
+      } else {
+        const service = services.get(id);
+        if (service) entries.push({ type: 'service', service });
+      }
+    }
+    return entries;
+  }
+
+  async getGroupView(id: string): Promise<GroupView | undefined> {
+    const group = await this.getGroup(id);
+    if (!group) return undefined;
+    return { group, jobs: await this.getMany(group.job_ids) };
   }
 
   async get(id: string): Promise<StoredService | undefined> {
@@ -143,6 +204,9 @@ export class ServiceRegistry {
     if (observation.exitCode !== undefined)
       fields.exit_code = observation.exitCode === null ? '' : String(observation.exitCode);
     if (observation.endpoint !== undefined) fields.endpoint = observation.endpoint ?? '';
+    for (const [index, endpoint] of Object.entries(observation.replicaEndpoints ?? {})) {
+      fields[`r${index}_endpoint`] = endpoint;
+    }
     if (isTerminalJobState(observation.state)) fields.ready = '0';
     const applied = (await this.redis.eval(
       APPLY_STATE_LUA,
@@ -154,12 +218,31 @@ export class ServiceRegistry {
     return applied === 1;
   }
 
+  /** One replica's readiness; the prober writes it, and the proxy when a replica refuses a connection. */
+  async setReplicaReadiness(id: string, index: number, ready: boolean, now = new Date()): Promise<void> {
+    await this.redis.eval(
+      SET_REPLICA_READINESS_LUA,
+      1,
+      this.serviceKey(id),
+      `r${index}_`,
+      ready ? '1' : '0',
+      now.toISOString(),
+    );
+  }
+
   /** Readiness as the prober (or the proxy, on a refused connection) saw it. */
   async setReadiness(id: string, ready: boolean, now = new Date()): Promise<void> {
     // Readiness of a final record is meaningless; skip rather than touch updated_at.
     await this.redis.eval(SET_READINESS_LUA, 1, this.serviceKey(id), ready ? '1' : '0', now.toISOString());
   }
 }
+
+export interface GroupView {
+  group: StoredGroup;
+  jobs: StoredService[];
+}
+
+export type RegistryEntry = ({ type: 'group' } & GroupView) | { type: 'service'; service: StoredService };
 
 /** The record as the contract shows it; internal fields stay inside the control plane. */
 export function toServiceRecord(service: StoredService): ServiceRecord {
@@ -197,7 +280,28 @@ function serialise(service: StoredService): Record<string, string> {
     status_reason: service.status_reason ?? '',
     exit_code: service.exit_code === null ? '' : String(service.exit_code),
     last_probe_at: service.last_probe_at ?? '',
+    group_id: service.group_id ?? '',
+    node_index: service.node_index === null ? '' : String(service.node_index),
+    replica_gpus: JSON.stringify(service.replicas.map((replica) => replica.gpu_ids)),
+    ...Object.fromEntries(
+      service.replicas.flatMap((replica) => [
+        [`r${replica.index}_endpoint`, replica.endpoint ?? ''],
+        [`r${replica.index}_ready`, replica.ready ? '1' : '0'],
+        [`r${replica.index}_seen_ready`, replica.seen_ready ? '1' : '0'],
+      ]),
+    ),
   };
+}
+
+function deserialiseReplicas(hash: Record<string, string>): StoredReplica[] {
+  const gpus = JSON.parse(hash.replica_gpus ?? '[]') as string[][];
+  return gpus.map((gpu_ids, index) => ({
+    index,
+    gpu_ids,
+    endpoint: orNull(hash[`r${index}_endpoint`]),
+    ready: hash[`r${index}_ready`] === '1',
+    seen_ready: hash[`r${index}_seen_ready`] === '1',
+  }));
 }
 
 function required(hash: Record<string, string>, field: string): string {
@@ -234,5 +338,8 @@ function deserialise(hash: Record<string, string>): StoredService {
     status_reason: orNull(hash.status_reason),
     exit_code: exitCode === null ? null : Number(exitCode),
     last_probe_at: orNull(hash.last_probe_at),
+    group_id: orNull(hash.group_id),
+    node_index: orNull(hash.node_index) === null ? null : Number(hash.node_index),
+    replicas: deserialiseReplicas(hash),
   };
 }

@@ -4,7 +4,10 @@ import type { Request, Response } from 'express';
 import {
   CollectionInfoDto,
   CollectionsDto,
+  CreateCollectionDto,
+  SearchPointsDto,
   SearchResultsDto,
+  UpsertPointsDto,
   VectorDbAckDto,
   VectorDbServicesDto,
 } from '@aiplane/contracts';
@@ -19,7 +22,6 @@ import { CREATE_COLLECTION_EXAMPLES, SEARCH_EXAMPLES, UPSERT_POINTS_EXAMPLES } f
 import { NamePipe, ServiceIdPipe } from '../common/params.pipe';
 import { upstreamPath } from '../common/upstream-path';
 import { OrchestratorClient } from '../transport/orchestrator.client';
-import { CreateCollectionDto, SearchPointsDto, UpsertPointsDto } from './vector-db.dto';
 
 const CollectionParam = (): MethodDecorator => ApiNameParam('name', 'Collection name', 'my_documents');
 

@@ -38,6 +38,9 @@ function record(id: string, endpoint: string, overrides: Partial<StoredService> 
     status_reason: null,
     exit_code: null,
     last_probe_at: null,
+    group_id: null,
+    node_index: null,
+    replicas: [],
     ...overrides,
   };
 }

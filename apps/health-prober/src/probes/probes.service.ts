@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { JobState } from '@aiplane/contracts';
-import { ServiceRegistry, type StoredService } from '@aiplane/registry';
+import { ServiceRegistry, type StoredReplica, type StoredService } from '@aiplane/registry';
 import type { Logger } from '@aiplane/server-kit';
 import type { HealthProberConfig } from '../health-prober.config';
 import { CONFIG, LOGGER, REDIS } from '../platform/platform.module';
@@ -60,11 +60,28 @@ export class ProbesService implements OnApplicationBootstrap, OnApplicationShutd
     );
     if (lock !== 'OK') return 0;
     const services = await this.registry.getMany(await this.registry.activeIds());
-    const targets = services.filter(
-      (service) => service.endpoint && PROBED_STATES.includes(service.scheduler_state),
+    const running = services.filter((service) => PROBED_STATES.includes(service.scheduler_state));
+    const singles = running.filter((service) => service.replicas.length === 0 && service.endpoint);
+    const replicas = running.flatMap((service) =>
+      service.replicas.filter((replica) => replica.endpoint).map((replica) => ({ service, replica })),
     );
-    await Promise.all(targets.map((service) => this.probe(service)));
-    return targets.length;
+    await Promise.all([
+      ...singles.map((service) => this.probe(service)),
+      ...replicas.map(({ service, replica }) => this.probeReplica(service, replica)),
+    ]);
+    return singles.length + replicas.length;
+  }
+
+  private async probeReplica(service: StoredService, replica: StoredReplica): Promise<void> {
+    const url = `${replica.endpoint ?? ''}${service.readiness_path}`;
+    const ready = await probeReadiness(url, this.config.PROBE_TIMEOUT_MS);
+    if (ready !== replica.ready) {
+      this.logger.info(
+        { service_id: service.id, group_id: service.group_id, replica: replica.index, ready },
+        'replica readiness changed',
+      );
+    }
+    await this.registry.setReplicaReadiness(service.id, replica.index, ready);
   }
 
   private async probe(service: StoredService): Promise<void> {

@@ -1,13 +1,41 @@
-import { Body, Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Inject,
+  Injectable,
+  Param,
+  Post,
+  Put,
+  Req,
+  Res,
+  type PipeTransform,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { PromptDto } from '@aiplane/contracts';
-import type { HttpForwarder } from '@aiplane/server-kit';
+import {
+  collectionNameProblem,
+  CreateCollectionDto,
+  PromptDto,
+  SearchPointsDto,
+  UpsertPointsDto,
+} from '@aiplane/contracts';
+import { BadRequestError, type HttpForwarder } from '@aiplane/server-kit';
 import { PROXY_FORWARDER } from '../platform/platform.module';
 import { ServiceIdPipe } from '../services/service-id.pipe';
 
+@Injectable()
+export class CollectionNamePipe implements PipeTransform<string, string> {
+  transform(value: string): string {
+    const problem = collectionNameProblem(value);
+    if (problem !== undefined) throw new BadRequestError(problem);
+    return value;
+  }
+}
+
 /**
  * The orchestrator is the one entry point on the cluster, but it carries no data-plane logic:
- * prompts and metrics are streamed to and from the proxy, which owns routing and retries.
+ * prompts, vector-db calls and metrics are streamed to and from the proxy, which owns routing and retries.
  * Bodies are validated here too because on-cluster clients call this port directly.
  */
 @Controller('services')
@@ -40,6 +68,77 @@ export class DataPlaneController {
 
   @Get(':id/metrics')
   metrics(@Param('id', ServiceIdPipe) _id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.proxy.forward(req, res, req.originalUrl);
+  }
+
+  @Get('vector-db/:id/collections')
+  collections(
+    @Param('id', ServiceIdPipe) _id: string,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    return this.proxy.forward(req, res, req.originalUrl);
+  }
+
+  @Get('vector-db/:id/collections/:name')
+  collection(
+    @Param('id', ServiceIdPipe) _id: string,
+    @Param('name', CollectionNamePipe) _name: string,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    return this.proxy.forward(req, res, req.originalUrl);
+  }
+
+  @Put('vector-db/:id/collections/:name')
+  createCollection(
+    @Param('id', ServiceIdPipe) _id: string,
+    @Param('name', CollectionNamePipe) _name: string,
+    @Body() _body: CreateCollectionDto,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    return this.proxy.forward(req, res, req.originalUrl);
+  }
+
+  @Delete('vector-db/:id/collections/:name')
+  deleteCollection(
+    @Param('id', ServiceIdPipe) _id: string,
+    @Param('name', CollectionNamePipe) _name: string,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    return this.proxy.forward(req, res, req.originalUrl);
+  }
+
+  @Put('vector-db/:id/collections/:name/points')
+  upsertPoints(
+    @Param('id', ServiceIdPipe) _id: string,
+    @Param('name', CollectionNamePipe) _name: string,
+    @Body() _body: UpsertPointsDto,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    return this.proxy.forward(req, res, req.originalUrl);
+  }
+
+  @Post('vector-db/:id/collections/:name/points/search')
+  search(
+    @Param('id', ServiceIdPipe) _id: string,
+    @Param('name', CollectionNamePipe) _name: string,
+    @Body() _body: SearchPointsDto,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    return this.proxy.forward(req, res, req.originalUrl);
+  }
+
+  @Get('vector-db/:id/metrics')
+  vectorDbMetrics(
+    @Param('id', ServiceIdPipe) _id: string,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     return this.proxy.forward(req, res, req.originalUrl);
   }
 }

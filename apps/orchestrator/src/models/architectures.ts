@@ -185,7 +185,11 @@ const RESOURCE_GUIDELINES: Record<string, SizeGuideline> = {
     cpu: 4,
     memory: '32G',
     tensor_parallel_size: 1,
-    examples: ['Qwen/Qwen2.5-3B-Instruct', 'meta-llama/Llama-3.2-3B-Instruct', 'microsoft/Phi-3-mini-4k-instruct'],
+    examples: [
+      'Qwen/Qwen2.5-3B-Instruct',
+      'meta-llama/Llama-3.2-3B-Instruct',
+      'microsoft/Phi-3-mini-4k-instruct',
+    ],
   },
   '7B': {
     parameters: '6-9 billion',
@@ -195,7 +199,11 @@ const RESOURCE_GUIDELINES: Record<string, SizeGuideline> = {
     cpu: 8,
     memory: '32G',
     tensor_parallel_size: 1,
-    examples: ['Qwen/Qwen2.5-7B-Instruct', 'meta-llama/Llama-3.1-8B-Instruct', 'mistralai/Mistral-7B-Instruct-v0.3'],
+    examples: [
+      'Qwen/Qwen2.5-7B-Instruct',
+      'meta-llama/Llama-3.1-8B-Instruct',
+      'mistralai/Mistral-7B-Instruct-v0.3',
+    ],
   },
   '13B': {
     parameters: '12-15 billion',
@@ -230,7 +238,11 @@ const RESOURCE_GUIDELINES: Record<string, SizeGuideline> = {
 };
 
 function buildAvailableModels(): AvailableModels {
-  const supported: Record<ArchitectureTask, string[]> = { text_generation: [], multimodal: [], embedding: [] };
+  const supported: Record<ArchitectureTask, string[]> = {
+    text_generation: [],
+    multimodal: [],
+    embedding: [],
+  };
   const byArchitecture: Record<string, readonly string[]> = {};
   for (const item of ARCHITECTURES) {
     supported[item.task].push(item.architecture);
@@ -240,8 +252,16 @@ function buildAvailableModels(): AvailableModels {
     supported_architectures: supported,
     examples: {
       small: ['Qwen/Qwen2.5-0.5B-Instruct', 'openai-community/gpt2', 'meta-llama/Llama-3.2-1B-Instruct'],
-      medium: ['Qwen/Qwen2.5-7B-Instruct', 'meta-llama/Llama-3.1-8B-Instruct', 'mistralai/Mistral-7B-Instruct-v0.3'],
-      large: ['Qwen/Qwen2.5-72B-Instruct', 'meta-llama/Llama-3.3-70B-Instruct', 'mistralai/Mixtral-8x7B-Instruct-v0.1'],
+      medium: [
+        'Qwen/Qwen2.5-7B-Instruct',
+        'meta-llama/Llama-3.1-8B-Instruct',
+        'mistralai/Mistral-7B-Instruct-v0.3',
+      ],
+      large: [
+        'Qwen/Qwen2.5-72B-Instruct',
+        'meta-llama/Llama-3.3-70B-Instruct',
+        'mistralai/Mixtral-8x7B-Instruct-v0.1',
+      ],
       multimodal: ['Qwen/Qwen2.5-VL-7B-Instruct', 'llava-hf/llava-1.5-7b-hf'],
       embedding: ['BAAI/bge-base-en-v1.5', 'BAAI/bge-m3'],
       by_architecture: byArchitecture,

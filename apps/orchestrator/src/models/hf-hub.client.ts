@@ -59,7 +59,9 @@ export class HfHubClient {
     this.rejectFailure(response);
     const models = parseHubModels(response.data);
     if (models === null) {
-      throw new UpstreamError('The Hugging Face Hub answered the model search with something other than a list');
+      throw new UpstreamError(
+        'The Hugging Face Hub answered the model search with something other than a list',
+      );
     }
     return models;
   }
@@ -92,8 +94,15 @@ export class HfHubClient {
       return response;
     } catch (error) {
       const reason = this.describe(error);
-      this.logger.warn({ hub_path: path, duration_ms: Date.now() - started, reason }, 'hugging face hub call failed');
-      if (isAxiosError(error) && error.code === 'ERR_BAD_RESPONSE' && /maxContentLength/i.test(error.message)) {
+      this.logger.warn(
+        { hub_path: path, duration_ms: Date.now() - started, reason },
+        'hugging face hub call failed',
+      );
+      if (
+        isAxiosError(error) &&
+        error.code === 'ERR_BAD_RESPONSE' &&
+        /maxContentLength/i.test(error.message)
+      ) {
         throw new UpstreamError(`The Hugging Face Hub's answer was larger than ${MAX_ANSWER_BYTES} bytes`);
       }
       throw new UnavailableError(`${UNREACHABLE}: ${reason}`);

@@ -69,7 +69,9 @@ export function parseSearchParams(raw: SearchQuery): SearchParams {
   if (limitText !== undefined) {
     limit = /^[0-9]{1,4}$/.test(limitText) ? Number(limitText) : Number.NaN;
     if (!(limit >= 1 && limit <= MAX_LIMIT)) {
-      throw new BadRequestError(`limit must be a whole number from 1 to ${MAX_LIMIT} (got ${shown(limitText)})`);
+      throw new BadRequestError(
+        `limit must be a whole number from 1 to ${MAX_LIMIT} (got ${shown(limitText)})`,
+      );
     }
   }
 
@@ -85,7 +87,9 @@ export function parseSearchParams(raw: SearchQuery): SearchParams {
   if (sortText !== undefined && sortText !== '') {
     const known = Object.hasOwn(SORT_ALIASES, sortText) ? SORT_ALIASES[sortText] : undefined;
     if (known === undefined) {
-      throw new BadRequestError(`sort_by must be one of ${HUB_SORT_KEYS.join(', ')} (got ${shown(sortText)})`);
+      throw new BadRequestError(
+        `sort_by must be one of ${HUB_SORT_KEYS.join(', ')} (got ${shown(sortText)})`,
+      );
     }
     sort = known;
   }
@@ -99,10 +103,13 @@ export function parseSearchParams(raw: SearchQuery): SearchParams {
 }
 
 export function parseRepoId(org: string | undefined, name: string): string {
-  const parts: [string, string][] = org === undefined ? [['name', name]] : [
-    ['org', org],
-    ['name', name],
-  ];
+  const parts: [string, string][] =
+    org === undefined
+      ? [['name', name]]
+      : [
+          ['org', org],
+          ['name', name],
+        ];
   for (const [label, value] of parts) {
     if (!REPO_PART.test(value)) {
       throw new BadRequestError(
@@ -164,12 +171,15 @@ export function weightBytes(model: HubModel): number | null {
     const weights = topLevel.filter((file) => pattern.test(file.rfilename));
     const sizes = weights.map(fileSize);
     if (weights.length > 0 && sizes.every((size) => size !== undefined)) {
-      return sizes.reduce<number>((sum, size) => sum + (size ?? 0), 0);
+      return sizes.reduce((sum, size) => sum + size, 0);
     }
   }
   const parameters = model.safetensors?.parameters;
   if (parameters !== undefined && Object.keys(parameters).length > 0) {
-    return Object.entries(parameters).reduce((sum, [dtype, count]) => sum + count * (DTYPE_BYTES[dtype] ?? 2), 0);
+    return Object.entries(parameters).reduce(
+      (sum, [dtype, count]) => sum + count * (DTYPE_BYTES[dtype] ?? 2),
+      0,
+    );
   }
   return model.usedStorage ?? null;
 }
@@ -214,7 +224,12 @@ export class ModelsService {
 
   async search(raw: SearchQuery): Promise<ModelSearchDto> {
     const params = parseSearchParams(raw);
-    const key = JSON.stringify([params.query ?? null, params.limit, params.architecture ?? null, params.sort]);
+    const key = JSON.stringify([
+      params.query ?? null,
+      params.limit,
+      params.architecture ?? null,
+      params.sort,
+    ]);
     return await this.searches.getOrLoad(key, async () => {
       const wanted = params.architecture?.toLowerCase();
       const found = await this.hub.searchModels({

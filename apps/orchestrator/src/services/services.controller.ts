@@ -1,13 +1,8 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import {
-  CreateServiceDto,
-  UpdateStatusDto,
-  type ServiceRecord,
-  type ServiceStatusResponse,
-} from '@aiplane/contracts';
+import { CreateServiceDto, UpdateStatusDto, type GroupRecord, type ServiceRecord } from '@aiplane/contracts';
 import { BadRequestError } from '@aiplane/server-kit';
-import { MAX_LOG_LINES, ServicesService, type CancelOutcome } from './services.service';
+import { MAX_LOG_LINES, ServicesService, type CancelOutcome, type ListedService } from './services.service';
 import { ServiceIdPipe } from './service-id.pipe';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -20,7 +15,7 @@ export class ServicesController {
   start(
     @Body() body: CreateServiceDto,
     @Headers('idempotency-key') idempotencyKey?: string,
-  ): Promise<ServiceRecord> {
+  ): Promise<ServiceRecord | GroupRecord> {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new BadRequestError('Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 . _ : -');
     }
@@ -28,24 +23,18 @@ export class ServicesController {
   }
 
   @Get()
-  list(): Promise<ServiceRecord[]> {
+  list(): Promise<(ServiceRecord | GroupRecord)[]> {
     return this.services.list();
   }
 
   @Get('vllm/services')
-  async vllmServices(): Promise<{
-    vllm_services: Pick<ServiceRecord, 'id' | 'name' | 'recipe_name' | 'endpoint' | 'status'>[];
-  }> {
-    const services = await this.services.listByKind('vllm');
-    return {
-      vllm_services: services.map(({ id, name, recipe_name, endpoint, status }) => ({
-        id,
-        name,
-        recipe_name,
-        endpoint,
-        status,
-      })),
-    };
+  async vllmServices(): Promise<{ vllm_services: ListedService[] }> {
+    return { vllm_services: await this.services.listByKind('vllm') };
+  }
+
+  @Get('vector-db/services')
+  async vectorDbServices(): Promise<{ vector_db_services: ListedService[] }> {
+    return { vector_db_services: await this.services.listByKind('qdrant') };
   }
 
   @Post('stop/:id')
@@ -59,12 +48,12 @@ export class ServicesController {
   }
 
   @Get(':id')
-  get(@Param('id', ServiceIdPipe) id: string): Promise<ServiceRecord> {
+  get(@Param('id', ServiceIdPipe) id: string): Promise<ServiceRecord | GroupRecord> {
     return this.services.get(id);
   }
 
   @Get(':id/status')
-  status(@Param('id', ServiceIdPipe) id: string): Promise<ServiceStatusResponse> {
+  status(@Param('id', ServiceIdPipe) id: string): Promise<{ id: string; status: string }> {
     return this.services.status(id);
   }
 

@@ -1,6 +1,11 @@
 import { Module } from '@nestjs/common';
+import { ServiceGroupsController } from '../service-groups/service-groups.controller';
 import { ServicesController } from './services.controller';
 import { ServicesService } from './services.service';
 
-@Module({ controllers: [ServicesController], providers: [ServicesService], exports: [ServicesService] })
+@Module({
+  controllers: [ServicesController, ServiceGroupsController],
+  providers: [ServicesService],
+  exports: [ServicesService],
+})
 export class ServicesModule {}

@@ -3,17 +3,27 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import {
-  deriveStatus,
+  isGroupId,
+  isTerminalGroupStatus,
   isTerminalStatus,
-  type CancelResponse,
+  replicaIdOf,
   type CreateServiceDto,
+  type GroupOverallStatus,
+  type GroupRecord,
   type ServiceConfig,
   type ServiceRecord,
-  type ServiceStatusResponse,
+  type ServiceStatus,
 } from '@aiplane/contracts';
 import { JobFailedError, JobWaitTimeoutError, SchedulerQueueClient } from '@aiplane/jobs';
 import { ConfigError, mergeConfig, RecipeCatalogue } from '@aiplane/recipes';
-import { ServiceRegistry, toServiceRecord, type StoredService } from '@aiplane/registry';
+import {
+  ServiceRegistry,
+  toGroupRecord,
+  toServiceRecord,
+  type GroupView,
+  type RegistryEntry,
+  type StoredService,
+} from '@aiplane/registry';
 import {
   BadRequestError,
   NotFoundError,
@@ -21,7 +31,6 @@ import {
   UpstreamError,
   currentRequestId,
   newRequestId,
-  AppError,
   type Logger,
 } from '@aiplane/server-kit';
 import { CONFIG, LOGGER } from '../platform/platform.module';
@@ -32,9 +41,18 @@ const DEFAULT_LOG_LINES = 200;
 // Reading whole multi-gigabyte logs to return their last lines would stall the orchestrator.
 const LOG_TAIL_BYTES = 4 * 1024 * 1024;
 
-export interface CancelOutcome extends Omit<CancelResponse, 'status'> {
-  status: ServiceRecord['status'];
+export interface CancelOutcome {
+  success: true;
+  message: string;
+  service_id?: string;
+  group_id?: string;
+  replicas_updated?: number;
+  status: string;
 }
+
+export type ListedService = Pick<ServiceRecord, 'id' | 'name' | 'recipe_name' | 'endpoint'> & {
+  status: string;
+};
 
 @Injectable()
 export class ServicesService {
@@ -46,7 +64,7 @@ export class ServicesService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async start(request: CreateServiceDto, idempotencyKey?: string): Promise<ServiceRecord> {
+  async start(request: CreateServiceDto, idempotencyKey?: string): Promise<ServiceRecord | GroupRecord> {
     const recipe = this.recipes.resolve(request.recipe_name);
     if (!recipe) {
       throw new NotFoundError(
@@ -55,19 +73,12 @@ export class ServicesService {
       );
     }
     const config = toPlainConfig(request.config);
-    let effective;
     try {
-      effective = mergeConfig(recipe, config);
+      // Validated here so a bad config is a 400 now rather than a failed job later.
+      mergeConfig(recipe, config);
     } catch (error) {
       if (error instanceof ConfigError) throw new BadRequestError(error.message);
       throw error;
-    }
-    if (effective.gpu_per_replica !== undefined) {
-      throw new AppError(
-        501,
-        'Not Implemented',
-        `Recipe ${recipe.path} describes a replica group; replica groups are not available in this version yet`,
-      );
     }
     const submissionId = idempotencyKey
       ? createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)
@@ -84,61 +95,98 @@ export class ServicesService {
       this.queue.submit({ submissionId, requestId }, this.config.SCHEDULER_WAIT_MS),
     );
     this.logger.info({ service_id: serviceId, recipe: recipe.path }, 'service submitted');
-    return toServiceRecord(await this.getStored(serviceId));
+    return this.get(serviceId);
   }
 
-  async list(): Promise<ServiceRecord[]> {
-    return (await this.registry.list()).map(toServiceRecord);
+  async list(): Promise<(ServiceRecord | GroupRecord)[]> {
+    return (await this.registry.listEntries()).map((entry) =>
+      entry.type === 'group' ? toGroupRecord(entry) : toServiceRecord(entry.service),
+    );
   }
 
-  async listByKind(kind: StoredService['kind']): Promise<ServiceRecord[]> {
-    return (await this.registry.list()).filter((service) => service.kind === kind).map(toServiceRecord);
+  async listByKind(kind: StoredService['kind']): Promise<ListedService[]> {
+    return (await this.registry.listEntries())
+      .filter((entry) => (entry.type === 'group' ? entry.group.kind : entry.service.kind) === kind)
+      .map((entry) => {
+        if (entry.type === 'service') {
+          const { id, name, recipe_name, endpoint, status } = toServiceRecord(entry.service);
+          return { id, name, recipe_name, endpoint, status };
+        }
+        const { id, name, recipe_name, status } = toGroupRecord(entry);
+        return { id, name, recipe_name, endpoint: null, status };
+      });
   }
 
-  async get(id: string): Promise<ServiceRecord> {
-    return toServiceRecord(await this.getStored(id));
+  async get(id: string): Promise<ServiceRecord | GroupRecord> {
+    const entry = await this.resolve(id);
+    return entry.type === 'group' ? toGroupRecord(entry) : toServiceRecord(entry.service);
   }
 
-  async status(id: string): Promise<ServiceStatusResponse> {
-    const service = await this.getStored(id);
-    return { id: service.id, status: deriveStatus(service.scheduler_state, service.ready) };
+  async status(id: string): Promise<{ id: string; status: string }> {
+    const record = await this.get(id);
+    return { id: record.id, status: record.status };
+  }
+
+  /** Groups by their `sg-` id, or by the bare job id of any of their node jobs (as the document does). */
+  async group(id: string): Promise<GroupView> {
+    const entry = await this.resolve(id);
+    if (entry.type !== 'group')
+      throw new NotFoundError(`Service group ${id} not found (${id} is a single service)`);
+    return entry;
   }
 
   /** Cancelling is idempotent; a scheduler that refuses is reported, never papered over. */
   async cancel(id: string): Promise<CancelOutcome> {
-    const before = await this.getStored(id);
-    const current = deriveStatus(before.scheduler_state, before.ready);
-    if (isTerminalStatus(current)) {
-      return {
-        success: true,
-        message: `Service ${id} is already ${current}`,
-        service_id: id,
-        status: current,
-      };
+    const before = await this.get(id);
+    const label = before.type === 'replica_group' ? 'Service group' : 'Service';
+    if (
+      isTerminalStatus(before.status as ServiceStatus) ||
+      isTerminalGroupStatus(before.status as GroupOverallStatus)
+    ) {
+      return { success: true, message: `${label} ${id} is already ${before.status}`, ...outcomeIds(before) };
     }
     await this.schedule(() =>
       this.queue.cancel(
-        { serviceId: id, requestId: currentRequestId() ?? newRequestId() },
+        { serviceId: before.id, requestId: currentRequestId() ?? newRequestId() },
         this.config.SCHEDULER_WAIT_MS,
       ),
     );
-    const after = await this.getStored(id);
-    const status = deriveStatus(after.scheduler_state, after.ready);
-    return { success: true, message: `Service ${id} status updated to ${status}`, service_id: id, status };
+    const after = await this.get(id);
+    return {
+      success: true,
+      message: `${label} ${id} status updated to ${after.status}`,
+      ...outcomeIds(after),
+    };
   }
 
   async logs(id: string, lines = DEFAULT_LOG_LINES): Promise<{ logs: string }> {
-    const service = await this.getStored(id);
-    // Only the two files the job was told to write, inside its own directory.
-    const stdout = await tail(path.join(service.job_dir, 'stdout.log'), lines);
-    const stderr = await tail(path.join(service.job_dir, 'stderr.log'), lines);
-    return { logs: `=== STDOUT ===\n${stdout}\n=== STDERR ===\n${stderr}` };
+    const entry = await this.resolve(id);
+    const jobs = entry.type === 'group' ? entry.jobs : [entry.service];
+    const sections: string[] = [];
+    for (const job of jobs) {
+      const label = entry.type === 'group' ? ` (job ${job.job_id})` : '';
+      // Only the files the job was told to write, inside its own directory.
+      sections.push(`=== STDOUT${label} ===\n${await tail(path.join(job.job_dir, 'stdout.log'), lines)}`);
+      sections.push(`=== STDERR${label} ===\n${await tail(path.join(job.job_dir, 'stderr.log'), lines)}`);
+      for (const replica of job.replicas) {
+        const port = replica.endpoint === null ? null : Number(new URL(replica.endpoint).port);
+        const log = await tail(path.join(job.job_dir, `replica-${replica.index}.log`), lines);
+        sections.push(`=== REPLICA ${replicaIdOf(job.job_id, port, replica.index)} ===\n${log}`);
+      }
+    }
+    return { logs: sections.join('\n') };
   }
 
-  private async getStored(id: string): Promise<StoredService> {
+  private async resolve(id: string): Promise<RegistryEntry> {
+    const groupId = isGroupId(id) ? id : (await this.registry.get(id))?.group_id;
+    if (groupId) {
+      const view = await this.registry.getGroupView(groupId);
+      if (view) return { type: 'group', ...view };
+      throw new NotFoundError(`Service group ${id} not found`);
+    }
     const service = await this.registry.get(id);
     if (!service) throw new NotFoundError(`Service ${id} not found`);
-    return service;
+    return { type: 'service', service };
   }
 
   private async schedule<T>(run: () => Promise<T>): Promise<T> {
@@ -155,6 +203,17 @@ export class ServicesService {
       throw error;
     }
   }
+}
+
+function outcomeIds(record: ServiceRecord | GroupRecord): Omit<CancelOutcome, 'success' | 'message'> {
+  if (record.type === 'replica_group') {
+    return {
+      group_id: record.group_id,
+      status: record.status,
+      replicas_updated: record.node_jobs.reduce((sum, job) => sum + job.replicas.length, 0),
+    };
+  }
+  return { service_id: record.id, status: record.status };
 }
 
 /** The DTO instance → the plain, redaction-ready config object that is stored and returned. */

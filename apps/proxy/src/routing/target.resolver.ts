@@ -1,44 +1,111 @@
 import { Injectable } from '@nestjs/common';
-import { deriveStatus, type ServiceStatus } from '@aiplane/contracts';
-import { ServiceRegistry, type StoredService, type WorkloadKind } from '@aiplane/registry';
+import {
+  deriveStatus,
+  isGroupId,
+  overallStatus,
+  replicaIdOf,
+  replicaStatus,
+  type GroupOverallStatus,
+  type JobState,
+  type ServiceStatus,
+} from '@aiplane/contracts';
+import { ServiceRegistry, type GroupView, type StoredService, type WorkloadKind } from '@aiplane/registry';
 import { AppError, NotFoundError } from '@aiplane/server-kit';
 
 export interface Target {
+  /** The scheduler job serving this target (a group's node job, or the single service). */
   service: StoredService;
   /** Replica id as the contract shows it: `<job_id>:<port>`. */
   replicaId: string;
   endpoint: string;
+  /** Set for replicas of a group. */
+  replicaIndex?: number;
+  group?: { id: string; totalReplicas: number };
 }
 
 export class NotReadyError extends AppError {
-  constructor(id: string, status: ServiceStatus) {
+  constructor(id: string, status: ServiceStatus | GroupOverallStatus) {
     super(503, 'Service not ready', `Service ${id} is ${status}; it accepts requests once it is running`, {
       status,
     });
   }
 }
 
-function replicaIdOf(service: StoredService, endpoint: string): string {
-  return `${service.job_id}:${new URL(endpoint).port}`;
-}
+const SERVING_STATES: readonly JobState[] = ['RUNNING', 'COMPLETING'];
 
-/** Turns a service id into the workload endpoint to call, from the records the worker and prober keep. */
+/**
+ * Turns a service or group id into the workload endpoints to call, from the records the worker and
+ * prober keep. Groups rotate round-robin over their ready replicas.
+ */
 @Injectable()
 export class TargetResolver {
+  private readonly cursors = new Map<string, number>();
+
   constructor(private readonly registry: ServiceRegistry) {}
 
+  /** The one endpoint to call now (the next replica in rotation for a group). */
   async resolve(id: string, kind: WorkloadKind): Promise<Target> {
-    const service = await this.registry.get(id);
-    if (!service || service.kind !== kind) {
-      throw new NotFoundError(`${kind === 'vllm' ? 'vLLM' : 'Vector DB'} service ${id} not found`);
-    }
-    const status = deriveStatus(service.scheduler_state, service.ready);
-    if (status !== 'running' || !service.endpoint) throw new NotReadyError(id, status);
-    return { service, endpoint: service.endpoint, replicaId: replicaIdOf(service, service.endpoint) };
+    const [first] = await this.candidates(id, kind);
+    if (!first) throw new NotFoundError(`Service ${id} not found`);
+    return first;
   }
 
-  /** A refused connection takes the workload out of rotation now; the prober brings it back. */
-  async markDown(target: Target): Promise<void> {
-    await this.registry.setReadiness(target.service.id, false);
+  /**
+   * Every ready endpoint, in the order to try them: the rotation's next replica first, then the
+   * others, so a caller can fail over without a second lookup.
+   */
+  async candidates(id: string, kind: WorkloadKind): Promise<Target[]> {
+    const service = isGroupId(id) ? undefined : await this.registry.get(id);
+    const groupId = isGroupId(id) ? id : service?.group_id;
+    const label = kind === 'vllm' ? 'vLLM' : 'Vector DB';
+    if (groupId) {
+      const view = await this.registry.getGroupView(groupId);
+      if (!view || view.group.kind !== kind) throw new NotFoundError(`${label} service ${id} not found`);
+      return this.groupCandidates(id, view);
+    }
+    if (!service || service.kind !== kind) throw new NotFoundError(`${label} service ${id} not found`);
+    const status = deriveStatus(service.scheduler_state, service.ready);
+    if (status !== 'running' || !service.endpoint) throw new NotReadyError(id, status);
+    return [
+      {
+        service,
+        endpoint: service.endpoint,
+        replicaId: replicaIdOf(service.job_id, portOf(service.endpoint), 0),
+      },
+    ];
   }
+
+  /** A refused connection takes the replica out of rotation now; the prober brings it back. */
+  async markDown(target: Target): Promise<void> {
+    if (target.replicaIndex === undefined) await this.registry.setReadiness(target.service.id, false);
+    else await this.registry.setReplicaReadiness(target.service.id, target.replicaIndex, false);
+  }
+
+  private groupCandidates(id: string, { group, jobs }: GroupView): Target[] {
+    const ready: Target[] = [];
+    const statuses: ServiceStatus[] = [];
+    for (const job of jobs) {
+      for (const replica of job.replicas) {
+        statuses.push(replicaStatus(job.scheduler_state, replica.ready, replica.seen_ready));
+        if (replica.ready && replica.endpoint && SERVING_STATES.includes(job.scheduler_state)) {
+          ready.push({
+            service: job,
+            endpoint: replica.endpoint,
+            replicaId: replicaIdOf(job.job_id, portOf(replica.endpoint), replica.index),
+            replicaIndex: replica.index,
+            group: { id: group.id, totalReplicas: group.total_replicas },
+          });
+        }
+      }
+    }
+    if (ready.length === 0) throw new NotReadyError(id, overallStatus(statuses));
+    const cursor = this.cursors.get(group.id) ?? 0;
+    this.cursors.set(group.id, cursor + 1);
+    const start = cursor % ready.length;
+    return [...ready.slice(start), ...ready.slice(0, start)];
+  }
+}
+
+function portOf(endpoint: string): number {
+  return Number(new URL(endpoint).port);
 }

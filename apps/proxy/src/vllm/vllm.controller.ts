@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { PromptDto, type PromptResponse } from '@aiplane/contracts';
 import { ServiceIdPipe } from '../routing/service-id.pipe';
 import { VllmService } from './vllm.service';
@@ -16,17 +16,5 @@ export class VllmController {
   @Get('vllm/:id/models')
   models(@Param('id', ServiceIdPipe) id: string): ReturnType<VllmService['models']> {
     return this.vllm.models(id);
-  }
-
-  @Get('vllm/:id/metrics')
-  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  vllmMetrics(@Param('id', ServiceIdPipe) id: string): Promise<string> {
-    return this.vllm.metrics(id);
-  }
-
-  @Get(':id/metrics')
-  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  metrics(@Param('id', ServiceIdPipe) id: string): Promise<string> {
-    return this.vllm.metrics(id);
   }
 }

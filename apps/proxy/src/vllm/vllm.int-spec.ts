@@ -59,6 +59,9 @@ function service(id: string, endpoint: string | null, overrides: Partial<StoredS
     status_reason: null,
     exit_code: null,
     last_probe_at: null,
+    group_id: null,
+    node_index: null,
+    replicas: [],
     ...overrides,
   };
 }
@@ -131,12 +134,19 @@ describe('proxy data plane (real Redis, real simulator)', () => {
     expect(response.body).toMatchObject({ success: true, endpoint_used: 'completions', model: 'gpt2' });
   });
 
-  it('lists the served models and passes metrics through', async () => {
+  it('lists the served models and serves metrics labelled with the service and replica', async () => {
     const models = (await (await fetch(`${base}/vllm/101/models`)).json()) as { models: { id: string }[] };
     expect(models.models.map((model) => model.id)).toEqual(['Qwen/Qwen2.5-0.5B-Instruct']);
     const metrics = await fetch(`${base}/vllm/101/metrics`);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
-    expect(await metrics.text()).toContain('vllm:generation_tokens_total');
+    const text = await metrics.text();
+    expect(text).toMatch(
+      new RegExp(
+        `^vllm:generation_tokens_total\\{model_name="Qwen/Qwen2\\.5-0\\.5B-Instruct",service_id="101",replica_id="101:${qwenPort}"\\} [0-9]+$`,
+        'm',
+      ),
+    );
+    expect(text).toContain('aiplane_service_up{service_id="101",status="running"} 1\n');
   });
 
   it('says why a service that is not running cannot be prompted', async () => {

@@ -22,6 +22,12 @@ interface OpenAiCompletion {
   usage?: Partial<PromptUsage>;
 }
 
+interface GroupRouting {
+  routed_to: string;
+  group_id: string;
+  total_replicas: number;
+}
+
 export class AllReplicasFailedError extends AppError {
   constructor(message: string, attempted: string[]) {
     super(503, 'All replicas failed', message, { attempted_replicas: attempted });
@@ -41,30 +47,65 @@ export class VllmService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async prompt(id: string, request: PromptDto): Promise<PromptResponse> {
-    const target = await this.targets.resolve(id, 'vllm');
-    return this.guard(target, async () => {
-      const model = request.model ?? (await this.servedModel(target));
-      const sampling = samplingOf(request);
-      const key = `${target.replicaId}|${model}`;
-      if (!this.noChatTemplate.has(key)) {
-        const chat = await this.upstream.request(target.endpoint, 'POST', '/v1/chat/completions', {
-          ...sampling,
-          model,
-          messages: [{ role: 'user', content: request.prompt }],
-        });
-        if (!(chat.status === 400 && NO_CHAT_TEMPLATE.test(chat.body.toString('utf8')))) {
-          return this.answer(id, 'chat', model, chat);
-        }
-        this.noChatTemplate.add(key);
+  /**
+   * Sends the prompt to the next replica in rotation. A replica that cannot be reached (nothing was
+   * sent, so nothing can be generated twice) is marked down and the next one is tried, so a client
+   * sees no error while any replica is healthy.
+   */
+  async prompt(id: string, request: PromptDto): Promise<PromptResponse & Partial<GroupRouting>> {
+    const candidates = await this.targets.candidates(id, 'vllm');
+    const attempted: string[] = [];
+    let lastError: Error | undefined;
+    for (const target of candidates) {
+      attempted.push(target.replicaId);
+      try {
+        const answer = await this.promptOnce(id, target, request);
+        return target.group
+          ? {
+              ...answer,
+              routed_to: target.replicaId,
+              group_id: target.group.id,
+              total_replicas: target.group.totalReplicas,
+            }
+          : answer;
+      } catch (error) {
+        if (error instanceof UpstreamTimeoutError) throw new AppError(504, 'Gateway Timeout', error.message);
+        if (!(error instanceof UpstreamConnectError)) throw error;
+        lastError = error;
+        await this.targets.markDown(target);
+        this.logger.warn(
+          { replica: target.replicaId, err: error.message },
+          'replica unreachable; marked down',
+        );
       }
-      const completion = await this.upstream.request(target.endpoint, 'POST', '/v1/completions', {
+    }
+    throw new AllReplicasFailedError(
+      `No replica of service ${id} could be reached${lastError ? `: ${lastError.message}` : ''}`,
+      attempted,
+    );
+  }
+
+  private async promptOnce(id: string, target: Target, request: PromptDto): Promise<PromptResponse> {
+    const model = request.model ?? (await this.servedModel(target));
+    const sampling = samplingOf(request);
+    const key = `${target.replicaId}|${model}`;
+    if (!this.noChatTemplate.has(key)) {
+      const chat = await this.upstream.request(target.endpoint, 'POST', '/v1/chat/completions', {
         ...sampling,
         model,
-        prompt: request.prompt,
+        messages: [{ role: 'user', content: request.prompt }],
       });
-      return this.answer(id, 'completions', model, completion);
+      if (!(chat.status === 400 && NO_CHAT_TEMPLATE.test(chat.body.toString('utf8')))) {
+        return this.answer(id, 'chat', model, chat);
+      }
+      this.noChatTemplate.add(key);
+    }
+    const completion = await this.upstream.request(target.endpoint, 'POST', '/v1/completions', {
+      ...sampling,
+      model,
+      prompt: request.prompt,
     });
+    return this.answer(id, 'completions', model, completion);
   }
 
   async models(
@@ -75,18 +116,6 @@ export class VllmService {
       const response = await this.upstream.request(target.endpoint, 'GET', '/v1/models');
       const body = parseUpstream(response) as { data?: unknown[] };
       return { success: true, models: body.data ?? [], service_id: id, endpoint: target.endpoint };
-    });
-  }
-
-  async metrics(id: string): Promise<string> {
-    const target = await this.targets.resolve(id, 'vllm');
-    return this.guard(target, async () => {
-      const response = await this.upstream.request(target.endpoint, 'GET', '/metrics', undefined, {
-        accept: 'text/plain',
-      });
-      if (response.status !== 200)
-        throw new UpstreamError(`The workload answered /metrics with HTTP ${response.status}`);
-      return response.body.toString('utf8');
     });
   }
 

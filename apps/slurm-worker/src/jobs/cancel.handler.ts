@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
-import { isTerminalJobState, type SchedulerJobs } from '@aiplane/contracts';
+import { isGroupId, isTerminalJobState, type SchedulerJobs } from '@aiplane/contracts';
 import type { SchedulerJob } from '@aiplane/jobs';
 import { ServiceRegistry } from '@aiplane/registry';
 import { SchedulerError, type Scheduler } from '@aiplane/scheduler';
@@ -17,25 +17,33 @@ export class CancelHandler {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
+  /** Cancels a service's job, or every node job of a group. */
   async handle(job: SchedulerJob<'cancel'>): Promise<Result> {
     const { serviceId } = job.data;
-    const service = await this.registry.get(serviceId);
-    if (!service) throw new UnrecoverableError(`service ${serviceId} does not exist`);
-    if (isTerminalJobState(service.scheduler_state)) return { serviceId, alreadyFinal: true };
-    try {
-      await this.scheduler.cancel(service.job_id);
-    } catch (error) {
-      if (error instanceof SchedulerError && error.code !== 'UNAVAILABLE')
-        throw new UnrecoverableError(error.message);
-      throw error;
+    const jobs = isGroupId(serviceId)
+      ? (await this.registry.getGroupView(serviceId))?.jobs
+      : [await this.registry.get(serviceId)].filter((service) => service !== undefined);
+    if (!jobs || jobs.length === 0) throw new UnrecoverableError(`service ${serviceId} does not exist`);
+    let applied = 0;
+    for (const service of jobs) {
+      if (isTerminalJobState(service.scheduler_state)) continue;
+      try {
+        await this.scheduler.cancel(service.job_id);
+      } catch (error) {
+        if (error instanceof SchedulerError && error.code !== 'UNAVAILABLE') {
+          throw new UnrecoverableError(error.message);
+        }
+        throw error;
+      }
+      // scancel succeeded, so the job ends as CANCELLED; recording it now means the caller's next
+      // read agrees with the answer it got, without waiting for the next poll.
+      const cancelled = await this.registry.applySchedulerState(service.id, {
+        state: 'CANCELLED',
+        reason: 'cancelled by user',
+      });
+      if (cancelled) applied += 1;
+      this.logger.info({ service_id: serviceId, job_id: service.job_id }, 'job cancelled');
     }
-    // scancel succeeded, so the job ends as CANCELLED; recording it now means the caller's next
-    // read agrees with the answer it got, without waiting for the next poll.
-    const applied = await this.registry.applySchedulerState(serviceId, {
-      state: 'CANCELLED',
-      reason: 'cancelled by user',
-    });
-    this.logger.info({ service_id: serviceId, job_id: service.job_id }, 'job cancelled');
-    return { serviceId, alreadyFinal: !applied };
+    return { serviceId, alreadyFinal: applied === 0 };
   }
 }

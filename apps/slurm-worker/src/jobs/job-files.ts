@@ -13,9 +13,9 @@ async function readSmall(file: string): Promise<string | undefined> {
   }
 }
 
-/** The endpoint the job bound, once its prelude has picked a free port. */
-export async function readEndpoint(jobDir: string): Promise<string | undefined> {
-  const text = await readSmall(path.join(jobDir, 'endpoint'));
+/** The endpoint the job (or its replica `replica`) bound, once the script has picked a free port. */
+export async function readEndpoint(jobDir: string, replica?: number): Promise<string | undefined> {
+  const text = await readSmall(path.join(jobDir, replica === undefined ? 'endpoint' : `endpoint.${replica}`));
   return text !== undefined && ENDPOINT.test(text) ? text : undefined;
 }
 

@@ -63,9 +63,16 @@ export class PollHandler {
       reason: job.reason ?? service.status_reason,
     };
     if (job.exitCode !== undefined) observation.exitCode = job.exitCode;
-    if (RUNNING_STATES.includes(job.state) && !service.endpoint) {
+    if (RUNNING_STATES.includes(job.state) && service.replicas.length === 0 && !service.endpoint) {
       const endpoint = await readEndpoint(service.job_dir);
       if (endpoint) observation.endpoint = endpoint;
+    }
+    if (RUNNING_STATES.includes(job.state)) {
+      for (const replica of service.replicas.filter((candidate) => !candidate.endpoint)) {
+        const endpoint = await readEndpoint(service.job_dir, replica.index);
+        if (endpoint)
+          observation.replicaEndpoints = { ...observation.replicaEndpoints, [replica.index]: endpoint };
+      }
     }
     return observation;
   }
@@ -76,6 +83,7 @@ function differs(service: StoredService, observation: SchedulerObservation): boo
     service.scheduler_state !== observation.state ||
     (observation.node !== undefined && observation.node !== service.node) ||
     (observation.endpoint !== undefined && observation.endpoint !== service.endpoint) ||
+    observation.replicaEndpoints !== undefined ||
     (observation.exitCode !== undefined && observation.exitCode !== service.exit_code)
   );
 }

@@ -2,3 +2,4 @@ export * from './validators';
 export * from './services.dto';
 export * from './prompt.dto';
 export * from './responses.dto';
+export * from './vector-db.dto';

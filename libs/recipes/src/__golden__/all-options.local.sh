@@ -24,14 +24,13 @@ aiplane_on_exit() {
 }
 trap aiplane_on_exit EXIT
 
-# scancel and the local runner stop a job with SIGTERM: pass it on so the workload can shut down.
-aiplane_workload_pid=
+# scancel and the local runner stop a job with SIGTERM: pass it on so the workloads can shut down.
+aiplane_workload_pids=()
 aiplane_on_stop() {
   trap - TERM INT
-  if [ -n "$aiplane_workload_pid" ]; then
-    kill -TERM "$aiplane_workload_pid" 2>/dev/null || true
-    wait "$aiplane_workload_pid" || true
-  fi
+  local pid
+  for pid in "${aiplane_workload_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${aiplane_workload_pids[@]}"; do wait "$pid" || true; done
   exit 143
 }
 trap aiplane_on_stop TERM INT
@@ -62,11 +61,11 @@ aiplane_free_port() {
   return 1
 }
 
-# Written whole (tmp + mv) so the worker never reads half a URL.
+# Written whole (tmp + mv) so the worker never reads half a URL. $2, a replica's index, names its file.
 aiplane_publish_endpoint() {
-  local host="${AIPLANE_ENDPOINT_HOST:-$(hostname)}"
-  printf 'http://%s:%s' "$host" "$1" >"$AIPLANE_JOB_DIR/endpoint.tmp"
-  mv -f "$AIPLANE_JOB_DIR/endpoint.tmp" "$AIPLANE_JOB_DIR/endpoint"
+  local host="${AIPLANE_ENDPOINT_HOST:-$(hostname)}" file="$AIPLANE_JOB_DIR/endpoint${2:+.$2}"
+  printf 'http://%s:%s' "$host" "$1" >"$file.tmp"
+  mv -f "$file.tmp" "$file"
 }
 
 AIPLANE_PORT=$(aiplane_free_port "${VLLM_PORT:-$AIPLANE_BASE_PORT}")
@@ -82,5 +81,5 @@ aiplane_workload() {
 exec node "$AIPLANE_SIMULATORS_DIR/vllm-sim/src/main.js"
 }
 aiplane_workload &
-aiplane_workload_pid=$!
-wait "$aiplane_workload_pid"
+aiplane_workload_pids=($!)
+wait "$aiplane_workload_pids"

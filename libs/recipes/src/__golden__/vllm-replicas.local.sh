@@ -15,6 +15,9 @@ set -euo pipefail
 export AIPLANE_JOB_DIR='/scratch/aiplane/jobs/sub-0001'
 export AIPLANE_BASE_PORT=8001
 export AIPLANE_GPUS=4
+export AIPLANE_REPLICAS=4
+export AIPLANE_GPU_PER_REPLICA=1
+export AIPLANE_NODE_INDEX=0
 
 # exit_code tells the worker how the workload ended, whoever ended it.
 aiplane_on_exit() {
@@ -24,14 +27,13 @@ aiplane_on_exit() {
 }
 trap aiplane_on_exit EXIT
 
-# scancel and the local runner stop a job with SIGTERM: pass it on so the workload can shut down.
-aiplane_workload_pid=
+# scancel and the local runner stop a job with SIGTERM: pass it on so the workloads can shut down.
+aiplane_workload_pids=()
 aiplane_on_stop() {
   trap - TERM INT
-  if [ -n "$aiplane_workload_pid" ]; then
-    kill -TERM "$aiplane_workload_pid" 2>/dev/null || true
-    wait "$aiplane_workload_pid" || true
-  fi
+  local pid
+  for pid in "${aiplane_workload_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${aiplane_workload_pids[@]}"; do wait "$pid" || true; done
   exit 143
 }
 trap aiplane_on_stop TERM INT
@@ -62,25 +64,39 @@ aiplane_free_port() {
   return 1
 }
 
-# Written whole (tmp + mv) so the worker never reads half a URL.
+# Written whole (tmp + mv) so the worker never reads half a URL. $2, a replica's index, names its file.
 aiplane_publish_endpoint() {
-  local host="${AIPLANE_ENDPOINT_HOST:-$(hostname)}"
-  printf 'http://%s:%s' "$host" "$1" >"$AIPLANE_JOB_DIR/endpoint.tmp"
-  mv -f "$AIPLANE_JOB_DIR/endpoint.tmp" "$AIPLANE_JOB_DIR/endpoint"
+  local host="${AIPLANE_ENDPOINT_HOST:-$(hostname)}" file="$AIPLANE_JOB_DIR/endpoint${2:+.$2}"
+  printf 'http://%s:%s' "$host" "$1" >"$file.tmp"
+  mv -f "$file.tmp" "$file"
 }
 
-AIPLANE_PORT=$(aiplane_free_port "${VLLM_PORT:-$AIPLANE_BASE_PORT}")
-export AIPLANE_PORT
-export VLLM_PORT="$AIPLANE_PORT"
-aiplane_publish_endpoint "$AIPLANE_PORT"
-printf 'aiplane: starting %s as job %s on %s, port %s\n' 'inference/vllm-replicas' "${SLURM_JOB_ID:-local}" "$(hostname)" "$AIPLANE_PORT"
-
-# The workload runs as a child so that the traps above still fire when it ends or is stopped,
-# even when the recipe command execs.
 aiplane_workload() {
 : "${AIPLANE_SIMULATORS_DIR:?is set by the worker for the local profile}"
 exec node "$AIPLANE_SIMULATORS_DIR/vllm-sim/src/main.js"
 }
-aiplane_workload &
-aiplane_workload_pid=$!
-wait "$aiplane_workload_pid"
+
+# The job's GPUs as the scheduler exposes them to it; without a scheduler list, 0..gpu-1.
+aiplane_gpu_list=()
+if [ -n "${SLURM_JOB_GPUS:-}" ] && [ -n "${CUDA_VISIBLE_DEVICES:-}" ]; then
+  IFS=, read -r -a aiplane_gpu_list <<<"$CUDA_VISIBLE_DEVICES"
+else
+  for ((aiplane_g = 0; aiplane_g < AIPLANE_GPUS; aiplane_g++)); do aiplane_gpu_list+=("$aiplane_g"); done
+fi
+aiplane_port=$(aiplane_free_port "${VLLM_PORT:-$AIPLANE_BASE_PORT}")
+for ((aiplane_r = 0; aiplane_r < AIPLANE_REPLICAS; aiplane_r++)); do
+  if [ "$aiplane_r" -gt 0 ]; then aiplane_port=$(aiplane_free_port "$((aiplane_port + 1))"); fi
+  aiplane_slice=("${aiplane_gpu_list[@]:$((aiplane_r * AIPLANE_GPU_PER_REPLICA)):AIPLANE_GPU_PER_REPLICA}")
+  aiplane_gpus=$(IFS=,; printf %s "${aiplane_slice[*]}")
+  aiplane_publish_endpoint "$aiplane_port" "$aiplane_r"
+  printf 'aiplane: starting %s replica %s/%s as job %s on %s, port %s, GPUs %s\n' 'inference/vllm-replicas' "$aiplane_r" "$AIPLANE_REPLICAS" "${SLURM_JOB_ID:-local}" "$(hostname)" "$aiplane_port" "$aiplane_gpus"
+  (
+    export AIPLANE_REPLICA_INDEX="$aiplane_r" AIPLANE_PORT="$aiplane_port" VLLM_PORT="$aiplane_port"
+    export CUDA_VISIBLE_DEVICES="$aiplane_gpus"
+    aiplane_workload
+  ) >"$AIPLANE_JOB_DIR/replica-$aiplane_r.log" 2>&1 &
+  aiplane_workload_pids+=($!)
+done
+aiplane_status=0
+for aiplane_pid in "${aiplane_workload_pids[@]}"; do wait "$aiplane_pid" || aiplane_status=$?; done
+exit "$aiplane_status"

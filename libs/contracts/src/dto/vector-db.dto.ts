@@ -17,13 +17,33 @@ import {
 } from 'class-validator';
 
 export const DISTANCES = ['Cosine', 'Dot', 'Euclid', 'Manhattan'] as const;
+export type Distance = (typeof DISTANCES)[number];
+export const DEFAULT_DISTANCE: Distance = 'Cosine';
 export const MAX_VECTOR_SIZE = 65_536;
 export const MAX_POINTS_PER_UPSERT = 10_000;
-const MAX_STRING_ID_LENGTH = 1_024;
+export const MAX_STRING_ID_LENGTH = 1_024;
+export const DEFAULT_SEARCH_LIMIT = 10;
+export const MAX_SEARCH_LIMIT = 1_000;
+
+/**
+ * Where the data plane keeps a point's original string id inside Qdrant's payload. Users may not
+ * write it themselves: a value of theirs would be taken for an id on the way out.
+ */
+export const RESERVED_PAYLOAD_KEY = '_aiplane_id';
+
+/** Collection names the data plane accepts; Qdrant allows more, but these survive every URL and file name. */
+export const COLLECTION_NAME_PATTERN = /^[A-Za-z0-9_-]{1,255}$/;
+
+/** Why `name` cannot be a collection name, or undefined when it can. */
+export function collectionNameProblem(name: unknown): string | undefined {
+  if (typeof name === 'string' && COLLECTION_NAME_PATTERN.test(name)) return undefined;
+  const shown = typeof name === 'string' ? JSON.stringify(name.slice(0, 64)) : typeof name;
+  return `collection name must be 1-255 characters of letters, digits, "_" or "-" (got ${shown})`;
+}
 
 const finite = { allowNaN: false, allowInfinity: false } as const;
 
-/** Qdrant point ids: unsigned integers or strings (UUIDs, or any string the orchestrator maps to one). */
+/** Qdrant point ids: unsigned integers or strings (UUIDs, or any string the data plane maps to one). */
 function IsPointId(): PropertyDecorator {
   return (target, propertyKey) => {
     registerDecorator({
@@ -42,6 +62,25 @@ function IsPointId(): PropertyDecorator {
   };
 }
 
+/** A JSON object that does not use the data plane's reserved key. */
+function IsPointPayload(): PropertyDecorator {
+  return (target, propertyKey) => {
+    registerDecorator({
+      name: 'isPointPayload',
+      target: target.constructor,
+      propertyName: String(propertyKey),
+      options: { message: `payload must not contain the reserved key "${RESERVED_PAYLOAD_KEY}"` },
+      validator: {
+        // Shape is @IsObject's to judge; this rule only speaks about the reserved key.
+        validate: (value: unknown) =>
+          typeof value !== 'object' ||
+          value === null ||
+          !Object.prototype.hasOwnProperty.call(value, RESERVED_PAYLOAD_KEY),
+      },
+    });
+  };
+}
+
 export class CreateCollectionDto {
   @ApiProperty({ minimum: 1, maximum: MAX_VECTOR_SIZE, example: 384 })
   @IsInt()
@@ -49,10 +88,10 @@ export class CreateCollectionDto {
   @Max(MAX_VECTOR_SIZE)
   vector_size!: number;
 
-  @ApiPropertyOptional({ enum: DISTANCES, default: 'Cosine', example: 'Cosine' })
+  @ApiPropertyOptional({ enum: DISTANCES, default: DEFAULT_DISTANCE, example: 'Cosine' })
   @IsOptional()
   @IsIn(DISTANCES, { message: `distance must be one of ${DISTANCES.join(', ')}` })
-  distance?: (typeof DISTANCES)[number];
+  distance?: Distance;
 }
 
 export class PointDto {
@@ -75,9 +114,15 @@ export class PointDto {
   @IsNumber(finite, { each: true })
   vector!: number[];
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { text: 'First document' } })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: `Any JSON object; the key "${RESERVED_PAYLOAD_KEY}" is reserved`,
+    example: { text: 'First document' },
+  })
   @IsOptional()
   @IsObject()
+  @IsPointPayload()
   payload?: Record<string, unknown>;
 }
 
@@ -99,11 +144,11 @@ export class SearchPointsDto {
   @IsNumber(finite, { each: true })
   query_vector!: number[];
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 10, example: 5 })
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_SEARCH_LIMIT, default: DEFAULT_SEARCH_LIMIT, example: 5 })
   @IsOptional()
   @IsInt()
   @Min(1)
-  @Max(1000)
+  @Max(MAX_SEARCH_LIMIT)
   limit?: number;
 
   @ApiPropertyOptional({ default: true, example: true })

@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { DataPlaneController } from './data-plane.controller';
+
+@Module({ controllers: [DataPlaneController] })
+export class DataPlaneModule {}

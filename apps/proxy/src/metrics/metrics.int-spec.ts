@@ -1,0 +1,244 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import * as path from 'node:path';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Redis } from 'ioredis';
+import { parseExposition, type MetricFamily } from '@aiplane/metrics';
+import { createRedis, ServiceRegistry, type StoredService } from '@aiplane/registry';
+import { createHttpApp, createLogger } from '@aiplane/server-kit';
+import { AppModule } from '../app.module';
+import { loadProxyConfig } from '../proxy.config';
+
+// Real Redis, real simulator processes and the real proxy app: what a Prometheus scrape sees.
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
+const prefix = `int-proxy-metrics-${process.pid}`;
+
+/** Media type and parameters; Express writes the parameters in its own order (charset first). */
+function expectPrometheusText(contentType: string | null): void {
+  const [type, ...parameters] = (contentType ?? '').split(';').map((part) => part.trim());
+  expect(type).toBe('text/plain');
+  expect(parameters.sort()).toEqual(['charset=utf-8', 'version=0.0.4']);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+async function start(main: string, env: Record<string, string>, readyUrl: string): Promise<ChildProcess> {
+  const file = path.join(ROOT, main);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first`);
+  const child = spawn(process.execPath, [file], {
+    env: { PATH: '/usr/bin:/bin', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    try {
+      if ((await fetch(readyUrl)).ok) return child;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  child.kill('SIGTERM');
+  throw new Error(`${main} did not start`);
+}
+
+function service(id: string, endpoint: string | null, overrides: Partial<StoredService> = {}): StoredService {
+  const now = new Date().toISOString();
+  return {
+    id,
+    job_id: id,
+    name: `inference/vllm-single-node-${id}`,
+    recipe_name: 'inference/vllm-single-node',
+    kind: 'vllm',
+    config: {},
+    created_at: now,
+    updated_at: now,
+    submission_id: `s${id}`,
+    job_dir: '/nonexistent',
+    readiness_path: '/health',
+    scheduler_state: 'RUNNING',
+    endpoint,
+    node: 'localhost',
+    ready: true,
+    status_reason: null,
+    exit_code: null,
+    last_probe_at: null,
+    group_id: null,
+    node_index: null,
+    replicas: [],
+    ...overrides,
+  };
+}
+
+const withoutGauge = (families: MetricFamily[]): MetricFamily[] =>
+  families.filter((family) => family.name !== 'aiplane_service_up');
+
+describe('proxy metrics (real Redis, real simulators)', () => {
+  let app: NestExpressApplication;
+  let base: string;
+  let redis: Redis;
+  let registry: ServiceRegistry;
+  const children: ChildProcess[] = [];
+  let vllmPort: number;
+  let qdrantPort: number;
+
+  beforeAll(async () => {
+    redis = createRedis(REDIS_URL);
+    registry = new ServiceRegistry(redis, prefix);
+    vllmPort = await freePort();
+    qdrantPort = await freePort();
+    children.push(
+      await start(
+        'dist/apps/vllm-sim/src/main.js',
+        { VLLM_MODEL: 'Qwen/Qwen2.5-0.5B-Instruct', VLLM_PORT: String(vllmPort), VLLM_HOST: '127.0.0.1' },
+        `http://127.0.0.1:${vllmPort}/health`,
+      ),
+      await start(
+        'dist/apps/qdrant-sim/src/main.js',
+        {
+          QDRANT__SERVICE__HOST: '127.0.0.1',
+          QDRANT__SERVICE__HTTP_PORT: String(qdrantPort),
+          QDRANT__SERVICE__GRPC_PORT: String(await freePort()),
+        },
+        `http://127.0.0.1:${qdrantPort}/readyz`,
+      ),
+    );
+    await registry.createService(service('201', `http://127.0.0.1:${vllmPort}`));
+    await registry.createService(service('202', null, { scheduler_state: 'PENDING', ready: false }));
+    await registry.createService(service('203', `http://127.0.0.1:${vllmPort}`, { ready: false }));
+    await registry.createService(service('204', null, { scheduler_state: 'CANCELLED', ready: false }));
+    await registry.createService(service('205', `http://127.0.0.1:${await freePort()}`));
+    await registry.createService(
+      service('301', `http://127.0.0.1:${qdrantPort}`, {
+        kind: 'qdrant',
+        recipe_name: 'vector-db/qdrant',
+        readiness_path: '/readyz',
+      }),
+    );
+    const config = loadProxyConfig({ REDIS_URL, REDIS_PREFIX: prefix, PROXY_PORT: '0', LOG_LEVEL: 'silent' });
+    const logger = createLogger('proxy', 'silent');
+    app = await createHttpApp(AppModule.forRoot(config, logger), { logger });
+    app.setGlobalPrefix('api');
+    await app.listen(0, '127.0.0.1');
+    base = `${await app.getUrl()}/api/services`;
+    // Some traffic, so that the histograms have observations under their model_name label.
+    const prompt = await fetch(`${base}/vllm/201/prompt`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'Tell me a joke about programming', max_tokens: 8 }),
+    });
+    expect(prompt.status).toBe(200);
+  });
+
+  afterAll(async () => {
+    await app.close();
+    for (const child of children) child.kill('SIGTERM');
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  async function scrape(route: string): Promise<{ status: number; type: string | null; text: string }> {
+    const response = await fetch(`${base}/${route}`);
+    return {
+      status: response.status,
+      type: response.headers.get('content-type'),
+      text: await response.text(),
+    };
+  }
+
+  it.each(['vllm/201/metrics', '201/metrics'])(
+    "%s: the simulator's exposition with service_id and replica_id on every sample",
+    async (route) => {
+      const direct = await (await fetch(`http://127.0.0.1:${vllmPort}/metrics`)).text();
+      const scraped = await scrape(route);
+      expect(scraped.status).toBe(200);
+      expectPrometheusText(scraped.type);
+
+      const samples = scraped.text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+      const added = `service_id="201",replica_id="201:${vllmPort}"`;
+      for (const line of samples.filter((sample) => !sample.startsWith('aiplane_service_up'))) {
+        expect(line).toContain(added);
+      }
+      expect(samples).toContain('aiplane_service_up{service_id="201",status="running"} 1');
+      expect(scraped.text).toMatch(
+        /^vllm:time_to_first_token_seconds_sum\{model_name="Qwen\/Qwen2\.5-0\.5B-Instruct",service_id="201",replica_id="201:[0-9]+"\} [0-9.e-]+$/m,
+      );
+
+      // Nothing lost or changed besides the labels (the simulator is idle, so the two reads agree).
+      const expected = parseExposition(direct).map((family) => ({
+        ...family,
+        samples: family.samples.map((sample) => ({
+          ...sample,
+          labels: { ...sample.labels, service_id: '201', replica_id: `201:${vllmPort}` },
+        })),
+      }));
+      expect(withoutGauge(parseExposition(scraped.text))).toEqual(expected);
+      const typeLines = scraped.text.split('\n').filter((line) => line.startsWith('# TYPE '));
+      expect(new Set(typeLines).size).toBe(typeLines.length);
+    },
+  );
+
+  it("vector-db/301/metrics: Qdrant's exposition, relabelled", async () => {
+    const scraped = await scrape('vector-db/301/metrics');
+    expect(scraped.status).toBe(200);
+    expectPrometheusText(scraped.type);
+    expect(scraped.text).toContain(`collections_total{service_id="301",replica_id="301:${qdrantPort}"} `);
+    expect(scraped.text).toContain('aiplane_service_up{service_id="301",status="running"} 1\n');
+  });
+
+  it.each([
+    ['202', 'pending'],
+    ['203', 'configuring'],
+    ['204', 'cancelled'],
+  ])('a %s (%s) service answers 200 with the status gauge alone', async (id, status) => {
+    for (const route of [`vllm/${id}/metrics`, `${id}/metrics`]) {
+      const scraped = await scrape(route);
+      expect(scraped.status).toBe(200);
+      expectPrometheusText(scraped.type);
+      expect(scraped.text).toBe(
+        '# HELP aiplane_service_up Whether the service is running (1) or not (0); the status label says which state it is in.\n' +
+          '# TYPE aiplane_service_up gauge\n' +
+          `aiplane_service_up{service_id="${id}",status="${status}"} 0\n`,
+      );
+    }
+  });
+
+  it('answers 404 for unknown ids and for a service of the other kind, 400 for a bad id', async () => {
+    for (const route of [
+      '999/metrics',
+      'vllm/999/metrics',
+      'vector-db/999/metrics',
+      'vllm/301/metrics',
+      'vector-db/201/metrics',
+    ]) {
+      const scraped = await scrape(route);
+      expect(scraped.status).toBe(404);
+      expect(JSON.parse(scraped.text)).toMatchObject({ success: false, statusCode: 404 });
+    }
+    expect((await scrape('vllm/301/metrics')).text).toContain('vLLM service 301 not found');
+    expect((await scrape('vector-db/201/metrics')).text).toContain('Vector DB service 201 not found');
+    expect((await scrape('abc/metrics')).status).toBe(400);
+  });
+
+  it('a workload that refuses the scrape is a 503 and is marked down; the next scrape is the gauge', async () => {
+    const refused = await scrape('205/metrics');
+    expect(refused.status).toBe(503);
+    expect(JSON.parse(refused.text)).toMatchObject({
+      success: false,
+      attempted_replicas: [expect.stringMatching(/^205:[0-9]+$/)],
+    });
+    expect((await registry.get('205'))?.ready).toBe(false);
+    const next = await scrape('205/metrics');
+    expect(next.status).toBe(200);
+    expect(next.text).toContain('aiplane_service_up{service_id="205",status="configuring"} 0\n');
+  });
+});

@@ -1,0 +1,94 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { deriveStatus } from '@aiplane/contracts';
+import { mergeExpositions, MetricsParseError, statusGauge, type ExpositionPart } from '@aiplane/metrics';
+import { ServiceRegistry, type StoredService, type WorkloadKind } from '@aiplane/registry';
+import {
+  GatewayTimeoutError,
+  NotFoundError,
+  UnavailableError,
+  UpstreamError,
+  type Logger,
+} from '@aiplane/server-kit';
+import { LOGGER, UPSTREAM } from '../platform/platform.module';
+import { UpstreamClient, UpstreamConnectError, UpstreamTimeoutError } from '../upstream/upstream.client';
+
+const KIND_NAMES: Readonly<Record<WorkloadKind, string>> = {
+  vllm: 'vLLM service',
+  qdrant: 'Vector DB service',
+};
+
+/**
+ * A service's Prometheus exposition: the workload's own metrics with `service_id` and `replica_id`
+ * on every sample, plus `aiplane_service_up`. A service that is queued, loading or finished has no
+ * workload to scrape and answers with the gauge alone, so that Prometheus scrapes keep succeeding
+ * through a job's whole life. The record is read here rather than through TargetResolver, which
+ * refuses services that are not running.
+ */
+@Injectable()
+export class MetricsService {
+  constructor(
+    private readonly registry: ServiceRegistry,
+    @Inject(UPSTREAM) private readonly upstream: UpstreamClient,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** `kind` restricts the id to one workload kind (the vllm and vector-db routes); any kind otherwise. */
+  async scrape(id: string, kind?: WorkloadKind): Promise<string> {
+    const service = await this.registry.get(id);
+    if (!service || (kind !== undefined && service.kind !== kind)) {
+      throw new NotFoundError(`${kind === undefined ? 'Service' : KIND_NAMES[kind]} ${id} not found`);
+    }
+    const status = deriveStatus(service.scheduler_state, service.ready);
+    if (status !== 'running' || service.endpoint === null) return statusGauge(id, status);
+    const replicaId = `${service.job_id}:${new URL(service.endpoint).port}`;
+    const parts: ExpositionPart[] = [
+      {
+        labels: { service_id: id, replica_id: replicaId },
+        text: await this.fetch(service, service.endpoint, replicaId),
+      },
+      { labels: {}, text: statusGauge(id, status) },
+    ];
+    try {
+      return mergeExpositions(parts);
+    } catch (error) {
+      if (error instanceof MetricsParseError) {
+        throw new UpstreamError(
+          `Replica ${replicaId} of service ${id} answered /metrics with text that is not Prometheus format: ${error.message}`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  private async fetch(service: StoredService, endpoint: string, replicaId: string): Promise<string> {
+    let response;
+    try {
+      response = await this.upstream.request(endpoint, 'GET', '/metrics', undefined, {
+        accept: 'text/plain',
+      });
+    } catch (error) {
+      if (error instanceof UpstreamConnectError) {
+        // As for prompts: a workload that refuses connections is out of rotation until the prober sees it again.
+        await this.registry.setReadiness(service.id, false);
+        this.logger.warn(
+          { replica: replicaId, err: error.message },
+          'replica refused the metrics scrape; marked down',
+        );
+        throw new UnavailableError(
+          `Replica ${replicaId} of service ${service.id} could not be reached: ${error.message}`,
+          {
+            attempted_replicas: [replicaId],
+          },
+        );
+      }
+      if (error instanceof UpstreamTimeoutError) throw new GatewayTimeoutError(error.message);
+      throw error;
+    }
+    if (response.status !== 200) {
+      throw new UpstreamError(
+        `Replica ${replicaId} of service ${service.id} answered /metrics with HTTP ${response.status}`,
+      );
+    }
+    return response.body.toString('utf8');
+  }
+}

@@ -1,0 +1,67 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import { CreateCollectionDto, SearchPointsDto, UpsertPointsDto } from '@aiplane/contracts';
+import { ServiceIdPipe } from '../routing/service-id.pipe';
+import { CollectionNamePipe } from './collection-name.pipe';
+import {
+  VectorDbService,
+  type CollectionAck,
+  type CollectionInfoResponse,
+  type CollectionsResponse,
+  type CreateCollectionResponse,
+  type SearchResponse,
+  type UpsertResponse,
+} from './vector-db.service';
+
+@Controller('services/vector-db')
+export class VectorDbController {
+  constructor(private readonly vectorDb: VectorDbService) {}
+
+  @Get(':id/collections')
+  collections(@Param('id', ServiceIdPipe) id: string): Promise<CollectionsResponse> {
+    return this.vectorDb.collections(id);
+  }
+
+  @Get(':id/collections/:name')
+  collection(
+    @Param('id', ServiceIdPipe) id: string,
+    @Param('name', CollectionNamePipe) name: string,
+  ): Promise<CollectionInfoResponse> {
+    return this.vectorDb.collection(id, name);
+  }
+
+  @Put(':id/collections/:name')
+  createCollection(
+    @Param('id', ServiceIdPipe) id: string,
+    @Param('name', CollectionNamePipe) name: string,
+    @Body() body: CreateCollectionDto,
+  ): Promise<CreateCollectionResponse> {
+    return this.vectorDb.createCollection(id, name, body);
+  }
+
+  @Delete(':id/collections/:name')
+  deleteCollection(
+    @Param('id', ServiceIdPipe) id: string,
+    @Param('name', CollectionNamePipe) name: string,
+  ): Promise<CollectionAck> {
+    return this.vectorDb.deleteCollection(id, name);
+  }
+
+  @Put(':id/collections/:name/points')
+  upsert(
+    @Param('id', ServiceIdPipe) id: string,
+    @Param('name', CollectionNamePipe) name: string,
+    @Body() body: UpsertPointsDto,
+  ): Promise<UpsertResponse> {
+    return this.vectorDb.upsert(id, name, body);
+  }
+
+  @Post(':id/collections/:name/points/search')
+  @HttpCode(200)
+  search(
+    @Param('id', ServiceIdPipe) id: string,
+    @Param('name', CollectionNamePipe) name: string,
+    @Body() body: SearchPointsDto,
+  ): Promise<SearchResponse> {
+    return this.vectorDb.search(id, name, body);
+  }
+}

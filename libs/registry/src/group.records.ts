@@ -1,0 +1,99 @@
+import {
+  overallStatus,
+  replicaIdOf,
+  replicaStatus,
+  type GroupRecord,
+  type GroupStatusResponse,
+  type GroupSummary,
+  type ReplicaRecord,
+} from '@aiplane/contracts';
+import type { GroupView } from './service.registry';
+
+function portOf(endpoint: string | null): number | null {
+  return endpoint === null ? null : Number(new URL(endpoint).port);
+}
+
+export function replicaRecords({ jobs }: GroupView): ReplicaRecord[] {
+  return jobs.flatMap((job) =>
+    job.replicas.map((replica) => {
+      const port = portOf(replica.endpoint);
+      return {
+        id: replicaIdOf(job.job_id, port, replica.index),
+        job_id: job.job_id,
+        node_index: job.node_index ?? 0,
+        replica_index: replica.index,
+        port,
+        gpu_ids: replica.gpu_ids,
+        status: replicaStatus(job.scheduler_state, replica.ready, replica.seen_ready),
+        endpoint: replica.endpoint,
+      };
+    }),
+  );
+}
+
+/** The group record as the contract shows it, its status aggregated over every replica. */
+export function toGroupRecord(view: GroupView): GroupRecord {
+  const { group, jobs } = view;
+  const replicas = replicaRecords(view);
+  const updatedAt =
+    jobs
+      .map((job) => job.updated_at)
+      .sort()
+      .at(-1) ?? group.created_at;
+  return {
+    id: group.id,
+    group_id: group.id,
+    job_id: group.job_ids[0] ?? '',
+    type: 'replica_group',
+    name: group.name,
+    recipe_name: group.recipe_name,
+    status: overallStatus(replicas.map((replica) => replica.status)),
+    config: group.config,
+    created_at: group.created_at,
+    updated_at: updatedAt,
+    total_replicas: group.total_replicas,
+    gpu_per_replica: group.gpu_per_replica,
+    base_port: group.base_port,
+    node_jobs: jobs.map((job) => ({
+      job_id: job.job_id,
+      node_index: job.node_index ?? 0,
+      node: job.node,
+      replicas: replicas.filter((replica) => replica.job_id === job.job_id),
+    })),
+  };
+}
+
+export function toGroupStatus(view: GroupView): GroupStatusResponse {
+  const replicas = replicaRecords(view);
+  const count = (status: string): number => replicas.filter((replica) => replica.status === status).length;
+  return {
+    group_id: view.group.id,
+    overall_status: overallStatus(replicas.map((replica) => replica.status)),
+    total_replicas: view.group.total_replicas,
+    healthy_replicas: count('running'),
+    starting_replicas: count('configuring'),
+    pending_replicas: count('pending'),
+    failed_replicas: replicas.filter(
+      (replica) => !['running', 'configuring', 'pending', 'cancelled', 'completed'].includes(replica.status),
+    ).length,
+    replica_statuses: replicas.map((replica) => ({
+      id: replica.id,
+      status: replica.status,
+      endpoint: replica.endpoint,
+      healthy: replica.status === 'running',
+    })),
+  };
+}
+
+export function toGroupSummary(view: GroupView): GroupSummary {
+  const status = toGroupStatus(view);
+  return {
+    id: view.group.id,
+    group_id: view.group.id,
+    recipe_name: view.group.recipe_name,
+    overall_status: status.overall_status,
+    total_replicas: status.total_replicas,
+    healthy_replicas: status.healthy_replicas,
+    created_at: view.group.created_at,
+  };
+}
