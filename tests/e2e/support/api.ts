@@ -47,9 +47,15 @@ export async function waitForStatus(
   );
 }
 
-export async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+export async function waitUntil(
+  condition: () => boolean,
+  timeoutMs: number,
+  refresh?: () => Promise<void>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  for (;;) {
+    if (refresh) await refresh();
+    if (condition()) return;
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

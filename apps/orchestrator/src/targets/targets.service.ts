@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { deriveStatus } from '@aiplane/contracts';
 import { prometheusTargets, type HttpSdTargetGroup, type ScrapeTarget } from '@aiplane/metrics';
-import { ServiceRegistry, type StoredService } from '@aiplane/registry';
+import { replicaRecords, ServiceRegistry, type GroupView, type StoredService } from '@aiplane/registry';
 
 /** Prometheus HTTP service discovery over the service records: every running workload, scraped directly. */
 @Injectable()
@@ -9,8 +9,26 @@ export class TargetsService {
   constructor(private readonly registry: ServiceRegistry) {}
 
   async targets(): Promise<HttpSdTargetGroup[]> {
-    return prometheusTargets((await this.registry.list()).map(scrapeTargetOf));
+    const entries = await this.registry.listEntries();
+    return prometheusTargets(
+      entries.flatMap((entry) =>
+        entry.type === 'service' ? [scrapeTargetOf(entry.service)] : groupTargets(entry),
+      ),
+    );
   }
+}
+
+/** One target per replica, so Prometheus scrapes each workload process itself. */
+function groupTargets(view: GroupView): ScrapeTarget[] {
+  return replicaRecords(view).map((replica) => ({
+    serviceId: view.group.id,
+    replicaId: replica.id,
+    endpoint: replica.endpoint,
+    recipeName: view.group.recipe_name,
+    jobId: replica.job_id,
+    kind: view.group.kind,
+    status: replica.status,
+  }));
 }
 
 function scrapeTargetOf(service: StoredService): ScrapeTarget {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { deriveStatus } from '@aiplane/contracts';
+import { deriveStatus, isGroupId, replicaIdOf } from '@aiplane/contracts';
 import { mergeExpositions, MetricsParseError, statusGauge, type ExpositionPart } from '@aiplane/metrics';
-import { ServiceRegistry, type StoredService, type WorkloadKind } from '@aiplane/registry';
+import { ServiceRegistry, toGroupRecord, type StoredService, type WorkloadKind } from '@aiplane/registry';
 import {
   GatewayTimeoutError,
   NotFoundError,
@@ -34,7 +34,56 @@ export class MetricsService {
 
   /** `kind` restricts the id to one workload kind (the vllm and vector-db routes); any kind otherwise. */
   async scrape(id: string, kind?: WorkloadKind): Promise<string> {
-    const service = await this.registry.get(id);
+    const service = isGroupId(id) ? undefined : await this.registry.get(id);
+    const groupId = isGroupId(id) ? id : service?.group_id;
+    if (groupId) return this.scrapeGroup(id, groupId, kind);
+    return this.scrapeService(id, service, kind);
+  }
+
+  /**
+   * Every serving replica's metrics, each labelled with its replica id, in one exposition (one
+   * family block per metric, as Prometheus requires). A replica that cannot be scraped is left out
+   * and marked down rather than failing the whole scrape: the others still have something to say.
+   */
+  private async scrapeGroup(id: string, groupId: string, kind?: WorkloadKind): Promise<string> {
+    const view = await this.registry.getGroupView(groupId);
+    if (!view || (kind !== undefined && view.group.kind !== kind)) {
+      throw new NotFoundError(`${kind === undefined ? 'Service' : KIND_NAMES[kind]} ${id} not found`);
+    }
+    const record = toGroupRecord(view);
+    const parts: ExpositionPart[] = [];
+    for (const job of view.jobs) {
+      for (const replica of job.replicas) {
+        if (!replica.ready || replica.endpoint === null) continue;
+        const replicaId = replicaIdOf(job.job_id, Number(new URL(replica.endpoint).port), replica.index);
+        try {
+          const text = await this.fetch(job, replica.endpoint, replicaId, replica.index);
+          parts.push({ labels: { service_id: groupId, replica_id: replicaId }, text });
+        } catch (error) {
+          this.logger.warn(
+            { replica: replicaId, err: error instanceof Error ? error.message : error },
+            'replica scrape failed',
+          );
+        }
+      }
+    }
+    parts.push({ labels: {}, text: statusGauge(groupId, record.status) });
+    try {
+      return mergeExpositions(parts);
+    } catch (error) {
+      if (error instanceof MetricsParseError)
+        throw new UpstreamError(
+          `A replica of ${id} answered /metrics with text that is not Prometheus format: ${error.message}`,
+        );
+      throw error;
+    }
+  }
+
+  private async scrapeService(
+    id: string,
+    service: StoredService | undefined,
+    kind?: WorkloadKind,
+  ): Promise<string> {
     if (!service || (kind !== undefined && service.kind !== kind)) {
       throw new NotFoundError(`${kind === undefined ? 'Service' : KIND_NAMES[kind]} ${id} not found`);
     }
@@ -60,7 +109,12 @@ export class MetricsService {
     }
   }
 
-  private async fetch(service: StoredService, endpoint: string, replicaId: string): Promise<string> {
+  private async fetch(
+    service: StoredService,
+    endpoint: string,
+    replicaId: string,
+    replicaIndex?: number,
+  ): Promise<string> {
     let response;
     try {
       response = await this.upstream.request(endpoint, 'GET', '/metrics', undefined, {
@@ -69,7 +123,8 @@ export class MetricsService {
     } catch (error) {
       if (error instanceof UpstreamConnectError) {
         // As for prompts: a workload that refuses connections is out of rotation until the prober sees it again.
-        await this.registry.setReadiness(service.id, false);
+        if (replicaIndex === undefined) await this.registry.setReadiness(service.id, false);
+        else await this.registry.setReplicaReadiness(service.id, replicaIndex, false);
         this.logger.warn(
           { replica: replicaId, err: error.message },
           'replica refused the metrics scrape; marked down',
