@@ -1,7 +1,5 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { Logger as PinoNestLogger } from 'nestjs-pino';
-import { createLogger } from '@aiplane/server-kit';
+import { createLogger, runStandalone } from '@aiplane/server-kit';
 import { AppModule } from './app.module';
 import { loadSlurmWorkerConfig } from './slurm-worker.config';
 
@@ -9,12 +7,7 @@ import { loadSlurmWorkerConfig } from './slurm-worker.config';
 async function main(): Promise<void> {
   const config = loadSlurmWorkerConfig();
   const logger = createLogger('slurm-worker', config.LOG_LEVEL);
-  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, logger), {
-    bufferLogs: true,
-  });
-  app.useLogger(app.get(PinoNestLogger));
-  app.enableShutdownHooks();
-  await app.init();
+  await runStandalone(AppModule.forRoot(config, logger));
 }
 
 main().catch((error: unknown) => {

@@ -68,3 +68,14 @@ export async function listen(
   await app.listen(port, host);
   logger.info({ host, port }, 'listening');
 }
+
+/**
+ * Starts an app without an HTTP surface (a queue consumer, a prober): pino as Nest's logger, and
+ * SIGINT/SIGTERM closing every module so connections and timers end cleanly.
+ */
+export async function runStandalone(module: Type | DynamicModule): Promise<void> {
+  const app = await NestFactory.createApplicationContext(module, { bufferLogs: true });
+  app.useLogger(app.get(PinoNestLogger));
+  app.enableShutdownHooks();
+  await app.init();
+}
