@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { createHttpApp, createLogger, listen } from '@aiplane/server-kit';
 import { AppModule } from './app.module';
+import { BearerTokenGuard } from './auth/bearer-token.guard';
 import { loadOrchestratorConfig } from './orchestrator.config';
 
 async function main(): Promise<void> {
@@ -8,6 +9,11 @@ async function main(): Promise<void> {
   const logger = createLogger('orchestrator', config.LOG_LEVEL);
   const app = await createHttpApp(AppModule.forRoot(config, logger), { logger });
   app.setGlobalPrefix('api');
+  if (config.ORCHESTRATOR_TOKEN) app.useGlobalGuards(new BearerTokenGuard(config.ORCHESTRATOR_TOKEN));
+  else
+    logger.warn(
+      'ORCHESTRATOR_TOKEN is not set: the orchestrator accepts requests from anyone who can reach it',
+    );
   await listen(app, config.ORCHESTRATOR_HOST, config.ORCHESTRATOR_PORT, logger);
 }
 

@@ -16,6 +16,8 @@ const schema = z.object({
   /** How long a start or cancel waits for a slurm-worker before answering 503. */
   SCHEDULER_WAIT_MS: durationMsFromEnv.default(20_000),
   UPSTREAM_TIMEOUT_MS: durationMsFromEnv.default(120_000),
+  /** Required from clients when set (the gateway sends it); `npm start` generates one per run. */
+  ORCHESTRATOR_TOKEN: z.string().min(16).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Model search calls this Hub API; a mirror or a test server may stand in for it. */
   HF_HUB_URL: z.url().default('https://huggingface.co'),

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { ProcessSupervisor, type SupervisorOptions } from './process.supervisor';
 
@@ -16,6 +17,8 @@ export interface StackOptions {
   probeIntervalMs?: number;
   /** trace, debug or info: readiness is read from each process's info-level start-up line. */
   logLevel?: 'trace' | 'debug' | 'info';
+  /** Bearer token between gateway and orchestrator; a fresh random one when absent. */
+  orchestratorToken?: string;
   /** Base environment of every process (PATH, HOME, ...): the caller's, never read here. */
   env: Record<string, string>;
 }
@@ -24,6 +27,7 @@ export interface RunningStack {
   gatewayUrl: string;
   orchestratorUrl: string;
   proxyUrl: string;
+  orchestratorToken: string;
   supervisor: ProcessSupervisor;
   stop(): Promise<void>;
 }
@@ -47,6 +51,7 @@ export async function startStack(
     LOG_LEVEL: options.logLevel ?? 'info',
   };
   const orchestratorUrl = `http://127.0.0.1:${ports.orchestrator}`;
+  const orchestratorToken = options.orchestratorToken ?? randomBytes(24).toString('hex');
   const proxyUrl = `http://127.0.0.1:${ports.proxy}`;
   const supervisor = new ProcessSupervisor({ cwd: options.root, ...(output ? { output } : {}) });
   // The gateway first: on one machine it must hold its port before any workload picks a free one.
@@ -59,6 +64,7 @@ export async function startStack(
         ...base,
         GATEWAY_PORT: String(ports.gateway),
         ORCHESTRATOR_URL: orchestratorUrl,
+        ORCHESTRATOR_TOKEN: orchestratorToken,
         ...(ssh
           ? {
               SSH_HOST: ssh.host,
@@ -74,7 +80,12 @@ export async function startStack(
     await supervisor.start({
       name: 'orchestrator',
       script: dist('orchestrator'),
-      env: { ...base, ORCHESTRATOR_PORT: String(ports.orchestrator), PROXY_URL: proxyUrl },
+      env: {
+        ...base,
+        ORCHESTRATOR_PORT: String(ports.orchestrator),
+        PROXY_URL: proxyUrl,
+        ORCHESTRATOR_TOKEN: orchestratorToken,
+      },
       readyMessages: LISTENING,
     });
     await supervisor.start({
@@ -117,6 +128,7 @@ export async function startStack(
     gatewayUrl: `http://127.0.0.1:${ports.gateway}`,
     orchestratorUrl,
     proxyUrl,
+    orchestratorToken,
     supervisor,
     stop: () => supervisor.stopAll(),
   };

@@ -258,6 +258,21 @@ export function describeSpine(options: SpineSuiteOptions): void {
       }
     });
 
+    it('lets only holders of the bearer token call the orchestrator directly', async () => {
+      const direct = apiClient(stack.orchestratorUrl);
+      const anonymous = await direct<{ statusCode: number; message: string }>('GET', '/api/services');
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.body.message).toContain('Bearer');
+      const wrong = await direct('GET', '/api/services', undefined, {
+        authorization: 'Bearer not-the-token',
+      });
+      expect(wrong.status).toBe(401);
+      const holder = await direct('GET', '/api/services', undefined, {
+        authorization: `Bearer ${stack.orchestratorToken}`,
+      });
+      expect(holder.status).toBe(200);
+    });
+
     it('refuses bad requests with a clear 4xx and changes nothing', async () => {
       const before = await api<Record_[]>('GET', '/api/v1/services');
       const unknownRecipe = await api<{ message: string }>('POST', '/api/v1/services', {
