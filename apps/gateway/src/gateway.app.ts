@@ -1,18 +1,15 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { createHttpApp, type Logger } from '@aiplane/server-kit';
+import { createHttpApp, JSON_BODY_LIMIT, type Logger } from '@aiplane/server-kit';
 import { AppModule } from './app.module';
 import type { GatewayConfig } from './gateway.config';
 import { API_PREFIX, buildOpenApiDocument, serveOpenApiDocs } from './openapi';
-
-/** Upserts of many points are large JSON bodies (10 000 × 384 floats ≈ 40 MB). */
-const BODY_LIMIT = '64mb';
 
 /** The whole gateway, ready to listen; shared by main.ts, the tests and the OpenAPI generator. */
 export async function createGatewayApp(
   config: GatewayConfig,
   logger: Logger,
 ): Promise<NestExpressApplication> {
-  const app = await createHttpApp(AppModule.forRoot(config, logger), { logger, bodyLimit: BODY_LIMIT });
+  const app = await createHttpApp(AppModule.forRoot(config, logger), { logger, bodyLimit: JSON_BODY_LIMIT });
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'ready'] });
   serveOpenApiDocs(app, buildOpenApiDocument(app));
   return app;

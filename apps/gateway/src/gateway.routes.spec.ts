@@ -234,6 +234,11 @@ describe('gateway → orchestrator over plain HTTP', () => {
     expect(upstream?.headers.cookie).toBeUndefined();
   });
 
+  it('forwards Idempotency-Key, so a client may retry a create without risking a second job', async () => {
+    await send(gateway, 'POST', '/api/v1/services', CREATE, { 'idempotency-key': 'retry-safe-1' });
+    expect(orchestrator.forwarded()[0]?.headers['idempotency-key']).toBe('retry-safe-1');
+  });
+
   it('carries a request id on POST bodies too', async () => {
     const res = await send(gateway, 'POST', '/api/v1/services', CREATE, { 'x-request-id': 'post-id-1' });
     expect(res.headers.get('x-request-id')).toBe('post-id-1');

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Queue, UnrecoverableError } from 'bullmq';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { SCHEDULER_QUEUE, schedulerJobIds, type SchedulerJobs } from '@aiplane/contracts';
 import { createBullConnection } from '@aiplane/registry';
@@ -9,6 +9,7 @@ import {
   JobWaitTimeoutError,
   SchedulerQueueClient,
   SchedulerQueueWorker,
+  WORKER_LOCK_MS,
   type SchedulerHandlers,
 } from './scheduler.queue';
 
@@ -316,6 +317,50 @@ describe('SchedulerQueueClient and SchedulerQueueWorker on real Redis', () => {
     expect(answeredButNotRun).toEqual([]);
     // Both outcomes occurred, so the deadlines really did fall on both sides of the worker's progress.
     expect([...outcomes.values()]).toEqual(expect.arrayContaining(['result', 'timeout']));
+  });
+
+  it('tells whether a submission still has a submit job to run or running', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const consumer = await worker({
+      submit: async (job) => {
+        await held;
+        return { serviceId: job.data.submissionId };
+      },
+    });
+    const queue = await client();
+    expect(await consumer.submitPending('never-submitted')).toBe(false);
+    const answer = queue.submit(payload('held'), 10_000);
+    await sleep(200);
+    expect(await consumer.submitPending('held')).toBe(true);
+    release();
+    await answer;
+    expect(await consumer.submitPending('held')).toBe(false);
+  });
+
+  it('lets another worker take over the job of a worker that died holding it within about 15 s', async () => {
+    const queue = await client();
+    const answer = queue.submit(payload('orphaned'), 30_000);
+    // A worker that takes the job and dies: its lock (as long as ours) is never renewed again.
+    const deadConnection = createBullConnection(redisUrl());
+    const dead = new Worker(SCHEDULER_QUEUE, null, {
+      connection: deadConnection,
+      prefix,
+      lockDuration: WORKER_LOCK_MS,
+    });
+    closers.push(async () => {
+      await dead.close(true);
+      deadConnection.disconnect();
+    });
+    const taken = await dead.getNextJob('dead-worker-token');
+    expect(taken.id).toBe(schedulerJobIds.submit('orphaned'));
+
+    const started = Date.now();
+    await worker();
+    await expect(answer).resolves.toEqual({ serviceId: 'svc-orphaned' });
+    expect(Date.now() - started).toBeLessThan(WORKER_LOCK_MS * 1.6);
   });
 
   it('polls once per interval in total, however many workers consume the queue', async () => {

@@ -118,6 +118,11 @@ export class SchedulerQueueClient {
   }
 }
 
+/** How long a worker's hold on a job lasts without renewal (renewed every half of it). */
+export const WORKER_LOCK_MS = 10_000;
+
+const PENDING_STATES = new Set<string>(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
 export type SchedulerHandlers = {
   [N in SchedulerJobName]: (job: SchedulerJob<N>) => Promise<SchedulerJobs[N]['result']>;
 };
@@ -147,12 +152,28 @@ export class SchedulerQueueWorker {
             throw new Error(`unknown job name ${job.name}`);
         }
       },
-      { connection, concurrency: options.concurrency, prefix: options.prefix },
+      {
+        connection,
+        concurrency: options.concurrency,
+        prefix: options.prefix,
+        // A worker killed mid-job holds its lock until the lock expires; only then does another
+        // worker take the job over. BullMQ's 30 s would outlast the orchestrator's wait, so a
+        // client whose create met a worker crash would get an error for a job that does run.
+        // Every handler is idempotent, so a job taken over early by mistake costs nothing.
+        lockDuration: WORKER_LOCK_MS,
+        stalledInterval: WORKER_LOCK_MS / 2,
+      },
     );
   }
 
   get bullWorker(): Worker {
     return this.worker;
+  }
+
+  /** Whether the submit job of this submission is still to run or running (it will finish it). */
+  async submitPending(submissionId: string): Promise<boolean> {
+    const state = await this.queue.getJobState(schedulerJobIds.submit(submissionId));
+    return PENDING_STATES.has(state);
   }
 
   /**

@@ -261,7 +261,10 @@ describe('repository recipes, cluster profile, with a stand-in apptainer', () =>
     rmSync(jobDir, { recursive: true, force: true });
   });
 
-  function run(path: string, config: ServiceConfigInput | undefined) {
+  // What the worker sets after the user's values; the workloads read it from their environment.
+  const API_KEY = 'k3y-from-the-worker_0123456789abcdefghijklmnopqrstu';
+
+  function run(path: string, config: ServiceConfigInput | undefined, apiKey: string | null = API_KEY) {
     const recipe = catalogue.resolve(path)!;
     const effective = mergeConfig(recipe, config);
     const script = join(jobDir, 'job.sh');
@@ -270,24 +273,36 @@ describe('repository recipes, cluster profile, with a stand-in apptainer', () =>
       renderBatchScript({ recipe, config: effective, profile: 'cluster', jobName: 'c', jobDir }),
     );
     let status = 0;
+    let stderr = '';
     try {
       execFileSync('bash', [script], {
         env: {
           PATH: `${binDir}:${process.env.PATH ?? ''}`,
           AIPLANE_ENDPOINT_HOST: '127.0.0.1',
           ...effective.environment,
+          ...(apiKey === null
+            ? {}
+            : { [recipe.kind === 'vllm' ? 'VLLM_API_KEY' : 'QDRANT__SERVICE__API_KEY']: apiKey }),
         },
         stdio: 'pipe',
       });
     } catch (error) {
       status = (error as { status: number }).status;
+      stderr = String((error as { stderr: Buffer }).stderr);
     }
     const argv = readIfThere(join(jobDir, 'apptainer.argv'))?.split('\0').slice(0, -1);
+    const env = readIfThere(join(jobDir, 'apptainer.env'));
     return {
       status,
+      stderr,
       argv,
       modules: readIfThere(join(jobDir, 'modules')),
-      env: readIfThere(join(jobDir, 'apptainer.env')),
+      env,
+      vars: new Map(
+        (env ?? '')
+          .split('\n')
+          .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+      ),
     };
   }
 
@@ -317,6 +332,27 @@ describe('repository recipes, cluster profile, with a stand-in apptainer', () =>
     ]);
   });
 
+  it.each([
+    ['inference/vllm-single-node', 'VLLM_API_KEY'],
+    ['inference/vllm-replicas', 'VLLM_API_KEY'],
+    ['vector-db/qdrant', 'QDRANT__SERVICE__API_KEY'],
+  ])('%s hands the API key to the container through its environment only, never argv', (path, name) => {
+    const { status, argv, vars } = run(path, undefined);
+    expect(status).toBe(0);
+    expect(vars.get(name)).toBe(API_KEY);
+    expect(argv?.join(' ')).not.toContain(API_KEY);
+  });
+
+  it.each([
+    ['inference/vllm-single-node', 'VLLM_API_KEY'],
+    ['vector-db/qdrant', 'QDRANT__SERVICE__API_KEY'],
+  ])('%s refuses to start a workload without an API key', (path, name) => {
+    const { status, stderr, argv } = run(path, undefined, null);
+    expect(status).not.toBe(0);
+    expect(stderr).toContain(`${name}: is set by aiplane; refusing to start`);
+    expect(argv).toBeUndefined();
+  });
+
   it('leaves out --nv for a CPU-only request and binds HF_HOME when given', () => {
     const hfHome = join(jobDir, 'hf cache');
     const { status, argv } = run('inference/vllm-single-node', {
@@ -339,13 +375,8 @@ describe('repository recipes, cluster profile, with a stand-in apptainer', () =>
   );
 
   it('starts Qdrant with its data in the job directory and a gRPC port of its own', () => {
-    const { status, argv, env } = run('vector-db/qdrant', undefined);
+    const { status, argv, vars } = run('vector-db/qdrant', undefined);
     const httpPort = Number(readIfThere(join(jobDir, 'endpoint'))?.split(':').pop());
-    const vars = new Map(
-      (env ?? '')
-        .split('\n')
-        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-    );
 
     expect(status).toBe(0);
     expect(argv).toEqual([

@@ -208,6 +208,23 @@ describe('mergeConfig', () => {
       expect(error.message).toMatch(new RegExp(`^environment: ${name} is reserved`));
     });
 
+    it.each([
+      ['VLLM_API_KEY', 'vllm', singleNode],
+      ['QDRANT__SERVICE__API_KEY', 'qdrant', qdrant],
+      // Either name on either kind: neither is the user's to set.
+      ['QDRANT__SERVICE__API_KEY', 'vllm', singleNode],
+      ['VLLM_API_KEY', 'qdrant', qdrant],
+    ] as const)('rejects a user-chosen %s on a %s service', (name, _kind, target) => {
+      const error = configError(() =>
+        mergeConfig(target, { environment: { [name]: 'the-key-i-want-keep-out-of-messages' } }),
+      );
+      expect(error.message).toBe(
+        `environment: ${name} is reserved: aiplane generates a random API key for every service and sets it itself, so that only the control plane can call the workload; remove ${name} from the environment`,
+      );
+      expect(error.field).toBe('environment');
+      expect(error.message).not.toContain('the-key-i-want');
+    });
+
     it.each(['1ABC', 'MY-VAR', 'A B', '', 'É', 'X'.repeat(129)])('rejects the name %j', (name) => {
       expect(configError(() => mergeConfig(singleNode, { environment: { [name]: 'x' } })).message).toMatch(
         /^environment: environment variable name/,

@@ -13,7 +13,7 @@ export {
 } from './config.merge';
 export { RecipeCatalogue, loadRecipeCatalogue, type RecipeLoadError } from './recipe.catalogue';
 export { ConfigError, RecipeError, RenderError } from './recipe.errors';
-export { type RecipeKind } from './recipe.rules';
+export { API_KEY_VARIABLE, type RecipeKind } from './recipe.rules';
 export {
   parseRecipe,
   type Recipe,

@@ -17,6 +17,16 @@ export const PORT_VARIABLE: Readonly<Record<RecipeKind, string>> = {
 
 export const TENSOR_PARALLEL_VARIABLE = 'VLLM_TENSOR_PARALLEL_SIZE';
 
+/**
+ * The variable each kind's workload reads its API key from. The worker generates one key per
+ * scheduler job and sets it here, so that other users of the cluster, who can reach the compute
+ * nodes, cannot call the workload directly; only the proxy, which reads the key from the record, can.
+ */
+export const API_KEY_VARIABLE: Readonly<Record<RecipeKind, string>> = {
+  vllm: 'VLLM_API_KEY',
+  qdrant: 'QDRANT__SERVICE__API_KEY',
+};
+
 export interface IntegerLimit {
   min: number;
   max: number;
@@ -77,8 +87,13 @@ const RESERVED_NAMES: ReadonlySet<string> = new Set([
   'PROMPT_COMMAND',
 ]);
 
+const API_KEY_NAMES: ReadonlySet<string> = new Set(Object.values(API_KEY_VARIABLE));
+
 /** Why `name` may not be set through a service config, or undefined when it may. */
 export function reservedEnvReason(name: string): string | undefined {
+  if (API_KEY_NAMES.has(name)) {
+    return `${name} is reserved: aiplane generates a random API key for every service and sets it itself, so that only the control plane can call the workload; remove ${name} from the environment`;
+  }
   if (RESERVED_NAMES.has(name)) {
     return `${name} is reserved: it would change how the batch shell or the scheduler behaves`;
   }

@@ -48,7 +48,7 @@ describe('parseRecipe', () => {
       kind: 'vllm',
       resources: { nodes: 1, cpu: 8, memory: '64G', time_limit: 60, gpu: 4 },
       ports: { base: 8001 },
-      readiness: { path: '/health' },
+      readiness: { path: '/v1/models' },
     });
     expect(recipe.environment.VLLM_MODEL).toBe('Qwen/Qwen2.5-0.5B-Instruct');
     expect(recipe.gpu_per_replica).toBeUndefined();

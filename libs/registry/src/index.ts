@@ -2,3 +2,4 @@ export * from './registry.types';
 export * from './service.registry';
 export * from './redis.connection';
 export * from './group.records';
+export * from './workload-auth';

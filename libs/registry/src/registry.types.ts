@@ -13,6 +13,11 @@ export interface Submission {
   request_id: string;
   created_at: string;
   job_id?: string;
+  /**
+   * One API key per node job, stored by the worker before its first sbatch so that a retry which
+   * adopts an already submitted job knows the key that job was started with. Dropped with the config.
+   */
+  api_keys?: string[];
 }
 
 /** A service as stored: the public record's fields plus what the control plane needs internally. */
@@ -41,6 +46,11 @@ export interface StoredService {
   node_index: number | null;
   /** Empty for a single-workload service. */
   replicas: StoredReplica[];
+  /**
+   * The key the workload was started with; the proxy sends it on every call. Internal: never part
+   * of a record a client sees, never logged. Absent on records from before keys existed.
+   */
+  api_key?: string;
 }
 
 /** One workload process of a group's node job; endpoint and readiness are written by different apps. */

@@ -109,6 +109,19 @@ describe('ServiceRegistry on real Redis', () => {
       expect(read?.exit_code).toBeNull();
     });
 
+    it("keeps the workload's API key in the record and out of what clients see", async () => {
+      const stored = service('103', { api_key: 'k-103' });
+      await registry.createService(stored);
+
+      const read = await registry.get('103');
+      expect(read).toEqual(stored);
+      expect((await registry.getMany(['103']))[0]?.api_key).toBe('k-103');
+      expect(JSON.stringify(toServiceRecord(read!))).not.toContain('k-103');
+      // A record from before keys existed reads back without one.
+      await registry.createService(service('104'));
+      expect(await registry.get('104')).not.toHaveProperty('api_key');
+    });
+
     it('returns undefined for an unknown id', async () => {
       expect(await registry.get('nope')).toBeUndefined();
       expect(await registry.exists('nope')).toBe(false);
@@ -392,6 +405,37 @@ describe('ServiceRegistry on real Redis', () => {
       await registry.createSubmission(submission('s1', { recipe_name: 'other', request_id: 'req-2' }));
 
       expect(await registry.getSubmission('s1')).toEqual(submission('s1'));
+    });
+
+    it('claimApiKeys stores the first keys and hands the same ones to every later attempt', async () => {
+      const original = submission('s1', { config: { resources: { memory: '64G', cpu: 1.5e1 } } });
+      await registry.createSubmission(original);
+
+      expect(await registry.claimApiKeys('s1', ['a0', 'a1'])).toEqual(['a0', 'a1']);
+      expect(await registry.claimApiKeys('s1', ['b0', 'b1'])).toEqual(['a0', 'a1']);
+      expect(await registry.getSubmission('s1')).toEqual({ ...original, api_keys: ['a0', 'a1'] });
+      expect(await redis.ttl(`${prefix}:submission:s1`)).toBeGreaterThan(0);
+      expect(await registry.claimApiKeys('missing', ['c0'])).toBeUndefined();
+      expect(await redis.exists(`${prefix}:submission:missing`)).toBe(0);
+    });
+
+    it('claimApiKeys gives racing attempts one set of keys', async () => {
+      await registry.createSubmission(submission('s2'));
+      const claims = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => registry.claimApiKeys('s2', [`k${i}`])),
+      );
+      expect(new Set(claims.map((keys) => keys?.[0])).size).toBe(1);
+    });
+
+    it('markSubmitted drops the API keys with the config', async () => {
+      const original = submission('s3');
+      await registry.createSubmission(original);
+      await registry.claimApiKeys('s3', ['secret-key-0']);
+
+      await registry.markSubmitted((await registry.getSubmission('s3'))!, '4243');
+
+      expect(await registry.getSubmission('s3')).toEqual({ ...original, config: {}, job_id: '4243' });
+      expect(await redis.get(`${prefix}:submission:s3`)).not.toContain('secret-key-0');
     });
 
     it('markSubmitted drops the config (and its secrets) and keeps the job id', async () => {

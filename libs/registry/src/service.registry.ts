@@ -63,6 +63,19 @@ if ARGV[2] == '1' then redis.call('HSET', KEYS[1], ARGV[1] .. 'seen_ready', '1')
 return 1
 `;
 
+// Adds the keys to the submission unless it has some already, and returns the ones that count, so
+// that two attempts racing on one submission start their jobs with the same keys. The document is
+// extended as text rather than re-encoded, which could alter the user's config (cjson's numbers).
+// Returns false when the submission does not exist.
+const CLAIM_API_KEYS_LUA = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local existing = cjson.decode(raw).api_keys
+if type(existing) == 'table' then return cjson.encode(existing) end
+redis.call('SET', KEYS[1], string.sub(raw, 1, -2) .. ',"api_keys":' .. ARGV[1] .. '}', 'KEEPTTL')
+return ARGV[1]
+`;
+
 export class RegistryError extends Error {
   readonly code = 'CORRUPT_RECORD';
 }
@@ -104,9 +117,24 @@ export class ServiceRegistry {
     return raw === null ? undefined : (JSON.parse(raw) as Submission);
   }
 
-  /** Records the job id and drops the config: secrets live only as long as they are needed. */
+  /**
+   * The API keys of a submission's node jobs: `candidates` if it had none yet, else the ones an
+   * earlier attempt stored (and may have started jobs with). Undefined when the submission is gone.
+   */
+  async claimApiKeys(submissionId: string, candidates: readonly string[]): Promise<string[] | undefined> {
+    const stored = (await this.redis.eval(
+      CLAIM_API_KEYS_LUA,
+      1,
+      this.submissionKey(submissionId),
+      JSON.stringify(candidates),
+    )) as string | null;
+    return stored === null ? undefined : (JSON.parse(stored) as string[]);
+  }
+
+  /** Records the job id and drops the config and keys: secrets live only as long as they are needed. */
   async markSubmitted(submission: Submission, jobId: string): Promise<void> {
-    const kept: Submission = { ...submission, config: {}, job_id: jobId };
+    const { api_keys: _keys, ...rest } = submission;
+    const kept: Submission = { ...rest, config: {}, job_id: jobId };
     await this.redis.set(this.submissionKey(submission.id), JSON.stringify(kept), 'EX', SUBMISSION_TTL_S);
   }
 
@@ -283,6 +311,7 @@ function serialise(service: StoredService): Record<string, string> {
     group_id: service.group_id ?? '',
     node_index: service.node_index === null ? '' : String(service.node_index),
     replica_gpus: JSON.stringify(service.replicas.map((replica) => replica.gpu_ids)),
+    ...(service.api_key === undefined ? {} : { api_key: service.api_key }),
     ...Object.fromEntries(
       service.replicas.flatMap((replica) => [
         [`r${replica.index}_endpoint`, replica.endpoint ?? ''],
@@ -341,5 +370,6 @@ function deserialise(hash: Record<string, string>): StoredService {
     group_id: orNull(hash.group_id),
     node_index: orNull(hash.node_index) === null ? null : Number(hash.node_index),
     replicas: deserialiseReplicas(hash),
+    ...(hash.api_key ? { api_key: hash.api_key } : {}),
   };
 }

@@ -12,11 +12,14 @@ export { createScheduler, type CreateSchedulerOptions } from './scheduler.factor
 export {
   decodeSlurmExitCode,
   expandHostlist,
+  jobCompInfo,
   KNOWN_SLURM_STATES,
   normaliseSlurmState,
   parseSbatchParsable,
   parseScontrolShowJob,
   parseSqueue,
+  parseSqueueListLine,
   SQUEUE_DELIMITER,
   SQUEUE_FORMAT,
+  SQUEUE_LIST_FORMAT,
 } from './slurm.parsers';

@@ -271,6 +271,25 @@ describe('LocalScheduler', () => {
     expect(await scheduler.findByName('aiplane-same')).toMatchObject({ jobId: second, state: 'COMPLETED' });
   });
 
+  it('listByNamePrefix lists the jobs whose name starts with the prefix, with their directories', async () => {
+    const scheduler = new LocalScheduler({ stateDir });
+    const owned = request('sleep 300', {}, 'aiplane-owned');
+    const ownedId = await scheduler.submit(owned);
+    const doneId = await scheduler.submit(request('true', {}, 'aiplane-done'));
+    await scheduler.submit(request('true', {}, 'someone-else'));
+    await finished(scheduler, doneId);
+
+    const listed = await scheduler.listByNamePrefix('aiplane-');
+    expect(listed.map((job) => job.jobId).sort()).toEqual([ownedId, doneId].sort());
+    expect(listed.find((job) => job.jobId === ownedId)).toMatchObject({
+      name: 'aiplane-owned',
+      state: 'RUNNING',
+      workDir: owned.jobDir,
+    });
+    expect(listed.find((job) => job.jobId === doneId)?.state).toBe('COMPLETED');
+    await scheduler.cancel(ownedId);
+  });
+
   it('reports a job whose process vanished without a status as FAILED, also when its pid was reused', async () => {
     const scheduler = new LocalScheduler({ stateDir });
     const id = await scheduler.submit(request('sleep 300'));

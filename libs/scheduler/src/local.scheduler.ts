@@ -147,6 +147,15 @@ export class LocalScheduler implements Scheduler {
     return Promise.resolve(newest && this.info(newest));
   }
 
+  listByNamePrefix(prefix: string): Promise<JobInfo[]> {
+    const found: JobInfo[] = [];
+    for (const jobId of this.jobIds()) {
+      const job = this.readRecord(jobId);
+      if (job?.name.startsWith(prefix)) found.push({ ...this.info(job), workDir: job.jobDir });
+    }
+    return Promise.resolve(found);
+  }
+
   async ping(): Promise<void> {
     try {
       await mkdir(this.jobsDir, { recursive: true });

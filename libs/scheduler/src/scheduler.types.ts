@@ -24,6 +24,8 @@ export interface JobInfo {
   nodes: string[];
   reason?: string;
   exitCode?: number;
+  /** The job's working directory; set by {@link Scheduler.listByNamePrefix}. */
+  workDir?: string;
 }
 
 export type SchedulerKind = 'slurm' | 'local';
@@ -38,6 +40,17 @@ export interface Scheduler {
   query(jobIds: readonly string[]): Promise<Map<string, JobInfo>>;
   /** Newest job carrying exactly this name, in any state, so a retried submit never submits twice. */
   findByName(jobName: string): Promise<JobInfo | undefined>;
+  /**
+   * Every job of this user whose name starts with `prefix`, in any state the scheduler still
+   * reports, with its working directory: how a restarted worker finds the jobs it owns.
+   */
+  listByNamePrefix(prefix: string): Promise<JobInfo[]>;
+  /**
+   * How a job ended that `query` no longer reports (the scheduler purged it), from the scheduler's
+   * completion log where one is readable; `workDir` tells it apart from a later job given the same
+   * id. Undefined when there is no such evidence. Schedulers that never forget jobs omit it.
+   */
+  finishedJob?(jobId: string, workDir: string): Promise<JobInfo | undefined>;
   /** Throws `SchedulerError` UNAVAILABLE when the scheduler does not answer. */
   ping(): Promise<void>;
 }

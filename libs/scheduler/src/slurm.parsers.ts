@@ -265,6 +265,50 @@ export function parseSqueueLine(line: string): JobInfo {
   });
 }
 
+/**
+ * {@link SQUEUE_FORMAT} plus the working directory, for listing the jobs a worker owns. The name
+ * stays last for the same reason as there.
+ */
+export const SQUEUE_LIST_FORMAT = [
+  `JobID:0${SQUEUE_DELIMITER}`,
+  `State:0${SQUEUE_DELIMITER}`,
+  `exit_code:0${SQUEUE_DELIMITER}`,
+  `NodeList:0${SQUEUE_DELIMITER}`,
+  `Reason:0${SQUEUE_DELIMITER}`,
+  `WorkDir:0${SQUEUE_DELIMITER}`,
+  'Name:0',
+].join(',');
+const SQUEUE_LIST_FIELD_COUNT = 7;
+
+/** The name of one {@link SQUEUE_LIST_FORMAT} line, without parsing the rest. */
+export function squeueListLineName(line: string): string | undefined {
+  const fields = line.split(SQUEUE_DELIMITER);
+  return fields.length < SQUEUE_LIST_FIELD_COUNT
+    ? undefined
+    : fields.slice(SQUEUE_LIST_FIELD_COUNT - 1).join(SQUEUE_DELIMITER);
+}
+
+export function parseSqueueListLine(line: string): JobInfo {
+  const fields = line.split(SQUEUE_DELIMITER);
+  if (fields.length < SQUEUE_LIST_FIELD_COUNT) {
+    throw new SchedulerError('PARSE', `unexpected squeue line ${JSON.stringify(line.slice(0, 200))}`);
+  }
+  const [jobId = '', state = '', exitCode = '', nodes = '', reason = '', workDir = ''] = fields;
+  if (!/^\d+$/.test(jobId)) {
+    throw new SchedulerError('PARSE', `unexpected squeue job id ${JSON.stringify(jobId)}`);
+  }
+  const info = jobInfo({
+    jobId,
+    state: normaliseSlurmState(state),
+    exitCode,
+    nodes,
+    reason,
+    name: fields.slice(SQUEUE_LIST_FIELD_COUNT - 1).join(SQUEUE_DELIMITER),
+  });
+  if (workDir !== '' && workDir !== '(null)') info.workDir = workDir;
+  return info;
+}
+
 /** Parses `squeue --noheader --Format=<SQUEUE_FORMAT>` output. */
 export function parseSqueue(stdout: string): JobInfo[] {
   return stdout
@@ -322,4 +366,42 @@ export function parseScontrolShowJob(stdout: string): JobInfo | undefined {
     reason: fields.get('Reason'),
     exitCode: fields.get('ExitCode'),
   });
+}
+
+/**
+ * One line of SLURM's jobcomp/filetxt log (`JobId=77 UserId=root(0) ... Name=x JobState=CANCELLED
+ * ... WorkDir=/d ... ExitCode=0:15`). A value runs to the next ` Key=`, so paths with spaces survive.
+ */
+export function parseJobCompLine(line: string): Map<string, string> | undefined {
+  const text = line.trim();
+  if (!text.startsWith('JobId=')) return undefined;
+  const keys = [...text.matchAll(/(?:^|\s)([A-Za-z]\w*)=/g)];
+  const fields = new Map<string, string>();
+  for (const [i, match] of keys.entries()) {
+    const valueStart = match.index + match[0].length;
+    const valueEnd = keys[i + 1]?.index ?? text.length;
+    fields.set(match[1] ?? '', text.slice(valueStart, valueEnd).trim());
+  }
+  return fields;
+}
+
+/** The final state a jobcomp line records, or undefined when the line is not a job's. */
+export function jobCompInfo(line: string): (JobInfo & { workDir?: string; user?: string }) | undefined {
+  const fields = parseJobCompLine(line);
+  const jobId = fields?.get('JobId') ?? '';
+  const state = fields?.get('JobState');
+  if (!fields || !/^\d+$/.test(jobId) || state === undefined) return undefined;
+  const info: JobInfo & { user?: string } = jobInfo({
+    jobId,
+    name: fields.get('Name') ?? '',
+    state: normaliseSlurmState(state),
+    nodes: fields.get('NodeList') ?? '',
+    reason: undefined,
+    exitCode: fields.get('ExitCode'),
+  });
+  const workDir = fields.get('WorkDir');
+  if (workDir) info.workDir = workDir;
+  const user = fields.get('UserId')?.replace(/\(.*$/, '');
+  if (user) info.user = user;
+  return info;
 }

@@ -126,6 +126,13 @@ describe('SlurmScheduler on real SLURM', () => {
     expect(jobEnv).toMatch(/^CUDA_VISIBLE_DEVICES=\d/m);
 
     expect(await scheduler.findByName(req.jobName)).toMatchObject({ jobId: id, state: 'RUNNING' });
+    // A restarted worker finds its jobs by prefix and tells them apart by their working directory.
+    const listed = await scheduler.listByNamePrefix(`aiplane-int-${tag}-`);
+    expect(listed.find((job) => job.jobId === id)).toMatchObject({
+      name: req.jobName,
+      state: 'RUNNING',
+      workDir: req.jobDir,
+    });
 
     await scheduler.cancel(id);
     const cancelled = await until('CANCELLED', async () => {
@@ -134,6 +141,10 @@ describe('SlurmScheduler on real SLURM', () => {
     });
     expect(cancelled).toMatchObject({ jobId: id, name: req.jobName });
     await expect(scheduler.cancel(id)).resolves.toBeUndefined();
+    // Once SLURM purges it, its completion log (jobcomp/filetxt here) still says how it ended.
+    const finished = await until('the jobcomp line', () => scheduler.finishedJob(id, req.jobDir));
+    expect(finished).toMatchObject({ jobId: id, name: req.jobName, state: 'CANCELLED' });
+    expect(await scheduler.finishedJob(id, `${req.jobDir}-not-this-one`)).toBeUndefined();
     expect(existsSync(canary)).toBe(false);
   });
 

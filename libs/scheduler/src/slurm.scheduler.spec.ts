@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandResult, CommandRunner, CommandRunOptions } from './command.runner';
 import { SchedulerError } from './scheduler.error';
 import type { SubmitRequest } from './scheduler.types';
-import { SQUEUE_DELIMITER, SQUEUE_FORMAT } from './slurm.parsers';
+import { SQUEUE_DELIMITER, SQUEUE_FORMAT, SQUEUE_LIST_FORMAT } from './slurm.parsers';
 import { SlurmScheduler } from './slurm.scheduler';
 
 interface Call {
@@ -225,6 +225,47 @@ describe('SlurmScheduler', () => {
     });
   });
 
+  describe('listByNamePrefix', () => {
+    it('lists every job of the user whose name starts with the prefix, with its working directory', async () => {
+      const runner = new FakeRunner(() => ({
+        stdout:
+          line('20', 'CANCELLED', '15', 'vm', 'None', '/state/jobs/a', 'aiplane-a') +
+          line('21', 'RUNNING', '0', 'vm', 'None', '/state/jobs/b/n0', 'aiplane-b-n0') +
+          line('22', 'SOME_FUTURE_STATE', '0', 'vm', 'None', '/elsewhere', 'not-ours') +
+          line('23', 'PENDING', '0', '', 'Priority', '(null)', 'aiplane-c'),
+      }));
+      const listed = await new SlurmScheduler(runner).listByNamePrefix('aiplane-');
+      expect(listed).toEqual([
+        {
+          jobId: '20',
+          name: 'aiplane-a',
+          state: 'CANCELLED',
+          nodes: ['vm'],
+          exitCode: 143,
+          workDir: '/state/jobs/a',
+        },
+        { jobId: '21', name: 'aiplane-b-n0', state: 'RUNNING', nodes: ['vm'], workDir: '/state/jobs/b/n0' },
+        { jobId: '23', name: 'aiplane-c', state: 'PENDING', nodes: [], reason: 'Priority' },
+      ]);
+      expect(runner.calls[0]?.args).toEqual([
+        '--noheader',
+        '--states=all',
+        '--me',
+        `--Format=${SQUEUE_LIST_FORMAT}`,
+      ]);
+    });
+
+    it('reports an unreachable controller as UNAVAILABLE', async () => {
+      const runner = new FakeRunner(() => ({
+        exitCode: 1,
+        stderr: 'slurm_load_jobs error: Unable to contact slurm controller (connect failure)',
+      }));
+      expect((await rejection(new SlurmScheduler(runner).listByNamePrefix('aiplane-'))).code).toBe(
+        'UNAVAILABLE',
+      );
+    });
+  });
+
   describe('cancel', () => {
     it('runs scancel with the id as its own argument', async () => {
       const runner = new FakeRunner(() => ({}));
@@ -281,11 +322,114 @@ describe('SlurmScheduler', () => {
       await expect(new SlurmScheduler(runner).ping()).resolves.toBeUndefined();
     });
 
-    it('throws UNAVAILABLE when no controller answers', async () => {
-      const runner = new FakeRunner(() => ({ exitCode: 1, stdout: 'Slurmctld(primary) at vm is DOWN\n' }));
+    it('throws UNAVAILABLE when no controller answers, naming each controller without the banner', async () => {
+      const runner = new FakeRunner(() => ({
+        exitCode: 1,
+        stdout: [
+          'Slurmctld(primary) at vm is DOWN',
+          '*****************************************',
+          '** RESTORE SLURMCTLD DAEMON TO SERVICE **',
+          '*****************************************',
+          '',
+        ].join('\n'),
+      }));
       const error = await rejection(new SlurmScheduler(runner).ping());
       expect(error.code).toBe('UNAVAILABLE');
-      expect(error.message).toContain('DOWN');
+      expect(error.message).toBe('slurmctld does not answer: Slurmctld(primary) at vm is DOWN');
+    });
+  });
+
+  describe('finishedJob', () => {
+    const log = (): string => {
+      const file = join(dir, 'jobcomp.log');
+      writeFileSync(file, fixture('jobcomp-filetxt-22.05.txt'));
+      return file;
+    };
+
+    it("reads how a purged job ended from the jobcomp log, by id and directory, the user's own", async () => {
+      const scheduler = new SlurmScheduler(new FakeRunner(() => ({})), { user: 'root', jobCompFile: log() });
+      // Id 75 was used three times: by an older era, by another user, and by this job.
+      expect(await scheduler.finishedJob('75', '/state/jobs/af892a1a841140c0bf42a1c6bc5c3f1f')).toEqual({
+        jobId: '75',
+        name: 'aiplane-af892a1a841140c0bf42a1c6bc5c3f1f',
+        state: 'TIMEOUT',
+        nodes: ['vm'],
+        exitCode: 143,
+      });
+      expect(await scheduler.finishedJob('5', '/tmp/sched probe')).toMatchObject({
+        state: 'FAILED',
+        exitCode: 3,
+      });
+      expect(await scheduler.finishedJob('6', '/work/main/')).toMatchObject({
+        state: 'COMPLETED',
+        exitCode: 0,
+      });
+      expect(await scheduler.finishedJob('75', '/somewhere/else')).toBeUndefined();
+      expect(await scheduler.finishedJob('999', '/work/main')).toBeUndefined();
+    });
+
+    it('finds the log through scontrol show config once, and has no evidence when it is not readable', async () => {
+      const file = log();
+      const runner = new FakeRunner(() => ({
+        stdout: `JobCompLoc              = ${file}\nJobCompType             = jobcomp/filetxt\n`,
+      }));
+      const scheduler = new SlurmScheduler(runner, { user: 'root' });
+      expect(await scheduler.finishedJob('6', '/work/main')).toMatchObject({ state: 'COMPLETED' });
+      expect(await scheduler.finishedJob('5', '/tmp/sched probe')).toMatchObject({ state: 'FAILED' });
+      expect(runner.calls.map((call) => [call.command, ...call.args])).toEqual([
+        ['scontrol', 'show', 'config'],
+      ]);
+
+      const elsewhere = new SlurmScheduler(new FakeRunner(() => ({})), {
+        jobCompFile: join(dir, 'none.log'),
+      });
+      expect(await elsewhere.finishedJob('6', '/work/main')).toBeUndefined();
+      const noLog = new SlurmScheduler(
+        new FakeRunner(() => ({ stdout: 'JobCompLoc = (null)\nJobCompType = jobcomp/none\n' })),
+      );
+      expect(await noLog.finishedJob('6', '/work/main')).toBeUndefined();
+    });
+  });
+
+  describe('an unreachable controller', () => {
+    const UNREACHABLE = 'slurm_load_jobs error: Unable to contact slurm controller (connect failure)';
+
+    it("once seen, makes later calls fail after a ping instead of the clients' retry loop, until it is back", async () => {
+      let up = false;
+      const runner = new FakeRunner((command) => {
+        if (command === 'scontrol')
+          return up
+            ? { stdout: fixture('scontrol-ping-22.05.txt') }
+            : { exitCode: 1, stdout: 'Slurmctld(primary) at vm is DOWN\n' };
+        return up ? { stdout: '' } : { exitCode: 1, stderr: UNREACHABLE };
+      });
+      const scheduler = new SlurmScheduler(runner);
+      const commands = (): string[] => runner.calls.map((call) => call.command);
+
+      expect((await rejection(scheduler.findByName('aiplane-a'))).code).toBe('UNAVAILABLE');
+      expect(commands()).toEqual(['squeue']);
+
+      // Down: each call costs one ping and no squeue/scancel/sbatch.
+      expect((await rejection(scheduler.findByName('aiplane-a'))).code).toBe('UNAVAILABLE');
+      expect((await rejection(scheduler.cancel('123'))).code).toBe('UNAVAILABLE');
+      expect(commands()).toEqual(['squeue', 'scontrol', 'scontrol']);
+
+      // Back: the ping clears the state and the real command runs; later calls spend no ping.
+      up = true;
+      await expect(scheduler.findByName('aiplane-a')).resolves.toBeUndefined();
+      await expect(scheduler.findByName('aiplane-a')).resolves.toBeUndefined();
+      expect(commands()).toEqual(['squeue', 'scontrol', 'scontrol', 'scontrol', 'squeue', 'squeue']);
+    });
+
+    it('is not assumed after a refusal', async () => {
+      const runner = new FakeRunner(() => ({
+        exitCode: 1,
+        stderr: 'sbatch: error: Batch job submission failed: Invalid partition name specified',
+      }));
+      const scheduler = new SlurmScheduler(runner);
+      expect((await rejection(scheduler.submit(request()))).code).toBe('REJECTED');
+      expect((await rejection(scheduler.submit(request()))).code).toBe('REJECTED');
+      expect(runner.calls.map((call) => call.command)).toEqual(['sbatch', 'sbatch']);
     });
   });
 });

@@ -1,26 +1,38 @@
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, open, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { CommandResult, CommandRunner } from './command.runner';
 import { SchedulerError } from './scheduler.error';
 import type { JobInfo, Scheduler, SubmitRequest } from './scheduler.types';
 import {
+  jobCompInfo,
   parseSbatchParsable,
   parseScontrolRecord,
   parseScontrolShowJob,
   parseSqueueLine,
+  parseSqueueListLine,
   SQUEUE_FORMAT,
+  SQUEUE_LIST_FORMAT,
   squeueLineJobId,
   squeueLineName,
+  squeueListLineName,
 } from './slurm.parsers';
 
 export interface SlurmSchedulerOptions {
   /** Restricts squeue to this user; without it squeue is asked for `--me` (SLURM ≥ 20.11). */
   user?: string;
   commandTimeoutMs?: number;
+  /**
+   * The jobcomp/filetxt log `finishedJob` reads; null for none. When absent it is taken from
+   * `scontrol show config` (JobCompType=jobcomp/filetxt, JobCompLoc) the first time it is needed.
+   */
+  jobCompFile?: string | null;
 }
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
+// The log grows by one line (~500 bytes) per job for ever; the jobs a poll asks about ended
+// recently, so the end of it is enough.
+const JOBCOMP_TAIL_BYTES = 16 * 1024 * 1024;
 const JOB_ID = /^\d+$/;
 
 // Messages the SLURM clients print when slurmctld (or munge, which every RPC needs) cannot be
@@ -59,6 +71,9 @@ export class SlurmScheduler implements Scheduler {
   private readonly timeoutMs: number;
   private readonly userFilter: string;
   private expectedUser: string | null | undefined;
+  /** Set when a command found the controller unreachable; cleared by the first ping that finds it up. */
+  private controllerDown = false;
+  private jobCompFile: string | null | undefined;
 
   constructor(
     private readonly runner: CommandRunner,
@@ -66,6 +81,7 @@ export class SlurmScheduler implements Scheduler {
   ) {
     this.timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     this.userFilter = options.user ? `--user=${options.user}` : '--me';
+    this.jobCompFile = options.jobCompFile;
   }
 
   async submit(req: SubmitRequest): Promise<string> {
@@ -86,7 +102,7 @@ export class SlurmScheduler implements Scheduler {
       env: req.env,
       cwd: req.jobDir,
     });
-    if (result.exitCode !== 0) throw classifySlurmFailure('sbatch', result);
+    if (result.exitCode !== 0) throw this.failure('sbatch', result);
     return parseSbatchParsable(result.stdout);
   }
 
@@ -97,7 +113,7 @@ export class SlurmScheduler implements Scheduler {
     // 22.05 exits 0 for unknown or finished jobs; later releases may say so with a nonzero exit.
     const output = `${result.stderr}\n${result.stdout}`;
     if (INVALID_JOB_ID.test(output) || ALREADY_DONE.test(output)) return;
-    throw classifySlurmFailure('scancel', result);
+    throw this.failure('scancel', result);
   }
 
   async query(jobIds: readonly string[]): Promise<Map<string, JobInfo>> {
@@ -134,23 +150,81 @@ export class SlurmScheduler implements Scheduler {
     return newest;
   }
 
+  async listByNamePrefix(prefix: string): Promise<JobInfo[]> {
+    // squeue filters names only exactly, so the prefix is matched here; only matching lines are
+    // parsed, so another job of the user in a state this adapter does not know cannot break it.
+    const stdout = await this.squeue([this.userFilter], SQUEUE_LIST_FORMAT);
+    return stdout
+      .split('\n')
+      .filter((line) => squeueListLineName(line)?.startsWith(prefix) === true)
+      .map(parseSqueueListLine);
+  }
+
+  async finishedJob(jobId: string, workDir: string): Promise<JobInfo | undefined> {
+    if (!JOB_ID.test(jobId)) return undefined;
+    const file = await this.completionLog();
+    if (file === null) return undefined;
+    let text: string;
+    try {
+      text = await readTail(file, JOBCOMP_TAIL_BYTES);
+    } catch {
+      // Usually on the controller's host only: no evidence here, not an error.
+      return undefined;
+    }
+    const dir = resolve(workDir);
+    const user = this.ownUser();
+    let found: JobInfo | undefined;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith(`JobId=${jobId} `)) continue;
+      const info = jobCompInfo(line);
+      // Ids start again after the controller loses its state: the directory tells our job apart.
+      if (info?.workDir === undefined || resolve(info.workDir) !== dir) continue;
+      if (user !== null && info.user !== undefined && info.user !== user) continue;
+      const { workDir: _dir, user: _user, ...jobInfo } = info;
+      found = jobInfo;
+    }
+    return found;
+  }
+
   async ping(): Promise<void> {
-    const result = await this.run('scontrol', ['ping']);
+    let result: CommandResult;
+    try {
+      result = await this.exec('scontrol', ['ping']);
+    } catch (error) {
+      this.controllerDown = true;
+      throw error;
+    }
     // With a backup controller one line per controller; any controller answering is enough.
-    if (/ is UP\b/.test(result.stdout)) return;
-    const detail = (result.stdout.trim() || result.stderr.trim() || `exit ${result.exitCode}`).slice(0, 2000);
+    if (/ is UP\b/.test(result.stdout)) {
+      this.controllerDown = false;
+      return;
+    }
+    this.controllerDown = true;
+    // Only the per-controller lines: scontrol follows them with a banner of asterisks.
+    const controllers = result.stdout.split('\n').filter((line) => /^Slurmctld\(/.test(line.trim()));
+    const detail = (
+      controllers.map((line) => line.trim()).join('; ') ||
+      result.stderr.trim() ||
+      `exit ${result.exitCode}`
+    ).slice(0, 2000);
     throw new SchedulerError('UNAVAILABLE', `slurmctld does not answer: ${detail}`);
   }
 
-  private async squeue(filters: readonly string[]): Promise<string> {
-    const result = await this.run('squeue', [
-      '--noheader',
-      '--states=all',
-      ...filters,
-      `--Format=${SQUEUE_FORMAT}`,
-    ]);
-    if (result.exitCode !== 0) throw classifySlurmFailure('squeue', result);
+  private async squeue(filters: readonly string[], format = SQUEUE_FORMAT): Promise<string> {
+    const result = await this.run('squeue', ['--noheader', '--states=all', ...filters, `--Format=${format}`]);
+    if (result.exitCode !== 0) throw this.failure('squeue', result);
     return result.stdout;
+  }
+
+  private async completionLog(): Promise<string | null> {
+    if (this.jobCompFile !== undefined) return this.jobCompFile;
+    const result = await this.run('scontrol', ['show', 'config']);
+    if (result.exitCode !== 0) throw this.failure('scontrol show config', result);
+    const type = /^JobCompType\s*=\s*(\S+)/m.exec(result.stdout)?.[1];
+    const location = /^JobCompLoc\s*=\s*(\S.*)$/m.exec(result.stdout)?.[1]?.trim();
+    this.jobCompFile =
+      type === 'jobcomp/filetxt' && location !== undefined && isAbsolute(location) ? location : null;
+    return this.jobCompFile;
   }
 
   /** Finished jobs squeue no longer lists; scontrol still knows them until MinJobAge passes. */
@@ -158,7 +232,7 @@ export class SlurmScheduler implements Scheduler {
     const result = await this.run('scontrol', ['show', 'job', jobId]);
     if (result.exitCode !== 0) {
       if (INVALID_JOB_ID.test(result.stderr)) return undefined;
-      throw classifySlurmFailure('scontrol show job', result);
+      throw this.failure('scontrol show job', result);
     }
     const record = parseScontrolRecord(result.stdout);
     // After slurmctld loses its state job ids start again, so the id may now belong to someone
@@ -181,12 +255,54 @@ export class SlurmScheduler implements Scheduler {
     return this.expectedUser;
   }
 
-  private run(
+  /**
+   * SLURM's clients wait out their own retry loop (about MessageTimeout, 9 s by default) before
+   * reporting an unreachable controller, while `scontrol ping` fails in milliseconds. So once one
+   * command found the controller away, each later call pings first until a ping finds it back:
+   * during an outage callers learn it at once (a create is answered in seconds, not after the
+   * gateway's timeout), and in normal operation no ping is spent.
+   */
+  private async run(
+    command: string,
+    args: readonly string[],
+    options: { env?: Record<string, string>; cwd?: string } = {},
+  ): Promise<CommandResult> {
+    if (this.controllerDown) await this.ping();
+    try {
+      return await this.exec(command, args, options);
+    } catch (error) {
+      if (error instanceof SchedulerError && error.code === 'UNAVAILABLE') this.controllerDown = true;
+      throw error;
+    }
+  }
+
+  private failure(command: string, result: CommandResult): SchedulerError {
+    const error = classifySlurmFailure(command, result);
+    if (error.code === 'UNAVAILABLE') this.controllerDown = true;
+    return error;
+  }
+
+  private exec(
     command: string,
     args: readonly string[],
     options: { env?: Record<string, string>; cwd?: string } = {},
   ): Promise<CommandResult> {
     return this.runner.run(command, args, { ...options, timeoutMs: this.timeoutMs });
+  }
+}
+
+/** The last `bytes` of a file, from the first whole line on. */
+async function readTail(file: string, bytes: number): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, bytes);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    const text = buffer.toString('utf8');
+    return length < size ? text.slice(text.indexOf('\n') + 1) : text;
+  } finally {
+    await handle.close();
   }
 }
 

@@ -1,5 +1,6 @@
 import {
   ValidationPipe,
+  type ArgumentMetadata,
   type DynamicModule,
   type INestApplication,
   type Type,
@@ -11,11 +12,17 @@ import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { BadRequestError } from './errors';
 import { HttpErrorFilter } from './http-error.filter';
 import type { Logger } from './logging';
+import {
+  JSON_BODY_LIMIT,
+  jsonContentTypeMiddleware,
+  jsonParseErrorMiddleware,
+  requestBodyProblem,
+} from './request-body.rules';
 import { requestIdMiddleware } from './request-context';
 
 export interface HttpAppOptions {
   logger: Logger;
-  /** Largest accepted JSON body; bigger ones get 413 before any parsing work. */
+  /** Largest accepted JSON body (default JSON_BODY_LIMIT); bigger ones get 413 before any parsing work. */
   bodyLimit?: string;
 }
 
@@ -30,9 +37,23 @@ function flatten(errors: ValidationError[], parent = ''): string[] {
   });
 }
 
+/**
+ * Bodies are checked before class-transformer sees them: it recurses (a deep body would overflow
+ * the stack, a 500) and it drops `__proto__` and `constructor` keys without a word.
+ */
+class EdgeValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body') {
+      const problem = requestBodyProblem(value);
+      if (problem !== undefined) throw new BadRequestError(problem);
+    }
+    return (await super.transform(value, metadata)) as unknown;
+  }
+}
+
 /** Strict validation at the edge: unknown fields are errors, never silently dropped. */
 export function validationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new EdgeValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,
@@ -51,7 +72,9 @@ export async function createHttpApp(
   });
   app.useLogger(app.get(PinoNestLogger));
   app.use(requestIdMiddleware);
-  app.useBodyParser('json', { limit: options.bodyLimit ?? '1mb' });
+  app.use(jsonContentTypeMiddleware);
+  app.useBodyParser('json', { limit: options.bodyLimit ?? JSON_BODY_LIMIT });
+  app.use(jsonParseErrorMiddleware);
   app.useGlobalPipes(validationPipe());
   app.useGlobalFilters(new HttpErrorFilter(options.logger));
   app.enableShutdownHooks();

@@ -124,6 +124,20 @@ export function pipeResponse(upstream: http.IncomingMessage, res: Response): voi
   });
 }
 
+/**
+ * Node's servers close a keep-alive connection after 5 s idle (plus a second of grace); a request
+ * sent on it at that moment fails with ECONNRESET, a 503 the client did nothing to cause. node:http
+ * retires idle sockets a second before the server's announced `Keep-Alive: timeout=5` only when the
+ * agent has a timeout of its own, hence this one. It never cuts a request short: HttpForwarder sets
+ * each request's timeout itself and lifts it once the answer starts.
+ */
+const AGENT_SOCKET_TIMEOUT_MS = 60_000;
+
 export function keepAliveAgent(maxSockets = 64): http.Agent {
-  return new http.Agent({ keepAlive: true, maxSockets, keepAliveMsecs: 10_000 });
+  return new http.Agent({
+    keepAlive: true,
+    maxSockets,
+    keepAliveMsecs: 10_000,
+    timeout: AGENT_SOCKET_TIMEOUT_MS,
+  });
 }

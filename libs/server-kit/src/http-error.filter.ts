@@ -3,6 +3,7 @@ import type { Response } from 'express';
 import type { ErrorBody } from '@aiplane/contracts';
 import { AppError } from './errors';
 import { currentRequestId } from './request-context';
+import { isStoreUnavailable, STORE_UNAVAILABLE_MESSAGE } from './store-unavailable';
 import type { Logger } from './logging';
 
 const REASONS: Readonly<Record<number, string>> = {
@@ -49,12 +50,13 @@ export class HttpErrorFilter implements ExceptionFilter {
     } else if (exception instanceof HttpException) {
       status = exception.getStatus();
       message = messageOf(exception.getResponse(), exception.message);
-    } else if (isBodyParserError(exception)) {
+    } else if (isClientHttpError(exception)) {
       status = exception.status;
-      message =
-        exception.type === 'entity.too.large'
-          ? `Request body is larger than the ${String(exception.limit)} byte limit`
-          : `Request body is not valid JSON: ${exception.message}`;
+      message = clientErrorMessage(exception);
+    } else if (isStoreUnavailable(exception)) {
+      status = HttpStatus.SERVICE_UNAVAILABLE;
+      message = STORE_UNAVAILABLE_MESSAGE;
+      this.logger.warn({ err: exception }, 'record store unreachable');
     } else {
       this.logger.error({ err: exception }, 'unhandled error');
     }
@@ -76,12 +78,42 @@ export class HttpErrorFilter implements ExceptionFilter {
   }
 }
 
-function isBodyParserError(
-  error: unknown,
-): error is { status: number; type: string; message: string; limit?: number } {
+interface ClientHttpError {
+  status: number;
+  message: string;
+  type?: unknown;
+  limit?: unknown;
+  errno?: unknown;
+}
+
+/**
+ * Errors from body-parser and Express's router (http-errors): a 4xx the client caused. Some carry no
+ * `type` (a body sent with `Content-Encoding: gzip` that is not gzip), but all of them are `expose`d.
+ */
+function isClientHttpError(error: unknown): error is Error & ClientHttpError {
+  if (!(error instanceof Error)) return false;
+  const { status, type, expose } = error as { status?: unknown; type?: unknown; expose?: unknown };
   return (
-    error instanceof Error &&
-    typeof (error as { status?: unknown }).status === 'number' &&
-    typeof (error as { type?: unknown }).type === 'string'
+    typeof status === 'number' &&
+    status >= 400 &&
+    status < 500 &&
+    (typeof type === 'string' || expose === true)
   );
+}
+
+function clientErrorMessage(error: ClientHttpError): string {
+  switch (error.type) {
+    case 'entity.too.large':
+      return `Request body is larger than the ${String(error.limit)} byte limit`;
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return `Request body cannot be read: ${error.message}`;
+    case undefined:
+      // zlib's errors carry an errno; the router's ("Failed to decode param") already say what is wrong.
+      return typeof error.errno === 'number'
+        ? `Request body does not match its Content-Encoding: ${error.message}`
+        : error.message;
+    default:
+      return `Request body cannot be read: ${error.message}`;
+  }
 }

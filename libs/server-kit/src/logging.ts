@@ -1,24 +1,40 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { LoggerModule } from 'nestjs-pino';
 import { RequestMethod, type DynamicModule } from '@nestjs/common';
 import { currentRequestId } from './request-context';
 
 export type { Logger } from 'pino';
 
-// Secrets must never reach a log line, whatever logged them.
+// Secrets must never reach a log line, whatever logged them. A path's `*` spans one level, so the
+// workloads' API keys are also covered where a record or an environment sits one level deeper
+// (`{ service: { api_key } }`, `{ request: { env: { VLLM_API_KEY } } }`).
 const REDACT_PATHS = [
   'req.headers.authorization',
+  'req.headers["api-key"]',
   'req.headers.cookie',
   'res.headers["set-cookie"]',
   '*.token',
   '*.apiKey',
+  'api_key',
   '*.api_key',
+  '*.*.api_key',
+  '*.api_keys',
+  '*.*.api_keys',
+  '*.authorization',
+  '*.*.authorization',
+  '*["api-key"]',
+  '*.*["api-key"]',
+  '*.VLLM_API_KEY',
+  '*.*.VLLM_API_KEY',
+  '*.QDRANT__SERVICE__API_KEY',
+  '*.*.QDRANT__SERVICE__API_KEY',
   '*.password',
   '*.HF_TOKEN',
 ];
 
-export function createLogger(service: string, level = 'info'): Logger {
-  return pino({
+/** `destination` defaults to stdout; tests pass their own to read what would have been logged. */
+export function createLogger(service: string, level = 'info', destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
     level,
     base: { service },
     redact: { paths: REDACT_PATHS, censor: '***' },
@@ -28,7 +44,8 @@ export function createLogger(service: string, level = 'info'): Logger {
       const requestId = currentRequestId();
       return requestId ? { request_id: requestId } : {};
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export function loggerModule(logger: Logger): DynamicModule {

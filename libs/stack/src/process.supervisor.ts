@@ -77,13 +77,17 @@ export class ProcessSupervisor {
     return this.running.get(name)?.child.pid;
   }
 
-  /** Hard-kills one process (fault tests); it is forgotten, so a later start may reuse the name. */
-  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  /**
+   * Hard-kills one process (fault tests); it is forgotten, so a later start may reuse the name.
+   * Returns what it was started with, so that `start(await kill(name))` restarts it as it was.
+   */
+  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<ProcessSpec | undefined> {
     const entry = this.running.get(name);
-    if (!entry) return;
+    if (!entry) return undefined;
     entry.child.kill(signal);
     await entry.exited;
     this.running.delete(name);
+    return entry.spec;
   }
 
   /** SIGTERM to all, in reverse start order, SIGKILL after the grace period. */

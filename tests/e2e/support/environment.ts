@@ -64,3 +64,8 @@ export function squeueActive(jobId: string): string {
 export function scontrolShowJob(jobId: string): string {
   return execFileSync('scontrol', ['show', 'job', jobId], { encoding: 'utf8' });
 }
+
+/** The slurm.conf the SLURM clients of this machine read. */
+export function slurmConfPath(): string {
+  return process.env.SLURM_CONF ?? '/etc/slurm/slurm.conf';
+}

@@ -1,10 +1,12 @@
 import { rmSync } from 'node:fs';
+import { createRedis, ServiceRegistry } from '@aiplane/registry';
 import { LocalScheduler } from '@aiplane/scheduler';
 import { startStack, type RunningStack, type StackOptions } from '@aiplane/stack';
 import { apiClient, waitForStatus, waitUntil, type Api } from './api';
 import {
   baseEnv,
   makeStateDir,
+  type Infra,
   readInfra,
   ROOT,
   scontrolShowJob,
@@ -44,17 +46,20 @@ export function describeSpine(options: SpineSuiteOptions): void {
     let api: Api;
     let stateDir: string;
     const onSlurm = options.scheduler === 'slurm';
+    let infra: Infra;
+    const redisPrefix = uniquePrefix(options.label);
+    // Everything the stack's processes print, for the tests that check what never reaches a log.
+    const logs: string[] = [];
 
     beforeAll(async () => {
-      const infra = readInfra();
+      infra = readInfra();
       stateDir = makeStateDir(options.label);
-      const logs: string[] = [];
       try {
         stack = await startStack(
           {
             root: ROOT,
             redisUrl: infra.redisUrl,
-            redisPrefix: uniquePrefix(options.label),
+            redisPrefix,
             scheduler: options.scheduler,
             stateDir,
             ports: options.ports,
@@ -256,6 +261,51 @@ export function describeSpine(options: SpineSuiteOptions): void {
         expect({ status: prompt.status, body: prompt.body }).toMatchObject({ status: 200 });
         await cancel(created.id);
       }
+    });
+
+    it("keeps each workload's API key inside the control plane: direct calls are refused, records and logs never show it", async () => {
+      const created = await create({ recipe_name: 'inference/vllm-single-node' });
+      await waitForStatus(api, created.id, ['running']);
+      const detail = await api<Record_>('GET', `/api/v1/services/${created.id}`);
+      const endpoint = detail.body.endpoint ?? '';
+      expect(endpoint).toMatch(/^http:\/\/[^/]+:[0-9]+$/);
+
+      // A neighbour on the cluster reaches the node but holds no key.
+      const direct = await fetch(`${endpoint}/v1/models`, { signal: AbortSignal.timeout(10_000) });
+      expect(direct.status).toBe(401);
+      const prompt = await api('POST', `/api/v1/vllm/${created.id}/prompt`, {
+        prompt: 'hello',
+        max_tokens: 8,
+      });
+      expect(prompt.status).toBe(200);
+
+      // The key as the worker stored it, read behind the API's back: it is what the workload accepts.
+      const redis = createRedis(infra.redisUrl);
+      const key = (await new ServiceRegistry(redis, redisPrefix).get(created.id))?.api_key ?? '';
+      redis.disconnect();
+      expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      const holder = await fetch(`${endpoint}/v1/models`, {
+        headers: { authorization: `Bearer ${key}` },
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect(holder.status).toBe(200);
+
+      const shown = [
+        detail.body,
+        (await api('GET', '/api/v1/services')).body,
+        (await api('GET', '/api/v1/vllm/services')).body,
+        (await api('GET', `/api/v1/services/${created.id}/status`)).body,
+        (await api('GET', '/api/v1/services/targets')).body,
+        prompt.body,
+      ].map((body) => JSON.stringify(body));
+      const jobLogs = await api<{ logs: string }>('GET', `/api/v1/services/${created.id}/logs`);
+      expect(jobLogs.status).toBe(200);
+      for (const text of [...shown, jobLogs.body.logs]) {
+        expect(text).not.toContain(key);
+        expect(text).not.toContain('api_key');
+      }
+      expect(logs.join('\n')).not.toContain(key);
+      await cancel(created.id);
     });
 
     it('lets only holders of the bearer token call the orchestrator directly', async () => {

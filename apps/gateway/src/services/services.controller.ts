@@ -3,6 +3,7 @@ import {
   ApiBody,
   ApiCreatedResponse,
   ApiExtraModels,
+  ApiHeader,
   ApiOkResponse,
   ApiOperation,
   ApiQuery,
@@ -14,6 +15,7 @@ import {
   CancelResponseDto,
   CreateServiceDto,
   LogsDto,
+  MAX_LOG_LINES,
   PrometheusTargetGroupDto,
   ReplicaGroupRecordDto,
   ServiceRecordDto,
@@ -45,6 +47,13 @@ export class ServicesController {
       '(gpu ÷ gpu_per_replica replicas per node) and return the group record.',
   })
   @ApiBody({ type: CreateServiceDto, examples: CREATE_SERVICE_EXAMPLES })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'Makes the create safe to retry: every request with the same key (1-128 characters of ' +
+      '`A-Z a-z 0-9 . _ : -`) answers with the same service, and the scheduler gets one job.',
+  })
   @ApiCreatedResponse({ description: 'The record created (status `pending`)', schema: RECORD_OR_GROUP })
   @ApiErrors(400, 404, 502)
   async create(@Body() body: CreateServiceDto, @Req() req: Request, @Res() res: Response): Promise<void> {
@@ -154,12 +163,17 @@ export class ServicesController {
       '`=== STDOUT ===`, `=== STDERR ===`, `=== REPLICA <id> ===`.',
   })
   @ApiServiceIdParam()
-  @ApiQuery({ name: 'lines', required: false, description: 'How many last lines', example: 200 })
+  @ApiQuery({
+    name: 'lines',
+    required: false,
+    description: `How many last lines (1-${MAX_LOG_LINES}, default 200)`,
+    example: 200,
+  })
   @ApiOkResponse({ type: LogsDto })
   @ApiErrors(400, 404)
   async logs(
     @Param('id', ServiceIdPipe) id: string,
-    @Query('lines', new OptionalIntPipe(1, 100_000)) lines: number | undefined,
+    @Query('lines', new OptionalIntPipe(1, MAX_LOG_LINES)) lines: number | undefined,
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {

@@ -122,10 +122,18 @@ export class OrchestratorClient implements OnApplicationShutdown {
     this.agent.destroy();
   }
 
-  /** Only `accept` travels; the forwarder adds x-request-id, and the caller's credentials stay here. */
+  /**
+   * Only `accept` and `idempotency-key` travel (the key makes a retried create safe: without it a
+   * client that lost an answer could only create a second job); the forwarder adds x-request-id,
+   * and the caller's credentials stay here.
+   */
   private headersFor(req: Request): Record<string, string> {
-    const accept = req.headers.accept;
-    return accept ? { accept } : {};
+    const headers: Record<string, string> = {};
+    const { accept } = req.headers;
+    if (accept) headers.accept = accept;
+    const idempotencyKey = req.headers['idempotency-key'];
+    if (typeof idempotencyKey === 'string') headers['idempotency-key'] = idempotencyKey;
+    return headers;
   }
 
   /** Every upstream call, forwarded or probe, goes through here: one place adds the token. */

@@ -48,6 +48,24 @@ describe('channelAsSocket', () => {
   });
 });
 
+describe('channelAsSocket when the far end finishes', () => {
+  it('ends the channel, as node:http expects of a socket, so it is never handed another request', async () => {
+    // A half-open stream, like an SSH channel after the server's EOF.
+    const channel = new Duplex({
+      allowHalfOpen: true,
+      read: () => undefined,
+      write: (_c, _e, cb) => {
+        cb();
+      },
+    });
+    const socket = channelAsSocket(channel);
+    socket.resume();
+    channel.push(null);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(socket.destroyed).toBe(true);
+  });
+});
+
 describe('SshAgent', () => {
   const orchestrator = new StandInOrchestrator();
   const opener = new TcpOpener();

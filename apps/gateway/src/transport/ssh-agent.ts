@@ -35,6 +35,13 @@ export function channelAsSocket(channel: Duplex): SocketLike {
   socket.once('close', () => {
     clearTimeout(timer);
   });
+  // node:http is written for net.Socket without allowHalfOpen: once the far end has finished, the
+  // connection is over. A channel stays half-open instead, so a pooled one whose server went away
+  // (an orchestrator restart) would take the next request and leave it unanswered until the
+  // upstream timeout. Ending it here makes that request open a fresh channel, or fail at once.
+  socket.once('end', () => {
+    socket.destroy();
+  });
   socket.setNoDelay = () => socket;
   socket.setKeepAlive = () => socket;
   socket.ref = () => socket;

@@ -61,7 +61,7 @@ export class VllmController {
   @ApiOkResponse({ type: ModelSearchDto })
   @ApiErrors(400, 502)
   async searchModels(
-    @Query('query', new OptionalTextPipe(256)) query: string | undefined,
+    @Query('query', new OptionalTextPipe(200)) query: string | undefined,
     @Query('limit', new OptionalIntPipe(1, 100)) limit: number | undefined,
     @Query('architecture', new OptionalTextPipe(128, NAME_PATTERN)) architecture: string | undefined,
     @Query('sort_by', new OptionalTextPipe(64, NAME_PATTERN)) sortBy: string | undefined,

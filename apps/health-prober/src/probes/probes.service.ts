@@ -1,7 +1,12 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { JobState } from '@aiplane/contracts';
-import { ServiceRegistry, type StoredReplica, type StoredService } from '@aiplane/registry';
+import {
+  ServiceRegistry,
+  workloadAuthHeaders,
+  type StoredReplica,
+  type StoredService,
+} from '@aiplane/registry';
 import type { Logger } from '@aiplane/server-kit';
 import type { HealthProberConfig } from '../health-prober.config';
 import { CONFIG, LOGGER, REDIS } from '../platform/platform.module';
@@ -74,7 +79,7 @@ export class ProbesService implements OnApplicationBootstrap, OnApplicationShutd
 
   private async probeReplica(service: StoredService, replica: StoredReplica): Promise<void> {
     const url = `${replica.endpoint ?? ''}${service.readiness_path}`;
-    const ready = await probeReadiness(url, this.config.PROBE_TIMEOUT_MS);
+    const ready = await probeReadiness(url, this.config.PROBE_TIMEOUT_MS, workloadAuthHeaders(service));
     if (ready !== replica.ready) {
       this.logger.info(
         { service_id: service.id, group_id: service.group_id, replica: replica.index, ready },
@@ -86,7 +91,7 @@ export class ProbesService implements OnApplicationBootstrap, OnApplicationShutd
 
   private async probe(service: StoredService): Promise<void> {
     const url = `${service.endpoint ?? ''}${service.readiness_path}`;
-    const ready = await probeReadiness(url, this.config.PROBE_TIMEOUT_MS);
+    const ready = await probeReadiness(url, this.config.PROBE_TIMEOUT_MS, workloadAuthHeaders(service));
     if (ready !== service.ready) {
       this.logger.info({ service_id: service.id, endpoint: service.endpoint, ready }, 'readiness changed');
     }

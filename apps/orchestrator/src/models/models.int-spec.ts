@@ -224,7 +224,6 @@ describe('model search (real HTTP stand-in Hub, real Nest app)', () => {
       size_gb: 14.19,
       pipeline_tag: 'text-generation',
       library_name: 'transformers',
-      gated: false,
     });
   });
 

@@ -285,7 +285,6 @@ describe('ModelsService.modelInfo', () => {
       size_gb: 14.19,
       pipeline_tag: 'text-generation',
       library_name: 'transformers',
-      gated: false,
     });
   });
 

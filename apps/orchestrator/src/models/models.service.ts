@@ -43,10 +43,8 @@ export interface SearchParams {
   sort: HubSort;
 }
 
-/** The contract's model-info record, plus whether the Hub gates the weights behind an agreement. */
-export interface ModelInfo extends ModelInfoDto {
-  gated: boolean;
-}
+/** The contract's model-info record: CONTRACT.md lists its keys, and nothing else is sent. */
+export type ModelInfo = ModelInfoDto;
 
 function shown(value: string): string {
   return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
@@ -201,7 +199,6 @@ export function toModelInfo(model: HubModel): ModelInfo {
     size_gb: sizeBytes === null ? null : Math.round((sizeBytes / 2 ** 30) * 100) / 100,
     pipeline_tag: pipelineTag,
     library_name: model.library_name ?? null,
-    gated: model.gated !== undefined && model.gated !== false && model.gated !== 'false',
   };
 }
 

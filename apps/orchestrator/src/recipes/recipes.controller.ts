@@ -1,5 +1,5 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import { RecipeCatalogue, type Recipe } from '@aiplane/recipes';
+import { RecipeCatalogue, type Recipe, type RecipeParameter } from '@aiplane/recipes';
 import { NotFoundError } from '@aiplane/server-kit';
 
 export interface RecipeSummary {
@@ -9,9 +9,17 @@ export interface RecipeSummary {
   description: string;
   version: string;
   resources: Recipe['resources'];
-  ports: Recipe['ports'];
+  /** The published OpenAPI (RecipeSummaryDto) shows the ports a recipe listens on as a list. */
+  ports: number[];
   gpu_per_replica?: number;
   base_port?: number;
+}
+
+export interface RecipeDetail extends RecipeSummary {
+  environment: Recipe['environment'];
+  /** By name, as the published OpenAPI (RecipeDetailDto) documents them. */
+  parameters: Record<string, Omit<RecipeParameter, 'name'>>;
+  readiness: Recipe['readiness'];
 }
 
 function summary(recipe: Recipe): RecipeSummary {
@@ -22,7 +30,7 @@ function summary(recipe: Recipe): RecipeSummary {
     description: recipe.description,
     version: recipe.version,
     resources: recipe.resources,
-    ports: recipe.ports,
+    ports: [recipe.ports.base],
     ...(recipe.gpu_per_replica === undefined
       ? {}
       : { gpu_per_replica: recipe.gpu_per_replica, base_port: recipe.ports.base }),
@@ -39,19 +47,16 @@ export class RecipesController {
   }
 
   @Get(':name')
-  get(@Param('name') name: string): RecipeSummary & Pick<Recipe, 'environment' | 'parameters' | 'readiness'> {
+  get(@Param('name') name: string): RecipeDetail {
     return this.detail(name);
   }
 
   @Get(':category/:name')
-  getInCategory(
-    @Param('category') category: string,
-    @Param('name') name: string,
-  ): RecipeSummary & Pick<Recipe, 'environment' | 'parameters' | 'readiness'> {
+  getInCategory(@Param('category') category: string, @Param('name') name: string): RecipeDetail {
     return this.detail(`${category}/${name}`);
   }
 
-  private detail(name: string): RecipeSummary & Pick<Recipe, 'environment' | 'parameters' | 'readiness'> {
+  private detail(name: string): RecipeDetail {
     const recipe = this.recipes.resolve(name);
     if (!recipe) {
       throw new NotFoundError(
@@ -61,7 +66,7 @@ export class RecipesController {
     return {
       ...summary(recipe),
       environment: recipe.environment,
-      parameters: recipe.parameters,
+      parameters: Object.fromEntries(recipe.parameters.map(({ name, ...rest }) => [name, rest])),
       readiness: recipe.readiness,
     };
   }

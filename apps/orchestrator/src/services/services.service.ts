@@ -6,6 +6,7 @@ import {
   isGroupId,
   isTerminalGroupStatus,
   isTerminalStatus,
+  MAX_LOG_LINES,
   replicaIdOf,
   type CreateServiceDto,
   type GroupOverallStatus,
@@ -36,7 +37,8 @@ import {
 import { CONFIG, LOGGER } from '../platform/platform.module';
 import type { OrchestratorConfig } from '../orchestrator.config';
 
-export const MAX_LOG_LINES = 10_000;
+// The gateway validates `lines` against the same bound.
+export { MAX_LOG_LINES };
 const DEFAULT_LOG_LINES = 200;
 // Reading whole multi-gigabyte logs to return their last lines would stall the orchestrator.
 const LOG_TAIL_BYTES = 4 * 1024 * 1024;

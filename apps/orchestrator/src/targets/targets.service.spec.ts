@@ -29,7 +29,9 @@ function stored(id: string, overrides: Partial<StoredService> = {}): StoredServi
 }
 
 const withRecords = (records: StoredService[]): TargetsService =>
-  new TargetsService({ list: () => Promise.resolve(records) } as unknown as ServiceRegistry);
+  new TargetsService({
+    listEntries: () => Promise.resolve(records.map((service) => ({ type: 'service', service }))),
+  } as unknown as ServiceRegistry);
 
 describe('TargetsService', () => {
   it('lists running workloads only, with the labels a dashboard groups by', async () => {

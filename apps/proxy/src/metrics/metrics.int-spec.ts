@@ -78,6 +78,10 @@ function service(id: string, endpoint: string | null, overrides: Partial<StoredS
   };
 }
 
+// The simulators require keys, as the worker starts workloads: every scrape below that gets the
+// workload's metrics also proves that the proxy authenticates with the key from the record.
+const KEYS = { vllm: 'vllm-key-bWV0cmljcy12bGxt', qdrant: 'qdrant-key-bWV0cmljcy1xZHJhbnQ' };
+
 const withoutGauge = (families: MetricFamily[]): MetricFamily[] =>
   families.filter((family) => family.name !== 'aiplane_service_up');
 
@@ -98,7 +102,12 @@ describe('proxy metrics (real Redis, real simulators)', () => {
     children.push(
       await start(
         'dist/apps/vllm-sim/src/main.js',
-        { VLLM_MODEL: 'Qwen/Qwen2.5-0.5B-Instruct', VLLM_PORT: String(vllmPort), VLLM_HOST: '127.0.0.1' },
+        {
+          VLLM_MODEL: 'Qwen/Qwen2.5-0.5B-Instruct',
+          VLLM_PORT: String(vllmPort),
+          VLLM_HOST: '127.0.0.1',
+          VLLM_API_KEY: KEYS.vllm,
+        },
         `http://127.0.0.1:${vllmPort}/health`,
       ),
       await start(
@@ -107,11 +116,12 @@ describe('proxy metrics (real Redis, real simulators)', () => {
           QDRANT__SERVICE__HOST: '127.0.0.1',
           QDRANT__SERVICE__HTTP_PORT: String(qdrantPort),
           QDRANT__SERVICE__GRPC_PORT: String(await freePort()),
+          QDRANT__SERVICE__API_KEY: KEYS.qdrant,
         },
         `http://127.0.0.1:${qdrantPort}/readyz`,
       ),
     );
-    await registry.createService(service('201', `http://127.0.0.1:${vllmPort}`));
+    await registry.createService(service('201', `http://127.0.0.1:${vllmPort}`, { api_key: KEYS.vllm }));
     await registry.createService(service('202', null, { scheduler_state: 'PENDING', ready: false }));
     await registry.createService(service('203', `http://127.0.0.1:${vllmPort}`, { ready: false }));
     await registry.createService(service('204', null, { scheduler_state: 'CANCELLED', ready: false }));
@@ -121,6 +131,7 @@ describe('proxy metrics (real Redis, real simulators)', () => {
         kind: 'qdrant',
         recipe_name: 'vector-db/qdrant',
         readiness_path: '/readyz',
+        api_key: KEYS.qdrant,
       }),
     );
     const config = loadProxyConfig({ REDIS_URL, REDIS_PREFIX: prefix, PROXY_PORT: '0', LOG_LEVEL: 'silent' });
@@ -193,6 +204,14 @@ describe('proxy metrics (real Redis, real simulators)', () => {
     expectPrometheusText(scraped.type);
     expect(scraped.text).toContain(`collections_total{service_id="301",replica_id="301:${qdrantPort}"} `);
     expect(scraped.text).toContain('aiplane_service_up{service_id="301",status="running"} 1\n');
+  });
+
+  it("Qdrant's /metrics refuses a direct call without its key; the proxy's scrape above had it", async () => {
+    expect((await fetch(`http://127.0.0.1:${qdrantPort}/metrics`)).status).toBe(401);
+    const holder = await fetch(`http://127.0.0.1:${qdrantPort}/metrics`, {
+      headers: { 'api-key': KEYS.qdrant },
+    });
+    expect(holder.status).toBe(200);
   });
 
   it.each([

@@ -5,6 +5,7 @@ import {
   UpstreamTimeoutError,
   type UpstreamClient,
   type UpstreamResponse,
+  type Workload,
 } from '../upstream/upstream.client';
 import { MetricsService } from './metrics.service';
 
@@ -45,6 +46,7 @@ function stored(id: string, overrides: Partial<StoredService> = {}): StoredServi
 function setup(services: StoredService[], answer: () => Promise<UpstreamResponse>) {
   const readiness: [string, boolean][] = [];
   const requests: [string, string, string][] = [];
+  const workloads: Workload[] = [];
   const registry = {
     get: (id: string) => Promise.resolve(services.find((service) => service.id === id)),
     setReadiness: (id: string, ready: boolean) => {
@@ -53,13 +55,14 @@ function setup(services: StoredService[], answer: () => Promise<UpstreamResponse
     },
   } as unknown as ServiceRegistry;
   const upstream = {
-    request: (baseUrl: string, method: string, path: string) => {
-      requests.push([baseUrl, method, path]);
+    request: (workload: Workload, method: string, path: string) => {
+      requests.push([workload.endpoint, method, path]);
+      workloads.push(workload);
       return answer();
     },
   } as unknown as UpstreamClient;
   const logger = { warn: () => undefined } as unknown as Logger;
-  return { service: new MetricsService(registry, upstream, logger), readiness, requests };
+  return { service: new MetricsService(registry, upstream, logger), readiness, requests, workloads };
 }
 
 const ok =
@@ -93,6 +96,12 @@ describe('MetricsService', () => {
       ].join('\n'),
     );
     expect(requests).toEqual([['http://node-1:8002', 'GET', '/metrics']]);
+  });
+
+  it("scrapes with the workload's own record, so the request carries its API key", async () => {
+    const { service, workloads } = setup([stored('101', { api_key: 'k-101' })], ok(WORKLOAD_TEXT));
+    await service.scrape('101');
+    expect(workloads.map((workload) => workload.service.api_key)).toEqual(['k-101']);
   });
 
   it.each([

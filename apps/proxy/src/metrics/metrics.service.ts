@@ -117,7 +117,7 @@ export class MetricsService {
   ): Promise<string> {
     let response;
     try {
-      response = await this.upstream.request(endpoint, 'GET', '/metrics', undefined, {
+      response = await this.upstream.request({ endpoint, service }, 'GET', '/metrics', undefined, {
         accept: 'text/plain',
       });
     } catch (error) {

@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import { workloadAuthHeaders, type StoredService } from '@aiplane/registry';
 import { currentRequestId, REQUEST_ID_HEADER } from '@aiplane/server-kit';
 
 /** The workload could not be reached at all: nothing was sent, so trying another replica is safe. */
@@ -17,15 +18,21 @@ export interface UpstreamResponse {
   body: Buffer;
 }
 
+/** A workload to call: where it listens, and the record that says what it is and its API key. */
+export interface Workload {
+  endpoint: string;
+  service: Pick<StoredService, 'kind' | 'api_key'>;
+}
+
 export interface UpstreamClientOptions {
   connectTimeoutMs: number;
   responseTimeoutMs: number;
 }
 
 /**
- * HTTP to workloads over pooled keep-alive connections. Failures are classified by how far the
- * exchange got, because only a failure before the request reached the workload may be retried
- * elsewhere without risking a prompt being generated twice.
+ * HTTP to workloads over pooled keep-alive connections, every request carrying the workload's API
+ * key. Failures are classified by how far the exchange got, because only a failure before the
+ * request reached the workload may be retried elsewhere without risking a prompt being generated twice.
  */
 export class UpstreamClient {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 });
@@ -33,16 +40,20 @@ export class UpstreamClient {
   constructor(private readonly options: UpstreamClientOptions) {}
 
   request(
-    baseUrl: string,
+    workload: Workload,
     method: string,
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<UpstreamResponse> {
     return new Promise((resolve, reject) => {
-      const url = new URL(path, baseUrl);
+      const url = new URL(path, workload.endpoint);
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      const requestHeaders: Record<string, string> = { accept: 'application/json', ...headers };
+      const requestHeaders: Record<string, string> = {
+        accept: 'application/json',
+        ...headers,
+        ...workloadAuthHeaders(workload.service),
+      };
       const requestId = currentRequestId();
       if (requestId) requestHeaders[REQUEST_ID_HEADER] = requestId;
       if (payload) {

@@ -33,11 +33,16 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+// The simulator requires a key, as the worker starts workloads: every passing call below also proves
+// that the proxy authenticates with the key from the record.
+const API_KEY = 'qdrant-key-YmF6cXV4Zm9vYmFy';
+
 async function startSim(port: number): Promise<ChildProcess> {
   if (!existsSync(SIM_MAIN)) throw new Error(`${SIM_MAIN} is missing: run \`npm run build\` first`);
   const child = spawn(process.execPath, [SIM_MAIN], {
     env: {
       PATH: '/usr/bin:/bin',
+      QDRANT__SERVICE__API_KEY: API_KEY,
       QDRANT__SERVICE__HOST: '127.0.0.1',
       QDRANT__SERVICE__HTTP_PORT: String(port),
       QDRANT__SERVICE__GRPC_PORT: String(await freePort()),
@@ -94,16 +99,21 @@ describe('proxy vector-db data plane (real Redis, real qdrant-sim)', () => {
   let redis: Redis;
   let registry: ServiceRegistry;
   let sim: ChildProcess | undefined;
+  let simPort: number;
 
   beforeAll(async () => {
     redis = createRedis(REDIS_URL);
     registry = new ServiceRegistry(redis, prefix);
-    const simPort = await freePort();
+    simPort = await freePort();
     sim = await startSim(simPort);
-    await registry.createService(service('301', `http://127.0.0.1:${simPort}`));
+    await registry.createService(service('301', `http://127.0.0.1:${simPort}`, { api_key: API_KEY }));
     await registry.createService(service('302', null, { scheduler_state: 'PENDING', ready: false }));
     await registry.createService(service('303', `http://127.0.0.1:${await freePort()}`));
-    await registry.createService(service('304', `http://127.0.0.1:${simPort}`, { kind: 'vllm' }));
+    await registry.createService(
+      service('304', `http://127.0.0.1:${simPort}`, { kind: 'vllm', api_key: API_KEY }),
+    );
+    // A record without the key (as from before keys existed): the workload refuses the proxy.
+    await registry.createService(service('305', `http://127.0.0.1:${simPort}`));
     const config = loadProxyConfig({ REDIS_URL, REDIS_PREFIX: prefix, PROXY_PORT: '0', LOG_LEVEL: 'silent' });
     const logger = createLogger('proxy', 'silent');
     app = await createHttpApp(AppModule.forRoot(config, logger), { logger });
@@ -261,6 +271,22 @@ describe('proxy vector-db data plane (real Redis, real qdrant-sim)', () => {
       expect(response.status).toBe(404);
       expect(response.body.message).toBe("Collection 'nope' not found in Vector DB service 301");
     });
+  });
+
+  it('the workload itself refuses callers without its key: only the proxy can use it', async () => {
+    const direct = `http://127.0.0.1:${simPort}`;
+    expect((await fetch(`${direct}/collections`)).status).toBe(401);
+    expect((await fetch(`${direct}/collections`, { headers: { 'api-key': 'guessed' } })).status).toBe(401);
+    expect((await fetch(`${direct}/metrics`)).status).toBe(401);
+    // The readiness path stays open: the prober needs no key.
+    expect((await fetch(`${direct}/readyz`)).status).toBe(200);
+    expect((await fetch(`${direct}/collections`, { headers: { 'api-key': API_KEY } })).status).toBe(200);
+  });
+
+  it("answers 502 when the workload refuses the proxy's credentials: the service's fault, not the request's", async () => {
+    const response = await call('GET', '/305/collections');
+    expect(response.status).toBe(502);
+    expect(String(response.body.message)).toContain('refused access (HTTP 401)');
   });
 
   it('says why a service that is not running cannot be used', async () => {

@@ -52,7 +52,7 @@ function setup(...replies: Reply[]): {
   const markDown = jest.fn(() => Promise.resolve());
   const targets = { resolve: () => Promise.resolve(target), markDown } as unknown as TargetResolver;
   const upstream = {
-    request: (_base: string, method: string, path: string, body?: unknown) => {
+    request: (_workload: unknown, method: string, path: string, body?: unknown) => {
       calls.push({ method, path, body });
       const reply = replies.shift();
       if (reply === undefined) return Promise.reject(new Error(`unexpected call ${method} ${path}`));
@@ -189,8 +189,6 @@ describe('VectorDbService', () => {
       results: hits,
       result: hits,
       num_results: 2,
-      service_id: '42',
-      collection_name: 'docs',
     });
   });
 

@@ -66,13 +66,12 @@ export interface SearchHit {
   payload: Record<string, unknown> | null;
 }
 
+/** Exactly the keys CONTRACT.md (and the published SearchResultsDto) list. */
 export interface SearchResponse {
   success: true;
   results: SearchHit[];
   result: SearchHit[];
   num_results: number;
-  service_id: string;
-  collection_name: string;
 }
 
 /** The workload could not be reached; it was taken out of rotation until the prober sees it again. */
@@ -206,8 +205,6 @@ export class VectorDbService {
         results: hits,
         result: hits,
         num_results: hits.length,
-        service_id: id,
-        collection_name: name,
       };
     });
   }
@@ -226,7 +223,7 @@ export class VectorDbService {
     path: string,
     body?: unknown,
   ): Promise<unknown> {
-    return parseQdrant(await this.upstream.request(target.endpoint, method, path, body), subject);
+    return parseQdrant(await this.upstream.request(target, method, path, body), subject);
   }
 
   /** Resolves the service and maps transport failures: a refused connection marks the workload down at once. */
@@ -322,7 +319,8 @@ export function parseQdrant(response: UpstreamResponse, subject: Subject): unkno
       throw new NotFoundError(`The vector database found nothing there: ${message}`);
     }
     if (response.status === 401 || response.status === 403) {
-      // The proxy sends no API key, so this is the service's configuration, not the user's request.
+      // The proxy sends the key the workload was started with, so this is the service's
+      // configuration, not the user's request.
       throw new UpstreamError(`The vector database refused access (HTTP ${response.status}): ${message}`);
     }
     throw new BadRequestError(`The vector database rejected the request: ${message}`);

@@ -23,9 +23,19 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-async function startSim(port: number, model: string): Promise<ChildProcess> {
+// Each simulator requires its own key, as the worker starts workloads: every passing call below also
+// proves that the proxy authenticates with the key from the record.
+const KEYS = { qwen: 'qwen-key-Zm9vYmFyYmF6cXV4', gpt2: 'gpt2-key-cXV1eGJhemJhcmZvbw' };
+
+async function startSim(port: number, model: string, apiKey: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/apps/vllm-sim/src/main.js')], {
-    env: { PATH: '/usr/bin:/bin', VLLM_MODEL: model, VLLM_PORT: String(port), VLLM_HOST: '127.0.0.1' },
+    env: {
+      PATH: '/usr/bin:/bin',
+      VLLM_MODEL: model,
+      VLLM_PORT: String(port),
+      VLLM_HOST: '127.0.0.1',
+      VLLM_API_KEY: apiKey,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   for (let attempt = 0; attempt < 100; attempt += 1) {
@@ -80,11 +90,16 @@ describe('proxy data plane (real Redis, real simulator)', () => {
     registry = new ServiceRegistry(redis, prefix);
     qwenPort = await freePort();
     gpt2Port = await freePort();
-    sims.push(await startSim(qwenPort, 'Qwen/Qwen2.5-0.5B-Instruct'), await startSim(gpt2Port, 'gpt2'));
-    await registry.createService(service('101', `http://127.0.0.1:${qwenPort}`));
-    await registry.createService(service('102', `http://127.0.0.1:${gpt2Port}`));
+    sims.push(
+      await startSim(qwenPort, 'Qwen/Qwen2.5-0.5B-Instruct', KEYS.qwen),
+      await startSim(gpt2Port, 'gpt2', KEYS.gpt2),
+    );
+    await registry.createService(service('101', `http://127.0.0.1:${qwenPort}`, { api_key: KEYS.qwen }));
+    await registry.createService(service('102', `http://127.0.0.1:${gpt2Port}`, { api_key: KEYS.gpt2 }));
     await registry.createService(service('103', null, { scheduler_state: 'PENDING', ready: false }));
     await registry.createService(service('104', `http://127.0.0.1:${await freePort()}`));
+    // Another service's key: the workload refuses it.
+    await registry.createService(service('105', `http://127.0.0.1:${qwenPort}`, { api_key: KEYS.gpt2 }));
     const config = loadProxyConfig({ REDIS_URL, REDIS_PREFIX: prefix, PROXY_PORT: '0', LOG_LEVEL: 'silent' });
     const logger = createLogger('proxy', 'silent');
     app = await createHttpApp(AppModule.forRoot(config, logger), { logger });
@@ -147,6 +162,31 @@ describe('proxy data plane (real Redis, real simulator)', () => {
       ),
     );
     expect(text).toContain('aiplane_service_up{service_id="101",status="running"} 1\n');
+  });
+
+  it('the workload itself refuses callers without its key: only the proxy can use it', async () => {
+    const direct = `http://127.0.0.1:${qwenPort}`;
+    expect((await fetch(`${direct}/v1/models`)).status).toBe(401);
+    const prompt = await fetch(`${direct}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.gpt2}` },
+      body: JSON.stringify({
+        model: 'Qwen/Qwen2.5-0.5B-Instruct',
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    });
+    expect(prompt.status).toBe(401);
+    // The readiness path stays open: the prober needs no key.
+    expect((await fetch(`${direct}/health`)).status).toBe(200);
+    const holder = await fetch(`${direct}/v1/models`, { headers: { authorization: `Bearer ${KEYS.qwen}` } });
+    expect(holder.status).toBe(200);
+  });
+
+  it("answers 502 when the workload refuses the record's key: the service's fault, not the request's", async () => {
+    const response = await prompt('105', { prompt: 'hi', model: 'Qwen/Qwen2.5-0.5B-Instruct' });
+    expect(response.status).toBe(502);
+    expect(String(response.body.message)).toContain('refused access (HTTP 401)');
+    expect(JSON.stringify(response.body)).not.toContain(KEYS.gpt2);
   });
 
   it('says why a service that is not running cannot be prompted', async () => {

@@ -90,7 +90,7 @@ export class VllmService {
     const sampling = samplingOf(request);
     const key = `${target.replicaId}|${model}`;
     if (!this.noChatTemplate.has(key)) {
-      const chat = await this.upstream.request(target.endpoint, 'POST', '/v1/chat/completions', {
+      const chat = await this.upstream.request(target, 'POST', '/v1/chat/completions', {
         ...sampling,
         model,
         messages: [{ role: 'user', content: request.prompt }],
@@ -100,7 +100,7 @@ export class VllmService {
       }
       this.noChatTemplate.add(key);
     }
-    const completion = await this.upstream.request(target.endpoint, 'POST', '/v1/completions', {
+    const completion = await this.upstream.request(target, 'POST', '/v1/completions', {
       ...sampling,
       model,
       prompt: request.prompt,
@@ -113,7 +113,7 @@ export class VllmService {
   ): Promise<{ success: true; models: unknown[]; service_id: string; endpoint: string }> {
     const target = await this.targets.resolve(id, 'vllm');
     return this.guard(target, async () => {
-      const response = await this.upstream.request(target.endpoint, 'GET', '/v1/models');
+      const response = await this.upstream.request(target, 'GET', '/v1/models');
       const body = parseUpstream(response) as { data?: unknown[] };
       return { success: true, models: body.data ?? [], service_id: id, endpoint: target.endpoint };
     });
@@ -122,7 +122,7 @@ export class VllmService {
   private async servedModel(target: Target): Promise<string> {
     const cached = this.servedModelCache.get(target.replicaId);
     if (cached && cached.expires > Date.now()) return cached.model;
-    const response = await this.upstream.request(target.endpoint, 'GET', '/v1/models');
+    const response = await this.upstream.request(target, 'GET', '/v1/models');
     const model = (parseUpstream(response) as { data?: { id?: string }[] }).data?.[0]?.id;
     if (!model) throw new UpstreamError('The workload serves no model (/v1/models is empty)');
     this.servedModelCache.set(target.replicaId, { model, expires: Date.now() + this.config.MODEL_CACHE_MS });
@@ -186,11 +186,16 @@ function samplingOf(request: PromptDto): Record<string, unknown> {
   };
 }
 
-/** Upstream 4xx are the client's to fix (400); 5xx are the workload's failure (502). */
+/**
+ * Upstream 4xx are the client's to fix (400); 5xx are the workload's failure (502), and so is a
+ * refused API key, which is the service's configuration rather than anything in the request.
+ */
 function parseUpstream(response: UpstreamResponse): unknown {
   const text = response.body.toString('utf8');
   if (response.status >= 400) {
     const message = upstreamMessage(text) ?? `HTTP ${response.status}`;
+    if (response.status === 401 || response.status === 403)
+      throw new UpstreamError(`The model server refused access (HTTP ${response.status}): ${message}`);
     if (response.status < 500)
       throw new AppError(400, 'Bad Request', `The model server rejected the request: ${message}`);
     throw new UpstreamError(`The model server failed: ${message}`);

@@ -7,17 +7,22 @@ import { CONFIG, LOGGER } from '../platform/platform.module';
 import type { SlurmWorkerConfig } from '../slurm-worker.config';
 import { CancelHandler } from './cancel.handler';
 import { PollHandler } from './poll.handler';
+import { SchedulerReconciler } from './scheduler.reconciler';
 import { SubmitHandler } from './submit.handler';
 
-@Module({ providers: [SubmitHandler, CancelHandler, PollHandler] })
+const RECONCILE_RETRY_MAX_MS = 30_000;
+
+@Module({ providers: [SubmitHandler, CancelHandler, PollHandler, SchedulerReconciler] })
 export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown {
   private worker?: SchedulerQueueWorker;
   private connection?: Redis;
+  private stopReconciling?: () => void;
 
   constructor(
     private readonly submit: SubmitHandler,
     private readonly cancel: CancelHandler,
     private readonly poll: PollHandler,
+    private readonly reconciler: SchedulerReconciler,
     @Inject(CONFIG) private readonly config: SlurmWorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -53,10 +58,48 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
       },
       'slurm-worker consuming the scheduler queue',
     );
+    this.reconcileInBackground(this.worker);
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopReconciling?.();
     await this.worker?.close();
     this.connection?.disconnect();
+  }
+
+  /**
+   * Start-up reconciliation with the scheduler (see SchedulerReconciler). It runs beside the queue,
+   * not before it: a scheduler that is down at start must not keep the worker from serving, so a
+   * failed attempt is retried with backoff until one succeeds.
+   */
+  private reconcileInBackground(worker: SchedulerQueueWorker): void {
+    const state = { stopped: false };
+    let timer: NodeJS.Timeout | undefined;
+    let wake: (() => void) | undefined;
+    this.stopReconciling = () => {
+      state.stopped = true;
+      clearTimeout(timer);
+      wake?.();
+    };
+    const run = async (): Promise<void> => {
+      for (let attempt = 1; !state.stopped; attempt += 1) {
+        try {
+          const report = await this.reconciler.reconcile((id) => worker.submitPending(id));
+          this.logger.info({ ...report }, 'reconciled with the scheduler');
+          return;
+        } catch (error) {
+          const delayMs = Math.min(RECONCILE_RETRY_MAX_MS, 1_000 * 2 ** Math.min(attempt - 1, 10));
+          this.logger.warn(
+            { err: error, attempt, retry_in_ms: delayMs },
+            'reconciliation failed; will retry',
+          );
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            timer = setTimeout(resolve, delayMs);
+          });
+        }
+      }
+    };
+    void run();
   }
 }

@@ -45,8 +45,18 @@ export class PollHandler {
 
   private async observe(service: StoredService, job: JobInfo | undefined): Promise<SchedulerObservation> {
     if (!job) {
-      // The scheduler has forgotten the job (it ended longer ago than it keeps records); the
-      // script's own exit status is the best evidence of how it ended.
+      // The scheduler has forgotten the job (it ended longer ago than it keeps records, e.g. while
+      // no worker ran). Its completion log, where readable, says how it ended (cancelled, timed
+      // out, ...); else the script's own exit status is the best evidence.
+      const finished = await this.scheduler.finishedJob?.(service.job_id, service.job_dir);
+      if (finished) {
+        return {
+          state: finished.state,
+          node: finished.nodes[0] ?? service.node,
+          exitCode: finished.exitCode ?? null,
+          reason: finished.reason ?? service.status_reason,
+        };
+      }
       const exitCode = await readExitCode(service.job_dir);
       return {
         state: exitCode === 0 ? 'COMPLETED' : 'FAILED',

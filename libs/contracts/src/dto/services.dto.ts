@@ -111,8 +111,11 @@ export class CreateServiceDto {
   @IsString()
   @IsNotEmpty()
   @MaxLength(128)
-  @Matches(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)?$/, {
-    message: 'recipe_name must look like category/name or name',
+  // Each part starts with a letter or digit, as recipe names and categories do: "..", "." and
+  // ".hidden" never name a recipe, whatever a catalogue lookup would make of them.
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9][A-Za-z0-9_.-]*)?$/, {
+    message:
+      'recipe_name must look like category/name or name: letters, digits, "_", "." and "-", each part starting with a letter or digit',
   })
   recipe_name!: string;
 
@@ -123,6 +126,9 @@ export class CreateServiceDto {
   @Type(() => ServiceConfigDto)
   config?: ServiceConfigDto;
 }
+
+/** Most log lines one request may ask for (`?lines=`); the default is 200. */
+export const MAX_LOG_LINES = 10_000;
 
 export const ACCEPTED_STATUS_UPDATES = ['cancelled'] as const;
 

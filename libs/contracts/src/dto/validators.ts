@@ -23,6 +23,44 @@ export function IsCount(options?: ValidationOptions & { nullable?: boolean }): P
   };
 }
 
+/** Most variables one service config may set. */
+export const MAX_ENVIRONMENT_VARIABLES = 256;
+/**
+ * Largest environment (names and values, UTF-8) a config may set. Linux caps a process's
+ * arguments and environment together at 2 MiB; staying far below keeps sbatch and the workload
+ * startable whatever the recipe and the scheduler add.
+ */
+export const MAX_ENVIRONMENT_BYTES = 256 * 1024;
+
+/** Why `value` is not an environment map, or undefined when it is one. Values are not repeated: they may be secrets. */
+export function environmentMapProblem(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return 'environment must be an object of NAME: value pairs';
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > MAX_ENVIRONMENT_VARIABLES) {
+    return `environment sets ${entries.length} variables; at most ${MAX_ENVIRONMENT_VARIABLES} are accepted`;
+  }
+  let bytes = 0;
+  for (const [key, inner] of entries) {
+    if (!ENV_NAME.test(key)) {
+      return `environment variable name ${JSON.stringify(key.slice(0, 64))} is not valid: use letters, digits and _, not starting with a digit`;
+    }
+    if (
+      typeof inner !== 'string' &&
+      typeof inner !== 'boolean' &&
+      !(typeof inner === 'number' && Number.isFinite(inner))
+    ) {
+      return `environment.${key} must be a string, number or boolean`;
+    }
+    bytes += Buffer.byteLength(key, 'utf8') + Buffer.byteLength(String(inner), 'utf8') + 2;
+  }
+  if (bytes > MAX_ENVIRONMENT_BYTES) {
+    return `environment holds ${bytes} bytes of names and values; at most ${MAX_ENVIRONMENT_BYTES} are accepted`;
+  }
+  return undefined;
+}
+
 /** `{NAME: value}` where NAME is a shell-style identifier and value a string, number or boolean. */
 export function IsEnvironmentMap(options?: ValidationOptions): PropertyDecorator {
   return (target, propertyKey) => {
@@ -30,23 +68,11 @@ export function IsEnvironmentMap(options?: ValidationOptions): PropertyDecorator
       name: 'isEnvironmentMap',
       target: target.constructor,
       propertyName: String(propertyKey),
-      options: {
-        message:
-          'environment must be an object whose keys match ^[A-Za-z_][A-Za-z0-9_]*$ and whose values are strings or numbers',
-        ...options,
-      },
+      options: { ...options },
       validator: {
-        validate: (value: unknown) =>
-          value !== null &&
-          typeof value === 'object' &&
-          !Array.isArray(value) &&
-          Object.entries(value as Record<string, unknown>).every(
-            ([key, inner]) =>
-              ENV_NAME.test(key) &&
-              (typeof inner === 'string' ||
-                typeof inner === 'boolean' ||
-                (typeof inner === 'number' && Number.isFinite(inner))),
-          ),
+        validate: (value: unknown) => environmentMapProblem(value) === undefined,
+        // Worded from the property on, so the pipe's path prefix reads "config.environment ...".
+        defaultMessage: (args) => environmentMapProblem(args?.value) ?? 'environment is not valid',
       },
     });
   };

@@ -24,6 +24,12 @@ export const MAX_POINTS_PER_UPSERT = 10_000;
 export const MAX_STRING_ID_LENGTH = 1_024;
 export const DEFAULT_SEARCH_LIMIT = 10;
 export const MAX_SEARCH_LIMIT = 1_000;
+/**
+ * Largest magnitude of a vector component. Qdrant computes in 32-bit floats: with components this
+ * small no distance over MAX_VECTOR_SIZE dimensions overflows (beyond it a score becomes infinite
+ * and Qdrant answers `null`, which no client can use).
+ */
+export const MAX_VECTOR_COMPONENT = 1e15;
 
 /**
  * Where the data plane keeps a point's original string id inside Qdrant's payload. Users may not
@@ -42,6 +48,26 @@ export function collectionNameProblem(name: unknown): string | undefined {
 }
 
 const finite = { allowNaN: false, allowInfinity: false } as const;
+
+/** Every element a finite number within ±MAX_VECTOR_COMPONENT. */
+function IsVectorComponents(): PropertyDecorator {
+  return (target, propertyKey) => {
+    registerDecorator({
+      name: 'isVectorComponents',
+      target: target.constructor,
+      propertyName: String(propertyKey),
+      options: {
+        message: `${String(propertyKey)} must hold numbers from -${MAX_VECTOR_COMPONENT} to ${MAX_VECTOR_COMPONENT}`,
+      },
+      validator: {
+        // Shape is @IsArray's and @IsNumber's to judge; this rule only speaks about magnitude.
+        validate: (value: unknown) =>
+          !Array.isArray(value) ||
+          value.every((item) => typeof item !== 'number' || Math.abs(item) <= MAX_VECTOR_COMPONENT),
+      },
+    });
+  };
+}
 
 /** Qdrant point ids: unsigned integers or strings (UUIDs, or any string the data plane maps to one). */
 function IsPointId(): PropertyDecorator {
@@ -112,6 +138,7 @@ export class PointDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_VECTOR_SIZE)
   @IsNumber(finite, { each: true })
+  @IsVectorComponents()
   vector!: number[];
 
   @ApiPropertyOptional({
@@ -142,6 +169,7 @@ export class SearchPointsDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_VECTOR_SIZE)
   @IsNumber(finite, { each: true })
+  @IsVectorComponents()
   query_vector!: number[];
 
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_SEARCH_LIMIT, default: DEFAULT_SEARCH_LIMIT, example: 5 })

@@ -85,6 +85,9 @@ export AIPLANE_IMAGE='docker://vllm/vllm-openai:v0.9.2'
 # The workload runs as a child so that the traps above still fire when it ends or is stopped,
 # even when the recipe command execs.
 aiplane_workload() {
+# The worker sets a per-job VLLM_API_KEY; the server must never listen without one, since
+# other users of the cluster can reach this node.
+: "${VLLM_API_KEY:?is set by aiplane; refusing to start a server without an API key}"
 # --nv only when GPUs were requested: without one Apptainer finds no driver to bind.
 apptainer_args=(exec)
 if [ "$AIPLANE_GPUS" -gt 0 ]; then apptainer_args+=(--nv); fi
@@ -97,6 +100,10 @@ if [ -n "${HF_HOME:-}" ]; then
   mkdir -p -- "$HF_HOME"
   apptainer_args+=(--bind "$HF_HOME")
 fi
+# Apptainer hands the job's environment to the container (no --cleanenv, keep it so): that is
+# how the VLLM_* values and VLLM_API_KEY get in. vLLM reads VLLM_API_KEY itself, so the key is
+# deliberately not passed as --api-key: argv is world-readable in /proc on a shared node, and
+# vLLM writes its arguments to the job log at start.
 # --flag=value: a value starting with - stays a value.
 exec apptainer "${apptainer_args[@]}" "$AIPLANE_IMAGE" vllm serve \
   --model="$VLLM_MODEL" \

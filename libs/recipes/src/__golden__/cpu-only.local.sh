@@ -77,6 +77,7 @@ printf 'aiplane: starting %s as job %s on %s, port %s\n' 'inference/vllm-single-
 # even when the recipe command execs.
 aiplane_workload() {
 : "${AIPLANE_SIMULATORS_DIR:?is set by the worker for the local profile}"
+: "${VLLM_API_KEY:?is set by aiplane; refusing to start a server without an API key}"
 exec node "$AIPLANE_SIMULATORS_DIR/vllm-sim/src/main.js"
 }
 aiplane_workload &

@@ -85,11 +85,16 @@ export AIPLANE_IMAGE='docker://qdrant/qdrant:v1.12.6'
 # The workload runs as a child so that the traps above still fire when it ends or is stopped,
 # even when the recipe command execs.
 aiplane_workload() {
+# The worker sets a per-job QDRANT__SERVICE__API_KEY; Qdrant must never listen without one,
+# since other users of the cluster can reach this node. Qdrant reads it from its environment.
+: "${QDRANT__SERVICE__API_KEY:?is set by aiplane; refusing to start Qdrant without an API key}"
 QDRANT__SERVICE__GRPC_PORT=$(aiplane_free_port "${QDRANT__SERVICE__GRPC_PORT:-$((AIPLANE_PORT + 1))}")
 export QDRANT__SERVICE__GRPC_PORT
 export QDRANT__STORAGE__STORAGE_PATH="${QDRANT__STORAGE__STORAGE_PATH:-$AIPLANE_JOB_DIR/qdrant/storage}"
 export QDRANT__STORAGE__SNAPSHOTS_PATH="${QDRANT__STORAGE__SNAPSHOTS_PATH:-$AIPLANE_JOB_DIR/qdrant/snapshots}"
 mkdir -p -- "$QDRANT__STORAGE__STORAGE_PATH" "$QDRANT__STORAGE__SNAPSHOTS_PATH"
+# Apptainer hands the job's environment to the container (no --cleanenv, keep it so): that is
+# how the QDRANT__* settings, the API key among them, reach Qdrant.
 # The image is read-only; --writable-tmpfs lets Qdrant write its small state files next to
 # its bundled config in /qdrant, while the data goes to the bound job directory.
 exec apptainer exec --bind "$AIPLANE_JOB_DIR" --writable-tmpfs --pwd /qdrant "$AIPLANE_IMAGE" /qdrant/qdrant

@@ -77,6 +77,7 @@ printf 'aiplane: starting %s as job %s on %s, port %s\n' 'vector-db/qdrant' "${S
 # even when the recipe command execs.
 aiplane_workload() {
 : "${AIPLANE_SIMULATORS_DIR:?is set by the worker for the local profile}"
+: "${QDRANT__SERVICE__API_KEY:?is set by aiplane; refusing to start Qdrant without an API key}"
 exec node "$AIPLANE_SIMULATORS_DIR/qdrant-sim/src/main.js"
 }
 aiplane_workload &

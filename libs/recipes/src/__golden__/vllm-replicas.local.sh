@@ -73,6 +73,7 @@ aiplane_publish_endpoint() {
 
 aiplane_workload() {
 : "${AIPLANE_SIMULATORS_DIR:?is set by the worker for the local profile}"
+: "${VLLM_API_KEY:?is set by aiplane; refusing to start a server without an API key}"
 exec node "$AIPLANE_SIMULATORS_DIR/vllm-sim/src/main.js"
 }
 

@@ -1,0 +1,88 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SchedulerObservation, ServiceRegistry, StoredService } from '@aiplane/registry';
+import type { JobInfo, Scheduler } from '@aiplane/scheduler';
+import { createLogger } from '@aiplane/server-kit';
+import { PollHandler } from './poll.handler';
+
+function service(id: string, jobDir: string): StoredService {
+  return {
+    id,
+    job_id: id,
+    name: `inference/vllm-single-node-${id}`,
+    recipe_name: 'inference/vllm-single-node',
+    kind: 'vllm',
+    config: {},
+    created_at: '2025-01-01T00:00:00.000Z',
+    updated_at: '2025-01-01T00:00:00.000Z',
+    submission_id: `sub-${id}`,
+    job_dir: jobDir,
+    readiness_path: '/health',
+    scheduler_state: 'RUNNING',
+    endpoint: 'http://node1:8001',
+    node: 'node1',
+    ready: true,
+    status_reason: null,
+    exit_code: null,
+    last_probe_at: null,
+    group_id: null,
+    node_index: null,
+    replicas: [],
+  };
+}
+
+// Records whose jobs the scheduler no longer lists: what ended them while no worker was polling.
+describe('PollHandler and jobs the scheduler has forgotten', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'aiplane-poll-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function poll(finished: Record<string, JobInfo> | undefined) {
+    const services = [service('11', join(dir, 'a')), service('12', join(dir, 'b'))];
+    const applied = new Map<string, SchedulerObservation>();
+    const registry = {
+      activeIds: () => Promise.resolve(services.map((s) => s.id)),
+      getMany: () => Promise.resolve(services),
+      applySchedulerState: (id: string, observation: SchedulerObservation) => {
+        applied.set(id, observation);
+        return Promise.resolve(true);
+      },
+    } as unknown as ServiceRegistry;
+    const scheduler = {
+      kind: 'slurm',
+      query: () => Promise.resolve(new Map()),
+      ...(finished ? { finishedJob: (id: string) => Promise.resolve(finished[id]) } : {}),
+    } as unknown as Scheduler;
+    return { handler: new PollHandler(registry, scheduler, createLogger('slurm-worker', 'silent')), applied };
+  }
+
+  it("takes the scheduler's completion log first: a cancelled or timed-out job is not called failed", async () => {
+    const { handler, applied } = poll({
+      '11': { jobId: '11', name: 'x', state: 'TIMEOUT', nodes: ['node1'], exitCode: 143 },
+    });
+    expect(await handler.handle()).toEqual({ tracked: 2, changed: 2 });
+    expect(applied.get('11')).toEqual({ state: 'TIMEOUT', node: 'node1', exitCode: 143, reason: null });
+    // No log line for 12 and no exit status file: failed, and it says why.
+    expect(applied.get('12')).toMatchObject({ state: 'FAILED', exitCode: null });
+  });
+
+  it("falls back to the script's own exit status when the scheduler keeps no log", async () => {
+    const { handler, applied } = poll(undefined);
+    for (const [name, code] of [
+      ['a', '0'],
+      ['b', '3'],
+    ] as const) {
+      const jobDir = join(dir, name);
+      mkdirSync(jobDir);
+      writeFileSync(join(jobDir, 'exit_code'), `${code}\n`);
+    }
+    await handler.handle();
+    expect(applied.get('11')).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
+    expect(applied.get('12')).toMatchObject({ state: 'FAILED', exitCode: 3 });
+  });
+});

@@ -1,0 +1,158 @@
+import * as path from 'node:path';
+import { UnrecoverableError } from 'bullmq';
+import { groupIdOf, redactSecrets, schedulerJobName } from '@aiplane/contracts';
+import {
+  mergeConfig,
+  replicasPerNode,
+  type EffectiveConfig,
+  type Recipe,
+  type RecipeCatalogue,
+} from '@aiplane/recipes';
+import type { ServiceRegistry, Submission } from '@aiplane/registry';
+
+// Shared by the submit handler and the start-up reconciliation, so that a job adopted after a
+// crash between sbatch and the record write is planned and recorded exactly as a submit does it.
+
+/** One scheduler job a submission needs: one for a single service, one per node for a group. */
+export interface NodePlan {
+  nodeIndex: number;
+  /** `aiplane-<submission>` or `aiplane-<submission>-n<k>`: how the job is found again. */
+  jobName: string;
+  jobDir: string;
+}
+
+export interface SubmissionPlan {
+  recipe: Recipe;
+  effective: EffectiveConfig;
+  grouped: boolean;
+  nodes: NodePlan[];
+}
+
+/** A node job the scheduler accepted (in this attempt or an earlier one), in node order. */
+export interface SubmittedJob {
+  jobId: string;
+  jobDir: string;
+  /** The key the workload was started with; absent only for jobs started before keys existed. */
+  apiKey?: string;
+}
+
+/** The directory under which each job of a deployment gets its own: `<STATE_DIR>/jobs`. */
+export function jobsRoot(stateDir: string): string {
+  return path.resolve(stateDir, 'jobs');
+}
+
+export function planSubmission(
+  submission: Submission,
+  recipes: RecipeCatalogue,
+  stateDir: string,
+): SubmissionPlan {
+  const recipe = recipes.resolve(submission.recipe_name);
+  if (!recipe)
+    throw new UnrecoverableError(`recipe ${submission.recipe_name} is not in this worker's catalogue`);
+  const effective = mergeConfig(recipe, submission.config);
+  const grouped = effective.gpu_per_replica !== undefined;
+  // A replica group is one scheduler job per node; a single service is one job.
+  const count = grouped ? effective.resources.nodes : 1;
+  const baseDir = path.join(stateDir, 'jobs', submission.id);
+  const nodes = Array.from({ length: count }, (_, nodeIndex) => ({
+    nodeIndex,
+    jobName: grouped ? `${schedulerJobName(submission.id)}-n${nodeIndex}` : schedulerJobName(submission.id),
+    jobDir: grouped ? path.join(baseDir, `n${nodeIndex}`) : baseDir,
+  }));
+  return { recipe, effective, grouped, nodes };
+}
+
+/**
+ * Writes the record of every node job that has none (and the group's), then marks the submission
+ * answered; returns the service id. Safe to repeat. The handler and the reconciler could both
+ * record one submission only if a worker started while another was between its sbatch and this
+ * call: both would then write the same initial record milliseconds apart, which the next poll
+ * brings up to date.
+ */
+export async function recordSubmission(
+  registry: ServiceRegistry,
+  submission: Submission,
+  plan: SubmissionPlan,
+  jobs: readonly SubmittedJob[],
+): Promise<string> {
+  const [first] = jobs;
+  if (!first) throw new UnrecoverableError('no job was submitted');
+  const { recipe, effective } = plan;
+  const groupId = plan.grouped ? groupIdOf(first.jobId) : null;
+  for (const [nodeIndex, job] of jobs.entries()) {
+    await recordService(registry, submission, job, recipe, {
+      groupId,
+      nodeIndex: plan.grouped ? nodeIndex : null,
+      replicas: plan.grouped ? replicasPerNode(effective) : 0,
+      gpuPerReplica: effective.gpu_per_replica ?? 0,
+    });
+  }
+  if (groupId !== null && !(await registry.getGroup(groupId))) {
+    await registry.createGroup({
+      id: groupId,
+      job_ids: jobs.map(({ jobId }) => jobId),
+      name: `${submission.recipe_name}-${groupId}`,
+      recipe_name: submission.recipe_name,
+      kind: recipe.kind,
+      config: redactSecrets(submission.config),
+      created_at: new Date().toISOString(),
+      submission_id: submission.id,
+      total_replicas: replicasPerNode(effective) * plan.nodes.length,
+      gpu_per_replica: effective.gpu_per_replica ?? 0,
+      base_port: portPreference(recipe, effective),
+    });
+  }
+  const serviceId = groupId ?? first.jobId;
+  await registry.markSubmitted(submission, serviceId);
+  return serviceId;
+}
+
+async function recordService(
+  registry: ServiceRegistry,
+  submission: Submission,
+  { jobId, jobDir, apiKey }: SubmittedJob,
+  recipe: Recipe,
+  group: { groupId: string | null; nodeIndex: number | null; replicas: number; gpuPerReplica: number },
+): Promise<void> {
+  if (await registry.exists(jobId)) return;
+  const now = new Date().toISOString();
+  await registry.createService({
+    id: jobId,
+    job_id: jobId,
+    name: `${submission.recipe_name}-${jobId}`,
+    recipe_name: submission.recipe_name,
+    kind: recipe.kind,
+    config: redactSecrets(submission.config),
+    created_at: now,
+    updated_at: now,
+    submission_id: submission.id,
+    job_dir: jobDir,
+    readiness_path: recipe.readiness.path,
+    scheduler_state: 'PENDING',
+    endpoint: null,
+    node: null,
+    ready: false,
+    status_reason: null,
+    exit_code: null,
+    last_probe_at: null,
+    group_id: group.groupId,
+    node_index: group.nodeIndex,
+    // GPU indices as the job sees them; replica i gets the i-th slice of gpu_per_replica.
+    replicas: Array.from({ length: group.replicas }, (_, index) => ({
+      index,
+      gpu_ids: Array.from({ length: group.gpuPerReplica }, (_, g) => String(index * group.gpuPerReplica + g)),
+      endpoint: null,
+      ready: false,
+      seen_ready: false,
+    })),
+    ...(apiKey === undefined ? {} : { api_key: apiKey }),
+  });
+}
+
+/** The port replica 0 prefers: the user's port variable when given, else the recipe's base. */
+function portPreference(recipe: Recipe, effective: EffectiveConfig): number {
+  const wanted = Number(
+    effective.environment[recipe.kind === 'vllm' ? 'VLLM_PORT' : 'QDRANT__SERVICE__HTTP_PORT'],
+  );
+  return Number.isInteger(wanted) && wanted > 0 ? wanted : recipe.ports.base;
+}

@@ -1,0 +1,143 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SchedulerJob } from '@aiplane/jobs';
+import { loadRecipeCatalogue } from '@aiplane/recipes';
+import type { ServiceRegistry, StoredService, Submission } from '@aiplane/registry';
+import type { JobInfo, Scheduler, SubmitRequest } from '@aiplane/scheduler';
+import { createLogger } from '@aiplane/server-kit';
+import { loadSlurmWorkerConfig } from '../slurm-worker.config';
+import { SubmitHandler } from './submit.handler';
+
+const { catalogue } = loadRecipeCatalogue(join(__dirname, '..', '..', '..', '..', 'recipes'));
+
+/** An in-memory registry with the semantics the handler relies on (claimApiKeys: first keys win). */
+function fakeRegistry(submission: Submission) {
+  const services = new Map<string, StoredService>();
+  let stored: Submission = { ...submission };
+  let failNextCreate = false;
+  const registry = {
+    getSubmission: (id: string) => Promise.resolve(id === stored.id ? { ...stored } : undefined),
+    claimApiKeys: (id: string, candidates: string[]) => {
+      if (id !== stored.id) return Promise.resolve(undefined);
+      stored.api_keys ??= candidates;
+      return Promise.resolve([...stored.api_keys]);
+    },
+    exists: (id: string) => Promise.resolve(services.has(id)),
+    createService: (service: StoredService) => {
+      if (failNextCreate) {
+        failNextCreate = false;
+        return Promise.reject(new Error('worker died after sbatch, before the record was written'));
+      }
+      services.set(service.id, service);
+      return Promise.resolve();
+    },
+    getGroup: () => Promise.resolve(undefined),
+    createGroup: () => Promise.resolve(),
+    markSubmitted: (_submission: Submission, jobId: string) => {
+      stored = { ...stored, config: {}, job_id: jobId };
+      delete stored.api_keys;
+      return Promise.resolve();
+    },
+  };
+  return {
+    registry: registry as unknown as ServiceRegistry,
+    services,
+    submission: () => stored,
+    failNextCreate: () => {
+      failNextCreate = true;
+    },
+  };
+}
+
+/** Remembers what each job was started with; findByName knows the jobs it started, as SLURM would. */
+function fakeScheduler() {
+  const submitted: SubmitRequest[] = [];
+  const scheduler = {
+    kind: 'local',
+    submit: (request: SubmitRequest) => {
+      submitted.push(request);
+      return Promise.resolve(String(1000 + submitted.length));
+    },
+    findByName: (name: string): Promise<JobInfo | undefined> => {
+      const index = submitted.findIndex((request) => request.jobName === name);
+      return Promise.resolve(
+        index < 0 ? undefined : { jobId: String(1001 + index), name, state: 'RUNNING', nodes: [] },
+      );
+    },
+    cancel: () => Promise.resolve(),
+  };
+  return { scheduler: scheduler as unknown as Scheduler, submitted };
+}
+
+describe('SubmitHandler API keys', () => {
+  let stateDir: string;
+
+  beforeEach(() => {
+    stateDir = mkdtempSync(join(tmpdir(), 'aiplane-submit-'));
+  });
+  afterEach(() => {
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  function setup(recipeName: string, config: Submission['config'] = {}) {
+    const submission: Submission = {
+      id: 'sub1',
+      recipe_name: recipeName,
+      config,
+      request_id: 'req1',
+      created_at: '2025-01-01T00:00:00.000Z',
+    };
+    const registry = fakeRegistry(submission);
+    const scheduler = fakeScheduler();
+    const handler = new SubmitHandler(
+      registry.registry,
+      catalogue,
+      scheduler.scheduler,
+      loadSlurmWorkerConfig({ STATE_DIR: stateDir, SIMULATORS_DIR: '/opt/sims' }),
+      createLogger('slurm-worker', 'silent'),
+    );
+    const job = { data: { submissionId: 'sub1', requestId: 'req1' } } as SchedulerJob<'submit'>;
+    return { handler, job, ...registry, ...scheduler };
+  }
+
+  it.each([
+    ['inference/vllm-single-node', 'VLLM_API_KEY'],
+    ['vector-db/qdrant', 'QDRANT__SERVICE__API_KEY'],
+  ])(
+    '%s: starts the job with a fresh key in %s and keeps the same key in its record',
+    async (recipe, name) => {
+      const { handler, job, services, submitted, submission } = setup(recipe);
+      expect(await handler.handle(job)).toEqual({ serviceId: '1001' });
+
+      const key = submitted[0]?.env[name];
+      expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(services.get('1001')?.api_key).toBe(key);
+      expect(submitted[0]?.script).not.toContain(key);
+      // Once the record holds it, the submission no longer does.
+      expect(submission().api_keys).toBeUndefined();
+    },
+  );
+
+  it('gives every node job of a replica group its own key', async () => {
+    const { handler, job, services, submitted } = setup('inference/vllm-replicas', {
+      resources: { nodes: 2 },
+    });
+    expect(await handler.handle(job)).toEqual({ serviceId: 'sg-1001' });
+
+    const keys = submitted.map((request) => request.env.VLLM_API_KEY);
+    expect(new Set(keys).size).toBe(2);
+    expect([services.get('1001')?.api_key, services.get('1002')?.api_key]).toEqual(keys);
+  });
+
+  it('a retry that adopts the job an earlier attempt submitted records the key that job was started with', async () => {
+    const { handler, job, services, submitted, failNextCreate } = setup('inference/vllm-single-node');
+    failNextCreate();
+    await expect(handler.handle(job)).rejects.toThrow('before the record was written');
+    expect(services.size).toBe(0);
+
+    expect(await handler.handle(job)).toEqual({ serviceId: '1001' });
+    expect(submitted).toHaveLength(1);
+    expect(services.get('1001')?.api_key).toBe(submitted[0]?.env.VLLM_API_KEY);
+  });
+});

@@ -1,0 +1,80 @@
+import { toGroupRecord, toGroupStatus, toGroupSummary } from './group.records';
+import type { StoredGroup, StoredService } from './registry.types';
+import { toServiceRecord, type GroupView } from './service.registry';
+
+const KEY = 'Zm9yLXRoZS1wcm94eS1vbmx5LW5ldmVyLWZvci1jbGllbnRz';
+
+function job(id: string, overrides: Partial<StoredService> = {}): StoredService {
+  return {
+    id,
+    job_id: id,
+    name: `inference/vllm-single-node-${id}`,
+    recipe_name: 'inference/vllm-single-node',
+    kind: 'vllm',
+    config: { environment: { HF_TOKEN: '***' } },
+    created_at: '2025-01-01T00:00:00.000Z',
+    updated_at: '2025-01-01T00:00:01.000Z',
+    submission_id: `s${id}`,
+    job_dir: `/scratch/jobs/${id}`,
+    readiness_path: '/health',
+    scheduler_state: 'RUNNING',
+    endpoint: 'http://node1:8001',
+    node: 'node1',
+    ready: true,
+    status_reason: null,
+    exit_code: null,
+    last_probe_at: null,
+    group_id: null,
+    node_index: null,
+    replicas: [],
+    api_key: KEY,
+    ...overrides,
+  };
+}
+
+function groupView(): GroupView {
+  const group: StoredGroup = {
+    id: 'sg-7',
+    job_ids: ['7', '8'],
+    name: 'inference/vllm-replicas-sg-7',
+    recipe_name: 'inference/vllm-replicas',
+    kind: 'vllm',
+    config: {},
+    created_at: '2025-01-01T00:00:00.000Z',
+    submission_id: 's7',
+    total_replicas: 2,
+    gpu_per_replica: 1,
+    base_port: 8001,
+  };
+  const replica = { index: 0, gpu_ids: ['0'], endpoint: 'http://node1:8001', ready: true, seen_ready: true };
+  return {
+    group,
+    jobs: [
+      job('7', { group_id: 'sg-7', node_index: 0, replicas: [replica], api_key: `${KEY}-7` }),
+      job('8', { group_id: 'sg-7', node_index: 1, replicas: [replica], api_key: `${KEY}-8` }),
+    ],
+  };
+}
+
+/** Every way a record leaves the control plane is JSON. */
+function expectNoKey(value: unknown): void {
+  const text = JSON.stringify(value);
+  expect(text).not.toContain(KEY);
+  expect(text).not.toContain('api_key');
+}
+
+describe("records clients see leave the workload's API key out", () => {
+  it('toServiceRecord', () => {
+    const record = toServiceRecord(job('5'));
+    expect(record.status).toBe('running');
+    expectNoKey(record);
+  });
+
+  it('toGroupRecord, toGroupStatus and toGroupSummary', () => {
+    const view = groupView();
+    expect(toGroupRecord(view).node_jobs).toHaveLength(2);
+    expectNoKey(toGroupRecord(view));
+    expectNoKey(toGroupStatus(view));
+    expectNoKey(toGroupSummary(view));
+  });
+});
