@@ -152,6 +152,29 @@ describe('ServiceRegistry on real Redis', () => {
     });
   });
 
+  describe('supersede', () => {
+    it('moves a record out of the lists and the active set, intact under a superseded key', async () => {
+      const old = service('1000', { scheduler_state: 'RUNNING' });
+      await registry.createService(old);
+
+      const archivedAs = await registry.supersede('1000');
+
+      expect(archivedAs).toMatch(new RegExp(`^${prefix}:superseded:service:1000:\\d+$`));
+      expect(await registry.get('1000')).toBeUndefined();
+      expect(await registry.activeIds()).toEqual([]);
+      expect(await registry.listEntries()).toEqual([]);
+      expect(await redis.hget(archivedAs ?? '', 'submission_id')).toBe(old.submission_id);
+      // The id is free for the new job's record.
+      await registry.createService(service('1000', { submission_id: 'newer' }));
+      expect((await registry.get('1000'))?.submission_id).toBe('newer');
+    });
+
+    it('answers undefined for an id with no record and changes nothing', async () => {
+      expect(await registry.supersede('4242')).toBeUndefined();
+      expect(await redis.keys(`${prefix}:*`)).toEqual([]);
+    });
+  });
+
   describe('toServiceRecord', () => {
     it.each<[JobState, boolean, string]>([
       ['PENDING', false, 'pending'],

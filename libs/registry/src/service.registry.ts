@@ -154,6 +154,25 @@ export class ServiceRegistry {
       .exec();
   }
 
+  /**
+   * Moves a record whose id the scheduler has handed to a new job (SLURM numbering restarts after
+   * `slurmctld -c`; a fresh local state dir starts again at its first id) out of the lists, kept
+   * under `<prefix>:superseded:…` rather than overwritten. Returns the key it now lives under.
+   */
+  async supersede(id: string): Promise<string | undefined> {
+    const isGroup = id.startsWith('sg-');
+    const key = isGroup ? this.groupKey(id) : this.serviceKey(id);
+    const archived = `${this.prefix}:superseded:${isGroup ? 'group' : 'service'}:${id}:${Date.now()}`;
+    const [renamed] =
+      (await this.redis
+        .multi()
+        .renamenx(key, archived)
+        .zrem(this.indexKey, id)
+        .srem(this.activeKey, id)
+        .exec()) ?? [];
+    return renamed?.[1] === 1 ? archived : undefined;
+  }
+
   async getGroup(id: string): Promise<StoredGroup | undefined> {
     const raw = await this.redis.get(this.groupKey(id));
     return raw === null ? undefined : (JSON.parse(raw) as StoredGroup);

@@ -28,14 +28,24 @@ function job(jobId: string, name: string, workDir: string | undefined, state: Jo
 }
 
 /** The registry as the reconciler uses it, in memory. */
-function fakeRegistry(submissions: Submission[], recordedIds: string[] = []) {
+/** `recorded`: job id → the submission its record belongs to. */
+function fakeRegistry(submissions: Submission[], recorded: Record<string, string> = {}) {
   const services = new Map<string, StoredService>(
-    recordedIds.map((id) => [id, { id } as StoredService] as const),
+    Object.entries(recorded).map(
+      ([id, submissionId]) => [id, { id, submission_id: submissionId } as StoredService] as const,
+    ),
   );
+  const superseded: StoredService[] = [];
   const groups = new Map<string, StoredGroup>();
   const docs = new Map(submissions.map((doc) => [doc.id, doc] as const));
   const registry = {
-    exists: (id: string) => Promise.resolve(services.has(id)),
+    get: (id: string) => Promise.resolve(services.get(id)),
+    supersede: (id: string) => {
+      const old = services.get(id);
+      services.delete(id);
+      if (old) superseded.push(old);
+      return Promise.resolve(old ? `aiplane:superseded:service:${id}:1` : undefined);
+    },
     getSubmission: (id: string) => Promise.resolve(docs.get(id)),
     createService: (service: StoredService) => {
       services.set(service.id, service);
@@ -51,11 +61,11 @@ function fakeRegistry(submissions: Submission[], recordedIds: string[] = []) {
       return Promise.resolve();
     },
   };
-  return { registry: registry as unknown as ServiceRegistry, services, groups, docs };
+  return { registry: registry as unknown as ServiceRegistry, services, superseded, groups, docs };
 }
 
-function setup(listed: JobInfo[], submissions: Submission[], recordedIds: string[] = []) {
-  const store = fakeRegistry(submissions, recordedIds);
+function setup(listed: JobInfo[], submissions: Submission[], recorded: Record<string, string> = {}) {
+  const store = fakeRegistry(submissions, recorded);
   const cancelled: string[] = [];
   const scheduler = {
     kind: 'slurm',
@@ -150,7 +160,7 @@ describe('SchedulerReconciler', () => {
         job('805', 'aiplane-int-weird-name', `${JOBS}/weird`),
       ],
       [],
-      ['804'],
+      { '804': 'known' },
     );
 
     const report = await reconciler.reconcile(nothingQueued);
@@ -164,13 +174,27 @@ describe('SchedulerReconciler', () => {
     const { reconciler, cancelled } = setup(
       [job('901', 'aiplane-dup1', `${JOBS}/dup1`), job('902', 'aiplane-dup1', `${JOBS}/dup1`)],
       [submission('dup1', { config: {}, job_id: '901' })],
-      ['901'],
+      { '901': 'dup1' },
     );
 
     const report = await reconciler.reconcile(nothingQueued);
 
     expect(cancelled).toEqual(['902']);
     expect(report.cancelled).toEqual(['902']);
+  });
+
+  it("adopts an unrecorded job whose id an older submission's record still holds, moving that record aside", async () => {
+    const { reconciler, services, superseded } = setup(
+      [job('1000', 'aiplane-fresh', `${JOBS}/fresh`)],
+      [submission('fresh')],
+      { '1000': 'from-before-the-scheduler-restarted' },
+    );
+
+    const report = await reconciler.reconcile(nothingQueued);
+
+    expect(report.adopted).toEqual(['1000']);
+    expect(superseded.map((old) => old.submission_id)).toEqual(['from-before-the-scheduler-restarted']);
+    expect(services.get('1000')?.submission_id).toBe('fresh');
   });
 
   it('adopts the newest of several jobs of one unanswered submission and cancels the others', async () => {

@@ -59,7 +59,12 @@ export class SchedulerReconciler {
       recordsChanged: 0,
     };
     const recorded = new Set<string>();
-    for (const job of owned) if (await this.registry.exists(job.jobId)) recorded.add(job.jobId);
+    for (const job of owned) {
+      // Recorded means a record of this job's own submission: a record under the same id from an
+      // older submission is one whose id the scheduler handed out again, and does not count.
+      const record = await this.registry.get(job.jobId);
+      if (record && record.submission_id === OWNED_NAME.exec(job.name)?.[1]) recorded.add(job.jobId);
+    }
 
     const bySubmission = new Map<string, JobInfo[]>();
     for (const job of owned.filter((candidate) => !recorded.has(candidate.jobId))) {
@@ -120,7 +125,7 @@ export class SchedulerReconciler {
       jobs.push({ jobId: job.jobId, jobDir: node.jobDir, ...(apiKey === undefined ? {} : { apiKey }) });
     }
     if (jobs.length === plan.nodes.length) {
-      const serviceId = await recordSubmission(this.registry, submission, plan, jobs);
+      const serviceId = await recordSubmission(this.registry, submission, plan, jobs, this.logger);
       const adopted = jobs.map(({ jobId }) => jobId).filter((jobId) => !recorded.has(jobId));
       report.adopted.push(...adopted);
       this.logger.warn(

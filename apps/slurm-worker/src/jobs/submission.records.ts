@@ -9,6 +9,7 @@ import {
   type RecipeCatalogue,
 } from '@aiplane/recipes';
 import type { ServiceRegistry, Submission } from '@aiplane/registry';
+import type { Logger } from '@aiplane/server-kit';
 
 // Shared by the submit handler and the start-up reconciliation, so that a job adopted after a
 // crash between sbatch and the record write is planned and recorded exactly as a submit does it.
@@ -74,20 +75,25 @@ export async function recordSubmission(
   submission: Submission,
   plan: SubmissionPlan,
   jobs: readonly SubmittedJob[],
+  logger: Pick<Logger, 'warn'>,
 ): Promise<string> {
   const [first] = jobs;
   if (!first) throw new UnrecoverableError('no job was submitted');
   const { recipe, effective } = plan;
   const groupId = plan.grouped ? groupIdOf(first.jobId) : null;
   for (const [nodeIndex, job] of jobs.entries()) {
-    await recordService(registry, submission, job, recipe, {
+    await recordService(registry, logger, submission, job, recipe, {
       groupId,
       nodeIndex: plan.grouped ? nodeIndex : null,
       replicas: plan.grouped ? replicasPerNode(effective) : 0,
       gpuPerReplica: effective.gpu_per_replica ?? 0,
     });
   }
-  if (groupId !== null && !(await registry.getGroup(groupId))) {
+  const existingGroup = groupId === null ? undefined : await registry.getGroup(groupId);
+  if (existingGroup && existingGroup.submission_id !== submission.id) {
+    await supersede(registry, logger, existingGroup.id, existingGroup.submission_id, submission.id);
+  }
+  if (groupId !== null && existingGroup?.submission_id !== submission.id) {
     await registry.createGroup({
       id: groupId,
       job_ids: jobs.map(({ jobId }) => jobId),
@@ -107,14 +113,35 @@ export async function recordSubmission(
   return serviceId;
 }
 
+/**
+ * A record under the id the scheduler just gave a new job belongs to an older job the scheduler
+ * has forgotten (its numbering restarted). Kept aside, never overwritten, and said in the log.
+ */
+async function supersede(
+  registry: ServiceRegistry,
+  logger: Pick<Logger, 'warn'>,
+  id: string,
+  oldSubmission: string,
+  newSubmission: string,
+): Promise<void> {
+  const archivedAs = await registry.supersede(id);
+  logger.warn(
+    { service_id: id, old_submission: oldSubmission, new_submission: newSubmission, archived_as: archivedAs },
+    'the scheduler reused a job id an old record held; the old record was moved aside',
+  );
+}
+
 async function recordService(
   registry: ServiceRegistry,
+  logger: Pick<Logger, 'warn'>,
   submission: Submission,
   { jobId, jobDir, apiKey }: SubmittedJob,
   recipe: Recipe,
   group: { groupId: string | null; nodeIndex: number | null; replicas: number; gpuPerReplica: number },
 ): Promise<void> {
-  if (await registry.exists(jobId)) return;
+  const existing = await registry.get(jobId);
+  if (existing?.submission_id === submission.id) return;
+  if (existing) await supersede(registry, logger, jobId, existing.submission_id, submission.id);
   const now = new Date().toISOString();
   await registry.createService({
     id: jobId,

@@ -14,6 +14,7 @@ const { catalogue } = loadRecipeCatalogue(join(__dirname, '..', '..', '..', '..'
 /** An in-memory registry with the semantics the handler relies on (claimApiKeys: first keys win). */
 function fakeRegistry(submission: Submission) {
   const services = new Map<string, StoredService>();
+  const superseded: StoredService[] = [];
   let stored: Submission = { ...submission };
   let failNextCreate = false;
   const registry = {
@@ -23,7 +24,13 @@ function fakeRegistry(submission: Submission) {
       stored.api_keys ??= candidates;
       return Promise.resolve([...stored.api_keys]);
     },
-    exists: (id: string) => Promise.resolve(services.has(id)),
+    get: (id: string) => Promise.resolve(services.get(id)),
+    supersede: (id: string) => {
+      const old = services.get(id);
+      services.delete(id);
+      if (old) superseded.push(old);
+      return Promise.resolve(old ? `aiplane:superseded:service:${id}:1` : undefined);
+    },
     createService: (service: StoredService) => {
       if (failNextCreate) {
         failNextCreate = false;
@@ -43,6 +50,7 @@ function fakeRegistry(submission: Submission) {
   return {
     registry: registry as unknown as ServiceRegistry,
     services,
+    superseded,
     submission: () => stored,
     failNextCreate: () => {
       failNextCreate = true;
@@ -139,5 +147,16 @@ describe('SubmitHandler API keys', () => {
     expect(await handler.handle(job)).toEqual({ serviceId: '1001' });
     expect(submitted).toHaveLength(1);
     expect(services.get('1001')?.api_key).toBe(submitted[0]?.env.VLLM_API_KEY);
+  });
+
+  it('moves aside, never overwrites, an old record whose job id the scheduler handed out again', async () => {
+    const { handler, job, services, superseded } = setup('inference/vllm-single-node');
+    // What a fresh local state dir (or SLURM after `slurmctld -c`) leaves: Redis still holds 1001.
+    const old = { id: '1001', submission_id: 'an-older-submission', scheduler_state: 'CANCELLED' };
+    services.set('1001', old as StoredService);
+
+    expect(await handler.handle(job)).toEqual({ serviceId: '1001' });
+    expect(services.get('1001')?.submission_id).toBe('sub1');
+    expect(superseded).toEqual([old]);
   });
 });

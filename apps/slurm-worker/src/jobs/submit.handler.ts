@@ -65,7 +65,7 @@ export class SubmitHandler {
       }
       throw error;
     }
-    return { serviceId: await recordSubmission(this.registry, submission, plan, jobs) };
+    return { serviceId: await recordSubmission(this.registry, submission, plan, jobs, this.logger) };
   }
 
   /** Submits one job unless the scheduler already knows one with this name (an earlier attempt). */
