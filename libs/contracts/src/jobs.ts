@@ -43,6 +43,27 @@ export const SCHEDULER_JOB_POLICIES: Readonly<Record<SchedulerJobName, RetryPoli
 };
 
 /**
+ * Why a scheduler job failed, as the producer needs to tell its client: BullMQ carries only a
+ * failure message across, so the worker tags it and the producer reads the tag back.
+ * `unavailable`: the scheduler did not answer (a 503 to the client, worth retrying later);
+ * `rejected`: it refused the request (a 502: retrying the same request will not help).
+ */
+export type JobFailureKind = 'unavailable' | 'rejected';
+
+const FAILURE_TAG = /^\[(unavailable|rejected)\] /;
+
+export function tagJobFailure(kind: JobFailureKind, message: string): string {
+  return `[${kind}] ${message}`;
+}
+
+/** An untagged failure (a worker bug, an expired submission) counts as `rejected`. */
+export function readJobFailure(reason: string): { kind: JobFailureKind; message: string } {
+  const tag = FAILURE_TAG.exec(reason);
+  if (!tag) return { kind: 'rejected', message: reason };
+  return { kind: tag[1] as JobFailureKind, message: reason.slice(tag[0].length) };
+}
+
+/**
  * Deterministic job ids: BullMQ refuses a second job with the same id, so a duplicated enqueue
  * of the same submission or cancel is a no-op.
  */

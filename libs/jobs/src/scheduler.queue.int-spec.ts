@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { SCHEDULER_QUEUE, schedulerJobIds, type SchedulerJobs } from '@aiplane/contracts';
+import {
+  SCHEDULER_JOB_POLICIES,
+  SCHEDULER_QUEUE,
+  schedulerJobIds,
+  tagJobFailure,
+  type SchedulerJobs,
+} from '@aiplane/contracts';
 import { createBullConnection } from '@aiplane/registry';
 import {
   JobFailedError,
@@ -170,9 +176,27 @@ describe('SchedulerQueueClient and SchedulerQueueWorker on real Redis', () => {
     expect(error).toBeInstanceOf(JobFailedError);
     expect(error).toMatchObject({
       code: 'JOB_FAILED',
+      kind: 'rejected',
       message: expect.stringContaining('invalid partition specified: gpu'),
     });
     expect(calls).toBe(1);
+  });
+
+  it('tells an unreachable scheduler from a refusal once every attempt has failed, tag removed', async () => {
+    let calls = 0;
+    await worker({
+      submit: () => {
+        calls += 1;
+        return Promise.reject(new Error(tagJobFailure('unavailable', 'slurmctld does not answer')));
+      },
+    });
+    const queue = await client();
+
+    const error: unknown = await queue.submit(payload('down'), 20_000).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(JobFailedError);
+    expect(error).toMatchObject({ kind: 'unavailable', message: 'slurmctld does not answer' });
+    expect(calls).toBe(SCHEDULER_JOB_POLICIES.submit.attempts);
   });
 
   it('runs a failed submission again when it is submitted again', async () => {

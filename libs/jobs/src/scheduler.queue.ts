@@ -1,8 +1,10 @@
 import { Job, Queue, QueueEvents, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import {
   SCHEDULER_JOB_POLICIES,
+  readJobFailure,
   SCHEDULER_QUEUE,
   schedulerJobIds,
+  type JobFailureKind,
   type SchedulerJobName,
   type SchedulerJobs,
 } from '@aiplane/contracts';
@@ -19,6 +21,14 @@ export class JobWaitTimeoutError extends Error {
 
 export class JobFailedError extends Error {
   readonly code = 'JOB_FAILED';
+  /** Whether the scheduler was unreachable or refused; the worker tags its failures so. */
+  readonly kind: JobFailureKind;
+
+  constructor(reason: string) {
+    const { kind, message } = readJobFailure(reason);
+    super(message);
+    this.kind = kind;
+  }
 }
 
 function messageOf(error: unknown): string {

@@ -1,19 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import {
-  chmodSync,
-  copyFileSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import * as path from 'node:path';
 
 /*
- * Faults the e2e suite injects, each on something the suite owns: its own Redis, its own sshd, and
- * the SLURM clients of its own worker. Nothing here stops a daemon that other stacks share.
+ * Faults the e2e suite injects: on its own Redis and its own sshd (so a cut reaches only the
+ * suite's connections), and on the machine's real slurmctld.
  */
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -134,7 +126,7 @@ export class PrivateRedis {
         '--appendonly',
         'yes',
         '--appendfsync',
-        'everysec',
+        'always',
         '--save',
         '',
         '--logfile',
@@ -241,56 +233,59 @@ export class PrivateSshd {
 }
 
 /**
- * The worker's SLURM clients, with a switch that points them at a port where no controller
- * listens. To the control plane this is a stopped slurmctld (the clients print the same error
- * after the same retry loop), while the shared slurmctld keeps serving every other stack.
- * The wrappers go first in the worker's PATH; switched off they change nothing.
+ * The machine's slurmctld, stopped and started for real. Stopping it is what a controller
+ * restart or crash looks like to every client: sbatch, squeue and scancel retry, then fail. Jobs
+ * keep running under slurmd, which holds their completions until the controller is back.
+ * Started again without -c, so it recovers every job from its state save, as after a crash.
+ * Only the fault suite does this, and the e2e tier runs its suites one at a time (--runInBand).
  */
-export class SlurmClientOutage {
-  private constructor(readonly binDir: string) {}
+export class SlurmController {
+  private constructor(private readonly pidFile: string) {}
 
-  static async create(dir: string, slurmConf: string): Promise<SlurmClientOutage> {
-    const binDir = path.join(dir, 'bin');
-    mkdirSync(binDir, { recursive: true });
-    const conf = readFileSync(slurmConf, 'utf8');
-    const deadPort = await freePort();
-    writeFileSync(
-      path.join(dir, 'unreachable.conf'),
-      conf
-        .split('\n')
-        .filter((line) => !/^\s*SlurmctldPort\s*=/i.test(line))
-        .concat(`SlurmctldPort=${deadPort}`, '')
-        .join('\n'),
-    );
-    for (const command of ['sbatch', 'squeue', 'scancel', 'scontrol']) {
-      const real = execFileSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).trim();
-      const wrapper = path.join(binDir, command);
-      writeFileSync(
-        wrapper,
-        [
-          '#!/bin/sh',
-          `if [ -e '${path.join(dir, 'controller-unreachable')}' ]; then`,
-          `  SLURM_CONF='${path.join(dir, 'unreachable.conf')}'; export SLURM_CONF`,
-          'fi',
-          `exec '${real}' "$@"`,
-          '',
-        ].join('\n'),
-      );
-      chmodSync(wrapper, 0o755);
+  static fromConf(slurmConf: string): SlurmController {
+    const line = /^\s*SlurmctldPidFile\s*=\s*(\S+)/im.exec(readFileSync(slurmConf, 'utf8'));
+    return new SlurmController(line?.[1] ?? '/run/slurmctld.pid');
+  }
+
+  private pid(): number | undefined {
+    try {
+      const pid = Number(readFileSync(this.pidFile, 'utf8').trim());
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined;
     }
-    return new SlurmClientOutage(binDir);
   }
 
-  private get flag(): string {
-    return path.join(path.dirname(this.binDir), 'controller-unreachable');
+  /** SIGTERM, as an operator's stop: it saves its state and exits. Resolves once it has. */
+  async stop(): Promise<void> {
+    const pid = this.pid();
+    if (pid === undefined) throw new Error(`slurmctld is not running (no live pid in ${this.pidFile})`);
+    process.kill(pid, 'SIGTERM');
+    await until(
+      'slurmctld exits',
+      () => {
+        try {
+          process.kill(pid, 0);
+          return Promise.resolve(false);
+        } catch {
+          return Promise.resolve(true);
+        }
+      },
+      30_000,
+    );
   }
 
-  begin(): void {
-    writeFileSync(this.flag, '');
-  }
-
-  end(): void {
-    rmSync(this.flag, { force: true });
+  /** Starts it again (it daemonises) and resolves once `scontrol ping` says it is up. */
+  async start(): Promise<void> {
+    if (this.pid() === undefined) execFileSync('slurmctld', [], { stdio: 'ignore' });
+    await until(
+      'slurmctld answers scontrol ping',
+      // An async check: scontrol exits non-zero while the controller is down, which must count as "not yet".
+      () =>
+        Promise.resolve().then(() => /is UP/.test(execFileSync('scontrol', ['ping'], { encoding: 'utf8' }))),
+      30_000,
+    );
   }
 }
 

@@ -93,8 +93,10 @@ export class ServicesService {
       request_id: requestId,
       created_at: new Date().toISOString(),
     });
-    const { serviceId } = await this.schedule(() =>
-      this.queue.submit({ submissionId, requestId }, this.config.SCHEDULER_WAIT_MS),
+    const { serviceId } = await this.schedule(
+      () => this.queue.submit({ submissionId, requestId }, this.config.SCHEDULER_WAIT_MS),
+      // An sbatch whose answer was lost may have gone through; the same key adopts that job.
+      'the job may still have been submitted: retry with the same Idempotency-Key to get it rather than a second one',
     );
     this.logger.info({ service_id: serviceId, recipe: recipe.path }, 'service submitted');
     return this.get(serviceId);
@@ -191,7 +193,7 @@ export class ServicesService {
     return { type: 'service', service };
   }
 
-  private async schedule<T>(run: () => Promise<T>): Promise<T> {
+  private async schedule<T>(run: () => Promise<T>, ifUnanswered = 'try again shortly'): Promise<T> {
     try {
       return await run();
     } catch (error) {
@@ -199,6 +201,9 @@ export class ServicesService {
         throw new UnavailableError(
           `The scheduler is not reachable right now (${error.message}); nothing was submitted`,
         );
+      }
+      if (error instanceof JobFailedError && error.kind === 'unavailable') {
+        throw new UnavailableError(`The scheduler did not answer (${error.message}); ${ifUnanswered}`);
       }
       if (error instanceof JobFailedError)
         throw new UpstreamError(`The scheduler refused the request: ${error.message}`);
