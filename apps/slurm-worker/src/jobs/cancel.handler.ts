@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
-import { isGroupId, isTerminalJobState, tagJobFailure, type SchedulerJobs } from '@aiplane/contracts';
+import { isGroupId, isTerminalJobState, type SchedulerJobs } from '@aiplane/contracts';
 import type { SchedulerJob } from '@aiplane/jobs';
 import { ServiceRegistry } from '@aiplane/registry';
 import { SchedulerError, type Scheduler } from '@aiplane/scheduler';
@@ -33,7 +33,6 @@ export class CancelHandler {
         if (error instanceof SchedulerError && error.code !== 'UNAVAILABLE') {
           throw new UnrecoverableError(error.message);
         }
-        if (error instanceof SchedulerError) throw new Error(tagJobFailure('unavailable', error.message));
         throw error;
       }
       // scancel succeeded, so the job ends as CANCELLED; recording it now means the caller's next

@@ -8,6 +8,7 @@ import type { SlurmWorkerConfig } from '../slurm-worker.config';
 import { CancelHandler } from './cancel.handler';
 import { PollHandler } from './poll.handler';
 import { SchedulerReconciler } from './scheduler.reconciler';
+import { tagFailures } from './job-failures';
 import { SubmitHandler } from './submit.handler';
 
 const RECONCILE_RETRY_MAX_MS = 30_000;
@@ -33,8 +34,10 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
       this.connection,
       {
         // Each job runs under the request id of the HTTP call that caused it, so its log lines join that trace.
-        submit: (job) => runWithRequestId(job.data.requestId, () => this.submit.handle(job)),
-        cancel: (job) => runWithRequestId(job.data.requestId, () => this.cancel.handle(job)),
+        submit: (job) =>
+          runWithRequestId(job.data.requestId, () => tagFailures(() => this.submit.handle(job))),
+        cancel: (job) =>
+          runWithRequestId(job.data.requestId, () => tagFailures(() => this.cancel.handle(job))),
         poll: () => this.poll.handle(),
       },
       {

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
-import { tagJobFailure, type SchedulerJobs } from '@aiplane/contracts';
+import type { SchedulerJobs } from '@aiplane/contracts';
 import type { SchedulerJob } from '@aiplane/jobs';
 import { RecipeCatalogue, renderBatchScript, type EffectiveConfig, type Recipe } from '@aiplane/recipes';
 import { ServiceRegistry } from '@aiplane/registry';
@@ -114,7 +114,6 @@ export class SubmitHandler {
       // A refusal will be refused again; only an unreachable scheduler is worth retrying.
       if (error instanceof SchedulerError && error.code !== 'UNAVAILABLE')
         throw new UnrecoverableError(error.message);
-      if (error instanceof SchedulerError) throw new Error(tagJobFailure('unavailable', error.message));
       throw error;
     }
   }

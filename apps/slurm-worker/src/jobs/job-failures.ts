@@ -1,0 +1,16 @@
+import { tagJobFailure } from '@aiplane/contracts';
+import { isSchedulerError } from '@aiplane/scheduler';
+
+/**
+ * Runs a handler and tags an unreachable scheduler as such in the failure BullMQ carries back, so
+ * the orchestrator answers its client 503 (come back later) rather than 502 (refused). Whatever
+ * step met the outage (the sbatch, or the look-up for a job an earlier attempt submitted).
+ */
+export async function tagFailures<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (isSchedulerError(error, 'UNAVAILABLE')) throw new Error(tagJobFailure('unavailable', error.message));
+    throw error;
+  }
+}
