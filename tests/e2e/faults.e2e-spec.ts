@@ -385,7 +385,9 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
 
     const named = slurmJobsUnder(stateDir).filter((job) => job.name === jobName);
     expect(named.map((job) => job.id)).toEqual([jobId]);
-    const records = (await registry.list()).filter((record) => record.submission_id === submissionId);
+    const records = (await registry.listEntries())
+      .flatMap((entry) => (entry.type === 'service' ? [entry.service] : []))
+      .filter((record) => record.submission_id === submissionId);
     expect(records.map((record) => record.id)).toEqual([jobId]);
 
     // Retried with the same key, through the gateway: the same service, still one job.

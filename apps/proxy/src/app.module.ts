@@ -5,6 +5,7 @@ import { MetricsService } from './metrics/metrics.service';
 import { PlatformModule } from './platform/platform.module';
 import type { ProxyConfig } from './proxy.config';
 import { TargetResolver } from './routing/target.resolver';
+import { WorkloadCaller } from './routing/workload.caller';
 import { VectorDbController } from './vector-db/vector-db.controller';
 import { VectorDbService } from './vector-db/vector-db.service';
 import { VllmController } from './vllm/vllm.controller';
@@ -17,7 +18,7 @@ export class AppModule {
       module: AppModule,
       imports: [loggerModule(logger), PlatformModule.forRoot(config, logger)],
       controllers: [MetricsController, VllmController, VectorDbController],
-      providers: [TargetResolver, VllmService, VectorDbService, MetricsService],
+      providers: [TargetResolver, WorkloadCaller, VllmService, VectorDbService, MetricsService],
     };
   }
 }

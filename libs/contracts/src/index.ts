@@ -4,3 +4,4 @@ export * from './records';
 export * from './jobs';
 export * from './dto';
 export * from './groups';
+export * from './service-id';

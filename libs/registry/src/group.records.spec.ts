@@ -1,36 +1,12 @@
 import { toGroupRecord, toGroupStatus, toGroupSummary } from './group.records';
 import type { StoredGroup, StoredService } from './registry.types';
 import { toServiceRecord, type GroupView } from './service.registry';
+import { storedService } from './stored-service.fixture';
 
 const KEY = 'Zm9yLXRoZS1wcm94eS1vbmx5LW5ldmVyLWZvci1jbGllbnRz';
 
-function job(id: string, overrides: Partial<StoredService> = {}): StoredService {
-  return {
-    id,
-    job_id: id,
-    name: `inference/vllm-single-node-${id}`,
-    recipe_name: 'inference/vllm-single-node',
-    kind: 'vllm',
-    config: { environment: { HF_TOKEN: '***' } },
-    created_at: '2025-01-01T00:00:00.000Z',
-    updated_at: '2025-01-01T00:00:01.000Z',
-    submission_id: `s${id}`,
-    job_dir: `/scratch/jobs/${id}`,
-    readiness_path: '/health',
-    scheduler_state: 'RUNNING',
-    endpoint: 'http://node1:8001',
-    node: 'node1',
-    ready: true,
-    status_reason: null,
-    exit_code: null,
-    last_probe_at: null,
-    group_id: null,
-    node_index: null,
-    replicas: [],
-    api_key: KEY,
-    ...overrides,
-  };
-}
+const job = (id: string, overrides: Partial<StoredService> = {}): StoredService =>
+  storedService(id, { endpoint: 'http://node1:8001', node: 'node1', api_key: KEY, ...overrides });
 
 function groupView(): GroupView {
   const group: StoredGroup = {

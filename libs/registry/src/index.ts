@@ -1,5 +1,7 @@
 export * from './registry.types';
 export * from './service.registry';
+export * from './stored-service.fixture';
 export * from './redis.connection';
+export * from './registry.module';
 export * from './group.records';
 export * from './workload-auth';

@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import type { JobState } from '@aiplane/contracts';
 import { createRedis } from './redis.connection';
 import type { StoredService, Submission } from './registry.types';
-import { ServiceRegistry, toServiceRecord } from './service.registry';
+import { ServiceRegistry, toServiceRecord, type RegistryEntry } from './service.registry';
+import { storedService } from './stored-service.fixture';
 
 // Real Redis, no fakes: tools/infra/up.sh (or CI) provides it. Every test gets its own key prefix
 // so runs never see each other's records, and the prefix's keys are deleted afterwards.
@@ -20,36 +21,26 @@ async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   } while (cursor !== '0');
 }
 
+function entryId(entry: RegistryEntry): string {
+  return entry.type === 'group' ? entry.group.id : entry.service.id;
+}
+
 function at(second: number): Date {
   return new Date(Date.UTC(2025, 0, 1, 0, 0, second));
 }
 
-function service(id: string, overrides: Partial<StoredService> = {}): StoredService {
-  return {
-    id,
-    job_id: id,
-    name: `svc-${id}`,
-    recipe_name: 'inference/vllm',
-    kind: 'vllm',
+/** Just submitted: pending, not placed yet, its secrets already redacted. */
+const service = (id: string, overrides: Partial<StoredService> = {}): StoredService =>
+  storedService(id, {
     config: { environment: { HF_TOKEN: '***' }, resources: { cpu: 2, gpu: 1 } },
     created_at: at(0).toISOString(),
     updated_at: at(0).toISOString(),
-    submission_id: `sub-${id}`,
-    job_dir: `/tmp/jobs/${id}`,
-    readiness_path: '/v1/models',
     scheduler_state: 'PENDING',
     endpoint: null,
     node: null,
     ready: false,
-    status_reason: null,
-    exit_code: null,
-    last_probe_at: null,
-    group_id: null,
-    node_index: null,
-    replicas: [],
     ...overrides,
-  };
-}
+  });
 
 describe('ServiceRegistry on real Redis', () => {
   let redis: Redis;
@@ -132,7 +123,7 @@ describe('ServiceRegistry on real Redis', () => {
       await registry.createService(service('a', { created_at: at(10).toISOString() }));
       await registry.createService(service('b', { created_at: at(20).toISOString() }));
 
-      expect((await registry.list()).map((s) => s.id)).toEqual(['a', 'b', 'c']);
+      expect((await registry.listEntries()).map(entryId)).toEqual(['a', 'b', 'c']);
     });
 
     it('getMany keeps the requested order and skips ids that do not exist', async () => {
@@ -148,7 +139,7 @@ describe('ServiceRegistry on real Redis', () => {
       await registry.createService(service('done', { scheduler_state: 'COMPLETED' }));
 
       expect(await registry.activeIds()).toEqual([]);
-      expect((await registry.list()).map((s) => s.id)).toEqual(['done']);
+      expect((await registry.listEntries()).map(entryId)).toEqual(['done']);
     });
   });
 
@@ -194,8 +185,8 @@ describe('ServiceRegistry on real Redis', () => {
 
       expect(toServiceRecord((await registry.get('r'))!)).toEqual({
         id: 'r',
-        name: 'svc-r',
-        recipe_name: 'inference/vllm',
+        name: 'inference/vllm-single-node-r',
+        recipe_name: 'inference/vllm-single-node',
         status: 'pending',
         config: { environment: { HF_TOKEN: '***' }, resources: { cpu: 2, gpu: 1 } },
         created_at: at(0).toISOString(),

@@ -211,12 +211,6 @@ export class ServiceRegistry {
     return (await this.redis.exists(this.serviceKey(id))) === 1;
   }
 
-  /** All services, oldest first. */
-  async list(): Promise<StoredService[]> {
-    const ids = await this.redis.zrange(this.indexKey, 0, -1);
-    return this.getMany(ids);
-  }
-
   async getMany(ids: readonly string[]): Promise<StoredService[]> {
     if (ids.length === 0) return [];
     const pipeline = this.redis.pipeline();

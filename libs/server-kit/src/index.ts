@@ -3,6 +3,7 @@ export * from './errors';
 export * from './forward';
 export * from './http-error.filter';
 export * from './logging';
+export * from './params.pipe';
 export * from './request-body.rules';
 export * from './request-context';
 export * from './store-unavailable';

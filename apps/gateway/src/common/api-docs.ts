@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiParam, ApiResponse, getSchemaPath } from '@nestjs/swagger';
-import { DataPlaneErrorDto, ErrorBodyDto } from '@aiplane/contracts';
+import { DataPlaneErrorDto, ErrorBodyDto, SERVICE_ID_PATTERN } from '@aiplane/contracts';
 
 const ERROR_MEANINGS: Readonly<Record<number, string>> = {
   400: 'Invalid path parameter, query parameter or body (unknown fields are rejected); the message says which',
@@ -51,7 +51,7 @@ export function ApiServiceIdParam(name = 'id'): MethodDecorator & ClassDecorator
   return ApiParam({
     name,
     description: 'Service id (the scheduler job id) or group id (`sg-<job id>`)',
-    schema: { type: 'string', pattern: '^(sg-)?[0-9]{1,12}$', example: '3652098' },
+    schema: { type: 'string', pattern: SERVICE_ID_PATTERN.source, example: '3652098' },
   });
 }
 

@@ -3,7 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { RecipeDetailDto, RecipeSummaryDto } from '@aiplane/contracts';
 import { ApiErrors, ApiNameParam } from '../common/api-docs';
-import { NamePipe } from '../common/params.pipe';
+import { NamePipe } from '@aiplane/server-kit';
 import { upstreamPath } from '../common/upstream-path';
 import { OrchestratorClient } from '../transport/orchestrator.client';
 

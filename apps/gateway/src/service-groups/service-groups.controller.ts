@@ -11,7 +11,7 @@ import {
 import { CANCEL_EXAMPLES } from '../common/doc-examples';
 import { deprecationHeaders, deprecationHeadersDoc } from '../common/deprecation';
 import { ApiErrors, ApiServiceIdParam } from '../common/api-docs';
-import { ServiceIdPipe } from '../common/params.pipe';
+import { ServiceIdPipe } from '@aiplane/server-kit';
 import { upstreamPath } from '../common/upstream-path';
 import { OrchestratorClient } from '../transport/orchestrator.client';
 

@@ -25,7 +25,7 @@ import {
 import { CANCEL_EXAMPLES, CREATE_SERVICE_EXAMPLES } from '../common/doc-examples';
 import { deprecationHeaders, deprecationHeadersDoc } from '../common/deprecation';
 import { ApiErrors, ApiPrometheusText, ApiServiceIdParam } from '../common/api-docs';
-import { OptionalIntPipe, ServiceIdPipe } from '../common/params.pipe';
+import { OptionalIntPipe, ServiceIdPipe } from '@aiplane/server-kit';
 import { upstreamPath, withQuery } from '../common/upstream-path';
 import { OrchestratorClient } from '../transport/orchestrator.client';
 

@@ -19,7 +19,7 @@ import {
   ApiServiceIdParam,
 } from '../common/api-docs';
 import { CREATE_COLLECTION_EXAMPLES, SEARCH_EXAMPLES, UPSERT_POINTS_EXAMPLES } from '../common/doc-examples';
-import { NamePipe, ServiceIdPipe } from '../common/params.pipe';
+import { NamePipe, ServiceIdPipe } from '@aiplane/server-kit';
 import { upstreamPath } from '../common/upstream-path';
 import { OrchestratorClient } from '../transport/orchestrator.client';
 

@@ -11,19 +11,19 @@ import {
   VllmServicesDto,
 } from '@aiplane/contracts';
 import {
+  NAME_PATTERN,
+  NamePipe,
+  OptionalIntPipe,
+  OptionalTextPipe,
+  ServiceIdPipe,
+} from '@aiplane/server-kit';
+import {
   ApiDataPlaneErrors,
   ApiErrors,
   ApiNameParam,
   ApiPrometheusText,
   ApiServiceIdParam,
 } from '../common/api-docs';
-import {
-  NAME_PATTERN,
-  NamePipe,
-  OptionalIntPipe,
-  OptionalTextPipe,
-  ServiceIdPipe,
-} from '../common/params.pipe';
 import { PROMPT_EXAMPLES, PROMPT_RESPONSE_EXAMPLES } from '../common/doc-examples';
 import { upstreamPath, withQuery } from '../common/upstream-path';
 import { OrchestratorClient } from '../transport/orchestrator.client';

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
-import { createRedis, ServiceRegistry, type StoredService } from '@aiplane/registry';
+import { createRedis, ServiceRegistry, storedService, type StoredService } from '@aiplane/registry';
 import { createLogger } from '@aiplane/server-kit';
 import { loadHealthProberConfig } from '../health-prober.config';
 import { ProbesService } from './probes.service';
@@ -17,33 +17,9 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-function record(id: string, endpoint: string, overrides: Partial<StoredService> = {}): StoredService {
-  const now = new Date().toISOString();
-  return {
-    id,
-    job_id: id,
-    name: `x-${id}`,
-    recipe_name: 'inference/vllm-single-node',
-    kind: 'vllm',
-    config: {},
-    created_at: now,
-    updated_at: now,
-    submission_id: id,
-    job_dir: '/nonexistent',
-    readiness_path: '/health',
-    scheduler_state: 'RUNNING',
-    endpoint,
-    node: 'localhost',
-    ready: false,
-    status_reason: null,
-    exit_code: null,
-    last_probe_at: null,
-    group_id: null,
-    node_index: null,
-    replicas: [],
-    ...overrides,
-  };
-}
+/** Running and not yet seen ready: what the prober looks at. */
+const record = (id: string, endpoint: string, overrides: Partial<StoredService> = {}): StoredService =>
+  storedService(id, { endpoint, ready: false, ...overrides });
 
 describe('ProbesService (real Redis, real HTTP)', () => {
   let redis: Redis;

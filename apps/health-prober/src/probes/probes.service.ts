@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import type { Redis } from 'ioredis';
 import type { JobState } from '@aiplane/contracts';
 import {
+  REDIS,
   ServiceRegistry,
   workloadAuthHeaders,
   type StoredReplica,
@@ -9,7 +10,7 @@ import {
 } from '@aiplane/registry';
 import type { Logger } from '@aiplane/server-kit';
 import type { HealthProberConfig } from '../health-prober.config';
-import { CONFIG, LOGGER, REDIS } from '../platform/platform.module';
+import { CONFIG, LOGGER } from '../platform/platform.module';
 import { probeReadiness } from './readiness.probe';
 
 const PROBED_STATES: readonly JobState[] = ['RUNNING', 'COMPLETING'];

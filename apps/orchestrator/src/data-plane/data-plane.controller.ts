@@ -20,9 +20,8 @@ import {
   SearchPointsDto,
   UpsertPointsDto,
 } from '@aiplane/contracts';
-import { BadRequestError, type HttpForwarder } from '@aiplane/server-kit';
+import { BadRequestError, ServiceIdPipe, type HttpForwarder } from '@aiplane/server-kit';
 import { PROXY_FORWARDER } from '../platform/platform.module';
-import { ServiceIdPipe } from '../services/service-id.pipe';
 
 @Injectable()
 export class CollectionNamePipe implements PipeTransform<string, string> {

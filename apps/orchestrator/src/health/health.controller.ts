@@ -1,7 +1,7 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { REDIS } from '@aiplane/registry';
 import { UnavailableError } from '@aiplane/server-kit';
-import { REDIS } from '../platform/platform.module';
 
 @Controller('health')
 export class HealthController {

@@ -2,13 +2,12 @@ import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/comm
 import type { Redis } from 'ioredis';
 import { SchedulerQueueClient } from '@aiplane/jobs';
 import { loadRecipeCatalogue, RecipeCatalogue } from '@aiplane/recipes';
-import { createBullConnection, createRedis, ServiceRegistry } from '@aiplane/registry';
+import { createBullConnection, RegistryModule } from '@aiplane/registry';
 import { HttpForwarder, keepAliveAgent, type Logger } from '@aiplane/server-kit';
 import type { OrchestratorConfig } from '../orchestrator.config';
 
 export const CONFIG = Symbol('OrchestratorConfig');
 export const LOGGER = Symbol('Logger');
-export const REDIS = Symbol('Redis');
 export const QUEUE_REDIS = Symbol('QueueRedis');
 export const PROXY_FORWARDER = Symbol('ProxyForwarder');
 
@@ -17,7 +16,6 @@ export const PROXY_FORWARDER = Symbol('ProxyForwarder');
 @Module({})
 export class PlatformModule implements OnApplicationShutdown {
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
     @Inject(QUEUE_REDIS) private readonly queueRedis: Redis,
     private readonly queue: SchedulerQueueClient,
   ) {}
@@ -25,16 +23,11 @@ export class PlatformModule implements OnApplicationShutdown {
   static forRoot(config: OrchestratorConfig, logger: Logger) {
     return {
       module: PlatformModule,
+      imports: [RegistryModule.forRoot({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX })],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
-        { provide: REDIS, useFactory: () => createRedis(config.REDIS_URL) },
         { provide: QUEUE_REDIS, useFactory: () => createBullConnection(config.REDIS_URL) },
-        {
-          provide: ServiceRegistry,
-          useFactory: (redis: Redis) => new ServiceRegistry(redis, config.REDIS_PREFIX),
-          inject: [REDIS],
-        },
         {
           provide: SchedulerQueueClient,
           useFactory: (connection: Redis) =>
@@ -63,21 +56,12 @@ export class PlatformModule implements OnApplicationShutdown {
             }),
         },
       ],
-      exports: [
-        CONFIG,
-        LOGGER,
-        REDIS,
-        ServiceRegistry,
-        SchedulerQueueClient,
-        RecipeCatalogue,
-        PROXY_FORWARDER,
-      ],
+      exports: [CONFIG, LOGGER, SchedulerQueueClient, RecipeCatalogue, PROXY_FORWARDER],
     };
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.queue.close();
-    this.redis.disconnect();
     this.queueRedis.disconnect();
   }
 }

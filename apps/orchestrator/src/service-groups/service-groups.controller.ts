@@ -7,7 +7,7 @@ import {
   type GroupSummary,
 } from '@aiplane/contracts';
 import { ServiceRegistry, toGroupRecord, toGroupStatus, toGroupSummary } from '@aiplane/registry';
-import { ServiceIdPipe } from '../services/service-id.pipe';
+import { ServiceIdPipe } from '@aiplane/server-kit';
 import { ServicesService, type CancelOutcome } from '../services/services.service';
 
 /** Replica groups: `sg-<job>` ids, or the bare job id of any of their node jobs. */

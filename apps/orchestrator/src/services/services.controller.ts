@@ -1,9 +1,8 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { CreateServiceDto, UpdateStatusDto, type GroupRecord, type ServiceRecord } from '@aiplane/contracts';
-import { BadRequestError } from '@aiplane/server-kit';
+import { BadRequestError, ServiceIdPipe } from '@aiplane/server-kit';
 import { MAX_LOG_LINES, ServicesService, type CancelOutcome, type ListedService } from './services.service';
-import { ServiceIdPipe } from './service-id.pipe';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 

@@ -1,6 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Redis } from 'ioredis';
-import { createRedis, ServiceRegistry, type StoredService } from '@aiplane/registry';
+import { createRedis, ServiceRegistry, storedService } from '@aiplane/registry';
 import { createHttpApp, createLogger } from '@aiplane/server-kit';
 import { AppModule } from '../app.module';
 import { loadOrchestratorConfig } from '../orchestrator.config';
@@ -10,34 +10,6 @@ import { loadOrchestratorConfig } from '../orchestrator.config';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `int-orch-targets-${process.pid}`;
 
-function service(id: string, endpoint: string | null, overrides: Partial<StoredService> = {}): StoredService {
-  const now = new Date().toISOString();
-  return {
-    id,
-    job_id: id,
-    name: `inference/vllm-single-node-${id}`,
-    recipe_name: 'inference/vllm-single-node',
-    kind: 'vllm',
-    config: {},
-    created_at: now,
-    updated_at: now,
-    submission_id: `s${id}`,
-    job_dir: '/nonexistent',
-    readiness_path: '/health',
-    scheduler_state: 'RUNNING',
-    endpoint,
-    node: 'gpu-node-01',
-    ready: true,
-    status_reason: null,
-    exit_code: null,
-    last_probe_at: null,
-    group_id: null,
-    node_index: null,
-    replicas: [],
-    ...overrides,
-  };
-}
-
 describe('GET /api/services/targets (real orchestrator app, real Redis)', () => {
   let app: NestExpressApplication;
   let base: string;
@@ -46,8 +18,10 @@ describe('GET /api/services/targets (real orchestrator app, real Redis)', () => 
   beforeAll(async () => {
     redis = createRedis(REDIS_URL);
     const registry = new ServiceRegistry(redis, prefix);
-    await registry.createService(service('401', 'http://gpu-node-01:8002'));
-    await registry.createService(service('402', null, { scheduler_state: 'PENDING', ready: false }));
+    await registry.createService(storedService('401', { endpoint: 'http://gpu-node-01:8002' }));
+    await registry.createService(
+      storedService('402', { endpoint: null, scheduler_state: 'PENDING', ready: false }),
+    );
     const config = loadOrchestratorConfig({
       REDIS_URL,
       REDIS_PREFIX: prefix,

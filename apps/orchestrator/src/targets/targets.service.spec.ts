@@ -1,32 +1,8 @@
-import type { ServiceRegistry, StoredService } from '@aiplane/registry';
+import { storedService, type ServiceRegistry, type StoredService } from '@aiplane/registry';
 import { TargetsService } from './targets.service';
 
-function stored(id: string, overrides: Partial<StoredService> = {}): StoredService {
-  return {
-    id,
-    job_id: id,
-    name: `inference/vllm-single-node-${id}`,
-    recipe_name: 'inference/vllm-single-node',
-    kind: 'vllm',
-    config: {},
-    created_at: '2025-01-01T00:00:00.000Z',
-    updated_at: '2025-01-01T00:00:00.000Z',
-    submission_id: `s${id}`,
-    job_dir: '/nonexistent',
-    readiness_path: '/health',
-    scheduler_state: 'RUNNING',
-    endpoint: `http://gpu-node-01:8002`,
-    node: 'gpu-node-01',
-    ready: true,
-    status_reason: null,
-    exit_code: null,
-    last_probe_at: null,
-    group_id: null,
-    node_index: null,
-    replicas: [],
-    ...overrides,
-  };
-}
+const stored = (id: string, overrides: Partial<StoredService> = {}): StoredService =>
+  storedService(id, { endpoint: 'http://gpu-node-01:8002', node: 'gpu-node-01', ...overrides });
 
 const withRecords = (records: StoredService[]): TargetsService =>
   new TargetsService({

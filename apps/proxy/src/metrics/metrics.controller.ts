@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { ServiceIdPipe } from '../routing/service-id.pipe';
+import { ServiceIdPipe } from '@aiplane/server-kit';
 import { MetricsService } from './metrics.service';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Redis } from 'ioredis';
 import { parseExposition, type MetricFamily } from '@aiplane/metrics';
-import { createRedis, ServiceRegistry, type StoredService } from '@aiplane/registry';
+import { createRedis, ServiceRegistry, storedService } from '@aiplane/registry';
 import { createHttpApp, createLogger } from '@aiplane/server-kit';
 import { AppModule } from '../app.module';
 import { loadProxyConfig } from '../proxy.config';
@@ -48,34 +48,6 @@ async function start(main: string, env: Record<string, string>, readyUrl: string
   }
   child.kill('SIGTERM');
   throw new Error(`${main} did not start`);
-}
-
-function service(id: string, endpoint: string | null, overrides: Partial<StoredService> = {}): StoredService {
-  const now = new Date().toISOString();
-  return {
-    id,
-    job_id: id,
-    name: `inference/vllm-single-node-${id}`,
-    recipe_name: 'inference/vllm-single-node',
-    kind: 'vllm',
-    config: {},
-    created_at: now,
-    updated_at: now,
-    submission_id: `s${id}`,
-    job_dir: '/nonexistent',
-    readiness_path: '/health',
-    scheduler_state: 'RUNNING',
-    endpoint,
-    node: 'localhost',
-    ready: true,
-    status_reason: null,
-    exit_code: null,
-    last_probe_at: null,
-    group_id: null,
-    node_index: null,
-    replicas: [],
-    ...overrides,
-  };
 }
 
 // The simulators require keys, as the worker starts workloads: every scrape below that gets the
@@ -121,13 +93,22 @@ describe('proxy metrics (real Redis, real simulators)', () => {
         `http://127.0.0.1:${qdrantPort}/readyz`,
       ),
     );
-    await registry.createService(service('201', `http://127.0.0.1:${vllmPort}`, { api_key: KEYS.vllm }));
-    await registry.createService(service('202', null, { scheduler_state: 'PENDING', ready: false }));
-    await registry.createService(service('203', `http://127.0.0.1:${vllmPort}`, { ready: false }));
-    await registry.createService(service('204', null, { scheduler_state: 'CANCELLED', ready: false }));
-    await registry.createService(service('205', `http://127.0.0.1:${await freePort()}`));
     await registry.createService(
-      service('301', `http://127.0.0.1:${qdrantPort}`, {
+      storedService('201', { endpoint: `http://127.0.0.1:${vllmPort}`, api_key: KEYS.vllm }),
+    );
+    await registry.createService(
+      storedService('202', { endpoint: null, scheduler_state: 'PENDING', ready: false }),
+    );
+    await registry.createService(
+      storedService('203', { endpoint: `http://127.0.0.1:${vllmPort}`, ready: false }),
+    );
+    await registry.createService(
+      storedService('204', { endpoint: null, scheduler_state: 'CANCELLED', ready: false }),
+    );
+    await registry.createService(storedService('205', { endpoint: `http://127.0.0.1:${await freePort()}` }));
+    await registry.createService(
+      storedService('301', {
+        endpoint: `http://127.0.0.1:${qdrantPort}`,
         kind: 'qdrant',
         recipe_name: 'vector-db/qdrant',
         readiness_path: '/readyz',

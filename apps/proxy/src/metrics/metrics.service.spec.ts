@@ -1,5 +1,6 @@
-import type { ServiceRegistry, StoredService } from '@aiplane/registry';
+import { storedService, type ServiceRegistry, type StoredService } from '@aiplane/registry';
 import { AppError, type Logger } from '@aiplane/server-kit';
+import { WorkloadCaller } from '../routing/workload.caller';
 import {
   UpstreamConnectError,
   UpstreamTimeoutError,
@@ -15,33 +16,6 @@ const WORKLOAD_TEXT = [
   'vllm:num_requests_running{model_name="gpt2"} 0',
   '',
 ].join('\n');
-
-function stored(id: string, overrides: Partial<StoredService> = {}): StoredService {
-  return {
-    id,
-    job_id: id,
-    name: `inference/vllm-single-node-${id}`,
-    recipe_name: 'inference/vllm-single-node',
-    kind: 'vllm',
-    config: {},
-    created_at: '2025-01-01T00:00:00.000Z',
-    updated_at: '2025-01-01T00:00:00.000Z',
-    submission_id: `s${id}`,
-    job_dir: '/nonexistent',
-    readiness_path: '/health',
-    scheduler_state: 'RUNNING',
-    endpoint: 'http://node-1:8002',
-    node: 'node-1',
-    ready: true,
-    status_reason: null,
-    exit_code: null,
-    last_probe_at: null,
-    group_id: null,
-    node_index: null,
-    replicas: [],
-    ...overrides,
-  };
-}
 
 function setup(services: StoredService[], answer: () => Promise<UpstreamResponse>) {
   const readiness: [string, boolean][] = [];
@@ -62,7 +36,8 @@ function setup(services: StoredService[], answer: () => Promise<UpstreamResponse
     },
   } as unknown as UpstreamClient;
   const logger = { warn: () => undefined } as unknown as Logger;
-  return { service: new MetricsService(registry, upstream, logger), readiness, requests, workloads };
+  const caller = new WorkloadCaller(registry, logger);
+  return { service: new MetricsService(registry, caller, upstream, logger), readiness, requests, workloads };
 }
 
 const ok =
@@ -82,7 +57,7 @@ async function failure(run: Promise<unknown>): Promise<AppError> {
 
 describe('MetricsService', () => {
   it("relabels a running service's metrics and adds the status gauge", async () => {
-    const { service, requests } = setup([stored('101')], ok(WORKLOAD_TEXT));
+    const { service, requests } = setup([storedService('101')], ok(WORKLOAD_TEXT));
     expect(await service.scrape('101', 'vllm')).toBe(
       [
         '# HELP vllm:num_requests_running Number of requests currently running on GPU.',
@@ -99,7 +74,7 @@ describe('MetricsService', () => {
   });
 
   it("scrapes with the workload's own record, so the request carries its API key", async () => {
-    const { service, workloads } = setup([stored('101', { api_key: 'k-101' })], ok(WORKLOAD_TEXT));
+    const { service, workloads } = setup([storedService('101', { api_key: 'k-101' })], ok(WORKLOAD_TEXT));
     await service.scrape('101');
     expect(workloads.map((workload) => workload.service.api_key)).toEqual(['k-101']);
   });
@@ -109,7 +84,7 @@ describe('MetricsService', () => {
     ['configuring', { scheduler_state: 'RUNNING', ready: false }],
     ['cancelled', { scheduler_state: 'CANCELLED', ready: false }],
   ] as const)('answers a %s service with the gauge alone, without calling it', async (status, overrides) => {
-    const { service, requests } = setup([stored('103', overrides)], ok(WORKLOAD_TEXT));
+    const { service, requests } = setup([storedService('103', overrides)], ok(WORKLOAD_TEXT));
     const text = await service.scrape('103');
     expect(text).toContain(`aiplane_service_up{service_id="103",status="${status}"} 0\n`);
     expect(text).not.toContain('vllm:');
@@ -117,7 +92,10 @@ describe('MetricsService', () => {
   });
 
   it('answers 404 for an unknown id and for a service of another kind', async () => {
-    const { service } = setup([stored('101'), stored('301', { kind: 'qdrant' })], ok(WORKLOAD_TEXT));
+    const { service } = setup(
+      [storedService('101'), storedService('301', { kind: 'qdrant' })],
+      ok(WORKLOAD_TEXT),
+    );
     expect((await failure(service.scrape('999'))).status).toBe(404);
     expect((await failure(service.scrape('301', 'vllm'))).message).toBe('vLLM service 301 not found');
     expect((await failure(service.scrape('101', 'qdrant'))).message).toBe('Vector DB service 101 not found');
@@ -125,24 +103,29 @@ describe('MetricsService', () => {
   });
 
   it('marks a workload that refuses the connection down and answers 503', async () => {
-    const { service, readiness } = setup([stored('104')], () =>
+    const { service, readiness } = setup([storedService('104')], () =>
       Promise.reject(new UpstreamConnectError('connect ECONNREFUSED')),
     );
     const error = await failure(service.scrape('104'));
     expect(error.status).toBe(503);
+    expect(error.message).toBe('Replica 104:8002 of service 104 could not be reached: connect ECONNREFUSED');
     expect(error.details).toEqual({ attempted_replicas: ['104:8002'] });
     expect(readiness).toEqual([['104', false]]);
   });
 
   it('answers 504 when the workload does not answer in time', async () => {
-    const { service } = setup([stored('101')], () => Promise.reject(new UpstreamTimeoutError('too slow')));
+    const { service } = setup([storedService('101')], () =>
+      Promise.reject(new UpstreamTimeoutError('too slow')),
+    );
     expect((await failure(service.scrape('101'))).status).toBe(504);
   });
 
   it('answers 502 for a workload error and for text that is not Prometheus format', async () => {
-    expect((await failure(setup([stored('101')], ok('boom', 500)).service.scrape('101'))).status).toBe(502);
+    expect((await failure(setup([storedService('101')], ok('boom', 500)).service.scrape('101'))).status).toBe(
+      502,
+    );
     const garbage = await failure(
-      setup([stored('101')], ok('<html>Bad Gateway</html>\n')).service.scrape('101'),
+      setup([storedService('101')], ok('<html>Bad Gateway</html>\n')).service.scrape('101'),
     );
     expect(garbage.status).toBe(502);
     expect(garbage.message).toContain('not Prometheus format');

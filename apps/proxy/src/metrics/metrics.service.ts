@@ -2,15 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { deriveStatus, isGroupId, replicaIdOf } from '@aiplane/contracts';
 import { mergeExpositions, MetricsParseError, statusGauge, type ExpositionPart } from '@aiplane/metrics';
 import { ServiceRegistry, toGroupRecord, type StoredService, type WorkloadKind } from '@aiplane/registry';
-import {
-  GatewayTimeoutError,
-  NotFoundError,
-  UnavailableError,
-  UpstreamError,
-  type Logger,
-} from '@aiplane/server-kit';
+import { NotFoundError, UnavailableError, UpstreamError, type Logger } from '@aiplane/server-kit';
 import { LOGGER, UPSTREAM } from '../platform/platform.module';
-import { UpstreamClient, UpstreamConnectError, UpstreamTimeoutError } from '../upstream/upstream.client';
+import { WorkloadCaller } from '../routing/workload.caller';
+import { UpstreamClient } from '../upstream/upstream.client';
 
 const KIND_NAMES: Readonly<Record<WorkloadKind, string>> = {
   vllm: 'vLLM service',
@@ -28,6 +23,7 @@ const KIND_NAMES: Readonly<Record<WorkloadKind, string>> = {
 export class MetricsService {
   constructor(
     private readonly registry: ServiceRegistry,
+    private readonly caller: WorkloadCaller,
     @Inject(UPSTREAM) private readonly upstream: UpstreamClient,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -115,30 +111,18 @@ export class MetricsService {
     replicaId: string,
     replicaIndex?: number,
   ): Promise<string> {
-    let response;
-    try {
-      response = await this.upstream.request({ endpoint, service }, 'GET', '/metrics', undefined, {
-        accept: 'text/plain',
-      });
-    } catch (error) {
-      if (error instanceof UpstreamConnectError) {
-        // As for prompts: a workload that refuses connections is out of rotation until the prober sees it again.
-        if (replicaIndex === undefined) await this.registry.setReadiness(service.id, false);
-        else await this.registry.setReplicaReadiness(service.id, replicaIndex, false);
-        this.logger.warn(
-          { replica: replicaId, err: error.message },
-          'replica refused the metrics scrape; marked down',
-        );
-        throw new UnavailableError(
-          `Replica ${replicaId} of service ${service.id} could not be reached: ${error.message}`,
+    // As for prompts: a workload that refuses connections is out of rotation until the prober sees it again.
+    const response = await this.caller.call(
+      [{ service, endpoint, replicaId, replicaIndex }],
+      (target) => this.upstream.request(target, 'GET', '/metrics', undefined, { accept: 'text/plain' }),
+      (attempted, reason) =>
+        new UnavailableError(
+          `Replica ${replicaId} of service ${service.id} could not be reached: ${reason}`,
           {
-            attempted_replicas: [replicaId],
+            attempted_replicas: attempted,
           },
-        );
-      }
-      if (error instanceof UpstreamTimeoutError) throw new GatewayTimeoutError(error.message);
-      throw error;
-    }
+        ),
+    );
     if (response.status !== 200) {
       throw new UpstreamError(
         `Replica ${replicaId} of service ${service.id} answered /metrics with HTTP ${response.status}`,

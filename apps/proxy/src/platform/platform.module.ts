@@ -1,35 +1,25 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { createRedis, ServiceRegistry } from '@aiplane/registry';
+import { RegistryModule } from '@aiplane/registry';
 import type { Logger } from '@aiplane/server-kit';
 import type { ProxyConfig } from '../proxy.config';
 import { UpstreamClient } from '../upstream/upstream.client';
 
 export const CONFIG = Symbol('ProxyConfig');
 export const LOGGER = Symbol('Logger');
-export const REDIS = Symbol('Redis');
 export const UPSTREAM = Symbol('UpstreamClient');
 
 @Global()
 @Module({})
 export class PlatformModule implements OnApplicationShutdown {
-  constructor(
-    @Inject(REDIS) private readonly redis: Redis,
-    @Inject(UPSTREAM) private readonly upstream: UpstreamClient,
-  ) {}
+  constructor(@Inject(UPSTREAM) private readonly upstream: UpstreamClient) {}
 
   static forRoot(config: ProxyConfig, logger: Logger): DynamicModule {
     return {
       module: PlatformModule,
+      imports: [RegistryModule.forRoot({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX })],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
-        { provide: REDIS, useFactory: () => createRedis(config.REDIS_URL) },
-        {
-          provide: ServiceRegistry,
-          useFactory: (redis: Redis) => new ServiceRegistry(redis, config.REDIS_PREFIX),
-          inject: [REDIS],
-        },
         {
           provide: UPSTREAM,
           useFactory: () =>
@@ -39,12 +29,11 @@ export class PlatformModule implements OnApplicationShutdown {
             }),
         },
       ],
-      exports: [CONFIG, LOGGER, REDIS, ServiceRegistry, UPSTREAM],
+      exports: [CONFIG, LOGGER, UPSTREAM],
     };
   }
 
   onApplicationShutdown(): void {
     this.upstream.close();
-    this.redis.disconnect();
   }
 }

@@ -75,12 +75,6 @@ export class TargetResolver {
     ];
   }
 
-  /** A refused connection takes the replica out of rotation now; the prober brings it back. */
-  async markDown(target: Target): Promise<void> {
-    if (target.replicaIndex === undefined) await this.registry.setReadiness(target.service.id, false);
-    else await this.registry.setReplicaReadiness(target.service.id, target.replicaIndex, false);
-  }
-
   private groupCandidates(id: string, { group, jobs }: GroupView): Target[] {
     const ready: Target[] = [];
     const statuses: ServiceStatus[] = [];

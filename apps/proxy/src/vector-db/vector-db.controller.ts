@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { CreateCollectionDto, SearchPointsDto, UpsertPointsDto } from '@aiplane/contracts';
-import { ServiceIdPipe } from '../routing/service-id.pipe';
+import { ServiceIdPipe } from '@aiplane/server-kit';
 import { CollectionNamePipe } from './collection-name.pipe';
 import {
   VectorDbService,

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import * as path from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Redis } from 'ioredis';
-import { createRedis, ServiceRegistry, type StoredService } from '@aiplane/registry';
+import { createRedis, ServiceRegistry, storedService, type StoredService } from '@aiplane/registry';
 import { createHttpApp, createLogger } from '@aiplane/server-kit';
 import { AppModule } from '../app.module';
 import { loadProxyConfig } from '../proxy.config';
@@ -60,33 +60,18 @@ async function startSim(port: number): Promise<ChildProcess> {
   throw new Error('qdrant-sim did not start');
 }
 
-function service(id: string, endpoint: string | null, overrides: Partial<StoredService> = {}): StoredService {
-  const now = new Date().toISOString();
-  return {
-    id,
-    job_id: id,
-    name: `vector-db/qdrant-${id}`,
+const service = (
+  id: string,
+  endpoint: string | null,
+  overrides: Partial<StoredService> = {},
+): StoredService =>
+  storedService(id, {
     recipe_name: 'vector-db/qdrant',
     kind: 'qdrant',
-    config: {},
-    created_at: now,
-    updated_at: now,
-    submission_id: `s${id}`,
-    job_dir: '/nonexistent',
     readiness_path: '/readyz',
-    scheduler_state: 'RUNNING',
     endpoint,
-    node: 'localhost',
-    ready: true,
-    status_reason: null,
-    exit_code: null,
-    last_probe_at: null,
-    group_id: null,
-    node_index: null,
-    replicas: [],
     ...overrides,
-  };
-}
+  });
 
 interface Answer {
   status: number;

@@ -1,7 +1,8 @@
 import { RESERVED_PAYLOAD_KEY, type SearchPointsDto, type UpsertPointsDto } from '@aiplane/contracts';
-import type { StoredService } from '@aiplane/registry';
+import { storedService, type ServiceRegistry } from '@aiplane/registry';
 import { AppError, createLogger } from '@aiplane/server-kit';
 import type { Target, TargetResolver } from '../routing/target.resolver';
+import { WorkloadCaller } from '../routing/workload.caller';
 import {
   UpstreamConnectError,
   UpstreamTimeoutError,
@@ -32,7 +33,7 @@ function json(status: number, body: unknown): UpstreamResponse {
 }
 
 const target: Target = {
-  service: { id: '42', job_id: '42' } as StoredService,
+  service: storedService('42', { kind: 'qdrant', endpoint: 'http://node1:6333' }),
   endpoint: 'http://node1:6333',
   replicaId: '42:6333',
 };
@@ -46,11 +47,17 @@ const COLLECTION_INFO = {
 function setup(...replies: Reply[]): {
   service: VectorDbService;
   calls: Call[];
-  markDown: jest.Mock;
+  readiness: [string, boolean][];
 } {
   const calls: Call[] = [];
-  const markDown = jest.fn(() => Promise.resolve());
-  const targets = { resolve: () => Promise.resolve(target), markDown } as unknown as TargetResolver;
+  const readiness: [string, boolean][] = [];
+  const targets = { resolve: () => Promise.resolve(target) } as unknown as TargetResolver;
+  const registry = {
+    setReadiness: (id: string, ready: boolean) => {
+      readiness.push([id, ready]);
+      return Promise.resolve();
+    },
+  } as unknown as ServiceRegistry;
   const upstream = {
     request: (_workload: unknown, method: string, path: string, body?: unknown) => {
       calls.push({ method, path, body });
@@ -59,8 +66,9 @@ function setup(...replies: Reply[]): {
       return reply instanceof Error ? Promise.reject(reply) : Promise.resolve(reply);
     },
   } as unknown as UpstreamClient;
-  const service = new VectorDbService(targets, upstream, createLogger('test', 'silent'));
-  return { service, calls, markDown };
+  const caller = new WorkloadCaller(registry, createLogger('test', 'silent'));
+  const service = new VectorDbService(targets, caller, upstream);
+  return { service, calls, readiness };
 }
 
 async function failure(promise: Promise<unknown>): Promise<AppError> {
@@ -225,16 +233,19 @@ describe('VectorDbService', () => {
   });
 
   it('marks a workload that refuses the connection down and answers 503', async () => {
-    const { service, markDown } = setup(new UpstreamConnectError('node1:6333: connect ECONNREFUSED'));
+    const { service, readiness } = setup(new UpstreamConnectError('node1:6333: connect ECONNREFUSED'));
     const error = await failure(service.collections('42'));
     expect(error.status).toBe(503);
+    expect(error.message).toBe(
+      'Vector DB service 42 could not be reached (node1:6333: connect ECONNREFUSED); it is marked not ready until it answers again',
+    );
     expect(error.details).toEqual({ attempted_replicas: ['42:6333'] });
-    expect(markDown).toHaveBeenCalledWith(target);
+    expect(readiness).toEqual([['42', false]]);
   });
 
   it('answers 504 when the workload accepted the request but did not answer', async () => {
-    const { service, markDown } = setup(new UpstreamTimeoutError('node1:6333 did not answer'));
+    const { service, readiness } = setup(new UpstreamTimeoutError('node1:6333 did not answer'));
     expect((await failure(service.collections('42'))).status).toBe(504);
-    expect(markDown).not.toHaveBeenCalled();
+    expect(readiness).toEqual([]);
   });
 });

@@ -8,23 +8,11 @@ import {
   type SearchPointsDto,
   type UpsertPointsDto,
 } from '@aiplane/contracts';
-import {
-  AppError,
-  BadRequestError,
-  ConflictError,
-  GatewayTimeoutError,
-  NotFoundError,
-  UpstreamError,
-  type Logger,
-} from '@aiplane/server-kit';
-import { LOGGER, UPSTREAM } from '../platform/platform.module';
+import { AppError, BadRequestError, ConflictError, NotFoundError, UpstreamError } from '@aiplane/server-kit';
+import { UPSTREAM } from '../platform/platform.module';
 import { TargetResolver, type Target } from '../routing/target.resolver';
-import {
-  UpstreamClient,
-  UpstreamConnectError,
-  UpstreamTimeoutError,
-  type UpstreamResponse,
-} from '../upstream/upstream.client';
+import { WorkloadCaller } from '../routing/workload.caller';
+import { UpstreamClient, type UpstreamResponse } from '../upstream/upstream.client';
 import { fromQdrantPoint, toQdrantId, toQdrantPayload, type UserPointId } from './point-id';
 
 /** Mismatched vectors named in one 400; a batch of thousands would otherwise make an unreadable message. */
@@ -94,8 +82,8 @@ interface Subject {
 export class VectorDbService {
   constructor(
     private readonly targets: TargetResolver,
+    private readonly caller: WorkloadCaller,
     @Inject(UPSTREAM) private readonly upstream: UpstreamClient,
-    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async collections(id: string): Promise<CollectionsResponse> {
@@ -226,26 +214,17 @@ export class VectorDbService {
     return parseQdrant(await this.upstream.request(target, method, path, body), subject);
   }
 
-  /** Resolves the service and maps transport failures: a refused connection marks the workload down at once. */
+  /** Calls the workload serving `id`; a refused connection marks it down at once (WorkloadCaller). */
   private async call<T>(id: string, run: (target: Target) => Promise<T>): Promise<T> {
-    const target = await this.targets.resolve(id, 'qdrant');
-    try {
-      return await run(target);
-    } catch (error) {
-      if (error instanceof UpstreamConnectError) {
-        await this.targets.markDown(target);
-        this.logger.warn(
-          { replica: target.replicaId, err: error.message },
-          'vector database refused the connection; marked down',
-        );
-        throw new VectorDbUnreachableError(
-          `Vector DB service ${id} could not be reached (${error.message}); it is marked not ready until it answers again`,
-          [target.replicaId],
-        );
-      }
-      if (error instanceof UpstreamTimeoutError) throw new GatewayTimeoutError(error.message);
-      throw error;
-    }
+    return this.caller.call(
+      [await this.targets.resolve(id, 'qdrant')],
+      run,
+      (attempted, reason) =>
+        new VectorDbUnreachableError(
+          `Vector DB service ${id} could not be reached (${reason}); it is marked not ready until it answers again`,
+          attempted,
+        ),
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { PromptDto, type PromptResponse } from '@aiplane/contracts';
-import { ServiceIdPipe } from '../routing/service-id.pipe';
+import { ServiceIdPipe } from '@aiplane/server-kit';
 import { VllmService } from './vllm.service';
 
 @Controller('services')

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import * as path from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Redis } from 'ioredis';
-import { createRedis, ServiceRegistry, type StoredService } from '@aiplane/registry';
+import { createRedis, ServiceRegistry, storedService } from '@aiplane/registry';
 import { createHttpApp, createLogger } from '@aiplane/server-kit';
 import { AppModule } from '../app.module';
 import { loadProxyConfig } from '../proxy.config';
@@ -48,34 +48,6 @@ async function startSim(port: number, model: string, apiKey: string): Promise<Ch
   throw new Error('simulator did not start');
 }
 
-function service(id: string, endpoint: string | null, overrides: Partial<StoredService> = {}): StoredService {
-  const now = new Date().toISOString();
-  return {
-    id,
-    job_id: id,
-    name: `inference/vllm-single-node-${id}`,
-    recipe_name: 'inference/vllm-single-node',
-    kind: 'vllm',
-    config: {},
-    created_at: now,
-    updated_at: now,
-    submission_id: `s${id}`,
-    job_dir: '/nonexistent',
-    readiness_path: '/health',
-    scheduler_state: 'RUNNING',
-    endpoint,
-    node: 'localhost',
-    ready: true,
-    status_reason: null,
-    exit_code: null,
-    last_probe_at: null,
-    group_id: null,
-    node_index: null,
-    replicas: [],
-    ...overrides,
-  };
-}
-
 describe('proxy data plane (real Redis, real simulator)', () => {
   let app: NestExpressApplication;
   let base: string;
@@ -94,12 +66,20 @@ describe('proxy data plane (real Redis, real simulator)', () => {
       await startSim(qwenPort, 'Qwen/Qwen2.5-0.5B-Instruct', KEYS.qwen),
       await startSim(gpt2Port, 'gpt2', KEYS.gpt2),
     );
-    await registry.createService(service('101', `http://127.0.0.1:${qwenPort}`, { api_key: KEYS.qwen }));
-    await registry.createService(service('102', `http://127.0.0.1:${gpt2Port}`, { api_key: KEYS.gpt2 }));
-    await registry.createService(service('103', null, { scheduler_state: 'PENDING', ready: false }));
-    await registry.createService(service('104', `http://127.0.0.1:${await freePort()}`));
+    await registry.createService(
+      storedService('101', { endpoint: `http://127.0.0.1:${qwenPort}`, api_key: KEYS.qwen }),
+    );
+    await registry.createService(
+      storedService('102', { endpoint: `http://127.0.0.1:${gpt2Port}`, api_key: KEYS.gpt2 }),
+    );
+    await registry.createService(
+      storedService('103', { endpoint: null, scheduler_state: 'PENDING', ready: false }),
+    );
+    await registry.createService(storedService('104', { endpoint: `http://127.0.0.1:${await freePort()}` }));
     // Another service's key: the workload refuses it.
-    await registry.createService(service('105', `http://127.0.0.1:${qwenPort}`, { api_key: KEYS.gpt2 }));
+    await registry.createService(
+      storedService('105', { endpoint: `http://127.0.0.1:${qwenPort}`, api_key: KEYS.gpt2 }),
+    );
     const config = loadProxyConfig({ REDIS_URL, REDIS_PREFIX: prefix, PROXY_PORT: '0', LOG_LEVEL: 'silent' });
     const logger = createLogger('proxy', 'silent');
     app = await createHttpApp(AppModule.forRoot(config, logger), { logger });

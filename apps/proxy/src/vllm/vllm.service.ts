@@ -1,15 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { PromptDto, PromptResponse, PromptUsage } from '@aiplane/contracts';
-import { AppError, UpstreamError, type Logger } from '@aiplane/server-kit';
-import { CONFIG, LOGGER, UPSTREAM } from '../platform/platform.module';
+import { AppError, UpstreamError } from '@aiplane/server-kit';
+import { CONFIG, UPSTREAM } from '../platform/platform.module';
 import type { ProxyConfig } from '../proxy.config';
 import { TargetResolver, type Target } from '../routing/target.resolver';
-import {
-  UpstreamClient,
-  UpstreamConnectError,
-  UpstreamTimeoutError,
-  type UpstreamResponse,
-} from '../upstream/upstream.client';
+import { WorkloadCaller } from '../routing/workload.caller';
+import { UpstreamClient, type UpstreamResponse } from '../upstream/upstream.client';
 
 const DEFAULT_MAX_TOKENS = 150;
 const DEFAULT_TEMPERATURE = 0.7;
@@ -42,9 +38,9 @@ export class VllmService {
 
   constructor(
     private readonly targets: TargetResolver,
+    private readonly caller: WorkloadCaller,
     @Inject(UPSTREAM) private readonly upstream: UpstreamClient,
     @Inject(CONFIG) private readonly config: ProxyConfig,
-    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   /**
@@ -53,12 +49,9 @@ export class VllmService {
    * sees no error while any replica is healthy.
    */
   async prompt(id: string, request: PromptDto): Promise<PromptResponse & Partial<GroupRouting>> {
-    const candidates = await this.targets.candidates(id, 'vllm');
-    const attempted: string[] = [];
-    let lastError: Error | undefined;
-    for (const target of candidates) {
-      attempted.push(target.replicaId);
-      try {
+    return this.caller.call(
+      await this.targets.candidates(id, 'vllm'),
+      async (target) => {
         const answer = await this.promptOnce(id, target, request);
         return target.group
           ? {
@@ -68,20 +61,9 @@ export class VllmService {
               total_replicas: target.group.totalReplicas,
             }
           : answer;
-      } catch (error) {
-        if (error instanceof UpstreamTimeoutError) throw new AppError(504, 'Gateway Timeout', error.message);
-        if (!(error instanceof UpstreamConnectError)) throw error;
-        lastError = error;
-        await this.targets.markDown(target);
-        this.logger.warn(
-          { replica: target.replicaId, err: error.message },
-          'replica unreachable; marked down',
-        );
-      }
-    }
-    throw new AllReplicasFailedError(
-      `No replica of service ${id} could be reached${lastError ? `: ${lastError.message}` : ''}`,
-      attempted,
+      },
+      (attempted, reason) =>
+        new AllReplicasFailedError(`No replica of service ${id} could be reached: ${reason}`, attempted),
     );
   }
 
@@ -112,11 +94,19 @@ export class VllmService {
     id: string,
   ): Promise<{ success: true; models: unknown[]; service_id: string; endpoint: string }> {
     const target = await this.targets.resolve(id, 'vllm');
-    return this.guard(target, async () => {
-      const response = await this.upstream.request(target, 'GET', '/v1/models');
-      const body = parseUpstream(response) as { data?: unknown[] };
-      return { success: true, models: body.data ?? [], service_id: id, endpoint: target.endpoint };
-    });
+    return this.caller.call(
+      [target],
+      async () => {
+        const response = await this.upstream.request(target, 'GET', '/v1/models');
+        const body = parseUpstream(response) as { data?: unknown[] };
+        return { success: true, models: body.data ?? [], service_id: id, endpoint: target.endpoint };
+      },
+      (attempted, reason) =>
+        new AllReplicasFailedError(
+          `No replica of service ${target.service.id} could be reached: ${reason}`,
+          attempted,
+        ),
+    );
   }
 
   private async servedModel(target: Target): Promise<string> {
@@ -127,27 +117,6 @@ export class VllmService {
     if (!model) throw new UpstreamError('The workload serves no model (/v1/models is empty)');
     this.servedModelCache.set(target.replicaId, { model, expires: Date.now() + this.config.MODEL_CACHE_MS });
     return model;
-  }
-
-  /** Maps transport failures: a refused connection marks the workload down at once. */
-  private async guard<T>(target: Target, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (error instanceof UpstreamConnectError) {
-        await this.targets.markDown(target);
-        this.logger.warn(
-          { replica: target.replicaId, err: error.message },
-          'replica refused the connection; marked down',
-        );
-        throw new AllReplicasFailedError(
-          `No replica of service ${target.service.id} could be reached: ${error.message}`,
-          [target.replicaId],
-        );
-      }
-      if (error instanceof UpstreamTimeoutError) throw new AppError(504, 'Gateway Timeout', error.message);
-      throw error;
-    }
   }
 
   private answer(

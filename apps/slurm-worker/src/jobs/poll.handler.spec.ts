@@ -1,35 +1,18 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SchedulerObservation, ServiceRegistry, StoredService } from '@aiplane/registry';
+import {
+  storedService,
+  type SchedulerObservation,
+  type ServiceRegistry,
+  type StoredService,
+} from '@aiplane/registry';
 import type { JobInfo, Scheduler } from '@aiplane/scheduler';
 import { createLogger } from '@aiplane/server-kit';
 import { PollHandler } from './poll.handler';
 
 function service(id: string, jobDir: string): StoredService {
-  return {
-    id,
-    job_id: id,
-    name: `inference/vllm-single-node-${id}`,
-    recipe_name: 'inference/vllm-single-node',
-    kind: 'vllm',
-    config: {},
-    created_at: '2025-01-01T00:00:00.000Z',
-    updated_at: '2025-01-01T00:00:00.000Z',
-    submission_id: `sub-${id}`,
-    job_dir: jobDir,
-    readiness_path: '/health',
-    scheduler_state: 'RUNNING',
-    endpoint: 'http://node1:8001',
-    node: 'node1',
-    ready: true,
-    status_reason: null,
-    exit_code: null,
-    last_probe_at: null,
-    group_id: null,
-    node_index: null,
-    replicas: [],
-  };
+  return storedService(id, { job_dir: jobDir });
 }
 
 // Records whose jobs the scheduler no longer lists: what ended them while no worker was polling.

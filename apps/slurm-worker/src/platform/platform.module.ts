@@ -1,33 +1,24 @@
-import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { loadRecipeCatalogue, RecipeCatalogue } from '@aiplane/recipes';
-import { createRedis, ServiceRegistry } from '@aiplane/registry';
+import { RegistryModule } from '@aiplane/registry';
 import { ExecFileCommandRunner, LocalScheduler, SlurmScheduler, type Scheduler } from '@aiplane/scheduler';
 import type { Logger } from '@aiplane/server-kit';
 import type { SlurmWorkerConfig } from '../slurm-worker.config';
 
 export const CONFIG = Symbol('SlurmWorkerConfig');
 export const LOGGER = Symbol('Logger');
-export const REDIS = Symbol('Redis');
 export const SCHEDULER = Symbol('Scheduler');
 
 @Global()
 @Module({})
-export class PlatformModule implements OnApplicationShutdown {
-  constructor(@Inject(REDIS) private readonly redis: Redis) {}
-
+export class PlatformModule {
   static forRoot(config: SlurmWorkerConfig, logger: Logger): DynamicModule {
     return {
       module: PlatformModule,
+      imports: [RegistryModule.forRoot({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX })],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
-        { provide: REDIS, useFactory: () => createRedis(config.REDIS_URL) },
-        {
-          provide: ServiceRegistry,
-          useFactory: (redis: Redis) => new ServiceRegistry(redis, config.REDIS_PREFIX),
-          inject: [REDIS],
-        },
         {
           provide: SCHEDULER,
           useFactory: (): Scheduler =>
@@ -48,11 +39,7 @@ export class PlatformModule implements OnApplicationShutdown {
           },
         },
       ],
-      exports: [CONFIG, LOGGER, REDIS, ServiceRegistry, SCHEDULER, RecipeCatalogue],
+      exports: [CONFIG, LOGGER, SCHEDULER, RecipeCatalogue],
     };
-  }
-
-  onApplicationShutdown(): void {
-    this.redis.disconnect();
   }
 }

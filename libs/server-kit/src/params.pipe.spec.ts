@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { ArgumentMetadata } from '@nestjs/common';
-import { BadRequestError } from '@aiplane/server-kit';
+import { BadRequestError } from './errors';
 import { NamePipe, OptionalIntPipe, OptionalTextPipe, ServiceIdPipe } from './params.pipe';
 
 const param = (data: string): ArgumentMetadata => ({ type: 'param', data });

@@ -1,7 +1,7 @@
 import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
-import { BadRequestError } from '@aiplane/server-kit';
+import { isServiceId } from '@aiplane/contracts';
+import { BadRequestError } from './errors';
 
-export const SERVICE_ID_PATTERN = /^(sg-)?[0-9]{1,12}$/;
 export const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
 
 function shown(value: unknown): string {
@@ -19,7 +19,7 @@ function label(metadata: ArgumentMetadata): string {
 @Injectable()
 export class ServiceIdPipe implements PipeTransform<unknown, string> {
   transform(value: unknown, metadata: ArgumentMetadata): string {
-    if (typeof value === 'string' && SERVICE_ID_PATTERN.test(value)) return value;
+    if (isServiceId(value)) return value;
     throw new BadRequestError(
       `${label(metadata)} must be a service id such as 3652098 or sg-3652098 (got ${shown(value)})`,
     );

@@ -1,0 +1,59 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ServiceRegistry } from '@aiplane/registry';
+import { GatewayTimeoutError, type AppError, type Logger } from '@aiplane/server-kit';
+import { LOGGER } from '../platform/platform.module';
+import { UpstreamConnectError, UpstreamTimeoutError } from '../upstream/upstream.client';
+import type { Target } from './target.resolver';
+
+/**
+ * The error a caller answers with when no candidate could be reached, in its own API's words.
+ * `attempted` lists the replica ids tried; `reason` is the last refusal's message.
+ */
+export type UnreachableError = (attempted: string[], reason: string) => AppError;
+
+/**
+ * How every data-plane call meets the workload: a refused connection (nothing was sent, so nothing
+ * can have been done twice) takes that replica out of rotation on the spot and the next candidate
+ * is tried; a workload that accepted the request but did not answer is a 504 and is not retried,
+ * since it may still be working on it.
+ */
+@Injectable()
+export class WorkloadCaller {
+  constructor(
+    private readonly registry: ServiceRegistry,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** Runs `call` on each of `candidates` in order until one is reached; its answer or error is the result. */
+  async call<T>(
+    candidates: readonly Target[],
+    call: (target: Target) => Promise<T>,
+    unreachable: UnreachableError,
+  ): Promise<T> {
+    const attempted: string[] = [];
+    // Only an empty list keeps this; TargetResolver never hands one out.
+    let reason = 'no replica to try';
+    for (const target of candidates) {
+      attempted.push(target.replicaId);
+      try {
+        return await call(target);
+      } catch (error) {
+        if (error instanceof UpstreamTimeoutError) throw new GatewayTimeoutError(error.message);
+        if (!(error instanceof UpstreamConnectError)) throw error;
+        reason = error.message;
+        await this.markDown(target);
+        this.logger.warn(
+          { replica: target.replicaId, err: error.message },
+          'replica refused the connection; marked down',
+        );
+      }
+    }
+    throw unreachable(attempted, reason);
+  }
+
+  /** Out of rotation until the prober sees the replica answer again. */
+  private async markDown(target: Target): Promise<void> {
+    if (target.replicaIndex === undefined) await this.registry.setReadiness(target.service.id, false);
+    else await this.registry.setReplicaReadiness(target.service.id, target.replicaIndex, false);
+  }
+}
