@@ -1,5 +1,5 @@
 import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
-import { isServiceId } from '@aiplane/contracts';
+import { collectionNameProblem, isServiceId } from '@aiplane/contracts';
 import { BadRequestError } from './errors';
 
 export const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -23,6 +23,16 @@ export class ServiceIdPipe implements PipeTransform<unknown, string> {
     throw new BadRequestError(
       `${label(metadata)} must be a service id such as 3652098 or sg-3652098 (got ${shown(value)})`,
     );
+  }
+}
+
+/** A Qdrant collection name, by the rule the vector DB endpoints share (orchestrator and proxy). */
+@Injectable()
+export class CollectionNamePipe implements PipeTransform<string, string> {
+  transform(value: string): string {
+    const problem = collectionNameProblem(value);
+    if (problem !== undefined) throw new BadRequestError(problem);
+    return value;
   }
 }
 

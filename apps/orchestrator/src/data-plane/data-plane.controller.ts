@@ -1,36 +1,8 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  Inject,
-  Injectable,
-  Param,
-  Post,
-  Put,
-  Req,
-  Res,
-  type PipeTransform,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, Inject, Param, Post, Put, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import {
-  collectionNameProblem,
-  CreateCollectionDto,
-  PromptDto,
-  SearchPointsDto,
-  UpsertPointsDto,
-} from '@aiplane/contracts';
-import { BadRequestError, ServiceIdPipe, type HttpForwarder } from '@aiplane/server-kit';
+import { CreateCollectionDto, PromptDto, SearchPointsDto, UpsertPointsDto } from '@aiplane/contracts';
+import { CollectionNamePipe, ServiceIdPipe, type HttpForwarder } from '@aiplane/server-kit';
 import { PROXY_FORWARDER } from '../platform/platform.module';
-
-@Injectable()
-export class CollectionNamePipe implements PipeTransform<string, string> {
-  transform(value: string): string {
-    const problem = collectionNameProblem(value);
-    if (problem !== undefined) throw new BadRequestError(problem);
-    return value;
-  }
-}
 
 /**
  * The orchestrator is the one entry point on the cluster, but it carries no data-plane logic:

@@ -1,7 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { CreateCollectionDto, SearchPointsDto, UpsertPointsDto } from '@aiplane/contracts';
-import { ServiceIdPipe } from '@aiplane/server-kit';
-import { CollectionNamePipe } from './collection-name.pipe';
+import { CollectionNamePipe, ServiceIdPipe } from '@aiplane/server-kit';
 import {
   VectorDbService,
   type CollectionAck,
