@@ -168,7 +168,8 @@ export class ServicesService {
     const jobs = entry.type === 'group' ? entry.jobs : [entry.service];
     const sections: string[] = [];
     for (const job of jobs) {
-      const label = entry.type === 'group' ? ` (job ${job.job_id})` : '';
+      // The contract's headings; only a group spread over several node jobs must say whose they are.
+      const label = jobs.length > 1 ? ` (job ${job.job_id})` : '';
       // Only the files the job was told to write, inside its own directory.
       sections.push(`=== STDOUT${label} ===\n${await tail(path.join(job.job_dir, 'stdout.log'), lines)}`);
       sections.push(`=== STDERR${label} ===\n${await tail(path.join(job.job_dir, 'stderr.log'), lines)}`);
