@@ -5,7 +5,7 @@ import { durationMsFromEnv, parseConfig } from '@aiplane/config';
 const slurmName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
 
 // Defaults serve `npm start`: the local executor, simulators from this checkout, state under .aiplane/.
-const schema = z.object({
+const fields = z.object({
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
   REDIS_PREFIX: z
     .string()
@@ -18,6 +18,8 @@ const schema = z.object({
   /** Job directories (script, logs, endpoint file); must be on a filesystem the compute nodes share. */
   STATE_DIR: z.string().min(1).default(path.resolve('.aiplane')),
   SIMULATORS_DIR: z.string().min(1).default(path.resolve('dist/apps')),
+  /** The helpers jobs run beside their workload (auth_front.py); `<RECIPES_DIR>/runtime` when unset. */
+  RUNTIME_DIR: z.string().min(1).optional(),
   /** Host written into endpoints instead of the node's hostname (e.g. 127.0.0.1 on a one-machine cluster). */
   ENDPOINT_HOST: z
     .string()
@@ -43,6 +45,19 @@ const schema = z.object({
   HOME: z.string().default('/tmp'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
+
+// Jobs read RUNTIME_DIR on the compute node and bind it into Apptainer, whose --bind splits on , and :.
+const RUNTIME_DIR_PATTERN = /^\/[^,:]*$/;
+
+const schema = fields
+  .transform((config) => ({
+    ...config,
+    RUNTIME_DIR: path.resolve(config.RUNTIME_DIR ?? path.join(config.RECIPES_DIR, 'runtime')),
+  }))
+  .refine((config) => RUNTIME_DIR_PATTERN.test(config.RUNTIME_DIR), {
+    path: ['RUNTIME_DIR'],
+    error: 'must be a path without , or : (it is bound into Apptainer)',
+  });
 
 export type SlurmWorkerConfig = z.infer<typeof schema>;
 

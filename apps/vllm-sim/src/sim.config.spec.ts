@@ -7,6 +7,7 @@ describe('loadSimConfig', () => {
       servedModelNames: [DEFAULT_MODEL],
       host: '0.0.0.0',
       port: 8000,
+      uds: undefined,
       maxModelLen: 4096,
       apiKey: undefined,
       startupDelayMs: 0,
@@ -24,6 +25,7 @@ describe('loadSimConfig', () => {
       VLLM_MODEL: 'meta-llama/Llama-3.1-8B-Instruct',
       VLLM_HOST: '127.0.0.1',
       VLLM_PORT: '8123',
+      VLLM_UDS: '/tmp/aiplane.x/vllm.sock',
       VLLM_MAX_MODEL_LEN: '8192',
       VLLM_API_KEY: 'secret',
       VLLM_SERVED_MODEL_NAME: 'llama',
@@ -40,6 +42,7 @@ describe('loadSimConfig', () => {
       servedModelNames: ['llama'],
       host: '127.0.0.1',
       port: 8123,
+      uds: '/tmp/aiplane.x/vllm.sock',
       maxModelLen: 8192,
       apiKey: 'secret',
       startupDelayMs: 2000,
@@ -82,6 +85,8 @@ describe('loadSimConfig', () => {
     ['SIM_FAIL_RATE', 'often'],
     ['SIM_CHAT_TEMPLATE', 'maybe'],
     ['SIM_MAX_NUM_SEQS', '0'],
+    ['VLLM_UDS', 'relative/vllm.sock'],
+    ['VLLM_UDS', `/${'d'.repeat(107)}`],
   ])('rejects %s=%s with a message naming the variable', (name, value) => {
     let caught: unknown;
     try {

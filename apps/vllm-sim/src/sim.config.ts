@@ -9,6 +9,8 @@ export interface SimConfig {
   servedModelNames: string[];
   host: string;
   port: number;
+  /** Like vLLM's --uds: listen on this Unix socket instead of host:port. */
+  uds: string | undefined;
   maxModelLen: number;
   apiKey: string | undefined;
   startupDelayMs: number;
@@ -49,6 +51,15 @@ const envSchema = z.object({
   VLLM_MODEL: text(DEFAULT_MODEL),
   VLLM_HOST: text('0.0.0.0'),
   VLLM_PORT: int(0, 65_535, 8000),
+  // sun_path holds 108 bytes including the terminating NUL.
+  VLLM_UDS: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .refine((path) => path.startsWith('/'), 'must be an absolute path')
+      .refine((path) => Buffer.byteLength(path) <= 107, 'must be at most 107 bytes (sun_path)')
+      .optional(),
+  ),
   VLLM_MAX_MODEL_LEN: int(1, 10_000_000, 4096),
   VLLM_API_KEY: optionalText,
   VLLM_SERVED_MODEL_NAME: optionalText,
@@ -82,6 +93,7 @@ export function loadSimConfig(env: Record<string, string | undefined>): SimConfi
     servedModelNames: served.length > 0 ? served : [e.VLLM_MODEL],
     host: e.VLLM_HOST,
     port: e.VLLM_PORT,
+    uds: e.VLLM_UDS,
     maxModelLen: e.VLLM_MAX_MODEL_LEN,
     apiKey: e.VLLM_API_KEY,
     startupDelayMs: e.SIM_STARTUP_DELAY_MS,

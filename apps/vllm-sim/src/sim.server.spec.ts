@@ -1,4 +1,7 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { generate, renderChatPrompt } from './generation';
 import { DEFAULT_MODEL, loadSimConfig } from './sim.config';
@@ -49,8 +52,9 @@ async function start(env: Record<string, string> = {}, options: SimServerOptions
   const config = loadSimConfig({ VLLM_HOST: '127.0.0.1', VLLM_PORT: '0', ...env });
   const sim = new SimServer(config, { log: (line) => lines.push(line), ...options });
   running.push(sim);
-  const { port } = await sim.listen();
-  return { sim, base: `http://127.0.0.1:${port}`, lines };
+  const address = await sim.listen();
+  if (typeof address === 'string') throw new Error('expected a TCP address');
+  return { sim, base: `http://127.0.0.1:${address.port}`, lines };
 }
 
 afterEach(async () => {
@@ -422,12 +426,115 @@ describe('API key', () => {
     }
     expect((await post(`${base}/v1/chat/completions`, hello)).status).toBe(401);
     expect((await fetch(`${base}/v1/unknown`)).status).toBe(401);
+    // The later guarded prefixes, known or not.
+    for (const path of ['/v2/rerank', '/inference/v1/generate', '/cohere/v2/chat']) {
+      expect({ path, status: (await fetch(`${base}${path}`)).status }).toEqual({ path, status: 401 });
+    }
 
     const auth = { authorization: 'Bearer sekret' };
     expect((await fetch(`${base}/v1/models`, { headers: auth })).status).toBe(200);
     expect((await post(`${base}/v1/chat/completions`, { ...hello, max_tokens: 2 }, auth)).status).toBe(200);
     expect((await fetch(`${base}/health`)).status).toBe(200);
     expect((await fetch(`${base}/metrics`)).status).toBe(200);
+  });
+
+  // Real vLLM's hole, reproduced on purpose: what the job's auth front (recipes/runtime) is for.
+  it('serves /invocations and /tokenize WITHOUT the key, like real vLLM', async () => {
+    const { base } = await start({ VLLM_API_KEY: 'sekret' });
+    const chat = await post(`${base}/invocations`, { ...hello, max_tokens: 4 });
+    expect(chat.status).toBe(200);
+    const chatBody = (await chat.json()) as ChatResponse;
+    expect(chatBody.object).toBe('chat.completion');
+    expect(chatBody.usage.completion_tokens).toBe(4);
+
+    const completion = await post(`${base}/invocations`, { prompt: 'Once upon a time', max_tokens: 3 });
+    expect(completion.status).toBe(200);
+    expect(((await completion.json()) as CompletionResponse).object).toBe('text_completion');
+
+    const tokens = await post(`${base}/tokenize`, { prompt: 'Hello there' });
+    expect(tokens.status).toBe(200);
+    expect(await tokens.json()).toMatchObject({ count: 2, max_model_len: 4096 });
+    expect((await fetch(`${base}/version`)).status).toBe(200);
+    expect((await post(`${base}/v1/completions`, { prompt: 'Once upon a time' })).status).toBe(401);
+  });
+});
+
+describe('unguarded routes', () => {
+  it('answers /invocations with the same generation as the /v1 route its body belongs to', async () => {
+    const { base } = await start();
+    const chatBody = { ...hello, max_tokens: 6, temperature: 0 };
+    const viaV1 = (await (await post(`${base}/v1/chat/completions`, chatBody)).json()) as ChatResponse;
+    const viaInvocations = (await (await post(`${base}/invocations`, chatBody)).json()) as ChatResponse;
+    expect(viaInvocations.choices[0]!.message.content).toBe(viaV1.choices[0]!.message.content);
+
+    const completionBody = { prompt: 'Once upon a time', max_tokens: 5, stream: true };
+    const streamed = await post(`${base}/invocations`, completionBody);
+    expect(streamed.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const chunks = frames(await streamed.text());
+    expect(chunks[chunks.length - 1]).toBe('[DONE]');
+    expect((chunks[0] as Chunk).object).toBe('text_completion');
+  });
+
+  it('refuses an /invocations body that is neither chat nor completion with a validation error', async () => {
+    const { base } = await start();
+    const res = await post(`${base}/invocations`, { input: 'hello' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ object: 'error', code: 400, type: 'BadRequestError' });
+    expect((await fetch(`${base}/invocations`)).status).toBe(405);
+  });
+
+  it('tokenizes a prompt or a chat deterministically, counting as usage does', async () => {
+    const { base } = await start({ VLLM_MAX_MODEL_LEN: '2048' });
+    const first = (await (await post(`${base}/tokenize`, { prompt: 'Hello, world' })).json()) as {
+      count: number;
+      tokens: number[];
+      max_model_len: number;
+    };
+    expect(first.count).toBe(3);
+    expect(first.tokens).toHaveLength(3);
+    expect(first.max_model_len).toBe(2048);
+    expect(await (await post(`${base}/tokenize`, { prompt: 'Hello, world' })).json()).toEqual(first);
+
+    const chat = (await (await post(`${base}/tokenize`, hello)).json()) as { count: number };
+    const usage = (
+      (await (await post(`${base}/v1/chat/completions`, { ...hello, max_tokens: 1 })).json()) as ChatResponse
+    ).usage;
+    expect(chat.count).toBe(usage.prompt_tokens);
+    expect((await post(`${base}/tokenize`, { prompt: 'x', model: 'nope' })).status).toBe(404);
+  });
+});
+
+describe('Unix socket', () => {
+  it('listens on VLLM_UDS instead of host:port and removes the socket when closed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vllm-sim-'));
+    try {
+      const socketPath = join(dir, 'vllm.sock');
+      const lines: string[] = [];
+      const sim = new SimServer(loadSimConfig({ VLLM_UDS: socketPath, VLLM_API_KEY: 'sekret' }), {
+        log: (line) => lines.push(line),
+      });
+      running.push(sim);
+      expect(await sim.listen()).toBe(socketPath);
+      expect(lines[0]).toBe(`vllm-sim: serving Qwen/Qwen2.5-0.5B-Instruct on unix:${socketPath}`);
+
+      const get = (path: string, headers: Record<string, string> = {}) =>
+        new Promise<number>((resolve, reject) => {
+          const req = httpRequest({ socketPath, path, headers }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      expect(await get('/v1/models')).toBe(401);
+      expect(await get('/v1/models', { authorization: 'Bearer sekret' })).toBe(200);
+      expect(await get('/health')).toBe(200);
+
+      await sim.close();
+      expect(existsSync(socketPath)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

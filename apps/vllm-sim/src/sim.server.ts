@@ -7,8 +7,10 @@ import { z } from 'zod';
 import {
   countTokens,
   generate,
+  hash32,
   normalizeStop,
   renderChatPrompt,
+  tokenize,
   type ChatMessage,
   type Generation,
 } from './generation';
@@ -82,6 +84,8 @@ const chatSchema = z.looseObject({
   max_tokens: z.number().int().nullish(),
   max_completion_tokens: z.number().int().nullish(),
 });
+const tokenizeChatSchema = z.looseObject({ model: z.string().nullish(), messages: z.array(messageSchema) });
+const tokenizeCompletionSchema = z.looseObject({ model: z.string().nullish(), prompt: z.string() });
 const completionSchema = z.looseObject({
   ...samplingFields,
   prompt: z.union([z.string(), z.array(z.string())]),
@@ -186,17 +190,24 @@ export class SimServer {
     return this.config.servedModelNames[0] ?? this.config.model;
   }
 
-  /** Binds the configured host/port (port 0 picks a free one) and logs the start line. */
-  async listen(): Promise<AddressInfo> {
+  /**
+   * Binds the configured Unix socket, or else host/port (port 0 picks a free one), and logs the start
+   * line. Answers what `server.address()` does: the socket path, or the TCP address.
+   */
+  async listen(): Promise<AddressInfo | string> {
+    const { uds, host, port } = this.config;
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.config.port, this.config.host, () => {
+      const bound = (): void => {
         this.server.off('error', reject);
         resolve();
-      });
+      };
+      if (uds === undefined) this.server.listen(port, host, bound);
+      else this.server.listen(uds, bound);
     });
-    const address = this.server.address() as AddressInfo;
-    this.log(`vllm-sim: serving ${this.primaryModelName} on ${this.config.host}:${address.port}`);
+    const address = this.server.address() as AddressInfo | string;
+    const where = typeof address === 'string' ? `unix:${address}` : `${host}:${address.port}`;
+    this.log(`vllm-sim: serving ${this.primaryModelName} on ${where}`);
     return address;
   }
 
@@ -222,27 +233,17 @@ export class SimServer {
       this.log(`vllm-sim: ${method} ${path} ${status} ${ms}ms`);
     });
 
-    if (path === '/health' || path === '/version' || path === '/metrics') {
-      if (method !== 'GET') {
-        this.json(res, 405, { detail: 'Method Not Allowed' });
-      } else if (path === '/health') {
-        // FastAPI's bare Response(status_code=200): no body, no content type.
-        this.send(res, 200, '', undefined);
-      } else if (path === '/version') {
-        this.json(res, 200, { version: this.config.version });
-      } else {
-        this.send(res, 200, await this.metrics.render(), this.metrics.contentType);
-      }
-      return;
-    }
-    if (!path.startsWith('/v1')) {
-      this.json(res, 404, { detail: 'Not Found' });
-      return;
-    }
-
-    // As vLLM's --api-key middleware: every /v1 path, known or not, before routing; preflights pass.
+    // As vLLM's --api-key middleware: only paths under its guarded prefixes, known or not, before
+    // routing; preflights pass. Everything else (/invocations, /tokenize, /metrics, ...) answers
+    // without a key, as in real vLLM: the hole the job's auth front closes.
     const key = this.config.apiKey;
-    if (key !== undefined && method !== 'OPTIONS' && req.headers.authorization !== `Bearer ${key}`) {
+    const guarded = API_KEY_PREFIXES.some((prefix) => path.startsWith(prefix));
+    if (
+      guarded &&
+      key !== undefined &&
+      method !== 'OPTIONS' &&
+      req.headers.authorization !== `Bearer ${key}`
+    ) {
       this.json(res, 401, { error: 'Unauthorized' });
       return;
     }
@@ -257,21 +258,60 @@ export class SimServer {
       return;
     }
 
-    if (this.config.failRate > 0 && this.random() < this.config.failRate) {
+    if (route.failable && this.config.failRate > 0 && this.random() < this.config.failRate) {
       throw new ApiError(500, 'InternalServerError', 'Simulated failure (SIM_FAIL_RATE).');
     }
 
     switch (route.name) {
+      case 'health':
+        // FastAPI's bare Response(status_code=200): no body, no content type.
+        this.send(res, 200, '', undefined);
+        return;
+      case 'version':
+        this.json(res, 200, { version: this.config.version });
+        return;
+      case 'metrics':
+        this.send(res, 200, await this.metrics.render(), this.metrics.contentType);
+        return;
       case 'models':
         this.json(res, 200, this.modelList());
         return;
       case 'chat':
-        await this.chat(req, res);
+        await this.chat(await readJson(req), res);
         return;
       case 'completions':
-        await this.completions(req, res);
+        await this.completions(await readJson(req), res);
+        return;
+      case 'invocations':
+        await this.invocations(await readJson(req), res);
+        return;
+      case 'tokenize':
+        this.json(res, 200, this.tokenize(await readJson(req)));
         return;
     }
+  }
+
+  /** SageMaker's endpoint: a body with `messages` is a chat request, anything else a completion. */
+  private async invocations(raw: unknown, res: ServerResponse): Promise<void> {
+    if (isRecord(raw) && 'messages' in raw) await this.chat(raw, res);
+    else await this.completions(raw, res);
+  }
+
+  /** vLLM's /tokenize: the prompt, or the chat rendered with its template, as token ids. */
+  private tokenize(raw: unknown): unknown {
+    let text: string;
+    if (isRecord(raw) && 'messages' in raw) {
+      const body = parseRequest(tokenizeChatSchema, 'TokenizeChatRequest', raw);
+      this.resolveModel(body.model);
+      if (!hasChatTemplate(this.config)) throw ApiError.badRequest(NO_CHAT_TEMPLATE_MESSAGE);
+      text = renderChatPrompt(body.messages.map(toChatMessage));
+    } else {
+      const body = parseRequest(tokenizeCompletionSchema, 'TokenizeCompletionRequest', raw);
+      this.resolveModel(body.model);
+      text = body.prompt;
+    }
+    const tokens = tokenize(text).map((token) => hash32(token) % VOCABULARY_SIZE);
+    return { count: tokens.length, max_model_len: this.config.maxModelLen, tokens, token_strs: null };
   }
 
   private modelList(): unknown {
@@ -307,8 +347,8 @@ export class SimServer {
 
   // ---- /v1/chat/completions ------------------------------------------------------------------------------------
 
-  private async chat(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = parseRequest(chatSchema, 'ChatCompletionRequest', await readJson(req));
+  private async chat(raw: unknown, res: ServerResponse): Promise<void> {
+    const body = parseRequest(chatSchema, 'ChatCompletionRequest', raw);
     const modelName = this.resolveModel(body.model);
     if (!hasChatTemplate(this.config)) throw ApiError.badRequest(NO_CHAT_TEMPLATE_MESSAGE);
     const messages = body.messages.map(toChatMessage);
@@ -397,8 +437,7 @@ export class SimServer {
 
   // ---- /v1/completions ---------------------------------------------------------------------------------------
 
-  private async completions(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readJson(req);
+  private async completions(raw: unknown, res: ServerResponse): Promise<void> {
     const body = parseRequest(completionSchema, 'CompletionRequest', raw);
     const modelName = this.resolveModel(body.model);
     const prompts = typeof body.prompt === 'string' ? [body.prompt] : body.prompt;
@@ -656,11 +695,26 @@ export class SimServer {
   }
 }
 
-const ROUTES: Record<string, { method: string; name: 'models' | 'chat' | 'completions' } | undefined> = {
-  '/v1/models': { method: 'GET', name: 'models' },
-  '/v1/chat/completions': { method: 'POST', name: 'chat' },
-  '/v1/completions': { method: 'POST', name: 'completions' },
+type RouteName =
+  'health' | 'version' | 'metrics' | 'models' | 'chat' | 'completions' | 'invocations' | 'tokenize';
+
+/** Path prefixes vLLM's --api-key middleware guards (/v1 in 0.8; /v2, /inference, /cohere came later). */
+export const API_KEY_PREFIXES: readonly string[] = ['/v1', '/v2', '/inference', '/cohere'];
+
+/** `failable`: the routes SIM_FAIL_RATE may answer with a 500, those that reach the engine. */
+const ROUTES: Record<string, { method: string; name: RouteName; failable?: boolean } | undefined> = {
+  '/health': { method: 'GET', name: 'health' },
+  '/version': { method: 'GET', name: 'version' },
+  '/metrics': { method: 'GET', name: 'metrics' },
+  '/v1/models': { method: 'GET', name: 'models', failable: true },
+  '/v1/chat/completions': { method: 'POST', name: 'chat', failable: true },
+  '/v1/completions': { method: 'POST', name: 'completions', failable: true },
+  '/invocations': { method: 'POST', name: 'invocations', failable: true },
+  '/tokenize': { method: 'POST', name: 'tokenize' },
 };
+
+// The id range of the default Qwen2.5 tokenizer, so /tokenize ids look plausible.
+const VOCABULARY_SIZE = 151_936;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -1,5 +1,15 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -247,9 +257,30 @@ describe('repository recipes, cluster profile, with a stand-in apptainer', () =>
     jobDir = mkdtempSync(join(tmpdir(), 'aiplane-cluster-'));
     binDir = join(jobDir, 'bin');
     mkdirSync(binDir);
-    // Record what the real tools would have been given instead of running them.
+    // Record what the real tools would have been given instead of running them. The vLLM recipes
+    // start two containers, the server (vllm serve) and its auth front (auth_front.py): each stand-in
+    // records its call, then either exits with FAKE_<ROLE>_EXIT once the other has started (a
+    // crash) or waits for SIGTERM, noting that it got one.
     const fakes = {
-      apptainer: `printf '%s\\0' "$@" >"$AIPLANE_JOB_DIR/apptainer.argv"\nenv >"$AIPLANE_JOB_DIR/apptainer.env"\n`,
+      apptainer: `case " $* " in
+  *auth_front.py*) role=front other=server ;;
+  *--uds=*) role=server other=front ;;
+  *) role=server other= ;;
+esac
+exit_var="FAKE_$(printf %s "$role" | tr a-z A-Z)_EXIT"
+# Ready for SIGTERM before the call is recorded, which is what the other one waits for.
+trap 'touch "$AIPLANE_JOB_DIR/apptainer.$role.stopped"; kill "$sleeper" 2>/dev/null; exit 0' TERM
+printf '%s\\0' "$@" >"$AIPLANE_JOB_DIR/apptainer.$role.argv"
+env >"$AIPLANE_JOB_DIR/apptainer.$role.env"
+[ -n "$other" ] || exit 0
+if [ -n "\${!exit_var:-}" ]; then
+  for _ in $(seq 100); do [ -e "$AIPLANE_JOB_DIR/apptainer.$other.argv" ] && break; sleep 0.05; done
+  exit "\${!exit_var}"
+fi
+sleep 30 &
+sleeper=$!
+wait "$sleeper"
+`,
       module: `printf '%s\\n' "$*" >>"$AIPLANE_JOB_DIR/modules"\n`,
     };
     for (const [name, body] of Object.entries(fakes)) {
@@ -264,7 +295,14 @@ describe('repository recipes, cluster profile, with a stand-in apptainer', () =>
   // What the worker sets after the user's values; the workloads read it from their environment.
   const API_KEY = 'k3y-from-the-worker_0123456789abcdefghijklmnopqrstu';
 
-  function run(path: string, config: ServiceConfigInput | undefined, apiKey: string | null = API_KEY) {
+  const RUNTIME_DIR = join(__dirname, '..', '..', '..', 'recipes', 'runtime');
+
+  function run(
+    path: string,
+    config: ServiceConfigInput | undefined,
+    apiKey: string | null = API_KEY,
+    extraEnv: Record<string, string> = { FAKE_FRONT_EXIT: '3' },
+  ) {
     const recipe = catalogue.resolve(path)!;
     const effective = mergeConfig(recipe, config);
     const script = join(jobDir, 'job.sh');
@@ -279,10 +317,12 @@ describe('repository recipes, cluster profile, with a stand-in apptainer', () =>
         env: {
           PATH: `${binDir}:${process.env.PATH ?? ''}`,
           AIPLANE_ENDPOINT_HOST: '127.0.0.1',
+          AIPLANE_RUNTIME_DIR: RUNTIME_DIR,
           ...effective.environment,
           ...(apiKey === null
             ? {}
             : { [recipe.kind === 'vllm' ? 'VLLM_API_KEY' : 'QDRANT__SERVICE__API_KEY']: apiKey }),
+          ...extraEnv,
         },
         stdio: 'pipe',
       });
@@ -290,57 +330,120 @@ describe('repository recipes, cluster profile, with a stand-in apptainer', () =>
       status = (error as { status: number }).status;
       stderr = String((error as { stderr: Buffer }).stderr);
     }
-    const argv = readIfThere(join(jobDir, 'apptainer.argv'))?.split('\0').slice(0, -1);
-    const env = readIfThere(join(jobDir, 'apptainer.env'));
+    const call = (role: 'server' | 'front') => {
+      const env = readIfThere(join(jobDir, `apptainer.${role}.env`));
+      return {
+        argv: readIfThere(join(jobDir, `apptainer.${role}.argv`))
+          ?.split('\0')
+          .slice(0, -1),
+        env,
+        vars: new Map(
+          (env ?? '')
+            .split('\n')
+            .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+        ),
+        stopped: existsSync(join(jobDir, `apptainer.${role}.stopped`)),
+      };
+    };
+    const server = call('server');
     return {
       status,
       stderr,
-      argv,
+      argv: server.argv,
       modules: readIfThere(join(jobDir, 'modules')),
-      env,
-      vars: new Map(
-        (env ?? '')
-          .split('\n')
-          .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-      ),
+      env: server.env,
+      vars: server.vars,
+      server,
+      front: call('front'),
     };
   }
 
-  it('starts vLLM on all GPUs with the user values as single arguments', () => {
+  it('starts vLLM on all GPUs on a private Unix socket, with the user values as single arguments', () => {
     const model = '--trust-remote-code $(id) "x"';
-    const { status, argv, modules } = run('inference/vllm-single-node', {
+    const { status, argv, modules, front } = run('inference/vllm-single-node', {
       environment: { VLLM_MODEL: model },
     });
     const port = readIfThere(join(jobDir, 'endpoint'))?.split(':').pop();
+    const socketDir = argv?.[5] ?? '';
 
-    expect(status).toBe(0);
+    // The stand-in front "crashed" with 3: the job reports it.
+    expect(status).toBe(3);
     expect(modules).toBe('load Apptainer\n');
+    expect(socketDir).toMatch(/^\/tmp\/aiplane\.[A-Za-z0-9]{6}$/);
     expect(argv).toEqual([
       'exec',
       '--nv',
       '--bind',
       jobDir,
-      'docker://vllm/vllm-openai:v0.9.2',
+      '--bind',
+      socketDir,
+      'docker://vllm/vllm-openai:v0.11.0',
       'vllm',
       'serve',
+      `--uds=${socketDir}/server.sock`,
       `--model=${model}`,
-      '--host=0.0.0.0',
-      `--port=${port}`,
       '--tensor-parallel-size=4',
       '--max-model-len=4096',
       '--gpu-memory-utilization=0.9',
     ]);
+    expect(front.argv).toEqual([
+      'exec',
+      '--bind',
+      socketDir,
+      '--bind',
+      RUNTIME_DIR,
+      'docker://vllm/vllm-openai:v0.11.0',
+      'python3',
+      `${RUNTIME_DIR}/auth_front.py`,
+      `--listen=0.0.0.0:${port}`,
+      `--upstream-unix=${socketDir}/server.sock`,
+    ]);
+  });
+
+  it('stops vLLM when its front dies, and the front when vLLM dies; the job fails with that status and leaves no socket directory', () => {
+    const frontDied = run('inference/vllm-single-node', undefined, API_KEY, { FAKE_FRONT_EXIT: '137' });
+    expect(frontDied.status).toBe(137);
+    expect(frontDied.server.stopped).toBe(true);
+    expect(frontDied.stderr).toContain('aiplane: the auth front exited with status 137; stopping the job');
+    expect(existsSync(frontDied.argv?.[5] ?? '/')).toBe(false);
+
+    for (const name of readdirSync(jobDir).filter((file) => file.startsWith('apptainer.')))
+      rmSync(join(jobDir, name));
+    const serverDied = run('inference/vllm-single-node', undefined, API_KEY, { FAKE_SERVER_EXIT: '1' });
+    expect(serverDied.status).toBe(1);
+    expect(serverDied.front.stopped).toBe(true);
+    expect(serverDied.stderr).toContain('aiplane: the server exited with status 1; stopping the job');
+    expect(existsSync(serverDied.argv?.[5] ?? '/')).toBe(false);
+
+    // A clean exit of either one still ends the service, so it is not reported as success.
+    for (const name of readdirSync(jobDir).filter((file) => file.startsWith('apptainer.')))
+      rmSync(join(jobDir, name));
+    expect(run('inference/vllm-single-node', undefined, API_KEY, { FAKE_FRONT_EXIT: '0' }).status).toBe(1);
+  });
+
+  it('vLLM recipes refuse to start without the runtime directory the front lives in', () => {
+    const { status, stderr, argv } = run('inference/vllm-single-node', undefined, API_KEY, {
+      FAKE_FRONT_EXIT: '3',
+      AIPLANE_RUNTIME_DIR: '',
+    });
+    expect(status).not.toBe(0);
+    expect(stderr).toContain('AIPLANE_RUNTIME_DIR: is set by the worker');
+    expect(argv).toBeUndefined();
   });
 
   it.each([
     ['inference/vllm-single-node', 'VLLM_API_KEY'],
     ['inference/vllm-replicas', 'VLLM_API_KEY'],
     ['vector-db/qdrant', 'QDRANT__SERVICE__API_KEY'],
-  ])('%s hands the API key to the container through its environment only, never argv', (path, name) => {
-    const { status, argv, vars } = run(path, undefined);
-    expect(status).toBe(0);
-    expect(vars.get(name)).toBe(API_KEY);
-    expect(argv?.join(' ')).not.toContain(API_KEY);
+  ])('%s hands the API key to the containers through their environment only, never argv', (path, name) => {
+    const { status, server, front } = run(path, undefined);
+    const vllm = path.startsWith('inference/');
+    expect(status).toBe(vllm ? 3 : 0);
+    for (const call of vllm ? [server, front] : [server]) {
+      expect(call.vars.get(name)).toBe(API_KEY);
+      expect(call.argv?.join(' ')).not.toContain(API_KEY);
+    }
+    if (!vllm) expect(front.argv).toBeUndefined();
   });
 
   it.each([
@@ -359,7 +462,7 @@ describe('repository recipes, cluster profile, with a stand-in apptainer', () =>
       environment: { VLLM_MODEL: 'gpt2', HF_HOME: hfHome },
       resources: { gpu: null },
     });
-    expect(status).toBe(0);
+    expect(status).toBe(3);
     expect(argv?.slice(0, 5)).toEqual(['exec', '--bind', jobDir, '--bind', hfHome]);
     expect(argv).toContain('--tensor-parallel-size=1');
     expect(existsSync(hfHome)).toBe(true);
@@ -393,5 +496,162 @@ describe('repository recipes, cluster profile, with a stand-in apptainer', () =>
     expect(Number(vars.get('QDRANT__SERVICE__GRPC_PORT'))).toBeGreaterThan(httpPort);
     expect(vars.get('QDRANT__STORAGE__STORAGE_PATH')).toBe(`${jobDir}/qdrant/storage`);
     expect(existsSync(join(jobDir, 'qdrant', 'snapshots'))).toBe(true);
+  });
+});
+
+describe('repository vLLM recipe, local profile: the simulator behind auth_front.py, supervised', () => {
+  const ROOT = join(__dirname, '..', '..', '..');
+  const KEY = 'local-k3y_0123456789abcdefghijklmnopqrstuvwxyz';
+  const { catalogue } = loadRecipeCatalogue(join(ROOT, 'recipes'));
+  let jobDir: string;
+  let socketRoot: string;
+
+  beforeEach(() => {
+    if (!existsSync(join(ROOT, 'dist', 'apps', 'vllm-sim', 'src', 'main.js')))
+      throw new Error('dist/apps/vllm-sim is missing: run "npm run build" first');
+    jobDir = mkdtempSync(join(tmpdir(), 'aiplane-local-'));
+    // The job's TMPDIR, so the socket directory it makes there can be watched.
+    socketRoot = mkdtempSync('/tmp/aiplane-int-');
+  });
+  afterEach(() => {
+    rmSync(jobDir, { recursive: true, force: true });
+    rmSync(socketRoot, { recursive: true, force: true });
+  });
+
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** The processes below `pid` with the given command name. */
+  function descendantsNamed(pid: number, comm: string): number[] {
+    const children = new Map<number, { ppid: number; comm: string }>();
+    for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        children.set(Number(entry), {
+          comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+          ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]),
+        });
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    const below = (parent: number): number[] =>
+      [...children.entries()]
+        .filter(([, info]) => info.ppid === parent)
+        .flatMap(([child]) => [child, ...below(child)]);
+    return below(pid).filter((child) => children.get(child)?.comm === comm);
+  }
+
+  async function get(port: number, path: string, key?: string, timeoutMs = 5_000): Promise<number> {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+      headers: key === undefined ? {} : { authorization: `Bearer ${key}` },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await response.arrayBuffer();
+    return response.status;
+  }
+
+  /** Starts the job as the local runner does and waits until the service answers through its front. */
+  async function startJob() {
+    const recipe = catalogue.resolve('inference/vllm-single-node')!;
+    const port = await freePort();
+    const effective = mergeConfig(recipe, {
+      environment: { VLLM_HOST: '127.0.0.1', VLLM_PORT: String(port) },
+    });
+    const script = join(jobDir, 'job.sh');
+    writeFileSync(
+      script,
+      renderBatchScript({ recipe, config: effective, profile: 'local', jobName: 'local', jobDir }),
+    );
+    const child = spawn('bash', [script], {
+      env: {
+        PATH: process.env.PATH,
+        AIPLANE_ENDPOINT_HOST: '127.0.0.1',
+        AIPLANE_SIMULATORS_DIR: join(ROOT, 'dist', 'apps'),
+        AIPLANE_RUNTIME_DIR: join(ROOT, 'recipes', 'runtime'),
+        TMPDIR: socketRoot,
+        ...effective.environment,
+        VLLM_API_KEY: KEY,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stdout.resume();
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const done = new Promise<number | null>((r) => {
+      child.on('close', (code) => {
+        r(code);
+      });
+    });
+    await waitFor('the service answers through its front', async () => {
+      if (child.exitCode !== null) throw new Error(`the job ended early: ${stderr}`);
+      return (await get(port, '/v1/models', KEY).catch(() => 0)) === 200;
+    });
+    const [front] = descendantsNamed(child.pid!, 'python3');
+    const [sim] = descendantsNamed(child.pid!, 'node');
+    if (front === undefined || sim === undefined) throw new Error('front or simulator not found');
+    const socketDirs = readdirSync(socketRoot);
+    expect(socketDirs).toHaveLength(1);
+    expect(statSync(join(socketRoot, socketDirs[0]!)).mode & 0o777).toBe(0o700);
+    return { child, done, port, front, sim, stderr: () => stderr };
+  }
+
+  it('lets no path through without the key; a killed front takes the simulator down and fails the job', async () => {
+    const job = await startJob();
+    for (const path of ['/invocations', '/tokenize', '/metrics', '/health', '/v1/models']) {
+      expect({ path, status: await get(job.port, path) }).toEqual({ path, status: 401 });
+    }
+    expect(await get(job.port, '/health', KEY)).toBe(200);
+
+    process.kill(job.front, 'SIGKILL');
+    expect(await job.done).toBe(137);
+    expect(readIfThere(join(jobDir, 'exit_code'))).toBe('137\n');
+    expect(alive(job.sim)).toBe(false);
+    expect(readdirSync(socketRoot)).toEqual([]);
+    expect(job.stderr()).toContain('aiplane: the auth front exited with status 137');
+    expect(job.stderr()).not.toContain(KEY);
+  });
+
+  it('a killed simulator takes the front down: the port is released and the job fails', async () => {
+    const job = await startJob();
+    process.kill(job.sim, 'SIGKILL');
+    expect(await job.done).toBe(137);
+    expect(alive(job.front)).toBe(false);
+    expect(readdirSync(socketRoot)).toEqual([]);
+    await expect(get(job.port, '/health', KEY)).rejects.toThrow();
+  });
+
+  it('a stopped front hangs the service without ending the job; it resumes, and SIGTERM stops both', async () => {
+    const job = await startJob();
+    process.kill(job.front, 'SIGSTOP');
+    try {
+      await expect(get(job.port, '/v1/models', KEY, 1_000)).rejects.toThrow();
+      expect(job.child.exitCode).toBeNull();
+      expect(readIfThere(join(jobDir, 'exit_code'))).toBeUndefined();
+    } finally {
+      process.kill(job.front, 'SIGCONT');
+    }
+    expect(await get(job.port, '/v1/models', KEY)).toBe(200);
+
+    job.child.kill('SIGTERM');
+    expect(await job.done).toBe(143);
+    await waitFor('both processes ended', () => !alive(job.front) && !alive(job.sim), 5_000);
+    expect(readdirSync(socketRoot)).toEqual([]);
   });
 });

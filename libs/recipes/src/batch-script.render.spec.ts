@@ -138,14 +138,18 @@ describe('renderBatchScript', () => {
   it('leaves the module system alone when there is nothing to load', () => {
     const script = render(singleNode, defaults, 'cluster', { modules: [] });
     expect(script).not.toContain('module');
-    expect(script).toContain("export AIPLANE_IMAGE='docker://vllm/vllm-openai:v0.9.2'");
+    expect(script).toContain("export AIPLANE_IMAGE='docker://vllm/vllm-openai:v0.11.0'");
   });
 
   it('uses neither modules nor the image for the local profile', () => {
     const script = render(singleNode, defaults, 'local', { modules: ['Apptainer'] });
     expect(script).not.toContain('module load');
     expect(script).not.toContain('AIPLANE_IMAGE');
-    expect(script).toContain('exec node "$AIPLANE_SIMULATORS_DIR/vllm-sim/src/main.js"');
+    expect(script).toContain(
+      'VLLM_UDS="$AIPLANE_SOCK" exec node "$AIPLANE_SIMULATORS_DIR/vllm-sim/src/main.js"',
+    );
+    expect(script).toContain('exec python3 "$AIPLANE_RUNTIME_DIR/auth_front.py"');
+    expect(script).toContain('source "$AIPLANE_RUNTIME_DIR/behind-front.sh"');
   });
 
   it('picks and exports the port under the variable the workload reads', () => {

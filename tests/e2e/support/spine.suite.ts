@@ -273,6 +273,19 @@ export function describeSpine(options: SpineSuiteOptions): void {
       // A neighbour on the cluster reaches the node but holds no key.
       const direct = await fetch(`${endpoint}/v1/models`, { signal: AbortSignal.timeout(10_000) });
       expect(direct.status).toBe(401);
+      // vLLM's own key check leaves /invocations (the same prompts as /v1) open; the job's auth
+      // front does not, nor any other path.
+      const invocation = await fetch(`${endpoint}/invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'hello' }], max_tokens: 8 }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect(invocation.status).toBe(401);
+      for (const path of ['/tokenize', '/metrics', '/health', '/version']) {
+        const open = await fetch(`${endpoint}${path}`, { signal: AbortSignal.timeout(10_000) });
+        expect({ path, status: open.status }).toEqual({ path, status: 401 });
+      }
       const prompt = await api('POST', `/api/v1/vllm/${created.id}/prompt`, {
         prompt: 'hello',
         max_tokens: 8,
@@ -289,6 +302,13 @@ export function describeSpine(options: SpineSuiteOptions): void {
         signal: AbortSignal.timeout(10_000),
       });
       expect(holder.status).toBe(200);
+      const holderInvocation = await fetch(`${endpoint}/invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'hello' }], max_tokens: 8 }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect(holderInvocation.status).toBe(200);
 
       const shown = [
         detail.body,

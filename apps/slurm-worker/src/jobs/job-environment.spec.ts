@@ -4,6 +4,7 @@ const config = {
   PATH: '/usr/bin:/bin',
   HOME: '/home/u',
   SIMULATORS_DIR: '/opt/sims',
+  RUNTIME_DIR: '/opt/aiplane/recipes/runtime',
   ENDPOINT_HOST: undefined,
 };
 
@@ -16,13 +17,14 @@ describe('buildJobEnvironment', () => {
     expect(env.VLLM_MODEL).toBe(hostile);
   });
 
-  it('gives the job a PATH, HOME, the simulators directory and its API key but nothing of the worker environment', () => {
+  it('gives the job a PATH, HOME, the simulators and runtime directories and its API key but nothing of the worker environment', () => {
     const env = buildJobEnvironment({}, config, vllmAuth);
     expect(env).toEqual({
       PATH: '/usr/bin:/bin',
       HOME: '/home/u',
       LANG: 'C.UTF-8',
       AIPLANE_SIMULATORS_DIR: '/opt/sims',
+      AIPLANE_RUNTIME_DIR: '/opt/aiplane/recipes/runtime',
       VLLM_API_KEY: 'key-from-the-worker',
     });
   });
@@ -39,10 +41,14 @@ describe('buildJobEnvironment', () => {
     ).toBe('127.0.0.1');
   });
 
-  it('keeps its own simulator directory even if a workload names the same variable', () => {
-    expect(
-      buildJobEnvironment({ AIPLANE_SIMULATORS_DIR: '/evil' }, config, vllmAuth).AIPLANE_SIMULATORS_DIR,
-    ).toBe('/opt/sims');
+  it('keeps its own simulator and runtime directories even if a workload names the same variables', () => {
+    const env = buildJobEnvironment(
+      { AIPLANE_SIMULATORS_DIR: '/evil', AIPLANE_RUNTIME_DIR: '/evil' },
+      config,
+      vllmAuth,
+    );
+    expect(env.AIPLANE_SIMULATORS_DIR).toBe('/opt/sims');
+    expect(env.AIPLANE_RUNTIME_DIR).toBe('/opt/aiplane/recipes/runtime');
   });
 
   it('keeps its own API key even if a workload names the same variable (set after the user values)', () => {

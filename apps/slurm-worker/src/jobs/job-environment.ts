@@ -16,7 +16,7 @@ export function newApiKey(): string {
  */
 export function buildJobEnvironment(
   workload: Readonly<Record<string, string>>,
-  config: Pick<SlurmWorkerConfig, 'PATH' | 'HOME' | 'SIMULATORS_DIR' | 'ENDPOINT_HOST'>,
+  config: Pick<SlurmWorkerConfig, 'PATH' | 'HOME' | 'SIMULATORS_DIR' | 'RUNTIME_DIR' | 'ENDPOINT_HOST'>,
   auth: { kind: RecipeKind; apiKey: string },
 ): Record<string, string> {
   const env: Record<string, string> = {
@@ -25,6 +25,7 @@ export function buildJobEnvironment(
     LANG: 'C.UTF-8',
     ...workload,
     AIPLANE_SIMULATORS_DIR: config.SIMULATORS_DIR,
+    AIPLANE_RUNTIME_DIR: config.RUNTIME_DIR,
     [API_KEY_VARIABLE[auth.kind]]: auth.apiKey,
   };
   if (config.ENDPOINT_HOST) env.AIPLANE_ENDPOINT_HOST = config.ENDPOINT_HOST;

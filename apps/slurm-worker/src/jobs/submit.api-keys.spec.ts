@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { SchedulerJob } from '@aiplane/jobs';
 import { loadRecipeCatalogue } from '@aiplane/recipes';
 import type { ServiceRegistry, StoredService, Submission } from '@aiplane/registry';
@@ -122,6 +122,8 @@ describe('SubmitHandler API keys', () => {
       expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
       expect(services.get('1001')?.api_key).toBe(key);
       expect(submitted[0]?.script).not.toContain(key);
+      // The job finds auth_front.py there (recipes/runtime by default).
+      expect(submitted[0]?.env.AIPLANE_RUNTIME_DIR).toBe(resolve('recipes', 'runtime'));
       // Once the record holds it, the submission no longer does.
       expect(submission().api_keys).toBeUndefined();
     },

@@ -81,7 +81,7 @@ if ! type module >/dev/null 2>&1; then . /etc/profile >/dev/null 2>&1; fi
 set -e
 module load Apptainer
 set -u
-export AIPLANE_IMAGE='docker://vllm/vllm-openai:v0.9.2'
+export AIPLANE_IMAGE='docker://vllm/vllm-openai:v0.11.0'
 
 # The workload runs as a child so that the traps above still fire when it ends or is stopped,
 # even when the recipe command execs.
@@ -89,6 +89,7 @@ aiplane_workload() {
 # The worker sets a per-job VLLM_API_KEY; the server must never listen without one, since
 # other users of the cluster can reach this node.
 : "${VLLM_API_KEY:?is set by aiplane; refusing to start a server without an API key}"
+: "${AIPLANE_RUNTIME_DIR:?is set by the worker}"
 # --nv only when GPUs were requested: without one Apptainer finds no driver to bind.
 apptainer_args=(exec)
 if [ "$AIPLANE_GPUS" -gt 0 ]; then apptainer_args+=(--nv); fi
@@ -101,18 +102,27 @@ if [ -n "${HF_HOME:-}" ]; then
   mkdir -p -- "$HF_HOME"
   apptainer_args+=(--bind "$HF_HOME")
 fi
-# Apptainer hands the job's environment to the container (no --cleanenv, keep it so): that is
-# how the VLLM_* values and VLLM_API_KEY get in. vLLM reads VLLM_API_KEY itself, so the key is
-# deliberately not passed as --api-key: argv is world-readable in /proc on a shared node, and
-# vLLM writes its arguments to the job log at start.
-# --flag=value: a value starting with - stays a value.
-exec apptainer "${apptainer_args[@]}" "$AIPLANE_IMAGE" vllm serve \
-  --model="$VLLM_MODEL" \
-  --host="$VLLM_HOST" \
-  --port="$VLLM_PORT" \
-  --tensor-parallel-size="$VLLM_TENSOR_PARALLEL_SIZE" \
-  --max-model-len="$VLLM_MAX_MODEL_LEN" \
-  --gpu-memory-utilization="$VLLM_GPU_MEMORY_UTILIZATION"
+# Apptainer hands the job's environment to the containers (no --cleanenv, keep it so):
+# that is how the VLLM_* values and VLLM_API_KEY get in. vLLM reads VLLM_API_KEY itself
+# (and still checks it behind the front), so the key is deliberately not passed as
+# --api-key: argv is world-readable in /proc on a shared node, and vLLM writes its
+# arguments to the job log at start. --flag=value: a value starting with - stays a value.
+aiplane_server() {
+  exec apptainer "${apptainer_args[@]}" --bind "$AIPLANE_SOCK_DIR" "$AIPLANE_IMAGE" vllm serve \
+    --uds="$AIPLANE_SOCK" \
+    --model="$VLLM_MODEL" \
+    --tensor-parallel-size="$VLLM_TENSOR_PARALLEL_SIZE" \
+    --max-model-len="$VLLM_MAX_MODEL_LEN" \
+    --gpu-memory-utilization="$VLLM_GPU_MEMORY_UTILIZATION"
+}
+# The front runs on the image's own Python; it reads the key from VLLM_API_KEY too.
+aiplane_front() {
+  exec apptainer exec --bind "$AIPLANE_SOCK_DIR" --bind "$AIPLANE_RUNTIME_DIR" "$AIPLANE_IMAGE" \
+    python3 "$AIPLANE_RUNTIME_DIR/auth_front.py" \
+    --listen="$VLLM_HOST:$VLLM_PORT" --upstream-unix="$AIPLANE_SOCK"
+}
+# Runs both, the server on a private Unix socket and the front on the port (see there why).
+source "$AIPLANE_RUNTIME_DIR/behind-front.sh"
 }
 aiplane_workload &
 aiplane_workload_pids=($!)

@@ -78,8 +78,18 @@ printf 'aiplane: starting %s as job %s on %s, port %s\n' 'inference/vllm-single-
 # even when the recipe command execs.
 aiplane_workload() {
 : "${AIPLANE_SIMULATORS_DIR:?is set by the worker for the local profile}"
+: "${AIPLANE_RUNTIME_DIR:?is set by the worker}"
 : "${VLLM_API_KEY:?is set by aiplane; refusing to start a server without an API key}"
-exec node "$AIPLANE_SIMULATORS_DIR/vllm-sim/src/main.js"
+# As on the cluster: the simulator, as open outside /v1 as vLLM is, on a private Unix
+# socket, and auth_front.py on the published port.
+aiplane_server() {
+  VLLM_UDS="$AIPLANE_SOCK" exec node "$AIPLANE_SIMULATORS_DIR/vllm-sim/src/main.js"
+}
+aiplane_front() {
+  exec python3 "$AIPLANE_RUNTIME_DIR/auth_front.py" \
+    --listen="$VLLM_HOST:$VLLM_PORT" --upstream-unix="$AIPLANE_SOCK"
+}
+source "$AIPLANE_RUNTIME_DIR/behind-front.sh"
 }
 aiplane_workload &
 aiplane_workload_pids=($!)

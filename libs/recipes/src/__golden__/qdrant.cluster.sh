@@ -87,6 +87,8 @@ export AIPLANE_IMAGE='docker://qdrant/qdrant:v1.12.6'
 aiplane_workload() {
 # The worker sets a per-job QDRANT__SERVICE__API_KEY; Qdrant must never listen without one,
 # since other users of the cluster can reach this node. Qdrant reads it from its environment.
+# Unlike vLLM's, Qdrant's key guards every route but the health probes (/, /healthz, /livez,
+# /readyz), so Qdrant needs no auth_front.py in front of it.
 : "${QDRANT__SERVICE__API_KEY:?is set by aiplane; refusing to start Qdrant without an API key}"
 QDRANT__SERVICE__GRPC_PORT=$(aiplane_free_port "${QDRANT__SERVICE__GRPC_PORT:-$((AIPLANE_PORT + 1))}")
 export QDRANT__SERVICE__GRPC_PORT

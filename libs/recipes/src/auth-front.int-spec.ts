@@ -1,0 +1,539 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  Agent,
+  createServer as createHttpServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type RequestOptions,
+  type Server,
+} from 'node:http';
+import { connect, createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+// recipes/runtime/auth_front.py as the vLLM recipes run it: real python3 in front of the real
+// simulator (dist/, built by `npm run build`) on a Unix socket. No part of the exchange is faked.
+const ROOT = resolve(__dirname, '..', '..', '..');
+const FRONT = join(ROOT, 'recipes', 'runtime', 'auth_front.py');
+const SIM = join(ROOT, 'dist', 'apps', 'vllm-sim', 'src', 'main.js');
+const KEY = `int-${randomBytes(24).toString('base64url')}`;
+const TOKEN_LATENCY_MS = 60;
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  reusedSocket: boolean;
+}
+
+/** One HTTP exchange, to a TCP port or a Unix socket; resolves with the whole answer. */
+function exchange(
+  target: { port: number } | { socketPath: string },
+  method: string,
+  path: string,
+  options: { headers?: Record<string, string>; body?: Buffer | string; agent?: Agent } = {},
+): Promise<Answer> {
+  return new Promise((resolvePromise, reject) => {
+    const request: RequestOptions = {
+      ...('port' in target ? { host: '127.0.0.1', port: target.port } : target),
+      method,
+      path,
+      headers: options.headers ?? {},
+      ...(options.agent ? { agent: options.agent } : {}),
+    };
+    const req = httpRequest(request, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        resolvePromise({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+          reusedSocket: req.reusedSocket,
+        });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** Sends raw request bytes and resolves with everything the server sends until it closes. */
+function rawExchange(port: number, text: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString();
+    });
+    socket.on('end', () => {
+      resolvePromise(received);
+    });
+    socket.on('error', reject);
+    socket.write(text);
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createNetServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface Front {
+  child: ChildProcess;
+  port: number;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts auth_front.py the way the recipes do: key in the environment, never in argv. */
+async function startFront(upstream: string, env: Record<string, string> = { VLLM_API_KEY: KEY }) {
+  const port = await freePort();
+  const child = spawn('python3', [FRONT, `--listen=127.0.0.1:${port}`, `--upstream-unix=${upstream}`], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((r) => {
+    child.once('exit', (code) => {
+      r(code);
+    });
+  });
+  const front: Front = { child, port, stderr: () => stderr, exited };
+  return front;
+}
+
+async function startedFront(upstream: string): Promise<Front> {
+  const front = await startFront(upstream);
+  await until('auth_front.py listens', async () => {
+    if (front.child.exitCode !== null) throw new Error(`auth_front.py exited: ${front.stderr()}`);
+    await exchange({ port: front.port }, 'GET', '/health');
+    return true;
+  });
+  return front;
+}
+
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+const json = (value: unknown) => ({
+  body: JSON.stringify(value),
+  headers: { 'content-type': 'application/json' },
+});
+const withKey = (value: unknown) => {
+  const request = json(value);
+  return { ...request, headers: { ...request.headers, ...bearer(KEY) } };
+};
+
+describe('auth_front.py in front of the vLLM simulator on a Unix socket', () => {
+  let dir: string;
+  let socketPath: string;
+  let sim: ChildProcess;
+  let front: Front;
+  const direct = (method: string, path: string, options: Parameters<typeof exchange>[3] = {}) =>
+    exchange({ socketPath }, method, path, options);
+  const viaFront = (method: string, path: string, options: Parameters<typeof exchange>[3] = {}) =>
+    exchange({ port: front.port }, method, path, options);
+
+  beforeAll(async () => {
+    if (!existsSync(SIM)) throw new Error(`${SIM} is missing: run "npm run build" first`);
+    dir = mkdtempSync(join(tmpdir(), 'aiplane-front-'));
+    socketPath = join(dir, 'vllm.sock');
+    sim = spawn(process.execPath, [SIM], {
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        VLLM_UDS: socketPath,
+        VLLM_API_KEY: KEY,
+        SIM_TOKEN_LATENCY_MS: String(TOKEN_LATENCY_MS),
+        VLLM_MAX_MODEL_LEN: '100000',
+      },
+      stdio: 'ignore',
+    });
+    await until(
+      'the simulator listens on its socket',
+      async () => (await direct('GET', '/health')).status === 200,
+    );
+    front = await startedFront(socketPath);
+  });
+
+  afterAll(async () => {
+    await stop(front.child);
+    await stop(sim);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the bare simulator, like vLLM, serves /invocations without any key: the hole', async () => {
+    const answer = await direct('POST', '/invocations', json({ prompt: 'Once upon a time', max_tokens: 2 }));
+    expect(answer.status).toBe(200);
+    expect((await direct('GET', '/v1/models')).status).toBe(401);
+  });
+
+  const PATHS: [string, string, unknown][] = [
+    ['POST', '/invocations', { messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 3 }],
+    ['POST', '/tokenize', { prompt: 'Hello, world' }],
+    ['GET', '/metrics', undefined],
+    ['GET', '/health', undefined],
+    ['GET', '/version', undefined],
+    ['GET', '/v1/models', undefined],
+    ['POST', '/v1/completions', { prompt: 'Once upon a time', max_tokens: 3 }],
+    ['GET', '/no/such/path', undefined],
+    ['DELETE', '/v1/models', undefined],
+  ];
+
+  it.each(PATHS)('%s %s: 401 without a key and with a wrong one', async (method, path, body) => {
+    const request: { headers?: Record<string, string>; body?: string } = body === undefined ? {} : json(body);
+    const wrongs: Record<string, string>[] = [
+      {},
+      bearer('wrong-key'),
+      bearer(`${KEY}x`),
+      { authorization: KEY },
+      { authorization: `bearer ${KEY}` },
+      { authorization: `Basic ${Buffer.from(`x:${KEY}`).toString('base64')}` },
+    ];
+    for (const headers of wrongs) {
+      const answer = await viaFront(method, path, {
+        ...request,
+        headers: { ...request.headers, ...headers },
+      });
+      expect({ headers, status: answer.status }).toEqual({ headers, status: 401 });
+      expect(answer.headers['content-type']).toBe('application/json');
+      expect(JSON.parse(answer.body.toString())).toEqual({
+        error: { message: 'Unauthorized', type: 'authentication_error', code: 401 },
+      });
+    }
+  });
+
+  it.each(PATHS)("%s %s: with the key, the simulator's own answer", async (method, path, body) => {
+    const request = body === undefined ? { headers: bearer(KEY) } : withKey(body);
+    const bare = await direct(method, path, request);
+    const fronted = await viaFront(method, path, request);
+    expect(fronted.status).toBe(bare.status);
+    expect(fronted.headers['content-type']).toBe(bare.headers['content-type']);
+    expect(fronted.headers.server).toBe('uvicorn');
+    if (path === '/tokenize' || path === '/version' || path === '/health' || path.startsWith('/no')) {
+      expect(fronted.body.toString()).toBe(bare.body.toString());
+    }
+    if (path === '/invocations') {
+      const text = (answer: Answer) =>
+        (JSON.parse(answer.body.toString()) as { choices: { message: { content: string } }[] }).choices[0]
+          ?.message.content;
+      expect(text(fronted)).toBe(text(bare));
+    }
+    if (path === '/metrics') expect(fronted.body.toString()).toContain('vllm:num_requests_running');
+  });
+
+  it('refuses a second Authorization header even when one of them holds the key', async () => {
+    for (const pair of [
+      [`Bearer ${KEY}`, 'Bearer x'],
+      ['Bearer x', `Bearer ${KEY}`],
+      [`Bearer ${KEY}`, `Bearer ${KEY}`],
+    ]) {
+      const raw = await rawExchange(
+        front.port,
+        `GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: ${pair[0]}\r\nAuthorization: ${pair[1]}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(raw).toMatch(/^HTTP\/1\.1 401 /);
+    }
+  });
+
+  it('streams a completion chunk by chunk: the first event arrives long before the last', async () => {
+    const maxTokens = 12;
+    const started = performance.now();
+    const response = await fetch(`http://127.0.0.1:${front.port}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(KEY) },
+      body: JSON.stringify({ prompt: 'Once upon a time', max_tokens: maxTokens, stream: true }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    let reads = 0;
+    let firstAt = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (reads === 0) firstAt = performance.now() - started;
+      reads += 1;
+      text += decoder.decode(value as Uint8Array, { stream: true });
+    }
+    const endAt = performance.now() - started;
+    const events = text.split('\n\n').filter((frame) => frame !== '');
+    expect(events[events.length - 1]).toBe('data: [DONE]');
+    expect(events.length).toBeGreaterThanOrEqual(maxTokens);
+    // Buffered, everything would arrive at once at the end; streamed, the stream keeps going for
+    // (maxTokens - 1) token latencies after the first event.
+    expect(reads).toBeGreaterThanOrEqual(maxTokens / 2);
+    expect(endAt - firstAt).toBeGreaterThan((maxTokens - 3) * TOKEN_LATENCY_MS);
+  });
+
+  it('serves other requests while a stream is in flight, and survives a client that leaves mid-stream', async () => {
+    const aborter = new AbortController();
+    const response = await fetch(`http://127.0.0.1:${front.port}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(KEY) },
+      body: JSON.stringify({ prompt: 'a', max_tokens: 200, stream: true }),
+      signal: aborter.signal,
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+    const began = performance.now();
+    expect((await viaFront('GET', '/v1/models', { headers: bearer(KEY) })).status).toBe(200);
+    expect(performance.now() - began).toBeLessThan(2_000);
+    aborter.abort();
+    await reader.read().catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(front.child.exitCode).toBeNull();
+    expect((await viaFront('GET', '/v1/models', { headers: bearer(KEY) })).status).toBe(200);
+    // The abandoned generation was cancelled upstream rather than left running.
+    await until('the simulator has no request running', async () => {
+      const metrics = (await direct('GET', '/metrics')).body.toString();
+      return /vllm:num_requests_running\{[^}]*\} 0\b/.test(metrics);
+    });
+  });
+
+  it('keeps a client connection alive across requests', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const first = await viaFront('GET', '/v1/models', { headers: bearer(KEY), agent });
+      const second = await viaFront('POST', '/tokenize', { ...withKey({ prompt: 'again' }), agent });
+      const refused = await viaFront('GET', '/metrics', { agent });
+      const third = await viaFront('GET', '/health', { headers: bearer(KEY), agent });
+      expect([first.status, second.status, refused.status, third.status]).toEqual([200, 200, 401, 200]);
+      expect([first.reusedSocket, second.reusedSocket, refused.reusedSocket, third.reusedSocket]).toEqual([
+        false,
+        true,
+        true,
+        true,
+      ]);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('never shows the key in its log, and logs one line however many requests it served', () => {
+    expect(front.stderr()).not.toContain(KEY);
+    expect(front.stderr().trim().split('\n')).toHaveLength(1);
+    expect(front.stderr()).toContain(`listening on 127.0.0.1:${front.port}`);
+  });
+});
+
+describe('auth_front.py, what it passes on', () => {
+  let dir: string;
+  let echo: Server;
+  let front: Front;
+  let seen: { method: string; url: string; headers: IncomingHttpHeaders; sha256: string; bytes: number }[];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'aiplane-front-echo-'));
+    const socketPath = join(dir, 'echo.sock');
+    seen = [];
+    // An upstream that reports what reached it: the body's digest and length, and the headers.
+    echo = createHttpServer((req, res) => {
+      const hash = createHash('sha256');
+      let bytes = 0;
+      req.on('data', (chunk: Buffer) => {
+        hash.update(chunk);
+        bytes += chunk.length;
+      });
+      req.on('end', () => {
+        const record = {
+          method: req.method ?? '',
+          url: req.url ?? '',
+          headers: req.headers,
+          sha256: hash.digest('hex'),
+          bytes,
+        };
+        seen.push(record);
+        const body = JSON.stringify(record);
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      });
+    });
+    echo.listen(socketPath);
+    await once(echo, 'listening');
+    front = await startedFront(socketPath);
+  });
+
+  afterAll(async () => {
+    await stop(front.child);
+    echo.closeAllConnections();
+    echo.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('passes a body of several MB byte for byte, with method, path and query', async () => {
+    const body = randomBytes(5 * 1024 * 1024 + 7);
+    const answer = await viaEcho('PUT', '/v1/some/path?x=1&y=%2F', {
+      body,
+      headers: {
+        ...bearer(KEY),
+        'content-type': 'application/octet-stream',
+        'content-length': String(body.length),
+      },
+    });
+    expect(answer.status).toBe(200);
+    const record = JSON.parse(answer.body.toString()) as (typeof seen)[number];
+    expect(record).toMatchObject({
+      method: 'PUT',
+      url: '/v1/some/path?x=1&y=%2F',
+      bytes: body.length,
+      sha256: createHash('sha256').update(body).digest('hex'),
+    });
+    expect(record.headers['content-length']).toBe(String(body.length));
+  });
+
+  it('passes a chunked request body byte for byte', async () => {
+    const parts = [randomBytes(70_000), randomBytes(1), randomBytes(3 * 1024 * 1024)];
+    const answer = await new Promise<Answer>((resolvePromise, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port: front.port, method: 'POST', path: '/invocations', headers: bearer(KEY) },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            resolvePromise({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks),
+              reusedSocket: false,
+            });
+          });
+        },
+      );
+      req.on('error', reject);
+      // No content-length: Node sends the body chunked.
+      for (const part of parts) req.write(part);
+      req.end();
+    });
+    const record = JSON.parse(answer.body.toString()) as (typeof seen)[number];
+    const whole = Buffer.concat(parts);
+    expect(record.bytes).toBe(whole.length);
+    expect(record.sha256).toBe(createHash('sha256').update(whole).digest('hex'));
+  });
+
+  it('keeps Authorization (the server checks it again) and drops hop-by-hop headers', async () => {
+    const answer = await viaEcho('GET', '/v1/models', {
+      headers: {
+        ...bearer(KEY),
+        connection: 'keep-alive, x-hop',
+        'x-hop': 'dropped',
+        'keep-alive': 'timeout=5',
+        te: 'trailers',
+        'proxy-authorization': 'Basic eDp5',
+        'x-request-id': 'req-123',
+      },
+    });
+    const record = JSON.parse(answer.body.toString()) as (typeof seen)[number];
+    expect(record.headers.authorization).toBe(`Bearer ${KEY}`);
+    expect(record.headers['x-request-id']).toBe('req-123');
+    for (const name of ['x-hop', 'keep-alive', 'te', 'proxy-authorization'])
+      expect(record.headers).not.toHaveProperty(name);
+  });
+
+  it('answers a refused upload without reading it all, and the client still gets the 401', async () => {
+    const body = randomBytes(4 * 1024 * 1024);
+    const before = seen.length;
+    const answer = await viaEcho('POST', '/invocations', {
+      body,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length) },
+    });
+    expect(answer.status).toBe(401);
+    expect(seen.length).toBe(before);
+  });
+
+  it('refuses ambiguous framing (Content-Length with Transfer-Encoding) before it reaches the server', async () => {
+    const before = seen.length;
+    const raw = await rawExchange(
+      front.port,
+      `POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+    );
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(seen.length).toBe(before);
+  });
+
+  function viaEcho(method: string, path: string, options: Parameters<typeof exchange>[3] = {}) {
+    return exchange({ port: front.port }, method, path, options);
+  }
+});
+
+describe('auth_front.py start and failure', () => {
+  it('answers 502 while nothing listens on the upstream socket, and 401 first without the key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aiplane-front-gone-'));
+    const front = await startedFront(join(dir, 'nothing-here.sock'));
+    try {
+      const gone = await exchange({ port: front.port }, 'POST', '/v1/completions', withKey({ prompt: 'x' }));
+      expect(gone.status).toBe(502);
+      expect(JSON.parse(gone.body.toString())).toMatchObject({ error: { code: 502 } });
+      expect((await exchange({ port: front.port }, 'GET', '/v1/models')).status).toBe(401);
+    } finally {
+      await stop(front.child);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each<Record<string, string>>([{ VLLM_API_KEY: '' }, { VLLM_API_KEY: '   ' }, {}])(
+    'refuses to start with %j: exit 2',
+    async (env) => {
+      const front = await startFront('/nonexistent.sock', env);
+      expect(await front.exited).toBe(2);
+      expect(front.stderr()).toContain('VLLM_API_KEY is empty or unset');
+    },
+  );
+
+  it('reads the key from the variable --key-env names', async () => {
+    const port = await freePort();
+    const child = spawn(
+      'python3',
+      [FRONT, `--listen=127.0.0.1:${port}`, '--upstream-unix=/x.sock', '--key-env=OTHER_KEY'],
+      {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', VLLM_API_KEY: KEY },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(2);
+  });
+
+  it('stops cleanly (exit 0) on SIGTERM, even with a client connected', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aiplane-front-term-'));
+    const front = await startedFront(join(dir, 'nothing.sock'));
+    try {
+      const idle = connect(front.port, '127.0.0.1');
+      await once(idle, 'connect');
+      const began = performance.now();
+      front.child.kill('SIGTERM');
+      expect(await front.exited).toBe(0);
+      // Well short of the 300 s an idle client may hold its connection; loose, for a loaded CI machine.
+      expect(performance.now() - began).toBeLessThan(10_000);
+      idle.destroy();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
