@@ -28,7 +28,8 @@ add_env_remove() {
 }
 
 # ---------------------------------------------------------------- packages
-PKGS=()
+# python3: every vLLM job runs recipes/runtime/auth_front.py beside its server, locally too.
+PKGS=(python3)
 has_component redis && PKGS+=(redis-server redis-tools)
 has_component slurm && PKGS+=(munge slurmctld slurmd slurm-client)
 has_component sshd && PKGS+=(openssh-server openssh-client)
