@@ -61,6 +61,30 @@ aiplane_free_port() {
   return 1
 }
 
+# Choosing a free port and the workload binding it are two steps, and jobs start together on one
+# node (a cancelled job's GPUs go straight to the next one, a CPU job starts beside a GPU one): both
+# could choose the same port in between. A node-wide lock spans the choice and the bind. A workload
+# slow to listen is waited for only so long, and a node where the lock cannot be had runs without.
+aiplane_lock_ports() {
+  local lock=/tmp/aiplane-ports.lock
+  command -v flock >/dev/null 2>&1 || return 0
+  { : >>"$lock"; } 2>/dev/null || return 0
+  chmod 0666 "$lock" 2>/dev/null || true
+  exec 8>>"$lock"
+  flock -w 20 8 || true
+}
+aiplane_unlock_ports() {
+  { flock -u 8 && exec 8>&-; } 2>/dev/null || true
+}
+# Until something listens on port $1 (at most 10 s): the next choice on this node then sees it taken.
+aiplane_await_listen() {
+  local i
+  for ((i = 0; i < 200; i++)); do
+    if (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+}
+
 # Written whole (tmp + mv) so the worker never reads half a URL. $2, a replica's index, names its file.
 aiplane_publish_endpoint() {
   local host="${AIPLANE_ENDPOINT_HOST:-$(hostname)}" file="$AIPLANE_JOB_DIR/endpoint${2:+.$2}"
@@ -68,6 +92,7 @@ aiplane_publish_endpoint() {
   mv -f "$file.tmp" "$file"
 }
 
+aiplane_lock_ports
 AIPLANE_PORT=$(aiplane_free_port "${VLLM_PORT:-$AIPLANE_BASE_PORT}")
 export AIPLANE_PORT
 export VLLM_PORT="$AIPLANE_PORT"
@@ -124,6 +149,8 @@ aiplane_front() {
 # Runs both, the server on a private Unix socket and the front on the port (see there why).
 source "$AIPLANE_RUNTIME_DIR/behind-front.sh"
 }
-aiplane_workload &
+aiplane_workload 8>&- &
 aiplane_workload_pids=($!)
+aiplane_await_listen "$AIPLANE_PORT"
+aiplane_unlock_ports
 wait "$aiplane_workload_pids"

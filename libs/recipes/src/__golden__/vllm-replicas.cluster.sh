@@ -64,6 +64,30 @@ aiplane_free_port() {
   return 1
 }
 
+# Choosing a free port and the workload binding it are two steps, and jobs start together on one
+# node (a cancelled job's GPUs go straight to the next one, a CPU job starts beside a GPU one): both
+# could choose the same port in between. A node-wide lock spans the choice and the bind. A workload
+# slow to listen is waited for only so long, and a node where the lock cannot be had runs without.
+aiplane_lock_ports() {
+  local lock=/tmp/aiplane-ports.lock
+  command -v flock >/dev/null 2>&1 || return 0
+  { : >>"$lock"; } 2>/dev/null || return 0
+  chmod 0666 "$lock" 2>/dev/null || true
+  exec 8>>"$lock"
+  flock -w 20 8 || true
+}
+aiplane_unlock_ports() {
+  { flock -u 8 && exec 8>&-; } 2>/dev/null || true
+}
+# Until something listens on port $1 (at most 10 s): the next choice on this node then sees it taken.
+aiplane_await_listen() {
+  local i
+  for ((i = 0; i < 200; i++)); do
+    if (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+}
+
 # Written whole (tmp + mv) so the worker never reads half a URL. $2, a replica's index, names its file.
 aiplane_publish_endpoint() {
   local host="${AIPLANE_ENDPOINT_HOST:-$(hostname)}" file="$AIPLANE_JOB_DIR/endpoint${2:+.$2}"
@@ -127,6 +151,7 @@ if [ -n "${SLURM_JOB_GPUS:-}" ] && [ -n "${CUDA_VISIBLE_DEVICES:-}" ]; then
 else
   for ((aiplane_g = 0; aiplane_g < AIPLANE_GPUS; aiplane_g++)); do aiplane_gpu_list+=("$aiplane_g"); done
 fi
+aiplane_lock_ports
 aiplane_port=$(aiplane_free_port "${VLLM_PORT:-$AIPLANE_BASE_PORT}")
 for ((aiplane_r = 0; aiplane_r < AIPLANE_REPLICAS; aiplane_r++)); do
   if [ "$aiplane_r" -gt 0 ]; then aiplane_port=$(aiplane_free_port "$((aiplane_port + 1))"); fi
@@ -138,9 +163,11 @@ for ((aiplane_r = 0; aiplane_r < AIPLANE_REPLICAS; aiplane_r++)); do
     export AIPLANE_REPLICA_INDEX="$aiplane_r" AIPLANE_PORT="$aiplane_port" VLLM_PORT="$aiplane_port"
     export CUDA_VISIBLE_DEVICES="$aiplane_gpus"
     aiplane_workload
-  ) >"$AIPLANE_JOB_DIR/replica-$aiplane_r.log" 2>&1 &
+  ) >"$AIPLANE_JOB_DIR/replica-$aiplane_r.log" 2>&1 8>&- &
   aiplane_workload_pids+=($!)
+  aiplane_await_listen "$aiplane_port"
 done
+aiplane_unlock_ports
 aiplane_status=0
 for aiplane_pid in "${aiplane_workload_pids[@]}"; do wait "$aiplane_pid" || aiplane_status=$?; done
 exit "$aiplane_status"
