@@ -655,3 +655,72 @@ describe('repository vLLM recipe, local profile: the simulator behind auth_front
     expect(readdirSync(socketRoot)).toEqual([]);
   });
 });
+
+describe('rendered batch scripts starting together on one node', () => {
+  it('never give two jobs the same port, however close together they start', async () => {
+    const basePort = await freePort();
+    // A workload that binds its port a moment after starting, as every real server does.
+    const recipe = parseRecipe(
+      `name: slow-bind
+description: binds after a pause
+version: '1.0.0'
+kind: vllm
+resources: { nodes: 1, cpu: 1, memory: 100M, time_limit: 5, gpu: 0 }
+ports: { base: ${basePort} }
+readiness: { path: /health }
+environment: { VLLM_MODEL: m }
+runtime:
+  cluster:
+    image: docker://example/unused:1
+    command: |
+      exit 1
+  local:
+    command: |
+      sleep 0.3
+      exec python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' "$VLLM_PORT"
+`,
+      'test/slow-bind.yaml',
+    );
+    const dirs = Array.from({ length: 4 }, () => mkdtempSync(join(tmpdir(), 'aiplane-lock-')));
+    const jobs = dirs.map((jobDir) => {
+      writeFileSync(
+        join(jobDir, 'job.sh'),
+        renderBatchScript({
+          recipe,
+          config: mergeConfig(recipe, undefined),
+          profile: 'local',
+          jobName: 'lock',
+          jobDir,
+        }),
+      );
+      const child = spawn('bash', [join(jobDir, 'job.sh')], {
+        env: { PATH: process.env.PATH, AIPLANE_ENDPOINT_HOST: '127.0.0.1' },
+        stdio: 'ignore',
+      });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      return { child, exited, jobDir };
+    });
+    try {
+      const endpoints: string[] = [];
+      for (const { jobDir, exited } of jobs) {
+        const deadline = Date.now() + 20_000;
+        let endpoint = readIfThere(join(jobDir, 'endpoint'));
+        while (endpoint === undefined && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 50));
+          endpoint = readIfThere(join(jobDir, 'endpoint'));
+        }
+        expect(endpoint).toBeDefined();
+        endpoints.push(endpoint ?? '');
+        // A job that lost a port race would have died on EADDRINUSE.
+        expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('running'), 200))])).toBe(
+          'running',
+        );
+      }
+      expect(new Set(endpoints).size).toBe(jobs.length);
+    } finally {
+      for (const { child } of jobs) child.kill('SIGTERM');
+      await Promise.all(jobs.map(({ exited }) => exited));
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
