@@ -1,3 +1,4 @@
+import * as http from 'node:http';
 import { closedPort, StandInOrchestrator } from './testing/stand-in-orchestrator';
 import { startGateway, type RunningGateway } from './testing/gateway-harness';
 
@@ -136,6 +137,24 @@ function send(
   });
 }
 
+/** node:http, because fetch will not send a Host header of the caller's choosing. */
+function rawGet(
+  gateway: RunningGateway,
+  path: string,
+  host: string,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${gateway.url}${path}`, { headers: { host } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    req.on('error', reject);
+  });
+}
+
 describe('gateway → orchestrator over plain HTTP', () => {
   const orchestrator = new StandInOrchestrator();
   let gateway: RunningGateway;
@@ -233,6 +252,50 @@ describe('gateway → orchestrator over plain HTTP', () => {
     expect(upstream?.headers.authorization).toBe(`Bearer ${TOKEN}`);
     expect(upstream?.headers.cookie).toBeUndefined();
   });
+
+  it('tells the orchestrator how the client reached the gateway on the targets route, whatever the client claims', async () => {
+    const res = await send(gateway, 'GET', '/api/v1/services/targets', undefined, {
+      'x-forwarded-host': 'elsewhere:9999',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-prefix': '/other',
+    });
+    expect(res.status).toBe(200);
+    const [upstream] = orchestrator.forwarded();
+    expect(upstream?.url).toBe('/api/services/targets');
+    expect(upstream?.headers).toMatchObject({
+      'x-forwarded-host': new URL(gateway.url).host,
+      'x-forwarded-proto': 'http',
+      'x-forwarded-prefix': '/api/v1',
+      authorization: `Bearer ${TOKEN}`,
+    });
+  });
+
+  it('passes the Host the client used, so targets name the gateway as the client sees it', async () => {
+    const answer = await rawGet(gateway, '/api/v1/services/targets', 'aiplane.example.org:8001');
+    expect(answer.status).toBe(200);
+    expect(orchestrator.forwarded()[0]?.headers['x-forwarded-host']).toBe('aiplane.example.org:8001');
+  });
+
+  it('sends no X-Forwarded headers on the other routes, not even the ones the client sent', async () => {
+    await send(gateway, 'GET', '/api/v1/services', undefined, { 'x-forwarded-host': 'elsewhere:9999' });
+    const [upstream] = orchestrator.forwarded();
+    expect(upstream?.headers['x-forwarded-host']).toBeUndefined();
+    expect(upstream?.headers['x-forwarded-prefix']).toBeUndefined();
+  });
+
+  it.each(['bad host', 'evil"}]', 'host:99999', 'a,b:1'])(
+    'answers 400 to the targets route for Host %p without calling the orchestrator',
+    async (host) => {
+      const answer = await rawGet(gateway, '/api/v1/services/targets', host);
+      expect(answer.status).toBe(400);
+      expect(JSON.parse(answer.text)).toMatchObject({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: expect.stringMatching(/^Host must be a host name/) as unknown,
+      });
+      expect(orchestrator.forwarded()).toHaveLength(0);
+    },
+  );
 
   it('forwards Idempotency-Key, so a client may retry a create without risking a second job', async () => {
     await send(gateway, 'POST', '/api/v1/services', CREATE, { 'idempotency-key': 'retry-safe-1' });

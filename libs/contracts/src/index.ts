@@ -5,3 +5,4 @@ export * from './jobs';
 export * from './dto';
 export * from './groups';
 export * from './service-id';
+export * from './scrape-origin';

@@ -1,85 +1,105 @@
-import { prometheusTargets, type ScrapeTarget } from './scrape.targets';
+import type { ScrapeOrigin } from '@aiplane/contracts';
+import { metricsPath, prometheusTargets, type ScrapeTarget } from './scrape.targets';
+
+const GATEWAY: ScrapeOrigin = { host: '127.0.0.1:8001', scheme: 'http', prefix: '/api/v1' };
 
 const target = (overrides: Partial<ScrapeTarget> = {}): ScrapeTarget => ({
   serviceId: '3652098',
-  replicaId: '3652098:8002',
-  endpoint: 'http://gpu-node-01:8002',
   recipeName: 'inference/vllm-single-node',
-  jobId: '3652098',
   kind: 'vllm',
   status: 'running',
   ...overrides,
 });
 
 describe('prometheusTargets', () => {
-  it('gives one HTTP SD entry per running workload, scraped directly at /metrics', () => {
+  it("gives one HTTP SD entry per serving service, scraped at the API's metrics route", () => {
     expect(
-      prometheusTargets([
-        target(),
-        target({
-          serviceId: '3652100',
-          replicaId: '3652100:6333',
-          endpoint: 'http://gpu-node-02:6333',
-          recipeName: 'vector-db/qdrant',
-          jobId: '3652100',
-          kind: 'qdrant',
-        }),
-      ]),
+      prometheusTargets(
+        [
+          target(),
+          target({ serviceId: '3652100', recipeName: 'vector-db/qdrant', kind: 'qdrant' }),
+          target({ serviceId: 'sg-3652101', recipeName: 'inference/vllm-replicas' }),
+        ],
+        GATEWAY,
+      ),
     ).toEqual([
       {
-        targets: ['gpu-node-01:8002'],
+        targets: ['127.0.0.1:8001'],
         labels: {
-          __metrics_path__: '/metrics',
+          __metrics_path__: '/api/v1/services/3652098/metrics',
           service_id: '3652098',
-          replica_id: '3652098:8002',
           recipe_name: 'inference/vllm-single-node',
-          job_id: '3652098',
           kind: 'vllm',
         },
       },
       {
-        targets: ['gpu-node-02:6333'],
+        targets: ['127.0.0.1:8001'],
         labels: {
-          __metrics_path__: '/metrics',
+          __metrics_path__: '/api/v1/services/3652100/metrics',
           service_id: '3652100',
-          replica_id: '3652100:6333',
           recipe_name: 'vector-db/qdrant',
-          job_id: '3652100',
           kind: 'qdrant',
+        },
+      },
+      {
+        targets: ['127.0.0.1:8001'],
+        labels: {
+          __metrics_path__: '/api/v1/services/sg-3652101/metrics',
+          service_id: 'sg-3652101',
+          recipe_name: 'inference/vllm-replicas',
+          kind: 'vllm',
         },
       },
     ]);
   });
 
-  it('gives the replicas of a group one entry each, under the group id', () => {
-    const replicas = [8001, 8002].map((port) =>
-      target({ serviceId: 'sg-7', replicaId: `7:${port}`, endpoint: `http://n1:${port}`, jobId: '7' }),
-    );
-    expect(prometheusTargets(replicas).map((entry) => [entry.targets, entry.labels.replica_id])).toEqual([
-      [['n1:8001'], '7:8001'],
-      [['n1:8002'], '7:8002'],
-    ]);
-  });
-
-  it.each(['pending', 'configuring', 'cancelled', 'failed'])('leaves out a workload that is %s', (status) => {
-    expect(prometheusTargets([target({ status })])).toEqual([]);
-  });
-
-  it('leaves out a workload without endpoint or with one that is not an http URL', () => {
-    for (const endpoint of [null, 'not a url', 'ftp://node:21']) {
-      expect(prometheusTargets([target({ endpoint })])).toEqual([]);
+  it('never names a workload or a replica: the scraped samples carry replica_id', () => {
+    for (const entry of prometheusTargets([target()], GATEWAY)) {
+      expect(entry.labels).not.toHaveProperty('replica_id');
+      expect(entry.labels).not.toHaveProperty('job_id');
     }
   });
 
-  it('spells out default ports, keeps IPv6 brackets and asks for https where the endpoint uses it', () => {
-    const [plain, secure, ipv6] = prometheusTargets([
-      target({ endpoint: 'http://node' }),
-      target({ endpoint: 'https://node' }),
-      target({ endpoint: 'http://[::1]:8002/' }),
-    ]);
-    expect(plain?.targets).toEqual(['node:80']);
-    expect(secure?.targets).toEqual(['node:443']);
-    expect(secure?.labels.__scheme__).toBe('https');
-    expect(ipv6?.targets).toEqual(['[::1]:8002']);
+  it("follows the caller's scheme, host and prefix", () => {
+    const [entry] = prometheusTargets([target()], {
+      host: '[::1]:8443',
+      scheme: 'https',
+      prefix: '/cluster/api',
+    });
+    expect(entry).toEqual({
+      targets: ['[::1]:8443'],
+      labels: {
+        __metrics_path__: '/cluster/api/services/3652098/metrics',
+        __scheme__: 'https',
+        service_id: '3652098',
+        recipe_name: 'inference/vllm-single-node',
+        kind: 'vllm',
+      },
+    });
+  });
+
+  it.each(['running', 'partially_running', 'degraded'])('lists a service or group that is %s', (status) => {
+    expect(prometheusTargets([target({ status })], GATEWAY)).toHaveLength(1);
+  });
+
+  it.each(['pending', 'configuring', 'failed', 'cancelled', 'completed'])(
+    'leaves out one that is %s',
+    (status) => {
+      expect(prometheusTargets([target({ status })], GATEWAY)).toEqual([]);
+    },
+  );
+
+  it('leaves out a record whose id could not name a route, keeping the others', () => {
+    const entries = prometheusTargets(
+      [target({ serviceId: '../x' }), target({ serviceId: '' }), target({ serviceId: '7' })],
+      GATEWAY,
+    );
+    expect(entries.map((entry) => entry.labels.service_id)).toEqual(['7']);
+  });
+});
+
+describe('metricsPath', () => {
+  it('is the services metrics route under the prefix', () => {
+    expect(metricsPath('/api', 'sg-7')).toBe('/api/services/sg-7/metrics');
   });
 });

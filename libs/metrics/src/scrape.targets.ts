@@ -1,14 +1,12 @@
-/** One scrapeable workload: a single-node service, or one replica of a group. */
+import { isServiceId, type ScrapeOrigin } from '@aiplane/contracts';
+
+/** One service or replica group, as discovery offers it to Prometheus. */
 export interface ScrapeTarget {
+  /** The service id, or the group id (`sg-<job id>`) for a replica group. */
   serviceId: string;
-  /** `<job_id>:<port>`. */
-  replicaId: string;
-  /** `http://<node>:<port>`, or null until known. */
-  endpoint: string | null;
   recipeName: string;
-  jobId: string;
   kind: string;
-  /** The contract's status of this service or replica; only `running` ones are targets. */
+  /** The contract's status: a service's, or a group's overall status. */
   status: string;
 }
 
@@ -18,39 +16,40 @@ export interface HttpSdTargetGroup {
   labels: Record<string, string>;
 }
 
-export const METRICS_PATH = '/metrics';
-
 /**
- * Prometheus HTTP SD JSON: one entry per running workload, scraped directly at `host:port/metrics`.
- * Workloads that are not running are left out, so Prometheus drops them instead of failing scrapes.
+ * Statuses in which a service or group has a workload answering: a group counts while any replica
+ * serves. Anything else is left out, so Prometheus drops its target once it stops serving.
  */
-export function prometheusTargets(replicas: readonly ScrapeTarget[]): HttpSdTargetGroup[] {
-  const groups: HttpSdTargetGroup[] = [];
-  for (const replica of replicas) {
-    if (replica.status !== 'running' || replica.endpoint === null) continue;
-    const url = parseHttpUrl(replica.endpoint);
-    // A malformed endpoint in one record must not take discovery down for every other service.
-    if (!url) continue;
-    const labels: Record<string, string> = {
-      __metrics_path__: METRICS_PATH,
-      service_id: replica.serviceId,
-      replica_id: replica.replicaId,
-      recipe_name: replica.recipeName,
-      job_id: replica.jobId,
-      kind: replica.kind,
-    };
-    if (url.protocol === 'https:') labels.__scheme__ = 'https';
-    const port = url.port === '' ? (url.protocol === 'https:' ? '443' : '80') : url.port;
-    groups.push({ targets: [`${url.hostname}:${port}`], labels });
-  }
-  return groups;
+export const SERVING_STATUSES: readonly string[] = ['running', 'partially_running', 'degraded'];
+
+/** The control plane's metrics route of one service under an API prefix (`/api/v1` or `/api`). */
+export function metricsPath(prefix: string, serviceId: string): string {
+  return `${prefix}/services/${encodeURIComponent(serviceId)}/metrics`;
 }
 
-function parseHttpUrl(endpoint: string): URL | undefined {
-  try {
-    const url = new URL(endpoint);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
-  } catch {
-    return undefined;
+/**
+ * Prometheus HTTP SD JSON: one entry per serving service or group, scraped through the control
+ * plane at `origin` (the API the caller reached), never at the workload's own port: every workload
+ * refuses callers without its per-job key, which only the control plane holds. The scraped text
+ * labels each sample with `service_id` and `replica_id` itself, so there is no `replica_id` here.
+ */
+export function prometheusTargets(
+  services: readonly ScrapeTarget[],
+  origin: ScrapeOrigin,
+): HttpSdTargetGroup[] {
+  const groups: HttpSdTargetGroup[] = [];
+  for (const service of services) {
+    if (!SERVING_STATUSES.includes(service.status)) continue;
+    // A malformed id in one record must not take discovery down for every other service.
+    if (!isServiceId(service.serviceId)) continue;
+    const labels: Record<string, string> = {
+      __metrics_path__: metricsPath(origin.prefix, service.serviceId),
+    };
+    if (origin.scheme === 'https') labels.__scheme__ = 'https';
+    labels.service_id = service.serviceId;
+    labels.recipe_name = service.recipeName;
+    labels.kind = service.kind;
+    groups.push({ targets: [origin.host], labels });
   }
+  return groups;
 }

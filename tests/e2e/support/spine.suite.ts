@@ -27,6 +27,12 @@ interface Record_ {
   type: string;
 }
 
+/** One entry of Prometheus HTTP service discovery. */
+interface SdTargetGroup {
+  targets: string[];
+  labels: Record<string, string | undefined>;
+}
+
 export interface SpineSuiteOptions {
   label: string;
   scheduler: StackOptions['scheduler'];
@@ -310,17 +316,55 @@ export function describeSpine(options: SpineSuiteOptions): void {
       });
       expect(holderInvocation.status).toBe(200);
 
+      // What a Prometheus would do with discovery: scrape each target as given, holding no key. The
+      // targets are the gateway's metrics routes, which add the key, not the workloads' own ports.
+      const discovered = await api<SdTargetGroup[]>('GET', '/api/v1/services/targets');
+      expect(discovered.status).toBe(200);
+      const gatewayHost = new URL(stack.gatewayUrl).host;
+      expect(discovered.body).toContainEqual({
+        targets: [gatewayHost],
+        labels: {
+          __metrics_path__: `/api/v1/services/${created.id}/metrics`,
+          service_id: created.id,
+          recipe_name: 'inference/vllm-single-node',
+          kind: 'vllm',
+        },
+      });
+      const scraped: string[] = [];
+      for (const group of discovered.body) {
+        const scheme = group.labels.__scheme__ ?? 'http';
+        for (const target of group.targets) {
+          const scrape = await fetch(`${scheme}://${target}${group.labels.__metrics_path__ ?? '/metrics'}`, {
+            // What Prometheus 2.x sends.
+            headers: {
+              accept:
+                'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,' +
+                'text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+            },
+            signal: AbortSignal.timeout(10_000),
+          });
+          const text = await scrape.text();
+          expect({ target, status: scrape.status }).toEqual({ target, status: 200 });
+          expect(scrape.headers.get('content-type')).toContain('text/plain');
+          expect(text).toContain(`service_id="${group.labels.service_id ?? ''}"`);
+          scraped.push(text);
+        }
+      }
+      expect(scraped.join('\n')).toMatch(
+        new RegExp(`^vllm:[a-z_]+\\{[^}]*service_id="${created.id}",replica_id="${created.id}:[0-9]+"`, 'm'),
+      );
+
       const shown = [
         detail.body,
         (await api('GET', '/api/v1/services')).body,
         (await api('GET', '/api/v1/vllm/services')).body,
         (await api('GET', `/api/v1/services/${created.id}/status`)).body,
-        (await api('GET', '/api/v1/services/targets')).body,
+        discovered.body,
         prompt.body,
       ].map((body) => JSON.stringify(body));
       const jobLogs = await api<{ logs: string }>('GET', `/api/v1/services/${created.id}/logs`);
       expect(jobLogs.status).toBe(200);
-      for (const text of [...shown, jobLogs.body.logs]) {
+      for (const text of [...shown, ...scraped, jobLogs.body.logs]) {
         expect(text).not.toContain(key);
         expect(text).not.toContain('api_key');
       }

@@ -7,6 +7,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiQuery,
+  ApiResponse,
   ApiTags,
   getSchemaPath,
 } from '@nestjs/swagger';
@@ -14,6 +15,7 @@ import type { Request, Response } from 'express';
 import {
   CancelResponseDto,
   CreateServiceDto,
+  ErrorBodyDto,
   LogsDto,
   MAX_LOG_LINES,
   PrometheusTargetGroupDto,
@@ -26,6 +28,7 @@ import { CANCEL_EXAMPLES, CREATE_SERVICE_EXAMPLES } from '../common/doc-examples
 import { deprecationHeaders, deprecationHeadersDoc } from '../common/deprecation';
 import { ApiErrors, ApiPrometheusText, ApiServiceIdParam } from '../common/api-docs';
 import { OptionalIntPipe, ServiceIdPipe } from '@aiplane/server-kit';
+import { forwardedOrigin } from '../common/forwarded-origin';
 import { upstreamPath, withQuery } from '../common/upstream-path';
 import { OrchestratorClient } from '../transport/orchestrator.client';
 
@@ -74,12 +77,26 @@ export class ServicesController {
   @Get('targets')
   @ApiOperation({
     summary: 'Prometheus HTTP service discovery',
-    description: 'Scrape targets of every running service and replica, for `http_sd_configs`.',
+    description:
+      'For `http_sd_configs`: one target group per serving service (`running`) or replica group ' +
+      '(`running`, `partially_running`, `degraded`). Targets point at this gateway, at the host:port ' +
+      'you called it with, and `__metrics_path__` at `/api/v1/services/{id}/metrics`, which adds the ' +
+      "workload's key (a workload's own port refuses every scrape without it) and merges a group's " +
+      'replicas. Labels: `service_id`, `recipe_name`, `kind`; the scraped samples carry `service_id` ' +
+      'and `replica_id` themselves, so set `honor_labels: true` in the scrape config to keep them.',
   })
   @ApiOkResponse({ type: PrometheusTargetGroupDto, isArray: true })
+  @ApiResponse({
+    status: 400,
+    description:
+      'The Host header is not `host[:port]` (a DNS name, IPv4 or [IPv6] address); the message says so',
+    type: ErrorBodyDto,
+  })
   @ApiErrors()
   async targets(@Req() req: Request, @Res() res: Response): Promise<void> {
-    await this.orchestrator.forward(req, res, upstreamPath`/services/targets`);
+    await this.orchestrator.forward(req, res, upstreamPath`/services/targets`, {
+      headers: forwardedOrigin(req),
+    });
   }
 
   @Get(':id')

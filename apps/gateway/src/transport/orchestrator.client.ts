@@ -19,6 +19,8 @@ export interface ForwardOptions {
   method?: string;
   /** The validated DTO; omitted for requests without a body. */
   body?: unknown;
+  /** Headers the gateway adds to the upstream request (X-Forwarded-Host for discovery); never authorization. */
+  headers?: Record<string, string>;
   /** Headers the gateway adds to the answer (Deprecation, Link). */
   responseHeaders?: Record<string, string>;
 }
@@ -58,7 +60,7 @@ export class OrchestratorClient implements OnApplicationShutdown {
     const upstream = await this.exchange(this.forwarder, {
       method: options.method ?? req.method,
       path,
-      headers: this.headersFor(req),
+      headers: { ...this.headersFor(req), ...options.headers },
       body: options.body,
     });
     for (const [name, value] of Object.entries(options.responseHeaders ?? {})) res.setHeader(name, value);

@@ -1,54 +1,38 @@
 import { Injectable } from '@nestjs/common';
-import { deriveStatus } from '@aiplane/contracts';
+import { deriveStatus, type ScrapeOrigin } from '@aiplane/contracts';
 import { prometheusTargets, type HttpSdTargetGroup, type ScrapeTarget } from '@aiplane/metrics';
-import { replicaRecords, ServiceRegistry, type GroupView, type StoredService } from '@aiplane/registry';
+import { ServiceRegistry, toGroupRecord, type RegistryEntry } from '@aiplane/registry';
 
-/** Prometheus HTTP service discovery over the service records: every running workload, scraped directly. */
+/**
+ * Prometheus HTTP service discovery over the service records: every serving service or group,
+ * scraped through the control plane's metrics route, which adds the workload's key.
+ */
 @Injectable()
 export class TargetsService {
   constructor(private readonly registry: ServiceRegistry) {}
 
-  async targets(): Promise<HttpSdTargetGroup[]> {
+  /** `origin` is the API as the caller reached it: the gateway's, or this orchestrator's. */
+  async targets(origin: ScrapeOrigin): Promise<HttpSdTargetGroup[]> {
     const entries = await this.registry.listEntries();
-    return prometheusTargets(
-      entries.flatMap((entry) =>
-        entry.type === 'service' ? [scrapeTargetOf(entry.service)] : groupTargets(entry),
-      ),
-    );
+    return prometheusTargets(entries.map(scrapeTargetOf), origin);
   }
 }
 
-/** One target per replica, so Prometheus scrapes each workload process itself. */
-function groupTargets(view: GroupView): ScrapeTarget[] {
-  return replicaRecords(view).map((replica) => ({
-    serviceId: view.group.id,
-    replicaId: replica.id,
-    endpoint: replica.endpoint,
-    recipeName: view.group.recipe_name,
-    jobId: replica.job_id,
-    kind: view.group.kind,
-    status: replica.status,
-  }));
-}
-
-function scrapeTargetOf(service: StoredService): ScrapeTarget {
+/** One target per service or group: the group's route merges its replicas, each under its replica_id. */
+function scrapeTargetOf(entry: RegistryEntry): ScrapeTarget {
+  if (entry.type === 'group') {
+    return {
+      serviceId: entry.group.id,
+      recipeName: entry.group.recipe_name,
+      kind: entry.group.kind,
+      status: toGroupRecord(entry).status,
+    };
+  }
+  const { service } = entry;
   return {
     serviceId: service.id,
-    replicaId: `${service.job_id}:${portOf(service.endpoint)}`,
-    endpoint: service.endpoint,
     recipeName: service.recipe_name,
-    jobId: service.job_id,
     kind: service.kind,
     status: deriveStatus(service.scheduler_state, service.ready),
   };
-}
-
-function portOf(endpoint: string | null): string {
-  if (endpoint === null) return '';
-  try {
-    return new URL(endpoint).port;
-  } catch {
-    // prometheusTargets leaves such a record out; its replica id is never shown.
-    return '';
-  }
 }

@@ -249,16 +249,24 @@ export class LogsDto {
 }
 
 export class PrometheusTargetGroupDto {
-  @ApiProperty({ type: [String], example: ['mel2013:8001'] })
+  @ApiProperty({
+    type: [String],
+    description: 'The `host:port` of the API the caller reached (the control plane, never a workload)',
+    example: ['127.0.0.1:8001'],
+  })
   targets!: string[];
 
   @ApiProperty({
     type: 'object',
     additionalProperties: { type: 'string' },
+    description:
+      "`__metrics_path__` (the service's metrics route under this API), `__scheme__` when https, " +
+      '`service_id`, `recipe_name` and `kind`. No `replica_id`: the scraped samples carry it per replica.',
     example: {
-      service_id: EXAMPLE_ID,
-      replica_id: `${EXAMPLE_ID}:8001`,
+      __metrics_path__: `/api/v1/services/${EXAMPLE_GROUP_ID}/metrics`,
+      service_id: EXAMPLE_GROUP_ID,
       recipe_name: 'inference/vllm-replicas',
+      kind: 'vllm',
     },
   })
   labels!: Record<string, string>;
