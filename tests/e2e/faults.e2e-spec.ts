@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Redis } from 'ioredis';
+import { DOCUMENT_CREATE_REQUESTS } from '@aiplane/contracts';
 import { createRedis, ServiceRegistry } from '@aiplane/registry';
 import { ExecFileCommandRunner, SlurmScheduler } from '@aiplane/scheduler';
 import { startStack, type RunningStack } from '@aiplane/stack';
@@ -743,62 +744,11 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
     // one as written), each taken through its walk by a careful client: every request retried
     // while the answer is a 5xx or no answer, creates under one Idempotency-Key each.
     const examples: { key: string; body: Record<string, unknown>; use: 'prompt' | 'vectors' }[] = [
-      { key: 'default', body: { recipe_name: 'inference/vllm-single-node' }, use: 'prompt' },
-      { key: 'replicas', body: { recipe_name: 'inference/vllm-replicas' }, use: 'prompt' },
-      {
-        key: 'replicas-custom',
-        body: {
-          recipe_name: 'inference/vllm-replicas',
-          config: { resources: { gpu: '4' }, gpu_per_replica: 2 },
-        },
-        use: 'prompt',
-      },
-      {
-        key: 'custom-model',
-        body: { recipe_name: 'inference/vllm-single-node', config: { environment: { VLLM_MODEL: 'gpt2' } } },
-        use: 'prompt',
-      },
-      {
-        key: 'custom-resources',
-        body: {
-          recipe_name: 'inference/vllm-single-node',
-          config: {
-            environment: { VLLM_MODEL: 'gpt2' },
-            resources: { cpu: '8', memory: '64G', time_limit: 120, gpu: '4' },
-          },
-        },
-        use: 'prompt',
-      },
-      {
-        key: 'all-options',
-        body: {
-          recipe_name: 'inference/vllm-single-node',
-          config: {
-            environment: {
-              VLLM_MODEL: 'gpt2',
-              VLLM_HOST: '0.0.0.0',
-              VLLM_PORT: '8001',
-              VLLM_MAX_MODEL_LEN: '2048',
-              VLLM_TENSOR_PARALLEL_SIZE: '4',
-              VLLM_GPU_MEMORY_UTILIZATION: '0.9',
-              CUDA_VISIBLE_DEVICES: '0',
-            },
-            resources: { cpu: '2', memory: '32G', time_limit: 15, gpu: '4' },
-          },
-        },
-        use: 'prompt',
-      },
-      {
-        key: 'cpu-only',
-        body: {
-          recipe_name: 'inference/vllm-single-node',
-          config: {
-            environment: { VLLM_MODEL: 'gpt2' },
-            resources: { nodes: 1, cpu: '4', memory: '16G', gpu: null },
-          },
-        },
-        use: 'prompt',
-      },
+      ...Object.entries(DOCUMENT_CREATE_REQUESTS).map(([key, { body }]) => ({
+        key,
+        body,
+        use: 'prompt' as const,
+      })),
       { key: 'qdrant', body: { recipe_name: 'vector-db/qdrant' }, use: 'vectors' },
     ];
     const run = randomBytes(4).toString('hex');

@@ -6,3 +6,4 @@ export * from './dto';
 export * from './groups';
 export * from './service-id';
 export * from './scrape-origin';
+export * from './document-examples';

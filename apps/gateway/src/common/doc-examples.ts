@@ -1,69 +1,17 @@
 import type { ExamplesObject } from '@nestjs/swagger';
+import { DOCUMENT_CREATE_REQUESTS } from '@aiplane/contracts';
 
 /*
  * Request and response examples for Swagger UI, taken from the API document's curl examples so that
  * "Try it out" starts from something the document promises to work.
  */
 
-export const CREATE_SERVICE_EXAMPLES: ExamplesObject = {
-  default_model: {
-    summary: 'vLLM, default model (Qwen/Qwen2.5-0.5B-Instruct) on one node',
-    value: { recipe_name: 'inference/vllm-single-node' },
-  },
-  replica_group: {
-    summary: 'Replica group: 4 GPUs, 1 per replica → 4 replicas on ports 8001-8004',
-    value: { recipe_name: 'inference/vllm-replicas' },
-  },
-  custom_replicas: {
-    summary: 'Replica group: 4 GPUs, 2 per replica → 2 replicas per node',
-    value: {
-      recipe_name: 'inference/vllm-replicas',
-      config: { resources: { gpu: '4' }, gpu_per_replica: 2 },
-    },
-  },
-  custom_model: {
-    summary: 'vLLM with another Hugging Face model',
-    value: { recipe_name: 'inference/vllm-single-node', config: { environment: { VLLM_MODEL: 'gpt2' } } },
-  },
-  custom_model_and_resources: {
-    summary: 'Model and resources',
-    value: {
-      recipe_name: 'inference/vllm-single-node',
-      config: {
-        environment: { VLLM_MODEL: 'gpt2' },
-        resources: { cpu: '8', memory: '64G', time_limit: 120, gpu: '4' },
-      },
-    },
-  },
-  all_options: {
-    summary: 'Every environment variable and resource setting',
-    value: {
-      recipe_name: 'inference/vllm-single-node',
-      config: {
-        environment: {
-          VLLM_MODEL: 'gpt2',
-          VLLM_HOST: '0.0.0.0',
-          VLLM_PORT: '8001',
-          VLLM_MAX_MODEL_LEN: '2048',
-          VLLM_TENSOR_PARALLEL_SIZE: '4',
-          VLLM_GPU_MEMORY_UTILIZATION: '0.9',
-          CUDA_VISIBLE_DEVICES: '0',
-        },
-        resources: { cpu: '2', memory: '32G', time_limit: 15, gpu: '4' },
-      },
-    },
-  },
-  cpu_only: {
-    summary: 'CPU only (gpu: null)',
-    value: {
-      recipe_name: 'inference/vllm-single-node',
-      config: {
-        environment: { VLLM_MODEL: 'gpt2' },
-        resources: { nodes: 1, cpu: '4', memory: '16G', gpu: null },
-      },
-    },
-  },
-};
+export const CREATE_SERVICE_EXAMPLES: ExamplesObject = Object.fromEntries(
+  Object.entries(DOCUMENT_CREATE_REQUESTS).map(([name, { summary, body }]) => [
+    name,
+    { summary, value: body },
+  ]),
+);
 
 export const CANCEL_EXAMPLES: ExamplesObject = {
   cancel: { summary: 'Stop it, keeping its record', value: { status: 'cancelled' } },

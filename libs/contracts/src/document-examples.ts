@@ -1,0 +1,64 @@
+/**
+ * The create requests of the user's API document (server-api.md), in its order. One copy serves
+ * the gateway's Swagger examples ("Try it out" starts from what the document promises) and the
+ * tests that run the document's examples.
+ */
+export const DOCUMENT_CREATE_REQUESTS = {
+  default_model: {
+    summary: 'vLLM, default model (Qwen/Qwen2.5-0.5B-Instruct) on one node',
+    body: { recipe_name: 'inference/vllm-single-node' },
+  },
+  replica_group: {
+    summary: 'Replica group: 4 GPUs, 1 per replica → 4 replicas on ports 8001-8004',
+    body: { recipe_name: 'inference/vllm-replicas' },
+  },
+  custom_replicas: {
+    summary: 'Replica group: 4 GPUs, 2 per replica → 2 replicas per node',
+    body: {
+      recipe_name: 'inference/vllm-replicas',
+      config: { resources: { gpu: '4' }, gpu_per_replica: 2 },
+    },
+  },
+  custom_model: {
+    summary: 'vLLM with another Hugging Face model',
+    body: { recipe_name: 'inference/vllm-single-node', config: { environment: { VLLM_MODEL: 'gpt2' } } },
+  },
+  custom_model_and_resources: {
+    summary: 'Model and resources',
+    body: {
+      recipe_name: 'inference/vllm-single-node',
+      config: {
+        environment: { VLLM_MODEL: 'gpt2' },
+        resources: { cpu: '8', memory: '64G', time_limit: 120, gpu: '4' },
+      },
+    },
+  },
+  all_options: {
+    summary: 'Every environment variable and resource setting',
+    body: {
+      recipe_name: 'inference/vllm-single-node',
+      config: {
+        environment: {
+          VLLM_MODEL: 'gpt2',
+          VLLM_HOST: '0.0.0.0',
+          VLLM_PORT: '8001',
+          VLLM_MAX_MODEL_LEN: '2048',
+          VLLM_TENSOR_PARALLEL_SIZE: '4',
+          VLLM_GPU_MEMORY_UTILIZATION: '0.9',
+          CUDA_VISIBLE_DEVICES: '0',
+        },
+        resources: { cpu: '2', memory: '32G', time_limit: 15, gpu: '4' },
+      },
+    },
+  },
+  cpu_only: {
+    summary: 'CPU only (gpu: null)',
+    body: {
+      recipe_name: 'inference/vllm-single-node',
+      config: {
+        environment: { VLLM_MODEL: 'gpt2' },
+        resources: { nodes: 1, cpu: '4', memory: '16G', gpu: null },
+      },
+    },
+  },
+} as const satisfies Record<string, { summary: string; body: Record<string, unknown> }>;
