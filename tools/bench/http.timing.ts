@@ -1,0 +1,131 @@
+import * as http from 'node:http';
+import { performance } from 'node:perf_hooks';
+
+export class BenchHttpError extends Error {
+  readonly code = 'BENCH_HTTP';
+}
+
+/** Where requests go: a TCP host:port or a Unix socket, each with its own keep-alive pool. */
+export interface Target {
+  label: string;
+  options: { host: string; port: number } | { socketPath: string };
+  agent: http.Agent;
+}
+
+export interface Exchange {
+  status: number;
+  contentType: string;
+  body: string;
+  /** From just before the request is written until the last body byte. */
+  ms: number;
+  /** Until the first body byte: for SSE the first event, the response headers having come before it. */
+  firstChunkMs: number;
+}
+
+// One connection reused for every request, as a client with keep-alive would: the numbers are
+// then the per-request cost of each hop, not TCP/Unix connection set-up.
+const agentOptions: http.AgentOptions = { keepAlive: true, maxSockets: 1 };
+
+export function tcpTarget(label: string, baseUrl: string): Target {
+  const url = new URL(baseUrl);
+  return {
+    label,
+    options: { host: url.hostname, port: Number(url.port) },
+    agent: new http.Agent(agentOptions),
+  };
+}
+
+export function unixTarget(label: string, socketPath: string): Target {
+  return { label, options: { socketPath }, agent: new http.Agent(agentOptions) };
+}
+
+export function exchange(
+  target: Target,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<Exchange> {
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const requestHeaders: Record<string, string> = { accept: '*/*', ...headers };
+  if (payload) {
+    requestHeaders['content-type'] = 'application/json';
+    requestHeaders['content-length'] = String(payload.length);
+  }
+  return new Promise<Exchange>((resolve, reject) => {
+    const started = performance.now();
+    let firstChunkMs: number | undefined;
+    const req = http.request(
+      { ...target.options, method, path, headers: requestHeaders, agent: target.agent },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => {
+          if (firstChunkMs === undefined && chunk.length > 0) firstChunkMs = performance.now() - started;
+          chunks.push(chunk);
+        });
+        res.on('end', () => {
+          const ms = performance.now() - started;
+          clearTimeout(timer);
+          resolve({
+            status: res.statusCode ?? 0,
+            contentType: res.headers['content-type'] ?? '',
+            body: Buffer.concat(chunks).toString('utf8'),
+            ms,
+            firstChunkMs: firstChunkMs ?? ms,
+          });
+        });
+        res.on('error', (error) => {
+          clearTimeout(timer);
+          reject(new BenchHttpError(`${target.label} ${method} ${path}: ${error.message}`));
+        });
+      },
+    );
+    const timer = setTimeout(() => {
+      req.destroy(new Error(`no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    req.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new BenchHttpError(`${target.label} ${method} ${path}: ${error.message}`));
+    });
+    req.end(payload);
+  });
+}
+
+/** The body parsed as JSON when it is JSON, else the text: the caller checks what it got. */
+export async function exchangeJson(
+  target: Target,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown }> {
+  const answer = await exchange(target, method, path, body, headers);
+  let parsed: unknown = answer.body;
+  try {
+    parsed = JSON.parse(answer.body) as unknown;
+  } catch {
+    // Left as text: the caller reports the status and what came back.
+  }
+  return { status: answer.status, body: parsed };
+}
+
+/** Polls `probe` until it answers true, or throws after `timeoutMs`. */
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      if (await probe()) return;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new BenchHttpError(`${what} not ready within ${timeoutMs} ms${last ? ` (last error: ${last})` : ''}`);
+}
