@@ -712,9 +712,12 @@ runtime:
         expect(endpoint).toBeDefined();
         endpoints.push(endpoint ?? '');
         // A job that lost a port race would have died on EADDRINUSE.
-        expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('running'), 200))])).toBe(
-          'running',
-        );
+        const stillRunning = new Promise((resolve) => {
+          setTimeout(() => {
+            resolve('running');
+          }, 200);
+        });
+        expect(await Promise.race([exited, stillRunning])).toBe('running');
       }
       expect(new Set(endpoints).size).toBe(jobs.length);
     } finally {
