@@ -40,6 +40,8 @@ function fakeRegistry(submissions: Submission[], recorded: Record<string, string
   const docs = new Map(submissions.map((doc) => [doc.id, doc] as const));
   const registry = {
     get: (id: string) => Promise.resolve(services.get(id)),
+    getMany: (ids: string[]) =>
+      Promise.resolve(ids.flatMap((id) => (services.has(id) ? [services.get(id) as StoredService] : []))),
     supersede: (id: string) => {
       const old = services.get(id);
       services.delete(id);

@@ -58,13 +58,17 @@ export class SchedulerReconciler {
       leftToQueue: [],
       recordsChanged: 0,
     };
-    const recorded = new Set<string>();
-    for (const job of owned) {
-      // Recorded means a record of this job's own submission: a record under the same id from an
-      // older submission is one whose id the scheduler handed out again, and does not count.
-      const record = await this.registry.get(job.jobId);
-      if (record && record.submission_id === OWNED_NAME.exec(job.name)?.[1]) recorded.add(job.jobId);
-    }
+    // One pipelined read for all of them. Recorded means a record of this job's own submission: a
+    // record under the same id from an older submission is one whose id the scheduler handed out
+    // again, and does not count.
+    const records = new Map(
+      (await this.registry.getMany(owned.map((job) => job.jobId))).map((record) => [record.id, record]),
+    );
+    const recorded = new Set(
+      owned
+        .filter((job) => records.get(job.jobId)?.submission_id === OWNED_NAME.exec(job.name)?.[1])
+        .map((job) => job.jobId),
+    );
 
     const bySubmission = new Map<string, JobInfo[]>();
     for (const job of owned.filter((candidate) => !recorded.has(candidate.jobId))) {
