@@ -89,11 +89,10 @@ export async function recordSubmission(
       gpuPerReplica: effective.gpu_per_replica ?? 0,
     });
   }
-  const existingGroup = groupId === null ? undefined : await registry.getGroup(groupId);
-  if (existingGroup && existingGroup.submission_id !== submission.id) {
-    await supersede(registry, logger, existingGroup.id, existingGroup.submission_id, submission.id);
-  }
-  if (groupId !== null && existingGroup?.submission_id !== submission.id) {
+  if (
+    groupId !== null &&
+    (await needsRecord(registry, logger, groupId, await registry.getGroup(groupId), submission))
+  ) {
     await registry.createGroup({
       id: groupId,
       job_ids: jobs.map(({ jobId }) => jobId),
@@ -114,21 +113,30 @@ export async function recordSubmission(
 }
 
 /**
- * A record under the id the scheduler just gave a new job belongs to an older job the scheduler
- * has forgotten (its numbering restarted). Kept aside, never overwritten, and said in the log.
+ * Whether `id` still needs this submission's record: not when the record there is its own (a
+ * repeat). A record of another submission belongs to an older job the scheduler has forgotten (its
+ * numbering restarted): it is moved aside, never overwritten, and said in the log.
  */
-async function supersede(
+async function needsRecord(
   registry: ServiceRegistry,
   logger: Pick<Logger, 'warn'>,
   id: string,
-  oldSubmission: string,
-  newSubmission: string,
-): Promise<void> {
+  existing: { submission_id: string } | undefined,
+  submission: Submission,
+): Promise<boolean> {
+  if (existing === undefined) return true;
+  if (existing.submission_id === submission.id) return false;
   const archivedAs = await registry.supersede(id);
   logger.warn(
-    { service_id: id, old_submission: oldSubmission, new_submission: newSubmission, archived_as: archivedAs },
+    {
+      service_id: id,
+      old_submission: existing.submission_id,
+      new_submission: submission.id,
+      archived_as: archivedAs,
+    },
     'the scheduler reused a job id an old record held; the old record was moved aside',
   );
+  return true;
 }
 
 async function recordService(
@@ -139,9 +147,7 @@ async function recordService(
   recipe: Recipe,
   group: { groupId: string | null; nodeIndex: number | null; replicas: number; gpuPerReplica: number },
 ): Promise<void> {
-  const existing = await registry.get(jobId);
-  if (existing?.submission_id === submission.id) return;
-  if (existing) await supersede(registry, logger, jobId, existing.submission_id, submission.id);
+  if (!(await needsRecord(registry, logger, jobId, await registry.get(jobId), submission))) return;
   const now = new Date().toISOString();
   await registry.createService({
     id: jobId,
