@@ -115,8 +115,10 @@ describe('SimServer basics', () => {
   });
 
   it('reports a version', async () => {
-    const { base } = await start({ SIM_VLLM_VERSION: '0.8.5' });
-    expect(await (await fetch(`${base}/version`)).json()).toEqual({ version: '0.8.5' });
+    const { base } = await start();
+    expect(await (await fetch(`${base}/version`)).json()).toEqual({ version: '0.11.0' });
+    const pinned = await start({ SIM_VLLM_VERSION: '0.11.1' });
+    expect(await (await fetch(`${pinned.base}/version`)).json()).toEqual({ version: '0.11.1' });
   });
 
   it('answers unknown routes and methods like FastAPI', async () => {
@@ -539,7 +541,7 @@ describe('Unix socket', () => {
 });
 
 describe('metrics', () => {
-  it('exposes vLLM metric names with model_name, updated by traffic', async () => {
+  it('exposes vLLM metric names with model_name and engine, updated by traffic', async () => {
     const { base } = await start({ VLLM_SERVED_MODEL_NAME: 'qwen' });
     await post(`${base}/v1/chat/completions`, { ...hello, max_tokens: 5 });
     await (
@@ -551,10 +553,10 @@ describe('metrics', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();
-    const label = 'model_name="qwen"';
+    const label = 'engine="0",model_name="qwen"';
     expect(text).toContain(`vllm:num_requests_running{${label}} 0`);
     expect(text).toContain(`vllm:num_requests_waiting{${label}} 0`);
-    expect(text).toContain(`vllm:gpu_cache_usage_perc{${label}} 0`);
+    expect(text).toContain(`vllm:kv_cache_usage_perc{${label}} 0`);
     // 7 + 4 + 4 prompt tokens; 5 + 3 + 3 generated.
     expect(text).toContain(`vllm:prompt_tokens_total{${label}} 15`);
     expect(text).toContain(`vllm:generation_tokens_total{${label}} 11`);
@@ -562,6 +564,8 @@ describe('metrics', () => {
     expect(text).toContain(`vllm:request_success_total{${label},finished_reason="stop"} 1`);
     expect(text).toContain(`vllm:time_to_first_token_seconds_count{${label}} 3`);
     expect(text).toContain(`vllm:e2e_request_latency_seconds_count{${label}} 3`);
+    expect(text).toContain(`vllm:inter_token_latency_seconds_count{${label}} 8`);
+    expect(text).toContain(`vllm:request_generation_tokens_sum{${label}} 11`);
     expect(text).toContain(`vllm:time_to_first_token_seconds_bucket{le="0.001",${label}}`);
     expect(text).toContain('# TYPE vllm:e2e_request_latency_seconds histogram');
   });
@@ -570,18 +574,24 @@ describe('metrics', () => {
     const { base, sim } = await start({ SIM_MAX_NUM_SEQS: '1', SIM_TTFT_MS: '600' });
     const first = post(`${base}/v1/completions`, { prompt: 'a', max_tokens: 2 });
     const second = post(`${base}/v1/completions`, { prompt: 'b', max_tokens: 2 });
-    const waitingLine = 'vllm:num_requests_waiting{model_name="Qwen/Qwen2.5-0.5B-Instruct"} 1';
+    const waitingLine = 'vllm:num_requests_waiting{engine="0",model_name="Qwen/Qwen2.5-0.5B-Instruct"} 1';
     let during = '';
     for (let i = 0; i < 50 && !during.includes(waitingLine); i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
       during = await sim.metrics.render();
     }
-    expect(during).toContain('vllm:num_requests_running{model_name="Qwen/Qwen2.5-0.5B-Instruct"} 1');
+    expect(during).toContain(
+      'vllm:num_requests_running{engine="0",model_name="Qwen/Qwen2.5-0.5B-Instruct"} 1',
+    );
     expect(during).toContain(waitingLine);
     await Promise.all([first, second]);
     const after = await sim.metrics.render();
-    expect(after).toContain('vllm:num_requests_running{model_name="Qwen/Qwen2.5-0.5B-Instruct"} 0');
-    expect(after).toContain('vllm:num_requests_waiting{model_name="Qwen/Qwen2.5-0.5B-Instruct"} 0');
+    expect(after).toContain(
+      'vllm:num_requests_running{engine="0",model_name="Qwen/Qwen2.5-0.5B-Instruct"} 0',
+    );
+    expect(after).toContain(
+      'vllm:num_requests_waiting{engine="0",model_name="Qwen/Qwen2.5-0.5B-Instruct"} 0',
+    );
   });
 
   it('counts a client that disconnects mid-stream as aborted and frees its slot', async () => {
@@ -590,14 +600,18 @@ describe('metrics', () => {
     const reader = res.body!.getReader();
     await reader.read();
     const during = await sim.metrics.render();
-    expect(during).toContain('vllm:num_requests_running{model_name="Qwen/Qwen2.5-0.5B-Instruct"} 1');
-    expect(during).toMatch(/vllm:gpu_cache_usage_perc\{model_name="Qwen\/Qwen2\.5-0\.5B-Instruct"\} 0\.0\d+/);
+    expect(during).toContain(
+      'vllm:num_requests_running{engine="0",model_name="Qwen/Qwen2.5-0.5B-Instruct"} 1',
+    );
+    expect(during).toMatch(
+      /vllm:kv_cache_usage_perc\{engine="0",model_name="Qwen\/Qwen2\.5-0\.5B-Instruct"\} 0\.0\d+/,
+    );
     await reader.cancel();
     await new Promise((resolve) => setTimeout(resolve, 100));
     const text = await sim.metrics.render();
-    expect(text).toContain('vllm:num_requests_running{model_name="Qwen/Qwen2.5-0.5B-Instruct"} 0');
+    expect(text).toContain('vllm:num_requests_running{engine="0",model_name="Qwen/Qwen2.5-0.5B-Instruct"} 0');
     expect(text).toContain('finished_reason="abort"} 1');
-    expect(text).toContain('vllm:gpu_cache_usage_perc{model_name="Qwen/Qwen2.5-0.5B-Instruct"} 0');
+    expect(text).toContain('vllm:kv_cache_usage_perc{engine="0",model_name="Qwen/Qwen2.5-0.5B-Instruct"} 0');
   });
 });
 
