@@ -25,6 +25,7 @@ const releaseSchema = z.object({
     ),
   }),
   routes: z.object({
+    errors: z.object({ body: keys.extend({ error: keys }) }),
     list: z.array(
       z.object({
         method: z.enum(['GET', 'POST']),
@@ -123,6 +124,17 @@ describe(`vllm-sim against recipes/releases (vLLM ${release.version})`, () => {
       for (const label of [...expected, ...(family.extraLabels ?? [])])
         expect([sample.name, sample.labels.has(label)]).toEqual([sample.name, true]);
     }
+  });
+
+  it('answers errors with the listed body', async () => {
+    const res = await post('/v1/chat/completions', { ...hello, model: 'no-such-model' });
+    expect(res.status).toBe(404);
+    const body = (await res.json()) as Record<string, Record<string, unknown>>;
+    expect(Object.keys(body).sort()).toEqual([...release.routes.errors.body.required].sort());
+    expect(Object.keys(body.error ?? {}).sort()).toEqual(
+      [...release.routes.errors.body.error.required].sort(),
+    );
+    expect(body.error?.code).toBe(404);
   });
 
   it.each(release.routes.list.map((route) => [`${route.method} ${route.path}`, route] as const))(

@@ -212,11 +212,7 @@ describe('POST /v1/chat/completions', () => {
     const res = await post(`${base}/v1/chat/completions`, { ...hello, max_tokens: 5 });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({
-      object: 'error',
-      message: NO_CHAT_TEMPLATE_MESSAGE,
-      type: 'BadRequestError',
-      param: null,
-      code: 400,
+      error: { message: NO_CHAT_TEMPLATE_MESSAGE, type: 'BadRequestError', param: null, code: 400 },
     });
     // Completions still work for a base model.
     expect((await post(`${base}/v1/completions`, { prompt: 'Hi' })).status).toBe(200);
@@ -236,11 +232,12 @@ describe('POST /v1/chat/completions', () => {
     const res = await post(`${base}/v1/chat/completions`, { model: DEFAULT_MODEL, ...hello });
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({
-      object: 'error',
-      message: `The model \`${DEFAULT_MODEL}\` does not exist.`,
-      type: 'NotFoundError',
-      param: null,
-      code: 404,
+      error: {
+        message: `The model \`${DEFAULT_MODEL}\` does not exist.`,
+        type: 'NotFoundError',
+        param: null,
+        code: 404,
+      },
     });
   });
 
@@ -257,8 +254,8 @@ describe('POST /v1/chat/completions', () => {
     const { base } = await start();
     const res = await post(`${base}/v1/chat/completions`, body);
     expect(res.status).toBe(400);
-    const error = (await res.json()) as Record<string, unknown>;
-    expect(error).toMatchObject({ object: 'error', type: 'BadRequestError', param: null, code: 400 });
+    const { error } = (await res.json()) as { error: Record<string, unknown> };
+    expect(error).toMatchObject({ type: 'BadRequestError', param: null, code: 400 });
     expect(error.message).toMatch(message);
   });
 
@@ -266,7 +263,7 @@ describe('POST /v1/chat/completions', () => {
     const { base } = await start({ VLLM_MAX_MODEL_LEN: '100' });
     const res = await post(`${base}/v1/chat/completions`, { ...hello, max_tokens: 94 });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { message: string }).message).toBe(
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
       "This model's maximum context length is 100 tokens. However, you requested 101 tokens (7 in the messages, 94 in the completion). Please reduce the length of the messages or completion.",
     );
     expect((await post(`${base}/v1/chat/completions`, { ...hello, max_tokens: 93 })).status).toBe(200);
@@ -382,8 +379,7 @@ describe('POST /v1/completions', () => {
     const res = await post(`${base}/v1/completions`, { model: 'x', prompt: 'a' });
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({
-      message: 'The model `x` does not exist.',
-      type: 'NotFoundError',
+      error: { message: 'The model `x` does not exist.', type: 'NotFoundError' },
     });
   });
 
@@ -481,7 +477,7 @@ describe('unguarded routes', () => {
     const { base } = await start();
     const res = await post(`${base}/invocations`, { input: 'hello' });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ object: 'error', code: 400, type: 'BadRequestError' });
+    expect(await res.json()).toMatchObject({ error: { code: 400, type: 'BadRequestError' } });
     expect((await fetch(`${base}/invocations`)).status).toBe(405);
   });
 
@@ -621,10 +617,7 @@ describe('simulator knobs', () => {
     for (const res of [await fetch(`${base}/v1/models`), await post(`${base}/v1/chat/completions`, hello)]) {
       expect(res.status).toBe(500);
       expect(await res.json()).toMatchObject({
-        object: 'error',
-        type: 'InternalServerError',
-        param: null,
-        code: 500,
+        error: { type: 'InternalServerError', param: null, code: 500 },
       });
     }
     expect((await fetch(`${base}/health`)).status).toBe(200);
@@ -683,7 +676,7 @@ describe('simulator knobs', () => {
     const { base } = await start();
     const res = await post(`${base}/v1/completions`, { prompt: 'x'.repeat(1024 * 1024 + 10) });
     expect(res.status).toBe(413);
-    expect(await res.json()).toMatchObject({ object: 'error', code: 413 });
+    expect(await res.json()).toMatchObject({ error: { code: 413 } });
   });
 
   it('closes quickly even with a stream in flight', async () => {

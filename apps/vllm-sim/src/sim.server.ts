@@ -40,16 +40,13 @@ export class ApiError extends Error {
   }
 
   body(): VllmErrorBody {
-    return { object: 'error', message: this.message, type: this.type, param: null, code: this.code };
+    return { error: { message: this.message, type: this.type, param: null, code: this.code } };
   }
 }
 
+/** vLLM's ErrorResponse since 0.10.1 (vllm-project/vllm#22099): OpenAI's nested shape, code = HTTP status. */
 export interface VllmErrorBody {
-  object: 'error';
-  message: string;
-  type: string;
-  param: null;
-  code: number;
+  error: { message: string; type: string; param: null; code: number };
 }
 
 export interface SimServerOptions {
