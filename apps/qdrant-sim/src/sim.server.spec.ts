@@ -89,6 +89,7 @@ describe('service routes', () => {
     expect(await json(fetch(`${base}/`))).toEqual({
       title: 'qdrant - vector search engine',
       version: '1.18.2',
+      commit: '0000000000000000000000000000000000000000',
     });
     for (const [path, text] of [
       ['/healthz', 'healthz check passed'],
