@@ -7,6 +7,8 @@
 
 export const GATEWAY_PREFIX = '/api/v1';
 export const ORCHESTRATOR_PREFIX = '/api';
+/** The proxy serves the data-plane routes at the orchestrator's own paths. */
+export const PROXY_PREFIX = ORCHESTRATOR_PREFIX;
 
 /** Most log lines one request may ask for (`?lines=`); the default is 200. */
 export const MAX_LOG_LINES = 10_000;
@@ -640,7 +642,23 @@ export function examplePath(id: RouteId, on: Hop): string {
   return fillPath(pattern, params);
 }
 
-/** Where a route sits below an app's global prefix, as a framework registers it. */
+/** The method a hop serves a route with: the proxy takes the orchestrator's. */
+export function methodOn(id: RouteId, on: Hop): HttpMethod {
+  const route = routeDef(id);
+  return on === 'gateway' ? route.method : (route.orchestrator?.method ?? route.method);
+}
+
+/** Where a route sits below its hop's global prefix: what a framework's route decorator takes. */
+export function servedPath<On extends Hop>(id: RouteOn<On>, on: On): string {
+  const pattern = pathPattern(id, on);
+  if (pattern === undefined) throw new Error(`Route ${id} is not served on the ${on}`);
+  return pathBelow(
+    { gateway: GATEWAY_PREFIX, orchestrator: ORCHESTRATOR_PREFIX, proxy: PROXY_PREFIX }[on],
+    pattern,
+  );
+}
+
+/** Where a path sits below an app's global prefix, as a framework registers it. */
 export function pathBelow(prefix: string, path: string): string {
   return path === prefix ? '' : path.startsWith(`${prefix}/`) ? path.slice(prefix.length + 1) : path.slice(1);
 }

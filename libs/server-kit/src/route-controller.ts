@@ -15,10 +15,14 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import {
+  methodOn,
   routeDef,
+  servedPath,
   type BodyContract,
+  type Hop,
   type RouteDef,
   type RouteId,
+  type RouteOn,
   type RouteParamKind,
   type RouteQueryParam,
 } from '@aiplane/contracts';
@@ -47,15 +51,13 @@ export interface RouteControllerOptions {
   name: string;
   /** In registration order: a literal path before a parameterised one that would match it. */
   routes: readonly RouteId[];
-  /** The path this app serves a route at, below its global prefix. */
-  pathOf: (route: RouteDef) => string;
-  /** The HTTP method this app serves a route with. */
-  methodOf: (route: RouteDef) => RouteDef['method'];
+  /** The hop this app is: which of each route's paths and methods it serves. */
+  on: Hop;
   handler: InjectionToken;
   /** How this app checks each kind of path parameter. */
   paramPipes: Readonly<Record<RouteParamKind, Type<PipeTransform>>>;
   /** The DTO that validates each body contract. */
-  bodies: Readonly<Record<BodyContract, Type>>;
+  bodies: Readonly<Record<BodyContract, new () => object>>;
   /** More method decorators for a route (its Swagger documentation), listed as they would be written. */
   decorate?: (id: RouteId, route: RouteDef) => readonly MethodDecorator[];
   classDecorators?: readonly ClassDecorator[];
@@ -141,7 +143,10 @@ function defineHandler(
   Reflect.defineMetadata('design:paramtypes', types, prototype, operation);
 
   const decorators: MethodDecorator[] = [
-    RequestMapping({ path: options.pathOf(route), method: RequestMethod[options.methodOf(route)] }),
+    RequestMapping({
+      path: servedPath(id as RouteOn<Hop>, options.on),
+      method: RequestMethod[methodOn(id, options.on)],
+    }),
     HttpCode(route.status),
     ...(options.decorate?.(id, route) ?? []),
   ];

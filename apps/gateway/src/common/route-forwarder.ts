@@ -2,16 +2,9 @@ import { Injectable, type Type } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiQuery, ApiTags, type ExamplesObject } from '@nestjs/swagger';
 import type { Request } from 'express';
 import {
-  CreateCollectionDto,
-  CreateServiceDto,
+  BODY_DTOS,
   fillPath,
-  GATEWAY_PREFIX,
-  pathBelow,
-  PromptDto,
   routeDef,
-  SearchPointsDto,
-  UpdateStatusDto,
-  UpsertPointsDto,
   type BodyContract,
   type RouteDef,
   type RouteId,
@@ -37,15 +30,6 @@ import {
 } from './doc-examples';
 import { forwardedOrigin } from './forwarded-origin';
 import { withQuery } from './upstream-path';
-
-export const BODY_DTOS: Readonly<Record<BodyContract, Type>> = {
-  CreateService: CreateServiceDto,
-  UpdateStatus: UpdateStatusDto,
-  Prompt: PromptDto,
-  CreateCollection: CreateCollectionDto,
-  UpsertPoints: UpsertPointsDto,
-  SearchPoints: SearchPointsDto,
-};
 
 const BODY_EXAMPLES: Readonly<Record<BodyContract, ExamplesObject>> = {
   CreateService: CREATE_SERVICE_EXAMPLES,
@@ -133,8 +117,7 @@ export function gatewayController(
   return routeController({
     name,
     routes: ids,
-    pathOf: (route) => pathBelow(GATEWAY_PREFIX, route.gateway ?? ''),
-    methodOf: (route) => route.method,
+    on: 'gateway',
     handler: RouteForwarder,
     paramPipes: { serviceId: ServiceIdPipe, name: NamePipe, collection: NamePipe },
     bodies: BODY_DTOS,
