@@ -648,6 +648,24 @@ export function methodOn(id: RouteId, on: Hop): HttpMethod {
   return on === 'gateway' ? route.method : (route.orchestrator?.method ?? route.method);
 }
 
+/** A valid body of each contract: what the specs call every route with. */
+export const EXAMPLE_BODIES: Readonly<Record<BodyContract, object>> = {
+  CreateService: { recipe_name: 'inference/vllm-single-node' },
+  UpdateStatus: { status: 'cancelled' },
+  Prompt: { prompt: 'Tell me a joke about programming', max_tokens: 100 },
+  CreateCollection: { vector_size: 4, distance: 'Cosine' },
+  UpsertPoints: { points: [{ id: 1, vector: [0.1, 0.2, 0.3, 0.4], payload: { text: 'First document' } }] },
+  SearchPoints: { query_vector: [0.1, 0.2, 0.3, 0.4], limit: 5 },
+};
+
+/** A route's query filled with its parameters' examples, `?a=1&b=x`, or '' when it takes none. */
+export function exampleQuery(id: RouteId): string {
+  const query = new URLSearchParams();
+  for (const { name, example } of routeDef(id).query ?? []) query.append(name, String(example));
+  const text = query.toString();
+  return text ? `?${text}` : '';
+}
+
 /** Where a route sits below its hop's global prefix: what a framework's route decorator takes. */
 export function servedPath<On extends Hop>(id: RouteOn<On>, on: On): string {
   const pattern = pathPattern(id, on);

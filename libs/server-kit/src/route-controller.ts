@@ -9,6 +9,7 @@ import {
   RequestMapping,
   RequestMethod,
   Res,
+  type DynamicModule,
   type InjectionToken,
   type PipeTransform,
   type Type,
@@ -156,4 +157,59 @@ function defineHandler(
     const result = decorator(prototype, operation, descriptor as PropertyDescriptor);
     if (result) Object.defineProperty(prototype, operation, result);
   }
+}
+
+export interface RegisteredRoute {
+  method: string;
+  path: string;
+  /** `<controller class>.<method>` that serves it. */
+  handler: string;
+}
+
+interface ModuleLike {
+  module?: unknown;
+  imports?: unknown[];
+  controllers?: Type[];
+}
+
+/**
+ * Every route a module tree registers, in the order Nest registers them (a module's own
+ * controllers, then its imports, depth first), read from the route decorators' metadata without
+ * starting anything: what a router will match, for checking it against the route table.
+ */
+export function routesOf(root: Type | DynamicModule, prefix: string): RegisteredRoute[] {
+  const seen = new Set<unknown>();
+  const routes: RegisteredRoute[] = [];
+  const visit = (entry: unknown): void => {
+    if (entry === undefined || entry === null || seen.has(entry)) return;
+    seen.add(entry);
+    const dynamic = typeof entry === 'function' ? undefined : (entry as ModuleLike);
+    const moduleClass = (dynamic ? dynamic.module : entry) as object;
+    const controllers = [
+      ...((Reflect.getMetadata('controllers', moduleClass) as Type[] | undefined) ?? []),
+      ...(dynamic?.controllers ?? []),
+    ];
+    for (const controller of controllers) routes.push(...controllerRoutes(controller, prefix));
+    const imports = [
+      ...((Reflect.getMetadata('imports', moduleClass) as unknown[] | undefined) ?? []),
+      ...(dynamic?.imports ?? []),
+    ];
+    for (const imported of imports) visit(imported);
+  };
+  visit(root);
+  return routes;
+}
+
+function controllerRoutes(controller: Type, prefix: string): RegisteredRoute[] {
+  const base = (Reflect.getMetadata('path', controller) as string | undefined) ?? '';
+  const prototype = controller.prototype as Record<string, unknown>;
+  return Object.getOwnPropertyNames(prototype).flatMap((key) => {
+    const handler = prototype[key];
+    if (key === 'constructor' || typeof handler !== 'function') return [];
+    const path = Reflect.getMetadata('path', handler) as string | undefined;
+    const method = Reflect.getMetadata('method', handler) as RequestMethod | undefined;
+    if (path === undefined || method === undefined) return [];
+    const joined = `/${[prefix, base, path].join('/')}`.replace(/\/+/g, '/').replace(/(.)\/$/, '$1');
+    return [{ method: RequestMethod[method], path: joined, handler: `${controller.name}.${key}` }];
+  });
 }
