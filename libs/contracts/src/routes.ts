@@ -677,6 +677,6 @@ export function servedPath<On extends Hop>(id: RouteOn<On>, on: On): string {
 }
 
 /** Where a path sits below an app's global prefix, as a framework registers it. */
-export function pathBelow(prefix: string, path: string): string {
+function pathBelow(prefix: string, path: string): string {
   return path === prefix ? '' : path.startsWith(`${prefix}/`) ? path.slice(prefix.length + 1) : path.slice(1);
 }

@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { ErrorBodyDto, GATEWAY_PREFIX, pathBelow, ROUTES } from '@aiplane/contracts';
+import { ErrorBodyDto, ROUTES, servedPath } from '@aiplane/contracts';
 import { UnavailableError } from '@aiplane/server-kit';
 import { OrchestratorClient } from '../transport/orchestrator.client';
 import { GatewayHealthDto, ReadyDto } from './health.dto';
@@ -14,7 +14,7 @@ const READY = ROUTES['health.ready'];
 export class HealthController {
   constructor(private readonly orchestrator: OrchestratorClient) {}
 
-  @Get(pathBelow(GATEWAY_PREFIX, HEALTH.gateway))
+  @Get(servedPath('health.health', 'gateway'))
   @ApiOperation({ summary: HEALTH.summary, description: HEALTH.description })
   @ApiOkResponse({ type: GatewayHealthDto })
   async health(): Promise<GatewayHealthDto> {
@@ -30,7 +30,7 @@ export class HealthController {
     };
   }
 
-  @Get(pathBelow(GATEWAY_PREFIX, READY.gateway))
+  @Get(servedPath('health.ready', 'gateway'))
   @ApiOperation({ summary: READY.summary })
   @ApiOkResponse({ type: ReadyDto })
   @ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'The orchestrator does not answer yet' })
