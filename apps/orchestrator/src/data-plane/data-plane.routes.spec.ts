@@ -1,6 +1,5 @@
 import { Global, Module } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Request, Response } from 'express';
 import {
   EXAMPLE_BODIES,
   examplePath,
@@ -12,18 +11,12 @@ import {
 } from '@aiplane/contracts';
 import { createHttpApp, createLogger, loggerModule } from '@aiplane/server-kit';
 import { PROXY_FORWARDER } from '../platform/platform.module';
+import { StandInProxy } from '../testing/stand-in-proxy';
 import { DataPlaneModule } from './data-plane.module';
 
 // Every data-plane route of the table, through the real controllers, to a stand-in proxy.
-const forwarded: { method: string; path: string; body: unknown }[] = [];
-
-const standInProxy = {
-  forward: (req: Request, res: Response, path: string): Promise<void> => {
-    forwarded.push({ method: req.method, path, body: req.body });
-    res.status(200).json({ forwarded: true });
-    return Promise.resolve();
-  },
-};
+const standInProxy = new StandInProxy();
+const { forwarded } = standInProxy;
 
 const logger = createLogger('orchestrator', 'silent');
 

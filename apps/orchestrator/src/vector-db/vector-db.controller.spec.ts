@@ -1,24 +1,17 @@
 import { Module } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Request, Response } from 'express';
 import type { ServiceRecord } from '@aiplane/contracts';
 import { createHttpApp, createLogger, loggerModule } from '@aiplane/server-kit';
 import { PROXY_FORWARDER } from '../platform/platform.module';
 import { ServicesController } from '../services/services.controller';
 import { ServicesService } from '../services/services.service';
 import { ProxyRouteForwarder } from '../data-plane/proxy-route.forwarder';
+import { StandInProxy } from '../testing/stand-in-proxy';
 import { VectorDbController } from './vector-db.controller';
 
 // The orchestrator's vector-db routes with a stand-in proxy: what reaches the proxy, and what is refused first.
-const forwarded: { method: string; path: string; body: unknown }[] = [];
-
-const standInProxy = {
-  forward: (req: Request, res: Response, path: string): Promise<void> => {
-    forwarded.push({ method: req.method, path, body: req.body });
-    res.status(200).json({ forwarded: true });
-    return Promise.resolve();
-  },
-};
+const standInProxy = new StandInProxy();
+const { forwarded } = standInProxy;
 
 // What listByKind gives: the summary fields of each record.
 function summary(id: string, status: ServiceRecord['status']): Record<string, unknown> {
