@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Agent } from 'node:http';
 import type { Request, Response } from 'express';
+import { routePath } from '@aiplane/contracts';
 import { GatewayTimeoutError, HttpForwarder, pipeResponse, UnavailableError } from '@aiplane/server-kit';
 import type { GatewayConfig } from '../gateway.config';
 import type { SshTunnel, TunnelState } from './ssh-tunnel';
@@ -71,7 +72,11 @@ export class OrchestratorClient implements OnApplicationShutdown {
   async probe(): Promise<OrchestratorProbe> {
     const timeoutMs = Math.min(PROBE_TIMEOUT_MS, this.config.upstreamTimeoutMs);
     const started = performance.now();
-    const answer = this.exchange(this.prober, { method: 'GET', path: '/api/health', headers: {} });
+    const answer = this.exchange(this.prober, {
+      method: 'GET',
+      path: routePath('health.orchestrator', 'orchestrator', {}),
+      headers: {},
+    });
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
       // Covers the wait for an SSH connection, which the forwarder's socket timeout cannot see.

@@ -127,9 +127,6 @@ export class CreateServiceDto {
   config?: ServiceConfigDto;
 }
 
-/** Most log lines one request may ask for (`?lines=`); the default is 200. */
-export const MAX_LOG_LINES = 10_000;
-
 export const ACCEPTED_STATUS_UPDATES = ['cancelled'] as const;
 
 export class UpdateStatusDto {
