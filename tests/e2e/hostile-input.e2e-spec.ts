@@ -365,12 +365,12 @@ describe('hostile input on real SLURM through the SSH tunnel', () => {
 
     for (const service of services) {
       // Reader 1: the workload itself, through the API.
-      const models = await api<{ success: boolean; models: { id: string }[] }>(
+      const models = await api<{ success: boolean; models: string[] }>(
         'GET',
         `/api/v1/vllm/${service.id}/models`,
       );
       expect({ label: service.label, status: models.status }).toEqual({ label: service.label, status: 200 });
-      expect({ label: service.label, model: models.body.models[0]?.id }).toEqual({
+      expect({ label: service.label, model: models.body.models[0] }).toEqual({
         label: service.label,
         model: service.value,
       });

@@ -64,6 +64,16 @@ export interface PromptResponse {
   model: string;
 }
 
+/** `GET /vllm/{id}/models`: the ids the document's clients index, and the workload's own objects. */
+export interface ServiceModels {
+  success: true;
+  models: string[];
+  /** The OpenAI model objects of the workload's `/v1/models`, as it sent them. */
+  data: unknown[];
+  service_id: string;
+  endpoint: string;
+}
+
 /** Error envelope of the data plane: the contract keeps `success` on errors. */
 export interface DataPlaneError {
   success: false;

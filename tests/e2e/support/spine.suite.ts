@@ -152,12 +152,13 @@ export function describeSpine(options: SpineSuiteOptions): void {
         expect.objectContaining({ id: created.id, status: 'running' }),
       );
 
-      const models = await api<{ success: boolean; models: { id: string }[] }>(
+      const models = await api<{ success: boolean; models: string[]; data: { id: string }[] }>(
         'GET',
         `/api/v1/vllm/${created.id}/models`,
       );
       expect(models.status).toBe(200);
-      expect(models.body.models[0]?.id).toBe('Qwen/Qwen2.5-0.5B-Instruct');
+      expect(models.body.models).toEqual(['Qwen/Qwen2.5-0.5B-Instruct']);
+      expect(models.body.data[0]?.id).toBe('Qwen/Qwen2.5-0.5B-Instruct');
 
       const prompt = await api('POST', `/api/v1/vllm/${created.id}/prompt`, {
         prompt: 'Tell me a joke about programming',
