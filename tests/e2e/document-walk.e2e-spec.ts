@@ -526,7 +526,7 @@ describe('the user document, curl by curl (real SLURM through the SSH tunnel)', 
 
   async function create(body: unknown, what: string): Promise<Json> {
     const response = await api('POST', '/api/v1/services', body);
-    expectStatus(response, 201, what);
+    expectStatus(response, 200, what);
     return response.body;
   }
 

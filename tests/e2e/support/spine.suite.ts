@@ -102,7 +102,7 @@ export function describeSpine(options: SpineSuiteOptions): void {
 
     async function create(body: unknown): Promise<Record_> {
       const response = await api<Record_>('POST', '/api/v1/services', body);
-      expect(response.status).toBe(201);
+      expect(response.status).toBe(200);
       return response.body;
     }
 

@@ -1,7 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBody,
-  ApiCreatedResponse,
   ApiExtraModels,
   ApiHeader,
   ApiOkResponse,
@@ -57,8 +56,12 @@ export class ServicesController {
       'Makes the create safe to retry: every request with the same key (1-128 characters of ' +
       '`A-Z a-z 0-9 . _ : -`) answers with the same service, and the scheduler gets one job.',
   })
-  @ApiCreatedResponse({ description: 'The record created (status `pending`)', schema: RECORD_OR_GROUP })
+  @ApiOkResponse({
+    description: "The record created (status `pending`). 200, not 201: the document's clients check for 200.",
+    schema: RECORD_OR_GROUP,
+  })
   @ApiErrors(400, 404, 502)
+  @HttpCode(200)
   async create(@Body() body: CreateServiceDto, @Req() req: Request, @Res() res: Response): Promise<void> {
     await this.orchestrator.forward(req, res, upstreamPath`/services/start`, { body });
   }

@@ -10,7 +10,9 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 export class ServicesController {
   constructor(private readonly services: ServicesService) {}
 
+  // 200, not Nest's 201: the document's own system answers 200 and its clients check for exactly that.
   @Post('start')
+  @HttpCode(200)
   start(
     @Body() body: CreateServiceDto,
     @Headers('idempotency-key') idempotencyKey?: string,
