@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import { DOCUMENT_CLIENT_CREATE_REQUESTS } from '@aiplane/contracts';
 import { closedPort, StandInOrchestrator } from './testing/stand-in-orchestrator';
 import { startGateway, type RunningGateway } from './testing/gateway-harness';
 
@@ -302,6 +303,15 @@ describe('gateway → orchestrator over plain HTTP', () => {
     expect(orchestrator.forwarded()[0]?.headers['idempotency-key']).toBe('retry-safe-1');
   });
 
+  it.each(Object.entries(DOCUMENT_CLIENT_CREATE_REQUESTS))(
+    "forwards the document's clients' %s create, flat config shortcuts and all, as sent",
+    async (_name, { body }) => {
+      const res = await send(gateway, 'POST', '/api/v1/services', body);
+      expect(res.status).toBe(200);
+      expect(JSON.parse(orchestrator.forwarded()[0]?.body ?? '')).toEqual(body);
+    },
+  );
+
   it('carries a request id on POST bodies too', async () => {
     const res = await send(gateway, 'POST', '/api/v1/services', CREATE, { 'x-request-id': 'post-id-1' });
     expect(res.headers.get('x-request-id')).toBe('post-id-1');
@@ -360,6 +370,14 @@ describe('gateway → orchestrator over plain HTTP', () => {
   it.each([
     ['POST', '/api/v1/services', { ...CREATE, extra: true }, /extra/],
     ['POST', '/api/v1/services', { recipe_name: 'x', config: { resources: { gpus: 4 } } }, /gpus/],
+    ['POST', '/api/v1/services', { recipe_name: 'x', config: { gpus: 4 } }, /^config\.gpus/],
+    [
+      'POST',
+      '/api/v1/services',
+      { recipe_name: 'x', config: { memory: '16 GB' } },
+      /^config\.memory must look like 64G/,
+    ],
+    ['POST', '/api/v1/services', { recipe_name: 'x', config: { nodes: 'one' } }, /^config\.nodes must be/],
     ['POST', '/api/v1/services/3652098/status', { status: 'running' }, /cancelled/],
     ['POST', '/api/v1/vllm/3652098/prompt', { prompt: 'hi', stream_everything: true }, /stream_everything/],
     ['POST', '/api/v1/vllm/3652098/prompt', { max_tokens: 5 }, /prompt/],

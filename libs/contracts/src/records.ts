@@ -8,6 +8,27 @@ export interface ServiceConfig {
   environment?: Record<string, string | number | boolean>;
   resources?: ResourceRequest;
   gpu_per_replica?: number | string;
+  // Flat aliases the document's clients send (CONTRACT.md "Requests"); the nested form wins.
+  /** Alias of resources.nodes. */
+  nodes?: number | string;
+  /** Alias of resources.cpu. */
+  cpu?: number | string;
+  /** Alias of resources.memory. */
+  memory?: string | number;
+  /** Alias of resources.time_limit. */
+  time_limit?: number | string;
+  /** Alias of resources.gpu. */
+  gpu?: number | string | null;
+  /** Alias of environment.VLLM_MODEL. */
+  model?: string | number | boolean;
+  /** Alias of environment.VLLM_MAX_MODEL_LEN. */
+  max_model_len?: string | number | boolean;
+  /** Alias of environment.VLLM_GPU_MEMORY_UTILIZATION. */
+  gpu_memory_utilization?: string | number | boolean;
+  /** Alias of environment.VLLM_PORT. */
+  replica_port?: string | number | boolean;
+  /** The replica group's base port (the recipe's ports.base); the job reads it from its port variable. */
+  base_port?: number | string;
 }
 
 export interface ResourceRequest {
