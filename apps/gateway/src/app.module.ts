@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { loggerModule, type Logger } from '@aiplane/server-kit';
 import type { GatewayConfig } from './gateway.config';
 import { HealthController } from './health/health.controller';
+import { StackReadiness } from './health/stack-readiness.service';
 import { RecipesController } from './recipes/recipes.controller';
 import { ServiceGroupsController } from './service-groups/service-groups.controller';
 import { ServicesController } from './services/services.controller';
@@ -15,6 +16,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [loggerModule(logger), TransportModule.forRoot(config, logger)],
+      providers: [StackReadiness],
       controllers: [
         HealthController,
         ServicesController,

@@ -1,23 +1,49 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { ErrorBodyDto } from '@aiplane/contracts';
 import { UnavailableError } from '@aiplane/server-kit';
 import { OrchestratorClient } from '../transport/orchestrator.client';
-import { GatewayHealthDto, ReadyDto } from './health.dto';
+import { GatewayHealthDto, ReadyDto, StartingHealthDto } from './health.dto';
+import { StackReadiness } from './stack-readiness.service';
 
 /** The gateway's own health, outside /api/v1: answers even when nothing behind it does. */
 @ApiTags('health')
 @Controller()
 export class HealthController {
-  constructor(private readonly orchestrator: OrchestratorClient) {}
+  constructor(
+    private readonly orchestrator: OrchestratorClient,
+    private readonly stack: StackReadiness,
+  ) {}
 
   @Get('health')
   @ApiOperation({
     summary: 'Gateway health',
-    description: 'Always 200 while the gateway runs; `degraded` when the orchestrator does not answer.',
+    description:
+      '503 `starting` until the whole stack (orchestrator, Redis, a slurm-worker) has been ready once, so a ' +
+      'script that waits for 200 here can create at once. From then on always 200 while the gateway runs: ' +
+      '`healthy`, or `degraded` when the orchestrator does not answer. Whether a create would be accepted ' +
+      'right now is `GET /ready`.',
   })
   @ApiOkResponse({ type: GatewayHealthDto })
-  async health(): Promise<GatewayHealthDto> {
+  @ApiServiceUnavailableResponse({ type: StartingHealthDto, description: 'The stack has not been ready yet' })
+  async health(@Res({ passthrough: true }) res: Response): Promise<GatewayHealthDto | StartingHealthDto> {
+    if (this.stack.everReadyAt === undefined) {
+      const readiness = await this.stack.check();
+      if (!readiness.ready) {
+        res.status(503);
+        return {
+          status: 'starting',
+          message: readiness.reason ?? 'The stack is not ready yet',
+          orchestrator: {
+            reachable: readiness.reachable,
+            latency_ms: readiness.latency_ms,
+            ...this.orchestrator.lastOutcome(),
+          },
+          transport: this.orchestrator.transport(),
+        };
+      }
+    }
     const probe = await this.orchestrator.probe();
     return {
       status: probe.reachable ? 'healthy' : 'degraded',
@@ -31,13 +57,25 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: 200 once the orchestrator answers, 503 until then' })
+  @ApiOperation({
+    summary: 'Readiness: 200 while a create would be accepted now',
+    description:
+      '200 while the orchestrator, Redis and at least one slurm-worker are up; 503 saying which is not.',
+  })
   @ApiOkResponse({ type: ReadyDto })
-  @ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'The orchestrator does not answer yet' })
+  @ApiServiceUnavailableResponse({
+    type: ErrorBodyDto,
+    description:
+      'The orchestrator does not answer, or Redis or every slurm-worker is down; the message says which',
+  })
   async ready(): Promise<ReadyDto> {
-    const probe = await this.orchestrator.probe();
-    if (!probe.reachable) {
-      throw new UnavailableError(`The orchestrator is not answering: ${probe.error ?? 'unknown reason'}`);
+    const readiness = await this.stack.check();
+    if (!readiness.ready) {
+      throw new UnavailableError(
+        readiness.reachable
+          ? `Not ready: ${readiness.reason ?? 'the orchestrator is not ready'}`
+          : `The orchestrator is not answering: ${readiness.reason ?? 'unknown reason'}`,
+      );
     }
     return { status: 'ready' };
   }
