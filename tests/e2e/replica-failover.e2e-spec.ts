@@ -60,7 +60,7 @@ describe('replica group failover (local executor, real processes)', () => {
         recipe_name: 'inference/vllm-replicas',
       },
     );
-    expect(created.status).toBe(201);
+    expect(created.status).toBe(200);
     expect(created.body).toMatchObject({ id: expect.stringMatching(/^sg-\d+$/), total_replicas: 4 });
     groupId = created.body.id;
     const bareId = created.body.job_id;

@@ -374,7 +374,7 @@ async function run(config: BenchConfig, cleanup: Cleanup, tail: OutputTail): Pro
   const gateway = tcpTarget('gateway (HTTP transport)', stack.gatewayUrl);
   const created = await exchangeJson(gateway, 'POST', '/api/v1/services', CREATE_BODY);
   const id = stringField(created.body, 'id');
-  if (created.status !== 201 || id === undefined)
+  if (created.status !== 200 || id === undefined)
     throw new BenchError(`creating the service answered ${created.status}: ${JSON.stringify(created.body)}`);
   cleanup.add(`cancel service ${id}`, async () => {
     const answer = await exchange(gateway, 'POST', `/api/v1/services/${id}/status`, { status: 'cancelled' });

@@ -1,11 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { loggerModule, type Logger } from '@aiplane/server-kit';
+import { RouteForwarder } from './common/route-forwarder';
 import type { GatewayConfig } from './gateway.config';
 import { HealthController } from './health/health.controller';
+import { StackReadiness } from './health/stack-readiness.service';
 import { RecipesController } from './recipes/recipes.controller';
 import { ServiceGroupsController } from './service-groups/service-groups.controller';
 import { ServicesController } from './services/services.controller';
-import { RouteForwarder } from './common/route-forwarder';
 import { TransportModule } from './transport/transport.module';
 import { VectorDbController } from './vector-db/vector-db.controller';
 import { VllmController } from './vllm/vllm.controller';
@@ -24,7 +25,7 @@ export class AppModule {
         VectorDbController,
         RecipesController,
       ],
-      providers: [RouteForwarder],
+      providers: [StackReadiness, RouteForwarder],
     };
   }
 }

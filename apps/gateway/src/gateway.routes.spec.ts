@@ -1,5 +1,6 @@
 import * as http from 'node:http';
-import { closedPort, StandInOrchestrator } from './testing/stand-in-orchestrator';
+import { DOCUMENT_CLIENT_CREATE_REQUESTS } from '@aiplane/contracts';
+import { closedPort, echoHandler, StandInOrchestrator } from './testing/stand-in-orchestrator';
 import { startGateway, type RunningGateway } from './testing/gateway-harness';
 
 const TOKEN = 'test-token-0123456789';
@@ -302,6 +303,15 @@ describe('gateway → orchestrator over plain HTTP', () => {
     expect(orchestrator.forwarded()[0]?.headers['idempotency-key']).toBe('retry-safe-1');
   });
 
+  it.each(Object.entries(DOCUMENT_CLIENT_CREATE_REQUESTS))(
+    "forwards the document's clients' %s create, flat config shortcuts and all, as sent",
+    async (_name, { body }) => {
+      const res = await send(gateway, 'POST', '/api/v1/services', body);
+      expect(res.status).toBe(200);
+      expect(JSON.parse(orchestrator.forwarded()[0]?.body ?? '')).toEqual(body);
+    },
+  );
+
   it('carries a request id on POST bodies too', async () => {
     const res = await send(gateway, 'POST', '/api/v1/services', CREATE, { 'x-request-id': 'post-id-1' });
     expect(res.headers.get('x-request-id')).toBe('post-id-1');
@@ -360,6 +370,14 @@ describe('gateway → orchestrator over plain HTTP', () => {
   it.each([
     ['POST', '/api/v1/services', { ...CREATE, extra: true }, /extra/],
     ['POST', '/api/v1/services', { recipe_name: 'x', config: { resources: { gpus: 4 } } }, /gpus/],
+    ['POST', '/api/v1/services', { recipe_name: 'x', config: { gpus: 4 } }, /^config\.gpus/],
+    [
+      'POST',
+      '/api/v1/services',
+      { recipe_name: 'x', config: { memory: '16 GB' } },
+      /^config\.memory must look like 64G/,
+    ],
+    ['POST', '/api/v1/services', { recipe_name: 'x', config: { nodes: 'one' } }, /^config\.nodes must be/],
     ['POST', '/api/v1/services/3652098/status', { status: 'running' }, /cancelled/],
     ['POST', '/api/v1/vllm/3652098/prompt', { prompt: 'hi', stream_everything: true }, /stream_everything/],
     ['POST', '/api/v1/vllm/3652098/prompt', { max_tokens: 5 }, /prompt/],
@@ -441,11 +459,12 @@ describe('gateway when the orchestrator is down', () => {
     });
   });
 
-  it('/health says degraded with the reason, /ready says 503', async () => {
+  it('/health says starting with the reason (the stack was never ready), /ready says 503', async () => {
     const health = await fetch(`${gateway.url}/health`);
-    expect(health.status).toBe(200);
+    expect(health.status).toBe(503);
     expect(await health.json()).toMatchObject({
-      status: 'degraded',
+      status: 'starting',
+      message: expect.stringMatching(/ECONNREFUSED/) as unknown,
       orchestrator: {
         reachable: false,
         latency_ms: null,
@@ -455,6 +474,98 @@ describe('gateway when the orchestrator is down', () => {
     const ready = await fetch(`${gateway.url}/ready`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
+  });
+});
+
+describe('gateway /health and /ready while the stack starts, and after', () => {
+  const orchestrator = new StandInOrchestrator();
+  let gateway: RunningGateway;
+  // What the stand-in's /api/ready and /api/health answer; a test flips them.
+  let ready = false;
+  let alive = true;
+
+  beforeAll(async () => {
+    await orchestrator.start();
+    orchestrator.handler = (req, res, body) => {
+      const refuse = (message: string): void => {
+        res
+          .writeHead(503, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ statusCode: 503, error: 'Service Unavailable', message }));
+      };
+      if (req.url === '/api/ready' && !ready) {
+        refuse('No slurm-worker is consuming the scheduler queue: a create now could not be submitted');
+      } else if (req.url === '/api/health' && !alive) refuse('Redis is unreachable: connect ECONNREFUSED');
+      else void echoHandler(req, res, body);
+    };
+    gateway = await startGateway({ ORCHESTRATOR_URL: orchestrator.url, ORCHESTRATOR_TOKEN: TOKEN });
+  });
+
+  afterAll(async () => {
+    await gateway.close();
+    await orchestrator.close();
+  });
+
+  const get = async (path: string) => {
+    const res = await fetch(`${gateway.url}${path}`);
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it('says starting (503) until the stack is ready once, then healthy, and never starting again', async () => {
+    // The orchestrator answers, but no worker is up: a create would not be accepted yet.
+    expect(await get('/health')).toMatchObject({
+      status: 503,
+      body: {
+        status: 'starting',
+        message: expect.stringMatching(/^No slurm-worker/) as unknown,
+        orchestrator: { reachable: true, latency_ms: expect.any(Number) as unknown },
+      },
+    });
+    expect(await get('/ready')).toMatchObject({
+      status: 503,
+      body: { statusCode: 503, message: expect.stringMatching(/^Not ready: No slurm-worker/) as unknown },
+    });
+    // The readiness check carries the token like every other call.
+    const asked = orchestrator.requests.find((request) => request.url === '/api/ready');
+    expect(asked?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+
+    ready = true;
+    expect(await get('/ready')).toEqual({ status: 200, body: { status: 'ready' } });
+    expect(await get('/health')).toMatchObject({
+      status: 200,
+      body: { status: 'healthy', orchestrator: { reachable: true } },
+    });
+
+    // Once ready, /health no longer waits on readiness: a worker gone is /ready's business.
+    ready = false;
+    expect((await get('/health')).body.status).toBe('healthy');
+    expect((await get('/ready')).status).toBe(503);
+    alive = false;
+    expect(await get('/health')).toMatchObject({
+      status: 200,
+      body: { status: 'degraded', orchestrator: { reachable: false } },
+    });
+    alive = true;
+    ready = true;
+  });
+
+  it('gets past starting on its own, without anyone calling /health', async () => {
+    ready = true;
+    const second = await startGateway({ ORCHESTRATOR_URL: orchestrator.url, ORCHESTRATOR_TOKEN: TOKEN });
+    try {
+      const deadline = Date.now() + 3_000;
+      const asked = () => orchestrator.requests.filter((request) => request.url === '/api/ready').length;
+      const before = asked();
+      while (asked() === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      // Let the answer land, then /health must not need to ask again.
+      await new Promise((r) => setTimeout(r, 100));
+      const afterPoll = asked();
+      expect(afterPoll).toBeGreaterThan(before);
+      const health = await fetch(`${second.url}/health`);
+      expect(health.status).toBe(200);
+      expect(asked()).toBe(afterPoll);
+    } finally {
+      await second.close();
+    }
   });
 });
 

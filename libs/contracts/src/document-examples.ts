@@ -62,3 +62,31 @@ export const DOCUMENT_CREATE_REQUESTS = {
     },
   },
 } as const satisfies Record<string, { summary: string; body: Record<string, unknown> }>;
+
+/**
+ * What the example clients of the document's own system send: the flat config shortcuts
+ * (CONTRACT.md "Requests"), answered 200. Swagger shows them beside the document's requests, and
+ * the e2e suite walks their flows with exactly these bodies.
+ */
+export const DOCUMENT_CLIENT_CREATE_REQUESTS = {
+  client_qdrant: {
+    summary: "Qdrant as the document's clients ask for it (flat config shortcuts)",
+    body: { recipe_name: 'vector-db/qdrant', config: { nodes: 1, memory: '16G' } },
+  },
+  client_vllm: {
+    summary: "vLLM as the document's clients ask for it (flat config shortcuts)",
+    body: {
+      recipe_name: 'inference/vllm-single-node',
+      config: {
+        model: 'Qwen/Qwen2.5-0.5B-Instruct',
+        nodes: 1,
+        cpu: 2,
+        memory: '16G',
+        gpu: 1,
+        time_limit: 30,
+        max_model_len: 2048,
+        gpu_memory_utilization: 0.8,
+      },
+    },
+  },
+} as const satisfies Record<string, { summary: string; body: Record<string, unknown> }>;

@@ -8,6 +8,27 @@ export interface ServiceConfig {
   environment?: Record<string, string | number | boolean>;
   resources?: ResourceRequest;
   gpu_per_replica?: number | string;
+  // Flat aliases the document's clients send (CONTRACT.md "Requests"); the nested form wins.
+  /** Alias of resources.nodes. */
+  nodes?: number | string;
+  /** Alias of resources.cpu. */
+  cpu?: number | string;
+  /** Alias of resources.memory. */
+  memory?: string | number;
+  /** Alias of resources.time_limit. */
+  time_limit?: number | string;
+  /** Alias of resources.gpu. */
+  gpu?: number | string | null;
+  /** Alias of environment.VLLM_MODEL. */
+  model?: string | number | boolean;
+  /** Alias of environment.VLLM_MAX_MODEL_LEN. */
+  max_model_len?: string | number | boolean;
+  /** Alias of environment.VLLM_GPU_MEMORY_UTILIZATION. */
+  gpu_memory_utilization?: string | number | boolean;
+  /** Alias of environment.VLLM_PORT. */
+  replica_port?: string | number | boolean;
+  /** The replica group's base port (the recipe's ports.base); the job reads it from its port variable. */
+  base_port?: number | string;
 }
 
 export interface ResourceRequest {
@@ -62,6 +83,16 @@ export interface PromptResponse {
   service_id: string;
   endpoint_used: 'chat' | 'completions';
   model: string;
+}
+
+/** `GET /vllm/{id}/models`: the ids the document's clients index, and the workload's own objects. */
+export interface ServiceModels {
+  success: true;
+  models: string[];
+  /** The OpenAI model objects of the workload's `/v1/models`, as it sent them. */
+  data: unknown[];
+  service_id: string;
+  endpoint: string;
 }
 
 /** Error envelope of the data plane: the contract keeps `success` on errors. */

@@ -101,7 +101,8 @@ export const ROUTES = {
     gateway: '/api/v1/services',
     orchestrator: { method: 'POST', path: '/api/services/start' },
     body: 'CreateService',
-    status: 201,
+    // Not 201: the document's own system answers 200, and its clients check for exactly that.
+    status: 200,
     tag: 'services',
     summary: 'Start a service from a recipe',
     description:
@@ -526,14 +527,20 @@ export const ROUTES = {
     status: 200,
     tag: 'health',
     summary: 'Gateway health',
-    description: 'Always 200 while the gateway runs; `degraded` when the orchestrator does not answer.',
+    description:
+      '503 `starting` until the whole stack (orchestrator, Redis, a slurm-worker) has been ready once, so a ' +
+      'script that waits for 200 here can create at once. From then on always 200 while the gateway runs: ' +
+      '`healthy`, or `degraded` when the orchestrator does not answer. Whether a create would be accepted ' +
+      'right now is `GET /ready`.',
   },
   'health.ready': {
     method: 'GET',
     gateway: '/ready',
     status: 200,
     tag: 'health',
-    summary: 'Readiness: 200 once the orchestrator answers, 503 until then',
+    summary: 'Readiness: 200 while a create would be accepted now',
+    description:
+      '200 while the orchestrator, Redis and at least one slurm-worker are up; 503 saying which is not.',
   },
   /** The orchestrator's health, which the gateway's /health and /ready probe. */
   'health.orchestrator': {
@@ -542,6 +549,14 @@ export const ROUTES = {
     status: 200,
     tag: 'health',
     summary: 'Orchestrator health: 200 while its store answers',
+  },
+  /** Whether a create sent now would be accepted, which the gateway's /health and /ready ask. */
+  'health.orchestratorReady': {
+    method: 'GET',
+    orchestrator: { method: 'GET', path: '/api/ready' },
+    status: 200,
+    tag: 'health',
+    summary: 'Orchestrator readiness: 200 while its store answers and a slurm-worker consumes the queue',
   },
 } as const satisfies Readonly<Record<string, RouteDef>>;
 

@@ -71,6 +71,14 @@ export class SchedulerQueueClient {
     await Promise.all([this.queue.waitUntilReady(), this.events.waitUntilReady()]);
   }
 
+  /**
+   * How many slurm-workers consume the queue now: BullMQ names each worker's Redis connection, so
+   * this is Redis's own client list, with no heartbeat to go stale. A create waits for one of them.
+   */
+  async workerCount(): Promise<number> {
+    return this.queue.getWorkersCount();
+  }
+
   async submit(
     payload: SchedulerJobs['submit']['payload'],
     waitMs: number,

@@ -22,10 +22,43 @@ import type { Recipe } from './recipe.schema';
  * A service config as it arrives from JSON after shape validation: numbers may still be numeric
  * strings and `null` means "not given" (for `gpu`: CPU-only). `ServiceConfig` is a special case.
  */
-export interface ServiceConfigInput {
+export interface ServiceConfigInput extends ConfigShortcutsInput {
   environment?: Record<string, string | number | boolean> | null;
   resources?: { [K in keyof ResourceRequest]?: ResourceRequest[K] | string | null } | null;
   gpu_per_replica?: number | string | null;
+}
+
+/**
+ * The flat keys of the system the user's document describes, each an alias of one nested place
+ * (CONTRACT.md "Requests"). Its clients send them; the record keeps them as sent.
+ */
+export type ConfigShortcutsInput = {
+  [K in ResourceShortcut]?: ResourceRequest[K] | string | null;
+} & {
+  [K in EnvironmentShortcut | typeof BASE_PORT_SHORTCUT]?: string | number | boolean | null;
+};
+
+export const RESOURCE_SHORTCUTS = ['nodes', 'cpu', 'memory', 'gpu', 'time_limit'] as const;
+type ResourceShortcut = (typeof RESOURCE_SHORTCUTS)[number];
+
+export const ENVIRONMENT_SHORTCUTS = {
+  model: 'VLLM_MODEL',
+  max_model_len: 'VLLM_MAX_MODEL_LEN',
+  gpu_memory_utilization: 'VLLM_GPU_MEMORY_UTILIZATION',
+  replica_port: 'VLLM_PORT',
+} as const;
+type EnvironmentShortcut = keyof typeof ENVIRONMENT_SHORTCUTS;
+
+/**
+ * The port replica 0 (or the only instance) prefers, the recipe's `ports.base` when not given. The
+ * job reads it from the kind's port variable, so that is where the alias lands.
+ */
+export const BASE_PORT_SHORTCUT = 'base_port';
+
+/** A value the user gave, and the field it was given as, for messages that name what was sent. */
+interface Given {
+  value: unknown;
+  field: string;
 }
 
 export interface EffectiveResources {
@@ -47,7 +80,14 @@ export interface EffectiveConfig {
   gpu_per_replica?: number;
 }
 
-const CONFIG_FIELDS = ['environment', 'resources', 'gpu_per_replica'] as const;
+const CONFIG_FIELDS = [
+  'environment',
+  'resources',
+  'gpu_per_replica',
+  ...RESOURCE_SHORTCUTS,
+  ...(Object.keys(ENVIRONMENT_SHORTCUTS) as EnvironmentShortcut[]),
+  BASE_PORT_SHORTCUT,
+] as const;
 const RESOURCE_FIELDS = ['nodes', 'cpu', 'memory', 'time_limit', 'gpu', ...SLURM_NAME_FIELDS] as const;
 
 /** Pure: the same recipe and config always give the same result. Throws ConfigError. */
@@ -55,9 +95,10 @@ export function mergeConfig(recipe: Recipe, config: ServiceConfigInput | undefin
   const input = objectOrEmpty(config, 'config');
   rejectUnknownFields(input, CONFIG_FIELDS, 'config');
 
-  const resources = mergeResources(recipe, objectOrEmpty(input.resources, 'resources'));
+  const resources = mergeResources(recipe, objectOrEmpty(input.resources, 'resources'), input);
   const gpuPerReplica =
-    coerceInteger(input.gpu_per_replica, 'gpu_per_replica', GPU_PER_REPLICA_LIMIT) ?? recipe.gpu_per_replica;
+    coerceInteger({ value: input.gpu_per_replica, field: 'gpu_per_replica' }, GPU_PER_REPLICA_LIMIT) ??
+    recipe.gpu_per_replica;
   if (gpuPerReplica !== undefined) {
     if (resources.gpu === 0) {
       throw new ConfigError(
@@ -73,7 +114,11 @@ export function mergeConfig(recipe: Recipe, config: ServiceConfigInput | undefin
     }
   }
 
-  const environment = mergeEnvironment(recipe, objectOrEmpty(input.environment, 'environment'));
+  const environment = mergeEnvironment(
+    recipe,
+    objectOrEmpty(input.environment, 'environment'),
+    environmentShortcuts(recipe, input),
+  );
   if (recipe.kind === 'vllm' && !environment.userSet.has(TENSOR_PARALLEL_VARIABLE)) {
     // One process per replica uses that replica's GPUs; a single service uses them all, and a
     // CPU-only request still needs a size of 1.
@@ -85,52 +130,91 @@ export function mergeConfig(recipe: Recipe, config: ServiceConfigInput | undefin
   return merged;
 }
 
-function mergeResources(recipe: Recipe, user: Record<string, unknown>): EffectiveResources {
-  rejectUnknownFields(user, RESOURCE_FIELDS, 'resources');
+function mergeResources(
+  recipe: Recipe,
+  nested: Record<string, unknown>,
+  flat: Record<string, unknown>,
+): EffectiveResources {
+  rejectUnknownFields(nested, RESOURCE_FIELDS, 'resources');
+  // The nested form wins when both are given; a flat key is named as sent in any message.
+  const given = (field: ResourceShortcut): Given =>
+    nested[field] !== undefined
+      ? { value: nested[field], field: `resources.${field}` }
+      : { value: flat[field], field };
   const defaults = recipe.resources;
+  const gpu = given('gpu');
   const resources: EffectiveResources = {
-    nodes: coerceInteger(user.nodes, 'resources.nodes', RESOURCE_LIMITS.nodes) ?? defaults.nodes,
-    cpu: coerceInteger(user.cpu, 'resources.cpu', RESOURCE_LIMITS.cpu) ?? defaults.cpu,
-    memory: coerceMemory(user.memory) ?? defaults.memory,
-    time_limit:
-      coerceInteger(user.time_limit, 'resources.time_limit', RESOURCE_LIMITS.time_limit) ??
-      defaults.time_limit,
+    nodes: coerceInteger(given('nodes'), RESOURCE_LIMITS.nodes) ?? defaults.nodes,
+    cpu: coerceInteger(given('cpu'), RESOURCE_LIMITS.cpu) ?? defaults.cpu,
+    memory: coerceMemory(given('memory')) ?? defaults.memory,
+    time_limit: coerceInteger(given('time_limit'), RESOURCE_LIMITS.time_limit) ?? defaults.time_limit,
     // The document's CPU-only request sends "gpu": null, so null means none rather than the default.
-    gpu:
-      user.gpu === null ? 0 : (coerceInteger(user.gpu, 'resources.gpu', RESOURCE_LIMITS.gpu) ?? defaults.gpu),
+    gpu: gpu.value === null ? 0 : (coerceInteger(gpu, RESOURCE_LIMITS.gpu) ?? defaults.gpu),
   };
   for (const field of SLURM_NAME_FIELDS) {
-    const value = coerceSlurmName(user[field], `resources.${field}`) ?? defaults[field];
+    const value = coerceSlurmName(nested[field], `resources.${field}`) ?? defaults[field];
     if (value !== undefined) resources[field] = value;
   }
   return resources;
 }
 
-function mergeEnvironment(
-  recipe: Recipe,
-  user: Record<string, unknown>,
-): { values: Map<string, string>; userSet: ReadonlySet<string> } {
-  // A Map, then Object.fromEntries: a key such as __proto__ stays an ordinary variable.
-  const values = new Map(Object.entries(recipe.environment));
-  for (const [name, raw] of Object.entries(user)) {
-    const problem = envNameProblem(name);
-    if (problem !== undefined) throw new ConfigError(`environment: ${problem}`, 'environment');
-    values.set(name, coerceEnvValue(name, raw));
-  }
-
+/** The environment variables the flat keys set, by variable name; the nested form overrides them later. */
+function environmentShortcuts(recipe: Recipe, input: Record<string, unknown>): Map<string, Given> {
+  const shortcuts = new Map<string, Given>();
   const portVariable = PORT_VARIABLE[recipe.kind];
-  const port = user[portVariable] === undefined ? undefined : values.get(portVariable);
-  if (port !== undefined && !isPort(port)) {
-    throw new ConfigError(
-      `environment.${portVariable} must be a port number from ${PORT_LIMIT.min} to ${PORT_LIMIT.max}, got ${showValue(port)}`,
-      `environment.${portVariable}`,
-    );
+  const basePort = input[BASE_PORT_SHORTCUT];
+  if (basePort !== undefined) shortcuts.set(portVariable, { value: basePort, field: BASE_PORT_SHORTCUT });
+  for (const [field, variable] of Object.entries(ENVIRONMENT_SHORTCUTS)) {
+    const value = input[field];
+    if (value === undefined) continue;
+    const other = shortcuts.get(variable);
+    // Both name the first port; silently preferring one would start the service elsewhere than asked.
+    if (other !== undefined && asText(other.value) !== asText(value)) {
+      throw new ConfigError(
+        `${field} (${showValue(value)}) and ${other.field} (${showValue(other.value)}) both set ${variable}; give one of them`,
+        field,
+      );
+    }
+    shortcuts.set(variable, { value, field });
   }
-  return { values, userSet: new Set(Object.keys(user)) };
+  return shortcuts;
 }
 
-function coerceEnvValue(name: string, raw: unknown): string {
-  const field = `environment.${name}`;
+/** How a value reads once it is an environment value: 9000 and "9000" name the same port. */
+function asText(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+    ? String(value)
+    : showValue(value);
+}
+
+function mergeEnvironment(
+  recipe: Recipe,
+  nested: Record<string, unknown>,
+  shortcuts: ReadonlyMap<string, Given>,
+): { values: Map<string, string>; userSet: ReadonlySet<string> } {
+  // A Map, then Object.fromEntries: a key such as __proto__ stays an ordinary variable.
+  const user = new Map(shortcuts);
+  for (const [name, value] of Object.entries(nested)) {
+    const problem = envNameProblem(name);
+    if (problem !== undefined) throw new ConfigError(`environment: ${problem}`, 'environment');
+    user.set(name, { value, field: `environment.${name}` });
+  }
+  const values = new Map(Object.entries(recipe.environment));
+  for (const [name, given] of user) values.set(name, coerceEnvValue(given));
+
+  const portVariable = PORT_VARIABLE[recipe.kind];
+  const port = user.get(portVariable);
+  const portValue = values.get(portVariable);
+  if (port !== undefined && portValue !== undefined && !isPort(portValue)) {
+    throw new ConfigError(
+      `${port.field} must be a port number from ${PORT_LIMIT.min} to ${PORT_LIMIT.max}, got ${showValue(portValue)}`,
+      port.field,
+    );
+  }
+  return { values, userSet: new Set(user.keys()) };
+}
+
+function coerceEnvValue({ value: raw, field }: Given): string {
   let value: string;
   if (typeof raw === 'string') value = raw;
   else if ((typeof raw === 'number' && Number.isFinite(raw)) || typeof raw === 'boolean') value = String(raw);
@@ -151,7 +235,7 @@ function coerceEnvValue(name: string, raw: unknown): string {
   return value;
 }
 
-function coerceInteger(value: unknown, field: string, limit: IntegerLimit): number | undefined {
+function coerceInteger({ value, field }: Given, limit: IntegerLimit): number | undefined {
   if (value === undefined || value === null) return undefined;
   const parsed =
     typeof value === 'number'
@@ -168,14 +252,14 @@ function coerceInteger(value: unknown, field: string, limit: IntegerLimit): numb
   return parsed;
 }
 
-function coerceMemory(value: unknown): string | undefined {
+function coerceMemory({ value, field }: Given): string | undefined {
   if (value === undefined || value === null) return undefined;
   // SLURM reads a bare --mem number as megabytes; say so explicitly.
   const text = typeof value === 'number' ? `${value}M` : typeof value === 'string' ? value.toUpperCase() : '';
   if (!MEMORY_PATTERN.test(text)) {
     throw new ConfigError(
-      `resources.memory must look like "64G" (a positive integer with an optional K, M, G or T unit), got ${showValue(value)}`,
-      'resources.memory',
+      `${field} must look like "64G" (a positive integer with an optional K, M, G or T unit), got ${showValue(value)}`,
+      field,
     );
   }
   return text;

@@ -6,7 +6,11 @@ export {
   type RenderProfile,
 } from './batch-script.render';
 export {
+  BASE_PORT_SHORTCUT,
+  ENVIRONMENT_SHORTCUTS,
+  RESOURCE_SHORTCUTS,
   mergeConfig,
+  type ConfigShortcutsInput,
   type EffectiveConfig,
   type EffectiveResources,
   type ServiceConfigInput,

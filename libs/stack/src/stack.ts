@@ -36,6 +36,13 @@ export const DEFAULT_PORTS = { gateway: 8001, orchestrator: 8000, proxy: 8003 } 
 
 const LISTENING = ['listening'];
 
+/** How long the stack may take, once every process is up, to be ready as the gateway sees it. */
+const STACK_READY_TIMEOUT_MS = 30_000;
+
+export class StackNotReadyError extends Error {
+  readonly code = 'STACK_NOT_READY';
+}
+
 /** Starts the five services, the worker last so no job runs before the rest is up, waiting for each to report ready. */
 export async function startStack(
   options: StackOptions,
@@ -120,6 +127,9 @@ export async function startStack(
       },
       readyMessages: ['slurm-worker consuming the scheduler queue'],
     });
+    // Each process being up is not yet a stack that takes a create: that is when the gateway's
+    // /health leaves "starting", and a caller may create the moment this returns.
+    await waitForHealthy(`http://127.0.0.1:${ports.gateway}`, STACK_READY_TIMEOUT_MS);
   } catch (error) {
     await supervisor.stopAll();
     throw error;
@@ -132,4 +142,24 @@ export async function startStack(
     supervisor,
     stop: () => supervisor.stopAll(),
   };
+}
+
+/** Until the gateway's /health answers 200 (it answers 503 `starting` until the stack was ready once). */
+export async function waitForHealthy(gatewayUrl: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${gatewayUrl}/health`, { signal: AbortSignal.timeout(5_000) });
+      const body = await res.text();
+      if (res.status === 200) return;
+      last = `${String(res.status)} ${body.slice(0, 500)}`;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new StackNotReadyError(
+    `the stack was not ready within ${timeoutMs} ms: the gateway's /health last said ${last}`,
+  );
 }

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { DOCUMENT_CLIENT_CREATE_REQUESTS } from '@aiplane/contracts';
 import { createRedis, ServiceRegistry } from '@aiplane/registry';
 import { LocalScheduler } from '@aiplane/scheduler';
 import { startStack, type RunningStack, type StackOptions } from '@aiplane/stack';
@@ -102,7 +103,7 @@ export function describeSpine(options: SpineSuiteOptions): void {
 
     async function create(body: unknown): Promise<Record_> {
       const response = await api<Record_>('POST', '/api/v1/services', body);
-      expect(response.status).toBe(201);
+      expect(response.status).toBe(200);
       return response.body;
     }
 
@@ -152,12 +153,13 @@ export function describeSpine(options: SpineSuiteOptions): void {
         expect.objectContaining({ id: created.id, status: 'running' }),
       );
 
-      const models = await api<{ success: boolean; models: { id: string }[] }>(
+      const models = await api<{ success: boolean; models: string[]; data: { id: string }[] }>(
         'GET',
         `/api/v1/vllm/${created.id}/models`,
       );
       expect(models.status).toBe(200);
-      expect(models.body.models[0]?.id).toBe('Qwen/Qwen2.5-0.5B-Instruct');
+      expect(models.body.models).toEqual(['Qwen/Qwen2.5-0.5B-Instruct']);
+      expect(models.body.data[0]?.id).toBe('Qwen/Qwen2.5-0.5B-Instruct');
 
       const prompt = await api('POST', `/api/v1/vllm/${created.id}/prompt`, {
         prompt: 'Tell me a joke about programming',
@@ -385,6 +387,78 @@ export function describeSpine(options: SpineSuiteOptions): void {
         authorization: `Bearer ${stack.orchestratorToken}`,
       });
       expect(holder.status).toBe(200);
+    });
+
+    it("runs the document's clients' flows with exactly their requests: flat config shortcuts, 200 on create", async () => {
+      // Those scripts wait for /health and then create at once: by then a create must be accepted.
+      expect((await api('GET', '/health')).status).toBe(200);
+      expect((await api('GET', '/ready')).status).toBe(200);
+      const { client_vllm: vllm, client_qdrant: qdrant } = DOCUMENT_CLIENT_CREATE_REQUESTS;
+
+      // create → wait → prompt → cancel. They stop on `status_code != 200`.
+      const inference = await api<Record_>('POST', '/api/v1/services', vllm.body);
+      expect({ status: inference.status, body: inference.body }).toMatchObject({
+        status: 200,
+        // The record keeps the config as sent, shortcuts and all.
+        body: { recipe_name: 'inference/vllm-single-node', status: 'pending', config: vllm.body.config },
+      });
+      const id = inference.body.id;
+      if (onSlurm) {
+        const job = scontrolShowJob(id);
+        expect(job).toMatch(/NumCPUs=2\b/);
+        expect(job).toMatch(/MinMemoryNode=16G\b/);
+        expect(job).toMatch(/TimeLimit=00:30:00\b/);
+        expect(job).toMatch(/gres[:/]gpu[:=]1\b/);
+      }
+      await waitForStatus(api, id, ['running']);
+      const models = await api<{ models: string[]; data: { id: string; max_model_len?: number }[] }>(
+        'GET',
+        `/api/v1/vllm/${id}/models`,
+      );
+      expect(models.status).toBe(200);
+      expect(models.body.models).toEqual([vllm.body.config.model]);
+      // max_model_len reached the workload as VLLM_MAX_MODEL_LEN, which it reports back.
+      expect(models.body.data[0]?.max_model_len).toBe(vllm.body.config.max_model_len);
+      const prompt = await api<{ success: boolean; text: string; model: string }>(
+        'POST',
+        `/api/v1/vllm/${id}/prompt`,
+        { prompt: 'Tell me a joke about programming', max_tokens: 100 },
+      );
+      expect({ status: prompt.status, body: prompt.body }).toMatchObject({
+        status: 200,
+        body: { success: true, text: expect.any(String), model: vllm.body.config.model },
+      });
+      await cancel(id);
+
+      // Qdrant: create → collection → upsert → search → cancel.
+      const vectors = await api<Record_>('POST', '/api/v1/services', qdrant.body);
+      expect({ status: vectors.status, body: vectors.body }).toMatchObject({
+        status: 200,
+        body: { recipe_name: 'vector-db/qdrant', config: { nodes: 1, memory: '16G' } },
+      });
+      const db = vectors.body.id;
+      if (onSlurm) expect(scontrolShowJob(db)).toMatch(/MinMemoryNode=16G\b/);
+      await waitForStatus(api, db, ['running']);
+      const base = `/api/v1/vector-db/${db}/collections/my_documents`;
+      const collection = await api('PUT', base, { vector_size: 4, distance: 'Cosine' });
+      expect({ status: collection.status, body: collection.body }).toMatchObject({ status: 200 });
+      const upsert = await api('PUT', `${base}/points`, {
+        points: [
+          { id: 1, vector: [0.1, 0.2, 0.3, 0.4], payload: { text: 'First document' } },
+          { id: 2, vector: [0.4, 0.3, 0.2, 0.1], payload: { text: 'Second document' } },
+          { id: 'readme-intro', vector: [0.1, 0.2, 0.3, 0.5], payload: { text: 'Readme' } },
+        ],
+      });
+      expect({ status: upsert.status, body: upsert.body }).toMatchObject({ status: 200 });
+      const search = await api<{ success: boolean; results: { id: unknown; score: number }[] }>(
+        'POST',
+        `${base}/points/search`,
+        { query_vector: [0.1, 0.2, 0.3, 0.4], limit: 2 },
+      );
+      expect(search.status).toBe(200);
+      expect(search.body.success).toBe(true);
+      expect(search.body.results.map((hit) => hit.id)).toEqual([1, 'readme-intro']);
+      await cancel(db);
     });
 
     it('refuses bad requests with a clear 4xx and changes nothing', async () => {

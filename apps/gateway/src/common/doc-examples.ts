@@ -1,5 +1,5 @@
 import type { ExamplesObject } from '@nestjs/swagger';
-import { DOCUMENT_CREATE_REQUESTS } from '@aiplane/contracts';
+import { DOCUMENT_CLIENT_CREATE_REQUESTS, DOCUMENT_CREATE_REQUESTS } from '@aiplane/contracts';
 
 /*
  * Request and response examples for Swagger UI, taken from the API document's curl examples so that
@@ -7,10 +7,9 @@ import { DOCUMENT_CREATE_REQUESTS } from '@aiplane/contracts';
  */
 
 export const CREATE_SERVICE_EXAMPLES: ExamplesObject = Object.fromEntries(
-  Object.entries(DOCUMENT_CREATE_REQUESTS).map(([name, { summary, body }]) => [
-    name,
-    { summary, value: body },
-  ]),
+  Object.entries({ ...DOCUMENT_CREATE_REQUESTS, ...DOCUMENT_CLIENT_CREATE_REQUESTS }).map(
+    ([name, { summary, body }]) => [name, { summary, value: body }],
+  ),
 );
 
 export const CANCEL_EXAMPLES: ExamplesObject = {

@@ -1,9 +1,11 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { ErrorBodyDto, ROUTES, servedPath } from '@aiplane/contracts';
 import { UnavailableError } from '@aiplane/server-kit';
 import { OrchestratorClient } from '../transport/orchestrator.client';
-import { GatewayHealthDto, ReadyDto } from './health.dto';
+import { GatewayHealthDto, ReadyDto, StartingHealthDto } from './health.dto';
+import { StackReadiness } from './stack-readiness.service';
 
 const HEALTH = ROUTES['health.health'];
 const READY = ROUTES['health.ready'];
@@ -12,12 +14,32 @@ const READY = ROUTES['health.ready'];
 @ApiTags('health')
 @Controller()
 export class HealthController {
-  constructor(private readonly orchestrator: OrchestratorClient) {}
+  constructor(
+    private readonly orchestrator: OrchestratorClient,
+    private readonly stack: StackReadiness,
+  ) {}
 
   @Get(servedPath('health.health', 'gateway'))
   @ApiOperation({ summary: HEALTH.summary, description: HEALTH.description })
   @ApiOkResponse({ type: GatewayHealthDto })
-  async health(): Promise<GatewayHealthDto> {
+  @ApiServiceUnavailableResponse({ type: StartingHealthDto, description: 'The stack has not been ready yet' })
+  async health(@Res({ passthrough: true }) res: Response): Promise<GatewayHealthDto | StartingHealthDto> {
+    if (this.stack.everReadyAt === undefined) {
+      const readiness = await this.stack.check();
+      if (!readiness.ready) {
+        res.status(503);
+        return {
+          status: 'starting',
+          message: readiness.reason ?? 'The stack is not ready yet',
+          orchestrator: {
+            reachable: readiness.reachable,
+            latency_ms: readiness.latency_ms,
+            ...this.orchestrator.lastOutcome(),
+          },
+          transport: this.orchestrator.transport(),
+        };
+      }
+    }
     const probe = await this.orchestrator.probe();
     return {
       status: probe.reachable ? 'healthy' : 'degraded',
@@ -31,13 +53,21 @@ export class HealthController {
   }
 
   @Get(servedPath('health.ready', 'gateway'))
-  @ApiOperation({ summary: READY.summary })
+  @ApiOperation({ summary: READY.summary, description: READY.description })
   @ApiOkResponse({ type: ReadyDto })
-  @ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'The orchestrator does not answer yet' })
+  @ApiServiceUnavailableResponse({
+    type: ErrorBodyDto,
+    description:
+      'The orchestrator does not answer, or Redis or every slurm-worker is down; the message says which',
+  })
   async ready(): Promise<ReadyDto> {
-    const probe = await this.orchestrator.probe();
-    if (!probe.reachable) {
-      throw new UnavailableError(`The orchestrator is not answering: ${probe.error ?? 'unknown reason'}`);
+    const readiness = await this.stack.check();
+    if (!readiness.ready) {
+      throw new UnavailableError(
+        readiness.reachable
+          ? `Not ready: ${readiness.reason ?? 'the orchestrator is not ready'}`
+          : `The orchestrator is not answering: ${readiness.reason ?? 'unknown reason'}`,
+      );
     }
     return { status: 'ready' };
   }

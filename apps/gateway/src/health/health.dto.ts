@@ -1,7 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 export class OrchestratorHealthDto {
-  @ApiProperty({ description: 'The orchestrator answered GET /api/health just now', example: true })
+  @ApiProperty({
+    description: 'The orchestrator answered its health (or, while starting, readiness) check just now',
+    example: true,
+  })
   reachable!: boolean;
 
   @ApiProperty({ type: Number, nullable: true, description: 'Round trip of that check', example: 1.8 })
@@ -73,4 +76,21 @@ export class GatewayHealthDto {
 export class ReadyDto {
   @ApiProperty({ enum: ['ready'], example: 'ready' })
   status!: 'ready';
+}
+
+export class StartingHealthDto {
+  @ApiProperty({ enum: ['starting'], example: 'starting' })
+  status!: 'starting';
+
+  @ApiProperty({
+    description: 'What the stack still waits for',
+    example: 'No slurm-worker is consuming the scheduler queue: a create now could not be submitted',
+  })
+  message!: string;
+
+  @ApiProperty({ type: OrchestratorHealthDto })
+  orchestrator!: OrchestratorHealthDto;
+
+  @ApiProperty({ type: TransportHealthDto })
+  transport!: TransportHealthDto;
 }

@@ -1,11 +1,4 @@
-import {
-  ApiCreatedResponse,
-  ApiExtraModels,
-  ApiHeader,
-  ApiOkResponse,
-  ApiResponse,
-  getSchemaPath,
-} from '@nestjs/swagger';
+import { ApiExtraModels, ApiHeader, ApiOkResponse, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import {
   CancelResponseDto,
   ErrorBodyDto,
@@ -36,7 +29,11 @@ export const ServicesController = gatewayController(
           'Makes the create safe to retry: every request with the same key (1-128 characters of ' +
           '`A-Z a-z 0-9 . _ : -`) answers with the same service, and the scheduler gets one job.',
       }),
-      ApiCreatedResponse({ description: 'The record created (status `pending`)', schema: RECORD_OR_GROUP }),
+      ApiOkResponse({
+        description:
+          "The record created (status `pending`). 200, not 201: the document's clients check for 200.",
+        schema: RECORD_OR_GROUP,
+      }),
     ],
     'services.list': [
       ApiOkResponse({

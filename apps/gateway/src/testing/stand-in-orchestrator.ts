@@ -14,9 +14,12 @@ export type StandInHandler = (
   body: string,
 ) => void | Promise<void>;
 
-/** Answers GET /api/health, and echoes every other request back as JSON. */
+/** The gateway's own checks of the orchestrator, as opposed to requests it forwards. */
+export const PROBE_PATHS: readonly string[] = ['/api/health', '/api/ready'];
+
+/** Answers GET /api/health and /api/ready, and echoes every other request back as JSON. */
 export const echoHandler: StandInHandler = (req, res, body) => {
-  if (req.url === '/api/health') {
+  if (PROBE_PATHS.includes(req.url ?? '')) {
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
     return;
   }
@@ -74,7 +77,7 @@ export class StandInOrchestrator {
 
   /** Requests other than the health checks the gateway makes on its own. */
   forwarded(): RecordedRequest[] {
-    return this.requests.filter((request) => request.url !== '/api/health');
+    return this.requests.filter((request) => !PROBE_PATHS.includes(request.url));
   }
 
   reset(): void {

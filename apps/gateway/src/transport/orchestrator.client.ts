@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import type { Agent } from 'node:http';
+import type { Agent, IncomingMessage } from 'node:http';
 import type { Request, Response } from 'express';
 import { routePath } from '@aiplane/contracts';
 import { GatewayTimeoutError, HttpForwarder, pipeResponse, UnavailableError } from '@aiplane/server-kit';
@@ -14,6 +14,13 @@ export const SSH_TUNNEL = Symbol('SSH_TUNNEL');
 
 /** /health and /ready must answer quickly even when the orchestrator does not. */
 export const PROBE_TIMEOUT_MS = 3_000;
+
+/** The orchestrator is alive and its store answers. */
+const HEALTH_PATH = routePath('health.orchestrator', 'orchestrator', {});
+/** ... and a create sent now would be accepted (a slurm-worker consumes the queue). */
+const READINESS_PATH = routePath('health.orchestratorReady', 'orchestrator', {});
+/** Enough of a refusal to read its `message`; the rest is not waited for. */
+const REFUSAL_BYTES = 4_096;
 
 export interface ForwardOptions {
   /** Upstream method when it differs from the client's (DELETE → POST .../stop). */
@@ -31,6 +38,15 @@ export interface OrchestratorProbe {
   latency_ms: number | null;
   /** Why this probe failed; null when it succeeded. */
   error: string | null;
+}
+
+export interface OrchestratorReadiness {
+  ready: boolean;
+  /** The orchestrator answered at all (it may have answered "not ready"). */
+  reachable: boolean;
+  latency_ms: number | null;
+  /** Why a create would not be accepted now, in the orchestrator's words when it gave them; null when ready. */
+  reason: string | null;
 }
 
 export type TransportInfo = { mode: 'http'; target: string } | ({ mode: 'ssh' } & TunnelState);
@@ -70,40 +86,37 @@ export class OrchestratorClient implements OnApplicationShutdown {
 
   /** Asks the orchestrator's own health endpoint; answers within PROBE_TIMEOUT_MS whatever the transport does. */
   async probe(): Promise<OrchestratorProbe> {
-    const timeoutMs = Math.min(PROBE_TIMEOUT_MS, this.config.upstreamTimeoutMs);
-    const started = performance.now();
-    const answer = this.exchange(this.prober, {
-      method: 'GET',
-      path: routePath('health.orchestrator', 'orchestrator', {}),
-      headers: {},
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_resolve, reject) => {
-      // Covers the wait for an SSH connection, which the forwarder's socket timeout cannot see.
-      timer = setTimeout(() => {
-        reject(new Error(`The orchestrator did not answer its health check within ${timeoutMs} ms`));
-      }, timeoutMs);
-    });
     try {
-      const res = await Promise.race([answer, deadline]);
-      res.resume();
-      const latency = Math.round((performance.now() - started) * 10) / 10;
-      if ((res.statusCode ?? 500) >= 400) {
-        const problem = `The orchestrator's health check answered ${String(res.statusCode)}`;
+      const { statusCode, latency } = await this.ask(HEALTH_PATH);
+      if (statusCode >= 400) {
+        const problem = `The orchestrator's health check answered ${String(statusCode)}`;
         this.recordFailure(problem);
         return { reachable: false, latency_ms: latency, error: problem };
       }
       return { reachable: true, latency_ms: latency, error: null };
     } catch (error: unknown) {
-      // A late answer must still be drained, or its connection stays open.
-      answer.then(
-        (res) => res.resume(),
-        () => undefined,
-      );
       this.recordFailure(messageOf(error));
       return { reachable: false, latency_ms: null, error: messageOf(error) };
-    } finally {
-      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Whether a create would be accepted now: the orchestrator, its store and a slurm-worker are up.
+   * A "not yet" answer is not a failure to reach the orchestrator, so it is not recorded as one.
+   */
+  async readiness(): Promise<OrchestratorReadiness> {
+    try {
+      const { statusCode, latency, message } = await this.ask(READINESS_PATH);
+      if (statusCode < 400) return { ready: true, reachable: true, latency_ms: latency, reason: null };
+      return {
+        ready: false,
+        reachable: true,
+        latency_ms: latency,
+        reason: message ?? `The orchestrator's readiness check answered ${String(statusCode)}`,
+      };
+    } catch (error: unknown) {
+      this.recordFailure(messageOf(error));
+      return { ready: false, reachable: false, latency_ms: null, reason: messageOf(error) };
     }
   }
 
@@ -143,6 +156,39 @@ export class OrchestratorClient implements OnApplicationShutdown {
     return headers;
   }
 
+  /** GET `path` within PROBE_TIMEOUT_MS: the status, the time to it and, on a refusal, its message. */
+  private async ask(path: string): Promise<{ statusCode: number; latency: number; message: string | null }> {
+    const timeoutMs = Math.min(PROBE_TIMEOUT_MS, this.config.upstreamTimeoutMs);
+    const started = performance.now();
+    const answer = this.exchange(this.prober, { method: 'GET', path, headers: {} });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      // Covers the wait for an SSH connection, which the forwarder's socket timeout cannot see.
+      timer = setTimeout(() => {
+        reject(new Error(`The orchestrator did not answer its health check within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    try {
+      const res = await Promise.race([answer, deadline]);
+      const latency = Math.round((performance.now() - started) * 10) / 10;
+      const statusCode = res.statusCode ?? 500;
+      if (statusCode < 400) {
+        res.resume();
+        return { statusCode, latency, message: null };
+      }
+      return { statusCode, latency, message: await Promise.race([refusalMessage(res), deadline]) };
+    } catch (error: unknown) {
+      // A late answer must still be drained, or its connection stays open.
+      answer.then(
+        (res) => res.resume(),
+        () => undefined,
+      );
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Every upstream call, forwarded or probe, goes through here: one place adds the token. */
   private async exchange(
     via: HttpForwarder,
@@ -177,5 +223,25 @@ export class OrchestratorClient implements OnApplicationShutdown {
   private recordFailure(message: string): void {
     this.lastFailureAt = Date.now();
     this.lastError = message;
+  }
+}
+
+/** The `message` of an error body ({statusCode, error, message}), or null when there is none. */
+async function refusalMessage(res: IncomingMessage): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    if (size >= REFUSAL_BYTES) {
+      res.destroy();
+      break;
+    }
+  }
+  try {
+    const { message } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { message?: unknown };
+    return typeof message === 'string' ? message : null;
+  } catch {
+    return null;
   }
 }

@@ -444,9 +444,11 @@ describe('SSH transport against the real sshd', () => {
             ) as unknown,
           });
         }
+        // Never ready since it started: starting, not degraded, and 503 so no script creates yet.
         const health = await fetch(`${gateway.url}/health`);
+        expect(health.status).toBe(503);
         expect(await health.json()).toMatchObject({
-          status: 'degraded',
+          status: 'starting',
           orchestrator: { reachable: false },
           transport: { mode: 'ssh', phase: 'backoff' },
         });

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, R
 import type { Response } from 'express';
 import {
   CreateServiceDto,
+  ROUTES,
   routePath,
   servedPath,
   UpdateStatusDto,
@@ -17,7 +18,9 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 export class ServicesController {
   constructor(private readonly services: ServicesService) {}
 
+  // 200, not Nest's 201: the document's own system answers 200 and its clients check for exactly that.
   @Post(servedPath('services.create', 'orchestrator'))
+  @HttpCode(ROUTES['services.create'].status)
   start(
     @Body() body: CreateServiceDto,
     @Headers('idempotency-key') idempotencyKey?: string,

@@ -130,8 +130,15 @@ describe('proxy data plane (real Redis, real simulator)', () => {
   });
 
   it('lists the served models and serves metrics labelled with the service and replica', async () => {
-    const models = (await (await fetch(`${base}/vllm/101/models`)).json()) as { models: { id: string }[] };
-    expect(models.models.map((model) => model.id)).toEqual(['Qwen/Qwen2.5-0.5B-Instruct']);
+    const models = (await (await fetch(`${base}/vllm/101/models`)).json()) as {
+      models: string[];
+      data: { id: string; object: string }[];
+    };
+    // Ids as strings, as the document's clients index them; the workload's objects under data.
+    expect(models.models).toEqual(['Qwen/Qwen2.5-0.5B-Instruct']);
+    expect(models.data).toEqual([
+      expect.objectContaining({ id: 'Qwen/Qwen2.5-0.5B-Instruct', object: 'model' }),
+    ]);
     const metrics = await fetch(`${base}/vllm/101/metrics`);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     const text = await metrics.text();

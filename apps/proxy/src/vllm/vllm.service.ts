@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { PromptDto, PromptResponse, PromptUsage } from '@aiplane/contracts';
+import type { PromptDto, PromptResponse, PromptUsage, ServiceModels } from '@aiplane/contracts';
 import { AppError, UpstreamError } from '@aiplane/server-kit';
 import { CONFIG, UPSTREAM } from '../platform/platform.module';
 import type { ProxyConfig } from '../proxy.config';
@@ -90,16 +90,25 @@ export class VllmService {
     return this.answer(id, 'completions', model, completion);
   }
 
-  async models(
-    id: string,
-  ): Promise<{ success: true; models: unknown[]; service_id: string; endpoint: string }> {
+  async models(id: string): Promise<ServiceModels> {
     const target = await this.targets.resolve(id, 'vllm');
     return this.caller.call(
       [target],
       async () => {
         const response = await this.upstream.request(target, 'GET', '/v1/models');
-        const body = parseUpstream(response) as { data?: unknown[] };
-        return { success: true, models: body.data ?? [], service_id: id, endpoint: target.endpoint };
+        const data = (parseUpstream(response) as { data?: unknown }).data;
+        const objects = Array.isArray(data) ? (data as unknown[]) : [];
+        return {
+          success: true,
+          // The document's clients index `models` as strings; the workload's objects stay under `data`.
+          models: objects.flatMap((model) => {
+            const modelId = (model as { id?: unknown } | null)?.id;
+            return typeof modelId === 'string' ? [modelId] : [];
+          }),
+          data: objects,
+          service_id: id,
+          endpoint: target.endpoint,
+        };
       },
       (attempted, reason) =>
         new AllReplicasFailedError(

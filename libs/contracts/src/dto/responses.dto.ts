@@ -8,6 +8,7 @@ import type {
   ServiceConfig,
   ServiceRecord,
   ServiceStatusResponse,
+  ServiceModels,
 } from '../records';
 import { SERVICE_STATUSES, type ServiceStatus } from '../status';
 
@@ -406,12 +407,34 @@ export class VllmServicesDto {
   vllm_services!: ServiceSummaryDto[];
 }
 
-export class VllmModelsDto {
-  @ApiProperty({ example: true })
-  success!: boolean;
+export class VllmModelsDto implements ServiceModels {
+  @ApiProperty({ enum: [true], example: true })
+  success!: true;
 
-  @ApiProperty({ type: [String], example: ['Qwen/Qwen2.5-0.5B-Instruct'] })
+  @ApiProperty({
+    type: [String],
+    description: 'Ids of the models the workload serves',
+    example: ['Qwen/Qwen2.5-0.5B-Instruct'],
+  })
   models!: string[];
+
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'object', additionalProperties: true },
+    description: "The workload's own OpenAI model objects (`GET /v1/models`'s `data`), vLLM extras kept",
+    example: [
+      {
+        id: 'Qwen/Qwen2.5-0.5B-Instruct',
+        object: 'model',
+        created: 1764776400,
+        owned_by: 'vllm',
+        root: 'Qwen/Qwen2.5-0.5B-Instruct',
+        parent: null,
+        max_model_len: 4096,
+      },
+    ],
+  })
+  data!: Record<string, unknown>[];
 
   @ApiProperty({ example: EXAMPLE_ID })
   service_id!: string;

@@ -10,9 +10,20 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
-import { IsCount, IsEnvironmentMap } from './validators';
+import type { ResourceRequest, ServiceConfig } from '../records';
+import { IsCount, IsEnvironmentMap, IsEnvironmentValue } from './validators';
 
-export class ResourcesDto {
+// Shared by resources.memory and its flat alias, so both are refused in the same words.
+const MEMORY_SYNTAX = /^[1-9][0-9]{0,8}[KMGTkmgt]?$/;
+const MEMORY_MESSAGE = 'must look like 64G, 512M or 1024';
+const COUNT_SCHEMA = [{ type: 'integer' }, { type: 'string' }];
+
+/** Says in Swagger that a flat config key is another name for a nested one. */
+function alias(target: string): string {
+  return `Alias of \`config.${target}\`, as the document's clients send it; when both are given, \`config.${target}\` wins`;
+}
+
+export class ResourcesDto implements ResourceRequest {
   @ApiPropertyOptional({
     description: 'Number of nodes',
     example: 1,
@@ -34,7 +45,7 @@ export class ResourcesDto {
   @ApiPropertyOptional({ description: 'Memory per node, SLURM syntax', example: '64G' })
   @IsOptional()
   @IsString()
-  @Matches(/^[1-9][0-9]{0,8}[KMGTkmgt]?$/, { message: 'memory must look like 64G, 512M or 1024' })
+  @Matches(MEMORY_SYNTAX, { message: `memory ${MEMORY_MESSAGE}` })
   memory?: string;
 
   @ApiPropertyOptional({
@@ -75,7 +86,7 @@ export class ResourcesDto {
   qos?: string;
 }
 
-export class ServiceConfigDto {
+export class ServiceConfigDto implements ServiceConfig {
   @ApiPropertyOptional({
     description: 'Environment of the workload; values reach it byte-for-byte and are never run by a shell',
     example: { VLLM_MODEL: 'gpt2' },
@@ -101,6 +112,87 @@ export class ServiceConfigDto {
   @IsOptional()
   @IsCount()
   gpu_per_replica?: number | string;
+
+  // The flat keys of the system the document describes (CONTRACT.md "Requests"): held to the same
+  // rules as the field each stands for, and stored as sent.
+
+  @ApiPropertyOptional({ description: alias('resources.nodes'), example: 1, oneOf: COUNT_SCHEMA })
+  @IsOptional()
+  @IsCount()
+  nodes?: number | string;
+
+  @ApiPropertyOptional({ description: alias('resources.cpu'), example: '8', oneOf: COUNT_SCHEMA })
+  @IsOptional()
+  @IsCount()
+  cpu?: number | string;
+
+  @ApiPropertyOptional({ description: alias('resources.memory'), example: '16G' })
+  @IsOptional()
+  @IsString()
+  @Matches(MEMORY_SYNTAX, { message: `memory ${MEMORY_MESSAGE}` })
+  memory?: string;
+
+  @ApiPropertyOptional({ description: alias('resources.time_limit'), example: 120, oneOf: COUNT_SCHEMA })
+  @IsOptional()
+  @IsCount()
+  time_limit?: number | string;
+
+  @ApiPropertyOptional({
+    description: alias('resources.gpu'),
+    example: '1',
+    nullable: true,
+    oneOf: COUNT_SCHEMA,
+  })
+  @IsOptional()
+  @IsCount({ nullable: true })
+  gpu?: number | string | null;
+
+  @ApiPropertyOptional({
+    description: alias('environment.VLLM_MODEL'),
+    example: 'Qwen/Qwen2.5-0.5B-Instruct',
+  })
+  @IsOptional()
+  @IsEnvironmentValue()
+  model?: string | number | boolean;
+
+  @ApiPropertyOptional({
+    description: alias('environment.VLLM_MAX_MODEL_LEN'),
+    example: 4096,
+    oneOf: [{ type: 'integer' }, { type: 'string' }],
+  })
+  @IsOptional()
+  @IsEnvironmentValue()
+  max_model_len?: string | number | boolean;
+
+  @ApiPropertyOptional({
+    description: alias('environment.VLLM_GPU_MEMORY_UTILIZATION'),
+    example: 0.9,
+    oneOf: [{ type: 'number' }, { type: 'string' }],
+  })
+  @IsOptional()
+  @IsEnvironmentValue()
+  gpu_memory_utilization?: string | number | boolean;
+
+  @ApiPropertyOptional({
+    description: alias('environment.VLLM_PORT'),
+    example: 8001,
+    oneOf: [{ type: 'integer' }, { type: 'string' }],
+  })
+  @IsOptional()
+  @IsEnvironmentValue()
+  replica_port?: string | number | boolean;
+
+  @ApiPropertyOptional({
+    description:
+      "The replica group's base port (the recipe's `ports.base`): replica i prefers base_port + i. " +
+      'Lands in the port variable of the recipe (`VLLM_PORT` for vLLM), so `config.environment` setting that ' +
+      'variable wins; `replica_port` naming another port is refused',
+    example: 8001,
+    oneOf: COUNT_SCHEMA,
+  })
+  @IsOptional()
+  @IsCount()
+  base_port?: number | string;
 }
 
 export class CreateServiceDto {

@@ -23,6 +23,28 @@ export function IsCount(options?: ValidationOptions & { nullable?: boolean }): P
   };
 }
 
+/** What an environment value may be: a string, a finite number or a boolean (numbers are coerced). */
+export function isEnvironmentValue(value: unknown): boolean {
+  return (
+    typeof value === 'string' ||
+    typeof value === 'boolean' ||
+    (typeof value === 'number' && Number.isFinite(value))
+  );
+}
+
+/** A config field that lands in one environment variable: held to what an environment value may be. */
+export function IsEnvironmentValue(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyKey) => {
+    registerDecorator({
+      name: 'isEnvironmentValue',
+      target: target.constructor,
+      propertyName: String(propertyKey),
+      options: { message: `${String(propertyKey)} must be a string, number or boolean`, ...options },
+      validator: { validate: isEnvironmentValue },
+    });
+  };
+}
+
 /** Most variables one service config may set. */
 export const MAX_ENVIRONMENT_VARIABLES = 256;
 /**
@@ -46,11 +68,7 @@ export function environmentMapProblem(value: unknown): string | undefined {
     if (!ENV_NAME.test(key)) {
       return `environment variable name ${JSON.stringify(key.slice(0, 64))} is not valid: use letters, digits and _, not starting with a digit`;
     }
-    if (
-      typeof inner !== 'string' &&
-      typeof inner !== 'boolean' &&
-      !(typeof inner === 'number' && Number.isFinite(inner))
-    ) {
+    if (!isEnvironmentValue(inner)) {
       return `environment.${key} must be a string, number or boolean`;
     }
     bytes += Buffer.byteLength(key, 'utf8') + Buffer.byteLength(String(inner), 'utf8') + 2;

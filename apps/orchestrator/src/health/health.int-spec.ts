@@ -1,0 +1,97 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Redis } from 'ioredis';
+import { SchedulerQueueWorker, type SchedulerHandlers } from '@aiplane/jobs';
+import { createBullConnection, createRedis } from '@aiplane/registry';
+import { createHttpApp, createLogger } from '@aiplane/server-kit';
+import { AppModule } from '../app.module';
+import { loadOrchestratorConfig } from '../orchestrator.config';
+
+// The real orchestrator app on real Redis: /api/ready says yes only while a slurm-worker consumes
+// the queue, which is what the gateway's /health and /ready are built on.
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `int-orch-health-${process.pid}`;
+
+const refuse = (): Promise<never> => Promise.reject(new Error('not under test'));
+const HANDLERS: SchedulerHandlers = { submit: refuse, cancel: refuse, poll: refuse };
+
+describe('GET /api/health and /api/ready (real orchestrator app, real Redis)', () => {
+  let app: NestExpressApplication;
+  let base: string;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    redis = createRedis(REDIS_URL);
+    const config = loadOrchestratorConfig({
+      REDIS_URL,
+      REDIS_PREFIX: prefix,
+      ORCHESTRATOR_PORT: '0',
+      LOG_LEVEL: 'silent',
+    });
+    const logger = createLogger('orchestrator', 'silent');
+    app = await createHttpApp(AppModule.forRoot(config, logger), { logger });
+    app.setGlobalPrefix('api');
+    await app.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${new URL(await app.getUrl()).port}/api`;
+  });
+
+  afterAll(async () => {
+    await app.close();
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  const get = async (path: string) => {
+    const res = await fetch(`${base}${path}`);
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it('is healthy with Redis alone, and ready only while a slurm-worker consumes its queue', async () => {
+    expect(await get('/health')).toEqual({ status: 200, body: { status: 'healthy', redis: 'ok' } });
+    expect(await get('/ready')).toMatchObject({
+      status: 503,
+      body: {
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'No slurm-worker is consuming the scheduler queue: a create now could not be submitted',
+      },
+    });
+
+    // A worker of this deployment: the same queue prefix the orchestrator enqueues on.
+    const connection = createBullConnection(REDIS_URL);
+    const worker = new SchedulerQueueWorker(connection, HANDLERS, {
+      concurrency: 1,
+      pollEveryMs: 60_000,
+      prefix: `${prefix}:bull`,
+    });
+    try {
+      await worker.start();
+      expect(await get('/ready')).toEqual({
+        status: 200,
+        body: { status: 'ready', redis: 'ok', workers: 1 },
+      });
+    } finally {
+      await worker.close();
+      await connection.quit();
+    }
+    expect((await get('/ready')).status).toBe(503);
+  });
+
+  it("does not count another deployment's worker", async () => {
+    const connection = createBullConnection(REDIS_URL);
+    const other = new SchedulerQueueWorker(connection, HANDLERS, {
+      concurrency: 1,
+      pollEveryMs: 60_000,
+      prefix: `${prefix}-other:bull`,
+    });
+    try {
+      await other.start();
+      expect((await get('/ready')).status).toBe(503);
+    } finally {
+      await other.close();
+      await connection.quit();
+      const keys = await redis.keys(`${prefix}-other:*`);
+      if (keys.length > 0) await redis.del(...keys);
+    }
+  });
+});
