@@ -9,7 +9,6 @@ import {
   tagJobFailure,
   type SchedulerJobs,
 } from '@aiplane/contracts';
-import { createBullConnection } from '@aiplane/registry';
 import {
   JobFailedError,
   JobWaitTimeoutError,
@@ -18,6 +17,7 @@ import {
   WORKER_LOCK_MS,
   type SchedulerHandlers,
 } from './scheduler.queue';
+import { createBullConnection } from './bull.connection';
 
 // Real Redis and BullMQ, no fakes: tools/infra/up.sh (or CI) provides Redis. The handlers below are
 // the worker's injection point (the slurm-worker passes its sbatch/scancel/squeue handlers there).
