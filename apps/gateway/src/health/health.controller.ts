@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { ErrorBodyDto } from '@aiplane/contracts';
+import { ErrorBodyDto } from '@aiplane/http-api';
 import { UnavailableError } from '@aiplane/server-kit';
 import { OrchestratorClient } from '../transport/orchestrator.client';
 import { GatewayHealthDto, ReadyDto } from './health.dto';

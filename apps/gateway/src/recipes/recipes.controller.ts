@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { RecipeDetailDto, RecipeSummaryDto } from '@aiplane/contracts';
+import { RecipeDetailDto, RecipeSummaryDto } from '@aiplane/http-api';
 import { ApiErrors, ApiNameParam } from '../common/api-docs';
 import { NamePipe } from '@aiplane/server-kit';
 import { upstreamPath } from '../common/upstream-path';

@@ -7,7 +7,7 @@ import {
   GroupSummaryDto,
   ReplicaGroupRecordDto,
   UpdateStatusDto,
-} from '@aiplane/contracts';
+} from '@aiplane/http-api';
 import { CANCEL_EXAMPLES } from '../common/doc-examples';
 import { deprecationHeaders, deprecationHeadersDoc } from '../common/deprecation';
 import { ApiErrors, ApiServiceIdParam } from '../common/api-docs';

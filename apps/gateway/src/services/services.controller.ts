@@ -23,7 +23,7 @@ import {
   ServiceRecordDto,
   ServiceStatusDto,
   UpdateStatusDto,
-} from '@aiplane/contracts';
+} from '@aiplane/http-api';
 import { CANCEL_EXAMPLES, CREATE_SERVICE_EXAMPLES } from '../common/doc-examples';
 import { deprecationHeaders, deprecationHeadersDoc } from '../common/deprecation';
 import { ApiErrors, ApiPrometheusText, ApiServiceIdParam } from '../common/api-docs';

@@ -10,7 +10,7 @@ import {
   UpsertPointsDto,
   VectorDbAckDto,
   VectorDbServicesDto,
-} from '@aiplane/contracts';
+} from '@aiplane/http-api';
 import {
   ApiDataPlaneErrors,
   ApiErrors,

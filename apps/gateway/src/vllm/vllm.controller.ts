@@ -9,7 +9,7 @@ import {
   PromptResponseDto,
   VllmModelsDto,
   VllmServicesDto,
-} from '@aiplane/contracts';
+} from '@aiplane/http-api';
 import {
   NAME_PATTERN,
   NamePipe,

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, Inject, Param, Post, Put, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { CreateCollectionDto, PromptDto, SearchPointsDto, UpsertPointsDto } from '@aiplane/contracts';
+import { CreateCollectionDto, PromptDto, SearchPointsDto, UpsertPointsDto } from '@aiplane/http-api';
 import { CollectionNamePipe, ServiceIdPipe, type HttpForwarder } from '@aiplane/server-kit';
 import { PROXY_FORWARDER } from '../platform/platform.module';
 

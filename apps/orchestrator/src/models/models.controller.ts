@@ -1,5 +1,5 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import type { ModelSearchDto } from '@aiplane/contracts';
+import type { ModelSearchDto } from '@aiplane/http-api';
 import type { AvailableModels } from './architectures';
 import { ModelsService, type ModelInfo } from './models.service';
 

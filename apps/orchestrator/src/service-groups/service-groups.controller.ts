@@ -1,11 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import {
-  UpdateStatusDto,
-  type GroupRecord,
-  type GroupStatusResponse,
-  type GroupSummary,
-} from '@aiplane/contracts';
+import { type GroupRecord, type GroupStatusResponse, type GroupSummary } from '@aiplane/contracts';
+import { UpdateStatusDto } from '@aiplane/http-api';
 import { ServiceRegistry, toGroupRecord, toGroupStatus, toGroupSummary } from '@aiplane/registry';
 import { ServiceIdPipe } from '@aiplane/server-kit';
 import { ServicesService, type CancelOutcome } from '../services/services.service';

@@ -6,15 +6,14 @@ import {
   isGroupId,
   isTerminalGroupStatus,
   isTerminalStatus,
-  MAX_LOG_LINES,
   replicaIdOf,
-  type CreateServiceDto,
   type GroupOverallStatus,
   type GroupRecord,
   type ServiceConfig,
   type ServiceRecord,
   type ServiceStatus,
 } from '@aiplane/contracts';
+import { MAX_LOG_LINES, type CreateServiceDto } from '@aiplane/http-api';
 import { JobFailedError, JobWaitTimeoutError, SchedulerQueueClient } from '@aiplane/jobs';
 import { ConfigError, mergeConfig, RecipeCatalogue } from '@aiplane/recipes';
 import {

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { PromptDto, PromptResponse, PromptUsage } from '@aiplane/contracts';
+import type { PromptResponse, PromptUsage } from '@aiplane/contracts';
+import type { PromptDto } from '@aiplane/http-api';
 import { AppError, UpstreamError } from '@aiplane/server-kit';
 import { CONFIG, UPSTREAM } from '../platform/platform.module';
 import type { ProxyConfig } from '../proxy.config';

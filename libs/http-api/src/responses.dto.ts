@@ -1,15 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type {
-  CancelResponse,
-  DataPlaneError,
-  ErrorBody,
-  PromptResponse,
-  PromptUsage,
-  ServiceConfig,
-  ServiceRecord,
-  ServiceStatusResponse,
-} from '../records';
-import { SERVICE_STATUSES, type ServiceStatus } from '../status';
+import {
+  SERVICE_STATUSES,
+  type CancelResponse,
+  type DataPlaneError,
+  type ErrorBody,
+  type PromptResponse,
+  type PromptUsage,
+  type ServiceConfig,
+  type ServiceRecord,
+  type ServiceStatus,
+  type ServiceStatusResponse,
+} from '@aiplane/contracts';
 
 /*
  * Response shapes for the OpenAPI document. Nothing validates responses at runtime; these classes
