@@ -7,3 +7,4 @@ export * from './service-id';
 export * from './scrape-origin';
 export * from './document-examples';
 export * from './vector-db';
+export * from './models';

@@ -33,3 +33,59 @@ export function collectionNameProblem(name: unknown): string | undefined {
   const shown = typeof name === 'string' ? JSON.stringify(name.slice(0, 64)) : typeof name;
   return `collection name must be 1-255 characters of letters, digits, "_" or "-" (got ${shown})`;
 }
+
+export interface CreateCollectionRequest {
+  vector_size: number;
+  distance?: Distance;
+}
+
+export interface VectorPoint {
+  /** Unsigned integer or any non-empty string, returned as given. */
+  id: number | string;
+  vector: number[];
+  payload?: Record<string, unknown>;
+}
+
+export interface UpsertPointsRequest {
+  points: VectorPoint[];
+}
+
+export interface SearchPointsRequest {
+  query_vector: number[];
+  limit?: number;
+  with_payload?: boolean;
+  /** Qdrant's filter, passed through unchanged. */
+  filter?: Record<string, unknown>;
+}
+
+export interface CollectionsResponse {
+  success: boolean;
+  collections: string[];
+  service_id: string;
+}
+
+export interface CollectionInfoResponse {
+  success: boolean;
+  /** Qdrant's collection info, unchanged. */
+  collection_info: Record<string, unknown>;
+}
+
+/** Acknowledgement of a vector-db write. */
+export interface VectorDbAck {
+  success: boolean;
+  message?: string;
+}
+
+export interface SearchHit {
+  id: number | string;
+  score: number;
+  payload: Record<string, unknown> | null;
+}
+
+export interface SearchResults {
+  success: boolean;
+  results: SearchHit[];
+  /** Same list as `results`. */
+  result: SearchHit[];
+  num_results: number;
+}

@@ -11,8 +11,14 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsCount, IsEnvironmentMap } from './validators';
+import type {
+  CreateServiceRequest,
+  ResourceRequest,
+  ServiceConfig,
+  UpdateStatusRequest,
+} from '@aiplane/contracts';
 
-export class ResourcesDto {
+export class ResourcesDto implements ResourceRequest {
   @ApiPropertyOptional({
     description: 'Number of nodes',
     example: 1,
@@ -75,7 +81,7 @@ export class ResourcesDto {
   qos?: string;
 }
 
-export class ServiceConfigDto {
+export class ServiceConfigDto implements ServiceConfig {
   @ApiPropertyOptional({
     description: 'Environment of the workload; values reach it byte-for-byte and are never run by a shell',
     example: { VLLM_MODEL: 'gpt2' },
@@ -103,7 +109,7 @@ export class ServiceConfigDto {
   gpu_per_replica?: number | string;
 }
 
-export class CreateServiceDto {
+export class CreateServiceDto implements CreateServiceRequest {
   @ApiProperty({
     description: 'Recipe, as `category/name` or bare `name`',
     example: 'inference/vllm-single-node',
@@ -132,7 +138,7 @@ export const MAX_LOG_LINES = 10_000;
 
 export const ACCEPTED_STATUS_UPDATES = ['cancelled'] as const;
 
-export class UpdateStatusDto {
+export class UpdateStatusDto implements UpdateStatusRequest {
   @ApiProperty({
     description: 'The only accepted value is "cancelled"',
     example: 'cancelled',

@@ -26,6 +26,10 @@ import {
   MAX_VECTOR_SIZE,
   RESERVED_PAYLOAD_KEY,
   type Distance,
+  type CreateCollectionRequest,
+  type VectorPoint,
+  type UpsertPointsRequest,
+  type SearchPointsRequest,
 } from '@aiplane/contracts';
 
 const finite = { allowNaN: false, allowInfinity: false } as const;
@@ -88,7 +92,7 @@ function IsPointPayload(): PropertyDecorator {
   };
 }
 
-export class CreateCollectionDto {
+export class CreateCollectionDto implements CreateCollectionRequest {
   @ApiProperty({ minimum: 1, maximum: MAX_VECTOR_SIZE, example: 384 })
   @IsInt()
   @Min(1)
@@ -101,7 +105,7 @@ export class CreateCollectionDto {
   distance?: Distance;
 }
 
-export class PointDto {
+export class PointDto implements VectorPoint {
   @ApiProperty({
     description: 'Unsigned integer, UUID, or any other string (kept and returned as given)',
     oneOf: [{ type: 'integer', minimum: 0 }, { type: 'string' }],
@@ -134,7 +138,7 @@ export class PointDto {
   payload?: Record<string, unknown>;
 }
 
-export class UpsertPointsDto {
+export class UpsertPointsDto implements UpsertPointsRequest {
   @ApiProperty({ type: [PointDto], minItems: 1, maxItems: MAX_POINTS_PER_UPSERT })
   @IsArray()
   @ArrayMinSize(1)
@@ -144,7 +148,7 @@ export class UpsertPointsDto {
   points!: PointDto[];
 }
 
-export class SearchPointsDto {
+export class SearchPointsDto implements SearchPointsRequest {
   @ApiProperty({ type: [Number], example: [0.1, 0.2, 0.3, 0.4] })
   @IsArray()
   @ArrayMinSize(1)

@@ -7,6 +7,8 @@ import {
   isTerminalGroupStatus,
   isTerminalStatus,
   replicaIdOf,
+  type CancelResponse,
+  type GroupCancelResponse,
   type GroupOverallStatus,
   type GroupRecord,
   type ServiceConfig,
@@ -42,14 +44,7 @@ const DEFAULT_LOG_LINES = 200;
 // Reading whole multi-gigabyte logs to return their last lines would stall the orchestrator.
 const LOG_TAIL_BYTES = 4 * 1024 * 1024;
 
-export interface CancelOutcome {
-  success: true;
-  message: string;
-  service_id?: string;
-  group_id?: string;
-  replicas_updated?: number;
-  status: string;
-}
+export type CancelOutcome = CancelResponse | GroupCancelResponse;
 
 export type ListedService = Pick<ServiceRecord, 'id' | 'name' | 'recipe_name' | 'endpoint'> & {
   status: string;
@@ -212,7 +207,9 @@ export class ServicesService {
   }
 }
 
-function outcomeIds(record: ServiceRecord | GroupRecord): Omit<CancelOutcome, 'success' | 'message'> {
+function outcomeIds(
+  record: ServiceRecord | GroupRecord,
+): Omit<CancelResponse, 'success' | 'message'> | Omit<GroupCancelResponse, 'success' | 'message'> {
   if (record.type === 'replica_group') {
     return {
       group_id: record.group_id,
