@@ -10,6 +10,7 @@ import {
   type ErrorBody,
   type GroupCancelResponse,
   type GroupOverallStatus,
+  type GroupRecord,
   type GroupStatusResponse,
   type GroupSummary,
   type HttpSdTargetGroup,
@@ -17,10 +18,12 @@ import {
   type ModelInfo,
   type ModelSearchItem,
   type ModelSearchResponse,
+  type NodeJobRecord,
   type PromptResponse,
   type PromptUsage,
   type RecipeDetail,
   type RecipeSummary,
+  type ReplicaRecord,
   type ReplicaStatus,
   type SearchHit,
   type SearchResults,
@@ -125,7 +128,7 @@ export class ServiceRecordDto implements ServiceRecord {
   type!: 'service';
 }
 
-export class ReplicaDto {
+export class ReplicaDto implements ReplicaRecord {
   @ApiProperty({ description: '`<job_id>:<port>`', example: `${EXAMPLE_ID}:8001` })
   id!: string;
 
@@ -138,11 +141,16 @@ export class ReplicaDto {
   @ApiProperty({ example: 0 })
   replica_index!: number;
 
-  @ApiProperty({ description: 'The port actually bound', example: 8001 })
-  port!: number;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'The port actually bound; null until the replica has bound one',
+    example: 8001,
+  })
+  port!: number | null;
 
-  @ApiProperty({ type: [Number], example: [0] })
-  gpu_ids!: number[];
+  @ApiProperty({ type: [String], description: 'GPU indices on the node, as strings', example: ['0'] })
+  gpu_ids!: string[];
 
   @ApiProperty({ enum: SERVICE_STATUSES, example: 'running' })
   status!: ServiceStatus;
@@ -151,7 +159,7 @@ export class ReplicaDto {
   endpoint!: string | null;
 }
 
-export class NodeJobDto {
+export class NodeJobDto implements NodeJobRecord {
   @ApiProperty({ example: EXAMPLE_ID })
   job_id!: string;
 
@@ -165,7 +173,7 @@ export class NodeJobDto {
   replicas!: ReplicaDto[];
 }
 
-export class ReplicaGroupRecordDto {
+export class ReplicaGroupRecordDto implements GroupRecord {
   @ApiProperty({ example: EXAMPLE_GROUP_ID })
   id!: string;
 
@@ -184,8 +192,8 @@ export class ReplicaGroupRecordDto {
   @ApiProperty({ example: 'inference/vllm-replicas' })
   recipe_name!: string;
 
-  @ApiProperty({ enum: SERVICE_STATUSES, example: 'running' })
-  status!: ServiceStatus;
+  @ApiProperty({ enum: GROUP_OVERALL_STATUSES, example: 'running' })
+  status!: GroupOverallStatus;
 
   @ApiProperty({
     type: 'object',
