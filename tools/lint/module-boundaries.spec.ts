@@ -49,6 +49,7 @@ describe('module boundaries forbid', () => {
     ['libs/contracts/src/fixture.ts', '@aiplane/http-api'],
     ['libs/http-api/src/fixture.ts', '@aiplane/registry'],
     ['examples/ts/fixture.ts', '@aiplane/contracts'],
+    ['apps/gateway/src/fixture.spec.ts', '@aiplane/scheduler'],
   ])('%s importing %s', async (file, specifier) => {
     expect(await objections(file, specifier)).toEqual([expect.stringContaining(BOUNDARIES)]);
   });
@@ -106,6 +107,7 @@ describe('module boundaries allow', () => {
     ['tests/e2e/fixture.ts', '@aiplane/scheduler'],
     ['tools/bench/fixture.ts', '@aiplane/scheduler'],
     ['tools/openapi/fixture.ts', '../../apps/gateway/src/gateway.app'],
+    ['apps/gateway/src/fixture.spec.ts', '@aiplane/testing'],
   ])('%s importing %s', async (file, specifier) => {
     expect(await objections(file, specifier)).toEqual([]);
   });
