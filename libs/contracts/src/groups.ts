@@ -1,4 +1,10 @@
-import { deriveStatus, isTerminalJobState, type JobState, type ServiceStatus } from './status';
+import {
+  deriveStatus,
+  isTerminalJobState,
+  SERVICE_STATUSES,
+  type JobState,
+  type ServiceStatus,
+} from './status';
 import type { ServiceConfig } from './records';
 
 export const GROUP_OVERALL_STATUSES = [
@@ -12,6 +18,13 @@ export const GROUP_OVERALL_STATUSES = [
   'completed',
 ] as const;
 export type GroupOverallStatus = (typeof GROUP_OVERALL_STATUSES)[number];
+
+/** A service's status or a group's overall status: what `/status` and the service lists show for an id. */
+export const ENTRY_STATUSES = [
+  ...SERVICE_STATUSES,
+  ...GROUP_OVERALL_STATUSES.filter((status) => !(SERVICE_STATUSES as readonly string[]).includes(status)),
+] as readonly (ServiceStatus | GroupOverallStatus)[];
+export type EntryStatus = ServiceStatus | GroupOverallStatus;
 
 export interface ReplicaRecord {
   /** `<job_id>:<port>`, what `routed_to` shows; `<job_id>:r<index>` until the port is known. */

@@ -1,3 +1,4 @@
+import type { EntryStatus } from './groups';
 import type { ServiceStatus } from './status';
 
 /**
@@ -47,13 +48,13 @@ export interface UpdateStatusRequest {
   status: string;
 }
 
-/** One entry of `GET /vllm/services` and `GET /vector-db/services`. */
+/** One entry of `GET /vllm/services` and `GET /vector-db/services`: a service, or a group (endpoint null). */
 export interface ServiceSummary {
   id: string;
   name: string;
   recipe_name: string;
   endpoint: string | null;
-  status: ServiceStatus;
+  status: EntryStatus;
 }
 
 export interface VllmServicesResponse {
@@ -69,9 +70,10 @@ export interface LogsResponse {
   logs: string;
 }
 
+/** `GET /services/{id}/status`; for a group, its overall status. */
 export interface ServiceStatusResponse {
   id: string;
-  status: ServiceStatus;
+  status: EntryStatus;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
+  ENTRY_STATUSES,
   GROUP_OVERALL_STATUSES,
   SERVICE_STATUSES,
   type AvailableModelsResponse,
@@ -7,6 +8,7 @@ import {
   type CollectionInfoResponse,
   type CollectionsResponse,
   type DataPlaneError,
+  type EntryStatus,
   type ErrorBody,
   type GroupCancelResponse,
   type GroupOverallStatus,
@@ -225,8 +227,8 @@ export class ServiceStatusDto implements ServiceStatusResponse {
   @ApiProperty({ example: EXAMPLE_ID })
   id!: string;
 
-  @ApiProperty({ enum: SERVICE_STATUSES, example: 'configuring' })
-  status!: ServiceStatus;
+  @ApiProperty({ enum: ENTRY_STATUSES, example: 'configuring' })
+  status!: EntryStatus;
 }
 
 export class CancelResponseDto implements CancelResponse {
@@ -417,8 +419,8 @@ export class ServiceSummaryDto implements ServiceSummary {
   @ApiProperty({ type: String, nullable: true, example: 'http://mel2013:8001' })
   endpoint!: string | null;
 
-  @ApiProperty({ enum: SERVICE_STATUSES, example: 'running' })
-  status!: ServiceStatus;
+  @ApiProperty({ enum: ENTRY_STATUSES, example: 'running' })
+  status!: EntryStatus;
 }
 
 export class VllmServicesDto implements VllmServicesResponse {

@@ -14,6 +14,8 @@ import {
   type ServiceConfig,
   type ServiceRecord,
   type ServiceStatus,
+  type ServiceStatusResponse,
+  type ServiceSummary,
 } from '@aiplane/contracts';
 import { MAX_LOG_LINES, type CreateServiceDto } from '@aiplane/http-api';
 import { JobFailedError, JobWaitTimeoutError, SchedulerQueueClient } from '@aiplane/jobs';
@@ -46,9 +48,7 @@ const LOG_TAIL_BYTES = 4 * 1024 * 1024;
 
 export type CancelOutcome = CancelResponse | GroupCancelResponse;
 
-export type ListedService = Pick<ServiceRecord, 'id' | 'name' | 'recipe_name' | 'endpoint'> & {
-  status: string;
-};
+export type ListedService = ServiceSummary;
 
 @Injectable()
 export class ServicesService {
@@ -120,7 +120,7 @@ export class ServicesService {
     return entry.type === 'group' ? toGroupRecord(entry) : toServiceRecord(entry.service);
   }
 
-  async status(id: string): Promise<{ id: string; status: string }> {
+  async status(id: string): Promise<ServiceStatusResponse> {
     const record = await this.get(id);
     return { id: record.id, status: record.status };
   }
