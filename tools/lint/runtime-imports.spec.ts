@@ -13,6 +13,9 @@ function isFramework(name: string): boolean {
   );
 }
 
+// Parsing every file an app reaches takes a second or two; more on a loaded CI machine.
+jest.setTimeout(30_000);
+
 describe('what a process loads at run time', () => {
   it('loading @aiplane/contracts loads no framework, only Node itself', () => {
     const { packages } = runtimeImports('libs/contracts/src/index.ts', ROOT);
