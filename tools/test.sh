@@ -23,8 +23,14 @@ step() {
 jest_tier() {
   local tier="$1"
   shift
+  jest_run "$tier" --selectProjects "$tier" "$@"
+}
+
+jest_run() {
+  local report="$1"
+  shift
   # --forceExit: a handle leaked by one test must fail that test's assertions, not hang CI for 90 minutes.
-  npx jest -c jest.config.js --selectProjects "$tier" --forceExit --json --outputFile="$reports/$tier.json" "$@"
+  npx jest -c jest.config.js --forceExit --json --outputFile="$reports/$report.json" "$@"
 }
 
 step "format" npx prettier --check . --log-level warn
@@ -34,5 +40,9 @@ step "openapi drift" bash tools/openapi/check.sh
 step "unit tests" jest_tier unit
 step "integration tests" jest_tier integration --runInBand
 step "e2e tests" jest_tier e2e --runInBand
+# The fault scenarios once more in a random order (jest prints the seed; --seed=<n> replays it):
+# each must pass whatever ran before it.
+step "fault suite, shuffled" jest_run e2e-faults-shuffled --selectProjects e2e --runInBand --randomize \
+  tests/e2e/faults.e2e-spec.ts
 
 node tools/test-summary.js "$reports" "${failed_steps[@]}"

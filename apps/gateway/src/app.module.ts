@@ -5,6 +5,7 @@ import { HealthController } from './health/health.controller';
 import { RecipesController } from './recipes/recipes.controller';
 import { ServiceGroupsController } from './service-groups/service-groups.controller';
 import { ServicesController } from './services/services.controller';
+import { RouteForwarder } from './common/route-forwarder';
 import { TransportModule } from './transport/transport.module';
 import { VectorDbController } from './vector-db/vector-db.controller';
 import { VllmController } from './vllm/vllm.controller';
@@ -23,6 +24,7 @@ export class AppModule {
         VectorDbController,
         RecipesController,
       ],
+      providers: [RouteForwarder],
     };
   }
 }

@@ -1,8 +1,15 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { GATEWAY_PREFIX, pathPattern, routeIds } from '@aiplane/contracts';
 import { createHttpApp, JSON_BODY_LIMIT, type Logger } from '@aiplane/server-kit';
 import { AppModule } from './app.module';
 import type { GatewayConfig } from './gateway.config';
 import { API_PREFIX, buildOpenApiDocument, serveOpenApiDocs } from './openapi';
+
+/** The gateway's own routes outside /api/v1 (its health), as the route table places them. */
+const OUTSIDE_PREFIX = routeIds().flatMap((id) => {
+  const path = pathPattern(id, 'gateway');
+  return path === undefined || path.startsWith(`${GATEWAY_PREFIX}/`) ? [] : [path.slice(1)];
+});
 
 /** The whole gateway, ready to listen; shared by main.ts, the tests and the OpenAPI generator. */
 export async function createGatewayApp(
@@ -10,7 +17,7 @@ export async function createGatewayApp(
   logger: Logger,
 ): Promise<NestExpressApplication> {
   const app = await createHttpApp(AppModule.forRoot(config, logger), { logger, bodyLimit: JSON_BODY_LIMIT });
-  app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'ready'] });
+  app.setGlobalPrefix(API_PREFIX, { exclude: OUTSIDE_PREFIX });
   serveOpenApiDocs(app, buildOpenApiDocument(app));
   return app;
 }

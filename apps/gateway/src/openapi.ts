@@ -1,7 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
+import { GATEWAY_PREFIX } from '@aiplane/contracts';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject, type OperationObject } from '@nestjs/swagger';
 
-export const API_PREFIX = 'api/v1';
+export const API_PREFIX = GATEWAY_PREFIX.slice(1);
 export const DOCS_PATH = 'docs';
 
 const DESCRIPTION = `Run AI services (vLLM, Qdrant) as SLURM jobs on an HPC cluster and use them from your own machine.

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { ORCHESTRATOR_PREFIX } from '@aiplane/contracts';
 import { createHttpApp, createLogger, listen } from '@aiplane/server-kit';
 import { AppModule } from './app.module';
 import { BearerTokenGuard } from './auth/bearer-token.guard';
@@ -8,7 +9,7 @@ async function main(): Promise<void> {
   const config = loadOrchestratorConfig();
   const logger = createLogger('orchestrator', config.LOG_LEVEL);
   const app = await createHttpApp(AppModule.forRoot(config, logger), { logger });
-  app.setGlobalPrefix('api');
+  app.setGlobalPrefix(ORCHESTRATOR_PREFIX.slice(1));
   if (config.ORCHESTRATOR_TOKEN) app.useGlobalGuards(new BearerTokenGuard(config.ORCHESTRATOR_TOKEN));
   else
     logger.warn(

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { PROXY_PREFIX } from '@aiplane/contracts';
 import { createHttpApp, createLogger, listen } from '@aiplane/server-kit';
 import { AppModule } from './app.module';
 import { loadProxyConfig } from './proxy.config';
@@ -7,7 +8,7 @@ async function main(): Promise<void> {
   const config = loadProxyConfig();
   const logger = createLogger('proxy', config.LOG_LEVEL);
   const app = await createHttpApp(AppModule.forRoot(config, logger), { logger });
-  app.setGlobalPrefix('api');
+  app.setGlobalPrefix(PROXY_PREFIX.slice(1));
   await listen(app, config.PROXY_HOST, config.PROXY_PORT, logger);
 }
 

@@ -14,7 +14,7 @@ describe('loadSimConfig', () => {
       failRate: 0,
       version: DEFAULT_QDRANT_VERSION,
     });
-    expect(DEFAULT_QDRANT_VERSION).toBe('1.12.6');
+    expect(DEFAULT_QDRANT_VERSION).toBe('1.18.2');
   });
 
   it('reads every variable the job and the simulator set', () => {
@@ -30,7 +30,7 @@ describe('loadSimConfig', () => {
       QDRANT__TELEMETRY_DISABLED: 'true',
       SIM_STARTUP_DELAY_MS: '1500',
       SIM_FAIL_RATE: '0.25',
-      SIM_QDRANT_VERSION: '1.13.0',
+      SIM_QDRANT_VERSION: '1.19.0',
     });
     expect(config).toEqual({
       host: '127.0.0.1',
@@ -42,7 +42,7 @@ describe('loadSimConfig', () => {
       storagePath: '/scratch/job/qdrant/storage',
       startupDelayMs: 1500,
       failRate: 0.25,
-      version: '1.13.0',
+      version: '1.19.0',
     });
   });
 

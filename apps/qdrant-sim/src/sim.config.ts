@@ -28,8 +28,10 @@ export class SimConfigError extends Error {
   }
 }
 
-// The release the recipe runs on the cluster (qdrant/qdrant:v1.12.6), whose REST shapes the simulator reproduces.
-export const DEFAULT_QDRANT_VERSION = '1.12.6';
+// The release the recipe runs on the cluster (qdrant/qdrant:v1.18.2), whose REST shapes and metric names the
+// simulator reproduces (recipes/releases/qdrant-v1.18.2.json). The official JS client 1.18 accepts a server one
+// minor version away at most.
+export const DEFAULT_QDRANT_VERSION = '1.18.2';
 
 // Shell wrappers often export a variable as empty instead of leaving it unset; both mean "use the default".
 const blankToUndefined = (value: unknown): unknown =>

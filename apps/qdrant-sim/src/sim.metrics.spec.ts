@@ -9,9 +9,9 @@ describe('SimMetrics', () => {
   const search = 'method="POST",endpoint="/collections/{name}/points/search"';
 
   it('reports app info and collection totals in its own registry', async () => {
-    const metrics = new SimMetrics('1.12.6', () => ({ collections: 2, vectors: 30 }));
+    const metrics = new SimMetrics('1.18.2', () => ({ collections: 2, vectors: 30 }));
     const text = await metrics.render();
-    expect(sample(text, 'app_info{name="qdrant",version="1.12.6"}')).toBe(1);
+    expect(sample(text, 'app_info{name="qdrant",version="1.18.2"}')).toBe(1);
     expect(sample(text, 'app_status_recovery_mode')).toBe(0);
     expect(sample(text, 'collections_total')).toBe(2);
     expect(sample(text, 'collections_vector_total')).toBe(30);
@@ -21,7 +21,7 @@ describe('SimMetrics', () => {
   });
 
   it('counts responses per method, route pattern and status, timing only the 200s', async () => {
-    const metrics = new SimMetrics('1.12.6', () => ({ collections: 0, vectors: 0 }));
+    const metrics = new SimMetrics('1.18.2', () => ({ collections: 0, vectors: 0 }));
     metrics.restResponse('POST', '/collections/{name}/points/search', 200, 0.003);
     metrics.restResponse('POST', '/collections/{name}/points/search', 200, 0.0004);
     metrics.restResponse('POST', '/collections/{name}/points/search', 404, 0.0001);
@@ -43,7 +43,7 @@ describe('SimMetrics', () => {
   });
 
   it('leaves out routes Qdrant does not meter', async () => {
-    const metrics = new SimMetrics('1.12.6', () => ({ collections: 0, vectors: 0 }));
+    const metrics = new SimMetrics('1.18.2', () => ({ collections: 0, vectors: 0 }));
     metrics.restResponse('GET', '/collections', 200, 0.001);
     metrics.restResponse('PUT', '/collections/{name}', 200, 0.001);
     metrics.restResponse('GET', 'unknown', 404, 0.001);

@@ -88,7 +88,8 @@ describe('service routes', () => {
     const { base, lines } = await start();
     expect(await json(fetch(`${base}/`))).toEqual({
       title: 'qdrant - vector search engine',
-      version: '1.12.6',
+      version: '1.18.2',
+      commit: '0000000000000000000000000000000000000000',
     });
     for (const [path, text] of [
       ['/healthz', 'healthz check passed'],
@@ -101,7 +102,7 @@ describe('service routes', () => {
       expect(await res.text()).toBe(text);
     }
     expect(lines[0]).toMatch(
-      /^qdrant-sim: serving Qdrant 1\.12\.6 REST on 127\.0\.0\.1:\d+ \(0 collections, in memory\)$/,
+      /^qdrant-sim: serving Qdrant 1\.18\.2 REST on 127\.0\.0\.1:\d+ \(0 collections, in memory\)$/,
     );
     await new Promise((resolve) => setImmediate(resolve));
     expect(lines.some((line) => /^qdrant-sim: GET \/readyz 200 \d+ms$/.test(line))).toBe(true);
@@ -501,7 +502,7 @@ describe('metrics', () => {
     const text = await res.text();
     const search = 'method="POST",endpoint="/collections/{name}/points/search"';
     const upsert = 'method="PUT",endpoint="/collections/{name}/points"';
-    expect(text).toContain('app_info{name="qdrant",version="1.12.6"} 1');
+    expect(text).toContain('app_info{name="qdrant",version="1.18.2"} 1');
     expect(text).toContain('collections_total 1');
     expect(text).toContain('collections_vector_total 4');
     expect(text).toContain(`rest_responses_total{${search},status="200"} 2`);

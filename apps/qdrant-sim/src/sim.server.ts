@@ -57,6 +57,9 @@ interface RouteDef {
 }
 
 // Literal routes come before `{id}`, as in Qdrant, so `/points/search` is never read as a point id.
+// Qdrant reports the git commit it was built from; the simulator has none, so it reports a fixed stand-in.
+const COMMIT = '0000000000000000000000000000000000000000';
+
 const ROUTES: readonly RouteDef[] = [
   { method: 'GET', pattern: '/', name: 'root', read: true },
   { method: 'GET', pattern: '/healthz', name: 'healthz', read: true },
@@ -293,7 +296,11 @@ export class SimServer {
   ): Promise<void> {
     switch (def.name) {
       case 'root':
-        this.json(res, 200, { title: 'qdrant - vector search engine', version: this.config.version });
+        this.json(res, 200, {
+          title: 'qdrant - vector search engine',
+          version: this.config.version,
+          commit: COMMIT,
+        });
         return;
       case 'healthz':
       case 'livez':

@@ -9,6 +9,7 @@ describe('loadSimConfig', () => {
       port: 8000,
       uds: undefined,
       maxModelLen: 4096,
+      gpuMemoryUtilization: 0.9,
       apiKey: undefined,
       startupDelayMs: 0,
       ttftMs: 0,
@@ -16,7 +17,7 @@ describe('loadSimConfig', () => {
       failRate: 0,
       chatTemplate: 'auto',
       maxNumSeqs: 256,
-      version: '0.8.5',
+      version: '0.11.0',
     });
   });
 
@@ -27,6 +28,7 @@ describe('loadSimConfig', () => {
       VLLM_PORT: '8123',
       VLLM_UDS: '/tmp/aiplane.x/vllm.sock',
       VLLM_MAX_MODEL_LEN: '8192',
+      VLLM_GPU_MEMORY_UTILIZATION: '0.5',
       VLLM_API_KEY: 'secret',
       VLLM_SERVED_MODEL_NAME: 'llama',
       SIM_STARTUP_DELAY_MS: '2000',
@@ -44,6 +46,7 @@ describe('loadSimConfig', () => {
       port: 8123,
       uds: '/tmp/aiplane.x/vllm.sock',
       maxModelLen: 8192,
+      gpuMemoryUtilization: 0.5,
       apiKey: 'secret',
       startupDelayMs: 2000,
       ttftMs: 50,

@@ -12,6 +12,8 @@ export interface SimConfig {
   /** Like vLLM's --uds: listen on this Unix socket instead of host:port. */
   uds: string | undefined;
   maxModelLen: number;
+  /** Like --gpu-memory-utilization; only shown, in vllm:cache_config_info. */
+  gpuMemoryUtilization: number;
   apiKey: string | undefined;
   startupDelayMs: number;
   ttftMs: number;
@@ -33,8 +35,9 @@ export class SimConfigError extends Error {
 }
 
 export const DEFAULT_MODEL = 'Qwen/Qwen2.5-0.5B-Instruct';
-// The vLLM release whose API shapes the simulator reproduces (flat error body, gpu_cache_usage_perc).
-export const DEFAULT_VLLM_VERSION = '0.8.5';
+// The release the vLLM recipes run (vllm/vllm-openai:v0.11.0), whose metric names and API shapes the simulator
+// reproduces; recipes/releases/vllm-openai-v0.11.0.json lists them and the release contract spec holds both to it.
+export const DEFAULT_VLLM_VERSION = '0.11.0';
 
 // Shell wrappers often export a variable as empty instead of leaving it unset; both mean "use the default".
 const blankToUndefined = (value: unknown): unknown =>
@@ -61,6 +64,7 @@ const envSchema = z.object({
       .optional(),
   ),
   VLLM_MAX_MODEL_LEN: int(1, 10_000_000, 4096),
+  VLLM_GPU_MEMORY_UTILIZATION: z.preprocess(blankToUndefined, z.coerce.number().gt(0).max(1).default(0.9)),
   VLLM_API_KEY: optionalText,
   VLLM_SERVED_MODEL_NAME: optionalText,
   SIM_STARTUP_DELAY_MS: int(0, 3_600_000, 0),
@@ -95,6 +99,7 @@ export function loadSimConfig(env: Record<string, string | undefined>): SimConfi
     port: e.VLLM_PORT,
     uds: e.VLLM_UDS,
     maxModelLen: e.VLLM_MAX_MODEL_LEN,
+    gpuMemoryUtilization: e.VLLM_GPU_MEMORY_UTILIZATION,
     apiKey: e.VLLM_API_KEY,
     startupDelayMs: e.SIM_STARTUP_DELAY_MS,
     ttftMs: e.SIM_TTFT_MS,

@@ -115,8 +115,10 @@ describe('SimServer basics', () => {
   });
 
   it('reports a version', async () => {
-    const { base } = await start({ SIM_VLLM_VERSION: '0.8.5' });
-    expect(await (await fetch(`${base}/version`)).json()).toEqual({ version: '0.8.5' });
+    const { base } = await start();
+    expect(await (await fetch(`${base}/version`)).json()).toEqual({ version: '0.11.0' });
+    const pinned = await start({ SIM_VLLM_VERSION: '0.11.1' });
+    expect(await (await fetch(`${pinned.base}/version`)).json()).toEqual({ version: '0.11.1' });
   });
 
   it('answers unknown routes and methods like FastAPI', async () => {
@@ -210,11 +212,7 @@ describe('POST /v1/chat/completions', () => {
     const res = await post(`${base}/v1/chat/completions`, { ...hello, max_tokens: 5 });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({
-      object: 'error',
-      message: NO_CHAT_TEMPLATE_MESSAGE,
-      type: 'BadRequestError',
-      param: null,
-      code: 400,
+      error: { message: NO_CHAT_TEMPLATE_MESSAGE, type: 'BadRequestError', param: null, code: 400 },
     });
     // Completions still work for a base model.
     expect((await post(`${base}/v1/completions`, { prompt: 'Hi' })).status).toBe(200);
@@ -234,11 +232,12 @@ describe('POST /v1/chat/completions', () => {
     const res = await post(`${base}/v1/chat/completions`, { model: DEFAULT_MODEL, ...hello });
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({
-      object: 'error',
-      message: `The model \`${DEFAULT_MODEL}\` does not exist.`,
-      type: 'NotFoundError',
-      param: null,
-      code: 404,
+      error: {
+        message: `The model \`${DEFAULT_MODEL}\` does not exist.`,
+        type: 'NotFoundError',
+        param: null,
+        code: 404,
+      },
     });
   });
 
@@ -255,8 +254,8 @@ describe('POST /v1/chat/completions', () => {
     const { base } = await start();
     const res = await post(`${base}/v1/chat/completions`, body);
     expect(res.status).toBe(400);
-    const error = (await res.json()) as Record<string, unknown>;
-    expect(error).toMatchObject({ object: 'error', type: 'BadRequestError', param: null, code: 400 });
+    const { error } = (await res.json()) as { error: Record<string, unknown> };
+    expect(error).toMatchObject({ type: 'BadRequestError', param: null, code: 400 });
     expect(error.message).toMatch(message);
   });
 
@@ -264,7 +263,7 @@ describe('POST /v1/chat/completions', () => {
     const { base } = await start({ VLLM_MAX_MODEL_LEN: '100' });
     const res = await post(`${base}/v1/chat/completions`, { ...hello, max_tokens: 94 });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { message: string }).message).toBe(
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
       "This model's maximum context length is 100 tokens. However, you requested 101 tokens (7 in the messages, 94 in the completion). Please reduce the length of the messages or completion.",
     );
     expect((await post(`${base}/v1/chat/completions`, { ...hello, max_tokens: 93 })).status).toBe(200);
@@ -380,8 +379,7 @@ describe('POST /v1/completions', () => {
     const res = await post(`${base}/v1/completions`, { model: 'x', prompt: 'a' });
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({
-      message: 'The model `x` does not exist.',
-      type: 'NotFoundError',
+      error: { message: 'The model `x` does not exist.', type: 'NotFoundError' },
     });
   });
 
@@ -479,7 +477,7 @@ describe('unguarded routes', () => {
     const { base } = await start();
     const res = await post(`${base}/invocations`, { input: 'hello' });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ object: 'error', code: 400, type: 'BadRequestError' });
+    expect(await res.json()).toMatchObject({ error: { code: 400, type: 'BadRequestError' } });
     expect((await fetch(`${base}/invocations`)).status).toBe(405);
   });
 
@@ -539,7 +537,7 @@ describe('Unix socket', () => {
 });
 
 describe('metrics', () => {
-  it('exposes vLLM metric names with model_name, updated by traffic', async () => {
+  it('exposes vLLM metric names with model_name and engine, updated by traffic', async () => {
     const { base } = await start({ VLLM_SERVED_MODEL_NAME: 'qwen' });
     await post(`${base}/v1/chat/completions`, { ...hello, max_tokens: 5 });
     await (
@@ -551,10 +549,10 @@ describe('metrics', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();
-    const label = 'model_name="qwen"';
+    const label = 'engine="0",model_name="qwen"';
     expect(text).toContain(`vllm:num_requests_running{${label}} 0`);
     expect(text).toContain(`vllm:num_requests_waiting{${label}} 0`);
-    expect(text).toContain(`vllm:gpu_cache_usage_perc{${label}} 0`);
+    expect(text).toContain(`vllm:kv_cache_usage_perc{${label}} 0`);
     // 7 + 4 + 4 prompt tokens; 5 + 3 + 3 generated.
     expect(text).toContain(`vllm:prompt_tokens_total{${label}} 15`);
     expect(text).toContain(`vllm:generation_tokens_total{${label}} 11`);
@@ -562,6 +560,8 @@ describe('metrics', () => {
     expect(text).toContain(`vllm:request_success_total{${label},finished_reason="stop"} 1`);
     expect(text).toContain(`vllm:time_to_first_token_seconds_count{${label}} 3`);
     expect(text).toContain(`vllm:e2e_request_latency_seconds_count{${label}} 3`);
+    expect(text).toContain(`vllm:inter_token_latency_seconds_count{${label}} 8`);
+    expect(text).toContain(`vllm:request_generation_tokens_sum{${label}} 11`);
     expect(text).toContain(`vllm:time_to_first_token_seconds_bucket{le="0.001",${label}}`);
     expect(text).toContain('# TYPE vllm:e2e_request_latency_seconds histogram');
   });
@@ -570,18 +570,24 @@ describe('metrics', () => {
     const { base, sim } = await start({ SIM_MAX_NUM_SEQS: '1', SIM_TTFT_MS: '600' });
     const first = post(`${base}/v1/completions`, { prompt: 'a', max_tokens: 2 });
     const second = post(`${base}/v1/completions`, { prompt: 'b', max_tokens: 2 });
-    const waitingLine = 'vllm:num_requests_waiting{model_name="Qwen/Qwen2.5-0.5B-Instruct"} 1';
+    const waitingLine = 'vllm:num_requests_waiting{engine="0",model_name="Qwen/Qwen2.5-0.5B-Instruct"} 1';
     let during = '';
     for (let i = 0; i < 50 && !during.includes(waitingLine); i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
       during = await sim.metrics.render();
     }
-    expect(during).toContain('vllm:num_requests_running{model_name="Qwen/Qwen2.5-0.5B-Instruct"} 1');
+    expect(during).toContain(
+      'vllm:num_requests_running{engine="0",model_name="Qwen/Qwen2.5-0.5B-Instruct"} 1',
+    );
     expect(during).toContain(waitingLine);
     await Promise.all([first, second]);
     const after = await sim.metrics.render();
-    expect(after).toContain('vllm:num_requests_running{model_name="Qwen/Qwen2.5-0.5B-Instruct"} 0');
-    expect(after).toContain('vllm:num_requests_waiting{model_name="Qwen/Qwen2.5-0.5B-Instruct"} 0');
+    expect(after).toContain(
+      'vllm:num_requests_running{engine="0",model_name="Qwen/Qwen2.5-0.5B-Instruct"} 0',
+    );
+    expect(after).toContain(
+      'vllm:num_requests_waiting{engine="0",model_name="Qwen/Qwen2.5-0.5B-Instruct"} 0',
+    );
   });
 
   it('counts a client that disconnects mid-stream as aborted and frees its slot', async () => {
@@ -590,14 +596,18 @@ describe('metrics', () => {
     const reader = res.body!.getReader();
     await reader.read();
     const during = await sim.metrics.render();
-    expect(during).toContain('vllm:num_requests_running{model_name="Qwen/Qwen2.5-0.5B-Instruct"} 1');
-    expect(during).toMatch(/vllm:gpu_cache_usage_perc\{model_name="Qwen\/Qwen2\.5-0\.5B-Instruct"\} 0\.0\d+/);
+    expect(during).toContain(
+      'vllm:num_requests_running{engine="0",model_name="Qwen/Qwen2.5-0.5B-Instruct"} 1',
+    );
+    expect(during).toMatch(
+      /vllm:kv_cache_usage_perc\{engine="0",model_name="Qwen\/Qwen2\.5-0\.5B-Instruct"\} 0\.0\d+/,
+    );
     await reader.cancel();
     await new Promise((resolve) => setTimeout(resolve, 100));
     const text = await sim.metrics.render();
-    expect(text).toContain('vllm:num_requests_running{model_name="Qwen/Qwen2.5-0.5B-Instruct"} 0');
+    expect(text).toContain('vllm:num_requests_running{engine="0",model_name="Qwen/Qwen2.5-0.5B-Instruct"} 0');
     expect(text).toContain('finished_reason="abort"} 1');
-    expect(text).toContain('vllm:gpu_cache_usage_perc{model_name="Qwen/Qwen2.5-0.5B-Instruct"} 0');
+    expect(text).toContain('vllm:kv_cache_usage_perc{engine="0",model_name="Qwen/Qwen2.5-0.5B-Instruct"} 0');
   });
 });
 
@@ -607,10 +617,7 @@ describe('simulator knobs', () => {
     for (const res of [await fetch(`${base}/v1/models`), await post(`${base}/v1/chat/completions`, hello)]) {
       expect(res.status).toBe(500);
       expect(await res.json()).toMatchObject({
-        object: 'error',
-        type: 'InternalServerError',
-        param: null,
-        code: 500,
+        error: { type: 'InternalServerError', param: null, code: 500 },
       });
     }
     expect((await fetch(`${base}/health`)).status).toBe(200);
@@ -669,7 +676,7 @@ describe('simulator knobs', () => {
     const { base } = await start();
     const res = await post(`${base}/v1/completions`, { prompt: 'x'.repeat(1024 * 1024 + 10) });
     expect(res.status).toBe(413);
-    expect(await res.json()).toMatchObject({ object: 'error', code: 413 });
+    expect(await res.json()).toMatchObject({ error: { code: 413 } });
   });
 
   it('closes quickly even with a stream in flight', async () => {

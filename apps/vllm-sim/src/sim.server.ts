@@ -40,16 +40,13 @@ export class ApiError extends Error {
   }
 
   body(): VllmErrorBody {
-    return { object: 'error', message: this.message, type: this.type, param: null, code: this.code };
+    return { error: { message: this.message, type: this.type, param: null, code: this.code } };
   }
 }
 
+/** vLLM's ErrorResponse since 0.10.1 (vllm-project/vllm#22099): OpenAI's nested shape, code = HTTP status. */
 export interface VllmErrorBody {
-  object: 'error';
-  message: string;
-  type: string;
-  param: null;
-  code: number;
+  error: { message: string; type: string; param: null; code: number };
 }
 
 export interface SimServerOptions {
@@ -106,6 +103,10 @@ interface Usage {
 interface Prepared {
   modelName: string;
   promptTokens: number;
+  /** The request's max_tokens (or max_completion_tokens), when it set one. */
+  maxTokens: number | undefined;
+  /** The most tokens it may generate: max_tokens, else what the context leaves. */
+  generationLimit: number;
   generation: Generation;
   stream: boolean;
   includeUsage: boolean;
@@ -177,7 +178,12 @@ export class SimServer {
     this.slots = new Slots(config.maxNumSeqs);
     const primary = config.servedModelNames[0] ?? config.model;
     // A pretend cache that holds four full-length sequences: enough to move visibly under load.
-    this.metrics = new SimMetrics(primary, config.maxModelLen * 4);
+    this.metrics = new SimMetrics({
+      modelName: primary,
+      maxModelLen: config.maxModelLen,
+      kvCapacityTokens: config.maxModelLen * 4,
+      gpuMemoryUtilization: config.gpuMemoryUtilization,
+    });
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         this.fail(res, error);
@@ -569,6 +575,8 @@ export class SimServer {
     return {
       modelName,
       promptTokens,
+      maxTokens,
+      generationLimit: maxTokens ?? maxLen - promptTokens,
       generation,
       stream,
       includeUsage,
@@ -594,6 +602,8 @@ export class SimServer {
     res.on('close', onClose);
     const signal = aborter.signal;
     const arrived = performance.now();
+    let scheduled = arrived;
+    let firstOut = arrived;
     let cached = 0;
     let reason: FinishedReason = 'abort';
     let slotted = false;
@@ -602,17 +612,19 @@ export class SimServer {
       this.publishQueue();
       await slot;
       slotted = true;
+      scheduled = performance.now();
       this.publishQueue();
       if (ttftMs > 0) await sleep(ttftMs, undefined, { signal });
       signal.throwIfAborted();
-      this.metrics.firstToken(promptTokens, (performance.now() - arrived) / 1000);
-      this.metrics.tokensGenerated(1);
+      firstOut = performance.now();
+      this.metrics.firstToken(promptTokens, (firstOut - arrived) / 1000, prepared.generationLimit);
       cached = promptTokens + 1;
       emit?.(0);
       for (let i = 1; i < generation.completionTokens; i++) {
         if (tokenLatencyMs > 0) await sleep(tokenLatencyMs, undefined, { signal });
         signal.throwIfAborted();
-        this.metrics.tokensGenerated(1, tokenLatencyMs / 1000);
+        // The configured pace rather than the measured gap, so tests can place the observation in a bucket.
+        this.metrics.tokenGenerated(tokenLatencyMs / 1000);
         cached++;
         emit?.(i);
       }
@@ -625,7 +637,24 @@ export class SimServer {
       res.off('close', onClose);
       if (slotted) this.slots.release();
       this.publishQueue();
-      if (slotted) this.metrics.finished(reason, (performance.now() - arrived) / 1000, cached);
+      if (slotted) {
+        const end = performance.now();
+        this.metrics.finished(
+          reason,
+          {
+            e2e: (end - arrived) / 1000,
+            queued: (scheduled - arrived) / 1000,
+            prefill: (firstOut - scheduled) / 1000,
+            decode: (end - firstOut) / 1000,
+          },
+          {
+            prompt: promptTokens,
+            generation: generation.completionTokens,
+            maxTokensParam: prepared.maxTokens,
+          },
+          cached,
+        );
+      }
     }
   }
 

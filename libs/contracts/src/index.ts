@@ -8,3 +8,4 @@ export * from './scrape-origin';
 export * from './document-examples';
 export * from './vector-db';
 export * from './models';
+export * from './routes';

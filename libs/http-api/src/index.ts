@@ -3,3 +3,4 @@ export * from './services.dto';
 export * from './prompt.dto';
 export * from './responses.dto';
 export * from './vector-db.dto';
+export * from './body-dtos';

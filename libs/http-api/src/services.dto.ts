@@ -133,9 +133,6 @@ export class CreateServiceDto implements CreateServiceRequest {
   config?: ServiceConfigDto;
 }
 
-/** Most log lines one request may ask for (`?lines=`); the default is 200. */
-export const MAX_LOG_LINES = 10_000;
-
 export const ACCEPTED_STATUS_UPDATES = ['cancelled'] as const;
 
 export class UpdateStatusDto implements UpdateStatusRequest {

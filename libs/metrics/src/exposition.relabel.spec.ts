@@ -52,7 +52,7 @@ describe('relabel golden files', () => {
     expect(raw?.metrics[0]?.sum).toBeUndefined();
 
     const output = relabel(input, LABELS);
-    const model = 'model_name="Qwen/Qwen2.5-0.5B-Instruct"';
+    const model = 'engine="0",model_name="Qwen/Qwen2.5-0.5B-Instruct"';
     expect(output).toContain(`${ttft}_bucket{le="+Inf",${model},${ADDED}} 2\n`);
     expect(output).toContain(`${ttft}_sum{${model},${ADDED}} 0.051000000000000004\n`);
     expect(output).toContain(`${ttft}_count{${model},${ADDED}} 2\n`);

@@ -489,7 +489,7 @@ wait "$sleeper"
       '--writable-tmpfs',
       '--pwd',
       '/qdrant',
-      'docker://qdrant/qdrant:v1.12.6',
+      'docker://qdrant/qdrant:v1.18.2',
       '/qdrant/qdrant',
     ]);
     expect(vars.get('QDRANT__SERVICE__HTTP_PORT')).toBe(String(httpPort));

@@ -6,4 +6,5 @@ export * from './logging';
 export * from './params.pipe';
 export * from './request-body.rules';
 export * from './request-context';
+export * from './route-controller';
 export * from './store-unavailable';

@@ -33,10 +33,13 @@ export class ProcessStartError extends Error {
  */
 export class ProcessSupervisor {
   private readonly running = new Map<string, Running>();
+  /** Killed and not started again: what `reviveKilled` brings back. */
+  private readonly killed = new Map<string, ProcessSpec>();
 
   constructor(private readonly options: SupervisorOptions) {}
 
   async start(spec: ProcessSpec): Promise<void> {
+    this.killed.delete(spec.name);
     const child = spawn(process.execPath, [spec.script], {
       cwd: this.options.cwd,
       env: spec.env,
@@ -87,13 +90,22 @@ export class ProcessSupervisor {
     entry.child.kill(signal);
     await entry.exited;
     this.running.delete(name);
+    this.killed.set(name, entry.spec);
     return entry.spec;
+  }
+
+  /** Starts every process that was killed and not started since; resolves with their names. */
+  async reviveKilled(): Promise<string[]> {
+    const specs = [...this.killed.values()];
+    for (const spec of specs) await this.start(spec);
+    return specs.map((spec) => spec.name);
   }
 
   /** SIGTERM to all, in reverse start order, SIGKILL after the grace period. */
   async stopAll(graceMs = 8_000): Promise<void> {
     const entries = [...this.running.values()].reverse();
     this.running.clear();
+    this.killed.clear();
     await Promise.all(
       entries.map(async ({ child, exited }) => {
         if (child.exitCode !== null || child.signalCode !== null) return;

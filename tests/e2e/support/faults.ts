@@ -112,6 +112,10 @@ export class PrivateRedis {
     return this.child?.pid;
   }
 
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
   /** Starts it on the same port and data dir: what it comes back with is what the AOF kept. */
   async restart(): Promise<void> {
     this.child = spawn(
@@ -200,6 +204,10 @@ export class PrivateSshd {
 
   get knownHostsPath(): string {
     return path.join(this.dir, 'known_hosts');
+  }
+
+  get running(): boolean {
+    return this.child !== undefined;
   }
 
   async restart(): Promise<void> {

@@ -1,9 +1,13 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ROUTES, servedPath } from '@aiplane/contracts';
 import { ErrorBodyDto } from '@aiplane/http-api';
 import { UnavailableError } from '@aiplane/server-kit';
 import { OrchestratorClient } from '../transport/orchestrator.client';
 import { GatewayHealthDto, ReadyDto } from './health.dto';
+
+const HEALTH = ROUTES['health.health'];
+const READY = ROUTES['health.ready'];
 
 /** The gateway's own health, outside /api/v1: answers even when nothing behind it does. */
 @ApiTags('health')
@@ -11,11 +15,8 @@ import { GatewayHealthDto, ReadyDto } from './health.dto';
 export class HealthController {
   constructor(private readonly orchestrator: OrchestratorClient) {}
 
-  @Get('health')
-  @ApiOperation({
-    summary: 'Gateway health',
-    description: 'Always 200 while the gateway runs; `degraded` when the orchestrator does not answer.',
-  })
+  @Get(servedPath('health.health', 'gateway'))
+  @ApiOperation({ summary: HEALTH.summary, description: HEALTH.description })
   @ApiOkResponse({ type: GatewayHealthDto })
   async health(): Promise<GatewayHealthDto> {
     const probe = await this.orchestrator.probe();
@@ -30,8 +31,8 @@ export class HealthController {
     };
   }
 
-  @Get('ready')
-  @ApiOperation({ summary: 'Readiness: 200 once the orchestrator answers, 503 until then' })
+  @Get(servedPath('health.ready', 'gateway'))
+  @ApiOperation({ summary: READY.summary })
   @ApiOkResponse({ type: ReadyDto })
   @ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'The orchestrator does not answer yet' })
   async ready(): Promise<ReadyDto> {

@@ -1,7 +1,8 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Agent } from 'node:http';
 import type { Request, Response } from 'express';
-import { HttpForwarder, pipeResponse } from '@aiplane/server-kit';
+import { routePath } from '@aiplane/contracts';
+import { GatewayTimeoutError, HttpForwarder, pipeResponse, UnavailableError } from '@aiplane/server-kit';
 import type { GatewayConfig } from '../gateway.config';
 import type { SshTunnel, TunnelState } from './ssh-tunnel';
 
@@ -71,7 +72,11 @@ export class OrchestratorClient implements OnApplicationShutdown {
   async probe(): Promise<OrchestratorProbe> {
     const timeoutMs = Math.min(PROBE_TIMEOUT_MS, this.config.upstreamTimeoutMs);
     const started = performance.now();
-    const answer = this.exchange(this.prober, { method: 'GET', path: '/api/health', headers: {} });
+    const answer = this.exchange(this.prober, {
+      method: 'GET',
+      path: routePath('health.orchestrator', 'orchestrator', {}),
+      headers: {},
+    });
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
       // Covers the wait for an SSH connection, which the forwarder's socket timeout cannot see.
@@ -143,6 +148,7 @@ export class OrchestratorClient implements OnApplicationShutdown {
     via: HttpForwarder,
     request: Parameters<HttpForwarder['request']>[0],
   ): ReturnType<HttpForwarder['request']> {
+    const dropsBefore = this.tunnel?.dropCount ?? 0;
     try {
       const res = await via.request(
         this.config.orchestratorToken
@@ -155,8 +161,16 @@ export class OrchestratorClient implements OnApplicationShutdown {
       this.lastSuccessAt = Date.now();
       return res;
     } catch (error: unknown) {
-      this.recordFailure(messageOf(error));
-      throw error;
+      // A pooled channel dies with its connection as "socket hang up"; the client should hear
+      // that the tunnel dropped, as every request does once the drop is known.
+      const failure =
+        this.tunnel?.lostUnder(dropsBefore) &&
+        !(error instanceof GatewayTimeoutError) &&
+        !messageOf(error).includes('SSH tunnel')
+          ? new UnavailableError(`The orchestrator is unreachable: ${this.tunnel.describeDrop()}`)
+          : error;
+      this.recordFailure(messageOf(failure));
+      throw failure;
     }
   }
 

@@ -96,6 +96,7 @@ function getOver(channel: Duplex, path: string): Promise<{ status: number; body:
 class Relay {
   private readonly sockets = new Set<net.Socket>();
   private readonly server: net.Server;
+  private holding = false;
 
   constructor(targetPort: number) {
     this.server = net.createServer((client) => {
@@ -105,8 +106,16 @@ class Relay {
         socket.on('close', () => this.sockets.delete(socket));
         socket.on('error', () => undefined);
       }
-      client.pipe(upstream).pipe(client);
+      client.on('data', (data: Buffer) => {
+        if (!this.holding) upstream.write(data);
+      });
+      upstream.pipe(client);
     });
+  }
+
+  /** Swallows what the client sends from now on: a request is in flight when the cut comes. */
+  hold(): void {
+    this.holding = true;
   }
 
   get port(): number {
@@ -332,6 +341,74 @@ describe('SSH transport against the real sshd', () => {
       expect(health.status).toBe('healthy');
       expect(health.transport).toMatchObject({ mode: 'ssh', phase: 'connected', failed_attempts: 0 });
       expect(health.transport.connected_since).toBe(before.transport.connected_since);
+    });
+
+    it('answers 503 naming the tunnel when the connection drops under a request on a pooled channel', async () => {
+      const relay = new Relay(Number(env.SSH_PORT));
+      await relay.start();
+      const knownHosts = await knownHostsFor(env, dir, `[127.0.0.1]:${relay.port}`, 'pooled_known_hosts');
+      const viaRelay = await startGateway(
+        gatewayEnv(env, orchestrator.url, {
+          SSH_HOST: '127.0.0.1',
+          SSH_PORT: String(relay.port),
+          SSH_KNOWN_HOSTS_PATH: knownHosts,
+        }),
+      );
+      try {
+        // Leaves an idle channel in the agent's pool, which the next request takes.
+        expect((await fetch(`${viaRelay.url}/api/v1/services`)).status).toBe(200);
+        relay.hold();
+        const inFlight = fetch(`${viaRelay.url}/api/v1/services`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        relay.cut();
+        const res = await inFlight;
+        expect(res.status).toBe(503);
+        expect(((await res.json()) as { message: string }).message).toMatch(
+          new RegExp(`SSH tunnel to 127\\.0\\.0\\.1:${relay.port} dropped during the request`),
+        );
+      } finally {
+        await viaRelay.close();
+        await relay.close();
+      }
+    });
+
+    it('names the tunnel in every answer while connections drop under traffic, 10 times', async () => {
+      const relay = new Relay(Number(env.SSH_PORT));
+      await relay.start();
+      const knownHosts = await knownHostsFor(env, dir, `[127.0.0.1]:${relay.port}`, 'drops_known_hosts');
+      const viaRelay = await startGateway(
+        gatewayEnv(env, orchestrator.url, {
+          SSH_HOST: '127.0.0.1',
+          SSH_PORT: String(relay.port),
+          SSH_KNOWN_HOSTS_PATH: knownHosts,
+        }),
+      );
+      const get = async (): Promise<{ status: number; message: string }> => {
+        const res = await fetch(`${viaRelay.url}/api/v1/services`);
+        const body = (await res.json()) as { message?: string };
+        return { status: res.status, message: body.message ?? '' };
+      };
+      const unexplained: string[] = [];
+      try {
+        for (let round = 0; round < 10; round += 1) {
+          while ((await get()).status !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
+          // Several channels in the pool, and requests in flight when the cut comes.
+          await Promise.all([get(), get(), get()]);
+          const during = Promise.all([get(), get(), get()]);
+          relay.cut();
+          const after: { status: number; message: string }[] = [];
+          for (let i = 0; i < 5; i += 1) after.push(await get());
+          for (const answer of [...(await during), ...after]) {
+            if (answer.status !== 200 && !/SSH tunnel/.test(answer.message)) {
+              unexplained.push(`round ${round}: ${answer.status} ${answer.message}`);
+            }
+          }
+        }
+      } finally {
+        await viaRelay.close();
+        await relay.close();
+      }
+      expect(unexplained).toEqual([]);
     });
 
     it('answers 503 naming the target when the orchestrator is down behind a healthy tunnel', async () => {

@@ -50,6 +50,7 @@ export class SshTunnel implements ChannelOpener {
   private lastError: string | undefined;
   private connectedSince: Date | undefined;
   private failedAttempts = 0;
+  private drops = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly readyTimeoutMs: number;
   private readonly channelTimeoutMs: number;
@@ -75,6 +76,25 @@ export class SshTunnel implements ChannelOpener {
       last_error: this.lastError ?? null,
       failed_attempts: this.failedAttempts,
     };
+  }
+
+  /**
+   * Whether a request that began when `dropCount` was `dropsBefore` and has just failed lost its
+   * channel with the connection. ssh2 closes a dead connection's channels only after the socket
+   * has fully closed, so a request may take an idle pooled channel in between; node:http then
+   * calls the failure "socket hang up", which names neither the tunnel nor the cause.
+   */
+  lostUnder(dropsBefore: number): boolean {
+    return this.drops !== dropsBefore || this.phase !== 'connected';
+  }
+
+  get dropCount(): number {
+    return this.drops;
+  }
+
+  /** What a request that lost its channel with the connection is told. */
+  describeDrop(): string {
+    return `SSH tunnel to ${this.target} dropped during the request: ${this.lastError ?? 'connection lost'}`;
   }
 
   async openChannel(host: string, port: number): Promise<Duplex> {
@@ -142,15 +162,20 @@ export class SshTunnel implements ChannelOpener {
         client.on('error', (error: Error) => {
           this.lastError = error.message;
         });
-        client.once('close', () => {
+        // 'end' (the server's FIN) comes before 'close', which waits for our side to finish
+        // writing: a request arriving in between would take a pooled channel of a dead connection.
+        const lost = (): void => {
           if (this.client !== client) return;
           this.client = undefined;
           this.connectedSince = undefined;
           if (this.phase === 'closed') return;
+          this.drops += 1;
           this.lastError ??= 'connection closed by the server';
           this.options.logger?.warn({ target: this.target, reason: this.lastError }, 'ssh tunnel lost');
           this.scheduleReconnect();
-        });
+        };
+        client.once('end', lost);
+        client.once('close', lost);
       },
       (error: unknown) => {
         if (this.phase === 'closed') return;

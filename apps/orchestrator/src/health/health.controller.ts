@@ -1,14 +1,15 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { servedPath } from '@aiplane/contracts';
 import { REDIS } from '@aiplane/registry';
 import { UnavailableError } from '@aiplane/server-kit';
 
-@Controller('health')
+@Controller()
 export class HealthController {
   constructor(@Inject(REDIS) private readonly redis: Redis) {}
 
   /** Healthy when the store answers: without it the orchestrator can serve nothing. */
-  @Get()
+  @Get(servedPath('health.orchestrator', 'orchestrator'))
   async health(): Promise<{ status: 'healthy'; redis: 'ok' }> {
     try {
       await this.redis.ping();

@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import type { ModelSearchDto } from '@aiplane/http-api';
+import { servedPath } from '@aiplane/contracts';
+import { type ModelSearchDto } from '@aiplane/http-api';
 import type { AvailableModels } from './architectures';
 import { ModelsService, type ModelInfo } from './models.service';
 
@@ -8,17 +9,17 @@ import { ModelsService, type ModelInfo } from './models.service';
  * per-service routes (services/vllm/:id/...), so its module must be imported before those
  * controllers for its literal paths to be matched first.
  */
-@Controller('services/vllm')
+@Controller()
 export class ModelsController {
   constructor(private readonly models: ModelsService) {}
 
-  @Get('available-models')
+  @Get(servedPath('vllm.availableModels', 'orchestrator'))
   availableModels(): AvailableModels {
     return this.models.availableModels();
   }
 
   // Parameters are typed unknown: a repeated key arrives as an array and is refused by the service.
-  @Get('search-models')
+  @Get(servedPath('vllm.searchModels', 'orchestrator'))
   search(
     @Query('query') query: unknown,
     @Query('limit') limit: unknown,
@@ -28,13 +29,13 @@ export class ModelsController {
     return this.models.search({ query, limit, architecture, sort_by: sortBy });
   }
 
-  @Get('model-info/:org/:name')
+  @Get(servedPath('vllm.modelInfo', 'orchestrator'))
   modelInfo(@Param('org') org: string, @Param('name') name: string): Promise<ModelInfo> {
     return this.models.modelInfo(org, name);
   }
 
   /** Models published without an owner, as the document's VLLM_MODEL example `gpt2`. */
-  @Get('model-info/:name')
+  @Get(servedPath('vllm.canonicalModelInfo', 'orchestrator'))
   canonicalModelInfo(@Param('name') name: string): Promise<ModelInfo> {
     return this.models.modelInfo(undefined, name);
   }

@@ -1,4 +1,5 @@
 import { Controller, Get, Param } from '@nestjs/common';
+import { servedPath } from '@aiplane/contracts';
 import { RecipeCatalogue, type Recipe, type RecipeParameter } from '@aiplane/recipes';
 import { NotFoundError } from '@aiplane/server-kit';
 
@@ -37,21 +38,21 @@ function summary(recipe: Recipe): RecipeSummary {
   };
 }
 
-@Controller('recipes')
+@Controller()
 export class RecipesController {
   constructor(private readonly recipes: RecipeCatalogue) {}
 
-  @Get()
+  @Get(servedPath('recipes.list', 'orchestrator'))
   list(): RecipeSummary[] {
     return this.recipes.list().map(summary);
   }
 
-  @Get(':name')
+  @Get(servedPath('recipes.get', 'orchestrator'))
   get(@Param('name') name: string): RecipeDetail {
     return this.detail(name);
   }
 
-  @Get(':category/:name')
+  @Get(servedPath('recipes.getInCategory', 'orchestrator'))
   getInCategory(@Param('category') category: string, @Param('name') name: string): RecipeDetail {
     return this.detail(`${category}/${name}`);
   }

@@ -1,17 +1,17 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { type GroupRecord, type ServiceRecord } from '@aiplane/contracts';
+import { routePath, servedPath, type GroupRecord, type ServiceRecord } from '@aiplane/contracts';
 import { CreateServiceDto, UpdateStatusDto } from '@aiplane/http-api';
 import { BadRequestError, ServiceIdPipe } from '@aiplane/server-kit';
 import { MAX_LOG_LINES, ServicesService, type CancelOutcome, type ListedService } from './services.service';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 
-@Controller('services')
+@Controller()
 export class ServicesController {
   constructor(private readonly services: ServicesService) {}
 
-  @Post('start')
+  @Post(servedPath('services.create', 'orchestrator'))
   start(
     @Body() body: CreateServiceDto,
     @Headers('idempotency-key') idempotencyKey?: string,
@@ -22,22 +22,22 @@ export class ServicesController {
     return this.services.start(body, idempotencyKey);
   }
 
-  @Get()
+  @Get(servedPath('services.list', 'orchestrator'))
   list(): Promise<(ServiceRecord | GroupRecord)[]> {
     return this.services.list();
   }
 
-  @Get('vllm/services')
+  @Get(servedPath('vllm.services', 'orchestrator'))
   async vllmServices(): Promise<{ vllm_services: ListedService[] }> {
     return { vllm_services: await this.services.listByKind('vllm') };
   }
 
-  @Get('vector-db/services')
+  @Get(servedPath('vectorDb.services', 'orchestrator'))
   async vectorDbServices(): Promise<{ vector_db_services: ListedService[] }> {
     return { vector_db_services: await this.services.listByKind('qdrant') };
   }
 
-  @Post('stop/:id')
+  @Post(servedPath('services.stop', 'orchestrator'))
   @HttpCode(200)
   async stop(
     @Param('id', ServiceIdPipe) id: string,
@@ -47,17 +47,17 @@ export class ServicesController {
     return this.services.cancel(id);
   }
 
-  @Get(':id')
+  @Get(servedPath('services.get', 'orchestrator'))
   get(@Param('id', ServiceIdPipe) id: string): Promise<ServiceRecord | GroupRecord> {
     return this.services.get(id);
   }
 
-  @Get(':id/status')
+  @Get(servedPath('services.status', 'orchestrator'))
   status(@Param('id', ServiceIdPipe) id: string): Promise<{ id: string; status: string }> {
     return this.services.status(id);
   }
 
-  @Post(':id/status')
+  @Post(servedPath('services.updateStatus', 'orchestrator'))
   @HttpCode(200)
   updateStatus(
     @Param('id', ServiceIdPipe) id: string,
@@ -67,7 +67,7 @@ export class ServicesController {
     return this.services.cancel(id);
   }
 
-  @Delete(':id')
+  @Delete(servedPath('services.remove', 'orchestrator'))
   async remove(
     @Param('id', ServiceIdPipe) id: string,
     @Res({ passthrough: true }) res: Response,
@@ -76,7 +76,7 @@ export class ServicesController {
     return this.services.cancel(id);
   }
 
-  @Get(':id/logs')
+  @Get(servedPath('services.logs', 'orchestrator'))
   logs(@Param('id', ServiceIdPipe) id: string, @Query('lines') lines?: string): Promise<{ logs: string }> {
     return this.services.logs(id, parseLines(lines));
   }
@@ -84,7 +84,10 @@ export class ServicesController {
 
 function deprecate(res: Response, id: string): void {
   res.setHeader('Deprecation', 'true');
-  res.setHeader('Link', `</api/services/${id}/status>; rel="successor-version"`);
+  res.setHeader(
+    'Link',
+    `<${routePath('services.updateStatus', 'orchestrator', { id })}>; rel="successor-version"`,
+  );
 }
 
 function parseLines(lines: string | undefined): number | undefined {

@@ -6,6 +6,7 @@ import {
   isGroupId,
   isTerminalGroupStatus,
   isTerminalStatus,
+  MAX_LOG_LINES,
   replicaIdOf,
   type CancelResponse,
   type GroupCancelResponse,
@@ -17,7 +18,7 @@ import {
   type ServiceStatusResponse,
   type ServiceSummary,
 } from '@aiplane/contracts';
-import { MAX_LOG_LINES, type CreateServiceDto } from '@aiplane/http-api';
+import type { CreateServiceDto } from '@aiplane/http-api';
 import { JobFailedError, JobWaitTimeoutError, SchedulerQueueClient } from '@aiplane/jobs';
 import { ConfigError, mergeConfig, RecipeCatalogue } from '@aiplane/recipes';
 import {

@@ -1,14 +1,17 @@
 import { Controller, Get, Req } from '@nestjs/common';
 import type { Request } from 'express';
-import { InvalidScrapeOriginError, scrapeOrigin, type ScrapeOrigin } from '@aiplane/contracts';
+import {
+  InvalidScrapeOriginError,
+  ORCHESTRATOR_PREFIX,
+  scrapeOrigin,
+  servedPath,
+  type ScrapeOrigin,
+} from '@aiplane/contracts';
 import type { HttpSdTargetGroup } from '@aiplane/metrics';
 import { BadRequestError } from '@aiplane/server-kit';
 import { TargetsService } from './targets.service';
 
-/** This app's global prefix: where its metrics routes are when no X-Forwarded-Prefix says otherwise. */
-export const ORCHESTRATOR_PREFIX = '/api';
-
-@Controller('services')
+@Controller()
 export class TargetsController {
   constructor(private readonly targets: TargetsService) {}
 
@@ -22,7 +25,7 @@ export class TargetsController {
    * win, and `authorization: {credentials_file: <file with ORCHESTRATOR_TOKEN>}` both on the SD
    * config and on the scrape config, since both requests reach this bearer-token guarded API.
    */
-  @Get('targets')
+  @Get(servedPath('services.targets', 'orchestrator'))
   list(@Req() req: Request): Promise<HttpSdTargetGroup[]> {
     return this.targets.targets(originOf(req));
   }

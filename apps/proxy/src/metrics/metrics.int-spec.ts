@@ -162,7 +162,7 @@ describe('proxy metrics (real Redis, real simulators)', () => {
       }
       expect(samples).toContain('aiplane_service_up{service_id="201",status="running"} 1');
       expect(scraped.text).toMatch(
-        /^vllm:time_to_first_token_seconds_sum\{model_name="Qwen\/Qwen2\.5-0\.5B-Instruct",service_id="201",replica_id="201:[0-9]+"\} [0-9.e-]+$/m,
+        /^vllm:time_to_first_token_seconds_sum\{engine="0",model_name="Qwen\/Qwen2\.5-0\.5B-Instruct",service_id="201",replica_id="201:[0-9]+"\} [0-9.e-]+$/m,
       );
 
       // Nothing lost or changed besides the labels (the simulator is idle, so the two reads agree).

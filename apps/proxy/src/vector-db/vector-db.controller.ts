@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import { servedPath } from '@aiplane/contracts';
 import { CreateCollectionDto, SearchPointsDto, UpsertPointsDto } from '@aiplane/http-api';
 import { CollectionNamePipe, ServiceIdPipe } from '@aiplane/server-kit';
 import {
@@ -11,16 +12,16 @@ import {
   type UpsertResponse,
 } from './vector-db.service';
 
-@Controller('services/vector-db')
+@Controller()
 export class VectorDbController {
   constructor(private readonly vectorDb: VectorDbService) {}
 
-  @Get(':id/collections')
+  @Get(servedPath('vectorDb.collections', 'proxy'))
   collections(@Param('id', ServiceIdPipe) id: string): Promise<CollectionsResponse> {
     return this.vectorDb.collections(id);
   }
 
-  @Get(':id/collections/:name')
+  @Get(servedPath('vectorDb.collection', 'proxy'))
   collection(
     @Param('id', ServiceIdPipe) id: string,
     @Param('name', CollectionNamePipe) name: string,
@@ -28,7 +29,7 @@ export class VectorDbController {
     return this.vectorDb.collection(id, name);
   }
 
-  @Put(':id/collections/:name')
+  @Put(servedPath('vectorDb.createCollection', 'proxy'))
   createCollection(
     @Param('id', ServiceIdPipe) id: string,
     @Param('name', CollectionNamePipe) name: string,
@@ -37,7 +38,7 @@ export class VectorDbController {
     return this.vectorDb.createCollection(id, name, body);
   }
 
-  @Delete(':id/collections/:name')
+  @Delete(servedPath('vectorDb.deleteCollection', 'proxy'))
   deleteCollection(
     @Param('id', ServiceIdPipe) id: string,
     @Param('name', CollectionNamePipe) name: string,
@@ -45,7 +46,7 @@ export class VectorDbController {
     return this.vectorDb.deleteCollection(id, name);
   }
 
-  @Put(':id/collections/:name/points')
+  @Put(servedPath('vectorDb.upsertPoints', 'proxy'))
   upsert(
     @Param('id', ServiceIdPipe) id: string,
     @Param('name', CollectionNamePipe) name: string,
@@ -54,7 +55,7 @@ export class VectorDbController {
     return this.vectorDb.upsert(id, name, body);
   }
 
-  @Post(':id/collections/:name/points/search')
+  @Post(servedPath('vectorDb.search', 'proxy'))
   @HttpCode(200)
   search(
     @Param('id', ServiceIdPipe) id: string,

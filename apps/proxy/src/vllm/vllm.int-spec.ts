@@ -137,7 +137,7 @@ describe('proxy data plane (real Redis, real simulator)', () => {
     const text = await metrics.text();
     expect(text).toMatch(
       new RegExp(
-        `^vllm:generation_tokens_total\\{model_name="Qwen/Qwen2\\.5-0\\.5B-Instruct",service_id="101",replica_id="101:${qwenPort}"\\} [0-9]+$`,
+        `^vllm:generation_tokens_total\\{engine="0",model_name="Qwen/Qwen2\\.5-0\\.5B-Instruct",service_id="101",replica_id="101:${qwenPort}"\\} [0-9]+$`,
         'm',
       ),
     );

@@ -105,7 +105,7 @@ if ! type module >/dev/null 2>&1; then . /etc/profile >/dev/null 2>&1; fi
 set -e
 module load Apptainer
 set -u
-export AIPLANE_IMAGE='docker://qdrant/qdrant:v1.12.6'
+export AIPLANE_IMAGE='docker://qdrant/qdrant:v1.18.2'
 
 # The workload runs as a child so that the traps above still fire when it ends or is stopped,
 # even when the recipe command execs.

@@ -1,23 +1,17 @@
 import { Module } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Request, Response } from 'express';
 import type { ServiceRecord } from '@aiplane/contracts';
 import { createHttpApp, createLogger, loggerModule } from '@aiplane/server-kit';
 import { PROXY_FORWARDER } from '../platform/platform.module';
 import { ServicesController } from '../services/services.controller';
 import { ServicesService } from '../services/services.service';
-import { DataPlaneController } from './data-plane.controller';
+import { ProxyRouteForwarder } from '../data-plane/proxy-route.forwarder';
+import { StandInProxy } from '../testing/stand-in-proxy';
+import { VectorDbController } from './vector-db.controller';
 
 // The orchestrator's vector-db routes with a stand-in proxy: what reaches the proxy, and what is refused first.
-const forwarded: { method: string; path: string; body: unknown }[] = [];
-
-const standInProxy = {
-  forward: (req: Request, res: Response, path: string): Promise<void> => {
-    forwarded.push({ method: req.method, path, body: req.body });
-    res.status(200).json({ forwarded: true });
-    return Promise.resolve();
-  },
-};
+const standInProxy = new StandInProxy();
+const { forwarded } = standInProxy;
 
 // What listByKind gives: the summary fields of each record.
 function summary(id: string, status: ServiceRecord['status']): Record<string, unknown> {
@@ -39,8 +33,9 @@ const logger = createLogger('orchestrator', 'silent');
 
 @Module({
   imports: [loggerModule(logger)],
-  controllers: [ServicesController, DataPlaneController],
+  controllers: [ServicesController, VectorDbController],
   providers: [
+    ProxyRouteForwarder,
     { provide: ServicesService, useValue: standInServices },
     { provide: PROXY_FORWARDER, useValue: standInProxy },
   ],
@@ -114,6 +109,13 @@ describe('orchestrator vector-db routes', () => {
   ])('forwards %s %s to the proxy at the same path, body unchanged', async (method, path, body) => {
     expect((await send(method, path, body)).status).toBe(200);
     expect(forwarded).toEqual([{ method, path: `/api/services${path}`, body }]);
+  });
+
+  it('sends only the path on, never a query string the route does not take', async () => {
+    expect((await send('GET', '/vector-db/7/collections?x=1&y=%2F..')).status).toBe(200);
+    expect(forwarded).toEqual([
+      { method: 'GET', path: '/api/services/vector-db/7/collections', body: undefined },
+    ]);
   });
 
   it.each([

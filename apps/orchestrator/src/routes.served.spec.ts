@@ -1,0 +1,48 @@
+import { methodOn, ORCHESTRATOR_PREFIX, pathPattern, routeIds, type RouteId } from '@aiplane/contracts';
+import { createLogger, routesOf } from '@aiplane/server-kit';
+import { AppModule } from './app.module';
+import { loadOrchestratorConfig } from './orchestrator.config';
+
+// What Nest registers, read from the module tree without starting it (no Redis, no proxy).
+const registered = routesOf(
+  AppModule.forRoot(loadOrchestratorConfig({ LOG_LEVEL: 'silent' }), createLogger('orchestrator', 'silent')),
+  ORCHESTRATOR_PREFIX,
+);
+const operation = (method: string, path: string): string => `${method} ${path}`;
+const onOrchestrator = routeIds().filter((id) => pathPattern(id, 'orchestrator') !== undefined);
+
+describe('the orchestrator serves the route table', () => {
+  it('registers every orchestrator route of the table, with its method, and no route the table lacks', () => {
+    const table = onOrchestrator.map((id) =>
+      operation(methodOn(id, 'orchestrator'), pathPattern(id, 'orchestrator') ?? ''),
+    );
+    expect(registered.map(({ method, path }) => operation(method, path)).sort()).toEqual(table.sort());
+  });
+
+  it.each(['vllm.prompt', 'vllm.models', 'vllm.metrics'] as RouteId[])(
+    'serves %s from vllm/, where a newcomer looks for it',
+    (id) => {
+      const served = registered.find(
+        (route) =>
+          operation(route.method, route.path) ===
+          operation(methodOn(id, 'orchestrator'), pathPattern(id, 'orchestrator') ?? ''),
+      );
+      expect(served?.handler).toMatch(/^VllmController\./);
+    },
+  );
+
+  it('registers no parameterised path before a literal one it would match', () => {
+    const segments = (path: string): string[] => path.split('/');
+    for (const [index, later] of registered.entries()) {
+      for (const earlier of registered.slice(0, index)) {
+        const [a, b] = [segments(earlier.path), segments(later.path)];
+        const shadows =
+          earlier.method === later.method &&
+          a.length === b.length &&
+          a.some((segment, i) => segment.startsWith(':') && !b[i]?.startsWith(':')) &&
+          a.every((segment, i) => segment.startsWith(':') || segment === b[i]);
+        expect(shadows ? `${earlier.handler} shadows ${later.handler}` : 'in order').toBe('in order');
+      }
+    }
+  });
+});

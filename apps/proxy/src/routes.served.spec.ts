@@ -1,0 +1,18 @@
+import { methodOn, pathPattern, PROXY_PREFIX, routeIds } from '@aiplane/contracts';
+import { createLogger, routesOf } from '@aiplane/server-kit';
+import { AppModule } from './app.module';
+import { loadProxyConfig } from './proxy.config';
+
+describe('the proxy serves the route table', () => {
+  it('registers every proxy route of the table, at the path and with the method the orchestrator forwards', () => {
+    const registered = routesOf(
+      AppModule.forRoot(loadProxyConfig({ LOG_LEVEL: 'silent' }), createLogger('proxy', 'silent')),
+      PROXY_PREFIX,
+    );
+    const table = routeIds().flatMap((id) => {
+      const path = pathPattern(id, 'proxy');
+      return path === undefined ? [] : [`${methodOn(id, 'proxy')} ${path}`];
+    });
+    expect(registered.map(({ method, path }) => `${method} ${path}`).sort()).toEqual(table.sort());
+  });
+});
