@@ -50,6 +50,7 @@ describe('module boundaries forbid', () => {
     ['libs/http-api/src/fixture.ts', '@aiplane/registry'],
     ['examples/ts/fixture.ts', '@aiplane/contracts'],
     ['apps/gateway/src/fixture.spec.ts', '@aiplane/scheduler'],
+    ['libs/server-kit/src/fixture.ts', '@aiplane/http-api'],
   ])('%s importing %s', async (file, specifier) => {
     expect(await objections(file, specifier)).toEqual([expect.stringContaining(BOUNDARIES)]);
   });
@@ -108,6 +109,7 @@ describe('module boundaries allow', () => {
     ['tools/bench/fixture.ts', '@aiplane/scheduler'],
     ['tools/openapi/fixture.ts', '../../apps/gateway/src/gateway.app'],
     ['apps/gateway/src/fixture.spec.ts', '@aiplane/testing'],
+    ['libs/server-kit/src/fixture.spec.ts', '@aiplane/http-api'],
   ])('%s importing %s', async (file, specifier) => {
     expect(await objections(file, specifier)).toEqual([]);
   });
