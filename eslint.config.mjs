@@ -1,20 +1,11 @@
 import js from '@eslint/js';
-import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
+import boundaries from './tools/lint/module-boundaries.js';
 
-// Who may import whom. Contracts and recipes stay framework-free so that any process
-// (or a future CLI) can use them without pulling in Redis, BullMQ or an HTTP stack.
-const frameworkPackages = [
-  'bullmq',
-  'ioredis',
-  'ssh2',
-  'express',
-  '@nestjs/core',
-  '@nestjs/platform-express',
-  '@nestjs/axios',
-  'axios',
-];
+// Who may import whom lives in tools/lint/module-boundaries.js, shared with the spec that proves
+// each rule still forbids what it should.
+const { boundaryConfigs } = boundaries;
 
 export default tseslint.config(
   {
@@ -33,7 +24,6 @@ export default tseslint.config(
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
-    plugins: { '@nx': nx },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
@@ -46,39 +36,6 @@ export default tseslint.config(
       '@typescript-eslint/no-unnecessary-condition': ['error', { allowConstantLoopConditions: true }],
       // NestJS types many plain option objects as classes; the rule would flag every one of them.
       '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          depConstraints: [
-            {
-              sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:adapter', 'type:util'],
-            },
-            {
-              sourceTag: 'type:adapter',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:adapter', 'type:util'],
-            },
-            {
-              sourceTag: 'type:domain',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:util'],
-              bannedExternalImports: frameworkPackages,
-            },
-            {
-              sourceTag: 'type:contracts',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:util'],
-              bannedExternalImports: frameworkPackages,
-            },
-            {
-              sourceTag: 'type:util',
-              onlyDependOnLibsWithTags: ['type:util'],
-              bannedExternalImports: frameworkPackages,
-            },
-            { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['*'] },
-          ],
-        },
-      ],
     },
   },
   {
@@ -90,5 +47,6 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-assignment': 'off',
     },
   },
+  ...boundaryConfigs(),
   prettier,
 );

@@ -14,6 +14,7 @@ const root = path.resolve(__dirname, '..', '..');
 const sources = [
   'apps/gateway/src',
   'libs/contracts/src',
+  'libs/http-api/src',
   'libs/server-kit/src',
   'libs/config/src',
   'tools/openapi/generate.ts',

@@ -1,4 +1,5 @@
-import { overallStatus, replicaStatus } from './groups';
+import { ENTRY_STATUSES, GROUP_OVERALL_STATUSES, overallStatus, replicaStatus } from './groups';
+import { SERVICE_STATUSES } from './status';
 
 describe('replicaStatus', () => {
   it('is running while its job runs and it answers', () => {
@@ -30,5 +31,14 @@ describe('overallStatus', () => {
     [['cancelled', 'completed'], 'cancelled'],
   ] as const)('%j → %s', (statuses, expected) => {
     expect(overallStatus(statuses)).toBe(expected);
+  });
+});
+
+describe('ENTRY_STATUSES', () => {
+  it('holds every service status and every group status, each once', () => {
+    expect(new Set(ENTRY_STATUSES).size).toBe(ENTRY_STATUSES.length);
+    expect([...ENTRY_STATUSES].sort()).toEqual(
+      [...new Set([...SERVICE_STATUSES, ...GROUP_OVERALL_STATUSES])].sort(),
+    );
   });
 });

@@ -1,15 +1,30 @@
-import { deriveStatus, isTerminalJobState, type JobState, type ServiceStatus } from './status';
+import {
+  deriveStatus,
+  isTerminalJobState,
+  SERVICE_STATUSES,
+  type JobState,
+  type ServiceStatus,
+} from './status';
 import type { ServiceConfig } from './records';
 
-export type GroupOverallStatus =
-  | 'running'
-  | 'partially_running'
-  | 'degraded'
-  | 'configuring'
-  | 'pending'
-  | 'failed'
-  | 'cancelled'
-  | 'completed';
+export const GROUP_OVERALL_STATUSES = [
+  'running',
+  'partially_running',
+  'degraded',
+  'configuring',
+  'pending',
+  'failed',
+  'cancelled',
+  'completed',
+] as const;
+export type GroupOverallStatus = (typeof GROUP_OVERALL_STATUSES)[number];
+
+/** A service's status or a group's overall status: what `/status` and the service lists show for an id. */
+export const ENTRY_STATUSES = [
+  ...SERVICE_STATUSES,
+  ...GROUP_OVERALL_STATUSES.filter((status) => !(SERVICE_STATUSES as readonly string[]).includes(status)),
+] as readonly (ServiceStatus | GroupOverallStatus)[];
+export type EntryStatus = ServiceStatus | GroupOverallStatus;
 
 export interface ReplicaRecord {
   /** `<job_id>:<port>`, what `routed_to` shows; `<job_id>:r<index>` until the port is known. */
@@ -57,6 +72,13 @@ export interface GroupSummary {
   created_at: string;
 }
 
+export interface ReplicaStatus {
+  id: string;
+  status: ServiceStatus;
+  endpoint: string | null;
+  healthy: boolean;
+}
+
 export interface GroupStatusResponse {
   group_id: string;
   overall_status: GroupOverallStatus;
@@ -65,7 +87,19 @@ export interface GroupStatusResponse {
   starting_replicas: number;
   pending_replicas: number;
   failed_replicas: number;
-  replica_statuses: { id: string; status: ServiceStatus; endpoint: string | null; healthy: boolean }[];
+  replica_statuses: ReplicaStatus[];
+}
+
+/**
+ * The answer to cancelling a group: as a service's (see CancelResponse), with the group's overall
+ * status and the number of replicas the group has.
+ */
+export interface GroupCancelResponse {
+  success: true;
+  message: string;
+  group_id: string;
+  status: GroupOverallStatus;
+  replicas_updated: number;
 }
 
 export const GROUP_ID_PREFIX = 'sg-';

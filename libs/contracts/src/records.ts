@@ -1,3 +1,4 @@
+import type { EntryStatus } from './groups';
 import type { ServiceStatus } from './status';
 
 /**
@@ -57,16 +58,66 @@ export interface ServiceRecord {
   type: 'service';
 }
 
-export interface ServiceStatusResponse {
-  id: string;
-  status: ServiceStatus;
+/** The body of `POST /services`; `config` as the user sent it. */
+export interface CreateServiceRequest {
+  recipe_name: string;
+  config?: ServiceConfig;
 }
 
+/** The body of `POST .../status`; "cancelled" is the only value a client may set. */
+export interface UpdateStatusRequest {
+  status: string;
+}
+
+/** One entry of `GET /vllm/services` and `GET /vector-db/services`: a service, or a group (endpoint null). */
+export interface ServiceSummary {
+  id: string;
+  name: string;
+  recipe_name: string;
+  endpoint: string | null;
+  status: EntryStatus;
+}
+
+export interface VllmServicesResponse {
+  vllm_services: ServiceSummary[];
+}
+
+export interface VectorDbServicesResponse {
+  vector_db_services: ServiceSummary[];
+}
+
+export interface LogsResponse {
+  /** Last lines of stdout and stderr, and of each replica for groups, under `=== ... ===` headings. */
+  logs: string;
+}
+
+/** `GET /services/{id}/status`; for a group, its overall status. */
+export interface ServiceStatusResponse {
+  id: string;
+  status: EntryStatus;
+}
+
+/**
+ * The answer to cancelling a service. `status` is the record's status after the cancel: `cancelled`,
+ * or the terminal status a service that had already ended keeps (cancelling never rewrites it).
+ */
 export interface CancelResponse {
   success: true;
   message: string;
   service_id: string;
-  status: 'cancelled';
+  status: ServiceStatus;
+}
+
+export interface PromptRequest {
+  prompt: string;
+  max_tokens?: number;
+  temperature?: number;
+  model?: string;
+  top_p?: number;
+  stop?: string[];
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  seed?: number;
 }
 
 export interface PromptUsage {
@@ -85,14 +136,23 @@ export interface PromptResponse {
   model: string;
 }
 
-/** `GET /vllm/{id}/models`: the ids the document's clients index, and the workload's own objects. */
-export interface ServiceModels {
-  success: true;
-  models: string[];
-  /** The OpenAI model objects of the workload's `/v1/models`, as it sent them. */
-  data: unknown[];
-  service_id: string;
-  endpoint: string;
+/** One recipe of `GET /recipes`. */
+export interface RecipeSummary {
+  name: string;
+  category: string;
+  path: string;
+  description: string;
+  version: string;
+  resources: Record<string, unknown>;
+  ports: number[];
+  gpu_per_replica?: number;
+  base_port?: number;
+}
+
+/** `GET /recipes/{name}`: the summary, the environment defaults and the documented parameters by name. */
+export interface RecipeDetail extends RecipeSummary {
+  environment: Record<string, string>;
+  parameters: Record<string, unknown>;
 }
 
 /** Error envelope of the data plane: the contract keeps `success` on errors. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { COLLECTION_NAME_PATTERN } from './dto/vector-db.dto';
+import { COLLECTION_NAME_PATTERN } from './vector-db';
 import {
   examplePath,
   pathPattern,

@@ -14,6 +14,12 @@ export interface ScrapeOrigin {
   prefix: string;
 }
 
+/** One entry of Prometheus HTTP service discovery (`http_sd_configs`), as the targets route answers. */
+export interface HttpSdTargetGroup {
+  targets: string[];
+  labels: Record<string, string>;
+}
+
 /** What a request says about how its caller sees the API; absent headers are undefined. */
 export interface ScrapeOriginHeaders {
   forwardedHost?: string;

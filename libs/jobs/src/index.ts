@@ -1,1 +1,2 @@
+export * from './bull.connection';
 export * from './scheduler.queue';

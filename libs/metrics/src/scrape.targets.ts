@@ -1,4 +1,7 @@
-import { isServiceId, type ScrapeOrigin } from '@aiplane/contracts';
+import { isServiceId, type HttpSdTargetGroup, type ScrapeOrigin } from '@aiplane/contracts';
+
+// Defined with the other shapes that cross the API; re-exported for discovery's callers.
+export type { HttpSdTargetGroup };
 
 /** One service or replica group, as discovery offers it to Prometheus. */
 export interface ScrapeTarget {
@@ -8,12 +11,6 @@ export interface ScrapeTarget {
   kind: string;
   /** The contract's status: a service's, or a group's overall status. */
   status: string;
-}
-
-/** One entry of Prometheus HTTP service discovery (`http_sd_configs`). */
-export interface HttpSdTargetGroup {
-  targets: string[];
-  labels: Record<string, string>;
 }
 
 /**

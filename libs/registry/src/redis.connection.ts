@@ -13,8 +13,3 @@ export function createRedis(url: string, options: RedisOptions = {}): Redis {
     ...options,
   });
 }
-
-/** BullMQ workers block on Redis and require `maxRetriesPerRequest: null`. */
-export function createBullConnection(url: string): Redis {
-  return createRedis(url, { maxRetriesPerRequest: null });
-}

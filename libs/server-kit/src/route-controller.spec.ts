@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { BODY_DTOS, ORCHESTRATOR_PREFIX } from '@aiplane/contracts';
+import { ORCHESTRATOR_PREFIX } from '@aiplane/contracts';
+import { BODY_DTOS } from '@aiplane/http-api';
 import { createHttpApp } from './bootstrap';
 import { createLogger, loggerModule } from './logging';
 import { CollectionNamePipe, NamePipe, ServiceIdPipe } from './params.pipe';

@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiParam, ApiResponse, getSchemaPath } from '@nestjs/swagger';
-import { DataPlaneErrorDto, ErrorBodyDto, SERVICE_ID_PATTERN } from '@aiplane/contracts';
+import { SERVICE_ID_PATTERN } from '@aiplane/contracts';
+import { DataPlaneErrorDto, ErrorBodyDto } from '@aiplane/http-api';
 
 const ERROR_MEANINGS: Readonly<Record<number, string>> = {
   400: 'Invalid path parameter, query parameter or body (unknown fields are rejected); the message says which',

@@ -2,7 +2,6 @@ import { Injectable, type Type } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiQuery, ApiTags, type ExamplesObject } from '@nestjs/swagger';
 import type { Request } from 'express';
 import {
-  BODY_DTOS,
   fillPath,
   routeDef,
   type BodyContract,
@@ -10,6 +9,7 @@ import {
   type RouteId,
   type RouteTag,
 } from '@aiplane/contracts';
+import { BODY_DTOS } from '@aiplane/http-api';
 import {
   NamePipe,
   routeController,

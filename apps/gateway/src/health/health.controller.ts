@@ -1,7 +1,8 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { ErrorBodyDto, ROUTES, servedPath } from '@aiplane/contracts';
+import { ROUTES, servedPath } from '@aiplane/contracts';
+import { ErrorBodyDto } from '@aiplane/http-api';
 import { UnavailableError } from '@aiplane/server-kit';
 import { OrchestratorClient } from '../transport/orchestrator.client';
 import { GatewayHealthDto, ReadyDto, StartingHealthDto } from './health.dto';

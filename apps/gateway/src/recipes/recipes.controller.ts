@@ -1,5 +1,5 @@
 import { ApiOkResponse } from '@nestjs/swagger';
-import { RecipeDetailDto, RecipeSummaryDto } from '@aiplane/contracts';
+import { RecipeDetailDto, RecipeSummaryDto } from '@aiplane/http-api';
 import { gatewayController } from '../common/route-forwarder';
 
 export const RecipesController = gatewayController('RecipesController', 'recipes', {

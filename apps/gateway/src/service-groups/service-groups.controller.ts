@@ -1,11 +1,11 @@
 import { ApiOkResponse } from '@nestjs/swagger';
+import { examplePath } from '@aiplane/contracts';
 import {
-  examplePath,
   GroupCancelResponseDto,
   GroupStatusDto,
   GroupSummaryDto,
   ReplicaGroupRecordDto,
-} from '@aiplane/contracts';
+} from '@aiplane/http-api';
 import { deprecationHeadersDoc } from '../common/deprecation';
 import { gatewayController } from '../common/route-forwarder';
 

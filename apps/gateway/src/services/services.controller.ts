@@ -1,14 +1,14 @@
 import { ApiExtraModels, ApiHeader, ApiOkResponse, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { examplePath } from '@aiplane/contracts';
 import {
   CancelResponseDto,
   ErrorBodyDto,
-  examplePath,
   LogsDto,
   PrometheusTargetGroupDto,
   ReplicaGroupRecordDto,
   ServiceRecordDto,
   ServiceStatusDto,
-} from '@aiplane/contracts';
+} from '@aiplane/http-api';
 import { ApiPrometheusText } from '../common/api-docs';
 import { deprecationHeadersDoc } from '../common/deprecation';
 import { gatewayController } from '../common/route-forwarder';

@@ -5,7 +5,7 @@ import {
   SearchResultsDto,
   VectorDbAckDto,
   VectorDbServicesDto,
-} from '@aiplane/contracts';
+} from '@aiplane/http-api';
 import { ApiPrometheusText } from '../common/api-docs';
 import { gatewayController } from '../common/route-forwarder';
 

@@ -6,7 +6,7 @@ import {
   PromptResponseDto,
   VllmModelsDto,
   VllmServicesDto,
-} from '@aiplane/contracts';
+} from '@aiplane/http-api';
 import { ApiPrometheusText } from '../common/api-docs';
 import { PROMPT_RESPONSE_EXAMPLES } from '../common/doc-examples';
 import { gatewayController } from '../common/route-forwarder';

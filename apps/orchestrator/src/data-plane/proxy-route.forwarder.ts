@@ -1,6 +1,7 @@
 import { Inject, Injectable, type Type } from '@nestjs/common';
 import type { Request } from 'express';
-import { BODY_DTOS, fillPath, type RouteOn } from '@aiplane/contracts';
+import { fillPath, type RouteOn } from '@aiplane/contracts';
+import { BODY_DTOS } from '@aiplane/http-api';
 import {
   CollectionNamePipe,
   NamePipe,

@@ -1,7 +1,9 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Redis } from 'ioredis';
-import { SchedulerQueueWorker, type SchedulerHandlers } from '@aiplane/jobs';
-import { createBullConnection, createRedis } from '@aiplane/registry';
+import { Worker } from 'bullmq';
+import { SCHEDULER_QUEUE } from '@aiplane/contracts';
+import { createBullConnection } from '@aiplane/jobs';
+import { createRedis } from '@aiplane/registry';
 import { createHttpApp, createLogger } from '@aiplane/server-kit';
 import { AppModule } from '../app.module';
 import { loadOrchestratorConfig } from '../orchestrator.config';
@@ -11,8 +13,12 @@ import { loadOrchestratorConfig } from '../orchestrator.config';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `int-orch-health-${process.pid}`;
 
-const refuse = (): Promise<never> => Promise.reject(new Error('not under test'));
-const HANDLERS: SchedulerHandlers = { submit: refuse, cancel: refuse, poll: refuse };
+const refuse = (): Promise<unknown> => Promise.reject(new Error('not under test'));
+
+/** A consumer of the scheduler queue, as a slurm-worker is; the orchestrator may not import the real one. */
+function queueConsumer(connection: ReturnType<typeof createBullConnection>, bullPrefix: string): Worker {
+  return new Worker(SCHEDULER_QUEUE, refuse, { connection, prefix: bullPrefix, autorun: false });
+}
 
 describe('GET /api/health and /api/ready (real orchestrator app, real Redis)', () => {
   let app: NestExpressApplication;
@@ -59,13 +65,10 @@ describe('GET /api/health and /api/ready (real orchestrator app, real Redis)', (
 
     // A worker of this deployment: the same queue prefix the orchestrator enqueues on.
     const connection = createBullConnection(REDIS_URL);
-    const worker = new SchedulerQueueWorker(connection, HANDLERS, {
-      concurrency: 1,
-      pollEveryMs: 60_000,
-      prefix: `${prefix}:bull`,
-    });
+    const worker = queueConsumer(connection, `${prefix}:bull`);
     try {
-      await worker.start();
+      void worker.run();
+      await worker.waitUntilReady();
       expect(await get('/ready')).toEqual({
         status: 200,
         body: { status: 'ready', redis: 'ok', workers: 1 },
@@ -79,13 +82,10 @@ describe('GET /api/health and /api/ready (real orchestrator app, real Redis)', (
 
   it("does not count another deployment's worker", async () => {
     const connection = createBullConnection(REDIS_URL);
-    const other = new SchedulerQueueWorker(connection, HANDLERS, {
-      concurrency: 1,
-      pollEveryMs: 60_000,
-      prefix: `${prefix}-other:bull`,
-    });
+    const other = queueConsumer(connection, `${prefix}-other:bull`);
     try {
-      await other.start();
+      void other.run();
+      await other.waitUntilReady();
       expect((await get('/ready')).status).toBe(503);
     } finally {
       await other.close();

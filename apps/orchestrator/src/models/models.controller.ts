@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { servedPath, type ModelSearchDto } from '@aiplane/contracts';
+import { servedPath } from '@aiplane/contracts';
+import { type ModelSearchDto } from '@aiplane/http-api';
 import type { AvailableModels } from './architectures';
 import { ModelsService, type ModelInfo } from './models.service';
 

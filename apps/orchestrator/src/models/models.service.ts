@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ModelInfoDto, ModelSearchDto, ModelSearchItemDto } from '@aiplane/contracts';
+import type { ModelInfoDto, ModelSearchDto, ModelSearchItemDto } from '@aiplane/http-api';
 import { BadRequestError, NotFoundError } from '@aiplane/server-kit';
 import type { OrchestratorConfig } from '../orchestrator.config';
 import { CONFIG } from '../platform/platform.module';

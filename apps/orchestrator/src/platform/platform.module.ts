@@ -1,8 +1,8 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { SchedulerQueueClient } from '@aiplane/jobs';
+import { createBullConnection, SchedulerQueueClient } from '@aiplane/jobs';
 import { loadRecipeCatalogue, RecipeCatalogue } from '@aiplane/recipes';
-import { createBullConnection, RegistryModule } from '@aiplane/registry';
+import { RegistryModule } from '@aiplane/registry';
 import { HttpForwarder, keepAliveAgent, type Logger } from '@aiplane/server-kit';
 import type { OrchestratorConfig } from '../orchestrator.config';
 

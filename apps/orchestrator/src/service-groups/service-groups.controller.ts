@@ -3,11 +3,11 @@ import type { Response } from 'express';
 import {
   routePath,
   servedPath,
-  UpdateStatusDto,
   type GroupRecord,
   type GroupStatusResponse,
   type GroupSummary,
 } from '@aiplane/contracts';
+import { UpdateStatusDto } from '@aiplane/http-api';
 import { ServiceRegistry, toGroupRecord, toGroupStatus, toGroupSummary } from '@aiplane/registry';
 import { ServiceIdPipe } from '@aiplane/server-kit';
 import { ServicesService, type CancelOutcome } from '../services/services.service';

@@ -1,14 +1,7 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import {
-  CreateServiceDto,
-  ROUTES,
-  routePath,
-  servedPath,
-  UpdateStatusDto,
-  type GroupRecord,
-  type ServiceRecord,
-} from '@aiplane/contracts';
+import { ROUTES, routePath, servedPath, type GroupRecord, type ServiceRecord } from '@aiplane/contracts';
+import { CreateServiceDto, UpdateStatusDto } from '@aiplane/http-api';
 import { BadRequestError, ServiceIdPipe } from '@aiplane/server-kit';
 import { MAX_LOG_LINES, ServicesService, type CancelOutcome, type ListedService } from './services.service';
 

@@ -8,13 +8,17 @@ import {
   isTerminalStatus,
   MAX_LOG_LINES,
   replicaIdOf,
-  type CreateServiceDto,
+  type CancelResponse,
+  type GroupCancelResponse,
   type GroupOverallStatus,
   type GroupRecord,
   type ServiceConfig,
   type ServiceRecord,
   type ServiceStatus,
+  type ServiceStatusResponse,
+  type ServiceSummary,
 } from '@aiplane/contracts';
+import type { CreateServiceDto } from '@aiplane/http-api';
 import { JobFailedError, JobWaitTimeoutError, SchedulerQueueClient } from '@aiplane/jobs';
 import { ConfigError, mergeConfig, RecipeCatalogue } from '@aiplane/recipes';
 import {
@@ -43,18 +47,9 @@ const DEFAULT_LOG_LINES = 200;
 // Reading whole multi-gigabyte logs to return their last lines would stall the orchestrator.
 const LOG_TAIL_BYTES = 4 * 1024 * 1024;
 
-export interface CancelOutcome {
-  success: true;
-  message: string;
-  service_id?: string;
-  group_id?: string;
-  replicas_updated?: number;
-  status: string;
-}
+export type CancelOutcome = CancelResponse | GroupCancelResponse;
 
-export type ListedService = Pick<ServiceRecord, 'id' | 'name' | 'recipe_name' | 'endpoint'> & {
-  status: string;
-};
+export type ListedService = ServiceSummary;
 
 @Injectable()
 export class ServicesService {
@@ -126,7 +121,7 @@ export class ServicesService {
     return entry.type === 'group' ? toGroupRecord(entry) : toServiceRecord(entry.service);
   }
 
-  async status(id: string): Promise<{ id: string; status: string }> {
+  async status(id: string): Promise<ServiceStatusResponse> {
     const record = await this.get(id);
     return { id: record.id, status: record.status };
   }
@@ -213,7 +208,9 @@ export class ServicesService {
   }
 }
 
-function outcomeIds(record: ServiceRecord | GroupRecord): Omit<CancelOutcome, 'success' | 'message'> {
+function outcomeIds(
+  record: ServiceRecord | GroupRecord,
+): Omit<CancelResponse, 'success' | 'message'> | Omit<GroupCancelResponse, 'success' | 'message'> {
   if (record.type === 'replica_group') {
     return {
       group_id: record.group_id,

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
-import { CreateCollectionDto, SearchPointsDto, servedPath, UpsertPointsDto } from '@aiplane/contracts';
+import { servedPath } from '@aiplane/contracts';
+import { CreateCollectionDto, SearchPointsDto, UpsertPointsDto } from '@aiplane/http-api';
 import { CollectionNamePipe, ServiceIdPipe } from '@aiplane/server-kit';
 import {
   VectorDbService,

@@ -1,4 +1,5 @@
-import { RESERVED_PAYLOAD_KEY, type SearchPointsDto, type UpsertPointsDto } from '@aiplane/contracts';
+import { RESERVED_PAYLOAD_KEY } from '@aiplane/contracts';
+import { type SearchPointsDto, type UpsertPointsDto } from '@aiplane/http-api';
 import { storedService, type ServiceRegistry } from '@aiplane/registry';
 import { AppError, createLogger } from '@aiplane/server-kit';
 import type { Target, TargetResolver } from '../routing/target.resolver';

@@ -3,11 +3,9 @@ import {
   DEFAULT_DISTANCE,
   DEFAULT_SEARCH_LIMIT,
   RESERVED_PAYLOAD_KEY,
-  type CreateCollectionDto,
   type Distance,
-  type SearchPointsDto,
-  type UpsertPointsDto,
 } from '@aiplane/contracts';
+import { type CreateCollectionDto, type SearchPointsDto, type UpsertPointsDto } from '@aiplane/http-api';
 import { AppError, BadRequestError, ConflictError, NotFoundError, UpstreamError } from '@aiplane/server-kit';
 import { UPSTREAM } from '../platform/platform.module';
 import { TargetResolver, type Target } from '../routing/target.resolver';

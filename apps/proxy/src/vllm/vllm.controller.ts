@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { PromptDto, servedPath, type PromptResponse } from '@aiplane/contracts';
+import { servedPath, type PromptResponse } from '@aiplane/contracts';
+import { PromptDto } from '@aiplane/http-api';
 import { ServiceIdPipe } from '@aiplane/server-kit';
 import { VllmService } from './vllm.service';
 

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { PromptDto, PromptResponse, PromptUsage, ServiceModels } from '@aiplane/contracts';
+import type { PromptResponse, PromptUsage, VllmModelsResponse } from '@aiplane/contracts';
+import type { PromptDto } from '@aiplane/http-api';
 import { AppError, UpstreamError } from '@aiplane/server-kit';
 import { CONFIG, UPSTREAM } from '../platform/platform.module';
 import type { ProxyConfig } from '../proxy.config';
@@ -90,7 +91,7 @@ export class VllmService {
     return this.answer(id, 'completions', model, completion);
   }
 
-  async models(id: string): Promise<ServiceModels> {
+  async models(id: string): Promise<VllmModelsResponse> {
     const target = await this.targets.resolve(id, 'vllm');
     return this.caller.call(
       [target],

@@ -1,7 +1,7 @@
 import { Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { SchedulerQueueWorker } from '@aiplane/jobs';
-import { createBullConnection } from '@aiplane/registry';
+import { createBullConnection } from '@aiplane/jobs';
+import { SchedulerQueueWorker } from '@aiplane/jobs-consumer';
 import { runWithRequestId, type Logger } from '@aiplane/server-kit';
 import { CONFIG, LOGGER } from '../platform/platform.module';
 import type { SlurmWorkerConfig } from '../slurm-worker.config';

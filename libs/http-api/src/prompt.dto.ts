@@ -11,10 +11,11 @@ import {
   Min,
   ArrayMaxSize,
 } from 'class-validator';
+import type { PromptRequest } from '@aiplane/contracts';
 
 export const PROMPT_MAX_CHARS = 200_000;
 
-export class PromptDto {
+export class PromptDto implements PromptRequest {
   @ApiProperty({ example: 'Tell me a joke about programming', maxLength: PROMPT_MAX_CHARS })
   @IsString()
   @IsNotEmpty()

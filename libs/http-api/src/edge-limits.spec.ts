@@ -2,7 +2,8 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { CreateServiceDto } from './services.dto';
 import { environmentMapProblem, MAX_ENVIRONMENT_BYTES, MAX_ENVIRONMENT_VARIABLES } from './validators';
-import { MAX_VECTOR_COMPONENT, SearchPointsDto, UpsertPointsDto } from './vector-db.dto';
+import { MAX_VECTOR_COMPONENT } from '@aiplane/contracts';
+import { SearchPointsDto, UpsertPointsDto } from './vector-db.dto';
 
 function messages(errors: ValidationError[]): string[] {
   return errors.flatMap((error) => [

@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
-import { DOCUMENT_CLIENT_CREATE_REQUESTS } from '../document-examples';
+import { DOCUMENT_CLIENT_CREATE_REQUESTS } from '@aiplane/contracts';
 import { CreateServiceDto } from './services.dto';
 
 // Flattened as the validation pipe does, with the property path in front of each message.

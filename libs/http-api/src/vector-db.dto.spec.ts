@@ -1,12 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import {
-  collectionNameProblem,
-  CreateCollectionDto,
-  RESERVED_PAYLOAD_KEY,
-  SearchPointsDto,
-  UpsertPointsDto,
-} from './vector-db.dto';
+import { collectionNameProblem, RESERVED_PAYLOAD_KEY } from '@aiplane/contracts';
+import { CreateCollectionDto, SearchPointsDto, UpsertPointsDto } from './vector-db.dto';
 
 function problems(type: new () => object, body: unknown): string[] {
   return validateSync(plainToInstance(type, body), { forbidUnknownValues: true }).flatMap((error) => [

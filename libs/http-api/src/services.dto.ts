@@ -10,8 +10,13 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
-import type { ResourceRequest, ServiceConfig } from '../records';
 import { IsCount, IsEnvironmentMap, IsEnvironmentValue } from './validators';
+import type {
+  CreateServiceRequest,
+  ResourceRequest,
+  ServiceConfig,
+  UpdateStatusRequest,
+} from '@aiplane/contracts';
 
 // Shared by resources.memory and its flat alias, so both are refused in the same words.
 const MEMORY_SYNTAX = /^[1-9][0-9]{0,8}[KMGTkmgt]?$/;
@@ -195,7 +200,7 @@ export class ServiceConfigDto implements ServiceConfig {
   base_port?: number | string;
 }
 
-export class CreateServiceDto {
+export class CreateServiceDto implements CreateServiceRequest {
   @ApiProperty({
     description: 'Recipe, as `category/name` or bare `name`',
     example: 'inference/vllm-single-node',
@@ -221,7 +226,7 @@ export class CreateServiceDto {
 
 export const ACCEPTED_STATUS_UPDATES = ['cancelled'] as const;
 
-export class UpdateStatusDto {
+export class UpdateStatusDto implements UpdateStatusRequest {
   @ApiProperty({
     description: 'The only accepted value is "cancelled"',
     example: 'cancelled',

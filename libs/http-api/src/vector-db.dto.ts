@@ -15,37 +15,22 @@ import {
   ValidateNested,
   registerDecorator,
 } from 'class-validator';
-
-export const DISTANCES = ['Cosine', 'Dot', 'Euclid', 'Manhattan'] as const;
-export type Distance = (typeof DISTANCES)[number];
-export const DEFAULT_DISTANCE: Distance = 'Cosine';
-export const MAX_VECTOR_SIZE = 65_536;
-export const MAX_POINTS_PER_UPSERT = 10_000;
-export const MAX_STRING_ID_LENGTH = 1_024;
-export const DEFAULT_SEARCH_LIMIT = 10;
-export const MAX_SEARCH_LIMIT = 1_000;
-/**
- * Largest magnitude of a vector component. Qdrant computes in 32-bit floats: with components this
- * small no distance over MAX_VECTOR_SIZE dimensions overflows (beyond it a score becomes infinite
- * and Qdrant answers `null`, which no client can use).
- */
-export const MAX_VECTOR_COMPONENT = 1e15;
-
-/**
- * Where the data plane keeps a point's original string id inside Qdrant's payload. Users may not
- * write it themselves: a value of theirs would be taken for an id on the way out.
- */
-export const RESERVED_PAYLOAD_KEY = '_aiplane_id';
-
-/** Collection names the data plane accepts; Qdrant allows more, but these survive every URL and file name. */
-export const COLLECTION_NAME_PATTERN = /^[A-Za-z0-9_-]{1,255}$/;
-
-/** Why `name` cannot be a collection name, or undefined when it can. */
-export function collectionNameProblem(name: unknown): string | undefined {
-  if (typeof name === 'string' && COLLECTION_NAME_PATTERN.test(name)) return undefined;
-  const shown = typeof name === 'string' ? JSON.stringify(name.slice(0, 64)) : typeof name;
-  return `collection name must be 1-255 characters of letters, digits, "_" or "-" (got ${shown})`;
-}
+import {
+  DEFAULT_DISTANCE,
+  DEFAULT_SEARCH_LIMIT,
+  DISTANCES,
+  MAX_POINTS_PER_UPSERT,
+  MAX_SEARCH_LIMIT,
+  MAX_STRING_ID_LENGTH,
+  MAX_VECTOR_COMPONENT,
+  MAX_VECTOR_SIZE,
+  RESERVED_PAYLOAD_KEY,
+  type Distance,
+  type CreateCollectionRequest,
+  type VectorPoint,
+  type UpsertPointsRequest,
+  type SearchPointsRequest,
+} from '@aiplane/contracts';
 
 const finite = { allowNaN: false, allowInfinity: false } as const;
 
@@ -107,7 +92,7 @@ function IsPointPayload(): PropertyDecorator {
   };
 }
 
-export class CreateCollectionDto {
+export class CreateCollectionDto implements CreateCollectionRequest {
   @ApiProperty({ minimum: 1, maximum: MAX_VECTOR_SIZE, example: 384 })
   @IsInt()
   @Min(1)
@@ -120,7 +105,7 @@ export class CreateCollectionDto {
   distance?: Distance;
 }
 
-export class PointDto {
+export class PointDto implements VectorPoint {
   @ApiProperty({
     description: 'Unsigned integer, UUID, or any other string (kept and returned as given)',
     oneOf: [{ type: 'integer', minimum: 0 }, { type: 'string' }],
@@ -153,7 +138,7 @@ export class PointDto {
   payload?: Record<string, unknown>;
 }
 
-export class UpsertPointsDto {
+export class UpsertPointsDto implements UpsertPointsRequest {
   @ApiProperty({ type: [PointDto], minItems: 1, maxItems: MAX_POINTS_PER_UPSERT })
   @IsArray()
   @ArrayMinSize(1)
@@ -163,7 +148,7 @@ export class UpsertPointsDto {
   points!: PointDto[];
 }
 
-export class SearchPointsDto {
+export class SearchPointsDto implements SearchPointsRequest {
   @ApiProperty({ type: [Number], example: [0.1, 0.2, 0.3, 0.4] })
   @IsArray()
   @ArrayMinSize(1)

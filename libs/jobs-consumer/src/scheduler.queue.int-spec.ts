@@ -9,15 +9,13 @@ import {
   tagJobFailure,
   type SchedulerJobs,
 } from '@aiplane/contracts';
-import { createBullConnection } from '@aiplane/registry';
 import {
+  createBullConnection,
   JobFailedError,
   JobWaitTimeoutError,
   SchedulerQueueClient,
-  SchedulerQueueWorker,
-  WORKER_LOCK_MS,
-  type SchedulerHandlers,
-} from './scheduler.queue';
+} from '@aiplane/jobs';
+import { SchedulerQueueWorker, WORKER_LOCK_MS, type SchedulerHandlers } from './scheduler.worker';
 
 // Real Redis and BullMQ, no fakes: tools/infra/up.sh (or CI) provides Redis. The handlers below are
 // the worker's injection point (the slurm-worker passes its sbatch/scancel/squeue handlers there).

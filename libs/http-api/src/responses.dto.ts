@@ -1,38 +1,54 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type {
-  CancelResponse,
-  DataPlaneError,
-  ErrorBody,
-  PromptResponse,
-  PromptUsage,
-  ServiceConfig,
-  ServiceRecord,
-  ServiceStatusResponse,
-  ServiceModels,
-} from '../records';
-import { SERVICE_STATUSES, type ServiceStatus } from '../status';
+import {
+  ENTRY_STATUSES,
+  GROUP_OVERALL_STATUSES,
+  SERVICE_STATUSES,
+  type AvailableModelsResponse,
+  type CancelResponse,
+  type CollectionInfoResponse,
+  type CollectionsResponse,
+  type DataPlaneError,
+  type EntryStatus,
+  type ErrorBody,
+  type GroupCancelResponse,
+  type GroupOverallStatus,
+  type GroupRecord,
+  type GroupStatusResponse,
+  type GroupSummary,
+  type HttpSdTargetGroup,
+  type LogsResponse,
+  type ModelInfo,
+  type ModelSearchItem,
+  type ModelSearchResponse,
+  type NodeJobRecord,
+  type PromptResponse,
+  type PromptUsage,
+  type RecipeDetail,
+  type RecipeSummary,
+  type ReplicaRecord,
+  type ReplicaStatus,
+  type SearchHit,
+  type SearchResults,
+  type ServiceConfig,
+  type ServiceRecord,
+  type ServiceStatus,
+  type ServiceStatusResponse,
+  type ServiceSummary,
+  type VectorDbAck,
+  type VectorDbServicesResponse,
+  type VllmModelsResponse,
+  type VllmServicesResponse,
+} from '@aiplane/contracts';
 
 /*
  * Response shapes for the OpenAPI document. Nothing validates responses at runtime; these classes
- * exist so Swagger shows the contract's records with examples. Where records.ts has an interface,
- * the class implements it, so the two cannot drift apart unnoticed.
+ * exist so Swagger shows the contract's records with examples. Each class implements its shape from
+ * @aiplane/contracts, the one every process shares, so the two cannot drift apart unnoticed.
  */
 
 const EXAMPLE_ID = '3652098';
 const EXAMPLE_GROUP_ID = 'sg-3652098';
 const EXAMPLE_TIME = '2025-11-27T16:12:03.412Z';
-
-export const GROUP_STATUSES = [
-  'running',
-  'partially_running',
-  'degraded',
-  'configuring',
-  'pending',
-  'failed',
-  'cancelled',
-  'completed',
-] as const;
-export type GroupStatus = (typeof GROUP_STATUSES)[number];
 
 export class ErrorBodyDto implements ErrorBody {
   @ApiProperty({ example: 404 })
@@ -114,7 +130,7 @@ export class ServiceRecordDto implements ServiceRecord {
   type!: 'service';
 }
 
-export class ReplicaDto {
+export class ReplicaDto implements ReplicaRecord {
   @ApiProperty({ description: '`<job_id>:<port>`', example: `${EXAMPLE_ID}:8001` })
   id!: string;
 
@@ -127,11 +143,16 @@ export class ReplicaDto {
   @ApiProperty({ example: 0 })
   replica_index!: number;
 
-  @ApiProperty({ description: 'The port actually bound', example: 8001 })
-  port!: number;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'The port actually bound; null until the replica has bound one',
+    example: 8001,
+  })
+  port!: number | null;
 
-  @ApiProperty({ type: [Number], example: [0] })
-  gpu_ids!: number[];
+  @ApiProperty({ type: [String], description: 'GPU indices on the node, as strings', example: ['0'] })
+  gpu_ids!: string[];
 
   @ApiProperty({ enum: SERVICE_STATUSES, example: 'running' })
   status!: ServiceStatus;
@@ -140,7 +161,7 @@ export class ReplicaDto {
   endpoint!: string | null;
 }
 
-export class NodeJobDto {
+export class NodeJobDto implements NodeJobRecord {
   @ApiProperty({ example: EXAMPLE_ID })
   job_id!: string;
 
@@ -154,7 +175,7 @@ export class NodeJobDto {
   replicas!: ReplicaDto[];
 }
 
-export class ReplicaGroupRecordDto {
+export class ReplicaGroupRecordDto implements GroupRecord {
   @ApiProperty({ example: EXAMPLE_GROUP_ID })
   id!: string;
 
@@ -173,8 +194,8 @@ export class ReplicaGroupRecordDto {
   @ApiProperty({ example: 'inference/vllm-replicas' })
   recipe_name!: string;
 
-  @ApiProperty({ enum: SERVICE_STATUSES, example: 'running' })
-  status!: ServiceStatus;
+  @ApiProperty({ enum: GROUP_OVERALL_STATUSES, example: 'running' })
+  status!: GroupOverallStatus;
 
   @ApiProperty({
     type: 'object',
@@ -206,8 +227,8 @@ export class ServiceStatusDto implements ServiceStatusResponse {
   @ApiProperty({ example: EXAMPLE_ID })
   id!: string;
 
-  @ApiProperty({ enum: SERVICE_STATUSES, example: 'configuring' })
-  status!: ServiceStatus;
+  @ApiProperty({ enum: ENTRY_STATUSES, example: 'configuring' })
+  status!: EntryStatus;
 }
 
 export class CancelResponseDto implements CancelResponse {
@@ -224,7 +245,7 @@ export class CancelResponseDto implements CancelResponse {
   status!: 'cancelled';
 }
 
-export class GroupCancelResponseDto {
+export class GroupCancelResponseDto implements GroupCancelResponse {
   @ApiProperty({ enum: [true], example: true })
   success!: true;
 
@@ -241,7 +262,7 @@ export class GroupCancelResponseDto {
   replicas_updated!: number;
 }
 
-export class LogsDto {
+export class LogsDto implements LogsResponse {
   @ApiProperty({
     description: 'Last lines of stdout and stderr (and of each replica for groups)',
     example: '=== STDOUT ===\nINFO: Started server process\n=== STDERR ===\n',
@@ -249,7 +270,7 @@ export class LogsDto {
   logs!: string;
 }
 
-export class PrometheusTargetGroupDto {
+export class PrometheusTargetGroupDto implements HttpSdTargetGroup {
   @ApiProperty({
     type: [String],
     description: 'The `host:port` of the API the caller reached (the control plane, never a workload)',
@@ -273,7 +294,7 @@ export class PrometheusTargetGroupDto {
   labels!: Record<string, string>;
 }
 
-export class GroupSummaryDto {
+export class GroupSummaryDto implements GroupSummary {
   @ApiProperty({ example: EXAMPLE_GROUP_ID })
   id!: string;
 
@@ -283,8 +304,8 @@ export class GroupSummaryDto {
   @ApiProperty({ example: 'inference/vllm-replicas' })
   recipe_name!: string;
 
-  @ApiProperty({ enum: GROUP_STATUSES, example: 'partially_running' })
-  overall_status!: GroupStatus;
+  @ApiProperty({ enum: GROUP_OVERALL_STATUSES, example: 'partially_running' })
+  overall_status!: GroupOverallStatus;
 
   @ApiProperty({ example: 4 })
   total_replicas!: number;
@@ -296,7 +317,7 @@ export class GroupSummaryDto {
   created_at!: string;
 }
 
-export class ReplicaStatusDto {
+export class ReplicaStatusDto implements ReplicaStatus {
   @ApiProperty({ example: `${EXAMPLE_ID}:8001` })
   id!: string;
 
@@ -310,12 +331,12 @@ export class ReplicaStatusDto {
   healthy!: boolean;
 }
 
-export class GroupStatusDto {
+export class GroupStatusDto implements GroupStatusResponse {
   @ApiProperty({ example: EXAMPLE_GROUP_ID })
   group_id!: string;
 
-  @ApiProperty({ enum: GROUP_STATUSES, example: 'partially_running' })
-  overall_status!: GroupStatus;
+  @ApiProperty({ enum: GROUP_OVERALL_STATUSES, example: 'partially_running' })
+  overall_status!: GroupOverallStatus;
 
   @ApiProperty({ example: 4 })
   total_replicas!: number;
@@ -385,7 +406,7 @@ export class PromptResponseDto implements PromptResponse {
   total_replicas?: number;
 }
 
-export class ServiceSummaryDto {
+export class ServiceSummaryDto implements ServiceSummary {
   @ApiProperty({ example: EXAMPLE_ID })
   id!: string;
 
@@ -398,16 +419,16 @@ export class ServiceSummaryDto {
   @ApiProperty({ type: String, nullable: true, example: 'http://mel2013:8001' })
   endpoint!: string | null;
 
-  @ApiProperty({ enum: SERVICE_STATUSES, example: 'running' })
-  status!: ServiceStatus;
+  @ApiProperty({ enum: ENTRY_STATUSES, example: 'running' })
+  status!: EntryStatus;
 }
 
-export class VllmServicesDto {
+export class VllmServicesDto implements VllmServicesResponse {
   @ApiProperty({ type: [ServiceSummaryDto] })
   vllm_services!: ServiceSummaryDto[];
 }
 
-export class VllmModelsDto implements ServiceModels {
+export class VllmModelsDto implements VllmModelsResponse {
   @ApiProperty({ enum: [true], example: true })
   success!: true;
 
@@ -443,7 +464,7 @@ export class VllmModelsDto implements ServiceModels {
   endpoint!: string;
 }
 
-export class AvailableModelsDto {
+export class AvailableModelsDto implements AvailableModelsResponse {
   @ApiProperty({
     type: 'object',
     additionalProperties: true,
@@ -467,7 +488,7 @@ export class AvailableModelsDto {
   resource_guidelines!: Record<string, unknown>;
 }
 
-export class ModelSearchItemDto {
+export class ModelSearchItemDto implements ModelSearchItem {
   @ApiProperty({ example: 'Qwen/Qwen2.5-7B-Instruct' })
   id!: string;
 
@@ -490,7 +511,7 @@ export class ModelSearchItemDto {
   tags!: string[];
 }
 
-export class ModelSearchDto {
+export class ModelSearchDto implements ModelSearchResponse {
   @ApiProperty({ type: [ModelSearchItemDto] })
   models!: ModelSearchItemDto[];
 
@@ -498,7 +519,7 @@ export class ModelSearchDto {
   total!: number;
 }
 
-export class ModelInfoDto {
+export class ModelInfoDto implements ModelInfo {
   @ApiProperty({ example: 'Qwen/Qwen2.5-7B-Instruct' })
   id!: string;
 
@@ -533,12 +554,12 @@ export class ModelInfoDto {
   library_name!: string | null;
 }
 
-export class VectorDbServicesDto {
+export class VectorDbServicesDto implements VectorDbServicesResponse {
   @ApiProperty({ type: [ServiceSummaryDto] })
   vector_db_services!: ServiceSummaryDto[];
 }
 
-export class CollectionsDto {
+export class CollectionsDto implements CollectionsResponse {
   @ApiProperty({ example: true })
   success!: boolean;
 
@@ -549,7 +570,7 @@ export class CollectionsDto {
   service_id!: string;
 }
 
-export class CollectionInfoDto {
+export class CollectionInfoDto implements CollectionInfoResponse {
   @ApiProperty({ example: true })
   success!: boolean;
 
@@ -567,7 +588,7 @@ export class CollectionInfoDto {
 }
 
 /** Acknowledgement of a vector-db write; the orchestrator may add details next to these fields. */
-export class VectorDbAckDto {
+export class VectorDbAckDto implements VectorDbAck {
   @ApiProperty({ example: true })
   success!: boolean;
 
@@ -575,7 +596,7 @@ export class VectorDbAckDto {
   message?: string;
 }
 
-export class SearchHitDto {
+export class SearchHitDto implements SearchHit {
   @ApiProperty({
     description: 'The id the point was stored with (unsigned integer or string)',
     oneOf: [{ type: 'integer', minimum: 0 }, { type: 'string' }],
@@ -595,7 +616,7 @@ export class SearchHitDto {
   payload!: Record<string, unknown> | null;
 }
 
-export class SearchResultsDto {
+export class SearchResultsDto implements SearchResults {
   @ApiProperty({ example: true })
   success!: boolean;
 
@@ -609,7 +630,7 @@ export class SearchResultsDto {
   num_results!: number;
 }
 
-export class RecipeSummaryDto {
+export class RecipeSummaryDto implements RecipeSummary {
   @ApiProperty({ example: 'vllm-single-node' })
   name!: string;
 
@@ -642,7 +663,7 @@ export class RecipeSummaryDto {
   base_port?: number;
 }
 
-export class RecipeDetailDto extends RecipeSummaryDto {
+export class RecipeDetailDto extends RecipeSummaryDto implements RecipeDetail {
   @ApiProperty({
     type: 'object',
     additionalProperties: { type: 'string' },

@@ -1,4 +1,4 @@
-import type { BodyContract } from '../routes';
+import type { BodyContract } from '@aiplane/contracts';
 import { PromptDto } from './prompt.dto';
 import { CreateServiceDto, UpdateStatusDto } from './services.dto';
 import { CreateCollectionDto, SearchPointsDto, UpsertPointsDto } from './vector-db.dto';

@@ -1,0 +1,90 @@
+import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import {
+  SCHEDULER_JOB_POLICIES,
+  SCHEDULER_QUEUE,
+  schedulerJobIds,
+  type SchedulerJobName,
+  type SchedulerJobs,
+} from '@aiplane/contracts';
+import type { SchedulerJob } from '@aiplane/jobs';
+
+/** How long a worker's hold on a job lasts without renewal (renewed every half of it). */
+export const WORKER_LOCK_MS = 10_000;
+
+const PENDING_STATES = new Set<string>(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
+export type SchedulerHandlers = {
+  [N in SchedulerJobName]: (job: SchedulerJob<N>) => Promise<SchedulerJobs[N]['result']>;
+};
+
+/** The slurm-worker's side: one BullMQ worker, and the repeatable poll that keeps records current. */
+export class SchedulerQueueWorker {
+  private readonly worker: Worker;
+  private readonly queue: Queue;
+
+  constructor(
+    connection: ConnectionOptions,
+    handlers: SchedulerHandlers,
+    private readonly options: { concurrency: number; pollEveryMs: number; prefix: string },
+  ) {
+    this.queue = new Queue(SCHEDULER_QUEUE, { connection, prefix: options.prefix });
+    this.worker = new Worker(
+      SCHEDULER_QUEUE,
+      async (job: Job) => {
+        switch (job.name as SchedulerJobName) {
+          case 'submit':
+            return handlers.submit(job as SchedulerJob<'submit'>);
+          case 'cancel':
+            return handlers.cancel(job as SchedulerJob<'cancel'>);
+          case 'poll':
+            return handlers.poll(job as SchedulerJob<'poll'>);
+          default:
+            throw new Error(`unknown job name ${job.name}`);
+        }
+      },
+      {
+        connection,
+        concurrency: options.concurrency,
+        prefix: options.prefix,
+        // A worker killed mid-job holds its lock until the lock expires; only then does another
+        // worker take the job over. BullMQ's 30 s would outlast the orchestrator's wait, so a
+        // client whose create met a worker crash would get an error for a job that does run.
+        // Every handler is idempotent, so a job taken over early by mistake costs nothing.
+        lockDuration: WORKER_LOCK_MS,
+        stalledInterval: WORKER_LOCK_MS / 2,
+      },
+    );
+  }
+
+  get bullWorker(): Worker {
+    return this.worker;
+  }
+
+  /** Whether the submit job of this submission is still to run or running (it will finish it). */
+  async submitPending(submissionId: string): Promise<boolean> {
+    const state = await this.queue.getJobState(schedulerJobIds.submit(submissionId));
+    return PENDING_STATES.has(state);
+  }
+
+  /**
+   * A job scheduler with a fixed id: however many workers call this, BullMQ keeps one schedule,
+   * so the scheduler is polled once per interval in total.
+   */
+  async start(): Promise<void> {
+    await this.queue.upsertJobScheduler(
+      schedulerJobIds.poll(),
+      { every: this.options.pollEveryMs },
+      {
+        name: 'poll',
+        data: {},
+        opts: { attempts: SCHEDULER_JOB_POLICIES.poll.attempts, removeOnComplete: true, removeOnFail: 100 },
+      },
+    );
+    await this.worker.waitUntilReady();
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+    await this.queue.close();
+  }
+}
