@@ -50,7 +50,10 @@ export default tseslint.config(
         'error',
         {
           enforceBuildableLibDependency: false,
-          allow: [],
+          // Tests of every project use the test helpers; production code is kept off them by the
+          // no-restricted-imports block below. The registry's own specs use its record fixture.
+          allow: ['@aiplane/testing'],
+          ignoredCircularDependencies: [['registry', 'testing']],
           depConstraints: [
             {
               sourceTag: 'type:app',
@@ -88,6 +91,17 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
       // jest's asymmetric matchers (expect.any, expect.stringMatching) are typed `any`.
       '@typescript-eslint/no-unsafe-assignment': 'off',
+    },
+  },
+  // Test helpers never ship: only tests (and the testing lib itself) may import @aiplane/testing.
+  {
+    files: ['apps/**/*.ts', 'libs/**/*.ts', 'tools/**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/testing/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: '@aiplane/testing', message: 'test helpers are for *.spec.ts files only' }] },
+      ],
     },
   },
   prettier,

@@ -4,7 +4,7 @@ import type { JobState } from '@aiplane/contracts';
 import { createRedis } from './redis.connection';
 import type { StoredService, Submission } from './registry.types';
 import { ServiceRegistry, toServiceRecord, type RegistryEntry } from './service.registry';
-import { storedService } from './stored-service.fixture';
+import { storedService } from '@aiplane/testing';
 
 // Real Redis, no fakes: tools/infra/up.sh (or CI) provides it. Every test gets its own key prefix
 // so runs never see each other's records, and the prefix's keys are deleted afterwards.

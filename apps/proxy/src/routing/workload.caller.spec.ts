@@ -1,4 +1,5 @@
-import { storedService, type ServiceRegistry } from '@aiplane/registry';
+import type { ServiceRegistry } from '@aiplane/registry';
+import { storedService } from '@aiplane/testing';
 import { AppError, createLogger } from '@aiplane/server-kit';
 import { UpstreamConnectError, UpstreamTimeoutError } from '../upstream/upstream.client';
 import type { Target } from './target.resolver';

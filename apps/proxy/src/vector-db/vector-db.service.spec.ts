@@ -1,5 +1,6 @@
 import { RESERVED_PAYLOAD_KEY, type SearchPointsDto, type UpsertPointsDto } from '@aiplane/contracts';
-import { storedService, type ServiceRegistry } from '@aiplane/registry';
+import type { ServiceRegistry } from '@aiplane/registry';
+import { storedService } from '@aiplane/testing';
 import { AppError, createLogger } from '@aiplane/server-kit';
 import type { Target, TargetResolver } from '../routing/target.resolver';
 import { WorkloadCaller } from '../routing/workload.caller';
