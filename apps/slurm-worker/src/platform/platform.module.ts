@@ -1,9 +1,10 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { loadRecipeCatalogue, RecipeCatalogue } from '@aiplane/recipes';
 import { RegistryModule } from '@aiplane/registry';
-import { ExecFileCommandRunner, LocalScheduler, SlurmScheduler, type Scheduler } from '@aiplane/scheduler';
+import type { Scheduler } from '@aiplane/scheduler';
 import type { Logger } from '@aiplane/server-kit';
 import type { SlurmWorkerConfig } from '../slurm-worker.config';
+import { schedulerFromConfig } from './scheduler.provider';
 
 export const CONFIG = Symbol('SlurmWorkerConfig');
 export const LOGGER = Symbol('Logger');
@@ -21,13 +22,7 @@ export class PlatformModule {
         { provide: LOGGER, useValue: logger },
         {
           provide: SCHEDULER,
-          useFactory: (): Scheduler =>
-            config.SCHEDULER === 'slurm'
-              ? new SlurmScheduler(
-                  new ExecFileCommandRunner(),
-                  config.SLURM_USER ? { user: config.SLURM_USER } : {},
-                )
-              : new LocalScheduler({ stateDir: config.STATE_DIR }),
+          useFactory: (): Scheduler => schedulerFromConfig(config),
         },
         {
           provide: RecipeCatalogue,
