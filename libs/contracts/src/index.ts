@@ -1,6 +1,7 @@
 export * from './status';
 export * from './secrets';
 export * from './records';
+export * from './json-record';
 export * from './jobs';
 export * from './dto';
 export * from './groups';

@@ -1,4 +1,5 @@
 export * from './registry.types';
+export * from './registry.schema';
 export * from './service.registry';
 export * from './redis.connection';
 export * from './registry.module';
