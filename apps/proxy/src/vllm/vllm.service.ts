@@ -3,7 +3,7 @@ import type { PromptDto, PromptResponse, PromptUsage } from '@aiplane/contracts'
 import { AppError, UpstreamError } from '@aiplane/server-kit';
 import { CONFIG, UPSTREAM } from '../platform/platform.module';
 import type { ProxyConfig } from '../proxy.config';
-import { TargetResolver, type Target } from '../routing/target.resolver';
+import { WorkloadResolver, type ResolvedWorkload } from '../routing/workload.resolver';
 import { WorkloadCaller } from '../routing/workload.caller';
 import { UpstreamClient, type UpstreamResponse } from '../upstream/upstream.client';
 
@@ -37,7 +37,7 @@ export class VllmService {
   private readonly noChatTemplate = new Set<string>();
 
   constructor(
-    private readonly targets: TargetResolver,
+    private readonly resolver: WorkloadResolver,
     private readonly caller: WorkloadCaller,
     @Inject(UPSTREAM) private readonly upstream: UpstreamClient,
     @Inject(CONFIG) private readonly config: ProxyConfig,
@@ -50,15 +50,15 @@ export class VllmService {
    */
   async prompt(id: string, request: PromptDto): Promise<PromptResponse & Partial<GroupRouting>> {
     return this.caller.call(
-      await this.targets.candidates(id, 'vllm'),
-      async (target) => {
-        const answer = await this.promptOnce(id, target, request);
-        return target.group
+      await this.resolver.candidates(id, 'vllm'),
+      async (workload) => {
+        const answer = await this.promptOnce(id, workload, request);
+        return workload.group
           ? {
               ...answer,
-              routed_to: target.replicaId,
-              group_id: target.group.id,
-              total_replicas: target.group.totalReplicas,
+              routed_to: workload.replicaId,
+              group_id: workload.group.id,
+              total_replicas: workload.group.totalReplicas,
             }
           : answer;
       },
@@ -67,12 +67,16 @@ export class VllmService {
     );
   }
 
-  private async promptOnce(id: string, target: Target, request: PromptDto): Promise<PromptResponse> {
-    const model = request.model ?? (await this.servedModel(target));
+  private async promptOnce(
+    id: string,
+    workload: ResolvedWorkload,
+    request: PromptDto,
+  ): Promise<PromptResponse> {
+    const model = request.model ?? (await this.servedModel(workload));
     const sampling = samplingOf(request);
-    const key = `${target.replicaId}|${model}`;
+    const key = `${workload.replicaId}|${model}`;
     if (!this.noChatTemplate.has(key)) {
-      const chat = await this.upstream.request(target, 'POST', '/v1/chat/completions', {
+      const chat = await this.upstream.request(workload, 'POST', '/v1/chat/completions', {
         ...sampling,
         model,
         messages: [{ role: 'user', content: request.prompt }],
@@ -82,7 +86,7 @@ export class VllmService {
       }
       this.noChatTemplate.add(key);
     }
-    const completion = await this.upstream.request(target, 'POST', '/v1/completions', {
+    const completion = await this.upstream.request(workload, 'POST', '/v1/completions', {
       ...sampling,
       model,
       prompt: request.prompt,
@@ -93,29 +97,32 @@ export class VllmService {
   async models(
     id: string,
   ): Promise<{ success: true; models: unknown[]; service_id: string; endpoint: string }> {
-    const target = await this.targets.resolve(id, 'vllm');
+    const workload = await this.resolver.resolve(id, 'vllm');
     return this.caller.call(
-      [target],
+      [workload],
       async () => {
-        const response = await this.upstream.request(target, 'GET', '/v1/models');
+        const response = await this.upstream.request(workload, 'GET', '/v1/models');
         const body = parseUpstream(response) as { data?: unknown[] };
-        return { success: true, models: body.data ?? [], service_id: id, endpoint: target.endpoint };
+        return { success: true, models: body.data ?? [], service_id: id, endpoint: workload.endpoint };
       },
       (attempted, reason) =>
         new AllReplicasFailedError(
-          `No replica of service ${target.service.id} could be reached: ${reason}`,
+          `No replica of service ${workload.service.id} could be reached: ${reason}`,
           attempted,
         ),
     );
   }
 
-  private async servedModel(target: Target): Promise<string> {
-    const cached = this.servedModelCache.get(target.replicaId);
+  private async servedModel(workload: ResolvedWorkload): Promise<string> {
+    const cached = this.servedModelCache.get(workload.replicaId);
     if (cached && cached.expires > Date.now()) return cached.model;
-    const response = await this.upstream.request(target, 'GET', '/v1/models');
+    const response = await this.upstream.request(workload, 'GET', '/v1/models');
     const model = (parseUpstream(response) as { data?: { id?: string }[] }).data?.[0]?.id;
     if (!model) throw new UpstreamError('The workload serves no model (/v1/models is empty)');
-    this.servedModelCache.set(target.replicaId, { model, expires: Date.now() + this.config.MODEL_CACHE_MS });
+    this.servedModelCache.set(workload.replicaId, {
+      model,
+      expires: Date.now() + this.config.MODEL_CACHE_MS,
+    });
     return model;
   }
 
