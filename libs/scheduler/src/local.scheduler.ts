@@ -13,7 +13,7 @@ import { access, chmod, constants as fsConstants, mkdir, writeFile } from 'node:
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { CorruptRecordError, parseJsonRecord, type JobState } from '@aiplane/contracts';
-import { SchedulerError } from './scheduler.error';
+import { SchedulerError } from './scheduler.errors';
 import type { JobInfo, Scheduler, SubmitRequest } from './scheduler.types';
 
 export interface LocalSchedulerOptions {

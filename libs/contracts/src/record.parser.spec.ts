@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CorruptRecordError, parseJsonRecord } from './json-record';
+import { CorruptRecordError, parseJsonRecord } from './record.parser';
 import { serviceConfigSchema } from './records';
 
 const schema = z.object({ id: z.string(), count: z.number() });
