@@ -51,6 +51,10 @@ describe('module boundaries forbid', () => {
     ['examples/ts/fixture.ts', '@aiplane/contracts'],
     ['apps/gateway/src/fixture.spec.ts', '@aiplane/scheduler'],
     ['libs/server-kit/src/fixture.ts', '@aiplane/http-api'],
+    // The test kit never ships: only spec files may import it.
+    ['apps/gateway/src/fixture.ts', '@aiplane/testing'],
+    ['apps/slurm-worker/src/fixture.ts', '@aiplane/testing'],
+    ['libs/registry/src/fixture.ts', '@aiplane/testing'],
   ])('%s importing %s', async (file, specifier) => {
     expect(await objections(file, specifier)).toEqual([expect.stringContaining(BOUNDARIES)]);
   });

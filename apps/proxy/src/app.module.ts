@@ -4,7 +4,7 @@ import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { PlatformModule } from './platform/platform.module';
 import type { ProxyConfig } from './proxy.config';
-import { TargetResolver } from './routing/target.resolver';
+import { WorkloadResolver } from './routing/workload.resolver';
 import { WorkloadCaller } from './routing/workload.caller';
 import { VectorDbController } from './vector-db/vector-db.controller';
 import { VectorDbService } from './vector-db/vector-db.service';
@@ -18,7 +18,7 @@ export class AppModule {
       module: AppModule,
       imports: [loggerModule(logger), PlatformModule.forRoot(config, logger)],
       controllers: [MetricsController, VllmController, VectorDbController],
-      providers: [TargetResolver, WorkloadCaller, VllmService, VectorDbService, MetricsService],
+      providers: [WorkloadResolver, WorkloadCaller, VllmService, VectorDbService, MetricsService],
     };
   }
 }

@@ -1,6 +1,6 @@
 import { endianness } from 'node:os';
 
-import { ApiError } from './api.error';
+import { ApiError } from './api.errors';
 import { matchesFilter, type Filter, type Payload } from './filter';
 import { comparePointIds, pointIdKey, type PointId } from './point-id';
 

@@ -2,7 +2,7 @@
 // reported with serde's wording ("missing field `limit`", "data did not match any variant of untagged enum ...").
 // serde also names the line and column where it gave up; the simulator points at the end of the body instead.
 
-import { ApiError } from './api.error';
+import { ApiError } from './api.errors';
 import { DISTANCES, type Distance, type PointInput, type VectorParams } from './collection';
 import type { Condition, Filter, MatchValue, Payload, Range } from './filter';
 import { parsePointId, pointIdKey, type PointId } from './point-id';

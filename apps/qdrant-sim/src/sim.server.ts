@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { ApiError } from './api.error';
+import { ApiError } from './api.errors';
 import { Collection, shortestFloat32, type StoredPoint } from './collection';
 import type { Payload } from './filter';
 import { parsePointIdText, pointIdKey } from './point-id';

@@ -30,6 +30,11 @@ const fields = z.object({
   SLURM_PARTITION: slurmName.optional(),
   SLURM_ACCOUNT: slurmName.optional(),
   SLURM_QOS: slurmName.optional(),
+  /**
+   * How long one SLURM client call (sbatch, squeue, scancel, scontrol) may take before it counts as
+   * the controller being unavailable: raise it on clusters whose slurmctld answers slowly under load.
+   */
+  SLURM_COMMAND_TIMEOUT_MS: durationMsFromEnv.default(30_000),
   SLURM_USER: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)

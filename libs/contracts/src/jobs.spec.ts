@@ -1,25 +1,32 @@
 import fc from 'fast-check';
-import { readJobFailure, tagJobFailure, type JobFailureKind } from './jobs';
+import { decodeJobFailure, encodeJobFailure, type JobFailureKind } from './jobs';
 
-describe('job failure tags', () => {
-  it('reads back the kind and the message it was tagged with, whatever the message', () => {
+describe('job failures carried as data', () => {
+  it('decodes the kind and the message it encoded, whatever the message', () => {
     fc.assert(
       fc.property(
         fc.constantFrom<JobFailureKind>('unavailable', 'rejected'),
         fc.string(),
         (kind, message) => {
-          expect(readJobFailure(tagJobFailure(kind, message))).toEqual({ kind, message });
+          expect(decodeJobFailure(encodeJobFailure({ kind, message }))).toEqual({ kind, message });
         },
       ),
     );
   });
 
-  it('counts an untagged failure as rejected and keeps its message whole', () => {
-    expect(readJobFailure('submission abc does not exist (expired?)')).toEqual({
+  it('counts plain text as rejected and keeps it whole', () => {
+    expect(decodeJobFailure('submission abc does not exist (expired?)')).toEqual({
       kind: 'rejected',
       message: 'submission abc does not exist (expired?)',
     });
-    // A tag must lead the message; one inside it is just text.
-    expect(readJobFailure('sbatch said [unavailable] once')).toMatchObject({ kind: 'rejected' });
+    // The old text prefix is just text now: only data carries a kind.
+    expect(decodeJobFailure('[unavailable] slurmctld does not answer')).toMatchObject({ kind: 'rejected' });
   });
+
+  it.each(['{"kind":"down","message":"x"}', '{"kind":"unavailable"}', '["unavailable","x"]', '42', 'null'])(
+    'counts JSON that is not a failure (%s) as rejected, text kept whole',
+    (reason) => {
+      expect(decodeJobFailure(reason)).toEqual({ kind: 'rejected', message: reason });
+    },
+  );
 });

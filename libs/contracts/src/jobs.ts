@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * The job catalogue: every queue, job name, payload and retry policy that crosses process
  * boundaries. Producers (orchestrator) and consumers (slurm-worker) import it from here so the two
@@ -43,24 +45,37 @@ export const SCHEDULER_JOB_POLICIES: Readonly<Record<SchedulerJobName, RetryPoli
 };
 
 /**
- * Why a scheduler job failed, as the producer needs to tell its client: BullMQ carries only a
- * failure message across, so the worker tags it and the producer reads the tag back.
+ * Why a scheduler job failed, as the producer needs to tell its client.
  * `unavailable`: the scheduler did not answer (a 503 to the client, worth retrying later);
  * `rejected`: it refused the request (a 502: retrying the same request will not help).
  */
-export type JobFailureKind = 'unavailable' | 'rejected';
+export const JOB_FAILURE_KINDS = ['unavailable', 'rejected'] as const;
+export type JobFailureKind = (typeof JOB_FAILURE_KINDS)[number];
 
-const FAILURE_TAG = /^\[(unavailable|rejected)\] /;
+export const jobFailureSchema = z.object({ kind: z.enum(JOB_FAILURE_KINDS), message: z.string() });
+export type JobFailure = z.infer<typeof jobFailureSchema>;
 
-export function tagJobFailure(kind: JobFailureKind, message: string): string {
-  return `[${kind}] ${message}`;
+/**
+ * BullMQ carries only a failure's message across the queue (the job's failedReason), so the
+ * worker sends the failure as JSON there and the producer decodes it with the schema.
+ */
+export function encodeJobFailure(failure: JobFailure): string {
+  return JSON.stringify(failure);
 }
 
-/** An untagged failure (a worker bug, an expired submission) counts as `rejected`. */
-export function readJobFailure(reason: string): { kind: JobFailureKind; message: string } {
-  const tag = FAILURE_TAG.exec(reason);
-  if (!tag) return { kind: 'rejected', message: reason };
-  return { kind: tag[1] as JobFailureKind, message: reason.slice(tag[0].length) };
+/**
+ * Anything that is not an encoded failure (a worker bug, an expired submission, BullMQ's own
+ * errors) counts as `rejected`, its text kept whole as the message.
+ */
+export function decodeJobFailure(reason: string): JobFailure {
+  let value: unknown;
+  try {
+    value = JSON.parse(reason);
+  } catch {
+    return { kind: 'rejected', message: reason };
+  }
+  const failure = jobFailureSchema.safeParse(value);
+  return failure.success ? failure.data : { kind: 'rejected', message: reason };
 }
 
 /**

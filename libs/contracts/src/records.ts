@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { EntryStatus } from './groups';
 import type { ServiceStatus } from './status';
 
@@ -43,6 +44,29 @@ export interface ResourceRequest {
   account?: string;
   qos?: string;
 }
+
+const count = z.union([z.number(), z.string()]);
+
+/**
+ * A ServiceConfig as stored. The edge validated it in detail when it arrived; a reader checks the
+ * shape it relies on. Unknown keys are kept: the record holds the config as sent.
+ */
+export const serviceConfigSchema = z.looseObject({
+  environment: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  resources: z
+    .looseObject({
+      nodes: count.optional(),
+      cpu: count.optional(),
+      memory: count.optional(),
+      time_limit: count.optional(),
+      gpu: count.nullable().optional(),
+      partition: z.string().optional(),
+      account: z.string().optional(),
+      qos: z.string().optional(),
+    })
+    .optional(),
+  gpu_per_replica: count.optional(),
+}) satisfies z.ZodType<ServiceConfig>;
 
 /** The single-node service record exactly as the contract shows it to clients. */
 export interface ServiceRecord {

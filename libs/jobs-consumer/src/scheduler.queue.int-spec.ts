@@ -6,7 +6,7 @@ import {
   SCHEDULER_JOB_POLICIES,
   SCHEDULER_QUEUE,
   schedulerJobIds,
-  tagJobFailure,
+  encodeJobFailure,
   type SchedulerJobs,
 } from '@aiplane/contracts';
 import {
@@ -180,12 +180,14 @@ describe('SchedulerQueueClient and SchedulerQueueWorker on real Redis', () => {
     expect(calls).toBe(1);
   });
 
-  it('tells an unreachable scheduler from a refusal once every attempt has failed, tag removed', async () => {
+  it('tells an unreachable scheduler from a refusal once every attempt has failed, from the encoded failure', async () => {
     let calls = 0;
     await worker({
       submit: () => {
         calls += 1;
-        return Promise.reject(new Error(tagJobFailure('unavailable', 'slurmctld does not answer')));
+        return Promise.reject(
+          new Error(encodeJobFailure({ kind: 'unavailable', message: 'slurmctld does not answer' })),
+        );
       },
     });
     const queue = await client();

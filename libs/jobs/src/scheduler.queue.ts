@@ -1,7 +1,7 @@
 import { Queue, QueueEvents, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import {
   SCHEDULER_JOB_POLICIES,
-  readJobFailure,
+  decodeJobFailure,
   SCHEDULER_QUEUE,
   schedulerJobIds,
   type JobFailureKind,
@@ -21,11 +21,11 @@ export class JobWaitTimeoutError extends Error {
 
 export class JobFailedError extends Error {
   readonly code = 'JOB_FAILED';
-  /** Whether the scheduler was unreachable or refused; the worker tags its failures so. */
+  /** Whether the scheduler was unreachable or refused, as the worker encoded it in the failure. */
   readonly kind: JobFailureKind;
 
   constructor(reason: string) {
-    const { kind, message } = readJobFailure(reason);
+    const { kind, message } = decodeJobFailure(reason);
     super(message);
     this.kind = kind;
   }

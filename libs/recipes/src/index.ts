@@ -15,7 +15,13 @@ export {
   type EffectiveResources,
   type ServiceConfigInput,
 } from './config.merge';
-export { RecipeCatalogue, loadRecipeCatalogue, type RecipeLoadError } from './recipe.catalogue';
+export {
+  RecipeCatalogue,
+  loadRecipeCatalogue,
+  loadReportedRecipeCatalogue,
+  type CatalogueLogger,
+  type RecipeLoadError,
+} from './recipe.catalogue';
 export { ConfigError, RecipeError, RenderError } from './recipe.errors';
 export { API_KEY_VARIABLE, type RecipeKind } from './recipe.rules';
 export {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-import { RecipeCatalogue, loadRecipeCatalogue } from './recipe.catalogue';
+import { RecipeCatalogue, loadRecipeCatalogue, loadReportedRecipeCatalogue } from './recipe.catalogue';
 import { parseRecipe } from './recipe.schema';
 
 const REPO_RECIPES = join(__dirname, '..', '..', '..', 'recipes');
@@ -73,6 +73,31 @@ describe('loadRecipeCatalogue on a directory with problems', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]?.file).toBe('vector-db/broken.yaml');
     expect(errors[0]?.message).toMatch(/^vector-db\/broken\.yaml: resources\.gpu: /);
+  });
+
+  it('logs each broken recipe at start-up and what was loaded', () => {
+    write('vector-db/qdrant.yaml', qdrantText);
+    write(
+      'vector-db/broken.yaml',
+      qdrantText.replace('name: qdrant', 'name: broken').replace('gpu: 0', 'gpu: lots'),
+    );
+    const lines: { level: string; fields: object; message: string }[] = [];
+    const logger = {
+      error: (fields: object, message: string) => lines.push({ level: 'error', fields, message }),
+      info: (fields: object, message: string) => lines.push({ level: 'info', fields, message }),
+    };
+
+    const catalogue = loadReportedRecipeCatalogue(dir, logger);
+
+    expect(catalogue.paths()).toEqual(['vector-db/qdrant']);
+    expect(lines).toEqual([
+      {
+        level: 'error',
+        fields: { file: 'vector-db/broken.yaml' },
+        message: expect.stringMatching(/^invalid recipe: /),
+      },
+      { level: 'info', fields: { recipes: ['vector-db/qdrant'] }, message: 'recipe catalogue loaded' },
+    ]);
   });
 
   it('reports YAML syntax errors, top-level recipe files and a second file for one recipe', () => {

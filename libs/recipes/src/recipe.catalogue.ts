@@ -127,3 +127,20 @@ function errorMessage(error: unknown): string {
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** What start-up reporting needs of a logger; pino's fits. */
+export interface CatalogueLogger {
+  error(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+}
+
+/**
+ * The catalogue an app starts with: a broken recipe is reported loudly at start-up rather than
+ * silently missing later.
+ */
+export function loadReportedRecipeCatalogue(dir: string, logger: CatalogueLogger): RecipeCatalogue {
+  const { catalogue, errors } = loadRecipeCatalogue(dir);
+  for (const error of errors) logger.error({ file: error.file }, `invalid recipe: ${error.message}`);
+  logger.info({ recipes: catalogue.paths() }, 'recipe catalogue loaded');
+  return catalogue;
+}

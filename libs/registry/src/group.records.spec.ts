@@ -1,7 +1,7 @@
+import { storedService } from '@aiplane/testing';
 import { toGroupRecord, toGroupStatus, toGroupSummary } from './group.records';
 import type { StoredGroup, StoredService } from './registry.types';
 import { toServiceRecord, type GroupView } from './service.registry';
-import { storedService } from './stored-service.fixture';
 
 const KEY = 'Zm9yLXRoZS1wcm94eS1vbmx5LW5ldmVyLWZvci1jbGllbnRz';
 

@@ -1,6 +1,6 @@
 export * from './registry.types';
+export * from './registry.schema';
 export * from './service.registry';
-export * from './stored-service.fixture';
 export * from './redis.connection';
 export * from './registry.module';
 export * from './group.records';

@@ -2,9 +2,9 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import type { Redis } from 'ioredis';
+import { storedService } from '@aiplane/testing';
 import { REDIS, RegistryModule } from './registry.module';
 import { ServiceRegistry } from './service.registry';
-import { storedService } from './stored-service.fixture';
 
 // Real Redis: the module an app imports gives it a working registry and closes the connection on shutdown.
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -36,6 +36,11 @@ export class RegistryModule implements OnApplicationShutdown {
     };
   }
 
+  /** From an app config's standard Redis settings. */
+  static forConfig(config: { REDIS_URL: string; REDIS_PREFIX: string }): DynamicModule {
+    return RegistryModule.forRoot({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX });
+  }
+
   onApplicationShutdown(): void {
     this.redis.disconnect();
   }

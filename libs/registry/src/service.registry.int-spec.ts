@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { JobState } from '@aiplane/contracts';
+import { storedService } from '@aiplane/testing';
 import { createRedis } from './redis.connection';
 import type { StoredService, Submission } from './registry.types';
 import { ServiceRegistry, toServiceRecord, type RegistryEntry } from './service.registry';
-import { storedService } from './stored-service.fixture';
 
 // Real Redis, no fakes: tools/infra/up.sh (or CI) provides it. Every test gets its own key prefix
 // so runs never see each other's records, and the prefix's keys are deleted afterwards.
@@ -70,6 +70,29 @@ describe('ServiceRegistry on real Redis', () => {
 
   afterEach(async () => {
     await deleteKeys(redis, prefix);
+  });
+
+  describe('malformed records', () => {
+    it('are refused at the read with a typed error naming the key', async () => {
+      await redis.set(`${prefix}:submission:bad`, '{"id":"bad","config":{}}');
+      await redis.set(`${prefix}:group:sg-1`, 'garbage');
+      await registry.createService(service('7'));
+      await redis.hdel(`${prefix}:service:7`, 'job_dir');
+      await registry.createService(service('8'));
+      await redis.hset(`${prefix}:service:8`, 'config', '{"resources":{"nodes":[2]}}');
+
+      await expect(registry.getSubmission('bad')).rejects.toMatchObject({
+        code: 'CORRUPT_RECORD',
+        key: `${prefix}:submission:bad`,
+        message: expect.stringContaining('recipe_name'),
+      });
+      await expect(registry.getGroup('sg-1')).rejects.toMatchObject({ key: `${prefix}:group:sg-1` });
+      await expect(registry.get('7')).rejects.toMatchObject({
+        key: `${prefix}:service:7`,
+        message: expect.stringContaining('job_dir'),
+      });
+      await expect(registry.getMany(['8'])).rejects.toMatchObject({ key: `${prefix}:service:8 config` });
+    });
   });
 
   describe('records', () => {

@@ -1,18 +1,26 @@
 import type { Redis } from 'ioredis';
 import {
   deriveStatus,
-  isJobState,
   isTerminalJobState,
   JOB_STATES,
+  parseJsonRecord,
+  parseRecord,
+  serviceConfigSchema,
   type ServiceRecord,
 } from '@aiplane/contracts';
+import {
+  apiKeysSchema,
+  replicaGpusSchema,
+  serviceHashSchema,
+  storedGroupSchema,
+  submissionSchema,
+} from './registry.schema';
 import type {
   SchedulerObservation,
   StoredGroup,
   StoredReplica,
   StoredService,
   Submission,
-  WorkloadKind,
 } from './registry.types';
 
 const SUBMISSION_TTL_S = 7 * 24 * 3600;
@@ -76,10 +84,6 @@ redis.call('SET', KEYS[1], string.sub(raw, 1, -2) .. ',"api_keys":' .. ARGV[1] .
 return ARGV[1]
 `;
 
-export class RegistryError extends Error {
-  readonly code = 'CORRUPT_RECORD';
-}
-
 /**
  * Service records in Redis. One hash per service so that the worker (scheduler state), the prober
  * (readiness) and the orchestrator write disjoint fields without read-modify-write races; the
@@ -113,8 +117,9 @@ export class ServiceRegistry {
   }
 
   async getSubmission(id: string): Promise<Submission | undefined> {
-    const raw = await this.redis.get(this.submissionKey(id));
-    return raw === null ? undefined : (JSON.parse(raw) as Submission);
+    const key = this.submissionKey(id);
+    const raw = await this.redis.get(key);
+    return raw === null ? undefined : parseJsonRecord(key, submissionSchema, raw);
   }
 
   /**
@@ -122,13 +127,10 @@ export class ServiceRegistry {
    * earlier attempt stored (and may have started jobs with). Undefined when the submission is gone.
    */
   async claimApiKeys(submissionId: string, candidates: readonly string[]): Promise<string[] | undefined> {
-    const stored = (await this.redis.eval(
-      CLAIM_API_KEYS_LUA,
-      1,
-      this.submissionKey(submissionId),
-      JSON.stringify(candidates),
-    )) as string | null;
-    return stored === null ? undefined : (JSON.parse(stored) as string[]);
+    const key = this.submissionKey(submissionId);
+    const stored = (await this.redis.eval(CLAIM_API_KEYS_LUA, 1, key, JSON.stringify(candidates))) as
+      string | null;
+    return stored === null ? undefined : parseJsonRecord(`${key} api_keys`, apiKeysSchema, stored);
   }
 
   /** Records the job id and drops the config and keys: secrets live only as long as they are needed. */
@@ -174,8 +176,9 @@ export class ServiceRegistry {
   }
 
   async getGroup(id: string): Promise<StoredGroup | undefined> {
-    const raw = await this.redis.get(this.groupKey(id));
-    return raw === null ? undefined : (JSON.parse(raw) as StoredGroup);
+    const key = this.groupKey(id);
+    const raw = await this.redis.get(key);
+    return raw === null ? undefined : parseJsonRecord(key, storedGroupSchema, raw);
   }
 
   /** Everything the public lists show, oldest first: single services and groups with their node jobs. */
@@ -203,8 +206,9 @@ export class ServiceRegistry {
   }
 
   async get(id: string): Promise<StoredService | undefined> {
-    const hash = await this.redis.hgetall(this.serviceKey(id));
-    return Object.keys(hash).length === 0 ? undefined : deserialise(hash);
+    const key = this.serviceKey(id);
+    const hash = await this.redis.hgetall(key);
+    return Object.keys(hash).length === 0 ? undefined : deserialise(key, hash);
   }
 
   async exists(id: string): Promise<boolean> {
@@ -217,10 +221,11 @@ export class ServiceRegistry {
     for (const id of ids) pipeline.hgetall(this.serviceKey(id));
     const results = (await pipeline.exec()) ?? [];
     const services: StoredService[] = [];
-    for (const [error, hash] of results) {
+    for (const [index, [error, hash]] of results.entries()) {
       if (error) throw error;
       const fields = hash as Record<string, string>;
-      if (Object.keys(fields).length > 0) services.push(deserialise(fields));
+      if (Object.keys(fields).length > 0)
+        services.push(deserialise(this.serviceKey(ids[index] ?? '?'), fields));
     }
     return services;
   }
@@ -335,8 +340,8 @@ function serialise(service: StoredService): Record<string, string> {
   };
 }
 
-function deserialiseReplicas(hash: Record<string, string>): StoredReplica[] {
-  const gpus = JSON.parse(hash.replica_gpus ?? '[]') as string[][];
+function deserialiseReplicas(key: string, hash: Record<string, string>): StoredReplica[] {
+  const gpus = parseJsonRecord(`${key} replica_gpus`, replicaGpusSchema, hash.replica_gpus ?? '[]');
   return gpus.map((gpu_ids, index) => ({
     index,
     gpu_ids,
@@ -346,34 +351,27 @@ function deserialiseReplicas(hash: Record<string, string>): StoredReplica[] {
   }));
 }
 
-function required(hash: Record<string, string>, field: string): string {
-  const value = hash[field];
-  if (value === undefined) throw new RegistryError(`service record ${hash.id ?? '?'} lacks field ${field}`);
-  return value;
-}
-
 function orNull(value: string | undefined): string | null {
   return value === undefined || value === '' ? null : value;
 }
 
-function deserialise(hash: Record<string, string>): StoredService {
-  const state = required(hash, 'scheduler_state');
-  if (!isJobState(state))
-    throw new RegistryError(`service record ${hash.id ?? '?'} has unknown state ${state}`);
-  const exitCode = orNull(hash.exit_code);
+function deserialise(key: string, hash: Record<string, string>): StoredService {
+  const fields = parseRecord(key, serviceHashSchema, hash);
+  const exitCode = orNull(fields.exit_code);
+  const nodeIndex = orNull(fields.node_index);
   return {
-    id: required(hash, 'id'),
-    job_id: required(hash, 'job_id'),
-    name: required(hash, 'name'),
-    recipe_name: required(hash, 'recipe_name'),
-    kind: required(hash, 'kind') as WorkloadKind,
-    config: JSON.parse(required(hash, 'config')) as StoredService['config'],
-    created_at: required(hash, 'created_at'),
-    updated_at: required(hash, 'updated_at'),
-    submission_id: required(hash, 'submission_id'),
-    job_dir: required(hash, 'job_dir'),
-    readiness_path: required(hash, 'readiness_path'),
-    scheduler_state: state,
+    id: fields.id,
+    job_id: fields.job_id,
+    name: fields.name,
+    recipe_name: fields.recipe_name,
+    kind: fields.kind,
+    config: parseJsonRecord(`${key} config`, serviceConfigSchema, fields.config),
+    created_at: fields.created_at,
+    updated_at: fields.updated_at,
+    submission_id: fields.submission_id,
+    job_dir: fields.job_dir,
+    readiness_path: fields.readiness_path,
+    scheduler_state: fields.scheduler_state,
     endpoint: orNull(hash.endpoint),
     node: orNull(hash.node),
     ready: hash.ready === '1',
@@ -381,8 +379,8 @@ function deserialise(hash: Record<string, string>): StoredService {
     exit_code: exitCode === null ? null : Number(exitCode),
     last_probe_at: orNull(hash.last_probe_at),
     group_id: orNull(hash.group_id),
-    node_index: orNull(hash.node_index) === null ? null : Number(hash.node_index),
-    replicas: deserialiseReplicas(hash),
+    node_index: nodeIndex === null ? null : Number(nodeIndex),
+    replicas: deserialiseReplicas(key, hash),
     ...(hash.api_key ? { api_key: hash.api_key } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import { ExecFileCommandRunner } from './command.runner';
-import { SchedulerError } from './scheduler.error';
+import { SchedulerError } from './scheduler.errors';
 
 describe('ExecFileCommandRunner', () => {
   const runner = new ExecFileCommandRunner();

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { SchedulerError } from './scheduler.error';
+import { SchedulerError } from './scheduler.errors';
 
 export interface CommandResult {
   stdout: string;

@@ -1,5 +1,5 @@
 export type { JobInfo, Scheduler, SchedulerKind, SubmitRequest } from './scheduler.types';
-export { isSchedulerError, SchedulerError, type SchedulerErrorCode } from './scheduler.error';
+export { isSchedulerError, SchedulerError, type SchedulerErrorCode } from './scheduler.errors';
 export {
   type CommandResult,
   type CommandRunner,

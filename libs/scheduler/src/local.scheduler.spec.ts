@@ -315,6 +315,27 @@ describe('LocalScheduler', () => {
     expect((await scheduler.query(['1000'])).get('1000')).toMatchObject({ state: 'FAILED', exitCode: 127 });
   });
 
+  it('reports a malformed job record as PARSE, naming its file', async () => {
+    const scheduler = new LocalScheduler({ stateDir });
+    const id = await scheduler.submit(request('sleep 300'));
+    const file = join(stateDir, 'local-jobs', id, 'job.json');
+    const { pid } = record(id);
+    try {
+      writeFileSync(file, JSON.stringify({ ...record(id), pid: undefined }));
+      await expect(scheduler.query([id])).rejects.toMatchObject({
+        code: 'PARSE',
+        message: expect.stringMatching(new RegExp(`${file}.*pid`)),
+      });
+      writeFileSync(file, 'garbage');
+      await expect(scheduler.query([id])).rejects.toMatchObject({
+        code: 'PARSE',
+        message: expect.stringContaining(file),
+      });
+    } finally {
+      process.kill(-pid, 'SIGKILL');
+    }
+  });
+
   it('ping resolves on a writable state dir', async () => {
     await expect(new LocalScheduler({ stateDir }).ping()).resolves.toBeUndefined();
   });

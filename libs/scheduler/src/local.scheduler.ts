@@ -11,8 +11,9 @@ import {
 } from 'node:fs';
 import { access, chmod, constants as fsConstants, mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import type { JobState } from '@aiplane/contracts';
-import { SchedulerError } from './scheduler.error';
+import { z } from 'zod';
+import { CorruptRecordError, parseJsonRecord, type JobState } from '@aiplane/contracts';
+import { SchedulerError } from './scheduler.errors';
 import type { JobInfo, Scheduler, SubmitRequest } from './scheduler.types';
 
 export interface LocalSchedulerOptions {
@@ -23,14 +24,15 @@ export interface LocalSchedulerOptions {
   bashPath?: string;
 }
 
-interface LocalJobRecord {
-  jobId: string;
-  name: string;
-  pid: number;
-  jobDir: string;
-  submittedAt: string;
-  cancelled: boolean;
-}
+const localJobRecordSchema = z.object({
+  jobId: z.string(),
+  name: z.string(),
+  pid: z.number().int(),
+  jobDir: z.string(),
+  submittedAt: z.string(),
+  cancelled: z.boolean(),
+});
+type LocalJobRecord = z.infer<typeof localJobRecordSchema>;
 
 const FIRST_JOB_ID = 1000;
 const DEFAULT_KILL_GRACE_MS = 5_000;
@@ -130,30 +132,36 @@ export class LocalScheduler implements Scheduler {
   }
 
   query(jobIds: readonly string[]): Promise<Map<string, JobInfo>> {
-    const found = new Map<string, JobInfo>();
-    for (const jobId of new Set(jobIds)) {
-      const job = this.readRecord(jobId);
-      if (job) found.set(jobId, this.info(job));
-    }
-    return Promise.resolve(found);
+    return settled(() => {
+      const found = new Map<string, JobInfo>();
+      for (const jobId of new Set(jobIds)) {
+        const job = this.readRecord(jobId);
+        if (job) found.set(jobId, this.info(job));
+      }
+      return found;
+    });
   }
 
   findByName(jobName: string): Promise<JobInfo | undefined> {
-    let newest: LocalJobRecord | undefined;
-    for (const jobId of this.jobIds()) {
-      const job = this.readRecord(jobId);
-      if (job?.name === jobName && (!newest || Number(job.jobId) > Number(newest.jobId))) newest = job;
-    }
-    return Promise.resolve(newest && this.info(newest));
+    return settled(() => {
+      let newest: LocalJobRecord | undefined;
+      for (const jobId of this.jobIds()) {
+        const job = this.readRecord(jobId);
+        if (job?.name === jobName && (!newest || Number(job.jobId) > Number(newest.jobId))) newest = job;
+      }
+      return newest && this.info(newest);
+    });
   }
 
   listByNamePrefix(prefix: string): Promise<JobInfo[]> {
-    const found: JobInfo[] = [];
-    for (const jobId of this.jobIds()) {
-      const job = this.readRecord(jobId);
-      if (job?.name.startsWith(prefix)) found.push({ ...this.info(job), workDir: job.jobDir });
-    }
-    return Promise.resolve(found);
+    return settled(() => {
+      const found: JobInfo[] = [];
+      for (const jobId of this.jobIds()) {
+        const job = this.readRecord(jobId);
+        if (job?.name.startsWith(prefix)) found.push({ ...this.info(job), workDir: job.jobDir });
+      }
+      return found;
+    });
   }
 
   async ping(): Promise<void> {
@@ -246,18 +254,22 @@ export class LocalScheduler implements Scheduler {
 
   private readRecord(jobId: string): LocalJobRecord | undefined {
     if (!/^\d+$/.test(jobId)) return undefined;
+    const file = join(this.jobsDir, jobId, 'job.json');
     let text: string;
     try {
-      text = readFileSync(join(this.jobsDir, jobId, 'job.json'), 'utf8');
+      text = readFileSync(file, 'utf8');
     } catch (error) {
       // ENOENT also covers a job whose id is claimed but whose process is still being started.
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
     try {
-      return JSON.parse(text) as LocalJobRecord;
+      return parseJsonRecord(file, localJobRecordSchema, text);
     } catch (error) {
-      throw new SchedulerError('PARSE', `corrupt local job record ${jobId}`, { cause: error });
+      // Callers handle the scheduler's own errors; the record's path and problem stay in the message.
+      if (error instanceof CorruptRecordError)
+        throw new SchedulerError('PARSE', error.message, { cause: error });
+      throw error;
     }
   }
 
@@ -382,4 +394,13 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// Reads are synchronous; a corrupt record must still reject the promise, not throw before there is one.
+function settled<T>(read: () => T): Promise<T> {
+  try {
+    return Promise.resolve(read());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
 }

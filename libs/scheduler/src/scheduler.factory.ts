@@ -1,6 +1,6 @@
 import { type CommandRunner, ExecFileCommandRunner } from './command.runner';
 import { LocalScheduler } from './local.scheduler';
-import { SchedulerError } from './scheduler.error';
+import { SchedulerError } from './scheduler.errors';
 import type { Scheduler, SchedulerKind } from './scheduler.types';
 import { SlurmScheduler } from './slurm.scheduler';
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isTerminalJobState, JOB_STATES, type JobState } from '@aiplane/contracts';
 import fc from 'fast-check';
-import { SchedulerError } from './scheduler.error';
+import { SchedulerError } from './scheduler.errors';
 import type { JobInfo } from './scheduler.types';
 import {
   decodeSlurmExitCode,

@@ -1,5 +1,5 @@
 import { isJobState, isTerminalJobState, type JobState } from '@aiplane/contracts';
-import { SchedulerError } from './scheduler.error';
+import { SchedulerError } from './scheduler.errors';
 import type { JobInfo } from './scheduler.types';
 
 /**

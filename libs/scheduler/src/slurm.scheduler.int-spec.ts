@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ExecFileCommandRunner, type CommandResult, type CommandRunner } from './command.runner';
 import type { JobInfo, SubmitRequest } from './scheduler.types';
 import { SlurmScheduler } from './slurm.scheduler';
-import { SchedulerError } from './scheduler.error';
+import { SchedulerError } from './scheduler.errors';
 
 // Real SLURM, no fakes: tools/infra/up.sh (or CI) provides it. Without it these tests fail, loudly.
 const JOB_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

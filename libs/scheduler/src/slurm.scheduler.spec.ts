@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandResult, CommandRunner, CommandRunOptions } from './command.runner';
-import { SchedulerError } from './scheduler.error';
+import { SchedulerError } from './scheduler.errors';
 import type { SubmitRequest } from './scheduler.types';
 import { SQUEUE_DELIMITER, SQUEUE_FORMAT, SQUEUE_LIST_FORMAT } from './slurm.parsers';
 import { SlurmScheduler } from './slurm.scheduler';

@@ -2,7 +2,7 @@ import { chmod, open, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { CommandResult, CommandRunner } from './command.runner';
-import { SchedulerError } from './scheduler.error';
+import { SchedulerError } from './scheduler.errors';
 import type { JobInfo, Scheduler, SubmitRequest } from './scheduler.types';
 import {
   jobCompInfo,

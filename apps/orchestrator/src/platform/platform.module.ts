@@ -1,18 +1,16 @@
-import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { createBullConnection, SchedulerQueueClient } from '@aiplane/jobs';
-import { loadRecipeCatalogue, RecipeCatalogue } from '@aiplane/recipes';
+import { loadReportedRecipeCatalogue, RecipeCatalogue } from '@aiplane/recipes';
 import { RegistryModule } from '@aiplane/registry';
-import { HttpForwarder, keepAliveAgent, type Logger } from '@aiplane/server-kit';
+import { HttpForwarder, keepAliveAgent, platformModule, type Logger } from '@aiplane/server-kit';
 import type { OrchestratorConfig } from '../orchestrator.config';
 
-export const CONFIG = Symbol('OrchestratorConfig');
-export const LOGGER = Symbol('Logger');
+export { CONFIG, LOGGER } from '@aiplane/server-kit';
 export const QUEUE_REDIS = Symbol('QueueRedis');
 export const PROXY_FORWARDER = Symbol('ProxyForwarder');
 
 /** Every external dependency of the orchestrator, built once from the validated config. */
-@Global()
 @Module({})
 export class PlatformModule implements OnApplicationShutdown {
   constructor(
@@ -20,13 +18,10 @@ export class PlatformModule implements OnApplicationShutdown {
     private readonly queue: SchedulerQueueClient,
   ) {}
 
-  static forRoot(config: OrchestratorConfig, logger: Logger) {
-    return {
-      module: PlatformModule,
-      imports: [RegistryModule.forRoot({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX })],
+  static forRoot(config: OrchestratorConfig, logger: Logger): DynamicModule {
+    return platformModule(PlatformModule, config, logger, {
+      imports: [RegistryModule.forConfig(config)],
       providers: [
-        { provide: CONFIG, useValue: config },
-        { provide: LOGGER, useValue: logger },
         { provide: QUEUE_REDIS, useFactory: () => createBullConnection(config.REDIS_URL) },
         {
           provide: SchedulerQueueClient,
@@ -36,14 +31,7 @@ export class PlatformModule implements OnApplicationShutdown {
         },
         {
           provide: RecipeCatalogue,
-          useFactory: () => {
-            const { catalogue, errors } = loadRecipeCatalogue(config.RECIPES_DIR);
-            // A broken recipe is reported loudly at start-up rather than silently missing later.
-            for (const error of errors)
-              logger.error({ file: error.file }, `invalid recipe: ${error.message}`);
-            logger.info({ recipes: catalogue.paths() }, 'recipe catalogue loaded');
-            return catalogue;
-          },
+          useFactory: () => loadReportedRecipeCatalogue(config.RECIPES_DIR, logger),
         },
         {
           provide: PROXY_FORWARDER,
@@ -56,8 +44,8 @@ export class PlatformModule implements OnApplicationShutdown {
             }),
         },
       ],
-      exports: [CONFIG, LOGGER, SchedulerQueueClient, RecipeCatalogue, PROXY_FORWARDER],
-    };
+      exports: [SchedulerQueueClient, RecipeCatalogue, PROXY_FORWARDER],
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -19,7 +19,7 @@ import {
   type ServiceSummary,
 } from '@aiplane/contracts';
 import type { CreateServiceDto } from '@aiplane/http-api';
-import { JobFailedError, JobWaitTimeoutError, SchedulerQueueClient } from '@aiplane/jobs';
+import { SchedulerQueueClient } from '@aiplane/jobs';
 import { ConfigError, mergeConfig, RecipeCatalogue } from '@aiplane/recipes';
 import {
   ServiceRegistry,
@@ -32,14 +32,13 @@ import {
 import {
   BadRequestError,
   NotFoundError,
-  UnavailableError,
-  UpstreamError,
   currentRequestId,
   newRequestId,
   type Logger,
 } from '@aiplane/server-kit';
 import { CONFIG, LOGGER } from '../platform/platform.module';
 import type { OrchestratorConfig } from '../orchestrator.config';
+import { clientErrorFor } from './scheduler.errors';
 
 // The gateway validates `lines` against the same bound.
 export { MAX_LOG_LINES };
@@ -193,17 +192,7 @@ export class ServicesService {
     try {
       return await run();
     } catch (error) {
-      if (error instanceof JobWaitTimeoutError) {
-        throw new UnavailableError(
-          `The scheduler is not reachable right now (${error.message}); nothing was submitted`,
-        );
-      }
-      if (error instanceof JobFailedError && error.kind === 'unavailable') {
-        throw new UnavailableError(`The scheduler did not answer (${error.message}); ${ifUnanswered}`);
-      }
-      if (error instanceof JobFailedError)
-        throw new UpstreamError(`The scheduler refused the request: ${error.message}`);
-      throw error;
+      throw clientErrorFor(error, ifUnanswered);
     }
   }
 }

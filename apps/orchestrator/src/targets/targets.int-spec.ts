@@ -1,7 +1,8 @@
 import * as http from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Redis } from 'ioredis';
-import { createRedis, ServiceRegistry, storedService, type StoredGroup } from '@aiplane/registry';
+import { createRedis, ServiceRegistry, type StoredGroup } from '@aiplane/registry';
+import { storedService } from '@aiplane/testing';
 import { createHttpApp, createLogger } from '@aiplane/server-kit';
 import { AppModule } from '../app.module';
 import { loadOrchestratorConfig } from '../orchestrator.config';

@@ -1,6 +1,5 @@
 import type { ScrapeOrigin } from '@aiplane/contracts';
 import {
-  storedService,
   toGroupRecord,
   type RegistryEntry,
   type ServiceRegistry,
@@ -8,6 +7,7 @@ import {
   type StoredReplica,
   type StoredService,
 } from '@aiplane/registry';
+import { storedService } from '@aiplane/testing';
 import { TargetsService } from './targets.service';
 
 const ORCHESTRATOR: ScrapeOrigin = { host: 'login-node:8000', scheme: 'http', prefix: '/api' };

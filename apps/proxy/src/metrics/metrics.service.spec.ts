@@ -1,4 +1,5 @@
-import { storedService, type ServiceRegistry, type StoredService } from '@aiplane/registry';
+import type { ServiceRegistry, StoredService } from '@aiplane/registry';
+import { storedService } from '@aiplane/testing';
 import { AppError, type Logger } from '@aiplane/server-kit';
 import { WorkloadCaller } from '../routing/workload.caller';
 import {

@@ -16,7 +16,7 @@ const KIND_NAMES: Readonly<Record<WorkloadKind, string>> = {
  * A service's Prometheus exposition: the workload's own metrics with `service_id` and `replica_id`
  * on every sample, plus `aiplane_service_up`. A service that is queued, loading or finished has no
  * workload to scrape and answers with the gauge alone, so that Prometheus scrapes keep succeeding
- * through a job's whole life. The record is read here rather than through TargetResolver, which
+ * through a job's whole life. The record is read here rather than through WorkloadResolver, which
  * refuses services that are not running.
  */
 @Injectable()
@@ -114,7 +114,7 @@ export class MetricsService {
     // As for prompts: a workload that refuses connections is out of rotation until the prober sees it again.
     const response = await this.caller.call(
       [{ service, endpoint, replicaId, replicaIndex }],
-      (target) => this.upstream.request(target, 'GET', '/metrics', undefined, { accept: 'text/plain' }),
+      (workload) => this.upstream.request(workload, 'GET', '/metrics', undefined, { accept: 'text/plain' }),
       (attempted, reason) =>
         new UnavailableError(
           `Replica ${replicaId} of service ${service.id} could not be reached: ${reason}`,

@@ -1,25 +1,20 @@
-import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { RegistryModule } from '@aiplane/registry';
-import type { Logger } from '@aiplane/server-kit';
+import { platformModule, type Logger } from '@aiplane/server-kit';
 import type { ProxyConfig } from '../proxy.config';
 import { UpstreamClient } from '../upstream/upstream.client';
 
-export const CONFIG = Symbol('ProxyConfig');
-export const LOGGER = Symbol('Logger');
+export { CONFIG, LOGGER } from '@aiplane/server-kit';
 export const UPSTREAM = Symbol('UpstreamClient');
 
-@Global()
 @Module({})
 export class PlatformModule implements OnApplicationShutdown {
   constructor(@Inject(UPSTREAM) private readonly upstream: UpstreamClient) {}
 
   static forRoot(config: ProxyConfig, logger: Logger): DynamicModule {
-    return {
-      module: PlatformModule,
-      imports: [RegistryModule.forRoot({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX })],
+    return platformModule(PlatformModule, config, logger, {
+      imports: [RegistryModule.forConfig(config)],
       providers: [
-        { provide: CONFIG, useValue: config },
-        { provide: LOGGER, useValue: logger },
         {
           provide: UPSTREAM,
           useFactory: () =>
@@ -29,8 +24,8 @@ export class PlatformModule implements OnApplicationShutdown {
             }),
         },
       ],
-      exports: [CONFIG, LOGGER, UPSTREAM],
-    };
+      exports: [UPSTREAM],
+    });
   }
 
   onApplicationShutdown(): void {

@@ -1,10 +1,11 @@
-import { storedService, type ServiceRegistry } from '@aiplane/registry';
+import type { ServiceRegistry } from '@aiplane/registry';
+import { storedService } from '@aiplane/testing';
 import { AppError, createLogger } from '@aiplane/server-kit';
 import { UpstreamConnectError, UpstreamTimeoutError } from '../upstream/upstream.client';
-import type { Target } from './target.resolver';
+import type { ResolvedWorkload } from './workload.resolver';
 import { WorkloadCaller } from './workload.caller';
 
-function replica(index: number): Target {
+function replica(index: number): ResolvedWorkload {
   return {
     service: storedService('7', { group_id: 'sg-7' }),
     endpoint: `http://node1:${8000 + index}`,
@@ -14,7 +15,7 @@ function replica(index: number): Target {
   };
 }
 
-const single: Target = {
+const single: ResolvedWorkload = {
   service: storedService('9', { endpoint: 'http://node2:8000' }),
   endpoint: 'http://node2:8000',
   replicaId: '9:8000',
@@ -40,11 +41,11 @@ const unreachable = (attempted: string[], reason: string): AppError =>
   new AppError(503, 'All replicas failed', `unreachable: ${reason}`, { attempted_replicas: attempted });
 
 /** A call that refuses the connection on the listed replica ids and answers on the others. */
-function refusing(...refused: string[]): (target: Target) => Promise<string> {
-  return (target) =>
-    refused.includes(target.replicaId)
-      ? Promise.reject(new UpstreamConnectError(`${target.endpoint}: connect ECONNREFUSED`))
-      : Promise.resolve(`answer from ${target.replicaId}`);
+function refusing(...refused: string[]): (workload: ResolvedWorkload) => Promise<string> {
+  return (workload) =>
+    refused.includes(workload.replicaId)
+      ? Promise.reject(new UpstreamConnectError(`${workload.endpoint}: connect ECONNREFUSED`))
+      : Promise.resolve(`answer from ${workload.replicaId}`);
 }
 
 describe('WorkloadCaller', () => {

@@ -3,7 +3,7 @@ import { ServiceRegistry } from '@aiplane/registry';
 import { GatewayTimeoutError, type AppError, type Logger } from '@aiplane/server-kit';
 import { LOGGER } from '../platform/platform.module';
 import { UpstreamConnectError, UpstreamTimeoutError } from '../upstream/upstream.client';
-import type { Target } from './target.resolver';
+import type { ResolvedWorkload } from './workload.resolver';
 
 /**
  * The error a caller answers with when no candidate could be reached, in its own API's words.
@@ -26,24 +26,24 @@ export class WorkloadCaller {
 
   /** Runs `call` on each of `candidates` in order until one is reached; its answer or error is the result. */
   async call<T>(
-    candidates: readonly Target[],
-    call: (target: Target) => Promise<T>,
+    candidates: readonly ResolvedWorkload[],
+    call: (workload: ResolvedWorkload) => Promise<T>,
     unreachable: UnreachableError,
   ): Promise<T> {
     const attempted: string[] = [];
-    // Only an empty list keeps this; TargetResolver never hands one out.
+    // Only an empty list keeps this; WorkloadResolver never hands one out.
     let reason = 'no replica to try';
-    for (const target of candidates) {
-      attempted.push(target.replicaId);
+    for (const workload of candidates) {
+      attempted.push(workload.replicaId);
       try {
-        return await call(target);
+        return await call(workload);
       } catch (error) {
         if (error instanceof UpstreamTimeoutError) throw new GatewayTimeoutError(error.message);
         if (!(error instanceof UpstreamConnectError)) throw error;
         reason = error.message;
-        await this.markDown(target);
+        await this.markDown(workload);
         this.logger.warn(
-          { replica: target.replicaId, err: error.message },
+          { replica: workload.replicaId, err: error.message },
           'replica refused the connection; marked down',
         );
       }
@@ -52,8 +52,8 @@ export class WorkloadCaller {
   }
 
   /** Out of rotation until the prober sees the replica answer again. */
-  private async markDown(target: Target): Promise<void> {
-    if (target.replicaIndex === undefined) await this.registry.setReadiness(target.service.id, false);
-    else await this.registry.setReplicaReadiness(target.service.id, target.replicaIndex, false);
+  private async markDown(workload: ResolvedWorkload): Promise<void> {
+    if (workload.replicaIndex === undefined) await this.registry.setReadiness(workload.service.id, false);
+    else await this.registry.setReplicaReadiness(workload.service.id, workload.replicaIndex, false);
   }
 }

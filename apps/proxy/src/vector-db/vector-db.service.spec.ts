@@ -1,8 +1,9 @@
 import { RESERVED_PAYLOAD_KEY } from '@aiplane/contracts';
 import { type SearchPointsDto, type UpsertPointsDto } from '@aiplane/http-api';
-import { storedService, type ServiceRegistry } from '@aiplane/registry';
+import type { ServiceRegistry } from '@aiplane/registry';
+import { storedService } from '@aiplane/testing';
 import { AppError, createLogger } from '@aiplane/server-kit';
-import type { Target, TargetResolver } from '../routing/target.resolver';
+import type { ResolvedWorkload, WorkloadResolver } from '../routing/workload.resolver';
 import { WorkloadCaller } from '../routing/workload.caller';
 import {
   UpstreamConnectError,
@@ -33,7 +34,7 @@ function json(status: number, body: unknown): UpstreamResponse {
   return { status, headers: {}, body: Buffer.from(JSON.stringify(body)) };
 }
 
-const target: Target = {
+const workload: ResolvedWorkload = {
   service: storedService('42', { kind: 'qdrant', endpoint: 'http://node1:6333' }),
   endpoint: 'http://node1:6333',
   replicaId: '42:6333',
@@ -52,7 +53,7 @@ function setup(...replies: Reply[]): {
 } {
   const calls: Call[] = [];
   const readiness: [string, boolean][] = [];
-  const targets = { resolve: () => Promise.resolve(target) } as unknown as TargetResolver;
+  const resolver = { resolve: () => Promise.resolve(workload) } as unknown as WorkloadResolver;
   const registry = {
     setReadiness: (id: string, ready: boolean) => {
       readiness.push([id, ready]);
@@ -68,7 +69,7 @@ function setup(...replies: Reply[]): {
     },
   } as unknown as UpstreamClient;
   const caller = new WorkloadCaller(registry, createLogger('test', 'silent'));
-  const service = new VectorDbService(targets, caller, upstream);
+  const service = new VectorDbService(resolver, caller, upstream);
   return { service, calls, readiness };
 }
 

@@ -8,7 +8,7 @@ import {
 import { type CreateCollectionDto, type SearchPointsDto, type UpsertPointsDto } from '@aiplane/http-api';
 import { AppError, BadRequestError, ConflictError, NotFoundError, UpstreamError } from '@aiplane/server-kit';
 import { UPSTREAM } from '../platform/platform.module';
-import { TargetResolver, type Target } from '../routing/target.resolver';
+import { WorkloadResolver, type ResolvedWorkload } from '../routing/workload.resolver';
 import { WorkloadCaller } from '../routing/workload.caller';
 import { UpstreamClient, type UpstreamResponse } from '../upstream/upstream.client';
 import { fromQdrantPoint, toQdrantId, toQdrantPayload, type UserPointId } from './point-id';
@@ -79,14 +79,14 @@ interface Subject {
 @Injectable()
 export class VectorDbService {
   constructor(
-    private readonly targets: TargetResolver,
+    private readonly resolver: WorkloadResolver,
     private readonly caller: WorkloadCaller,
     @Inject(UPSTREAM) private readonly upstream: UpstreamClient,
   ) {}
 
   async collections(id: string): Promise<CollectionsResponse> {
-    return this.call(id, async (target) => {
-      const result = await this.qdrant(target, { serviceId: id }, 'GET', '/collections');
+    return this.call(id, async (workload) => {
+      const result = await this.qdrant(workload, { serviceId: id }, 'GET', '/collections');
       const listed = isRecord(result) && Array.isArray(result.collections) ? result.collections : [];
       const names = listed.flatMap((entry: unknown) =>
         isRecord(entry) && typeof entry.name === 'string' ? [entry.name] : [],
@@ -96,8 +96,8 @@ export class VectorDbService {
   }
 
   async collection(id: string, name: string): Promise<CollectionInfoResponse> {
-    return this.call(id, async (target) => {
-      const info = await this.collectionInfo(target, { serviceId: id, collection: name });
+    return this.call(id, async (workload) => {
+      const info = await this.collectionInfo(workload, { serviceId: id, collection: name });
       return { success: true, collection_info: info, service_id: id, collection_name: name };
     });
   }
@@ -107,10 +107,10 @@ export class VectorDbService {
     name: string,
     request: CreateCollectionDto,
   ): Promise<CreateCollectionResponse> {
-    return this.call(id, async (target) => {
+    return this.call(id, async (workload) => {
       const distance = request.distance ?? DEFAULT_DISTANCE;
       // Qdrant answers 409 itself when the collection exists, so no look-up first (it would also race).
-      await this.qdrant(target, { serviceId: id, collection: name }, 'PUT', collectionPath(name), {
+      await this.qdrant(workload, { serviceId: id, collection: name }, 'PUT', collectionPath(name), {
         vectors: { size: request.vector_size, distance },
       });
       return {
@@ -125,10 +125,10 @@ export class VectorDbService {
   }
 
   async deleteCollection(id: string, name: string): Promise<CollectionAck> {
-    return this.call(id, async (target) => {
+    return this.call(id, async (workload) => {
       const subject = { serviceId: id, collection: name };
       // Qdrant answers 200 with `result: false` for a collection that was not there.
-      const deleted = await this.qdrant(target, subject, 'DELETE', collectionPath(name));
+      const deleted = await this.qdrant(workload, subject, 'DELETE', collectionPath(name));
       if (deleted !== true) throw collectionNotFound(subject);
       return {
         success: true,
@@ -140,12 +140,12 @@ export class VectorDbService {
   }
 
   async upsert(id: string, name: string, request: UpsertPointsDto): Promise<UpsertResponse> {
-    return this.call(id, async (target) => {
+    return this.call(id, async (workload) => {
       const subject = { serviceId: id, collection: name };
       // Checked here so the 400 names the offending points rather than Qdrant's first mismatch only.
-      const size = vectorSizeOf(await this.collectionInfo(target, subject));
+      const size = vectorSizeOf(await this.collectionInfo(workload, subject));
       if (size !== undefined) assertVectorSizes(request, size, name);
-      const result = await this.qdrant(target, subject, 'PUT', `${collectionPath(name)}/points?wait=true`, {
+      const result = await this.qdrant(workload, subject, 'PUT', `${collectionPath(name)}/points?wait=true`, {
         points: request.points.map((point) => ({
           id: toQdrantId(point.id),
           vector: point.vector,
@@ -167,7 +167,7 @@ export class VectorDbService {
   }
 
   async search(id: string, name: string, request: SearchPointsDto): Promise<SearchResponse> {
-    return this.call(id, async (target) => {
+    return this.call(id, async (workload) => {
       const withPayload = request.with_payload ?? true;
       const body: Record<string, unknown> = {
         vector: request.query_vector,
@@ -177,7 +177,7 @@ export class VectorDbService {
       };
       if (request.filter !== undefined) body.filter = request.filter;
       const result = await this.qdrant(
-        target,
+        workload,
         { serviceId: id, collection: name },
         'POST',
         `${collectionPath(name)}/points/search`,
@@ -195,27 +195,30 @@ export class VectorDbService {
     });
   }
 
-  private async collectionInfo(target: Target, subject: Subject): Promise<Record<string, unknown>> {
-    const info = await this.qdrant(target, subject, 'GET', collectionPath(subject.collection ?? ''));
+  private async collectionInfo(
+    workload: ResolvedWorkload,
+    subject: Subject,
+  ): Promise<Record<string, unknown>> {
+    const info = await this.qdrant(workload, subject, 'GET', collectionPath(subject.collection ?? ''));
     if (!isRecord(info)) throw new UpstreamError('The vector database answered without collection info');
     return info;
   }
 
   /** One Qdrant REST call: the `result` of its envelope, or its error as the contract's. */
   private async qdrant(
-    target: Target,
+    workload: ResolvedWorkload,
     subject: Subject,
     method: string,
     path: string,
     body?: unknown,
   ): Promise<unknown> {
-    return parseQdrant(await this.upstream.request(target, method, path, body), subject);
+    return parseQdrant(await this.upstream.request(workload, method, path, body), subject);
   }
 
   /** Calls the workload serving `id`; a refused connection marks it down at once (WorkloadCaller). */
-  private async call<T>(id: string, run: (target: Target) => Promise<T>): Promise<T> {
+  private async call<T>(id: string, run: (workload: ResolvedWorkload) => Promise<T>): Promise<T> {
     return this.caller.call(
-      [await this.targets.resolve(id, 'qdrant')],
+      [await this.resolver.resolve(id, 'qdrant')],
       run,
       (attempted, reason) =>
         new VectorDbUnreachableError(

@@ -4,7 +4,7 @@ import type { PromptDto } from '@aiplane/http-api';
 import { AppError, UpstreamError } from '@aiplane/server-kit';
 import { CONFIG, UPSTREAM } from '../platform/platform.module';
 import type { ProxyConfig } from '../proxy.config';
-import { TargetResolver, type Target } from '../routing/target.resolver';
+import { WorkloadResolver, type ResolvedWorkload } from '../routing/workload.resolver';
 import { WorkloadCaller } from '../routing/workload.caller';
 import { UpstreamClient, type UpstreamResponse } from '../upstream/upstream.client';
 
@@ -38,7 +38,7 @@ export class VllmService {
   private readonly noChatTemplate = new Set<string>();
 
   constructor(
-    private readonly targets: TargetResolver,
+    private readonly resolver: WorkloadResolver,
     private readonly caller: WorkloadCaller,
     @Inject(UPSTREAM) private readonly upstream: UpstreamClient,
     @Inject(CONFIG) private readonly config: ProxyConfig,
@@ -51,15 +51,15 @@ export class VllmService {
    */
   async prompt(id: string, request: PromptDto): Promise<PromptResponse & Partial<GroupRouting>> {
     return this.caller.call(
-      await this.targets.candidates(id, 'vllm'),
-      async (target) => {
-        const answer = await this.promptOnce(id, target, request);
-        return target.group
+      await this.resolver.candidates(id, 'vllm'),
+      async (workload) => {
+        const answer = await this.promptOnce(id, workload, request);
+        return workload.group
           ? {
               ...answer,
-              routed_to: target.replicaId,
-              group_id: target.group.id,
-              total_replicas: target.group.totalReplicas,
+              routed_to: workload.replicaId,
+              group_id: workload.group.id,
+              total_replicas: workload.group.totalReplicas,
             }
           : answer;
       },
@@ -68,12 +68,16 @@ export class VllmService {
     );
   }
 
-  private async promptOnce(id: string, target: Target, request: PromptDto): Promise<PromptResponse> {
-    const model = request.model ?? (await this.servedModel(target));
+  private async promptOnce(
+    id: string,
+    workload: ResolvedWorkload,
+    request: PromptDto,
+  ): Promise<PromptResponse> {
+    const model = request.model ?? (await this.servedModel(workload));
     const sampling = samplingOf(request);
-    const key = `${target.replicaId}|${model}`;
+    const key = `${workload.replicaId}|${model}`;
     if (!this.noChatTemplate.has(key)) {
-      const chat = await this.upstream.request(target, 'POST', '/v1/chat/completions', {
+      const chat = await this.upstream.request(workload, 'POST', '/v1/chat/completions', {
         ...sampling,
         model,
         messages: [{ role: 'user', content: request.prompt }],
@@ -83,7 +87,7 @@ export class VllmService {
       }
       this.noChatTemplate.add(key);
     }
-    const completion = await this.upstream.request(target, 'POST', '/v1/completions', {
+    const completion = await this.upstream.request(workload, 'POST', '/v1/completions', {
       ...sampling,
       model,
       prompt: request.prompt,
@@ -92,11 +96,11 @@ export class VllmService {
   }
 
   async models(id: string): Promise<VllmModelsResponse> {
-    const target = await this.targets.resolve(id, 'vllm');
+    const workload = await this.resolver.resolve(id, 'vllm');
     return this.caller.call(
-      [target],
+      [workload],
       async () => {
-        const response = await this.upstream.request(target, 'GET', '/v1/models');
+        const response = await this.upstream.request(workload, 'GET', '/v1/models');
         const data = (parseUpstream(response) as { data?: unknown }).data;
         const objects = Array.isArray(data) ? (data as unknown[]) : [];
         return {
@@ -108,24 +112,27 @@ export class VllmService {
           }),
           data: objects,
           service_id: id,
-          endpoint: target.endpoint,
+          endpoint: workload.endpoint,
         };
       },
       (attempted, reason) =>
         new AllReplicasFailedError(
-          `No replica of service ${target.service.id} could be reached: ${reason}`,
+          `No replica of service ${workload.service.id} could be reached: ${reason}`,
           attempted,
         ),
     );
   }
 
-  private async servedModel(target: Target): Promise<string> {
-    const cached = this.servedModelCache.get(target.replicaId);
+  private async servedModel(workload: ResolvedWorkload): Promise<string> {
+    const cached = this.servedModelCache.get(workload.replicaId);
     if (cached && cached.expires > Date.now()) return cached.model;
-    const response = await this.upstream.request(target, 'GET', '/v1/models');
+    const response = await this.upstream.request(workload, 'GET', '/v1/models');
     const model = (parseUpstream(response) as { data?: { id?: string }[] }).data?.[0]?.id;
     if (!model) throw new UpstreamError('The workload serves no model (/v1/models is empty)');
-    this.servedModelCache.set(target.replicaId, { model, expires: Date.now() + this.config.MODEL_CACHE_MS });
+    this.servedModelCache.set(workload.replicaId, {
+      model,
+      expires: Date.now() + this.config.MODEL_CACHE_MS,
+    });
     return model;
   }
 

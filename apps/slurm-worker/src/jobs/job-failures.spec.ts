@@ -1,16 +1,16 @@
 import { UnrecoverableError } from 'bullmq';
-import { readJobFailure } from '@aiplane/contracts';
+import { decodeJobFailure } from '@aiplane/contracts';
 import { SchedulerError } from '@aiplane/scheduler';
 import { tagFailures } from './job-failures';
 
 describe('tagFailures', () => {
-  it('tags an unreachable scheduler, wherever in the handler it was met', async () => {
+  it('marks an unreachable scheduler as data, wherever in the handler it was met', async () => {
     const error: unknown = await tagFailures(() =>
       Promise.reject(new SchedulerError('UNAVAILABLE', 'slurmctld does not answer')),
     ).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(Error);
-    expect(readJobFailure((error as Error).message)).toEqual({
+    expect(decodeJobFailure((error as Error).message)).toEqual({
       kind: 'unavailable',
       message: 'slurmctld does not answer',
     });

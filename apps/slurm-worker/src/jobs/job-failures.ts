@@ -1,16 +1,18 @@
-import { tagJobFailure } from '@aiplane/contracts';
+import { encodeJobFailure } from '@aiplane/contracts';
 import { isSchedulerError } from '@aiplane/scheduler';
 
 /**
- * Runs a handler and tags an unreachable scheduler as such in the failure BullMQ carries back, so
- * the orchestrator answers its client 503 (come back later) rather than 502 (refused). Whatever
+ * Runs a handler and marks an unreachable scheduler as such in the failure BullMQ carries back, so
+ * the orchestrator answers its client 503 (come back later) rather than 502 (refused), whatever
  * step met the outage (the sbatch, or the look-up for a job an earlier attempt submitted).
  */
 export async function tagFailures<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    if (isSchedulerError(error, 'UNAVAILABLE')) throw new Error(tagJobFailure('unavailable', error.message));
+    if (isSchedulerError(error, 'UNAVAILABLE')) {
+      throw new Error(encodeJobFailure({ kind: 'unavailable', message: error.message }), { cause: error });
+    }
     throw error;
   }
 }

@@ -1,13 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  storedService,
-  type SchedulerObservation,
-  type ServiceRegistry,
-  type StoredService,
-} from '@aiplane/registry';
-import type { JobInfo, Scheduler } from '@aiplane/scheduler';
+import type { SchedulerObservation, ServiceRegistry, StoredService } from '@aiplane/registry';
+import { RecordingScheduler, storedService } from '@aiplane/testing';
+import type { JobInfo } from '@aiplane/scheduler';
 import { createLogger } from '@aiplane/server-kit';
 import { PollHandler } from './poll.handler';
 
@@ -36,11 +32,11 @@ describe('PollHandler and jobs the scheduler has forgotten', () => {
         return Promise.resolve(true);
       },
     } as unknown as ServiceRegistry;
-    const scheduler = {
+    // The scheduler lists none of them any more.
+    const scheduler = new RecordingScheduler({
       kind: 'slurm',
-      query: () => Promise.resolve(new Map()),
-      ...(finished ? { finishedJob: (id: string) => Promise.resolve(finished[id]) } : {}),
-    } as unknown as Scheduler;
+      ...(finished ? { completionLog: finished } : {}),
+    });
     return { handler: new PollHandler(registry, scheduler, createLogger('slurm-worker', 'silent')), applied };
   }
 

@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import type { JobState } from '@aiplane/contracts';
 import { loadRecipeCatalogue } from '@aiplane/recipes';
 import type { ServiceRegistry, StoredGroup, StoredService, Submission } from '@aiplane/registry';
-import type { JobInfo, Scheduler } from '@aiplane/scheduler';
+import type { JobInfo } from '@aiplane/scheduler';
 import { createLogger } from '@aiplane/server-kit';
+import { RecordingScheduler } from '@aiplane/testing';
 import { loadSlurmWorkerConfig } from '../slurm-worker.config';
 import type { PollHandler } from './poll.handler';
 import { SchedulerReconciler } from './scheduler.reconciler';
@@ -68,15 +69,7 @@ function fakeRegistry(submissions: Submission[], recorded: Record<string, string
 
 function setup(listed: JobInfo[], submissions: Submission[], recorded: Record<string, string> = {}) {
   const store = fakeRegistry(submissions, recorded);
-  const cancelled: string[] = [];
-  const scheduler = {
-    kind: 'slurm',
-    listByNamePrefix: (prefix: string) => Promise.resolve(listed.filter((j) => j.name.startsWith(prefix))),
-    cancel: (jobId: string) => {
-      cancelled.push(jobId);
-      return Promise.resolve();
-    },
-  } as unknown as Scheduler;
+  const scheduler = new RecordingScheduler({ kind: 'slurm', jobs: listed });
   const poll = { handle: () => Promise.resolve({ tracked: 1, changed: 1 }) } as unknown as PollHandler;
   const reconciler = new SchedulerReconciler(
     store.registry,
@@ -86,7 +79,7 @@ function setup(listed: JobInfo[], submissions: Submission[], recorded: Record<st
     loadSlurmWorkerConfig({ STATE_DIR }),
     createLogger('slurm-worker', 'silent'),
   );
-  return { reconciler, cancelled, ...store };
+  return { reconciler, cancelled: scheduler.cancelled, ...store };
 }
 
 const nothingQueued = (): Promise<boolean> => Promise.resolve(false);

@@ -4,8 +4,8 @@ import { join, resolve } from 'node:path';
 import type { SchedulerJob } from '@aiplane/jobs';
 import { loadRecipeCatalogue } from '@aiplane/recipes';
 import type { ServiceRegistry, StoredService, Submission } from '@aiplane/registry';
-import type { JobInfo, Scheduler, SubmitRequest } from '@aiplane/scheduler';
 import { createLogger } from '@aiplane/server-kit';
+import { RecordingScheduler } from '@aiplane/testing';
 import { loadSlurmWorkerConfig } from '../slurm-worker.config';
 import { SubmitHandler } from './submit.handler';
 
@@ -58,26 +58,6 @@ function fakeRegistry(submission: Submission) {
   };
 }
 
-/** Remembers what each job was started with; findByName knows the jobs it started, as SLURM would. */
-function fakeScheduler() {
-  const submitted: SubmitRequest[] = [];
-  const scheduler = {
-    kind: 'local',
-    submit: (request: SubmitRequest) => {
-      submitted.push(request);
-      return Promise.resolve(String(1000 + submitted.length));
-    },
-    findByName: (name: string): Promise<JobInfo | undefined> => {
-      const index = submitted.findIndex((request) => request.jobName === name);
-      return Promise.resolve(
-        index < 0 ? undefined : { jobId: String(1001 + index), name, state: 'RUNNING', nodes: [] },
-      );
-    },
-    cancel: () => Promise.resolve(),
-  };
-  return { scheduler: scheduler as unknown as Scheduler, submitted };
-}
-
 describe('SubmitHandler API keys', () => {
   let stateDir: string;
 
@@ -97,16 +77,17 @@ describe('SubmitHandler API keys', () => {
       created_at: '2025-01-01T00:00:00.000Z',
     };
     const registry = fakeRegistry(submission);
-    const scheduler = fakeScheduler();
+    // findByName knows the jobs it started, as SLURM would, so a retry adopts them.
+    const scheduler = new RecordingScheduler({ submittedState: 'RUNNING' });
     const handler = new SubmitHandler(
       registry.registry,
       catalogue,
-      scheduler.scheduler,
+      scheduler,
       loadSlurmWorkerConfig({ STATE_DIR: stateDir, SIMULATORS_DIR: '/opt/sims' }),
       createLogger('slurm-worker', 'silent'),
     );
     const job = { data: { submissionId: 'sub1', requestId: 'req1' } } as SchedulerJob<'submit'>;
-    return { handler, job, ...registry, ...scheduler };
+    return { handler, job, ...registry, submitted: scheduler.submitted };
   }
 
   it.each([

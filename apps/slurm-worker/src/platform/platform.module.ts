@@ -1,45 +1,27 @@
-import { Global, Module, type DynamicModule } from '@nestjs/common';
-import { loadRecipeCatalogue, RecipeCatalogue } from '@aiplane/recipes';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { loadReportedRecipeCatalogue, RecipeCatalogue } from '@aiplane/recipes';
 import { RegistryModule } from '@aiplane/registry';
-import { ExecFileCommandRunner, LocalScheduler, SlurmScheduler, type Scheduler } from '@aiplane/scheduler';
-import type { Logger } from '@aiplane/server-kit';
+import type { Scheduler } from '@aiplane/scheduler';
+import { platformModule, type Logger } from '@aiplane/server-kit';
 import type { SlurmWorkerConfig } from '../slurm-worker.config';
+import { schedulerFromConfig } from './scheduler.provider';
 
-export const CONFIG = Symbol('SlurmWorkerConfig');
-export const LOGGER = Symbol('Logger');
+export { CONFIG, LOGGER } from '@aiplane/server-kit';
 export const SCHEDULER = Symbol('Scheduler');
 
-@Global()
 @Module({})
 export class PlatformModule {
   static forRoot(config: SlurmWorkerConfig, logger: Logger): DynamicModule {
-    return {
-      module: PlatformModule,
-      imports: [RegistryModule.forRoot({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX })],
+    return platformModule(PlatformModule, config, logger, {
+      imports: [RegistryModule.forConfig(config)],
       providers: [
-        { provide: CONFIG, useValue: config },
-        { provide: LOGGER, useValue: logger },
-        {
-          provide: SCHEDULER,
-          useFactory: (): Scheduler =>
-            config.SCHEDULER === 'slurm'
-              ? new SlurmScheduler(
-                  new ExecFileCommandRunner(),
-                  config.SLURM_USER ? { user: config.SLURM_USER } : {},
-                )
-              : new LocalScheduler({ stateDir: config.STATE_DIR }),
-        },
+        { provide: SCHEDULER, useFactory: (): Scheduler => schedulerFromConfig(config) },
         {
           provide: RecipeCatalogue,
-          useFactory: () => {
-            const { catalogue, errors } = loadRecipeCatalogue(config.RECIPES_DIR);
-            for (const error of errors)
-              logger.error({ file: error.file }, `invalid recipe: ${error.message}`);
-            return catalogue;
-          },
+          useFactory: () => loadReportedRecipeCatalogue(config.RECIPES_DIR, logger),
         },
       ],
-      exports: [CONFIG, LOGGER, SCHEDULER, RecipeCatalogue],
-    };
+      exports: [SCHEDULER, RecipeCatalogue],
+    });
   }
 }

@@ -12,8 +12,12 @@ import {
 import { ServiceRegistry, type GroupView, type StoredService, type WorkloadKind } from '@aiplane/registry';
 import { AppError, NotFoundError } from '@aiplane/server-kit';
 
-export interface Target {
-  /** The scheduler job serving this target (a group's node job, or the single service). */
+/**
+ * One workload endpoint a request for a service or group id goes to. (A "target" in this repository
+ * is only ever a Prometheus scrape target, the orchestrator's /targets.)
+ */
+export interface ResolvedWorkload {
+  /** The scheduler job serving this workload (a group's node job, or the single service). */
   service: StoredService;
   /** Replica id as the contract shows it: `<job_id>:<port>`. */
   replicaId: string;
@@ -38,13 +42,13 @@ const SERVING_STATES: readonly JobState[] = ['RUNNING', 'COMPLETING'];
  * prober keep. Groups rotate round-robin over their ready replicas.
  */
 @Injectable()
-export class TargetResolver {
+export class WorkloadResolver {
   private readonly cursors = new Map<string, number>();
 
   constructor(private readonly registry: ServiceRegistry) {}
 
   /** The one endpoint to call now (the next replica in rotation for a group). */
-  async resolve(id: string, kind: WorkloadKind): Promise<Target> {
+  async resolve(id: string, kind: WorkloadKind): Promise<ResolvedWorkload> {
     const [first] = await this.candidates(id, kind);
     if (!first) throw new NotFoundError(`Service ${id} not found`);
     return first;
@@ -54,7 +58,7 @@ export class TargetResolver {
    * Every ready endpoint, in the order to try them: the rotation's next replica first, then the
    * others, so a caller can fail over without a second lookup.
    */
-  async candidates(id: string, kind: WorkloadKind): Promise<Target[]> {
+  async candidates(id: string, kind: WorkloadKind): Promise<ResolvedWorkload[]> {
     const service = isGroupId(id) ? undefined : await this.registry.get(id);
     const groupId = isGroupId(id) ? id : service?.group_id;
     const label = kind === 'vllm' ? 'vLLM' : 'Vector DB';
@@ -75,8 +79,8 @@ export class TargetResolver {
     ];
   }
 
-  private groupCandidates(id: string, { group, jobs }: GroupView): Target[] {
-    const ready: Target[] = [];
+  private groupCandidates(id: string, { group, jobs }: GroupView): ResolvedWorkload[] {
+    const ready: ResolvedWorkload[] = [];
     const statuses: ServiceStatus[] = [];
     for (const job of jobs) {
       for (const replica of job.replicas) {

@@ -1,8 +1,8 @@
-import type { StoredService } from './registry.types';
+import type { StoredService } from '@aiplane/registry';
 
 /**
  * A complete StoredService for tests: a single vLLM workload, running and ready on node-1:8002.
- * Kept beside the type so that a new field is added to every test's records in one place; tests
+ * One shared fixture so that a new field is added to every test's records in one place; tests
  * override only what they are about.
  */
 export function storedService(id: string, overrides: Partial<StoredService> = {}): StoredService {

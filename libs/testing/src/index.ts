@@ -1,0 +1,6 @@
+export { storedService } from './stored-service.fixture';
+export {
+  RecordingScheduler,
+  type RecordingSchedulerOptions,
+  type SchedulerCall,
+} from './recording.scheduler';
