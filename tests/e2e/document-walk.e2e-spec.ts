@@ -1,19 +1,16 @@
 import { once } from 'node:events';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { startStack, type RunningStack } from '@aiplane/stack';
-import { apiClient, waitUntil, type Api, type ApiResponse } from './support/api';
 import {
-  baseEnv,
-  makeStateDir,
-  readInfra,
   ROOT,
   scontrolShowJob,
   squeueActive,
-  uniquePrefix,
-} from './support/environment';
+  waitUntil,
+  withStack,
+  type ApiResponse,
+} from '@aiplane/testing';
 
 /*
  * The user's API document (seed/server-api.md) walked curl by curl, in its own order, through the
@@ -462,10 +459,27 @@ async function portIsFree(port: number): Promise<boolean> {
 
 describe('the user document, curl by curl (real SLURM through the SSH tunnel)', () => {
   let hub: Hub | undefined;
-  let stack: RunningStack | undefined;
-  let api: Api;
-  let stateDir: string | undefined;
   const started = Date.now();
+
+  beforeAll(async () => {
+    hub = await startHub();
+  });
+
+  const suite = withStack(() => ({
+    label: LABEL,
+    scheduler: 'slurm',
+    ssh: true,
+    ports: PORTS,
+    pollIntervalMs: 250,
+    probeIntervalMs: 300,
+    env: { HF_HUB_URL: need(hub, 'the stand-in Hub').url },
+  }));
+  const { api } = suite;
+
+  afterAll(() => {
+    hub?.close();
+    console.info(`document walk took ${String(Math.round((Date.now() - started) / 1000))} s`);
+  });
 
   // What the walk created, standing in for the document's literal ids.
   const ids: Partial<
@@ -484,7 +498,6 @@ describe('the user document, curl by curl (real SLURM through the SSH tunnel)', 
   let supportedArchitectures: string[] = [];
   // The ports group 1's replicas bound, in replica order (8001-8004 unless something held one).
   let group1Ports: number[] | undefined;
-  let broken = false;
 
   /** One document example: its title names the step and the request, so a failure says which broke. */
   function docStep(title: string, run: () => Promise<void>): void {
@@ -492,7 +505,8 @@ describe('the user document, curl by curl (real SLURM through the SSH tunnel)', 
       try {
         await run();
       } catch (error) {
-        broken = true;
+        // The jobs' scripts and logs are what explains a broken step.
+        suite.keepStateDir = true;
         if (error instanceof Error) {
           const prefix = `Document step "${title}" broke:\n`;
           error.message = prefix + error.message;
@@ -540,67 +554,6 @@ describe('the user document, curl by curl (real SLURM through the SSH tunnel)', 
     if (expected.time !== undefined) expect(job).toMatch(new RegExp(`TimeLimit=${expected.time}\\b`));
     expect({ job: jobId, gpus: gresGpus(job) }).toEqual({ job: jobId, gpus: expected.gpus });
   }
-
-  beforeAll(async () => {
-    const infra = readInfra();
-    hub = await startHub();
-    stateDir = makeStateDir(LABEL);
-    const logs: string[] = [];
-    try {
-      stack = await startStack(
-        {
-          root: ROOT,
-          redisUrl: infra.redisUrl,
-          redisPrefix: uniquePrefix(LABEL),
-          scheduler: 'slurm',
-          stateDir,
-          ports: PORTS,
-          ssh: infra.ssh,
-          slurmPartition: infra.slurmPartition,
-          pollIntervalMs: 250,
-          probeIntervalMs: 300,
-          env: { ...baseEnv(), HF_HUB_URL: hub.url },
-        },
-        (name, line) => {
-          logs.push(`${name}: ${line}`);
-        },
-      );
-    } catch (error) {
-      console.error(logs.join('\n'));
-      throw error;
-    }
-    api = apiClient(stack.gatewayUrl);
-  });
-
-  afterAll(async () => {
-    try {
-      if (stack) {
-        // Through the API only: every record the walk made that may still hold a SLURM job.
-        const created = [
-          ids.defaultVllm,
-          ids.group1,
-          ids.group2,
-          ids.customModel,
-          ids.customResources,
-          ids.allOptions,
-          ids.cpuOnly,
-          ids.qdrant,
-        ].filter((id): id is string => id !== undefined);
-        for (const id of created) {
-          const response = await api('POST', `/api/v1/services/${id}/status`, DOC.cancel);
-          if (response.status !== 200) console.error(`cleanup: cancelling ${id} answered`, response);
-        }
-      }
-    } finally {
-      await stack?.stop();
-      hub?.close();
-      // The jobs' scripts and logs are what explains a broken step.
-      if (broken && stateDir !== undefined)
-        console.error(`document walk: job directories kept in ${stateDir}`);
-      else if (stateDir !== undefined) rmSync(stateDir, { recursive: true, force: true });
-      console.info(`document walk took ${String(Math.round((Date.now() - started) / 1000))} s`);
-    }
-  });
 
   docStep(
     '0. (for the Vector DB section) POST /api/v1/services {"recipe_name":"vector-db/qdrant"}',

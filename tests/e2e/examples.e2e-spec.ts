@@ -1,10 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { LocalScheduler } from '@aiplane/scheduler';
-import { startStack, type RunningStack } from '@aiplane/stack';
-import { apiClient, type Api } from './support/api';
-import { baseEnv, makeStateDir, readInfra, ROOT, uniquePrefix } from './support/environment';
+import { baseEnv, ROOT, withStack } from '@aiplane/testing';
 
 interface Record_ {
   id: string;
@@ -60,57 +57,20 @@ function expectSuccess(result: Run): void {
 // The examples a user runs against `npm start`, as child processes against one local stack: each
 // must exit 0 and leave nothing running.
 describe('examples (local executor, plain HTTP)', () => {
-  let stack: RunningStack;
-  let api: Api;
-  let stateDir: string;
-
-  beforeAll(async () => {
+  beforeAll(() => {
     if (!existsSync(path.join(TS_DIST, 'client.js'))) {
       throw new Error(`${TS_DIST} is missing: run "npm run build" first`);
     }
-    const infra = readInfra();
-    stateDir = makeStateDir('examples');
-    const logs: string[] = [];
-    try {
-      stack = await startStack(
-        {
-          root: ROOT,
-          redisUrl: infra.redisUrl,
-          redisPrefix: uniquePrefix('examples'),
-          scheduler: 'local',
-          stateDir,
-          ports: { gateway: 18301, orchestrator: 18300, proxy: 18303 },
-          pollIntervalMs: 500,
-          probeIntervalMs: 500,
-          env: baseEnv(),
-        },
-        (name, line) => {
-          logs.push(`${name}: ${line}`);
-        },
-      );
-    } catch (error) {
-      console.error(logs.join('\n'));
-      throw error;
-    }
-    api = apiClient(stack.gatewayUrl);
   });
-
-  afterAll(async () => {
-    // A failed example must not leave a job holding the node's GPUs for the next suite.
-    const { body } = await api<Record_[]>('GET', '/api/v1/services');
-    for (const service of body) {
-      if (ACTIVE.includes(service.status)) {
-        await api('POST', `/api/v1/services/${service.id}/status`, { status: 'cancelled' });
-      }
-    }
-    await stack.stop();
-    // The local executor detaches workloads so that worker restarts spare them; stop any left.
-    await new LocalScheduler({ stateDir }).cancelAll();
-    rmSync(stateDir, { recursive: true, force: true });
-  });
+  const suite = withStack(() => ({
+    label: 'examples',
+    scheduler: 'local',
+    ports: { gateway: 18301, orchestrator: 18300, proxy: 18303 },
+  }));
+  const { api } = suite;
 
   function exampleArgs(): string[] {
-    return ['--gateway', stack.gatewayUrl, '--timeout', '90'];
+    return ['--gateway', suite.stack.gatewayUrl, '--timeout', '90'];
   }
 
   async function expectNothingActive(): Promise<void> {

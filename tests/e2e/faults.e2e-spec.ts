@@ -6,19 +6,20 @@ import type { Redis } from 'ioredis';
 import { DOCUMENT_CREATE_REQUESTS } from '@aiplane/contracts';
 import { createRedis, ServiceRegistry } from '@aiplane/registry';
 import { ExecFileCommandRunner, SlurmScheduler } from '@aiplane/scheduler';
-import { startStack, type RunningStack } from '@aiplane/stack';
-import { apiClient, waitUntil, type Api, type ApiResponse } from './support/api';
-import { baseEnv, makeStateDir, readInfra, ROOT, slurmConfPath, uniquePrefix } from './support/environment';
 import {
-  childRunning,
+  apiClient,
+  baseEnv,
   listenerPid,
-  PrivateRedis,
-  PrivateSshd,
-  sleep,
-  SlurmController,
+  readInfra,
+  ROOT,
+  slurmConfPath,
   slurmJobsUnder,
+  waitUntil,
+  withStack,
+  type ApiResponse,
   type SlurmJob,
-} from './support/faults';
+} from '@aiplane/testing';
+import { childRunning, PrivateRedis, PrivateSshd, sleep, SlurmController } from './support/faults';
 
 /*
  * Faults on the real stack: gateway → SSH tunnel → orchestrator → BullMQ → slurm-worker → real
@@ -66,11 +67,6 @@ interface GroupStatus {
   healthy_replicas: number;
   replica_statuses: { id: string; status: string; endpoint: string | null; healthy: boolean }[];
 }
-interface LogLine {
-  name: string;
-  line: string;
-}
-
 /** What each scenario measured; printed at the end and written to tmp/ for docs/reliability.md. */
 const observed: Record<string, number | string | boolean> = {};
 
@@ -85,17 +81,12 @@ async function timed<T>(run: () => Promise<T>): Promise<{ ms: number; value: T }
 }
 
 describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
-  let stack: RunningStack;
-  let api: Api;
-  let stateDir: string;
   let workDir: string;
   let redis: PrivateRedis;
   let sshd: PrivateSshd;
   const slurmctld = SlurmController.fromConf(slurmConfPath());
   let store: Redis;
   let registry: ServiceRegistry;
-  const redisPrefix = uniquePrefix('faults');
-  const logs: LogLine[] = [];
   const slurm = new SlurmScheduler(new ExecFileCommandRunner());
   /** Jobs this test submits itself, playing a crashed worker or another deployment. */
   const ownJobs: string[] = [];
@@ -104,39 +95,27 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
   /** The long-lived service the scenarios keep prompting. */
   let steady = '';
 
+  // Its own Redis and sshd, which the scenarios kill; the machine's keep serving everything else.
   beforeAll(async () => {
-    const infra = readInfra();
-    stateDir = makeStateDir('faults');
     workDir = mkdtempSync(path.join(os.tmpdir(), 'aiplane-faults-infra-'));
     redis = await PrivateRedis.start(path.join(workDir, 'redis'));
-    sshd = await PrivateSshd.start(path.join(workDir, 'sshd'), infra.ssh.keyPath);
-    const env = baseEnv();
-    try {
-      stack = await startStack(
-        {
-          root: ROOT,
-          redisUrl: redis.url,
-          redisPrefix,
-          scheduler: 'slurm',
-          stateDir,
-          ports: PORTS,
-          ssh: { ...infra.ssh, port: sshd.port, knownHostsPath: sshd.knownHostsPath },
-          slurmPartition: infra.slurmPartition,
-          pollIntervalMs: POLL_MS,
-          probeIntervalMs: PROBE_MS,
-          env,
-        },
-        (name, line) => {
-          logs.push({ name, line });
-        },
-      );
-    } catch (error) {
-      console.error(logs.map((entry) => `${entry.name}: ${entry.line}`).join('\n'));
-      throw error;
-    }
-    api = apiClient(stack.gatewayUrl);
+    sshd = await PrivateSshd.start(path.join(workDir, 'sshd'), readInfra().ssh.keyPath);
+  });
+
+  const suite = withStack(() => ({
+    label: 'faults',
+    scheduler: 'slurm',
+    ports: PORTS,
+    redisUrl: redis.url,
+    ssh: { ...readInfra().ssh, port: sshd.port, knownHostsPath: sshd.knownHostsPath },
+    pollIntervalMs: POLL_MS,
+    probeIntervalMs: PROBE_MS,
+  }));
+  const { api } = suite;
+
+  beforeAll(async () => {
     store = createRedis(redis.url);
-    registry = new ServiceRegistry(store, redisPrefix);
+    registry = new ServiceRegistry(store, suite.redisPrefix);
     await ensureSteady();
     await expectSlurmMatchesRecords();
   });
@@ -149,17 +128,14 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
     await heal();
   });
 
+  // After withStack's own teardown (hooks run in the order they are declared).
   afterAll(async () => {
     // A failed scenario must never leave the next suite without a controller.
     await slurmctld.start();
-    // A failed scenario must not leave jobs holding the node for the next suite.
-    for (const job of slurmJobsUnder(stateDir)) await slurm.cancel(job.id).catch(() => undefined);
     for (const id of ownJobs) await slurm.cancel(id).catch(() => undefined);
-    await stack.stop();
     store.disconnect();
     await redis.stop();
     await sshd.stop();
-    rmSync(stateDir, { recursive: true, force: true });
     rmSync(workDir, { recursive: true, force: true });
     const report = path.join(ROOT, 'tmp', 'faults-observed.json');
     mkdirSync(path.dirname(report), { recursive: true });
@@ -210,7 +186,7 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
   }
 
   /** Index of the next log line, to wait for lines printed after it. */
-  const mark = (): number => logs.length;
+  const mark = (): number => suite.logs.length;
 
   async function waitForLog(
     name: string,
@@ -220,8 +196,8 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
   ): Promise<Record<string, unknown>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      for (let i = from; i < logs.length; i += 1) {
-        const entry = logs[i];
+      for (let i = from; i < suite.logs.length; i += 1) {
+        const entry = suite.logs[i];
         if (entry?.name !== name || !entry.line.startsWith('{')) continue;
         const parsed = JSON.parse(entry.line) as Record<string, unknown>;
         if (parsed.msg === msg) return parsed;
@@ -232,14 +208,14 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
   }
 
   async function restart(name: string, kill = true): Promise<number> {
-    const spec = kill ? await stack.supervisor.kill(name, 'SIGKILL') : undefined;
+    const spec = kill ? await suite.stack.supervisor.kill(name, 'SIGKILL') : undefined;
     if (!spec) throw new Error(`${name} is not running`);
-    return (await timed(() => stack.supervisor.start(spec))).ms;
+    return (await timed(() => suite.stack.supervisor.start(spec))).ms;
   }
 
   /** Compares what SLURM lists under this stack's state dir with the records: no orphan, no duplicate. */
   async function expectSlurmMatchesRecords(): Promise<SlurmJob[]> {
-    const jobs = slurmJobsUnder(stateDir);
+    const jobs = slurmJobsUnder(suite.stateDir);
     const names = jobs.map((job) => job.name);
     expect(names.filter((name, index) => names.indexOf(name) !== index)).toEqual([]);
     for (const job of jobs) {
@@ -284,7 +260,7 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
     await slurmctld.start();
     if (!redis.running) await redis.restart();
     if (!sshd.running) await sshd.restart();
-    const revived = await stack.supervisor.reviveKilled();
+    const revived = await suite.stack.supervisor.reviveKilled();
     if (revived.length > 0) console.warn(`faults: revived ${revived.join(', ')} after the scenario`);
     let ready = 0;
     await waitUntil(
@@ -302,27 +278,32 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
 
   it('kill -9 gateway: clients are refused until the supervisor restarts it; nothing behind it noticed', async () => {
     const before = await listed();
-    const spec = await stack.supervisor.kill('gateway', 'SIGKILL');
-    const refused = await fetch(`${stack.gatewayUrl}/health`).then(
+    const spec = await suite.stack.supervisor.kill('gateway', 'SIGKILL');
+    const refused = await fetch(`${suite.stack.gatewayUrl}/health`).then(
       () => 'answered',
       (error: unknown) => String((error as { cause?: { code?: string } }).cause?.code ?? error),
     );
     expect(refused).toBe('ECONNREFUSED');
     // The cluster side kept working: the orchestrator answers with the same records.
-    const direct = await apiClient(stack.orchestratorUrl)<ServiceView[]>('GET', '/api/services', undefined, {
-      authorization: `Bearer ${stack.orchestratorToken}`,
-    });
+    const direct = await apiClient(suite.stack.orchestratorUrl)<ServiceView[]>(
+      'GET',
+      '/api/services',
+      undefined,
+      {
+        authorization: `Bearer ${suite.stack.orchestratorToken}`,
+      },
+    );
     expect(direct.body.map((record) => record.id).sort()).toEqual([...before.keys()].sort());
 
-    observed.gateway_restart_ms = (await timed(() => stack.supervisor.start(spec!))).ms;
+    observed.gateway_restart_ms = (await timed(() => suite.stack.supervisor.start(spec!))).ms;
     expect(await listed()).toEqual(before);
     expect((await prompt(steady)).status).toBe(200);
   });
 
   it('kill -9 orchestrator: 503 at once (no job can be created), then the restart serves the same records', async () => {
     const before = await listed();
-    const jobsBefore = slurmJobsUnder(stateDir).length;
-    const spec = await stack.supervisor.kill('orchestrator', 'SIGKILL');
+    const jobsBefore = slurmJobsUnder(suite.stateDir).length;
+    const spec = await suite.stack.supervisor.kill('orchestrator', 'SIGKILL');
     let read, write, data, ready;
     try {
       read = await timed(() => api<{ message: string }>('GET', '/api/v1/services'));
@@ -330,7 +311,7 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
       data = await timed(() => prompt(steady));
       ready = await api('GET', '/ready');
     } finally {
-      observed.orchestrator_restart_ms = (await timed(() => stack.supervisor.start(spec!))).ms;
+      observed.orchestrator_restart_ms = (await timed(() => suite.stack.supervisor.start(spec!))).ms;
     }
     observed.orchestrator_down = `list ${read.value.status} in ${read.ms} ms, create ${write.value.status} in ${write.ms} ms, prompt ${data.value.status} in ${data.ms} ms`;
     expect([read.value.status, write.value.status, data.value.status, ready.status]).toEqual([
@@ -340,18 +321,18 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
     expect(Math.max(read.ms, write.ms, data.ms)).toBeLessThan(FAST_FAILURE_MS);
 
     expect(await listed()).toEqual(before);
-    expect(slurmJobsUnder(stateDir).length).toBe(jobsBefore);
+    expect(slurmJobsUnder(suite.stateDir).length).toBe(jobsBefore);
     expect((await prompt(steady)).status).toBe(200);
   });
 
   it('kill -9 proxy: prompts get a clear 503 while the control plane still answers; back after the restart', async () => {
-    const spec = await stack.supervisor.kill('proxy', 'SIGKILL');
+    const spec = await suite.stack.supervisor.kill('proxy', 'SIGKILL');
     let down, control;
     try {
       down = await timed(() => prompt(steady));
       control = await statusOf(steady);
     } finally {
-      observed.proxy_restart_ms = (await timed(() => stack.supervisor.start(spec!))).ms;
+      observed.proxy_restart_ms = (await timed(() => suite.stack.supervisor.start(spec!))).ms;
     }
     observed.proxy_down = `prompt ${down.value.status} in ${down.ms} ms`;
     expect(down.value.status).toBe(503);
@@ -363,7 +344,7 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
   });
 
   it('kill -9 health-prober: running services keep serving, a new one is not called running before a probe says so', async () => {
-    const spec = await stack.supervisor.kill('health-prober', 'SIGKILL');
+    const spec = await suite.stack.supervisor.kill('health-prober', 'SIGKILL');
     let fresh: ServiceView;
     let freshStatus: string, steadyPrompt: number, steadyStatus: string;
     try {
@@ -382,7 +363,7 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
       steadyPrompt = (await prompt(steady)).status;
       steadyStatus = await statusOf(steady);
     } catch (error) {
-      await stack.supervisor.start(spec!);
+      await suite.stack.supervisor.start(spec!);
       throw error;
     }
     expect({ freshStatus, steadyPrompt, steadyStatus }).toEqual({
@@ -392,7 +373,7 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
     });
 
     const restarted = performance.now();
-    await stack.supervisor.start(spec!);
+    await suite.stack.supervisor.start(spec!);
     await waitStatus(fresh.id, 'running', 10_000);
     observed.prober_restart_to_running_ms = ms(restarted);
     await cancel(fresh.id);
@@ -403,7 +384,7 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
     const key = `faults-${randomBytes(6).toString('hex')}`;
     const submissionId = createHash('sha256').update(key).digest('hex').slice(0, 32);
     const jobName = `aiplane-${submissionId}`;
-    const workerPid = stack.supervisor.pid('slurm-worker')!;
+    const workerPid = suite.stack.supervisor.pid('slurm-worker')!;
     const from = mark();
     const sent = performance.now();
     const pending = api<ServiceView>('POST', '/api/v1/services', CPU_SERVICE, { 'idempotency-key': key });
@@ -412,7 +393,7 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
     // the record is not written. If sbatch was too quick to be seen, right after it returned.
     const sbatch = await childRunning(workerPid, 'sbatch', 20_000);
     if (sbatch === undefined) await waitForLog('slurm-worker', 'job submitted', from);
-    const spec = await stack.supervisor.kill('slurm-worker', 'SIGKILL');
+    const spec = await suite.stack.supervisor.kill('slurm-worker', 'SIGKILL');
     observed.worker_killed = sbatch === undefined ? 'after sbatch returned' : 'while sbatch ran';
     observed.worker_killed_after_create_ms = ms(sent);
     let jobId = '';
@@ -420,14 +401,14 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
       () => jobId !== '',
       10_000,
       () => {
-        jobId = slurmJobsUnder(stateDir).find((job) => job.name === jobName)?.id ?? '';
+        jobId = slurmJobsUnder(suite.stateDir).find((job) => job.name === jobName)?.id ?? '';
         return Promise.resolve();
       },
     );
     observed.worker_record_existed_at_kill = await registry.exists(jobId);
 
     const restartFrom = mark();
-    await stack.supervisor.start(spec!);
+    await suite.stack.supervisor.start(spec!);
     const reconciled = await waitForLog('slurm-worker', 'reconciled with the scheduler', restartFrom);
     observed.worker_reconcile_adopted = JSON.stringify(reconciled.adopted);
     observed.worker_reconciled_after_kill_ms = ms(sent);
@@ -436,7 +417,7 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
     observed.worker_crash_create_answer = `${answer.status} after ${ms(sent)} ms`;
     expect({ status: answer.status, id: answer.body.id }).toEqual({ status: 200, id: jobId });
 
-    const named = slurmJobsUnder(stateDir).filter((job) => job.name === jobName);
+    const named = slurmJobsUnder(suite.stateDir).filter((job) => job.name === jobName);
     expect(named.map((job) => job.id)).toEqual([jobId]);
     const records = (await registry.listEntries())
       .flatMap((entry) => (entry.type === 'service' ? [entry.service] : []))
@@ -446,7 +427,7 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
     // Retried with the same key, through the gateway: the same service, still one job.
     const retried = await create(CPU_SERVICE, { 'idempotency-key': key });
     expect(retried.id).toBe(jobId);
-    expect(slurmJobsUnder(stateDir).filter((job) => job.name === jobName)).toHaveLength(1);
+    expect(slurmJobsUnder(suite.stateDir).filter((job) => job.name === jobName)).toHaveLength(1);
 
     await waitStatus(jobId, 'running');
     expect((await prompt(jobId)).status).toBe(200);
@@ -465,7 +446,9 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
     const ids = new Set(answers.map((answer) => answer.body.id));
     expect(ids.size).toBe(1);
     const submissionId = createHash('sha256').update(key).digest('hex').slice(0, 32);
-    expect(slurmJobsUnder(stateDir).filter((job) => job.name === `aiplane-${submissionId}`)).toHaveLength(1);
+    expect(
+      slurmJobsUnder(suite.stateDir).filter((job) => job.name === `aiplane-${submissionId}`),
+    ).toHaveLength(1);
     await cancel([...ids][0]!);
   });
 
@@ -502,10 +485,10 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
       request_id: 'faults-crash-window',
       created_at: new Date().toISOString(),
     });
-    const crashed = await sleeper(`aiplane-${submissionId}`, path.join(stateDir, 'jobs', submissionId));
+    const crashed = await sleeper(`aiplane-${submissionId}`, path.join(suite.stateDir, 'jobs', submissionId));
     // A job of this deployment that no submission describes (its document is gone).
     const orphanId = randomBytes(16).toString('hex');
-    const orphan = await sleeper(`aiplane-${orphanId}`, path.join(stateDir, 'jobs', orphanId));
+    const orphan = await sleeper(`aiplane-${orphanId}`, path.join(suite.stateDir, 'jobs', orphanId));
     unrecordedOnPurpose.add(orphan);
     // Another deployment's job on the same account: same prefix, its own state dir.
     const foreignDir = mkdtempSync(path.join(workDir, 'elsewhere-'));
@@ -579,7 +562,7 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
 
   it('Redis killed (SIGKILL, AOF fsync always) and restarted: clear 503s while away, every record back after', async () => {
     const before = await listed();
-    const jobsBefore = slurmJobsUnder(stateDir).map((job) => job.id);
+    const jobsBefore = slurmJobsUnder(suite.stateDir).map((job) => job.id);
     // No grace period: with appendfsync always every acknowledged write is already on disk.
     await redis.kill();
     const killedAt = performance.now();
@@ -612,7 +595,7 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
     );
     observed.redis_recovery_ms = ms(restarted);
     expect(await listed()).toEqual(before);
-    expect(slurmJobsUnder(stateDir).map((job) => job.id)).toEqual(jobsBefore);
+    expect(slurmJobsUnder(suite.stateDir).map((job) => job.id)).toEqual(jobsBefore);
     let promptStatus = 0;
     await waitUntil(
       () => promptStatus === 200,
@@ -679,7 +662,7 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
     await waitStatus(doomed.id, 'running');
     const doomedEndpoint = (await api<ServiceView>('GET', `/api/v1/services/${doomed.id}`)).body.endpoint;
     const doomedPort = Number(new URL(doomedEndpoint ?? 'http://x:0').port);
-    const jobsBefore = slurmJobsUnder(stateDir).length;
+    const jobsBefore = slurmJobsUnder(suite.stateDir).length;
 
     await slurmctld.stop();
     const began = performance.now();
@@ -715,7 +698,7 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
     expect(steadyAfterCancel).toBe('running');
     expect(prompts.every((code) => code === 200)).toBe(true);
     // The creates refused during the outage left no job behind once the controller is back.
-    expect(slurmJobsUnder(stateDir).length).toBe(jobsBefore);
+    expect(slurmJobsUnder(suite.stateDir).length).toBe(jobsBefore);
 
     await waitStatus(doomed.id, 'failed', 30_000);
     observed.slurmctld_record_catch_up_ms = ms(ended);
@@ -769,7 +752,7 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
 
   it("kill -9 of every app and of Redis, again and again, during a run of the document's examples: no record lost, no job duplicated", async () => {
     const before = await listed();
-    const jobsBefore = new Set(slurmJobsUnder(stateDir).map((job) => job.id));
+    const jobsBefore = new Set(slurmJobsUnder(suite.stateDir).map((job) => job.id));
     const victims = ['gateway', 'orchestrator', 'proxy', 'health-prober', 'slurm-worker', 'redis'] as const;
     const kills: string[] = [];
     let chaos = true;
@@ -789,9 +772,9 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
             await jitter(200, 1_500);
             await redis.restart();
           } else {
-            const spec = await stack.supervisor.kill(victim, 'SIGKILL');
+            const spec = await suite.stack.supervisor.kill(victim, 'SIGKILL');
             await jitter(100, 1_000);
-            if (spec) await stack.supervisor.start(spec);
+            if (spec) await suite.stack.supervisor.start(spec);
           }
         }
       }

@@ -1,14 +1,11 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { createRedis } from '@aiplane/registry';
-import { LocalScheduler } from '@aiplane/scheduler';
-import { startStack, type RunningStack } from '@aiplane/stack';
-import { apiClient, waitUntil, type Api } from './support/api';
-import { baseEnv, makeStateDir, readInfra, ROOT, uniquePrefix } from './support/environment';
+import { readInfra, waitUntil, withStack } from '@aiplane/testing';
 
 /*
  * Thousands of generated malformed requests against every gateway route, on the local stack
@@ -875,13 +872,9 @@ function couldParseAsCancel(fuzz: FuzzCase): boolean {
 }
 
 describe('fuzz: malformed requests against every gateway route (local stack)', () => {
-  let stack: RunningStack;
-  let api: Api;
-  let stateDir: string;
   let hub: http.Server;
+  let hubUrl = '';
   let fixture: Fixture;
-  const redisPrefix = uniquePrefix('fuzz');
-  const logs: string[] = [];
 
   beforeAll(async () => {
     // A stand-in Hugging Face Hub: model search and model info are fuzzed without the internet.
@@ -899,33 +892,18 @@ describe('fuzz: malformed requests against every gateway route (local stack)', (
       res.end(JSON.stringify({ error: 'Repository not found' }));
     });
     await new Promise<void>((resolve) => hub.listen(0, '127.0.0.1', resolve));
-    const hubUrl = `http://127.0.0.1:${(hub.address() as AddressInfo).port}`;
+    hubUrl = `http://127.0.0.1:${(hub.address() as AddressInfo).port}`;
+  });
 
-    const infra = readInfra();
-    stateDir = makeStateDir('fuzz');
-    try {
-      stack = await startStack(
-        {
-          root: ROOT,
-          redisUrl: infra.redisUrl,
-          redisPrefix,
-          scheduler: 'local',
-          stateDir,
-          ports: PORTS,
-          pollIntervalMs: 500,
-          probeIntervalMs: 500,
-          env: { ...baseEnv(), HF_HUB_URL: hubUrl },
-        },
-        (name, line) => {
-          logs.push(`${name}: ${line}`);
-        },
-      );
-    } catch (error) {
-      console.error(logs.join('\n'));
-      throw error;
-    }
-    api = apiClient(stack.gatewayUrl);
+  const suite = withStack(() => ({
+    label: 'fuzz',
+    scheduler: 'local',
+    ports: PORTS,
+    env: { HF_HUB_URL: hubUrl },
+  }));
+  const { api } = suite;
 
+  beforeAll(async () => {
     const create = async (body: unknown): Promise<string> => {
       const response = await api<ServiceRecord>('POST', '/api/v1/services', body);
       expect(response.status).toBe(200);
@@ -969,16 +947,6 @@ describe('fuzz: malformed requests against every gateway route (local stack)', (
   });
 
   afterAll(async () => {
-    const { body } = await api<ServiceRecord[]>('GET', '/api/v1/services');
-    for (const service of Array.isArray(body) ? body : []) {
-      if (['pending', 'configuring', 'running'].includes(service.status)) {
-        await api('POST', `/api/v1/services/${service.id}/status`, { status: 'cancelled' });
-      }
-    }
-    await stack.stop();
-    // The local executor detaches workloads so that worker restarts spare them; stop any left.
-    await new LocalScheduler({ stateDir }).cancelAll();
-    rmSync(stateDir, { recursive: true, force: true });
     await new Promise((resolve) => hub.close(resolve));
   });
 
@@ -987,9 +955,9 @@ describe('fuzz: malformed requests against every gateway route (local stack)', (
     const list = await api<ServiceRecord[]>('GET', '/api/v1/services');
     expect(list.status).toBe(200);
     const redis = createRedis(readInfra().redisUrl);
-    const submissions = (await redis.keys(`${redisPrefix}:submission:*`)).length;
+    const submissions = (await redis.keys(`${suite.redisPrefix}:submission:*`)).length;
     redis.disconnect();
-    const jobsDir = path.join(stateDir, 'jobs');
+    const jobsDir = path.join(suite.stateDir, 'jobs');
     return {
       services: list.body.map((service) => `${service.id}:${service.status}`).sort(),
       submissions,
@@ -1032,7 +1000,7 @@ describe('fuzz: malformed requests against every gateway route (local stack)', (
       `/api/v1/vector-db/${fixture.qdrant}/collections/fuzz/points`,
     ]) {
       record(
-        await send(stack.gatewayUrl, agent, {
+        await send(suite.stack.gatewayUrl, agent, {
           route: route.includes('prompt')
             ? 'POST /vllm/{id}/prompt'
             : route.includes('points')
@@ -1057,7 +1025,7 @@ describe('fuzz: malformed requests against every gateway route (local stack)', (
           while (next < batch.length) {
             const fuzz = batch[next];
             next += 1;
-            if (fuzz !== undefined) record(await send(stack.gatewayUrl, agent, fuzz));
+            if (fuzz !== undefined) record(await send(suite.stack.gatewayUrl, agent, fuzz));
           }
         }),
       );
@@ -1084,12 +1052,12 @@ describe('fuzz: malformed requests against every gateway route (local stack)', (
 
     // No process died, and none hit an unhandled error.
     for (const name of PROCESSES) {
-      const pid = stack.supervisor.pid(name);
+      const pid = suite.stack.supervisor.pid(name);
       expect({ name, pid: typeof pid }).toEqual({ name, pid: 'number' });
       expect(() => process.kill(pid ?? -1, 0)).not.toThrow();
     }
-    const unhandled = logs.filter(
-      (line) => line.includes('"msg":"unhandled error"') || line.includes('uncaught'),
+    const unhandled = suite.logs.filter(
+      ({ line }) => line.includes('"msg":"unhandled error"') || line.includes('uncaught'),
     );
     expect(unhandled).toEqual([]);
 

@@ -4,9 +4,14 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRedis } from '@aiplane/registry';
-import { startStack, type RunningStack } from '@aiplane/stack';
-import { apiClient, waitUntil, type Api, type ApiResponse } from './support/api';
-import { baseEnv, makeStateDir, readInfra, ROOT, uniquePrefix } from './support/environment';
+import {
+  listenerPid,
+  readInfra,
+  slurmJobsUnder,
+  waitUntil,
+  withStack,
+  type ApiResponse,
+} from '@aiplane/testing';
 
 /*
  * Hostile input on the product's real shape: gateway → SSH tunnel → orchestrator → BullMQ →
@@ -39,10 +44,6 @@ interface ErrorBody {
   statusCode: number;
   error: string;
   message: string;
-}
-interface SlurmJob {
-  id: string;
-  state: string;
 }
 
 /** A path segment as a careful client encodes it; "." and ".." stay literal (rawRequest sends them as they are). */
@@ -112,26 +113,6 @@ function processEnvironment(pid: number): Map<string, Buffer> {
   return variables;
 }
 
-function listenerPid(port: number): number {
-  const out = execFileSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8' });
-  const match = /pid=(\d+)/.exec(out);
-  if (!match?.[1]) throw new Error(`nothing listens on port ${port}`);
-  return Number(match[1]);
-}
-
-/** Every SLURM job (any state squeue still shows) whose working directory is under `root`: this suite's jobs. */
-function slurmJobsUnder(root: string): SlurmJob[] {
-  const out = execFileSync('squeue', ['--noheader', '--states=all', '--me', '--format=%i|%T|%Z'], {
-    encoding: 'utf8',
-  });
-  return out
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => line.split('|'))
-    .filter(([, , workDir = '']) => workDir.startsWith(`${root}${path.sep}`))
-    .map(([id = '', state = '']) => ({ id, state }));
-}
-
 /** Files named `name` anywhere under `root` (the jobs' working directories live there). */
 function findFiles(root: string, name: string): string[] {
   const found: string[] = [];
@@ -189,66 +170,29 @@ function hostileValues(canary: string, relative: string): Record<string, string>
 }
 
 describe('hostile input on real SLURM through the SSH tunnel', () => {
-  let stack: RunningStack;
-  let api: Api;
-  let stateDir: string;
   let canaryDir: string;
   let canary: string;
-  const redisPrefix = uniquePrefix('hostile');
-  // Relative to the job's working directory (its job dir, under stateDir).
+  // Relative to the job's working directory (its job dir, under the state dir).
   const RELATIVE_CANARY = 'aiplane-relative-canary';
-  const logs: string[] = [];
   let nextPort = FIRST_PORT;
 
-  beforeAll(async () => {
-    const infra = readInfra();
-    stateDir = makeStateDir('hostile');
+  beforeAll(() => {
     canaryDir = mkdtempSync(path.join(os.tmpdir(), 'aiplane-canary-'));
     canary = path.join(canaryDir, 'CANARY');
-    try {
-      stack = await startStack(
-        {
-          root: ROOT,
-          redisUrl: infra.redisUrl,
-          redisPrefix,
-          scheduler: 'slurm',
-          slurmPartition: infra.slurmPartition,
-          ssh: infra.ssh,
-          stateDir,
-          ports: PORTS,
-          pollIntervalMs: 500,
-          probeIntervalMs: 500,
-          env: baseEnv(),
-        },
-        (name, line) => {
-          logs.push(`${name}: ${line}`);
-        },
-      );
-    } catch (error) {
-      console.error(logs.join('\n'));
-      throw error;
-    }
-    api = apiClient(stack.gatewayUrl);
   });
 
-  afterAll(async () => {
-    // Through the API, as a user would: a failed test must not leave jobs on the cluster.
-    const { body } = await api<ServiceRecord[]>('GET', '/api/v1/services');
-    for (const service of Array.isArray(body) ? body : []) {
-      if (ACTIVE.includes(service.status)) {
-        await api('POST', `/api/v1/services/${service.id}/status`, { status: 'cancelled' });
-      }
-    }
-    await stack.stop();
-    rmSync(stateDir, { recursive: true, force: true });
+  const suite = withStack(() => ({ label: 'hostile', scheduler: 'slurm', ssh: true, ports: PORTS }));
+  const { api } = suite;
+
+  afterAll(() => {
     rmSync(canaryDir, { recursive: true, force: true });
   });
 
   function expectNoCanary(): void {
     expect(readdirSync(canaryDir)).toEqual([]);
     expect(existsSync(canary)).toBe(false);
-    expect(findFiles(stateDir, RELATIVE_CANARY)).toEqual([]);
-    expect(findFiles(stateDir, 'CANARY')).toEqual([]);
+    expect(findFiles(suite.stateDir, RELATIVE_CANARY)).toEqual([]);
+    expect(findFiles(suite.stateDir, 'CANARY')).toEqual([]);
     // `ls` as a second opinion: an empty directory lists nothing.
     expect(execFileSync('ls', ['-A', canaryDir], { encoding: 'utf8' })).toBe('');
   }
@@ -263,14 +207,14 @@ describe('hostile input on real SLURM through the SSH tunnel', () => {
     const list = await api<ServiceRecord[]>('GET', '/api/v1/services');
     expect(list.status).toBe(200);
     const redis = createRedis(readInfra().redisUrl);
-    const submissions = await redis.keys(`${redisPrefix}:submission:*`);
+    const submissions = await redis.keys(`${suite.redisPrefix}:submission:*`);
     redis.disconnect();
-    const jobsDir = path.join(stateDir, 'jobs');
+    const jobsDir = path.join(suite.stateDir, 'jobs');
     return {
       services: list.body.length,
       submissions: submissions.length,
       jobDirs: existsSync(jobsDir) ? readdirSync(jobsDir).length : 0,
-      jobs: slurmJobsUnder(stateDir).length,
+      jobs: slurmJobsUnder(suite.stateDir).length,
     };
   }
 
@@ -417,7 +361,10 @@ describe('hostile input on real SLURM through the SSH tunnel', () => {
       expect(cancelled.status).toBe(200);
     }
     // The jobs' EXIT traps have run too: still nothing.
-    await waitUntil(() => slurmJobsUnder(stateDir).every((job) => !ACTIVE_SLURM.has(job.state)), 30_000);
+    await waitUntil(
+      () => slurmJobsUnder(suite.stateDir).every((job) => !ACTIVE_SLURM.has(job.state)),
+      30_000,
+    );
     expectNoCanary();
   });
 
@@ -517,7 +464,7 @@ describe('hostile input on real SLURM through the SSH tunnel', () => {
     const before = await footprint();
 
     const gateway = (method: string, rawPath: string, body?: unknown): Promise<ApiResponse> =>
-      rawRequest(stack.gatewayUrl, method, rawPath, body);
+      rawRequest(suite.stack.gatewayUrl, method, rawPath, body);
     const hostileIds = [
       '../../etc/passwd',
       '..',
@@ -557,7 +504,7 @@ describe('hostile input on real SLURM through the SSH tunnel', () => {
       ['GET', `/api/v1/vllm/${id}/models`],
       ['GET', `/api/v1/vector-db/${id}/collections`],
     ];
-    const bearer = { authorization: `Bearer ${stack.orchestratorToken}` };
+    const bearer = { authorization: `Bearer ${suite.stack.orchestratorToken}` };
     for (const id of sentIds) {
       for (const [method, route] of routes(id)) {
         const response = await gateway(method, route);
@@ -567,7 +514,7 @@ describe('hostile input on real SLURM through the SSH tunnel', () => {
       }
       // On-cluster clients call the orchestrator directly: it validates the same way.
       const direct = await rawRequest(
-        stack.orchestratorUrl,
+        suite.stack.orchestratorUrl,
         'GET',
         `/api/services/${id}/logs`,
         undefined,
@@ -670,7 +617,10 @@ describe('hostile input on real SLURM through the SSH tunnel', () => {
         ).toBe(200);
       }
     }
-    await waitUntil(() => slurmJobsUnder(stateDir).every((job) => !ACTIVE_SLURM.has(job.state)), 30_000);
+    await waitUntil(
+      () => slurmJobsUnder(suite.stateDir).every((job) => !ACTIVE_SLURM.has(job.state)),
+      30_000,
+    );
     expectNoCanary();
   });
 });

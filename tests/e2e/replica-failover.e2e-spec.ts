@@ -1,9 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { LocalScheduler } from '@aiplane/scheduler';
-import { startStack, type RunningStack } from '@aiplane/stack';
-import { apiClient, waitUntil, type Api } from './support/api';
-import { baseEnv, makeStateDir, readInfra, ROOT, uniquePrefix } from './support/environment';
+import { listenerPid, waitUntil, withStack } from '@aiplane/testing';
 
 interface GroupStatus {
   overall_status: string;
@@ -12,45 +7,15 @@ interface GroupStatus {
   replica_statuses: { id: string; status: string; endpoint: string | null; healthy: boolean }[];
 }
 
-/** The pid listening on a local port: how the test kills one replica as a crash would. */
-function listenerPid(port: number): number {
-  const out = execFileSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8' });
-  const match = /pid=(\d+)/.exec(out);
-  if (!match?.[1]) throw new Error(`nothing listens on port ${port}`);
-  return Number(match[1]);
-}
-
 // The group's promise: round-robin over healthy replicas, and a replica that dies mid-traffic costs
 // no client an error and receives nothing once it has failed.
 describe('replica group failover (local executor, real processes)', () => {
-  let stack: RunningStack;
-  let api: Api;
-  let stateDir: string;
+  const { api } = withStack(() => ({
+    label: 'failover',
+    scheduler: 'local',
+    ports: { gateway: 18501, orchestrator: 18500, proxy: 18503 },
+  }));
   let groupId = '';
-
-  beforeAll(async () => {
-    const infra = readInfra();
-    stateDir = makeStateDir('failover');
-    stack = await startStack({
-      root: ROOT,
-      redisUrl: infra.redisUrl,
-      redisPrefix: uniquePrefix('failover'),
-      scheduler: 'local',
-      stateDir,
-      ports: { gateway: 18501, orchestrator: 18500, proxy: 18503 },
-      pollIntervalMs: 500,
-      probeIntervalMs: 500,
-      env: baseEnv(),
-    });
-    api = apiClient(stack.gatewayUrl);
-  });
-
-  afterAll(async () => {
-    if (groupId) await api('POST', `/api/v1/service-groups/${groupId}/status`, { status: 'cancelled' });
-    await stack.stop();
-    await new LocalScheduler({ stateDir }).cancelAll();
-    rmSync(stateDir, { recursive: true, force: true });
-  });
 
   it('serves 200 consecutive prompts without an error while one of four replicas is killed', async () => {
     const created = await api<{ id: string; job_id: string; total_replicas: number }>(

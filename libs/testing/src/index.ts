@@ -4,3 +4,19 @@ export {
   type RecordingSchedulerOptions,
   type SchedulerCall,
 } from './recording.scheduler';
+export { apiClient, waitForStatus, waitUntil, type Api, type ApiResponse } from './api.client';
+export {
+  baseEnv,
+  listenerPid,
+  makeStateDir,
+  readInfra,
+  ROOT,
+  scontrolShowJob,
+  slurmConfPath,
+  slurmJobsUnder,
+  squeueActive,
+  uniquePrefix,
+  type Infra,
+  type SlurmJob,
+} from './infra.fixture';
+export { withStack, type StackFixture, type StackFixtureOptions, type StackLogLine } from './stack.fixture';

@@ -297,36 +297,6 @@ export class SlurmController {
   }
 }
 
-export interface SlurmJob {
-  id: string;
-  name: string;
-  state: string;
-  workDir: string;
-}
-
-/** What SLURM itself lists for jobs run in directories under `root` (the real clients, real config). */
-export function slurmJobsUnder(root: string): SlurmJob[] {
-  const out = execFileSync('squeue', ['--noheader', '--states=all', '--me', '--format=%i|%T|%Z|%j'], {
-    encoding: 'utf8',
-  });
-  return out
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => {
-      const [id = '', state = '', workDir = '', ...name] = line.split('|');
-      return { id, state, workDir, name: name.join('|') };
-    })
-    .filter((job) => job.workDir.startsWith(`${root}${path.sep}`));
-}
-
-/** The pid of whatever listens on a local TCP port. */
-export function listenerPid(port: number): number {
-  const out = execFileSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8' });
-  const match = /pid=(\d+)/.exec(out);
-  if (!match?.[1]) throw new Error(`nothing listens on port ${port}`);
-  return Number(match[1]);
-}
-
 /** Polls (every millisecond) for a child of `pid` running `command`; resolves with its pid. */
 export async function childRunning(
   pid: number,

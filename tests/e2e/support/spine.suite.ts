@@ -1,19 +1,14 @@
-import { rmSync } from 'node:fs';
 import { DOCUMENT_CLIENT_CREATE_REQUESTS } from '@aiplane/contracts';
 import { createRedis, ServiceRegistry } from '@aiplane/registry';
-import { LocalScheduler } from '@aiplane/scheduler';
-import { startStack, type RunningStack, type StackOptions } from '@aiplane/stack';
-import { apiClient, waitForStatus, waitUntil, type Api } from './api';
+import type { StackOptions } from '@aiplane/stack';
 import {
-  baseEnv,
-  makeStateDir,
-  type Infra,
-  readInfra,
-  ROOT,
+  apiClient,
   scontrolShowJob,
   squeueActive,
-  uniquePrefix,
-} from './environment';
+  waitForStatus,
+  waitUntil,
+  withStack,
+} from '@aiplane/testing';
 
 interface Record_ {
   id: string;
@@ -49,57 +44,14 @@ const ISO_WITH_ZONE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$
  */
 export function describeSpine(options: SpineSuiteOptions): void {
   describe(`spine: ${options.label}`, () => {
-    let stack: RunningStack;
-    let api: Api;
-    let stateDir: string;
+    const suite = withStack(() => ({
+      label: options.label,
+      scheduler: options.scheduler,
+      ssh: options.viaSsh,
+      ports: options.ports,
+    }));
+    const { api } = suite;
     const onSlurm = options.scheduler === 'slurm';
-    let infra: Infra;
-    const redisPrefix = uniquePrefix(options.label);
-    // Everything the stack's processes print, for the tests that check what never reaches a log.
-    const logs: string[] = [];
-
-    beforeAll(async () => {
-      infra = readInfra();
-      stateDir = makeStateDir(options.label);
-      try {
-        stack = await startStack(
-          {
-            root: ROOT,
-            redisUrl: infra.redisUrl,
-            redisPrefix,
-            scheduler: options.scheduler,
-            stateDir,
-            ports: options.ports,
-            ...(options.viaSsh ? { ssh: infra.ssh } : {}),
-            ...(onSlurm ? { slurmPartition: infra.slurmPartition } : {}),
-            pollIntervalMs: 500,
-            probeIntervalMs: 500,
-            env: baseEnv(),
-          },
-          (name, line) => {
-            logs.push(`${name}: ${line}`);
-          },
-        );
-      } catch (error) {
-        console.error(logs.join('\n'));
-        throw error;
-      }
-      api = apiClient(stack.gatewayUrl);
-    });
-
-    afterAll(async () => {
-      // A failed test must not leave a job holding the node's GPUs for the next suite.
-      const { body } = await api<Record_[]>('GET', '/api/v1/services');
-      for (const service of body) {
-        if (['pending', 'configuring', 'running'].includes(service.status)) {
-          await api('POST', `/api/v1/services/${service.id}/status`, { status: 'cancelled' });
-        }
-      }
-      await stack.stop();
-      // The local executor detaches workloads so that worker restarts spare them; stop any left.
-      if (!onSlurm) await new LocalScheduler({ stateDir }).cancelAll();
-      rmSync(stateDir, { recursive: true, force: true });
-    });
 
     async function create(body: unknown): Promise<Record_> {
       const response = await api<Record_>('POST', '/api/v1/services', body);
@@ -301,8 +253,8 @@ export function describeSpine(options: SpineSuiteOptions): void {
       expect(prompt.status).toBe(200);
 
       // The key as the worker stored it, read behind the API's back: it is what the workload accepts.
-      const redis = createRedis(infra.redisUrl);
-      const key = (await new ServiceRegistry(redis, redisPrefix).get(created.id))?.api_key ?? '';
+      const redis = createRedis(suite.infra.redisUrl);
+      const key = (await new ServiceRegistry(redis, suite.redisPrefix).get(created.id))?.api_key ?? '';
       redis.disconnect();
       expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
       const holder = await fetch(`${endpoint}/v1/models`, {
@@ -322,7 +274,7 @@ export function describeSpine(options: SpineSuiteOptions): void {
       // targets are the gateway's metrics routes, which add the key, not the workloads' own ports.
       const discovered = await api<SdTargetGroup[]>('GET', '/api/v1/services/targets');
       expect(discovered.status).toBe(200);
-      const gatewayHost = new URL(stack.gatewayUrl).host;
+      const gatewayHost = new URL(suite.stack.gatewayUrl).host;
       expect(discovered.body).toContainEqual({
         targets: [gatewayHost],
         labels: {
@@ -370,12 +322,12 @@ export function describeSpine(options: SpineSuiteOptions): void {
         expect(text).not.toContain(key);
         expect(text).not.toContain('api_key');
       }
-      expect(logs.join('\n')).not.toContain(key);
+      expect(suite.logs.map(({ line }) => line).join('\n')).not.toContain(key);
       await cancel(created.id);
     });
 
     it('lets only holders of the bearer token call the orchestrator directly', async () => {
-      const direct = apiClient(stack.orchestratorUrl);
+      const direct = apiClient(suite.stack.orchestratorUrl);
       const anonymous = await direct<{ statusCode: number; message: string }>('GET', '/api/services');
       expect(anonymous.status).toBe(401);
       expect(anonymous.body.message).toContain('Bearer');
@@ -384,7 +336,7 @@ export function describeSpine(options: SpineSuiteOptions): void {
       });
       expect(wrong.status).toBe(401);
       const holder = await direct('GET', '/api/services', undefined, {
-        authorization: `Bearer ${stack.orchestratorToken}`,
+        authorization: `Bearer ${suite.stack.orchestratorToken}`,
       });
       expect(holder.status).toBe(200);
     });
