@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { DOCUMENT_CREATE_REQUESTS } from '@aiplane/contracts';
 import {
   ROOT,
   scontrolShowJob,
@@ -156,47 +157,15 @@ const COLLECTIONS_KEYS = ['success', 'collections', 'service_id'];
 const SEARCH_KEYS = ['success', 'results', 'result', 'num_results'];
 const HIT_KEYS = ['id', 'score', 'payload'];
 
-// The document's request bodies, verbatim.
+// The document's request bodies: its create requests are the copy Swagger shows too, the rest verbatim.
 const DOC = {
-  defaultVllm: { recipe_name: 'inference/vllm-single-node' },
-  replicas: { recipe_name: 'inference/vllm-replicas' },
-  customReplicas: {
-    recipe_name: 'inference/vllm-replicas',
-    config: { resources: { gpu: '4' }, gpu_per_replica: 2 },
-  },
-  customModel: {
-    recipe_name: 'inference/vllm-single-node',
-    config: { environment: { VLLM_MODEL: 'gpt2' } },
-  },
-  customResources: {
-    recipe_name: 'inference/vllm-single-node',
-    config: {
-      environment: { VLLM_MODEL: 'gpt2' },
-      resources: { cpu: '8', memory: '64G', time_limit: 120, gpu: '4' },
-    },
-  },
-  allOptions: {
-    recipe_name: 'inference/vllm-single-node',
-    config: {
-      environment: {
-        VLLM_MODEL: 'gpt2',
-        VLLM_HOST: '0.0.0.0',
-        VLLM_PORT: '8001',
-        VLLM_MAX_MODEL_LEN: '2048',
-        VLLM_TENSOR_PARALLEL_SIZE: '4',
-        VLLM_GPU_MEMORY_UTILIZATION: '0.9',
-        CUDA_VISIBLE_DEVICES: '0',
-      },
-      resources: { cpu: '2', memory: '32G', time_limit: 15, gpu: '4' },
-    },
-  },
-  cpuOnly: {
-    recipe_name: 'inference/vllm-single-node',
-    config: {
-      environment: { VLLM_MODEL: 'gpt2' },
-      resources: { nodes: 1, cpu: '4', memory: '16G', gpu: null },
-    },
-  },
+  defaultVllm: DOCUMENT_CREATE_REQUESTS.default_model.body,
+  replicas: DOCUMENT_CREATE_REQUESTS.replica_group.body,
+  customReplicas: DOCUMENT_CREATE_REQUESTS.custom_replicas.body,
+  customModel: DOCUMENT_CREATE_REQUESTS.custom_model.body,
+  customResources: DOCUMENT_CREATE_REQUESTS.custom_model_and_resources.body,
+  allOptions: DOCUMENT_CREATE_REQUESTS.all_options.body,
+  cpuOnly: DOCUMENT_CREATE_REQUESTS.cpu_only.body,
   cancel: { status: 'cancelled' },
   prompt: { prompt: 'Tell me a joke about programming', max_tokens: 100 },
   advancedPrompt: { prompt: 'Write a short haiku about AI', model: 'gpt2', max_tokens: 64, temperature: 0.7 },

@@ -3,6 +3,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 
+import { DOCUMENT_CREATE_REQUESTS } from '@aiplane/contracts';
+
 import { renderBatchScript, toSlurmTime, type RenderInput, type RenderProfile } from './batch-script.render';
 import { mergeConfig, type EffectiveConfig, type ServiceConfigInput } from './config.merge';
 import { loadRecipeCatalogue } from './recipe.catalogue';
@@ -22,38 +24,11 @@ const CASES: { name: string; recipe: string; config?: ServiceConfigInput }[] = [
   { name: 'vllm-single-node', recipe: 'inference/vllm-single-node' },
   { name: 'vllm-replicas', recipe: 'inference/vllm-replicas' },
   { name: 'qdrant', recipe: 'vector-db/qdrant' },
-  {
-    name: 'custom-model-and-resources',
-    recipe: 'inference/vllm-single-node',
-    config: {
-      environment: { VLLM_MODEL: 'gpt2' },
-      resources: { cpu: '8', memory: '64G', time_limit: 120, gpu: '4' },
-    },
-  },
-  {
-    name: 'all-options',
-    recipe: 'inference/vllm-single-node',
-    config: {
-      environment: {
-        VLLM_MODEL: 'gpt2',
-        VLLM_HOST: '0.0.0.0',
-        VLLM_PORT: '8001',
-        VLLM_MAX_MODEL_LEN: '2048',
-        VLLM_TENSOR_PARALLEL_SIZE: '4',
-        VLLM_GPU_MEMORY_UTILIZATION: '0.9',
-        CUDA_VISIBLE_DEVICES: '0',
-      },
-      resources: { cpu: '2', memory: '32G', time_limit: 15, gpu: '4' },
-    },
-  },
-  {
-    name: 'cpu-only',
-    recipe: 'inference/vllm-single-node',
-    config: {
-      environment: { VLLM_MODEL: 'gpt2' },
-      resources: { nodes: 1, cpu: '4', memory: '16G', gpu: null },
-    },
-  },
+  ...(['custom_model_and_resources', 'all_options', 'cpu_only'] as const).map((example) => ({
+    name: example.replaceAll('_', '-'),
+    recipe: DOCUMENT_CREATE_REQUESTS[example].body.recipe_name,
+    config: DOCUMENT_CREATE_REQUESTS[example].body.config,
+  })),
 ];
 
 function render(

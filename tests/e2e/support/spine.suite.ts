@@ -1,4 +1,4 @@
-import { DOCUMENT_CLIENT_CREATE_REQUESTS } from '@aiplane/contracts';
+import { DOCUMENT_CLIENT_CREATE_REQUESTS, DOCUMENT_CREATE_REQUESTS } from '@aiplane/contracts';
 import { createRedis, ServiceRegistry } from '@aiplane/registry';
 import type { StackOptions } from '@aiplane/stack';
 import {
@@ -172,37 +172,20 @@ export function describeSpine(options: SpineSuiteOptions): void {
     it('passes every requested resource to the scheduler (custom resources, all options, CPU-only)', async () => {
       const variants = [
         {
-          config: {
-            environment: { VLLM_MODEL: 'gpt2' },
-            resources: { cpu: '8', memory: '64G', time_limit: 120, gpu: '4' },
-          },
+          request: DOCUMENT_CREATE_REQUESTS.custom_model_and_resources.body,
           expect: { cpus: 8, memory: '64G', time: '02:00:00', gpus: 4 },
         },
         {
-          config: {
-            environment: {
-              VLLM_MODEL: 'gpt2',
-              VLLM_HOST: '0.0.0.0',
-              VLLM_PORT: '8001',
-              VLLM_MAX_MODEL_LEN: '2048',
-              VLLM_TENSOR_PARALLEL_SIZE: '4',
-              VLLM_GPU_MEMORY_UTILIZATION: '0.9',
-              CUDA_VISIBLE_DEVICES: '0',
-            },
-            resources: { cpu: '2', memory: '32G', time_limit: 15, gpu: '4' },
-          },
+          request: DOCUMENT_CREATE_REQUESTS.all_options.body,
           expect: { cpus: 2, memory: '32G', time: '00:15:00', gpus: 4 },
         },
         {
-          config: {
-            environment: { VLLM_MODEL: 'gpt2' },
-            resources: { nodes: 1, cpu: '4', memory: '16G', gpu: null },
-          },
+          request: DOCUMENT_CREATE_REQUESTS.cpu_only.body,
           expect: { cpus: 4, memory: '16G', time: undefined, gpus: 0 },
         },
       ];
       for (const variant of variants) {
-        const created = await create({ recipe_name: 'inference/vllm-single-node', config: variant.config });
+        const created = await create(variant.request);
         if (onSlurm) {
           const job = scontrolShowJob(created.id);
           expect(job).toMatch(new RegExp(`NumCPUs=${variant.expect.cpus}\\b`));
