@@ -1,25 +1,10 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import { servedPath } from '@aiplane/contracts';
-import { RecipeCatalogue, type Recipe, type RecipeParameter } from '@aiplane/recipes';
+import { servedPath, type RecipeDetail, type RecipeSummary } from '@aiplane/contracts';
+import { RecipeCatalogue, type Recipe } from '@aiplane/recipes';
 import { NotFoundError } from '@aiplane/server-kit';
 
-export interface RecipeSummary {
-  name: string;
-  category: string;
-  path: string;
-  description: string;
-  version: string;
-  resources: Recipe['resources'];
-  /** The published OpenAPI (RecipeSummaryDto) shows the ports a recipe listens on as a list. */
-  ports: number[];
-  gpu_per_replica?: number;
-  base_port?: number;
-}
-
-export interface RecipeDetail extends RecipeSummary {
-  environment: Recipe['environment'];
-  /** By name, as the published OpenAPI (RecipeDetailDto) documents them. */
-  parameters: Record<string, Omit<RecipeParameter, 'name'>>;
+/** What the orchestrator serves beyond the contract's detail: the recipe's readiness probe. */
+interface ServedRecipeDetail extends RecipeDetail {
   readiness: Recipe['readiness'];
 }
 
@@ -48,16 +33,16 @@ export class RecipesController {
   }
 
   @Get(servedPath('recipes.get', 'orchestrator'))
-  get(@Param('name') name: string): RecipeDetail {
+  get(@Param('name') name: string): ServedRecipeDetail {
     return this.detail(name);
   }
 
   @Get(servedPath('recipes.getInCategory', 'orchestrator'))
-  getInCategory(@Param('category') category: string, @Param('name') name: string): RecipeDetail {
+  getInCategory(@Param('category') category: string, @Param('name') name: string): ServedRecipeDetail {
     return this.detail(`${category}/${name}`);
   }
 
-  private detail(name: string): RecipeDetail {
+  private detail(name: string): ServedRecipeDetail {
     const recipe = this.recipes.resolve(name);
     if (!recipe) {
       throw new NotFoundError(
