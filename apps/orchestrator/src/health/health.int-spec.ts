@@ -1,12 +1,9 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Redis } from 'ioredis';
 import { Worker } from 'bullmq';
 import { SCHEDULER_QUEUE } from '@aiplane/contracts';
 import { createBullConnection } from '@aiplane/jobs';
 import { createRedis } from '@aiplane/registry';
-import { createHttpApp, createLogger } from '@aiplane/server-kit';
-import { AppModule } from '../app.module';
-import { loadOrchestratorConfig } from '../orchestrator.config';
+import { startOrchestrator, type RunningOrchestrator } from '../testing/orchestrator.harness';
 
 // The real orchestrator app on real Redis: /api/ready says yes only while a slurm-worker consumes
 // the queue, which is what the gateway's /health and /ready are built on.
@@ -21,27 +18,18 @@ function queueConsumer(connection: ReturnType<typeof createBullConnection>, bull
 }
 
 describe('GET /api/health and /api/ready (real orchestrator app, real Redis)', () => {
-  let app: NestExpressApplication;
+  let orchestrator: RunningOrchestrator;
   let base: string;
   let redis: Redis;
 
   beforeAll(async () => {
     redis = createRedis(REDIS_URL);
-    const config = loadOrchestratorConfig({
-      REDIS_URL,
-      REDIS_PREFIX: prefix,
-      ORCHESTRATOR_PORT: '0',
-      LOG_LEVEL: 'silent',
-    });
-    const logger = createLogger('orchestrator', 'silent');
-    app = await createHttpApp(AppModule.forRoot(config, logger), { logger });
-    app.setGlobalPrefix('api');
-    await app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${new URL(await app.getUrl()).port}/api`;
+    orchestrator = await startOrchestrator({ REDIS_URL, REDIS_PREFIX: prefix });
+    base = orchestrator.api;
   });
 
   afterAll(async () => {
-    await app.close();
+    await orchestrator.close();
     const keys = await redis.keys(`${prefix}:*`);
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();

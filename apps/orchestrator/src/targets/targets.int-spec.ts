@@ -1,11 +1,8 @@
 import * as http from 'node:http';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Redis } from 'ioredis';
 import { createRedis, ServiceRegistry, type StoredGroup } from '@aiplane/registry';
 import { storedService } from '@aiplane/testing';
-import { createHttpApp, createLogger } from '@aiplane/server-kit';
-import { AppModule } from '../app.module';
-import { loadOrchestratorConfig } from '../orchestrator.config';
+import { startOrchestrator, type RunningOrchestrator } from '../testing/orchestrator.harness';
 
 // The real orchestrator app on real Redis: services/targets must reach TargetsController, not be
 // taken for a service id by services/:id.
@@ -49,7 +46,7 @@ function get(url: string, headers: Record<string, string | string[]>): Promise<A
 }
 
 describe('GET /api/services/targets (real orchestrator app, real Redis)', () => {
-  let app: NestExpressApplication;
+  let orchestrator: RunningOrchestrator;
   let base: string;
   let hostPort: string;
   let redis: Redis;
@@ -80,23 +77,13 @@ describe('GET /api/services/targets (real orchestrator app, real Redis)', () => 
         recipe_name: GROUP.recipe_name,
       }),
     );
-    const config = loadOrchestratorConfig({
-      REDIS_URL,
-      REDIS_PREFIX: prefix,
-      ORCHESTRATOR_PORT: '0',
-      LOG_LEVEL: 'silent',
-    });
-    const logger = createLogger('orchestrator', 'silent');
-    app = await createHttpApp(AppModule.forRoot(config, logger), { logger });
-    app.setGlobalPrefix('api');
-    await app.listen(0, '127.0.0.1');
-    const url = new URL(await app.getUrl());
-    hostPort = `127.0.0.1:${url.port}`;
-    base = `http://${hostPort}/api/services`;
+    orchestrator = await startOrchestrator({ REDIS_URL, REDIS_PREFIX: prefix });
+    hostPort = orchestrator.hostPort;
+    base = `${orchestrator.api}/services`;
   });
 
   afterAll(async () => {
-    await app.close();
+    await orchestrator.close();
     const keys = await redis.keys(`${prefix}:*`);
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();

@@ -1,0 +1,33 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ORCHESTRATOR_PREFIX } from '@aiplane/contracts';
+import { createHttpApp, createLogger } from '@aiplane/server-kit';
+import { AppModule } from '../app.module';
+import { loadOrchestratorConfig } from '../orchestrator.config';
+
+export interface RunningOrchestrator {
+  app: NestExpressApplication;
+  /** `127.0.0.1:<port>`, what a scrape target or a Host header names. */
+  hostPort: string;
+  /** The API's base URL, `http://127.0.0.1:<port>/api`. */
+  api: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The real orchestrator app on an ephemeral port, configured from `env` as main.ts would be. main.ts's
+ * bearer-token guard is left out: the int-specs are about the routes behind it.
+ */
+export async function startOrchestrator(env: Record<string, string>): Promise<RunningOrchestrator> {
+  const config = loadOrchestratorConfig({ LOG_LEVEL: 'silent', ...env, ORCHESTRATOR_PORT: '0' });
+  const logger = createLogger('orchestrator', config.LOG_LEVEL);
+  const app = await createHttpApp(AppModule.forRoot(config, logger), { logger });
+  app.setGlobalPrefix(ORCHESTRATOR_PREFIX.slice(1));
+  await app.listen(0, '127.0.0.1');
+  const hostPort = `127.0.0.1:${new URL(await app.getUrl()).port}`;
+  return {
+    app,
+    hostPort,
+    api: `http://${hostPort}${ORCHESTRATOR_PREFIX}`,
+    close: () => app.close(),
+  };
+}
