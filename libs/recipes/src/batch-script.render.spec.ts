@@ -7,17 +7,14 @@ import { DOCUMENT_CREATE_REQUESTS } from '@aiplane/contracts';
 
 import { renderBatchScript, toSlurmTime, type RenderInput, type RenderProfile } from './batch-script.render';
 import { mergeConfig, type EffectiveConfig, type ServiceConfigInput } from './config.merge';
-import { loadRecipeCatalogue } from './recipe.catalogue';
 import { ConfigError, RenderError } from './recipe.errors';
 import type { Recipe } from './recipe.schema';
+import { catalogue, recipe } from './__fixtures__/recipes.fixture';
 
 const GOLDEN_DIR = join(__dirname, '__golden__');
 const UPDATE_GOLDEN = process.env.UPDATE_GOLDEN === '1';
 const JOB = { jobName: 'aiplane-sub-0001', jobDir: '/scratch/aiplane/jobs/sub-0001' };
 const PROFILES: RenderProfile[] = ['cluster', 'local'];
-
-const { catalogue } = loadRecipeCatalogue(join(__dirname, '..', '..', '..', 'recipes'));
-const recipe = (name: string): Recipe => catalogue.resolve(name)!;
 
 /** The three recipes with their defaults, and the API document's curl bodies. */
 const CASES: { name: string; recipe: string; config?: ServiceConfigInput }[] = [

@@ -1,29 +1,10 @@
 import fc from 'fast-check';
-import { join } from 'node:path';
 
 import type { ServiceConfig } from '@aiplane/contracts';
 
 import { mergeConfig, type ServiceConfigInput } from './config.merge';
-import { loadRecipeCatalogue } from './recipe.catalogue';
-import { ConfigError } from './recipe.errors';
 import { RESOURCE_LIMITS } from './recipe.rules';
-import type { Recipe } from './recipe.schema';
-
-const { catalogue } = loadRecipeCatalogue(join(__dirname, '..', '..', '..', 'recipes'));
-const recipe = (name: string): Recipe => catalogue.resolve(name)!;
-const singleNode = recipe('vllm-single-node');
-const replicas = recipe('vllm-replicas');
-const qdrant = recipe('qdrant');
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configError, qdrant, replicas, singleNode } from './__fixtures__/recipes.fixture';
 
 describe('mergeConfig', () => {
   it('gives the recipe defaults when there is no config', () => {

@@ -1,29 +1,11 @@
 import fc from 'fast-check';
-import { join } from 'node:path';
 
 import { mergeConfig, RESOURCE_SHORTCUTS } from './config.merge';
-import { loadRecipeCatalogue } from './recipe.catalogue';
-import { ConfigError } from './recipe.errors';
 import type { Recipe } from './recipe.schema';
+import { configError, qdrant, replicas, singleNode } from './__fixtures__/recipes.fixture';
 
 // The flat config keys of the document's own system (CONTRACT.md "Requests"): each must mean
 // exactly what its nested target means, with the same rules and the nested form winning.
-
-const { catalogue } = loadRecipeCatalogue(join(__dirname, '..', '..', '..', 'recipes'));
-const recipe = (name: string): Recipe => catalogue.resolve(name)!;
-const singleNode = recipe('vllm-single-node');
-const replicas = recipe('vllm-replicas');
-const qdrant = recipe('qdrant');
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const merge = (config: Record<string, unknown>, on: Recipe = singleNode) => mergeConfig(on, config);
 
