@@ -1,13 +1,16 @@
 import { transformFileSync, type Options } from '@swc/core';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 // main.ts only runs as a process, so it is compiled the way the build does it (swc, the repository's .swcrc) and
 // started for real: the only way to see how it reacts to signals.
 const ROOT = resolve(__dirname, '../../..');
+// The simulator and the shared lib it imports, laid out below the build folder as dist/ lays them out, so the
+// relative paths swc writes for the aliases resolve.
+const SOURCE_DIRS = ['apps/qdrant-sim/src', 'libs/config/src'];
 
 let buildDir: string;
 const children: ChildProcess[] = [];
@@ -19,18 +22,22 @@ async function swcOptions(): Promise<Options> {
     jsc: { baseUrl?: string; paths?: unknown };
   };
   delete swcrc.$schema;
-  delete swcrc.jsc.baseUrl;
-  delete swcrc.jsc.paths;
+  swcrc.jsc.baseUrl = ROOT;
   return { ...swcrc, swcrc: false, sourceMaps: false };
 }
 
 beforeAll(async () => {
   buildDir = await mkdtemp(join(tmpdir(), 'qdrant-sim-main-'));
   const options = await swcOptions();
-  const sources = (await readdir(__dirname)).filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts'));
-  for (const source of sources) {
-    const { code } = transformFileSync(join(__dirname, source), options);
-    await writeFile(join(buildDir, source.replace(/\.ts$/, '.js')), code);
+  for (const dir of SOURCE_DIRS) {
+    await mkdir(join(buildDir, dir), { recursive: true });
+    const sources = (await readdir(join(ROOT, dir))).filter(
+      (f) => f.endsWith('.ts') && !f.endsWith('.spec.ts'),
+    );
+    for (const source of sources) {
+      const { code } = transformFileSync(join(ROOT, dir, source), options);
+      await writeFile(join(buildDir, dir, source.replace(/\.ts$/, '.js')), code);
+    }
   }
 });
 
@@ -50,7 +57,7 @@ interface Started {
 }
 
 async function run(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, [join(buildDir, 'main.js')], {
+  const child = spawn(process.execPath, [join(buildDir, 'apps/qdrant-sim/src/main.js')], {
     env: {
       PATH: process.env.PATH ?? '',
       // The build lives in a temporary folder; its imports (zod, prom-client) resolve from the repository.
@@ -130,7 +137,7 @@ describe('main', () => {
   }, 20_000);
 
   it('exits 1 with a message naming a bad variable', async () => {
-    const child = spawn(process.execPath, [join(buildDir, 'main.js')], {
+    const child = spawn(process.execPath, [join(buildDir, 'apps/qdrant-sim/src/main.js')], {
       env: { NODE_PATH: join(ROOT, 'node_modules'), QDRANT__SERVICE__HTTP_PORT: 'http' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

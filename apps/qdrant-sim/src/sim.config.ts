@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import {
+  blankToUndefined,
+  intFromEnv,
+  optionalTextFromEnv,
+  parseEnvVariables,
+  textFromEnv,
+} from '@aiplane/config';
 
 export interface SimConfig {
   host: string;
@@ -33,43 +40,25 @@ export class SimConfigError extends Error {
 // minor version away at most.
 export const DEFAULT_QDRANT_VERSION = '1.18.2';
 
-// Shell wrappers often export a variable as empty instead of leaving it unset; both mean "use the default".
-const blankToUndefined = (value: unknown): unknown =>
-  typeof value === 'string' && value.trim() === '' ? undefined : value;
-
-const int = (min: number, max: number, fallback: number) =>
-  z.preprocess(blankToUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
-
-const text = (fallback: string) => z.preprocess(blankToUndefined, z.string().trim().min(1).default(fallback));
-
-const optionalText = z.preprocess(blankToUndefined, z.string().trim().min(1).optional());
-
 // Keys are compared byte for byte, as Qdrant does, so they are not trimmed.
 const optionalKey = z.preprocess(blankToUndefined, z.string().optional());
 
 const envSchema = z.object({
-  QDRANT__SERVICE__HOST: text('0.0.0.0'),
-  QDRANT__SERVICE__HTTP_PORT: int(0, 65_535, 6333),
-  QDRANT__SERVICE__GRPC_PORT: int(0, 65_535, 6334),
+  QDRANT__SERVICE__HOST: textFromEnv('0.0.0.0'),
+  QDRANT__SERVICE__HTTP_PORT: intFromEnv(0, 65_535, 6333),
+  QDRANT__SERVICE__GRPC_PORT: intFromEnv(0, 65_535, 6334),
   QDRANT__SERVICE__API_KEY: optionalKey,
   QDRANT__SERVICE__READ_ONLY_API_KEY: optionalKey,
-  QDRANT__SERVICE__MAX_REQUEST_SIZE_MB: int(1, 4096, 32),
-  QDRANT__STORAGE__STORAGE_PATH: optionalText,
-  SIM_STARTUP_DELAY_MS: int(0, 3_600_000, 0),
+  QDRANT__SERVICE__MAX_REQUEST_SIZE_MB: intFromEnv(1, 4096, 32),
+  QDRANT__STORAGE__STORAGE_PATH: optionalTextFromEnv,
+  SIM_STARTUP_DELAY_MS: intFromEnv(0, 3_600_000, 0),
   SIM_FAIL_RATE: z.preprocess(blankToUndefined, z.coerce.number().min(0).max(1).default(0)),
-  SIM_QDRANT_VERSION: text(DEFAULT_QDRANT_VERSION),
+  SIM_QDRANT_VERSION: textFromEnv(DEFAULT_QDRANT_VERSION),
 });
 
 export function loadSimConfig(env: Record<string, string | undefined>): SimConfig {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new SimConfigError(
-      parsed.error.issues.map((issue) => {
-        const name = issue.path.join('.');
-        return `${name}=${JSON.stringify(env[name])}: ${issue.message}`;
-      }),
-    );
-  }
+  const parsed = parseEnvVariables(envSchema, env);
+  if (!parsed.ok) throw new SimConfigError(parsed.problems);
   const e = parsed.data;
   return {
     host: e.QDRANT__SERVICE__HOST,

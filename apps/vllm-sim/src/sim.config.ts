@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import {
+  blankToUndefined,
+  intFromEnv,
+  optionalTextFromEnv,
+  parseEnvVariables,
+  textFromEnv,
+} from '@aiplane/config';
 
 export type ChatTemplateMode = 'auto' | 'true' | 'false';
 
@@ -39,21 +46,10 @@ export const DEFAULT_MODEL = 'Qwen/Qwen2.5-0.5B-Instruct';
 // reproduces; recipes/releases/vllm-openai-v0.11.0.json lists them and the release contract spec holds both to it.
 export const DEFAULT_VLLM_VERSION = '0.11.0';
 
-// Shell wrappers often export a variable as empty instead of leaving it unset; both mean "use the default".
-const blankToUndefined = (value: unknown): unknown =>
-  typeof value === 'string' && value.trim() === '' ? undefined : value;
-
-const int = (min: number, max: number, fallback: number) =>
-  z.preprocess(blankToUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
-
-const text = (fallback: string) => z.preprocess(blankToUndefined, z.string().trim().min(1).default(fallback));
-
-const optionalText = z.preprocess(blankToUndefined, z.string().trim().min(1).optional());
-
 const envSchema = z.object({
-  VLLM_MODEL: text(DEFAULT_MODEL),
-  VLLM_HOST: text('0.0.0.0'),
-  VLLM_PORT: int(0, 65_535, 8000),
+  VLLM_MODEL: textFromEnv(DEFAULT_MODEL),
+  VLLM_HOST: textFromEnv('0.0.0.0'),
+  VLLM_PORT: intFromEnv(0, 65_535, 8000),
   // sun_path holds 108 bytes including the terminating NUL.
   VLLM_UDS: z.preprocess(
     blankToUndefined,
@@ -63,32 +59,25 @@ const envSchema = z.object({
       .refine((path) => Buffer.byteLength(path) <= 107, 'must be at most 107 bytes (sun_path)')
       .optional(),
   ),
-  VLLM_MAX_MODEL_LEN: int(1, 10_000_000, 4096),
+  VLLM_MAX_MODEL_LEN: intFromEnv(1, 10_000_000, 4096),
   VLLM_GPU_MEMORY_UTILIZATION: z.preprocess(blankToUndefined, z.coerce.number().gt(0).max(1).default(0.9)),
-  VLLM_API_KEY: optionalText,
-  VLLM_SERVED_MODEL_NAME: optionalText,
-  SIM_STARTUP_DELAY_MS: int(0, 3_600_000, 0),
-  SIM_TTFT_MS: int(0, 600_000, 0),
-  SIM_TOKEN_LATENCY_MS: int(0, 60_000, 0),
+  VLLM_API_KEY: optionalTextFromEnv,
+  VLLM_SERVED_MODEL_NAME: optionalTextFromEnv,
+  SIM_STARTUP_DELAY_MS: intFromEnv(0, 3_600_000, 0),
+  SIM_TTFT_MS: intFromEnv(0, 600_000, 0),
+  SIM_TOKEN_LATENCY_MS: intFromEnv(0, 60_000, 0),
   SIM_FAIL_RATE: z.preprocess(blankToUndefined, z.coerce.number().min(0).max(1).default(0)),
   SIM_CHAT_TEMPLATE: z.preprocess(
     (value) => (typeof value === 'string' ? blankToUndefined(value.trim().toLowerCase()) : value),
     z.enum(['auto', 'true', 'false']).default('auto'),
   ),
-  SIM_MAX_NUM_SEQS: int(1, 100_000, 256),
-  SIM_VLLM_VERSION: text(DEFAULT_VLLM_VERSION),
+  SIM_MAX_NUM_SEQS: intFromEnv(1, 100_000, 256),
+  SIM_VLLM_VERSION: textFromEnv(DEFAULT_VLLM_VERSION),
 });
 
 export function loadSimConfig(env: Record<string, string | undefined>): SimConfig {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new SimConfigError(
-      parsed.error.issues.map((issue) => {
-        const name = issue.path.join('.');
-        return `${name}=${JSON.stringify(env[name])}: ${issue.message}`;
-      }),
-    );
-  }
+  const parsed = parseEnvVariables(envSchema, env);
+  if (!parsed.ok) throw new SimConfigError(parsed.problems);
   const e = parsed.data;
   // vLLM takes --served-model-name as a space-separated list (nargs="+"); the model path is then no longer accepted.
   const served = e.VLLM_SERVED_MODEL_NAME?.split(/\s+/).filter((name) => name !== '') ?? [];

@@ -29,3 +29,37 @@ export const booleanFromEnv = z
 export const portFromEnv = z.coerce.number().int().min(0).max(65535);
 
 export const durationMsFromEnv = z.coerce.number().int().min(1).max(86_400_000);
+
+// Shell wrappers often export a variable as empty instead of leaving it unset; both mean "use the default".
+export const blankToUndefined = (value: unknown): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/** A whole number in [min, max]; unset or blank gives `fallback`. */
+export const intFromEnv = (min: number, max: number, fallback: number) =>
+  z.preprocess(blankToUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
+
+/** Trimmed, non-empty text; unset or blank gives `fallback`. */
+export const textFromEnv = (fallback: string) =>
+  z.preprocess(blankToUndefined, z.string().trim().min(1).default(fallback));
+
+/** Trimmed, non-empty text, or undefined when unset or blank. */
+export const optionalTextFromEnv = z.preprocess(blankToUndefined, z.string().trim().min(1).optional());
+
+/**
+ * Parses `env` against `schema`, or lists every bad variable as `NAME="value": why`: for processes
+ * started by a job script (the simulators), whose operator must see the value the script set.
+ */
+export function parseEnvVariables<S extends z.ZodType>(
+  schema: S,
+  env: Readonly<Record<string, string | undefined>>,
+): { ok: true; data: z.infer<S> } | { ok: false; problems: string[] } {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return { ok: true, data: parsed.data };
+  return {
+    ok: false,
+    problems: parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.');
+      return `${name}=${JSON.stringify(env[name])}: ${issue.message}`;
+    }),
+  };
+}
