@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ORCHESTRATOR_PREFIX } from '@aiplane/contracts';
 import { BODY_DTOS } from '@aiplane/http-api';
-import { createHttpApp } from './bootstrap';
+import { serveHttpModule, type ServedHttpApp } from '@aiplane/testing';
 import { createLogger, loggerModule } from './logging';
 import { CollectionNamePipe, NamePipe, ServiceIdPipe } from './params.pipe';
 import { routeController, routesOf, type RouteCall, type RouteHandler } from './route-controller';
@@ -37,18 +36,16 @@ const logger = createLogger('test', 'silent');
 class TestModule {}
 
 describe('routeController', () => {
-  let app: NestExpressApplication;
+  let served: ServedHttpApp;
   let base: string;
 
   beforeAll(async () => {
-    app = await createHttpApp(TestModule, { logger });
-    app.setGlobalPrefix(ORCHESTRATOR_PREFIX.slice(1));
-    await app.listen(0, '127.0.0.1');
-    base = await app.getUrl();
+    served = await serveHttpModule(TestModule, { logger });
+    base = served.url;
   });
 
   afterAll(async () => {
-    await app.close();
+    await served.close();
   });
 
   beforeEach(() => {

@@ -1,15 +1,7 @@
 import { Global, Module } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import {
-  EXAMPLE_BODIES,
-  examplePath,
-  methodOn,
-  ORCHESTRATOR_PREFIX,
-  routeDef,
-  routeIds,
-  type RouteOn,
-} from '@aiplane/contracts';
-import { createHttpApp, createLogger, loggerModule } from '@aiplane/server-kit';
+import { EXAMPLE_BODIES, examplePath, methodOn, routeDef, routeIds, type RouteOn } from '@aiplane/contracts';
+import { createLogger, loggerModule } from '@aiplane/server-kit';
+import { serveHttpModule, type ServedHttpApp } from '@aiplane/testing';
 import { PROXY_FORWARDER } from '../platform/platform.module';
 import { StandInProxy } from '../testing/stand-in-proxy';
 import { DataPlaneModule } from './data-plane.module';
@@ -34,18 +26,16 @@ class TestModule {}
 const proxied = routeIds().filter((id) => routeDef(id).proxy !== undefined) as RouteOn<'proxy'>[];
 
 describe('orchestrator data-plane routes', () => {
-  let app: NestExpressApplication;
+  let served: ServedHttpApp;
   let base: string;
 
   beforeAll(async () => {
-    app = await createHttpApp(TestModule, { logger });
-    app.setGlobalPrefix(ORCHESTRATOR_PREFIX.slice(1));
-    await app.listen(0, '127.0.0.1');
-    base = await app.getUrl();
+    served = await serveHttpModule(TestModule, { logger });
+    base = served.url;
   });
 
   afterAll(async () => {
-    await app.close();
+    await served.close();
   });
 
   beforeEach(() => {

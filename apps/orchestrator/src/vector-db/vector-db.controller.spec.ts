@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { ServiceRecord } from '@aiplane/contracts';
-import { createHttpApp, createLogger, loggerModule } from '@aiplane/server-kit';
+import { createLogger, loggerModule } from '@aiplane/server-kit';
+import { serveHttpModule, type ServedHttpApp } from '@aiplane/testing';
 import { PROXY_FORWARDER } from '../platform/platform.module';
 import { ServicesController } from '../services/services.controller';
 import { ServicesService } from '../services/services.service';
@@ -43,18 +43,16 @@ const logger = createLogger('orchestrator', 'silent');
 class TestModule {}
 
 describe('orchestrator vector-db routes', () => {
-  let app: NestExpressApplication;
+  let served: ServedHttpApp;
   let base: string;
 
   beforeAll(async () => {
-    app = await createHttpApp(TestModule, { logger });
-    app.setGlobalPrefix('api');
-    await app.listen(0, '127.0.0.1');
-    base = `${await app.getUrl()}/api/services`;
+    served = await serveHttpModule(TestModule, { logger });
+    base = `${served.url}/api/services`;
   });
 
   afterAll(async () => {
-    await app.close();
+    await served.close();
   });
 
   beforeEach(() => {
