@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ORCHESTRATOR_PREFIX } from '@aiplane/contracts';
 import { BODY_DTOS } from '@aiplane/http-api';
-import { serveHttpModule, type ServedHttpApp } from '@aiplane/testing';
+import { withHttpModule } from '@aiplane/testing';
 import { createLogger, loggerModule } from './logging';
 import { CollectionNamePipe, NamePipe, ServiceIdPipe } from './params.pipe';
 import { routeController, routesOf, type RouteCall, type RouteHandler } from './route-controller';
@@ -36,24 +36,14 @@ const logger = createLogger('test', 'silent');
 class TestModule {}
 
 describe('routeController', () => {
-  let served: ServedHttpApp;
-  let base: string;
-
-  beforeAll(async () => {
-    served = await serveHttpModule(TestModule, { logger });
-    base = served.url;
-  });
-
-  afterAll(async () => {
-    await served.close();
-  });
+  const server = withHttpModule(TestModule, { logger });
 
   beforeEach(() => {
     calls.length = 0;
   });
 
   const post = (path: string, body: unknown): Promise<Response> =>
-    fetch(`${base}${path}`, {
+    fetch(`${server.url}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
@@ -71,7 +61,7 @@ describe('routeController', () => {
   });
 
   it('hands the handler the checked parameters, the declared query only, and the validated body', async () => {
-    expect((await fetch(`${base}/api/services/7/logs?lines=20&follow=true`)).status).toBe(200);
+    expect((await fetch(`${server.url}/api/services/7/logs?lines=20&follow=true`)).status).toBe(200);
     const search = await post('/api/services/vector-db/sg-7/collections/docs/points/search', {
       query_vector: [1, 2],
     });
@@ -107,7 +97,7 @@ describe('routeController', () => {
   });
 
   it('answers 400 to a query value out of its bounds', async () => {
-    expect((await fetch(`${base}/api/services/7/logs?lines=0`)).status).toBe(400);
+    expect((await fetch(`${server.url}/api/services/7/logs?lines=0`)).status).toBe(400);
     expect(calls).toEqual([]);
   });
 });

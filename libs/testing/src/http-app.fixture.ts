@@ -24,3 +24,26 @@ export async function serveHttpModule(
   await app.listen(0, '127.0.0.1');
   return { app, url: await app.getUrl(), close: () => app.close() };
 }
+
+/**
+ * `serveHttpModule` for the enclosing `describe`: served before its tests, closed after them.
+ * Read `url` inside tests and hooks, never at describe time.
+ */
+export function withHttpModule(
+  module: Type | DynamicModule,
+  options: HttpAppOptions & { prefix?: string },
+): { readonly url: string } {
+  let served: ServedHttpApp | undefined;
+  beforeAll(async () => {
+    served = await serveHttpModule(module, options);
+  });
+  afterAll(async () => {
+    await served?.close();
+  });
+  return {
+    get url(): string {
+      if (served === undefined) throw new Error('withHttpModule: url read before its beforeAll ran');
+      return served.url;
+    },
+  };
+}

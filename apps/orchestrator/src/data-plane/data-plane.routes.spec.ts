@@ -1,7 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { EXAMPLE_BODIES, examplePath, methodOn, routeDef, routeIds, type RouteOn } from '@aiplane/contracts';
 import { createLogger, loggerModule } from '@aiplane/server-kit';
-import { serveHttpModule, type ServedHttpApp } from '@aiplane/testing';
+import { withHttpModule } from '@aiplane/testing';
 import { PROXY_FORWARDER } from '../platform/platform.module';
 import { StandInProxy } from '../testing/stand-in-proxy';
 import { DataPlaneModule } from './data-plane.module';
@@ -26,17 +26,7 @@ class TestModule {}
 const proxied = routeIds().filter((id) => routeDef(id).proxy !== undefined) as RouteOn<'proxy'>[];
 
 describe('orchestrator data-plane routes', () => {
-  let served: ServedHttpApp;
-  let base: string;
-
-  beforeAll(async () => {
-    served = await serveHttpModule(TestModule, { logger });
-    base = served.url;
-  });
-
-  afterAll(async () => {
-    await served.close();
-  });
+  const server = withHttpModule(TestModule, { logger });
 
   beforeEach(() => {
     forwarded.length = 0;
@@ -46,7 +36,7 @@ describe('orchestrator data-plane routes', () => {
     const contract = routeDef(id).body;
     const body = contract === undefined ? undefined : EXAMPLE_BODIES[contract];
     const method = methodOn(id, 'orchestrator');
-    const response = await fetch(`${base}${examplePath(id, 'orchestrator')}`, {
+    const response = await fetch(`${server.url}${examplePath(id, 'orchestrator')}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -56,7 +46,7 @@ describe('orchestrator data-plane routes', () => {
   });
 
   it('builds the proxy path from the decoded, validated parameters, not from the URL the client wrote', async () => {
-    const response = await fetch(`${base}/api/services/vllm/%37/prompt?debug=1`, {
+    const response = await fetch(`${server.url}/api/services/vllm/%37/prompt?debug=1`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ prompt: 'hi' }),
