@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ORCHESTRATOR_PREFIX } from '@aiplane/contracts';
 import { BODY_DTOS } from '@aiplane/http-api';
-import { withHttpModule } from '@aiplane/testing';
+import { withHttpApp } from '@aiplane/testing';
+import { createHttpApp } from './bootstrap';
 import { createLogger, loggerModule } from './logging';
 import { CollectionNamePipe, NamePipe, ServiceIdPipe } from './params.pipe';
 import { routeController, routesOf, type RouteCall, type RouteHandler } from './route-controller';
@@ -36,7 +37,7 @@ const logger = createLogger('test', 'silent');
 class TestModule {}
 
 describe('routeController', () => {
-  const server = withHttpModule(TestModule, { logger });
+  const server = withHttpApp(() => createHttpApp(TestModule, { logger }));
 
   beforeEach(() => {
     calls.length = 0;

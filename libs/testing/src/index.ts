@@ -20,4 +20,4 @@ export {
   type SlurmJob,
 } from './infra.fixture';
 export { withStack, type StackFixture, type StackFixtureOptions, type StackLogLine } from './stack.fixture';
-export { serveHttpModule, withHttpModule, type ServedHttpApp } from './http-app.fixture';
+export { serveHttpApp, withHttpApp, type ServedHttpApp } from './http-app.fixture';

@@ -1,7 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { EXAMPLE_BODIES, examplePath, methodOn, routeDef, routeIds, type RouteOn } from '@aiplane/contracts';
-import { createLogger, loggerModule } from '@aiplane/server-kit';
-import { withHttpModule } from '@aiplane/testing';
+import { createHttpApp, createLogger, loggerModule } from '@aiplane/server-kit';
+import { withHttpApp } from '@aiplane/testing';
 import { PROXY_FORWARDER } from '../platform/platform.module';
 import { StandInProxy } from '../testing/stand-in-proxy';
 import { DataPlaneModule } from './data-plane.module';
@@ -26,7 +26,7 @@ class TestModule {}
 const proxied = routeIds().filter((id) => routeDef(id).proxy !== undefined) as RouteOn<'proxy'>[];
 
 describe('orchestrator data-plane routes', () => {
-  const server = withHttpModule(TestModule, { logger });
+  const server = withHttpApp(() => createHttpApp(TestModule, { logger }));
 
   beforeEach(() => {
     forwarded.length = 0;

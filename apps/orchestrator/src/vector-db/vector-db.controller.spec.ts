@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import type { ServiceRecord } from '@aiplane/contracts';
-import { createLogger, loggerModule } from '@aiplane/server-kit';
-import { serveHttpModule, type ServedHttpApp } from '@aiplane/testing';
+import { createHttpApp, createLogger, loggerModule } from '@aiplane/server-kit';
+import { serveHttpApp, type ServedHttpApp } from '@aiplane/testing';
 import { PROXY_FORWARDER } from '../platform/platform.module';
 import { ServicesController } from '../services/services.controller';
 import { ServicesService } from '../services/services.service';
@@ -47,7 +47,7 @@ describe('orchestrator vector-db routes', () => {
   let base: string;
 
   beforeAll(async () => {
-    served = await serveHttpModule(TestModule, { logger });
+    served = await serveHttpApp(() => createHttpApp(TestModule, { logger }));
     base = `${served.url}/api/services`;
   });
 
