@@ -10,3 +10,4 @@ export * from './document.examples';
 export * from './vector-db';
 export * from './models';
 export * from './routes';
+export * from './data-plane';
