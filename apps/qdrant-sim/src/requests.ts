@@ -382,3 +382,68 @@ function parseCondition(r: Reader, value: unknown): Condition {
   }
   return r.untagged('Condition');
 }
+
+// ---- query -----------------------------------------------------------------------------------------------------
+
+/** What the Query API is asked to rank by: a vector, a stored point's vector, or nothing (id order). */
+export type QueryTarget = { vector: number[] } | { point: PointId } | undefined;
+
+export interface QueryRequest {
+  target: QueryTarget;
+  limit: number;
+  offset: number;
+  filter: Filter | undefined;
+  scoreThreshold: number | undefined;
+  withPayload: WithPayload;
+  withVector: boolean;
+}
+
+/** A dense vector or a point id: the VectorInput variants a single unnamed dense vector can take. */
+function parseVectorInput(r: Reader, value: unknown): QueryTarget {
+  const vector = r.floats(value);
+  if (vector !== undefined) return { vector };
+  const point = parsePointId(value);
+  if (point !== undefined) return { point };
+  if (isRecord(value) && ('indices' in value || 'text' in value || 'image' in value || 'object' in value)) {
+    unsupportedQuery('sparse vectors and inference inputs');
+  }
+  if (Array.isArray(value)) unsupportedQuery('multi-vectors');
+  return r.untagged('QueryInterface');
+}
+
+function unsupportedQuery(what: string): never {
+  throw ApiError.badInput(`qdrant-sim does not serve ${what} in the Query API`);
+}
+
+export function parseQuery(body: JsonBody): QueryRequest {
+  const r: Reader = new Reader(body);
+  const request = r.object(body.value, 'QueryRequest');
+  const prefetch = request.prefetch;
+  if (prefetch !== undefined && prefetch !== null && !(Array.isArray(prefetch) && prefetch.length === 0)) {
+    unsupportedQuery('`prefetch`');
+  }
+  if (typeof request.using === 'string' && request.using !== '') {
+    throw ApiError.badInput(`Not existing vector name error: ${request.using}`);
+  }
+  const query = request.query;
+  let target: QueryTarget;
+  if (query === undefined || query === null) target = undefined;
+  else if (isRecord(query) && 'nearest' in query) {
+    if (query.mmr !== undefined && query.mmr !== null) unsupportedQuery('`mmr`');
+    target = parseVectorInput(r, query.nearest);
+  } else if (isRecord(query) && Object.keys(query).length === 1 && !('indices' in query)) {
+    unsupportedQuery(`\`${Object.keys(query)[0] ?? ''}\` queries`);
+  } else target = parseVectorInput(r, query);
+  const limit = r.optionalUint(request.limit) ?? 10;
+  if (limit < 1) throw ApiError.validation(JSON_BODY, [`limit: value ${limit} invalid, must be 1 or larger`]);
+  return {
+    target,
+    limit,
+    offset: r.optionalUint(request.offset) ?? 0,
+    filter:
+      request.filter === undefined || request.filter === null ? undefined : parseFilter(r, request.filter),
+    scoreThreshold: r.optionalNumber(request.score_threshold),
+    withPayload: parseWithPayload(r, request.with_payload, false),
+    withVector: parseWithVector(r, request),
+  };
+}

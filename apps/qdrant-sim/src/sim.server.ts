@@ -11,11 +11,13 @@ import {
   parseCreateCollection,
   parseJsonText,
   parsePointsSelector,
+  parseQuery,
   parseRetrieve,
   parseScroll,
   parseSearch,
   parseUpsert,
   type JsonBody,
+  type QueryRequest,
   type WithPayload,
 } from './requests';
 import type { SimConfig } from './sim.config';
@@ -43,6 +45,7 @@ type RouteName =
   | 'upsertPoints'
   | 'retrievePoints'
   | 'searchPoints'
+  | 'queryPoints'
   | 'countPoints'
   | 'deletePoints'
   | 'scrollPoints'
@@ -74,6 +77,7 @@ const ROUTES: readonly RouteDef[] = [
   { method: 'PUT', pattern: '/collections/{name}/points', name: 'upsertPoints', read: false },
   { method: 'POST', pattern: '/collections/{name}/points', name: 'retrievePoints', read: true },
   { method: 'POST', pattern: '/collections/{name}/points/search', name: 'searchPoints', read: true },
+  { method: 'POST', pattern: '/collections/{name}/points/query', name: 'queryPoints', read: true },
   { method: 'POST', pattern: '/collections/{name}/points/count', name: 'countPoints', read: true },
   { method: 'POST', pattern: '/collections/{name}/points/delete', name: 'deletePoints', read: false },
   { method: 'POST', pattern: '/collections/{name}/points/scroll', name: 'scrollPoints', read: true },
@@ -164,6 +168,49 @@ function record(point: StoredPoint, withPayload: WithPayload, withVector: boolea
     ...(payload === undefined ? {} : { payload }),
     ...(withVector ? { vector: vectorOut(point.vector) } : {}),
   };
+}
+
+/** Qdrant's ScoredPoint: payload and vector appear only when asked for. */
+function scoredPoint(
+  point: StoredPoint,
+  score: number,
+  request: { withPayload: WithPayload; withVector: boolean },
+): Record<string, unknown> {
+  const payload = selectPayload(point.payload, request.withPayload);
+  return {
+    id: point.id,
+    version: point.version,
+    score: shortestFloat32(score),
+    ...(payload === undefined ? {} : { payload }),
+    ...(request.withVector ? { vector: vectorOut(point.vector) } : {}),
+  };
+}
+
+/**
+ * The Query API over one unnamed dense vector: nearest to a vector, or to a stored point's vector (that point left
+ * out, as Qdrant leaves out the points a query refers to), or with no query the points in id order, scored 0.
+ */
+function queryPoints(collection: Collection, request: QueryRequest): Record<string, unknown>[] {
+  const { target, limit, offset } = request;
+  if (target === undefined) {
+    const page = collection.scroll({ limit: offset + limit, filter: request.filter });
+    return page.points.slice(offset).map((point) => scoredPoint(point, 0, request));
+  }
+  let vector: readonly number[];
+  let filter = request.filter;
+  if ('point' in target) {
+    const point = collection.get(target.point);
+    if (point === undefined) throw ApiError.notFound(`No point with id ${String(target.point)} found`);
+    vector = Array.from(point.vector);
+    const excluded = { kind: 'has_id' as const, ids: new Set([pointIdKey(target.point)]) };
+    filter = {
+      must: filter?.must ?? [],
+      should: filter?.should ?? [],
+      mustNot: [...(filter?.mustNot ?? []), excluded],
+    };
+  } else vector = target.vector;
+  const hits = collection.search(vector, { limit, offset, filter, scoreThreshold: request.scoreThreshold });
+  return hits.map((hit) => scoredPoint(hit, hit.score, request));
 }
 
 export class SimServer {
@@ -378,18 +425,12 @@ export class SimServer {
       case 'searchPoints': {
         const request = parseSearch(await this.readJson(req));
         const hits = this.collection(name).search(request.vector, request);
-        ok(
-          hits.map((hit) => {
-            const payload = selectPayload(hit.payload, request.withPayload);
-            return {
-              id: hit.id,
-              version: hit.version,
-              score: shortestFloat32(hit.score),
-              ...(payload === undefined ? {} : { payload }),
-              ...(request.withVector ? { vector: vectorOut(hit.vector) } : {}),
-            };
-          }),
-        );
+        ok(hits.map((hit) => scoredPoint(hit, hit.score, request)));
+        return;
+      }
+      case 'queryPoints': {
+        const request = parseQuery(await this.readJson(req));
+        ok({ points: queryPoints(this.collection(name), request) });
         return;
       }
       case 'countPoints': {

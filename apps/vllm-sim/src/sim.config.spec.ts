@@ -18,6 +18,8 @@ describe('loadSimConfig', () => {
       chatTemplate: 'auto',
       maxNumSeqs: 256,
       version: '0.11.0',
+      runner: 'generate',
+      embeddingDimension: 768,
     });
   });
 
@@ -55,6 +57,8 @@ describe('loadSimConfig', () => {
       chatTemplate: 'false',
       maxNumSeqs: 4,
       version: '0.9.0',
+      runner: 'generate',
+      embeddingDimension: 768,
     });
   });
 
@@ -104,6 +108,36 @@ describe('loadSimConfig', () => {
     expect(error.problems[0]).toContain(`${name}=${JSON.stringify(value)}`);
     expect(error.message).toContain(name);
   });
+
+  it.each([
+    ['BAAI/bge-small-en-v1.5', 384],
+    ['BAAI/bge-m3', 1024],
+    ['intfloat/multilingual-e5-large', 1024],
+    ['intfloat/e5-base-v2', 768],
+    ['sentence-transformers/all-MiniLM-L6-v2', 384],
+    ['nomic-ai/nomic-embed-text-v1.5', 768],
+    ['thenlper/gte-small', 384],
+    ['Alibaba-NLP/gte-Qwen2-1.5B-instruct', 1536],
+  ])('serves %s with the pooling runner, %i dimensions', (model, dimension) => {
+    expect(loadSimConfig({ VLLM_MODEL: model })).toMatchObject({
+      runner: 'pooling',
+      embeddingDimension: dimension,
+    });
+  });
+
+  it('takes the embedding dimension from SIM_EMBEDDING_DIM', () => {
+    expect(
+      loadSimConfig({ VLLM_MODEL: 'BAAI/bge-small-en-v1.5', SIM_EMBEDDING_DIM: '16' }).embeddingDimension,
+    ).toBe(16);
+    expect(() => loadSimConfig({ SIM_EMBEDDING_DIM: '0' })).toThrow(SimConfigError);
+  });
+
+  it.each(['Qwen/Qwen2.5-0.5B-Instruct', 'meta-llama/Llama-3.1-8B-Instruct', 'openai-community/gpt2'])(
+    'serves %s with the generate runner',
+    (model) => {
+      expect(loadSimConfig({ VLLM_MODEL: model }).runner).toBe('generate');
+    },
+  );
 
   it('reports all problems at once', () => {
     expect(() => loadSimConfig({ VLLM_PORT: 'x', SIM_FAIL_RATE: '2' })).toThrow(

@@ -7,6 +7,8 @@ import {
   textFromEnv,
 } from '@aiplane/config';
 
+import { defaultEmbeddingDimension, isEmbeddingModel } from './embedding.catalogue';
+
 export type ChatTemplateMode = 'auto' | 'true' | 'false';
 
 export interface SimConfig {
@@ -30,6 +32,13 @@ export interface SimConfig {
   /** Like vLLM's --max-num-seqs: requests beyond it wait, which is what `num_requests_waiting` shows. */
   maxNumSeqs: number;
   version: string;
+  /**
+   * vLLM's --runner as it would resolve it from the checkpoint: `pooling` serves /v1/embeddings and refuses chat
+   * and completions, `generate` the other way round.
+   */
+  runner: 'generate' | 'pooling';
+  /** Length of the vectors a pooling model returns. */
+  embeddingDimension: number;
 }
 
 export class SimConfigError extends Error {
@@ -73,6 +82,7 @@ const envSchema = z.object({
   ),
   SIM_MAX_NUM_SEQS: intFromEnv(1, 100_000, 256),
   SIM_VLLM_VERSION: textFromEnv(DEFAULT_VLLM_VERSION),
+  SIM_EMBEDDING_DIM: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(65_536).optional()),
 });
 
 export function loadSimConfig(env: Record<string, string | undefined>): SimConfig {
@@ -97,6 +107,8 @@ export function loadSimConfig(env: Record<string, string | undefined>): SimConfi
     chatTemplate: e.SIM_CHAT_TEMPLATE,
     maxNumSeqs: e.SIM_MAX_NUM_SEQS,
     version: e.SIM_VLLM_VERSION,
+    runner: isEmbeddingModel(e.VLLM_MODEL) ? 'pooling' : 'generate',
+    embeddingDimension: e.SIM_EMBEDDING_DIM ?? defaultEmbeddingDimension(e.VLLM_MODEL),
   };
 }
 

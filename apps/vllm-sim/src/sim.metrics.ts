@@ -217,7 +217,7 @@ export class SimMetrics {
     for (const g of [this.running, this.waiting, this.kvCacheUsage]) g.set(this.labels, 0);
     for (const c of [this.prefixQueries, prefixHits, preemptions, this.promptTokens, this.generationTokens])
       c.inc(this.labels, 0);
-    for (const reason of FINISHED_REASONS) this.success.inc({ ...this.labels, finished_reason: reason }, 0);
+    for (const reason of FINISHED_REASONS) this.success.inc(this.reasonLabels(reason), 0);
     for (const h of this.histograms()) h.zero(this.labels);
   }
 
@@ -227,19 +227,28 @@ export class SimMetrics {
   }
 
   /**
-   * Prefill done: the prompt now occupies cache and the first token is out. `maxGenerationTokens` is how many
-   * tokens the request may produce at most (its max_tokens, else what the context leaves).
+   * Prefill done: the prompt now occupies cache and the first token is out.
    */
-  firstToken(promptTokens: number, seconds: number, maxGenerationTokens: number): void {
-    this.promptTokens.inc(this.labels, promptTokens);
-    // Nothing is ever cached across requests here, so every prompt token is a miss.
-    this.prefixQueries.inc(this.labels, promptTokens);
-    this.ttft.observe(this.labels, seconds);
-    this.paramsN.observe(this.labels, 1);
-    this.maxGenerationTokens.observe(this.labels, maxGenerationTokens);
+  firstToken(promptTokens: number, seconds: number): void {
+    this.prefill(promptTokens, seconds);
     this.iterationTokens.observe(this.labels, promptTokens + 1);
     this.generationTokens.inc(this.labels, 1);
     this.useCache(promptTokens + 1);
+  }
+
+  /** A pooling (embedding) request's one engine step: a prefill that yields no token. */
+  pooled(promptTokens: number, seconds: number): void {
+    this.prefill(promptTokens, seconds);
+    this.iterationTokens.observe(this.labels, promptTokens);
+    this.useCache(promptTokens);
+  }
+
+  private prefill(promptTokens: number, seconds: number): void {
+    this.promptTokens.inc(this.labels, promptTokens);
+    // Nothing is ever cached across requests here, so every prompt token is a miss.
+    this.prefixQueries.inc(this.labels, promptTokens);
+    // Recorded per engine step, so a request aborted later has still been counted here.
+    this.ttft.observe(this.labels, seconds);
   }
 
   /** One more decoded token, `seconds` after the previous one. */
@@ -259,9 +268,14 @@ export class SimMetrics {
     cachedTokens: number,
   ): void {
     this.useCache(-cachedTokens);
-    this.success.inc({ ...this.labels, finished_reason: reason });
-    // Aborted requests count under finished_reason="abort" but leave the per-request histograms alone.
+    // vLLM 0.11 drops an aborted request from its output processor without recording it as finished, so the
+    // finished_reason="abort" series stays at 0 and no per-request histogram sees it (vllm-project/vllm#31503,
+    // #55634); only the per-step counters it already fed (prompt and generation tokens, TTFT) keep its trace.
     if (reason === 'abort') return;
+    this.success.inc(this.reasonLabels(reason));
+    // The request's n and its generated length (the longest of its n sequences) are taken when it finishes.
+    this.paramsN.observe(this.labels, 1);
+    this.maxGenerationTokens.observe(this.labels, tokens.generation);
     this.e2e.observe(this.labels, timings.e2e);
     this.queueTime.observe(this.labels, timings.queued);
     this.prefillTime.observe(this.labels, timings.prefill);
@@ -297,6 +311,11 @@ export class SimMetrics {
       this.prefillTime,
       this.decodeTime,
     ];
+  }
+
+  /** In name order, as prometheus_client writes them (prom-client keeps the order it is given). */
+  private reasonLabels(reason: FinishedReason): Record<Labels | 'finished_reason', string> {
+    return { engine: this.labels.engine, finished_reason: reason, model_name: this.labels.model_name };
   }
 
   private useCache(delta: number): void {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 
 import {
@@ -14,6 +14,8 @@ import {
   type ChatMessage,
   type Generation,
 } from './generation';
+import { isMatryoshkaModel } from './embedding.catalogue';
+import { embed, float32Base64, tokenIdsAsTokens, truncateEmbedding } from './embedding.encoder';
 import { hasChatTemplate, type SimConfig } from './sim.config';
 import { SimMetrics, type FinishedReason } from './sim.metrics';
 
@@ -90,6 +92,28 @@ const completionSchema = z.looseObject({
   echo: z.boolean().nullish(),
 });
 
+// vLLM's EmbeddingCompletionRequest and EmbeddingChatRequest (protocol.py), told apart by `messages`.
+const embeddingFields = {
+  model: z.string().nullish(),
+  encoding_format: z.enum(['float', 'base64']).nullish(),
+  dimensions: z.number().int().nullish(),
+  user: z.string().nullish(),
+  truncate_prompt_tokens: z.number().int().min(-1).nullish(),
+};
+const embeddingSchema = z.looseObject({
+  ...embeddingFields,
+  input: z.union([
+    z.string(),
+    z.array(z.string()),
+    z.array(z.number().int().nonnegative()),
+    z.array(z.array(z.number().int().nonnegative())),
+  ]),
+});
+const embeddingChatSchema = z.looseObject({ ...embeddingFields, messages: z.array(messageSchema) });
+type EmbeddingRequest =
+  | { chat: false; body: z.infer<typeof embeddingSchema> }
+  | { chat: true; body: z.infer<typeof embeddingChatSchema> };
+
 type ChatRequest = z.infer<typeof chatSchema>;
 type CompletionRequest = z.infer<typeof completionSchema>;
 type StreamOptions = z.infer<typeof streamOptionsSchema>;
@@ -105,8 +129,6 @@ interface Prepared {
   promptTokens: number;
   /** The request's max_tokens (or max_completion_tokens), when it set one. */
   maxTokens: number | undefined;
-  /** The most tokens it may generate: max_tokens, else what the context leaves. */
-  generationLimit: number;
   generation: Generation;
   stream: boolean;
   includeUsage: boolean;
@@ -285,6 +307,9 @@ export class SimServer {
       case 'chat':
         await this.chat(await readJson(req), res);
         return;
+      case 'embeddings':
+        await this.embeddings(await readJson(req), res);
+        return;
       case 'completions':
         await this.completions(await readJson(req), res);
         return;
@@ -297,10 +322,102 @@ export class SimServer {
     }
   }
 
-  /** SageMaker's endpoint: a body with `messages` is a chat request, anything else a completion. */
+  /**
+   * SageMaker's endpoint, dispatched on the body as vLLM does: a pooling model embeds, otherwise a body with
+   * `messages` is a chat request and anything else a completion.
+   */
   private async invocations(raw: unknown, res: ServerResponse): Promise<void> {
-    if (isRecord(raw) && 'messages' in raw) await this.chat(raw, res);
+    if (this.config.runner === 'pooling') await this.embeddings(raw, res);
+    else if (isRecord(raw) && 'messages' in raw) await this.chat(raw, res);
     else await this.completions(raw, res);
+  }
+
+  /** vLLM mounts a route's handler only when the model's runner supports the task; the route then says so. */
+  private requireRunner(runner: SimConfig['runner'], api: string): void {
+    if (this.config.runner !== runner) throw ApiError.badRequest(`The model does not support ${api} API`);
+  }
+
+  // ---- /v1/embeddings ----------------------------------------------------------------------------------------
+
+  private async embeddings(raw: unknown, res: ServerResponse): Promise<void> {
+    const request: EmbeddingRequest =
+      isRecord(raw) && 'messages' in raw
+        ? { chat: true, body: parseRequest(embeddingChatSchema, 'EmbeddingChatRequest', raw) }
+        : { chat: false, body: parseRequest(embeddingSchema, 'EmbeddingCompletionRequest', raw) };
+    const body = request.body;
+    this.requireRunner('pooling', 'Embeddings');
+    const modelName = this.resolveModel(body.model);
+    const inputs = this.embeddingInputs(request);
+    const maxLen = this.config.maxModelLen;
+    const truncate = body.truncate_prompt_tokens ?? undefined;
+    if (truncate !== undefined && truncate > maxLen) {
+      throw ApiError.badRequest(
+        `truncate_prompt_tokens value (${truncate}) is greater than max_model_len (${maxLen}). Please, select a smaller truncation size.`,
+      );
+    }
+    const keep = truncate === -1 ? maxLen : truncate;
+    // Truncation keeps the end of the input, as vLLM's tokenizer is told to (truncation_side="left").
+    const prompts = inputs.map((tokens) => (keep === undefined || keep === 0 ? tokens : tokens.slice(-keep)));
+    for (const tokens of prompts) {
+      if (tokens.length > maxLen) {
+        throw ApiError.badRequest(
+          `This model's maximum context length is ${maxLen} tokens. However, you requested ${tokens.length} tokens in the input for embedding generation. Please reduce the length of the input.`,
+        );
+      }
+    }
+    const dimensions = body.dimensions ?? undefined;
+    if (dimensions !== undefined) {
+      if (!isMatryoshkaModel(this.config.model)) {
+        throw ApiError.badRequest(
+          `Model "${this.primaryModelName}" does not support matryoshka representation, changing output dimensions will lead to poor results.`,
+        );
+      }
+      if (dimensions < 1) throw ApiError.badRequest('Dimensions must be greater than 0');
+    }
+
+    const id = `embd-${requestId()}`;
+    const created = nowSeconds();
+    if (
+      !(await this.pool(
+        res,
+        prompts.map((tokens) => tokens.length),
+      ))
+    )
+      return;
+    const base64 = body.encoding_format === 'base64';
+    const promptTokens = prompts.reduce((sum, tokens) => sum + tokens.length, 0);
+    this.json(res, 200, {
+      id,
+      object: 'list',
+      created,
+      model: modelName,
+      data: prompts.map((tokens, index) => {
+        const full = embed(this.config.model, tokens, this.config.embeddingDimension);
+        const vector = dimensions === undefined ? full : truncateEmbedding(full, dimensions);
+        return { index, object: 'embedding', embedding: base64 ? float32Base64(vector) : Array.from(vector) };
+      }),
+      usage: {
+        prompt_tokens: promptTokens,
+        total_tokens: promptTokens,
+        completion_tokens: 0,
+        prompt_tokens_details: null,
+      },
+    });
+  }
+
+  /** Each input as the tokens it is embedded from: words of a text, or the ids the client sent. */
+  private embeddingInputs(request: EmbeddingRequest): string[][] {
+    if (request.chat) {
+      if (!hasChatTemplate(this.config)) throw ApiError.badRequest(NO_CHAT_TEMPLATE_MESSAGE);
+      return [tokenize(renderChatPrompt(request.body.messages.map(toChatMessage)))];
+    }
+    const input = request.body.input;
+    if (typeof input === 'string') return [tokenize(input)];
+    if (input.length === 0) throw ApiError.badRequest('Input cannot be empty.');
+    if (input.every((item) => typeof item === 'number')) return [tokenIdsAsTokens(input)];
+    return input.map((item) =>
+      typeof item === 'string' ? tokenize(item) : tokenIdsAsTokens(item as readonly number[]),
+    );
   }
 
   /** vLLM's /tokenize: the prompt, or the chat rendered with its template, as token ids. */
@@ -355,6 +472,7 @@ export class SimServer {
 
   private async chat(raw: unknown, res: ServerResponse): Promise<void> {
     const body = parseRequest(chatSchema, 'ChatCompletionRequest', raw);
+    this.requireRunner('generate', 'Chat Completions');
     const modelName = this.resolveModel(body.model);
     if (!hasChatTemplate(this.config)) throw ApiError.badRequest(NO_CHAT_TEMPLATE_MESSAGE);
     const messages = body.messages.map(toChatMessage);
@@ -445,6 +563,7 @@ export class SimServer {
 
   private async completions(raw: unknown, res: ServerResponse): Promise<void> {
     const body = parseRequest(completionSchema, 'CompletionRequest', raw);
+    this.requireRunner('generate', 'Completions');
     const modelName = this.resolveModel(body.model);
     const prompts = typeof body.prompt === 'string' ? [body.prompt] : body.prompt;
     if (prompts.length !== 1 || prompts[0] === undefined) {
@@ -576,7 +695,6 @@ export class SimServer {
       modelName,
       promptTokens,
       maxTokens,
-      generationLimit: maxTokens ?? maxLen - promptTokens,
       generation,
       stream,
       includeUsage,
@@ -614,15 +732,16 @@ export class SimServer {
       slotted = true;
       scheduled = performance.now();
       this.publishQueue();
-      if (ttftMs > 0) await sleep(ttftMs, undefined, { signal });
-      signal.throwIfAborted();
+      // Each token is due at a fixed time from the first, so 256 tokens at 10 ms take 2.55 s, not that plus
+      // 256 timer overshoots.
+      const firstDue = scheduled + ttftMs;
+      await until(firstDue, signal);
       firstOut = performance.now();
-      this.metrics.firstToken(promptTokens, (firstOut - arrived) / 1000, prepared.generationLimit);
+      this.metrics.firstToken(promptTokens, (firstOut - arrived) / 1000);
       cached = promptTokens + 1;
       emit?.(0);
       for (let i = 1; i < generation.completionTokens; i++) {
-        if (tokenLatencyMs > 0) await sleep(tokenLatencyMs, undefined, { signal });
-        signal.throwIfAborted();
+        await until(firstDue + i * tokenLatencyMs, signal);
         // The configured pace rather than the measured gap, so tests can place the observation in a bucket.
         this.metrics.tokenGenerated(tokenLatencyMs / 1000);
         cached++;
@@ -658,6 +777,54 @@ export class SimServer {
     }
   }
 
+  /**
+   * Runs an embedding request like the engine runs pooling: a slot, then one prefill step (SIM_TTFT_MS) that
+   * yields the vectors. Each input is a request of its own to the engine, and counted so. Returns false if the
+   * client went away first: then, as in vLLM, nothing but the running gauge shows it was ever there.
+   */
+  private async pool(res: ServerResponse, promptTokens: readonly number[]): Promise<boolean> {
+    const aborter = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableFinished) aborter.abort();
+    };
+    res.on('close', onClose);
+    const signal = aborter.signal;
+    const arrived = performance.now();
+    let slotted = false;
+    try {
+      const slot = this.slots.acquire(signal);
+      this.publishQueue();
+      await slot;
+      slotted = true;
+      const scheduled = performance.now();
+      this.publishQueue();
+      await until(scheduled + this.config.ttftMs, signal);
+      const end = performance.now();
+      for (const tokens of promptTokens) {
+        this.metrics.pooled(tokens, (end - arrived) / 1000);
+        this.metrics.finished(
+          'stop',
+          {
+            e2e: (end - arrived) / 1000,
+            queued: (scheduled - arrived) / 1000,
+            prefill: (end - scheduled) / 1000,
+            decode: 0,
+          },
+          { prompt: tokens, generation: 0, maxTokensParam: undefined },
+          tokens,
+        );
+      }
+      return true;
+    } catch (error) {
+      if (signal.aborted) return false;
+      throw error;
+    } finally {
+      res.off('close', onClose);
+      if (slotted) this.slots.release();
+      this.publishQueue();
+    }
+  }
+
   private publishQueue(): void {
     this.metrics.setQueue(this.slots.running, this.slots.waiting);
   }
@@ -668,6 +835,8 @@ export class SimServer {
       'cache-control': 'no-cache',
       server: 'uvicorn',
     });
+    // Every frame leaves in its own segment the moment its token exists; Nagle would hold small ones back.
+    res.socket?.setNoDelay(true);
     res.flushHeaders();
     return (payload) => {
       if (!res.writableEnded && !res.destroyed) res.write(`data: ${JSON.stringify(payload)}\n\n`);
@@ -725,7 +894,15 @@ export class SimServer {
 }
 
 type RouteName =
-  'health' | 'version' | 'metrics' | 'models' | 'chat' | 'completions' | 'invocations' | 'tokenize';
+  | 'health'
+  | 'version'
+  | 'metrics'
+  | 'models'
+  | 'chat'
+  | 'completions'
+  | 'embeddings'
+  | 'invocations'
+  | 'tokenize';
 
 /** Path prefixes vLLM's --api-key middleware guards (/v1 in 0.8; /v2, /inference, /cohere came later). */
 export const API_KEY_PREFIXES: readonly string[] = ['/v1', '/v2', '/inference', '/cohere'];
@@ -738,12 +915,24 @@ const ROUTES: Record<string, { method: string; name: RouteName; failable?: boole
   '/v1/models': { method: 'GET', name: 'models', failable: true },
   '/v1/chat/completions': { method: 'POST', name: 'chat', failable: true },
   '/v1/completions': { method: 'POST', name: 'completions', failable: true },
+  '/v1/embeddings': { method: 'POST', name: 'embeddings', failable: true },
   '/invocations': { method: 'POST', name: 'invocations', failable: true },
   '/tokenize': { method: 'POST', name: 'tokenize' },
 };
 
 // The id range of the default Qwen2.5 tokenizer, so /tokenize ids look plausible.
 const VOCABULARY_SIZE = 151_936;
+
+/**
+ * Waits until `due` (a performance.now() time), and always yields at least one turn of the event loop, so a
+ * generation running behind its schedule still hands each frame to the socket on its own.
+ */
+async function until(due: number, signal: AbortSignal): Promise<void> {
+  const wait = due - performance.now();
+  if (wait >= 1) await sleep(wait, undefined, { signal });
+  else await nextTurn(undefined, { signal });
+  signal.throwIfAborted();
+}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
