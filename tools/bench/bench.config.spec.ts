@@ -1,19 +1,44 @@
-import { buildBenchConfig, parseArgs } from './bench.config';
+import { buildBenchConfig, DEFAULTS, parseArgs } from './bench.config';
 
 describe('bench arguments', () => {
   it('has defaults for a plain run', () => {
-    expect(parseArgs([], {})).toMatchObject({ n: 300, warmup: 30, 'stream-n': 100, ssh: true, help: false });
+    expect(parseArgs([], {})).toMatchObject({
+      n: 300,
+      warmup: 30,
+      streamN: 100,
+      rounds: 1,
+      duration: 5,
+      tokenLatencyMs: 10,
+      concurrentStreams: 64,
+      concurrentTokens: 256,
+      ssh: true,
+      nginx: true,
+      quick: false,
+      help: false,
+    });
   });
 
-  it('takes --name value, --name=value and --no-ssh, the command line over the environment', () => {
+  it('takes --name value, --name=value and the switches, the command line over the environment', () => {
     expect(
-      parseArgs(['--n', '50', '--warmup=5', '--no-ssh'], { BENCH_N: '999', BENCH_STREAM_N: '7' }),
-    ).toMatchObject({
-      n: 50,
-      warmup: 5,
-      'stream-n': 7,
-      ssh: false,
-    });
+      parseArgs(['--n', '50', '--warmup=5', '--no-ssh', '--no-nginx', '--rounds', '3'], {
+        BENCH_N: '999',
+        BENCH_STREAM_N: '7',
+      }),
+    ).toMatchObject({ n: 50, warmup: 5, streamN: 7, ssh: false, nginx: false, rounds: 3 });
+  });
+
+  it('makes --quick a short run that keeps the 64 x 256 streams, explicit values still winning', () => {
+    const quick = parseArgs(['--quick'], {});
+    expect(quick).toMatchObject({ quick: true, n: 40, duration: 1, gapN: 2 });
+    expect(quick.concurrentStreams).toBe(DEFAULTS.concurrentStreams);
+    expect(quick.concurrentTokens).toBe(DEFAULTS.concurrentTokens);
+    expect(parseArgs(['--quick', '--n', '100'], {}).n).toBe(100);
+    expect(parseArgs(['--quick'], { BENCH_N: '70' }).n).toBe(70);
+  });
+
+  it('allows --duration 0 (no throughput) but not zero rounds', () => {
+    expect(parseArgs(['--duration', '0'], {}).duration).toBe(0);
+    expect(() => parseArgs(['--rounds', '0'], {})).toThrow(/--rounds/);
   });
 
   it('refuses what it does not know instead of ignoring it', () => {
@@ -21,11 +46,14 @@ describe('bench arguments', () => {
     expect(() => parseArgs(['--n'], {})).toThrow(/needs a value/);
     expect(() => parseArgs(['--n', 'lots'], {})).toThrow(/--n/);
     expect(() => parseArgs(['--n', '0'], {})).toThrow(/--n/);
+    expect(() => parseArgs(['--quick=yes'], {})).toThrow(/unknown argument/);
   });
 
-  it('reports missing SSH infrastructure instead of failing', () => {
+  it('reports missing SSH infrastructure instead of failing, and keeps to its own ports', () => {
     const config = buildBenchConfig([], { AIPLANE_INFRA_DIR: '/nonexistent' }, '/repo');
     expect(config.sshInfra).toEqual({ missing: expect.stringContaining('/nonexistent/env') });
     expect(config.outFile).toBe('/repo/tmp/bench/data-plane.json');
+    const ports = Object.values(config.ports).sort();
+    expect(ports).toEqual([18900, 18901, 18902, 18903, 18904, 18905]);
   });
 });

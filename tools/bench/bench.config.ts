@@ -14,17 +14,43 @@ export interface SshInfra {
   knownHostsPath: string;
 }
 
+export interface BenchPorts {
+  gateway: number;
+  orchestrator: number;
+  /** nginx, the peer reverse proxy, in front of the job's front. */
+  nginx: number;
+  proxy: number;
+  sshGateway: number;
+  /** The bench's own simulator on TCP: wrk cannot reach the job's simulator on its Unix socket. */
+  directSim: number;
+}
+
 export interface BenchConfig {
   help: boolean;
-  /** Measured prompts per hop. */
+  quick: boolean;
+  /** Whole measurements (latency, throughput, streaming), one after the other; medians are reported. */
+  rounds: number;
+  /** Measured prompts per target and round. */
   n: number;
-  /** Prompts per hop sent before measuring (connection set-up, JIT, the proxy's model cache). */
+  /** Prompts per target sent before measuring (connection set-up, JIT, the proxy's model cache). */
   warmup: number;
-  /** Measured streaming prompts per path. */
+  /** Measured streaming prompts per path (time to first chunk). */
   streamN: number;
   maxTokens: number;
   streamMaxTokens: number;
+  /** Seconds of each wrk run; 0 skips the throughput and CPU measurement. */
+  duration: number;
+  /** Paced streams per path whose gaps between chunks are measured. */
+  gapN: number;
+  /** max_tokens of those paced streams. */
+  gapTokens: number;
+  /** SIM_TOKEN_LATENCY_MS of the paced service. */
+  tokenLatencyMs: number;
+  /** Concurrent streams through the gateway, and max_tokens of each. */
+  concurrentStreams: number;
+  concurrentTokens: number;
   ssh: boolean;
+  nginx: boolean;
   /** Repository root: dist/ and recipes/ are found from here. */
   root: string;
   outFile: string;
@@ -33,31 +59,50 @@ export interface BenchConfig {
   env: Record<string, string>;
   /** What tools/infra/up.sh wrote, or why it is not usable. */
   sshInfra: SshInfra | { missing: string };
-  ports: { gateway: number; orchestrator: number; proxy: number; sshGateway: number; front: number };
+  ports: BenchPorts;
 }
 
 export const USAGE = `usage: node dist/tools/bench/data-plane.bench.js [options]
-  --n N                  measured prompts per hop (default 300; env BENCH_N)
-  --warmup N             warm-up prompts per hop (default 30; env BENCH_WARMUP)
-  --stream-n N           measured streaming prompts per path (default 100; env BENCH_STREAM_N)
-  --max-tokens N         max_tokens of the latency prompts (default 8)
-  --stream-max-tokens N  max_tokens of the streaming prompts (default 64)
-  --no-ssh               skip the gateway over the SSH transport
-  --out FILE             JSON result (default tmp/bench/data-plane.json)
-  --help                 this text
+  --rounds N               whole measurements, one after the other; medians reported (default 1)
+  --quick                  few requests of everything: a check that the bench works (under a minute)
+  --n N                    measured prompts per target and round (default 300; quick 40; env BENCH_N)
+  --warmup N               warm-up prompts per target (default 30; quick 5; env BENCH_WARMUP)
+  --stream-n N             measured streaming prompts per path (default 100; quick 10; env BENCH_STREAM_N)
+  --max-tokens N           max_tokens of the latency prompts (default 8)
+  --stream-max-tokens N    max_tokens of the time-to-first-chunk prompts (default 64)
+  --duration S             seconds of each wrk run, 0 = no throughput (default 5; quick 1)
+  --gap-n N                paced streams per path for the gaps between chunks (default 10; quick 2)
+  --gap-tokens N           max_tokens of those streams (default 64; quick 32)
+  --token-latency-ms N     the paced service's SIM_TOKEN_LATENCY_MS (default 10)
+  --concurrent-streams N   concurrent streams through the gateway (default 64)
+  --concurrent-tokens N    max_tokens of each (default 256)
+  --no-ssh                 skip the gateway over the SSH transport
+  --no-nginx               skip the nginx row
+  --out FILE               JSON result (default tmp/bench/data-plane.json)
+  --help                   this text
 `;
 
-const int = (min: number, max: number, fallback: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
 
+// No defaults here: a value not given falls back to the plain or the --quick default below, so
+// that --quick --n 100 is 100.
 const schema = z.object({
-  n: int(1, 1_000_000, 300),
-  warmup: int(0, 1_000_000, 30),
-  'stream-n': int(1, 1_000_000, 100),
+  rounds: int(1, 100),
+  n: int(1, 1_000_000),
+  warmup: int(0, 1_000_000),
+  'stream-n': int(1, 1_000_000),
   // The gateway's PromptDto caps max_tokens at 32768.
-  'max-tokens': int(1, 32_768, 8),
-  'stream-max-tokens': int(1, 32_768, 64),
+  'max-tokens': int(1, 32_768),
+  'stream-max-tokens': int(1, 32_768),
+  duration: int(0, 3_600),
+  'gap-n': int(1, 10_000),
+  'gap-tokens': int(2, 32_768),
+  'token-latency-ms': int(1, 60_000),
+  'concurrent-streams': int(1, 4_096),
+  'concurrent-tokens': int(1, 32_768),
+  quick: z.boolean().default(false),
   ssh: z.boolean().default(true),
+  nginx: z.boolean().default(true),
   help: z.boolean().default(false),
   out: z
     .string()
@@ -65,13 +110,64 @@ const schema = z.object({
     .default(path.join('tmp', 'bench', 'data-plane.json')),
 });
 
-const FLAGS = new Set(['n', 'warmup', 'stream-n', 'max-tokens', 'stream-max-tokens', 'out']);
+type Numbers = 'n' | 'warmup' | 'streamN' | 'maxTokens' | 'streamMaxTokens' | 'duration' | 'gapN';
+type Sized = Numbers | 'gapTokens' | 'tokenLatencyMs' | 'concurrentStreams' | 'concurrentTokens' | 'rounds';
 
-/** `--name value`, `--name=value` and `--no-ssh`; anything else is refused rather than ignored. */
+export const DEFAULTS: Readonly<Record<Sized, number>> = {
+  rounds: 1,
+  n: 300,
+  warmup: 30,
+  streamN: 100,
+  maxTokens: 8,
+  streamMaxTokens: 64,
+  duration: 5,
+  gapN: 10,
+  gapTokens: 64,
+  tokenLatencyMs: 10,
+  concurrentStreams: 64,
+  concurrentTokens: 256,
+};
+
+/** The 64 x 256 streams stay as they are: they are a target, and take under 3 s. */
+export const QUICK: Readonly<Partial<Record<Sized, number>>> = {
+  n: 40,
+  warmup: 5,
+  streamN: 10,
+  duration: 1,
+  gapN: 2,
+  gapTokens: 32,
+};
+
+const FLAGS = new Set([
+  'rounds',
+  'n',
+  'warmup',
+  'stream-n',
+  'max-tokens',
+  'stream-max-tokens',
+  'duration',
+  'gap-n',
+  'gap-tokens',
+  'token-latency-ms',
+  'concurrent-streams',
+  'concurrent-tokens',
+  'out',
+]);
+const SWITCHES: Readonly<Record<string, [name: string, value: boolean]>> = {
+  '--no-ssh': ['ssh', false],
+  '--no-nginx': ['nginx', false],
+  '--quick': ['quick', true],
+  '--help': ['help', true],
+  '-h': ['help', true],
+};
+
+export type BenchArgs = Pick<BenchConfig, Sized | 'quick' | 'ssh' | 'nginx' | 'help'> & { out: string };
+
+/** `--name value`, `--name=value` and the switches; anything else is refused rather than ignored. */
 export function parseArgs(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
-): z.infer<typeof schema> {
+): BenchArgs {
   const raw: Record<string, unknown> = {
     n: env.BENCH_N,
     warmup: env.BENCH_WARMUP,
@@ -79,8 +175,9 @@ export function parseArgs(
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
-    if (arg === '--no-ssh' || arg === '--help' || arg === '-h') {
-      raw[arg === '--no-ssh' ? 'ssh' : 'help'] = arg !== '--no-ssh';
+    const toggle = SWITCHES[arg];
+    if (toggle) {
+      raw[toggle[0]] = toggle[1];
       continue;
     }
     const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
@@ -103,7 +200,28 @@ export function parseArgs(
     const problems = parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`);
     throw new BenchConfigError(`${problems.join('\n')}\n${USAGE}`);
   }
-  return parsed.data;
+  const a = parsed.data;
+  const pick = (value: number | undefined, name: Sized): number =>
+    value ?? (a.quick ? QUICK[name] : undefined) ?? DEFAULTS[name];
+  return {
+    help: a.help,
+    quick: a.quick,
+    ssh: a.ssh,
+    nginx: a.nginx,
+    out: a.out,
+    rounds: pick(a.rounds, 'rounds'),
+    n: pick(a.n, 'n'),
+    warmup: pick(a.warmup, 'warmup'),
+    streamN: pick(a['stream-n'], 'streamN'),
+    maxTokens: pick(a['max-tokens'], 'maxTokens'),
+    streamMaxTokens: pick(a['stream-max-tokens'], 'streamMaxTokens'),
+    duration: pick(a.duration, 'duration'),
+    gapN: pick(a['gap-n'], 'gapN'),
+    gapTokens: pick(a['gap-tokens'], 'gapTokens'),
+    tokenLatencyMs: pick(a['token-latency-ms'], 'tokenLatencyMs'),
+    concurrentStreams: pick(a['concurrent-streams'], 'concurrentStreams'),
+    concurrentTokens: pick(a['concurrent-tokens'], 'concurrentTokens'),
+  };
 }
 
 /** Reads the env file tools/infra/up.sh writes (the same one the e2e suites read). */
@@ -142,23 +260,24 @@ export function buildBenchConfig(
   env: Readonly<Record<string, string | undefined>>,
   root: string,
 ): BenchConfig {
-  const args = parseArgs(argv, env);
+  const { out, ...args } = parseArgs(argv, env);
   const infraFile = path.join(env.AIPLANE_INFRA_DIR ?? '/var/tmp/aiplane-infra', 'env');
   return {
-    help: args.help,
-    n: args.n,
-    warmup: args.warmup,
-    streamN: args['stream-n'],
-    maxTokens: args['max-tokens'],
-    streamMaxTokens: args['stream-max-tokens'],
-    ssh: args.ssh,
+    ...args,
     root,
-    outFile: path.resolve(root, args.out),
+    outFile: path.resolve(root, out),
     redisUrl: redisUrlFrom(infraFile, env),
     env: { PATH: env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: env.HOME ?? '/tmp' },
     sshInfra: readSshInfra(infraFile),
     // Clear of every e2e suite (181xx-188xx) and of `npm start` (8000-8003).
-    ports: { gateway: 18901, orchestrator: 18900, proxy: 18903, sshGateway: 18904, front: 18905 },
+    ports: {
+      orchestrator: 18900,
+      gateway: 18901,
+      nginx: 18902,
+      proxy: 18903,
+      sshGateway: 18904,
+      directSim: 18905,
+    },
   };
 }
 

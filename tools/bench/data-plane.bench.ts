@@ -4,19 +4,47 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createRedis, ServiceRegistry } from '@aiplane/registry';
 import { LocalScheduler } from '@aiplane/scheduler';
 import { ProcessSupervisor, startStack, type RunningStack } from '@aiplane/stack';
 import { loadBenchConfig, USAGE, type BenchConfig } from './bench.config';
-import { exchange, exchangeJson, tcpTarget, unixTarget, waitFor, type Exchange } from './http.timing';
-import { markdownTable, round, summarise, type LatencySummary } from './latency.stats';
-import { findJobProcesses, readEnvironment, readMemory, type ProcessMemory } from './process.memory';
+import { childPids, cpuSnapshot } from './cpu.gauge';
+import { evaluateTargets } from './data-plane.rules';
+import type {
+  ConcurrentRound,
+  DataPlaneResult,
+  FirstChunkRow,
+  GapRow,
+  LatencyRow,
+  NotServed,
+  RouteFamily,
+  ThroughputRow,
+} from './data-plane.types';
+import {
+  exchange,
+  exchangeJson,
+  streamExchange,
+  tcpTarget,
+  unixTarget,
+  waitFor,
+  type Exchange,
+  type StreamExchange,
+  type Target as HttpTarget,
+} from './http.timing';
+import { gaps, median, percentOf, round, summarise, type LatencySummary } from './latency.stats';
+import { renderNginxConfig } from './nginx.writer';
+import { findJobProcesses, readEnvironment, readMemory, type JobProcesses } from './process.memory';
+import { renderReport } from './report.writer';
+import { isErrorEvent, isTokenChunk } from './sse.parser';
+import { runWrk, type WrkReport } from './wrk.runner';
 
 // Compiled to dist/tools/bench/: the repository root is three levels up.
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const RECIPE = 'inference/vllm-single-node';
-const CREATE_BODY = { recipe_name: RECIPE, config: { resources: { gpu: 0, cpu: '1', memory: '1G' } } };
 const MODEL = 'Qwen/Qwen2.5-0.5B-Instruct';
+/** The paced service's model: its own name, so that routing by model keeps the two services apart. */
+const PACED_MODEL = 'aiplane-bench/paced-instruct';
 const PROMPT = 'Tell me a joke about programming';
 const STACK_APPS = ['gateway', 'orchestrator', 'proxy', 'health-prober', 'slurm-worker'] as const;
 
@@ -130,27 +158,48 @@ function tcpReachable(host: string, port: number, timeoutMs: number): Promise<bo
 
 // ---- what is measured ---------------------------------------------------------------------------
 
-interface Hop {
+/** A route that is not there (yet) answers one of these: its row says "not served", the run goes on. */
+const NOT_SERVED_STATUSES = new Set([400, 404, 405, 415, 501]);
+
+interface Target<A extends Exchange = Exchange> {
   key: string;
   label: string;
-  /** The hop whose p50 this one is compared with ("added cost"). */
-  base: string | undefined;
-  send: () => Promise<Exchange>;
-  check: (answer: Exchange) => string | undefined;
+  family: RouteFamily;
+  /** Asked for `stream: true`: a 200 that is not an event stream is a route that does not stream. */
+  stream: boolean;
+  send: () => Promise<A>;
+  check: (answer: A) => string | undefined;
+  /** How wrk sends the same request; absent where wrk cannot go (a Unix socket). */
+  wrk?: { url: string; method: string; body: unknown; headers: Record<string, string> };
+  /** The gateway process on this path, whose CPU counts as the control plane's. */
+  gateway?: string;
+}
+
+function familyOf(key: string): RouteFamily {
+  if (key.endsWith(':prompt')) return 'prompt';
+  return key.endsWith(':v1') ? 'openai' : 'workload';
+}
+
+function parsed(body: string): unknown {
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 function openAiCheck(answer: Exchange): string | undefined {
   if (answer.status !== 200) return `HTTP ${answer.status}: ${answer.body.slice(0, 300)}`;
-  const body = JSON.parse(answer.body) as { choices?: { message?: { content?: unknown } }[] };
-  return typeof body.choices?.[0]?.message?.content === 'string'
+  const body = parsed(answer.body) as { choices?: { message?: { content?: unknown } }[] } | undefined;
+  return typeof body?.choices?.[0]?.message?.content === 'string'
     ? undefined
     : 'no choices[0].message.content';
 }
 
 function promptCheck(answer: Exchange): string | undefined {
   if (answer.status !== 200) return `HTTP ${answer.status}: ${answer.body.slice(0, 300)}`;
-  const body = JSON.parse(answer.body) as { success?: unknown; text?: unknown };
-  return body.success === true && typeof body.text === 'string' ? undefined : 'no success/text';
+  const body = parsed(answer.body) as { success?: unknown; text?: unknown } | undefined;
+  return body?.success === true && typeof body.text === 'string' ? undefined : 'no success/text';
 }
 
 function streamCheck(answer: Exchange): string | undefined {
@@ -160,25 +209,55 @@ function streamCheck(answer: Exchange): string | undefined {
 }
 
 /**
- * Rounds of one request per hop, in a fixed order, instead of all of one hop then all of the
- * next: whatever else runs on the machine (other test suites) then slows every hop alike, and the
- * differences between hops stay meaningful.
+ * Sends one request to each target: a target that answers as it should is measured, one whose
+ * route is not there is reported as not served, anything else is a failure of the run.
  */
-async function measureRounds(
-  hops: readonly Hop[],
+async function probe<A extends Exchange>(
+  targets: readonly Target<A>[],
+  section: string,
+  notServed: NotServed[],
+): Promise<Target<A>[]> {
+  const served: Target<A>[] = [];
+  for (const target of targets) {
+    const answer = await target.send();
+    const problem = target.check(answer);
+    if (problem === undefined) {
+      served.push(target);
+      continue;
+    }
+    const streamsNot =
+      target.stream && answer.status === 200 && !answer.contentType.startsWith('text/event-stream');
+    if (!NOT_SERVED_STATUSES.has(answer.status) && !streamsNot)
+      throw new BenchError(`${target.label}: ${problem}`);
+    const reason = streamsNot
+      ? `answers ${answer.contentType || 'no content type'}, not an event stream`
+      : `HTTP ${answer.status}: ${answer.body.slice(0, 100).replace(/\s+/g, ' ')}`;
+    log(`not served (${section}): ${target.label}: ${reason}`);
+    notServed.push({ section, key: target.key, label: target.label, reason });
+  }
+  return served;
+}
+
+/**
+ * Rounds of one request per target, in a fixed order, instead of all of one target then all of
+ * the next: whatever else runs on the machine then slows every target alike, and the differences
+ * between them stay meaningful.
+ */
+async function measureRounds<A extends Exchange>(
+  targets: readonly Target<A>[],
   warmup: number,
   n: number,
   title: string,
-): Promise<Map<string, Exchange[]>> {
-  const samples = new Map<string, Exchange[]>(hops.map((hop) => [hop.key, []]));
+): Promise<Map<string, A[]>> {
+  const samples = new Map<string, A[]>(targets.map((target) => [target.key, []]));
   const total = warmup + n;
-  const step = Math.max(1, Math.floor(total / 10));
+  const step = Math.max(1, Math.floor(total / 5));
   for (let round = 0; round < total; round++) {
-    for (const hop of hops) {
-      const answer = await hop.send();
-      const problem = hop.check(answer);
-      if (problem !== undefined) throw new BenchError(`${hop.label}: ${problem}`);
-      if (round >= warmup) samples.get(hop.key)?.push(answer);
+    for (const target of targets) {
+      const answer = await target.send();
+      const problem = target.check(answer);
+      if (problem !== undefined) throw new BenchError(`${target.label}: ${problem}`);
+      if (round >= warmup) samples.get(target.key)?.push(answer);
     }
     if ((round + 1) % step === 0 || round + 1 === total)
       log(`${title}: ${round + 1}/${total} rounds (${warmup} warm-up)`);
@@ -186,14 +265,75 @@ async function measureRounds(
   return samples;
 }
 
-// ---- the run ------------------------------------------------------------------------------------
-
-interface MemoryRow {
-  process: string;
-  pid: number | undefined;
-  idle: ProcessMemory | undefined;
-  after: ProcessMemory | undefined;
+interface WrkRun {
+  key: string;
+  target: Target;
+  connections: number;
 }
+
+interface WrkResult {
+  report: WrkReport;
+  /** CPU ms per good answer, per process group. */
+  cpu: Record<string, number>;
+}
+
+/** One wrk run per target and concurrency, in a fixed order, with the CPU every process used in it. */
+async function measureThroughput(
+  runs: readonly WrkRun[],
+  seconds: number,
+  dir: string,
+  cpuGroups: ReadonlyMap<string, readonly number[]>,
+): Promise<Map<string, WrkResult>> {
+  const results = new Map<string, WrkResult>();
+  for (const run of runs) {
+    const spec = run.target.wrk;
+    if (spec === undefined) continue;
+    const before = cpuSnapshot(cpuGroups);
+    const report = await runWrk({ ...spec, connections: run.connections, seconds }, dir, run.key);
+    const after = cpuSnapshot(cpuGroups);
+    const good = report.requests - report.non2xx;
+    if (good <= 0)
+      throw new BenchError(
+        `${run.key}: wrk got no good answer (${report.non2xx} non-2xx of ${report.requests})`,
+      );
+    const cpu: Record<string, number> = {};
+    for (const [name, ms] of after) cpu[name] = (ms - (before.get(name) ?? ms)) / good;
+    results.set(run.key, { report, cpu });
+    log(
+      `throughput ${run.key}: ${report.requestsPerS.toFixed(0)} req/s` +
+        (report.non2xx + report.socketErrors > 0
+          ? ` (${report.non2xx} non-2xx, ${report.socketErrors} socket errors)`
+          : ''),
+    );
+  }
+  return results;
+}
+
+interface TokenTimes {
+  times: number[];
+  done: boolean;
+  errors: number;
+}
+
+function tokenTimes(answer: StreamExchange): TokenTimes {
+  return {
+    times: answer.events.filter((event) => isTokenChunk(event.data)).map((event) => event.at),
+    done: answer.events.some((event) => event.data === '[DONE]'),
+    errors: answer.events.filter((event) => isErrorEvent(event.data)).length,
+  };
+}
+
+/** Concurrent streams through one path, all started together: chunks counted, gaps timed. */
+async function concurrentStreams(
+  send: () => Promise<StreamExchange>,
+  streams: number,
+): Promise<{ answers: StreamExchange[]; wallMs: number }> {
+  const started = performance.now();
+  const answers = await Promise.all(Array.from({ length: streams }, () => send()));
+  return { answers, wallMs: performance.now() - started };
+}
+
+// ---- the run ------------------------------------------------------------------------------------
 
 function stringField(body: unknown, name: string): string | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
@@ -218,58 +358,165 @@ function requireBuilt(root: string): void {
   if (missing.length > 0) throw new BenchError(`not built: ${missing.join(', ')}; run "npm run build" first`);
 }
 
+interface RunningService {
+  id: string;
+  endpoint: string;
+  readyMs: number;
+  key: string;
+  job: JobProcesses;
+  simEnv: Record<string, string> | undefined;
+}
+
+/** Creates services through the gateway, as a user does, and waits until every one is running. */
+async function createServices(
+  gateway: HttpTarget,
+  bodies: readonly unknown[],
+  config: BenchConfig,
+  redisPrefix: string,
+  cleanup: Cleanup,
+  tail: OutputTail,
+): Promise<RunningService[]> {
+  const created: { id: string; at: number }[] = [];
+  for (const body of bodies) {
+    const answer = await exchangeJson(gateway, 'POST', '/api/v1/services', body);
+    const id = stringField(answer.body, 'id');
+    if (answer.status !== 200 || id === undefined)
+      throw new BenchError(`creating a service answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    cleanup.add(`cancel service ${id}`, async () => {
+      const cancelled = await exchange(gateway, 'POST', `/api/v1/services/${id}/status`, {
+        status: 'cancelled',
+      });
+      if (cancelled.status !== 200) log(`cancelling service ${id} answered ${cancelled.status}`);
+    });
+    created.push({ id, at: Date.now() });
+  }
+  const services: RunningService[] = [];
+  const redis = createRedis(config.redisUrl);
+  try {
+    for (const { id, at } of created) {
+      let status = '';
+      const ended = ['failed', 'cancelled', 'completed', 'timeout'];
+      await waitFor(
+        `service ${id}`,
+        async () => {
+          const answer = await exchangeJson(gateway, 'GET', `/api/v1/services/${id}/status`);
+          status = stringField(answer.body, 'status') ?? '';
+          return status === 'running' || ended.includes(status);
+        },
+        120_000,
+        250,
+      ).catch((error: unknown) => {
+        throw new BenchError(`${message(error)} (last status ${status})\n${tail.text()}`);
+      });
+      if (status !== 'running')
+        throw new BenchError(`service ${id} ended ${status} before it ran\n${tail.text()}`);
+      const readyMs = Date.now() - at;
+      const detail = await exchangeJson(gateway, 'GET', `/api/v1/services/${id}`);
+      const endpoint = stringField(detail.body, 'endpoint') ?? '';
+      // The job's key, read behind the API's back as the e2e suite does, to call its published port.
+      const key = (await new ServiceRegistry(redis, redisPrefix).get(id))?.api_key;
+      if (key === undefined) throw new BenchError(`service ${id} has no API key in the registry`);
+      const job = findJobProcesses(Number(new URL(endpoint).port));
+      const simEnv = job.server === undefined ? undefined : readEnvironment(job.server, 'SIM_');
+      log(`service ${id} running at ${endpoint} after ${readyMs} ms`);
+      services.push({ id, endpoint, readyMs, key, job, simEnv });
+    }
+  } finally {
+    redis.disconnect();
+  }
+  return services;
+}
+
+async function startNginx(
+  config: BenchConfig,
+  upstream: string,
+  dir: string,
+  cleanup: Cleanup,
+  tail: OutputTail,
+): Promise<{ master: number; workers: number[] }> {
+  const url = new URL(upstream);
+  mkdirSync(dir, { recursive: true });
+  const conf = path.join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    renderNginxConfig({
+      dir,
+      listenPort: config.ports.nginx,
+      upstream: { host: url.hostname, port: Number(url.port) },
+      // One worker: a single process, like each hop of the control plane and the front.
+      workers: 1,
+    }),
+  );
+  const nginx = spawnOwn(
+    'nginx',
+    'nginx',
+    ['-p', dir, '-e', path.join(dir, 'error.log'), '-c', conf],
+    config.env,
+    tail,
+  );
+  cleanup.add('stop nginx', () => nginx.stop());
+  const master = nginx.child.pid;
+  if (master === undefined) throw new BenchError('nginx did not start');
+  let workers: number[] = [];
+  await waitFor(
+    'nginx workers',
+    () => {
+      workers = childPids(master);
+      return Promise.resolve(workers.length > 0 || nginx.child.exitCode !== null);
+    },
+    10_000,
+  );
+  if (nginx.child.exitCode !== null) throw new BenchError(`nginx exited\n${tail.text()}`);
+  return { master, workers };
+}
+
+interface RoundResult {
+  latency: Map<string, LatencySummary>;
+  throughput: Map<string, WrkResult>;
+  firstChunk: Map<string, { first: LatencySummary; complete: LatencySummary }>;
+  gaps: Map<string, { gaps: LatencySummary; tokens: number[] }>;
+  concurrent: ConcurrentRound | undefined;
+}
+
 async function run(config: BenchConfig, cleanup: Cleanup, tail: OutputTail): Promise<void> {
   requireBuilt(config.root);
   const notes: string[] = [];
+  const notServed: NotServed[] = [];
   const startedAt = new Date();
   const loadBefore = os.loadavg();
   const distApps = path.join(config.root, 'dist', 'apps');
-
-  // The bench's own simulator + auth front pair: the same binaries and arguments the job runs,
-  // reachable without going through the control plane for the first two hops.
-  const ownKey = randomBytes(32).toString('base64url');
-  const sockDir = mkdtempSync('/tmp/aiplane-bench-');
-  cleanup.add('remove the socket dir', () => {
-    rmSync(sockDir, { recursive: true, force: true });
+  const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'aiplane-bench-'));
+  cleanup.add('remove the temporary dir', () => {
+    rmSync(tmpDir, { recursive: true, force: true });
   });
-  const sock = path.join(sockDir, 'server.sock');
+
+  // The bench's own simulator on TCP, with the job's settings: the "direct" row of wrk, which
+  // cannot reach the job's simulator on its private Unix socket.
+  const ownKey = randomBytes(32).toString('base64url');
+  const ownAuth = { authorization: `Bearer ${ownKey}` };
   const simDelays = { SIM_STARTUP_DELAY_MS: '0', SIM_TTFT_MS: '0', SIM_TOKEN_LATENCY_MS: '0' };
   const sim = spawnOwn(
     'vllm-sim',
     process.execPath,
     [path.join(distApps, 'vllm-sim', 'src', 'main.js')],
-    { ...config.env, LANG: 'C.UTF-8', VLLM_UDS: sock, VLLM_API_KEY: ownKey, ...simDelays },
+    {
+      ...config.env,
+      LANG: 'C.UTF-8',
+      VLLM_HOST: '127.0.0.1',
+      VLLM_PORT: String(config.ports.directSim),
+      VLLM_API_KEY: ownKey,
+      ...simDelays,
+    },
     tail,
   );
   cleanup.add('stop the bench vllm-sim', () => sim.stop());
-  const ownAuth = { authorization: `Bearer ${ownKey}` };
-  const direct = unixTarget('vllm-sim (unix socket)', sock);
+  const directTcpUrl = `http://127.0.0.1:${config.ports.directSim}`;
+  const directTcp = tcpTarget('vllm-sim (TCP)', directTcpUrl);
   await waitFor(
     'bench vllm-sim',
-    async () => (await exchange(direct, 'GET', '/v1/models', undefined, ownAuth)).status === 200,
+    async () => (await exchange(directTcp, 'GET', '/v1/models', undefined, ownAuth)).status === 200,
     20_000,
   );
-  const front = spawnOwn(
-    'auth_front',
-    'python3',
-    [
-      path.join(config.root, 'recipes', 'runtime', 'auth_front.py'),
-      '--listen',
-      `127.0.0.1:${config.ports.front}`,
-      '--upstream-unix',
-      sock,
-    ],
-    { ...config.env, LANG: 'C.UTF-8', VLLM_API_KEY: ownKey },
-    tail,
-  );
-  cleanup.add('stop the bench auth front', () => front.stop());
-  const frontTarget = tcpTarget('auth front', `http://127.0.0.1:${config.ports.front}`);
-  await waitFor(
-    'bench auth front',
-    async () => (await exchange(frontTarget, 'GET', '/v1/models', undefined, ownAuth)).status === 200,
-    20_000,
-  );
-  log(`bench vllm-sim (pid ${sim.child.pid}) and auth front (pid ${front.child.pid}) ready`);
 
   // The stack, as the e2e suites start it: local executor, own ports, prefix and state dir.
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'aiplane-bench-state-'));
@@ -351,6 +598,10 @@ async function run(config: BenchConfig, cleanup: Cleanup, tail: OutputTail): Pro
           GATEWAY_PORT: String(config.ports.sshGateway),
           ORCHESTRATOR_URL: stack.orchestratorUrl,
           ORCHESTRATOR_TOKEN: stack.orchestratorToken,
+          // The data plane goes to the proxy over the SSH connection: its address on the login
+          // node (this machine) and its token, the same as the orchestrator's in the stack.
+          PROXY_URL: stack.proxyUrl,
+          PROXY_TOKEN: stack.orchestratorToken,
           SSH_HOST: ssh.host,
           SSH_PORT: String(ssh.port),
           SSH_USER: ssh.user,
@@ -370,57 +621,60 @@ async function run(config: BenchConfig, cleanup: Cleanup, tail: OutputTail): Pro
     notes.push(`gateway over SSH ${sshNote}`);
   }
 
-  // One CPU-only vLLM service through the gateway, as a user creates it.
+  // Two CPU-only vLLM services: one at zero delay (latency, throughput, time to first chunk) and
+  // one paced at the per-token latency (gaps, concurrent streams), serving another model name so
+  // that model routing never sends the first one's prompts to it.
   const gateway = tcpTarget('gateway (HTTP transport)', stack.gatewayUrl);
-  const created = await exchangeJson(gateway, 'POST', '/api/v1/services', CREATE_BODY);
-  const id = stringField(created.body, 'id');
-  if (created.status !== 200 || id === undefined)
-    throw new BenchError(`creating the service answered ${created.status}: ${JSON.stringify(created.body)}`);
-  cleanup.add(`cancel service ${id}`, async () => {
-    const answer = await exchange(gateway, 'POST', `/api/v1/services/${id}/status`, { status: 'cancelled' });
-    if (answer.status !== 200) log(`cancelling service ${id} answered ${answer.status}`);
-  });
-  const createdAt = Date.now();
-  let status = '';
-  const ended = ['failed', 'cancelled', 'completed', 'timeout'];
-  await waitFor(
-    `service ${id}`,
-    async () => {
-      const answer = await exchangeJson(gateway, 'GET', `/api/v1/services/${id}/status`);
-      status = stringField(answer.body, 'status') ?? '';
-      return status === 'running' || ended.includes(status);
-    },
-    120_000,
-    250,
-  ).catch((error: unknown) => {
-    throw new BenchError(`${message(error)} (last status ${status})\n${tail.text()}`);
-  });
-  if (status !== 'running')
-    throw new BenchError(`service ${id} ended ${status} before it ran\n${tail.text()}`);
-  const readyMs = Date.now() - createdAt;
-  const detail = await exchangeJson(gateway, 'GET', `/api/v1/services/${id}`);
-  const endpoint = stringField(detail.body, 'endpoint') ?? '';
-  log(`service ${id} running at ${endpoint} after ${readyMs} ms`);
+  const resources = { gpu: 0, cpu: '1', memory: '1G' };
+  const [fast, paced] = await createServices(
+    gateway,
+    [
+      { recipe_name: RECIPE, config: { resources } },
+      {
+        recipe_name: RECIPE,
+        config: {
+          resources,
+          environment: { VLLM_MODEL: PACED_MODEL, SIM_TOKEN_LATENCY_MS: String(config.tokenLatencyMs) },
+        },
+      },
+    ],
+    config,
+    redisPrefix,
+    cleanup,
+    tail,
+  );
+  if (fast === undefined || paced === undefined) throw new BenchError('the services were not created');
+  if (paced.simEnv?.SIM_TOKEN_LATENCY_MS !== String(config.tokenLatencyMs))
+    notes.push(
+      `the paced job's vllm-sim has SIM_TOKEN_LATENCY_MS=${paced.simEnv?.SIM_TOKEN_LATENCY_MS ?? 'unset'}, ` +
+        `not ${config.tokenLatencyMs}: the worker did not pass the user's environment on`,
+    );
+  if (fast.job.socketPath === undefined || paced.job.socketPath === undefined)
+    throw new BenchError(
+      `the jobs' simulator sockets were not found (${JSON.stringify([fast.job, paced.job])})`,
+    );
 
-  // The job's key, read behind the API's back as the e2e suite does, to call its published port.
-  const redis = createRedis(config.redisUrl);
-  const jobKey = (await new ServiceRegistry(redis, redisPrefix).get(id))?.api_key;
-  redis.disconnect();
-  if (jobKey === undefined) throw new BenchError(`service ${id} has no API key in the registry`);
-  const jobFront = tcpTarget("the job's auth front", endpoint);
-  const job = findJobProcesses(Number(new URL(endpoint).port));
-  const jobSimEnv = job.server === undefined ? undefined : readEnvironment(job.server, 'SIM_');
-  if (job.server === undefined)
-    notes.push("the job's vllm-sim process was not found; its memory is not reported");
+  let nginx: { master: number; workers: number[] } | undefined;
+  if (config.nginx)
+    nginx = await startNginx(config, fast.endpoint, path.join(tmpDir, 'nginx'), cleanup, tail);
+  else notes.push('nginx skipped: --no-nginx');
 
+  // ---- targets ----------------------------------------------------------------------------------
+  const jobAuth = { authorization: `Bearer ${fast.key}` };
+  const pacedAuth = { authorization: `Bearer ${paced.key}` };
+  const bearer = { authorization: `Bearer ${stack.orchestratorToken}` };
+  // What an OpenAI SDK sends the local gateway, which accepts any key.
+  const sdkAuth = { authorization: 'Bearer sk-aiplane-bench' };
+  const direct = unixTarget("the job's vllm-sim (its Unix socket)", fast.job.socketPath);
+  const front = tcpTarget("the job's auth front", fast.endpoint);
+  const nginxUrl = `http://127.0.0.1:${config.ports.nginx}`;
+  const nginxTarget = tcpTarget('nginx', nginxUrl);
   const proxy = tcpTarget('proxy', stack.proxyUrl);
   const orchestrator = tcpTarget('orchestrator', stack.orchestratorUrl);
-  const sshGateway = sshSupervisor
-    ? tcpTarget('gateway (SSH transport)', `http://127.0.0.1:${config.ports.sshGateway}`)
-    : undefined;
-  const bearer = { authorization: `Bearer ${stack.orchestratorToken}` };
+  const sshGatewayUrl = `http://127.0.0.1:${config.ports.sshGateway}`;
+  const sshGateway = sshSupervisor ? tcpTarget('gateway (SSH transport)', sshGatewayUrl) : undefined;
 
-  // The body the proxy itself sends upstream, so that the first hops do the same work.
+  // The body the proxy itself sends upstream, so that the workload rows do the same work.
   const openAi = {
     max_tokens: config.maxTokens,
     temperature: 0.7,
@@ -428,175 +682,524 @@ async function run(config: BenchConfig, cleanup: Cleanup, tail: OutputTail): Pro
     messages: [{ role: 'user', content: PROMPT }],
   };
   const prompt = { prompt: PROMPT, max_tokens: config.maxTokens };
-  const jobAuth = { authorization: `Bearer ${jobKey}` };
-  const hops: Hop[] = [
-    {
-      key: 'direct',
-      label: 'vllm-sim, Unix socket, with key (baseline)',
-      base: undefined,
-      send: () => exchange(direct, 'POST', '/v1/chat/completions', openAi, ownAuth),
-      check: openAiCheck,
-    },
-    {
-      key: 'front',
-      label: 'auth_front.py (TCP) → vllm-sim',
-      base: 'direct',
-      send: () => exchange(frontTarget, 'POST', '/v1/chat/completions', openAi, ownAuth),
-      check: openAiCheck,
-    },
-    {
-      key: 'job-front',
-      label: "the service's own auth front (its endpoint)",
-      base: 'direct',
-      send: () => exchange(jobFront, 'POST', '/v1/chat/completions', openAi, jobAuth),
-      check: openAiCheck,
-    },
-    {
-      key: 'proxy',
-      label: 'proxy → job front → vllm-sim',
-      base: 'job-front',
-      send: () => exchange(proxy, 'POST', `/api/services/vllm/${id}/prompt`, prompt),
-      check: promptCheck,
-    },
-    {
-      key: 'orchestrator',
-      label: 'orchestrator → proxy → …',
-      base: 'proxy',
-      send: () => exchange(orchestrator, 'POST', `/api/services/vllm/${id}/prompt`, prompt, bearer),
-      check: promptCheck,
-    },
-    {
-      key: 'gateway-http',
-      label: 'gateway (HTTP transport) → orchestrator → …',
-      base: 'orchestrator',
-      send: () => exchange(gateway, 'POST', `/api/v1/vllm/${id}/prompt`, prompt),
-      check: promptCheck,
-    },
+  const promptPath = (id: string, hop: 'gateway' | 'orchestrator'): string =>
+    hop === 'gateway' ? `/api/v1/vllm/${id}/prompt` : `/api/services/vllm/${id}/prompt`;
+
+  const workload = (
+    key: string,
+    label: string,
+    target: HttpTarget,
+    url: string | undefined,
+    headers: Record<string, string>,
+  ): Target => ({
+    key,
+    label,
+    family: 'workload',
+    stream: false,
+    send: () => exchange(target, 'POST', '/v1/chat/completions', openAi, headers),
+    check: openAiCheck,
+    ...(url === undefined
+      ? {}
+      : { wrk: { url: `${url}/v1/chat/completions`, method: 'POST', body: openAi, headers } }),
+  });
+  const hop = (
+    key: string,
+    label: string,
+    family: 'prompt' | 'openai',
+    target: HttpTarget,
+    url: string,
+    pathname: string,
+    headers: Record<string, string>,
+    gatewayName?: string,
+  ): Target => {
+    const body = family === 'prompt' ? prompt : openAi;
+    return {
+      key,
+      label,
+      family,
+      stream: false,
+      send: () => exchange(target, 'POST', pathname, body, headers),
+      check: family === 'prompt' ? promptCheck : openAiCheck,
+      wrk: { url: `${url}${pathname}`, method: 'POST', body, headers },
+      ...(gatewayName === undefined ? {} : { gateway: gatewayName }),
+    };
+  };
+  const targets: Target[] = [
+    workload('direct', "vllm-sim, the job's Unix socket", direct, undefined, jobAuth),
+    workload('direct-tcp', "vllm-sim, the bench's own, TCP", directTcp, directTcpUrl, ownAuth),
+    workload('front', "the job's auth front", front, fast.endpoint, jobAuth),
+    ...(nginx ? [workload('nginx', "nginx → the job's front", nginxTarget, nginxUrl, jobAuth)] : []),
   ];
-  if (sshGateway)
-    hops.push({
-      key: 'gateway-ssh',
-      label: 'gateway (SSH transport) → orchestrator → …',
-      base: 'orchestrator',
-      send: () => exchange(sshGateway, 'POST', `/api/v1/vllm/${id}/prompt`, prompt),
-      check: promptCheck,
+  const families = [
+    { family: 'prompt' as const, suffix: 'prompt', name: 'prompt route' },
+    { family: 'openai' as const, suffix: 'v1', name: '/v1/chat/completions' },
+  ];
+  for (const { family, suffix, name } of families) {
+    const isPrompt = family === 'prompt';
+    const gwPath = isPrompt ? promptPath(fast.id, 'gateway') : '/v1/chat/completions';
+    const orchPath = isPrompt ? promptPath(fast.id, 'orchestrator') : '/v1/chat/completions';
+    const gwHeaders = isPrompt ? {} : sdkAuth;
+    targets.push(
+      hop(`proxy:${suffix}`, `proxy, ${name}`, family, proxy, stack.proxyUrl, orchPath, bearer),
+      hop(
+        `orchestrator:${suffix}`,
+        `orchestrator, ${name}`,
+        family,
+        orchestrator,
+        stack.orchestratorUrl,
+        orchPath,
+        bearer,
+      ),
+      hop(
+        `gateway-http:${suffix}`,
+        `gateway (HTTP transport), ${name}`,
+        family,
+        gateway,
+        stack.gatewayUrl,
+        gwPath,
+        gwHeaders,
+        'gateway',
+      ),
+    );
+    if (sshGateway)
+      targets.push(
+        hop(
+          `gateway-ssh:${suffix}`,
+          `gateway (SSH transport), ${name}`,
+          family,
+          sshGateway,
+          sshGatewayUrl,
+          gwPath,
+          gwHeaders,
+          'gateway (SSH)',
+        ),
+      );
+  }
+
+  // Streaming, time to the first chunk: the zero-delay service.
+  const streamChat = { ...openAi, max_tokens: config.streamMaxTokens, stream: true };
+  const streamPrompt = { prompt: PROMPT, max_tokens: config.streamMaxTokens, stream: true };
+  const streamTarget = (
+    key: string,
+    label: string,
+    target: HttpTarget,
+    pathname: string,
+    body: unknown,
+    headers: Record<string, string>,
+  ): Target => ({
+    key,
+    label,
+    family: familyOf(key),
+    stream: true,
+    send: () => exchange(target, 'POST', pathname, body, headers),
+    check: streamCheck,
+  });
+  const firstChunkTargets: Target[] = [
+    streamTarget(
+      'direct',
+      "vllm-sim, the job's Unix socket",
+      direct,
+      '/v1/chat/completions',
+      streamChat,
+      jobAuth,
+    ),
+    streamTarget('front', "the job's auth front", front, '/v1/chat/completions', streamChat, jobAuth),
+    ...(nginx
+      ? [
+          streamTarget(
+            'nginx',
+            "nginx → the job's front",
+            nginxTarget,
+            '/v1/chat/completions',
+            streamChat,
+            jobAuth,
+          ),
+        ]
+      : []),
+    streamTarget(
+      'proxy:v1',
+      'proxy, /v1/chat/completions',
+      proxy,
+      '/v1/chat/completions',
+      streamChat,
+      bearer,
+    ),
+    streamTarget(
+      'gateway-http:v1',
+      'gateway (HTTP transport), /v1/chat/completions',
+      gateway,
+      '/v1/chat/completions',
+      streamChat,
+      sdkAuth,
+    ),
+    streamTarget(
+      'gateway-http:prompt',
+      'gateway (HTTP transport), prompt route',
+      gateway,
+      promptPath(fast.id, 'gateway'),
+      streamPrompt,
+      {},
+    ),
+    ...(sshGateway
+      ? [
+          streamTarget(
+            'gateway-ssh:v1',
+            'gateway (SSH transport), /v1/chat/completions',
+            sshGateway,
+            '/v1/chat/completions',
+            streamChat,
+            sdkAuth,
+          ),
+        ]
+      : []),
+  ];
+
+  // Streaming, gaps between chunks: the paced service.
+  const pacedChat = {
+    model: PACED_MODEL,
+    max_tokens: config.gapTokens,
+    messages: [{ role: 'user', content: PROMPT }],
+    stream: true,
+  };
+  const pacedPrompt = { prompt: PROMPT, max_tokens: config.gapTokens, stream: true };
+  const pacedDirect = unixTarget("the paced job's vllm-sim (its Unix socket)", paced.job.socketPath);
+  const pacedFront = tcpTarget("the paced job's auth front", paced.endpoint);
+  const gapTarget = (
+    key: string,
+    label: string,
+    target: HttpTarget,
+    pathname: string,
+    body: unknown,
+    headers: Record<string, string>,
+  ): Target<StreamExchange> => ({
+    key,
+    label,
+    family: familyOf(key),
+    stream: true,
+    send: () => streamExchange(target, pathname, body, headers),
+    check: streamCheck,
+  });
+  const gapTargets: Target<StreamExchange>[] = [
+    gapTarget(
+      'direct',
+      'vllm-sim (the workload), its Unix socket',
+      pacedDirect,
+      '/v1/chat/completions',
+      pacedChat,
+      pacedAuth,
+    ),
+    gapTarget('front', "the job's auth front", pacedFront, '/v1/chat/completions', pacedChat, pacedAuth),
+    gapTarget(
+      'gateway-http:v1',
+      'gateway (HTTP transport), /v1/chat/completions',
+      gateway,
+      '/v1/chat/completions',
+      pacedChat,
+      sdkAuth,
+    ),
+    gapTarget(
+      'gateway-http:prompt',
+      'gateway (HTTP transport), prompt route',
+      gateway,
+      promptPath(paced.id, 'gateway'),
+      pacedPrompt,
+      {},
+    ),
+    ...(sshGateway
+      ? [
+          gapTarget(
+            'gateway-ssh:v1',
+            'gateway (SSH transport), /v1/chat/completions',
+            sshGateway,
+            '/v1/chat/completions',
+            pacedChat,
+            sdkAuth,
+          ),
+        ]
+      : []),
+  ];
+
+  // ---- probe: what the code under test serves --------------------------------------------------
+  const served = await probe(targets, 'c=1 and throughput', notServed);
+  const servedFirstChunk = await probe(firstChunkTargets, 'time to first chunk', notServed);
+  const servedGaps = await probe(gapTargets, 'gaps between chunks', notServed);
+
+  const concurrentChat = { ...pacedChat, max_tokens: config.concurrentTokens };
+  const concurrentPrompt = { ...pacedPrompt, max_tokens: config.concurrentTokens };
+  const concurrentPath = servedGaps.some((target) => target.key === 'gateway-http:v1')
+    ? {
+        label: 'gateway (HTTP transport), /v1/chat/completions',
+        pathname: '/v1/chat/completions',
+        body: concurrentChat,
+        headers: sdkAuth,
+      }
+    : servedGaps.some((target) => target.key === 'gateway-http:prompt')
+      ? {
+          label: 'gateway (HTTP transport), prompt route',
+          pathname: promptPath(paced.id, 'gateway'),
+          body: concurrentPrompt,
+          headers: {},
+        }
+      : undefined;
+  if (concurrentPath === undefined)
+    notServed.push({
+      section: 'concurrent streams',
+      key: 'gateway-http',
+      label: `${config.concurrentStreams} concurrent streams through the gateway`,
+      reason: 'the gateway streams on neither /v1 nor the prompt route',
     });
 
-  // Idle memory: everything started and the service ready, nothing prompted yet.
-  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  const wrkRuns: WrkRun[] = [];
+  if (config.duration > 0) {
+    for (const target of served)
+      if (target.wrk) wrkRuns.push({ key: `${target.key}@c16`, target, connections: 16 });
+    for (const target of served)
+      if (target.wrk && ['direct-tcp', 'front', 'nginx'].includes(target.key))
+        wrkRuns.push({ key: `${target.key}@c64`, target, connections: 64 });
+  } else notes.push('throughput and CPU skipped: --duration 0');
+  const pidOf = (name: string): number[] => {
+    const pid = stack.supervisor.pid(name);
+    return pid === undefined ? [] : [pid];
+  };
+  const cpuGroups = new Map<string, number[]>([
+    ['gateway', pidOf('gateway')],
+    ...(sshSupervisor
+      ? [
+          [
+            'gateway (SSH)',
+            ((pid) => (pid === undefined ? [] : [pid]))(sshSupervisor.pid('gateway-ssh')),
+          ] as [string, number[]],
+        ]
+      : []),
+    ['orchestrator', pidOf('orchestrator')],
+    ['proxy', pidOf('proxy')],
+    ["job's front", fast.job.front === undefined ? [] : [fast.job.front]],
+    ...(nginx ? [['nginx', [nginx.master, ...nginx.workers]] as [string, number[]]] : []),
+  ]);
+
+  // Idle memory: everything started and the services ready, nothing measured yet.
+  await new Promise((resolve) => setTimeout(resolve, config.quick ? 500 : 3_000));
   const processes: { name: string; pid: number | undefined }[] = [
     ...STACK_APPS.map((name) => ({ name, pid: stack.supervisor.pid(name) })),
     ...(sshSupervisor ? [{ name: 'gateway (SSH transport)', pid: sshSupervisor.pid('gateway-ssh') }] : []),
-    { name: 'auth_front.py (bench)', pid: front.child.pid },
-    { name: 'vllm-sim (bench)', pid: sim.child.pid },
-    { name: 'auth_front.py (job)', pid: job.front },
-    { name: 'vllm-sim (job)', pid: job.server },
+    { name: 'auth_front.py (job)', pid: fast.job.front },
+    { name: 'vllm-sim (job)', pid: fast.job.server },
+    { name: 'auth_front.py (paced job)', pid: paced.job.front },
+    { name: 'vllm-sim (paced job)', pid: paced.job.server },
+    ...(nginx
+      ? [
+          { name: 'nginx (master)', pid: nginx.master },
+          ...nginx.workers.map((pid) => ({ name: 'nginx (worker)', pid })),
+        ]
+      : []),
+    { name: 'vllm-sim (bench, TCP)', pid: sim.child.pid },
   ];
   const idle = processes.map((entry) => readMemory(entry.pid));
 
-  const samples = await measureRounds(hops, config.warmup, config.n, 'latency');
+  // Whether the simulator really emits one chunk per token at this max_tokens.
+  const reference = tokenTimes(
+    await streamExchange(pacedDirect, '/v1/chat/completions', concurrentChat, pacedAuth),
+  );
+  const expectedPerStream = reference.times.length;
+  if (expectedPerStream !== config.concurrentTokens)
+    notes.push(
+      `the simulator emitted ${expectedPerStream} token chunks for max_tokens ${config.concurrentTokens}; ` +
+        'that count is what the concurrent streams are held to',
+    );
 
-  // Streaming: time to the first SSE event. The gateway is asked for a stream first; its prompt
-  // API may not offer one, in which case the first byte it sends is the whole answer.
-  const streamProbe = await exchange(gateway, 'POST', `/api/v1/vllm/${id}/prompt`, {
-    ...prompt,
-    stream: true,
-  });
-  const gatewayStreams =
-    streamProbe.status === 200 && streamProbe.contentType.startsWith('text/event-stream');
-  const streamBody = { ...openAi, max_tokens: config.streamMaxTokens, stream: true };
-  const gatewayBody = {
-    prompt: PROMPT,
-    max_tokens: config.streamMaxTokens,
-    ...(gatewayStreams ? { stream: true } : {}),
-  };
-  const streamHops: Hop[] = [
-    {
-      key: 'direct',
-      label: 'vllm-sim, Unix socket, stream: true',
-      base: undefined,
-      send: () => exchange(direct, 'POST', '/v1/chat/completions', streamBody, ownAuth),
-      check: streamCheck,
-    },
-    {
-      key: 'front',
-      label: 'auth_front.py → vllm-sim, stream: true',
-      base: 'direct',
-      send: () => exchange(frontTarget, 'POST', '/v1/chat/completions', streamBody, ownAuth),
-      check: streamCheck,
-    },
-    {
-      key: 'gateway-http',
-      label: gatewayStreams
-        ? 'gateway (HTTP), stream: true'
-        : 'gateway (HTTP), buffered prompt (no streaming)',
-      base: 'direct',
-      send: () => exchange(gateway, 'POST', `/api/v1/vllm/${id}/prompt`, gatewayBody),
-      check: gatewayStreams ? streamCheck : promptCheck,
-    },
-  ];
-  const streamWarmup = Math.min(config.warmup, 10);
-  const streamSamples = await measureRounds(streamHops, streamWarmup, config.streamN, 'streaming');
+  // ---- the rounds -------------------------------------------------------------------------------
+  const rounds: RoundResult[] = [];
+  for (let index = 0; index < config.rounds; index++) {
+    const title = `round ${index + 1}/${config.rounds}`;
+    const latencySamples = await measureRounds(served, config.warmup, config.n, `${title} c=1`);
+    const latency = new Map(
+      [...latencySamples].map(([key, answers]) => [key, summarise(answers.map((answer) => answer.ms))]),
+    );
+    const throughput = await measureThroughput(wrkRuns, config.duration, tmpDir, cpuGroups);
+    const firstSamples = await measureRounds(
+      servedFirstChunk,
+      Math.min(config.warmup, 10),
+      config.streamN,
+      `${title} first chunk`,
+    );
+    const firstChunk = new Map(
+      [...firstSamples].map(([key, answers]) => [
+        key,
+        {
+          first: summarise(answers.map((answer) => answer.firstChunkMs)),
+          complete: summarise(answers.map((answer) => answer.ms)),
+        },
+      ]),
+    );
+    const gapSamples = await measureRounds(servedGaps, 1, config.gapN, `${title} gaps`);
+    const gapResults = new Map(
+      [...gapSamples].map(([key, answers]) => {
+        const perStream = answers.map(tokenTimes);
+        return [
+          key,
+          {
+            gaps: summarise(perStream.flatMap((stream) => gaps(stream.times))),
+            tokens: perStream.map((stream) => stream.times.length),
+          },
+        ];
+      }),
+    );
+    let concurrent: ConcurrentRound | undefined;
+    if (concurrentPath) {
+      const many = tcpTarget(
+        'gateway (HTTP transport), concurrent',
+        stack.gatewayUrl,
+        config.concurrentStreams,
+      );
+      log(`${title}: ${config.concurrentStreams} concurrent streams of ${config.concurrentTokens} tokens`);
+      const { answers, wallMs } = await concurrentStreams(
+        () => streamExchange(many, concurrentPath.pathname, concurrentPath.body, concurrentPath.headers),
+        config.concurrentStreams,
+      );
+      many.agent.destroy();
+      const streams = answers.map(tokenTimes);
+      const received = streams.reduce((sum, stream) => sum + stream.times.length, 0);
+      const allGaps = summarise(streams.flatMap((stream) => gaps(stream.times)));
+      const durations = summarise(answers.map((answer) => answer.ms));
+      concurrent = {
+        path: concurrentPath.label,
+        streams: config.concurrentStreams,
+        max_tokens: config.concurrentTokens,
+        expected_per_stream: expectedPerStream,
+        expected_total: expectedPerStream * config.concurrentStreams,
+        received_total: received,
+        lost: expectedPerStream * config.concurrentStreams - received,
+        incomplete_streams: answers.filter((answer) => {
+          const stream = tokenTimes(answer);
+          return answer.status !== 200 || !stream.done || stream.errors > 0;
+        }).length,
+        error_events: streams.reduce((sum, stream) => sum + stream.errors, 0),
+        gap_p50_ms: round(allGaps.p50),
+        gap_p99_ms: round(allGaps.p99),
+        gap_max_ms: round(allGaps.max),
+        stream_p50_ms: round(durations.p50),
+        stream_max_ms: round(durations.max),
+        ideal_stream_ms: (config.concurrentTokens - 1) * config.tokenLatencyMs,
+        wall_ms: round(wallMs),
+      };
+    }
+    rounds.push({ latency, throughput, firstChunk, gaps: gapResults, concurrent });
+  }
 
   const after = processes.map((entry) => readMemory(entry.pid));
   const loadAfter = os.loadavg();
 
-  // ---- report -----------------------------------------------------------------------------------
-  const latency = new Map<string, LatencySummary>(
-    hops.map((hop) => [hop.key, summarise((samples.get(hop.key) ?? []).map((answer) => answer.ms))]),
-  );
-  const p50 = (key: string): number => latency.get(key)?.p50 ?? Number.NaN;
-  const hopResults = hops.map((hop) => {
-    const stats = latency.get(hop.key);
+  // ---- aggregate: medians over the rounds -------------------------------------------------------
+  const med = (values: readonly number[]): number => round(median(values));
+  const frontP50 = med(rounds.map((r) => r.latency.get('front')?.p50 ?? Number.NaN));
+  const latencyRows: LatencyRow[] = served.map((target) => {
+    const per = rounds.map((r) => r.latency.get(target.key));
+    const p50 = med(per.map((s) => s?.p50 ?? Number.NaN));
     return {
-      key: hop.key,
-      label: hop.label,
-      compared_with: hop.base ?? null,
-      added_p50_ms: hop.base === undefined ? null : round(p50(hop.key) - p50(hop.base)),
-      n: stats?.n ?? 0,
-      p50_ms: round(stats?.p50 ?? Number.NaN),
-      p95_ms: round(stats?.p95 ?? Number.NaN),
-      p99_ms: round(stats?.p99 ?? Number.NaN),
-      max_ms: round(stats?.max ?? Number.NaN),
-      mean_ms: round(stats?.mean ?? Number.NaN),
-      requests_per_s: round(stats?.rps ?? Number.NaN, 1),
+      key: target.key,
+      label: target.label,
+      family: target.family,
+      p50_ms: per.map((s) => round(s?.p50 ?? Number.NaN)),
+      median_p50_ms: p50,
+      median_p95_ms: med(per.map((s) => s?.p95 ?? Number.NaN)),
+      median_p99_ms: med(per.map((s) => s?.p99 ?? Number.NaN)),
+      max_ms: round(Math.max(...per.map((s) => s?.max ?? Number.NaN))),
+      n: per.reduce((sum, s) => sum + (s?.n ?? 0), 0),
+      added_p50_vs_front_ms: target.key === 'front' ? null : round(p50 - frontP50),
     };
   });
-  const added = {
-    auth_front_over_direct_ms: round(p50('front') - p50('direct')),
-    control_plane_over_job_front_ms: round(p50('gateway-http') - p50('job-front')),
-    gateway_http_over_direct_ms: round(p50('gateway-http') - p50('direct')),
-    ...(sshGateway
-      ? {
-          gateway_ssh_over_direct_ms: round(p50('gateway-ssh') - p50('direct')),
-          ssh_over_http_transport_ms: round(p50('gateway-ssh') - p50('gateway-http')),
-        }
-      : {}),
-  };
-  const streamResults = streamHops.map((hop) => {
-    const answers = streamSamples.get(hop.key) ?? [];
-    const first = summarise(answers.map((answer) => answer.firstChunkMs));
-    const whole = summarise(answers.map((answer) => answer.ms));
-    return {
-      key: hop.key,
-      label: hop.label,
-      n: first.n,
-      first_chunk_p50_ms: round(first.p50),
-      first_chunk_p95_ms: round(first.p95),
-      first_chunk_p99_ms: round(first.p99),
-      first_chunk_max_ms: round(first.max),
-      complete_p50_ms: round(whole.p50),
-    };
-  });
-  const memory: MemoryRow[] = processes.map((entry, index) => ({
-    process: entry.name,
-    pid: entry.pid,
-    idle: idle[index],
-    after: after[index],
-  }));
-  const mib = (value: number | undefined): number | null => (value === undefined ? null : round(value, 1));
 
-  const result = {
+  const throughputRows: ThroughputRow[] = wrkRuns.map((wrkRun) => {
+    const per = rounds.map((r) => r.throughput.get(wrkRun.key));
+    const frontPer = rounds.map((r) => r.throughput.get(`front@c${wrkRun.connections}`));
+    const percents = per.map((result, at) =>
+      percentOf(result?.report.requestsPerS ?? Number.NaN, frontPer[at]?.report.requestsPerS ?? Number.NaN),
+    );
+    const cpuNames = [...cpuGroups.keys()];
+    const cpu = Object.fromEntries(
+      cpuNames.map((name) => [name, round(median(per.map((result) => result?.cpu[name] ?? Number.NaN)), 3)]),
+    );
+    const gatewayName = wrkRun.target.gateway;
+    const sum = (names: string[]): number =>
+      round(
+        median(per.map((result) => names.reduce((total, name) => total + (result?.cpu[name] ?? 0), 0))),
+        3,
+      );
+    return {
+      key: wrkRun.key,
+      label: wrkRun.target.label,
+      connections: wrkRun.connections,
+      requests_per_s: per.map((result) => round(result?.report.requestsPerS ?? Number.NaN, 0)),
+      median_requests_per_s: round(median(per.map((result) => result?.report.requestsPerS ?? Number.NaN)), 0),
+      percent_of_front: wrkRun.target.key === 'front' ? null : round(median(percents), 1),
+      median_p50_ms: med(per.map((result) => result?.report.p50Ms ?? Number.NaN)),
+      median_p99_ms: med(per.map((result) => result?.report.p99Ms ?? Number.NaN)),
+      non_2xx: per.reduce((total, result) => total + (result?.report.non2xx ?? 0), 0),
+      socket_errors: per.reduce((total, result) => total + (result?.report.socketErrors ?? 0), 0),
+      requests: per.reduce((total, result) => total + (result?.report.requests ?? 0), 0),
+      cpu_ms_per_request: cpu,
+      control_plane_cpu_ms:
+        gatewayName === undefined
+          ? null
+          : {
+              gateway_proxy: sum([gatewayName, 'proxy']),
+              gateway_orchestrator_proxy: sum([gatewayName, 'orchestrator', 'proxy']),
+            },
+    };
+  });
+
+  const frontFirst = med(rounds.map((r) => r.firstChunk.get('front')?.first.p50 ?? Number.NaN));
+  const firstChunkRows: FirstChunkRow[] = servedFirstChunk.map((target) => {
+    const per = rounds.map((r) => r.firstChunk.get(target.key));
+    const p50 = med(per.map((s) => s?.first.p50 ?? Number.NaN));
+    return {
+      key: target.key,
+      label: target.label,
+      p50_ms: per.map((s) => round(s?.first.p50 ?? Number.NaN)),
+      median_p50_ms: p50,
+      median_p95_ms: med(per.map((s) => s?.first.p95 ?? Number.NaN)),
+      n: per.reduce((sum, s) => sum + (s?.first.n ?? 0), 0),
+      added_p50_vs_front_ms: target.key === 'front' ? null : round(p50 - frontFirst),
+      median_complete_p50_ms: med(per.map((s) => s?.complete.p50 ?? Number.NaN)),
+    };
+  });
+
+  const workloadGap = (pick: (s: LatencySummary) => number): number =>
+    median(
+      rounds.map((r) => {
+        const s = r.gaps.get('direct')?.gaps;
+        return s === undefined ? Number.NaN : pick(s);
+      }),
+    );
+  const gapRows: GapRow[] = servedGaps.map((target) => {
+    const per = rounds.map((r) => r.gaps.get(target.key));
+    const p50 = median(per.map((s) => s?.gaps.p50 ?? Number.NaN));
+    const p99 = median(per.map((s) => s?.gaps.p99 ?? Number.NaN));
+    return {
+      key: target.key,
+      label: target.label,
+      n_streams: per.reduce((sum, s) => sum + (s?.tokens.length ?? 0), 0),
+      tokens_per_stream: [...new Set(per.flatMap((s) => s?.tokens ?? []))].sort((a, b) => a - b),
+      median_gap_p50_ms: round(p50),
+      median_gap_p99_ms: round(p99),
+      median_gap_max_ms: med(per.map((s) => s?.gaps.max ?? Number.NaN)),
+      gap_p50_diff_ms: target.key === 'direct' ? null : round(p50 - workloadGap((s) => s.p50)),
+      gap_p99_diff_ms: target.key === 'direct' ? null : round(p99 - workloadGap((s) => s.p99)),
+    };
+  });
+  const concurrentRounds = rounds
+    .map((r) => r.concurrent)
+    .filter((c): c is ConcurrentRound => c !== undefined);
+
+  const memory = processes.map((entry, index) => ({
+    process: entry.name,
+    pid: entry.pid ?? null,
+    idle_rss: mibOrNull(idle[index]?.rssMiB),
+    after_rss: mibOrNull(after[index]?.rssMiB),
+    peak_rss: mibOrNull(after[index]?.peakMiB),
+  }));
+
+  const result: DataPlaneResult = {
     bench: 'data-plane',
     started_at: startedAt.toISOString(),
     finished_at: new Date().toISOString(),
@@ -611,109 +1214,45 @@ async function run(config: BenchConfig, cleanup: Cleanup, tail: OutputTail): Pro
       load_average_after: loadAfter.map((value) => round(value)),
     },
     settings: {
+      quick: config.quick,
+      rounds: config.rounds,
       n: config.n,
       warmup: config.warmup,
       stream_n: config.streamN,
-      stream_warmup: streamWarmup,
       max_tokens: config.maxTokens,
       stream_max_tokens: config.streamMaxTokens,
-      order: 'interleaved rounds: one request per hop per round, sequential, keep-alive connections',
-      bench_sim_env: simDelays,
-      job_sim_env: jobSimEnv ?? null,
-      service_ready_ms: readyMs,
+      wrk_seconds: config.duration,
+      gap_n: config.gapN,
+      gap_tokens: config.gapTokens,
+      token_latency_ms: config.tokenLatencyMs,
+      concurrent_streams: config.concurrentStreams,
+      concurrent_tokens: config.concurrentTokens,
+      order:
+        'each round: c=1 (interleaved, one request per target in turn, keep-alive), wrk per target, ' +
+        'first chunk (interleaved), paced gaps (interleaved), concurrent streams',
+      job_sim_env: fast.simEnv ?? null,
+      paced_job_sim_env: paced.simEnv ?? null,
+      services_ready_ms: [fast.readyMs, paced.readyMs],
     },
-    notes: [
-      ...notes,
-      jobSimEnv && Object.keys(jobSimEnv).length === 0
-        ? "the job's vllm-sim has no SIM_* variables: its artificial delays are at their defaults (0 ms)"
-        : `the job's vllm-sim SIM_* variables: ${JSON.stringify(jobSimEnv ?? 'unknown')}`,
-      gatewayStreams
-        ? 'the gateway streamed a `stream: true` prompt'
-        : `the gateway does not stream: a \`stream: true\` prompt answered HTTP ${streamProbe.status} ` +
-          `(${streamProbe.body.slice(0, 160)}); its row is the first byte of a buffered answer`,
-    ],
-    latency: hopResults,
-    added_p50_ms: added,
-    streaming: {
-      gateway_streams: gatewayStreams,
-      gateway_stream_probe_status: streamProbe.status,
-      paths: streamResults,
-    },
-    memory_mib: memory.map((row) => ({
-      process: row.process,
-      pid: row.pid ?? null,
-      idle_rss: mib(row.idle?.rssMiB),
-      after_rss: mib(row.after?.rssMiB),
-      peak_rss: mib(row.after?.peakMiB),
-    })),
+    notes,
+    not_served: notServed,
+    latency: latencyRows,
+    throughput: throughputRows,
+    first_chunk: firstChunkRows,
+    gaps: gapRows,
+    concurrent: concurrentRounds,
+    targets: [],
+    memory_mib: memory,
   };
+  result.targets = evaluateTargets(result);
 
   mkdirSync(path.dirname(config.outFile), { recursive: true });
   writeFileSync(config.outFile, `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(renderReport(result, path.relative(config.root, config.outFile)));
+}
 
-  const fmt = (value: number | null): string =>
-    value === null || Number.isNaN(value) ? '–' : value.toFixed(2);
-  const fmtMiB = (value: number | null): string => (value === null ? '–' : value.toFixed(1));
-  const out = [
-    `## data-plane bench, ${result.started_at}`,
-    '',
-    `${result.machine.cpus} CPUs (${result.machine.cpu_model}), ${result.machine.memory_gib} GiB, ${result.machine.os}, node ${process.version}; ` +
-      `n=${config.n} per hop after ${config.warmup} warm-up, max_tokens=${config.maxTokens}; ` +
-      `load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')} → ${loadAfter.map((value) => value.toFixed(2)).join(' ')}`,
-    '',
-    '### Sequential prompt latency (ms)',
-    '',
-    markdownTable(
-      ['hop', 'p50', 'p95', 'p99', 'max', 'req/s', 'added p50 (vs)'],
-      hopResults.map((hop) => [
-        hop.label,
-        fmt(hop.p50_ms),
-        fmt(hop.p95_ms),
-        fmt(hop.p99_ms),
-        fmt(hop.max_ms),
-        hop.requests_per_s.toFixed(1),
-        hop.compared_with === null ? '–' : `${fmt(hop.added_p50_ms)} (${hop.compared_with})`,
-      ]),
-    ),
-    '',
-    markdownTable(
-      ['added p50', 'ms'],
-      Object.entries(added).map(([name, value]) => [name, fmt(value)]),
-    ),
-    '',
-    `### Streaming, max_tokens=${config.streamMaxTokens}: time to first chunk (ms)`,
-    '',
-    markdownTable(
-      ['path', 'first p50', 'first p95', 'first p99', 'first max', 'complete p50'],
-      streamResults.map((row) => [
-        row.label,
-        fmt(row.first_chunk_p50_ms),
-        fmt(row.first_chunk_p95_ms),
-        fmt(row.first_chunk_p99_ms),
-        fmt(row.first_chunk_max_ms),
-        fmt(row.complete_p50_ms),
-      ]),
-    ),
-    '',
-    '### Resident memory (MiB)',
-    '',
-    markdownTable(
-      ['process', 'pid', 'idle RSS', 'RSS after', 'peak (VmHWM)'],
-      result.memory_mib.map((row) => [
-        row.process,
-        String(row.pid ?? '–'),
-        fmtMiB(row.idle_rss),
-        fmtMiB(row.after_rss),
-        fmtMiB(row.peak_rss),
-      ]),
-    ),
-    '',
-    ...result.notes.map((note) => `- ${note}`),
-    '',
-    `JSON: ${path.relative(config.root, config.outFile)}`,
-    '',
-  ];
-  process.stdout.write(out.join('\n'));
+function mibOrNull(value: number | undefined): number | null {
+  return value === undefined ? null : round(value, 1);
 }
 
 async function main(): Promise<void> {

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { SseSplitter, type SseEvent } from './sse.parser';
 
 export class BenchHttpError extends Error {
   readonly code = 'BENCH_HTTP';
@@ -26,12 +27,13 @@ export interface Exchange {
 // then the per-request cost of each hop, not TCP/Unix connection set-up.
 const agentOptions: http.AgentOptions = { keepAlive: true, maxSockets: 1 };
 
-export function tcpTarget(label: string, baseUrl: string): Target {
+/** `sockets` above 1 only for concurrent streams; sequential measurements keep one connection. */
+export function tcpTarget(label: string, baseUrl: string, sockets = 1): Target {
   const url = new URL(baseUrl);
   return {
     label,
     options: { host: url.hostname, port: Number(url.port) },
-    agent: new http.Agent(agentOptions),
+    agent: new http.Agent({ ...agentOptions, maxSockets: sockets }),
   };
 }
 
@@ -87,6 +89,74 @@ export function exchange(
     req.on('error', (error) => {
       clearTimeout(timer);
       reject(new BenchHttpError(`${target.label} ${method} ${path}: ${error.message}`));
+    });
+    req.end(payload);
+  });
+}
+
+export interface StreamExchange extends Exchange {
+  /** Every complete SSE event, timed (ms from the request) when its last byte arrived. */
+  events: SseEvent[];
+  /** Bytes after the last complete event: a stream cut short leaves something here. */
+  rest: string;
+}
+
+/** A request whose answer is read as server-sent events, each timed as it completes. */
+export function streamExchange(
+  target: Target,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  timeoutMs = 120_000,
+): Promise<StreamExchange> {
+  const payload = Buffer.from(JSON.stringify(body));
+  const requestHeaders: Record<string, string> = {
+    accept: 'text/event-stream',
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': String(payload.length),
+  };
+  return new Promise<StreamExchange>((resolve, reject) => {
+    const started = performance.now();
+    let firstChunkMs: number | undefined;
+    const splitter = new SseSplitter();
+    const events: SseEvent[] = [];
+    const texts: string[] = [];
+    const req = http.request(
+      { ...target.options, method: 'POST', path, headers: requestHeaders, agent: target.agent },
+      (res) => {
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          const at = performance.now() - started;
+          if (firstChunkMs === undefined && chunk.length > 0) firstChunkMs = at;
+          texts.push(chunk);
+          events.push(...splitter.push(chunk, at));
+        });
+        res.on('end', () => {
+          const ms = performance.now() - started;
+          clearTimeout(timer);
+          resolve({
+            status: res.statusCode ?? 0,
+            contentType: res.headers['content-type'] ?? '',
+            body: texts.join(''),
+            ms,
+            firstChunkMs: firstChunkMs ?? ms,
+            events,
+            rest: splitter.rest(),
+          });
+        });
+        res.on('error', (error) => {
+          clearTimeout(timer);
+          reject(new BenchHttpError(`${target.label} POST ${path}: ${error.message}`));
+        });
+      },
+    );
+    const timer = setTimeout(() => {
+      req.destroy(new Error(`no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    req.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new BenchHttpError(`${target.label} POST ${path}: ${error.message}`));
     });
     req.end(payload);
   });

@@ -46,3 +46,25 @@ export function markdownTable(headers: readonly string[], rows: readonly (readon
     `| ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`;
   return [line(headers), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
 }
+
+/**
+ * The median of a few figures (one per round): the middle one, or the mean of the middle two.
+ * Rounds are few (3), so a rank-based value would just be the larger of the middle pair.
+ */
+export function median(values: readonly number[]): number {
+  const sorted = values.filter((value) => !Number.isNaN(value)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const middle = Math.floor(sorted.length / 2);
+  const upper = sorted[middle] ?? Number.NaN;
+  return sorted.length % 2 === 1 ? upper : ((sorted[middle - 1] ?? Number.NaN) + upper) / 2;
+}
+
+/** Differences between consecutive arrival times: the gaps a client sees between streamed chunks. */
+export function gaps(times: readonly number[]): number[] {
+  return times.slice(1).map((time, index) => time - (times[index] ?? time));
+}
+
+/** `part` as a percentage of `whole`, one decimal; NaN when there is no whole. */
+export function percentOf(part: number, whole: number): number {
+  return whole > 0 ? round((part / whole) * 100, 1) : Number.NaN;
+}
