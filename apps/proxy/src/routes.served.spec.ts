@@ -1,4 +1,4 @@
-import { methodOn, pathPattern, PROXY_PREFIX, routeIds, type RouteId } from '@aiplane/contracts';
+import { methodOn, pathPattern, PROXY_PREFIX, routeIds } from '@aiplane/contracts';
 import { createLogger, routesOf } from '@aiplane/server-kit';
 import { AppModule } from './app.module';
 import { RAW_ROUTE_IDS } from './data-plane/data-plane.dispatcher';

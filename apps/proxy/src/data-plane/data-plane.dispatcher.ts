@@ -51,7 +51,7 @@ export function installDataPlane(app: INestApplication): void {
   const authProblem = (req: IncomingMessage): string | undefined => {
     if (expected === undefined) return undefined;
     const header = req.headers.authorization;
-    if (header === undefined) {
+    if (!header) {
       return 'The proxy needs "Authorization: Bearer <PROXY_TOKEN>"; this request has no Authorization header';
     }
     const match = /^Bearer (.+)$/.exec(header);
@@ -168,13 +168,13 @@ function serveNest(ex: Exchange, nest: RequestListener): void {
   const timing: WorkloadTiming = { workloadMs: 0 };
   const { res } = ex;
   const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
-  res.writeHead = ((...args: unknown[]) => {
+  res.writeHead = (...args: unknown[]) => {
     if (!res.headersSent) {
       res.setHeader(OVERHEAD_HEADER, formatMs(elapsedMs(ex) - timing.workloadMs));
       if (timing.workloadMs > 0) res.setHeader(WORKLOAD_TIME_HEADER, formatMs(timing.workloadMs));
     }
     return writeHead(...args);
-  }) as ServerResponse['writeHead'];
+  };
   withWorkloadTiming(timing, () => {
     nest(ex.req, res);
   });

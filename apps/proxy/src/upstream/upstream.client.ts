@@ -103,7 +103,9 @@ export class UpstreamClient {
             });
           });
           response.on('error', reject);
-          response.on('aborted', () => reject(new Error('the workload closed the connection mid-answer')));
+          response.on('aborted', () => {
+            reject(new Error('the workload closed the connection mid-answer'));
+          });
         }),
     );
   }
