@@ -1,9 +1,15 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { loggerModule, type Logger } from '@aiplane/server-kit';
+import { OpenAiForwarder } from './data-plane/openai.forwarder';
+import { PromptForwarder } from './data-plane/prompt.forwarder';
+import { QdrantForwarder } from './data-plane/qdrant.forwarder';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { PlatformModule } from './platform/platform.module';
 import type { ProxyConfig } from './proxy.config';
+import { ModelCatalogue } from './routing/model.catalogue';
+import { RoutingViewCache } from './routing/routing-view.cache';
+import { ServedModelsCache } from './routing/served-models.cache';
 import { WorkloadResolver } from './routing/workload.resolver';
 import { WorkloadCaller } from './routing/workload.caller';
 import { VectorDbController } from './vector-db/vector-db.controller';
@@ -18,7 +24,19 @@ export class AppModule {
       module: AppModule,
       imports: [loggerModule(logger), PlatformModule.forRoot(config, logger)],
       controllers: [MetricsController, VllmController, VectorDbController],
-      providers: [WorkloadResolver, WorkloadCaller, VllmService, VectorDbService, MetricsService],
+      providers: [
+        RoutingViewCache,
+        ServedModelsCache,
+        WorkloadResolver,
+        WorkloadCaller,
+        ModelCatalogue,
+        VllmService,
+        VectorDbService,
+        MetricsService,
+        OpenAiForwarder,
+        PromptForwarder,
+        QdrantForwarder,
+      ],
     };
   }
 }

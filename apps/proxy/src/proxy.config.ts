@@ -1,5 +1,12 @@
+import * as path from 'node:path';
 import { z } from 'zod';
-import { durationMsFromEnv, parseConfig, portFromEnv } from '@aiplane/config';
+import {
+  durationMsFromEnv,
+  intFromEnv,
+  optionalTextFromEnv,
+  parseConfig,
+  portFromEnv,
+} from '@aiplane/config';
 
 const schema = z.object({
   PROXY_HOST: z.string().min(1).default('127.0.0.1'),
@@ -15,6 +22,25 @@ const schema = z.object({
   CONNECT_TIMEOUT_MS: durationMsFromEnv.default(3_000),
   /** How long the served model name of an endpoint is remembered. */
   MODEL_CACHE_MS: durationMsFromEnv.default(60_000),
+  /**
+   * When set, every request but GET /health must carry `Authorization: Bearer <PROXY_TOKEN>`: the
+   * proxy listens where other users of the login node can reach it. The stack sets it to the
+   * orchestrator's token, which the gateway and the orchestrator send.
+   */
+  PROXY_TOKEN: optionalTextFromEnv,
+  /** The recipes, for the model a vLLM service serves by default. */
+  RECIPES_DIR: z.string().min(1).default(path.resolve('recipes')),
+  /**
+   * The routing view is kept in memory and re-read when the registry announces a change; this
+   * bounds how stale it can be when an announcement is missed.
+   */
+  ROUTING_CACHE_MS: durationMsFromEnv.default(1_000),
+  /**
+   * Retry-After (seconds) for a model or service that is not ready yet, by its status. Fixed
+   * estimates for now; the queue estimate and observed start-up times replace them later.
+   */
+  RETRY_AFTER_PENDING_S: intFromEnv(1, 86_400, 30),
+  RETRY_AFTER_CONFIGURING_S: intFromEnv(1, 86_400, 10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,10 +1,11 @@
 import { methodOn, pathPattern, PROXY_PREFIX, routeIds } from '@aiplane/contracts';
 import { createLogger, routesOf } from '@aiplane/server-kit';
 import { AppModule } from './app.module';
+import { RAW_ROUTE_IDS } from './data-plane/data-plane.dispatcher';
 import { loadProxyConfig } from './proxy.config';
 
 describe('the proxy serves the route table', () => {
-  it('registers every proxy route of the table, at the path and with the method the orchestrator forwards', () => {
+  it('registers every proxy route of the table (Nest or raw), at the path and with the method the orchestrator forwards', () => {
     const registered = routesOf(
       AppModule.forRoot(loadProxyConfig({ LOG_LEVEL: 'silent' }), createLogger('proxy', 'silent')),
       PROXY_PREFIX,
@@ -13,6 +14,12 @@ describe('the proxy serves the route table', () => {
       const path = pathPattern(id, 'proxy');
       return path === undefined ? [] : [`${methodOn(id, 'proxy')} ${path}`];
     });
-    expect(registered.map(({ method, path }) => `${method} ${path}`).sort()).toEqual(table.sort());
+    const raw = RAW_ROUTE_IDS.flatMap((id) => {
+      const path = pathPattern(id, 'proxy');
+      return path === undefined ? [] : [`${methodOn(id, 'proxy')} ${path}`];
+    });
+    expect([...registered.map(({ method, path }) => `${method} ${path}`), ...raw].sort()).toEqual(
+      table.sort(),
+    );
   });
 });

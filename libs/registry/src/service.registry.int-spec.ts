@@ -4,7 +4,12 @@ import type { JobState } from '@aiplane/contracts';
 import { storedService } from '@aiplane/testing';
 import { createRedis } from './redis.connection';
 import type { StoredService, Submission } from './registry.types';
-import { ServiceRegistry, toServiceRecord, type RegistryEntry } from './service.registry';
+import {
+  registryChangesChannel,
+  ServiceRegistry,
+  toServiceRecord,
+  type RegistryEntry,
+} from './service.registry';
 
 // Real Redis, no fakes: tools/infra/up.sh (or CI) provides it. Every test gets its own key prefix
 // so runs never see each other's records, and the prefix's keys are deleted afterwards.
@@ -414,6 +419,66 @@ describe('ServiceRegistry on real Redis', () => {
         last_probe_at: at(30).toISOString(),
       });
       expect(toServiceRecord(read).status).toBe('configuring');
+    });
+  });
+
+  describe('change announcements', () => {
+    /** Runs `act`, then a marker write, and returns the ids announced before the marker. */
+    async function announced(act: () => Promise<void>): Promise<string[]> {
+      const subscriber = createRedis(redisUrl());
+      const seen: string[] = [];
+      try {
+        await subscriber.subscribe(registryChangesChannel(prefix));
+        const marker = new Promise<void>((resolve) => {
+          subscriber.on('message', (_channel: string, id: string) => {
+            if (id === 'marker') resolve();
+            else seen.push(id);
+          });
+        });
+        await act();
+        await redis.publish(registryChangesChannel(prefix), 'marker');
+        await marker;
+        return seen;
+      } finally {
+        subscriber.disconnect();
+      }
+    }
+
+    it('announces creates, state changes, readiness changes and supersedes by id', async () => {
+      const ids = await announced(async () => {
+        await registry.createService(service('1', { scheduler_state: 'RUNNING' }));
+        await registry.createGroup({
+          id: 'sg-2',
+          job_ids: ['2'],
+          name: 'g',
+          recipe_name: 'inference/vllm-replicas',
+          kind: 'vllm',
+          config: {},
+          created_at: at(0).toISOString(),
+          submission_id: 's2',
+          total_replicas: 1,
+          gpu_per_replica: 1,
+          base_port: 8001,
+        });
+        await registry.createService(service('2', { group_id: 'sg-2', replicas: [] }));
+        await registry.applySchedulerState('1', { state: 'RUNNING', endpoint: 'http://n:1' }, at(1));
+        await registry.setReadiness('1', true, at(2));
+        await registry.setReplicaReadiness('2', 0, true, at(3));
+        await registry.supersede('sg-2');
+      });
+      expect(ids).toEqual(['1', 'sg-2', '2', '1', '1', '2', 'sg-2']);
+    });
+
+    it('stays quiet when a poll or a probe changes nothing but the time', async () => {
+      await registry.createService(
+        service('1', { scheduler_state: 'RUNNING', endpoint: 'http://n:1', ready: true }),
+      );
+      const ids = await announced(async () => {
+        await registry.applySchedulerState('1', { state: 'RUNNING', endpoint: 'http://n:1' }, at(5));
+        await registry.setReadiness('1', true, at(6));
+        await registry.setReadiness('ghost', true, at(6));
+      });
+      expect(ids).toEqual([]);
     });
   });
 

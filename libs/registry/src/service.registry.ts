@@ -30,20 +30,27 @@ const TERMINAL_LUA_TABLE = `{${TERMINAL_JOB_STATES.map((state) => `['${state}']=
 
 // Terminal states are final: the check and the write must be one step, or a late poll could
 // resurrect a cancelled service. Returns 1 when applied, 0 when the record was already final,
-// -1 when it does not exist.
+// -1 when it does not exist. KEYS[3] is the change channel: told only when something other than
+// updated_at changed, so that the worker's polls of unchanged jobs do not wake every subscriber.
 const APPLY_STATE_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local current = redis.call('HGET', KEYS[1], 'scheduler_state')
 local terminal = ${TERMINAL_LUA_TABLE}
 if current and terminal[current] then return 0 end
+local changed = false
+for i = 1, #ARGV, 2 do
+  if ARGV[i] ~= 'updated_at' and redis.call('HGET', KEYS[1], ARGV[i]) ~= ARGV[i + 1] then changed = true end
+end
 redis.call('HSET', KEYS[1], unpack(ARGV))
+if changed then redis.call('PUBLISH', KEYS[3], redis.call('HGET', KEYS[1], 'id')) end
 local next = redis.call('HGET', KEYS[1], 'scheduler_state')
 if terminal[next] then redis.call('SREM', KEYS[2], redis.call('HGET', KEYS[1], 'id')) end
 return 1
 `;
 
 // Same reason: a probe answering while the service is being cancelled must not write after the
-// terminal state landed. ARGV: ready ('1' | '0'), probe time. Returns 1 when written.
+// terminal state landed. ARGV: ready ('1' | '0'), probe time. Returns 1 when written. A change
+// (not every probe) is published on KEYS[2].
 const SET_READINESS_LUA = `
 local state = redis.call('HGET', KEYS[1], 'scheduler_state')
 local terminal = ${TERMINAL_LUA_TABLE}
@@ -52,6 +59,7 @@ if redis.call('HGET', KEYS[1], 'ready') == ARGV[1] then
   redis.call('HSET', KEYS[1], 'ready', ARGV[1], 'last_probe_at', ARGV[2])
 else
   redis.call('HSET', KEYS[1], 'ready', ARGV[1], 'last_probe_at', ARGV[2], 'updated_at', ARGV[2])
+  redis.call('PUBLISH', KEYS[2], redis.call('HGET', KEYS[1], 'id'))
 end
 return 1
 `;
@@ -66,6 +74,7 @@ if redis.call('HGET', KEYS[1], field) == ARGV[2] then
   redis.call('HSET', KEYS[1], field, ARGV[2], 'last_probe_at', ARGV[3])
 else
   redis.call('HSET', KEYS[1], field, ARGV[2], 'last_probe_at', ARGV[3], 'updated_at', ARGV[3])
+  redis.call('PUBLISH', KEYS[2], redis.call('HGET', KEYS[1], 'id'))
 end
 if ARGV[2] == '1' then redis.call('HSET', KEYS[1], ARGV[1] .. 'seen_ready', '1') end
 return 1
@@ -110,6 +119,9 @@ export class ServiceRegistry {
   private get activeKey(): string {
     return `${this.prefix}:services:active`;
   }
+  private get changesChannel(): string {
+    return registryChangesChannel(this.prefix);
+  }
 
   async createSubmission(submission: Submission): Promise<void> {
     const key = this.submissionKey(submission.id);
@@ -145,7 +157,7 @@ export class ServiceRegistry {
     // A group's node jobs are listed through the group; they are still polled and probed.
     if (service.group_id === null) multi.zadd(this.indexKey, Date.parse(service.created_at), service.id);
     if (!isTerminalJobState(service.scheduler_state)) multi.sadd(this.activeKey, service.id);
-    await multi.exec();
+    await multi.publish(this.changesChannel, service.id).exec();
   }
 
   async createGroup(group: StoredGroup): Promise<void> {
@@ -153,6 +165,7 @@ export class ServiceRegistry {
       .multi()
       .set(this.groupKey(group.id), JSON.stringify(group))
       .zadd(this.indexKey, Date.parse(group.created_at), group.id)
+      .publish(this.changesChannel, group.id)
       .exec();
   }
 
@@ -171,6 +184,7 @@ export class ServiceRegistry {
         .renamenx(key, archived)
         .zrem(this.indexKey, id)
         .srem(this.activeKey, id)
+        .publish(this.changesChannel, id)
         .exec()) ?? [];
     return renamed?.[1] === 1 ? archived : undefined;
   }
@@ -256,9 +270,10 @@ export class ServiceRegistry {
     if (isTerminalJobState(observation.state)) fields.ready = '0';
     const applied = (await this.redis.eval(
       APPLY_STATE_LUA,
-      2,
+      3,
       this.serviceKey(id),
       this.activeKey,
+      this.changesChannel,
       ...Object.entries(fields).flat(),
     )) as number;
     return applied === 1;
@@ -268,8 +283,9 @@ export class ServiceRegistry {
   async setReplicaReadiness(id: string, index: number, ready: boolean, now = new Date()): Promise<void> {
     await this.redis.eval(
       SET_REPLICA_READINESS_LUA,
-      1,
+      2,
       this.serviceKey(id),
+      this.changesChannel,
       `r${index}_`,
       ready ? '1' : '0',
       now.toISOString(),
@@ -279,8 +295,25 @@ export class ServiceRegistry {
   /** Readiness as the prober (or the proxy, on a refused connection) saw it. */
   async setReadiness(id: string, ready: boolean, now = new Date()): Promise<void> {
     // Readiness of a final record is meaningless; skip rather than touch updated_at.
-    await this.redis.eval(SET_READINESS_LUA, 1, this.serviceKey(id), ready ? '1' : '0', now.toISOString());
+    await this.redis.eval(
+      SET_READINESS_LUA,
+      2,
+      this.serviceKey(id),
+      this.changesChannel,
+      ready ? '1' : '0',
+      now.toISOString(),
+    );
   }
+}
+
+/**
+ * The Pub/Sub channel every write that changes what a service or group serves is announced on (the
+ * message is its id), so a reader such as the proxy can keep the records in memory instead of
+ * reading Redis per request. Announcements are best effort (a subscriber that was disconnected
+ * misses them): a reader still re-reads now and then.
+ */
+export function registryChangesChannel(prefix: string): string {
+  return `${prefix}:changed`;
 }
 
 export interface GroupView {

@@ -8,8 +8,8 @@ import type { Redis } from 'ioredis';
 import { parseExposition, type MetricFamily } from '@aiplane/metrics';
 import { createRedis, ServiceRegistry } from '@aiplane/registry';
 import { storedService } from '@aiplane/testing';
-import { createHttpApp, createLogger } from '@aiplane/server-kit';
-import { AppModule } from '../app.module';
+import { createLogger } from '@aiplane/server-kit';
+import { createProxyApp } from '../platform/proxy-app.factory';
 import { loadProxyConfig } from '../proxy.config';
 
 // Real Redis, real simulator processes and the real proxy app: what a Prometheus scrape sees.
@@ -118,8 +118,7 @@ describe('proxy metrics (real Redis, real simulators)', () => {
     );
     const config = loadProxyConfig({ REDIS_URL, REDIS_PREFIX: prefix, PROXY_PORT: '0', LOG_LEVEL: 'silent' });
     const logger = createLogger('proxy', 'silent');
-    app = await createHttpApp(AppModule.forRoot(config, logger), { logger });
-    app.setGlobalPrefix('api');
+    app = await createProxyApp(config, logger);
     await app.listen(0, '127.0.0.1');
     base = `${await app.getUrl()}/api/services`;
     // Some traffic, so that the histograms have observations under their model_name label.

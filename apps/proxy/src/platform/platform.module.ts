@@ -1,4 +1,5 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { loadReportedRecipeCatalogue } from '@aiplane/recipes';
 import { RegistryModule } from '@aiplane/registry';
 import { platformModule, type Logger } from '@aiplane/server-kit';
 import type { ProxyConfig } from '../proxy.config';
@@ -6,6 +7,8 @@ import { UpstreamClient } from '../upstream/upstream.client';
 
 export { CONFIG, LOGGER } from '@aiplane/server-kit';
 export const UPSTREAM = Symbol('UpstreamClient');
+/** The recipe catalogue, for the model a vLLM service serves when its config names none. */
+export const RECIPES = Symbol('RecipeCatalogue');
 
 @Module({})
 export class PlatformModule implements OnApplicationShutdown {
@@ -23,8 +26,12 @@ export class PlatformModule implements OnApplicationShutdown {
               responseTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
             }),
         },
+        {
+          provide: RECIPES,
+          useFactory: () => loadReportedRecipeCatalogue(config.RECIPES_DIR, logger),
+        },
       ],
-      exports: [UPSTREAM],
+      exports: [UPSTREAM, RECIPES],
     });
   }
 

@@ -11,6 +11,7 @@ import {
 } from '@aiplane/contracts';
 import { ServiceRegistry, type GroupView, type StoredService, type WorkloadKind } from '@aiplane/registry';
 import { AppError, NotFoundError } from '@aiplane/server-kit';
+import { RoutingViewCache } from './routing-view.cache';
 
 /**
  * One workload endpoint a request for a service or group id goes to. (A "target" in this repository
@@ -35,17 +36,22 @@ export class NotReadyError extends AppError {
   }
 }
 
-const SERVING_STATES: readonly JobState[] = ['RUNNING', 'COMPLETING'];
+export const SERVING_STATES: readonly JobState[] = ['RUNNING', 'COMPLETING'];
 
 /**
  * Turns a service or group id into the workload endpoints to call, from the records the worker and
- * prober keep. Groups rotate round-robin over their ready replicas.
+ * prober keep, as the in-memory routing view holds them; an id the view does not know (a terminal
+ * service, one created a moment ago) is read from the registry. Groups rotate round-robin over
+ * their ready replicas.
  */
 @Injectable()
 export class WorkloadResolver {
   private readonly cursors = new Map<string, number>();
 
-  constructor(private readonly registry: ServiceRegistry) {}
+  constructor(
+    private readonly registry: ServiceRegistry,
+    private readonly routing: RoutingViewCache,
+  ) {}
 
   /** The one endpoint to call now (the next replica in rotation for a group). */
   async resolve(id: string, kind: WorkloadKind): Promise<ResolvedWorkload> {
@@ -59,11 +65,12 @@ export class WorkloadResolver {
    * others, so a caller can fail over without a second lookup.
    */
   async candidates(id: string, kind: WorkloadKind): Promise<ResolvedWorkload[]> {
-    const service = isGroupId(id) ? undefined : await this.registry.get(id);
+    const routing = await this.routing.view();
+    const service = isGroupId(id) ? undefined : (routing.services.get(id) ?? (await this.registry.get(id)));
     const groupId = isGroupId(id) ? id : service?.group_id;
     const label = kind === 'vllm' ? 'vLLM' : 'Vector DB';
     if (groupId) {
-      const view = await this.registry.getGroupView(groupId);
+      const view = routing.groups.get(groupId) ?? (await this.registry.getGroupView(groupId));
       if (!view || view.group.kind !== kind) throw new NotFoundError(`${label} service ${id} not found`);
       return this.groupCandidates(id, view);
     }
@@ -97,13 +104,18 @@ export class WorkloadResolver {
       }
     }
     if (ready.length === 0) throw new NotReadyError(id, overallStatus(statuses));
-    const cursor = this.cursors.get(group.id) ?? 0;
-    this.cursors.set(group.id, cursor + 1);
+    return this.rotate(group.id, ready);
+  }
+
+  /** `ready` starting at the rotation's next one for `key`, the others after it for failing over. */
+  rotate<T>(key: string, ready: readonly T[]): T[] {
+    const cursor = this.cursors.get(key) ?? 0;
+    this.cursors.set(key, cursor + 1);
     const start = cursor % ready.length;
     return [...ready.slice(start), ...ready.slice(0, start)];
   }
 }
 
-function portOf(endpoint: string): number {
+export function portOf(endpoint: string): number {
   return Number(new URL(endpoint).port);
 }

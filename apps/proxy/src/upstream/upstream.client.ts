@@ -1,4 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import * as http from 'node:http';
+import type { Readable } from 'node:stream';
 import { workloadAuthHeaders, type StoredService } from '@aiplane/registry';
 import { currentRequestId, REQUEST_ID_HEADER } from '@aiplane/server-kit';
 
@@ -7,9 +9,48 @@ export class UpstreamConnectError extends Error {
   readonly code = 'UPSTREAM_CONNECT';
 }
 
+/** The workload accepted the request and then failed before answering; not retried. */
+export class UpstreamFailedError extends Error {
+  readonly code = 'UPSTREAM_FAILED';
+}
+
 /** The workload accepted the request but did not answer in time. */
 export class UpstreamTimeoutError extends Error {
   readonly code = 'UPSTREAM_TIMEOUT';
+}
+
+/** Milliseconds the workloads of one request took to their response headers, summed. */
+export interface WorkloadTiming {
+  workloadMs: number;
+}
+
+const timing = new AsyncLocalStorage<WorkloadTiming>();
+
+/** Runs `fn` with a timing that every workload call made within it adds to. */
+export function withWorkloadTiming<T>(record: WorkloadTiming, fn: () => T): T {
+  return timing.run(record, fn);
+}
+
+function addWorkloadTime(startedAt: bigint): void {
+  const record = timing.getStore();
+  if (record) record.workloadMs += Number(process.hrtime.bigint() - startedAt) / 1e6;
+}
+
+/** What a streamed call sends: the original bytes, or a stream of them (which cannot be retried). */
+export interface StreamRequest {
+  method: string;
+  /** Path and query on the workload. */
+  path: string;
+  headers: http.OutgoingHttpHeaders;
+  body?: Buffer | Readable;
+}
+
+export interface StreamedResponse {
+  response: http.IncomingMessage;
+  /** The request, for destroying it when the client goes away. */
+  request: http.ClientRequest;
+  /** Time to the response headers. */
+  workloadMs: number;
 }
 
 export interface UpstreamResponse {
@@ -46,38 +87,77 @@ export class UpstreamClient {
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<UpstreamResponse> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const requestHeaders: Record<string, string> = { accept: 'application/json', ...headers };
+    if (payload) requestHeaders['content-type'] = 'application/json';
+    return this.stream(workload, { method, path, headers: requestHeaders, body: payload }).then(
+      ({ response }) =>
+        new Promise<UpstreamResponse>((resolve, reject) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => {
+            resolve({
+              status: response.statusCode ?? 502,
+              headers: response.headers,
+              body: Buffer.concat(chunks),
+            });
+          });
+          response.on('error', reject);
+          response.on('aborted', () => {
+            reject(new Error('the workload closed the connection mid-answer'));
+          });
+        }),
+    );
+  }
+
+  /**
+   * Sends the request and resolves once the workload has answered with its status line; the body is
+   * the caller's to consume. The workload's key and the request id are added; `content-length` is
+   * set for a buffered body.
+   */
+  stream(workload: Workload, call: StreamRequest): Promise<StreamedResponse> {
     return new Promise((resolve, reject) => {
-      const url = new URL(path, workload.endpoint);
-      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      const requestHeaders: Record<string, string> = {
-        accept: 'application/json',
-        ...headers,
-        ...workloadAuthHeaders(workload.service),
-      };
+      const url = new URL(workload.endpoint);
+      const headers: http.OutgoingHttpHeaders = { ...call.headers, ...workloadAuthHeaders(workload.service) };
       const requestId = currentRequestId();
-      if (requestId) requestHeaders[REQUEST_ID_HEADER] = requestId;
-      if (payload) {
-        requestHeaders['content-type'] = 'application/json';
-        requestHeaders['content-length'] = String(payload.length);
-      }
+      if (requestId) headers[REQUEST_ID_HEADER] = requestId;
+      const { body } = call;
+      if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
       let connected = false;
       let settled = false;
+      // The client's body stream failing (too large, cut) is the client's error, not the workload's.
+      let bodyError: Error | undefined;
+      const startedAt = process.hrtime.bigint();
       const fail = (error: Error): void => {
         if (settled) return;
         settled = true;
         reject(error);
       };
-      const req = http.request(url, { method, headers: requestHeaders, agent: this.agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
+      const req = http.request(
+        {
+          protocol: url.protocol,
+          hostname: url.hostname,
+          port: url.port,
+          method: call.method,
+          path: call.path,
+          headers,
+          agent: this.agent,
+        },
+        (res) => {
           clearTimeout(responseTimer);
-          if (settled) return;
+          if (settled) {
+            res.resume();
+            return;
+          }
           settled = true;
-          resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) });
-        });
-        res.on('error', fail);
-      });
+          addWorkloadTime(startedAt);
+          resolve({
+            response: res,
+            request: req,
+            workloadMs: Number(process.hrtime.bigint() - startedAt) / 1e6,
+          });
+        },
+      );
       const connectTimer = setTimeout(() => {
         req.destroy(
           new UpstreamConnectError(`no connection to ${url.host} within ${this.options.connectTimeoutMs} ms`),
@@ -100,15 +180,33 @@ export class UpstreamClient {
       req.on('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(connectTimer);
         clearTimeout(responseTimer);
-        if (error instanceof UpstreamConnectError || error instanceof UpstreamTimeoutError) {
+        if (bodyError !== undefined) {
+          fail(bodyError);
+        } else if (error instanceof UpstreamConnectError || error instanceof UpstreamTimeoutError) {
           fail(error);
         } else {
           // A reused keep-alive socket the workload had closed also fails before anything was processed.
           const beforeRequest = !connected || error.code === 'ECONNRESET' || error.code === 'EPIPE';
-          fail(beforeRequest ? new UpstreamConnectError(`${url.host}: ${error.message}`) : error);
+          fail(
+            beforeRequest
+              ? new UpstreamConnectError(`${url.host}: ${error.message}`)
+              : new UpstreamFailedError(`${url.host}: ${error.message}`),
+          );
         }
       });
-      req.end(payload);
+      req.on('close', () => {
+        clearTimeout(connectTimer);
+        clearTimeout(responseTimer);
+      });
+      if (body === undefined || Buffer.isBuffer(body)) {
+        req.end(body);
+      } else {
+        body.on('error', (error: Error) => {
+          bodyError = error;
+          req.destroy(error);
+        });
+        body.pipe(req);
+      }
     });
   }
 

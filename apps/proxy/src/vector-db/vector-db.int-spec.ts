@@ -7,8 +7,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Redis } from 'ioredis';
 import { createRedis, ServiceRegistry, type StoredService } from '@aiplane/registry';
 import { storedService } from '@aiplane/testing';
-import { createHttpApp, createLogger } from '@aiplane/server-kit';
-import { AppModule } from '../app.module';
+import { createLogger } from '@aiplane/server-kit';
+import { createProxyApp } from '../platform/proxy-app.factory';
 import { loadProxyConfig } from '../proxy.config';
 
 // Real Redis, a real qdrant-sim process and the real proxy app: the vector-db data plane end to end.
@@ -102,8 +102,7 @@ describe('proxy vector-db data plane (real Redis, real qdrant-sim)', () => {
     await registry.createService(service('305', `http://127.0.0.1:${simPort}`));
     const config = loadProxyConfig({ REDIS_URL, REDIS_PREFIX: prefix, PROXY_PORT: '0', LOG_LEVEL: 'silent' });
     const logger = createLogger('proxy', 'silent');
-    app = await createHttpApp(AppModule.forRoot(config, logger), { logger });
-    app.setGlobalPrefix('api');
+    app = await createProxyApp(config, logger);
     await app.listen(0, '127.0.0.1');
     base = `${await app.getUrl()}/api/services/vector-db`;
   });

@@ -1,6 +1,5 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { servedPath, type PromptResponse } from '@aiplane/contracts';
-import { PromptDto } from '@aiplane/http-api';
+import { Controller, Get, Param } from '@nestjs/common';
+import { servedPath } from '@aiplane/contracts';
 import { ServiceIdPipe } from '@aiplane/server-kit';
 import { VllmService } from './vllm.service';
 
@@ -8,11 +7,7 @@ import { VllmService } from './vllm.service';
 export class VllmController {
   constructor(private readonly vllm: VllmService) {}
 
-  @Post(servedPath('vllm.prompt', 'proxy'))
-  @HttpCode(200)
-  prompt(@Param('id', ServiceIdPipe) id: string, @Body() body: PromptDto): Promise<PromptResponse> {
-    return this.vllm.prompt(id, body);
-  }
+  // The prompt route is served by the raw data plane (data-plane/prompt.forwarder.ts), not here.
 
   @Get(servedPath('vllm.models', 'proxy'))
   models(@Param('id', ServiceIdPipe) id: string): ReturnType<VllmService['models']> {

@@ -6,8 +6,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Redis } from 'ioredis';
 import { createRedis, ServiceRegistry } from '@aiplane/registry';
 import { storedService } from '@aiplane/testing';
-import { createHttpApp, createLogger } from '@aiplane/server-kit';
-import { AppModule } from '../app.module';
+import { createLogger } from '@aiplane/server-kit';
+import { createProxyApp } from '../platform/proxy-app.factory';
 import { loadProxyConfig } from '../proxy.config';
 
 // Real Redis, a real simulator process and the real proxy app: the data plane end to end.
@@ -83,8 +83,7 @@ describe('proxy data plane (real Redis, real simulator)', () => {
     );
     const config = loadProxyConfig({ REDIS_URL, REDIS_PREFIX: prefix, PROXY_PORT: '0', LOG_LEVEL: 'silent' });
     const logger = createLogger('proxy', 'silent');
-    app = await createHttpApp(AppModule.forRoot(config, logger), { logger });
-    app.setGlobalPrefix('api');
+    app = await createProxyApp(config, logger);
     await app.listen(0, '127.0.0.1');
     base = `${await app.getUrl()}/api/services`;
   });

@@ -2,11 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { PromptResponse, PromptUsage, VllmModelsResponse } from '@aiplane/contracts';
 import type { PromptDto } from '@aiplane/http-api';
 import { AppError, UpstreamError } from '@aiplane/server-kit';
-import { CONFIG, UPSTREAM } from '../platform/platform.module';
-import type { ProxyConfig } from '../proxy.config';
+import { UPSTREAM } from '../platform/platform.module';
 import { WorkloadResolver, type ResolvedWorkload } from '../routing/workload.resolver';
 import { WorkloadCaller } from '../routing/workload.caller';
-import { UpstreamClient, type UpstreamResponse } from '../upstream/upstream.client';
+import { ServedModelsCache } from '../routing/served-models.cache';
+import { UpstreamClient, type StreamedResponse, type UpstreamResponse } from '../upstream/upstream.client';
 
 const DEFAULT_MAX_TOKENS = 150;
 const DEFAULT_TEMPERATURE = 0.7;
@@ -33,16 +33,71 @@ export class AllReplicasFailedError extends AppError {
 
 @Injectable()
 export class VllmService {
-  // Keyed by replica id, not endpoint: a port freed by one job is soon bound by another's workload.
-  private readonly servedModelCache = new Map<string, { model: string; expires: number }>();
   private readonly noChatTemplate = new Set<string>();
 
   constructor(
     private readonly resolver: WorkloadResolver,
     private readonly caller: WorkloadCaller,
+    private readonly servedModels: ServedModelsCache,
     @Inject(UPSTREAM) private readonly upstream: UpstreamClient,
-    @Inject(CONFIG) private readonly config: ProxyConfig,
   ) {}
+
+  /**
+   * The prompt with `stream: true`: the workload's own SSE answer (chat, or completions for a model
+   * without a chat template), once its headers arrived. Failover as for `prompt`; a refusal before
+   * streaming began is answered in the envelope, as without streaming.
+   */
+  async promptStream(id: string, request: PromptDto): Promise<StreamedResponse> {
+    return this.caller.call(
+      await this.resolver.candidates(id, 'vllm'),
+      async (workload) => {
+        const model = request.model ?? (await this.servedModel(workload));
+        const sampling = samplingOf(request);
+        const key = `${workload.replicaId}|${model}`;
+        if (!this.noChatTemplate.has(key)) {
+          const chat = await this.postStream(workload, '/v1/chat/completions', {
+            ...sampling,
+            model,
+            messages: [{ role: 'user', content: request.prompt }],
+          });
+          if (!('refusal' in chat)) return chat;
+          if (!(chat.refusal.status === 400 && NO_CHAT_TEMPLATE.test(chat.refusal.body.toString('utf8')))) {
+            parseUpstream(chat.refusal);
+          }
+          this.noChatTemplate.add(key);
+        }
+        const completion = await this.postStream(workload, '/v1/completions', {
+          ...sampling,
+          model,
+          prompt: request.prompt,
+        });
+        if (!('refusal' in completion)) return completion;
+        parseUpstream(completion.refusal);
+        throw new UpstreamError(`The model server answered HTTP ${completion.refusal.status}`);
+      },
+      (attempted, reason) =>
+        new AllReplicasFailedError(`No replica of service ${id} could be reached: ${reason}`, attempted),
+    );
+  }
+
+  /** A 2xx answer to stream on, or a refusal read whole so it can be put in the envelope. */
+  private async postStream(
+    workload: ResolvedWorkload,
+    path: string,
+    body: unknown,
+  ): Promise<StreamedResponse | { refusal: UpstreamResponse }> {
+    const streamed = await this.upstream.stream(workload, {
+      method: 'POST',
+      path,
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: Buffer.from(JSON.stringify(body)),
+    });
+    const status = streamed.response.statusCode ?? 502;
+    if (status >= 200 && status < 300) return streamed;
+    const chunks: Buffer[] = [];
+    for await (const chunk of streamed.response) chunks.push(chunk as Buffer);
+    return { refusal: { status, headers: streamed.response.headers, body: Buffer.concat(chunks) } };
+  }
 
   /**
    * Sends the prompt to the next replica in rotation. A replica that cannot be reached (nothing was
@@ -124,15 +179,17 @@ export class VllmService {
   }
 
   private async servedModel(workload: ResolvedWorkload): Promise<string> {
-    const cached = this.servedModelCache.get(workload.replicaId);
-    if (cached && cached.expires > Date.now()) return cached.model;
-    const response = await this.upstream.request(workload, 'GET', '/v1/models');
-    const model = (parseUpstream(response) as { data?: { id?: string }[] }).data?.[0]?.id;
-    if (!model) throw new UpstreamError('The workload serves no model (/v1/models is empty)');
-    this.servedModelCache.set(workload.replicaId, {
-      model,
-      expires: Date.now() + this.config.MODEL_CACHE_MS,
+    const [model] = await this.servedModels.get(workload.replicaId, async () => {
+      const response = await this.upstream.request(workload, 'GET', '/v1/models');
+      const data = (parseUpstream(response) as { data?: unknown }).data;
+      return Array.isArray(data)
+        ? data.flatMap((entry) => {
+            const modelId = (entry as { id?: unknown } | null)?.id;
+            return typeof modelId === 'string' ? [modelId] : [];
+          })
+        : [];
     });
+    if (!model) throw new UpstreamError('The workload serves no model (/v1/models is empty)');
     return model;
   }
 

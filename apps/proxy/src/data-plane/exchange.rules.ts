@@ -1,0 +1,143 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { OVERHEAD_HEADER, WORKLOAD_TIME_HEADER } from '@aiplane/contracts';
+import { REQUEST_ID_HEADER } from '@aiplane/server-kit';
+
+/** One request on the raw data plane: when it arrived (for the overhead header) and its id. */
+export interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  startedAt: bigint;
+  requestId: string;
+}
+
+/** A body over its route's limit: refused before (Content-Length) or while (chunked) it is read. */
+export class BodyTooLargeError extends Error {
+  readonly code = 'BODY_TOO_LARGE';
+  constructor(readonly limit: number) {
+    super(`Request body is larger than the ${limit} byte limit`);
+  }
+}
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection; the rest are the client's own
+// credentials, which no workload may see (the proxy adds the job's key), or are set per hop.
+const NOT_FORWARDED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+  'expect',
+  'authorization',
+  'api-key',
+  'cookie',
+  REQUEST_ID_HEADER,
+]);
+
+const NOT_RETURNED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade']);
+
+/** The client's headers a workload may see; the connection's own and every credential stay behind. */
+export function forwardedHeaders(req: IncomingMessage): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined && !NOT_FORWARDED.has(name) && !name.startsWith('x-aiplane-'))
+      headers[name] = value;
+  }
+  return headers;
+}
+
+/** The workload's response headers a client may see (the framing is this connection's own). */
+export function returnedHeaders(headers: IncomingMessage['headers']): OutgoingHttpHeaders {
+  const kept: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !NOT_RETURNED.has(name)) kept[name] = value;
+  }
+  return kept;
+}
+
+export function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** Refused from Content-Length alone, before a byte is read. */
+export function declaredTooLarge(req: IncomingMessage, limit: number): boolean {
+  const length = Number(req.headers['content-length'] ?? '0');
+  return Number.isFinite(length) && length > limit;
+}
+
+/** The whole body, refused as soon as it passes `limit` (Content-Length is checked first). */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  if (declaredTooLarge(req, limit)) return Promise.reject(new BodyTooLargeError(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        // Drain the rest unread, so the answer can still go out on this connection.
+        req.resume();
+        reject(new BodyTooLargeError(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.on('end', () => {
+      resolve(Buffer.concat(chunks, size));
+    });
+    req.on('error', reject);
+  });
+}
+
+export function isJsonContentType(req: IncomingMessage): boolean {
+  const type = req.headers['content-type'];
+  if (type === undefined) return false;
+  const essence = type.split(';', 1)[0]?.trim().toLowerCase() ?? '';
+  return essence === 'application/json' || (essence.startsWith('application/') && essence.endsWith('+json'));
+}
+
+/** Milliseconds with one decimal, as the timing headers carry them. */
+export function formatMs(ms: number): string {
+  return Math.max(0, ms).toFixed(1);
+}
+
+export function elapsedMs(ex: Exchange): number {
+  return Number(process.hrtime.bigint() - ex.startedAt) / 1e6;
+}
+
+/** The timing headers: overhead is everything but the workload's time to its response headers. */
+export function timingHeaders(ex: Exchange, workloadMs: number | undefined): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = { [OVERHEAD_HEADER]: formatMs(elapsedMs(ex) - (workloadMs ?? 0)) };
+  if (workloadMs !== undefined) headers[WORKLOAD_TIME_HEADER] = formatMs(workloadMs);
+  return headers;
+}
+
+/** An answer the proxy makes itself (no workload involved). */
+export function sendJson(
+  ex: Exchange,
+  status: number,
+  body: unknown,
+  headers: OutgoingHttpHeaders = {},
+  workloadMs?: number,
+): void {
+  const { res } = ex;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const payload = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': payload.length,
+    [REQUEST_ID_HEADER]: ex.requestId,
+    ...headers,
+    ...timingHeaders(ex, workloadMs),
+  });
+  res.end(payload);
+}

@@ -1,0 +1,14 @@
+import { PROXY_PREFIX } from '@aiplane/contracts';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { createHttpApp, type Logger } from '@aiplane/server-kit';
+import { AppModule } from '../app.module';
+import { installDataPlane } from '../data-plane/data-plane.dispatcher';
+import type { ProxyConfig } from '../proxy.config';
+
+/** The proxy as it runs: the Nest app under its prefix, with the raw data plane in front of it. */
+export async function createProxyApp(config: ProxyConfig, logger: Logger): Promise<NestExpressApplication> {
+  const app = await createHttpApp(AppModule.forRoot(config, logger), { logger });
+  app.setGlobalPrefix(PROXY_PREFIX.slice(1));
+  installDataPlane(app);
+  return app;
+}

@@ -1,0 +1,201 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { deriveStatus, replicaIdOf, type ServiceConfig } from '@aiplane/contracts';
+import { mergeConfig, type RecipeCatalogue } from '@aiplane/recipes';
+import type { GroupView, StoredService } from '@aiplane/registry';
+import { RECIPES, UPSTREAM } from '../platform/platform.module';
+import { UpstreamClient } from '../upstream/upstream.client';
+import { RoutingViewCache } from './routing-view.cache';
+import { ServedModelsCache } from './served-models.cache';
+import { portOf, SERVING_STATES, WorkloadResolver, type ResolvedWorkload } from './workload.resolver';
+
+/** How far a model is from serving, best first: what `/v1/models` shows and `Retry-After` follows. */
+export type ModelStatus = 'running' | 'configuring' | 'pending';
+const RANK: Readonly<Record<ModelStatus, number>> = { running: 0, configuring: 1, pending: 2 };
+
+/** A service or group serving models: its ready replicas and how close the others are. */
+interface ServingUnit {
+  id: string;
+  createdAt: string;
+  status: ModelStatus;
+  ready: ResolvedWorkload[];
+  configuredNames: string[];
+}
+
+export interface CatalogueModel {
+  id: string;
+  created: number;
+  status: ModelStatus;
+  services: string[];
+  readyReplicas: number;
+  /** Every ready replica serving it, in no particular order. */
+  ready: ResolvedWorkload[];
+}
+
+/**
+ * Which models the vLLM services and groups serve, from the in-memory routing view. Before a
+ * replica is ready, a unit serves what it was started with (VLLM_SERVED_MODEL_NAME, a
+ * space-separated list as --served-model-name takes, else VLLM_MODEL, else its recipe's default);
+ * once one is, the ids its workload lists are authoritative.
+ */
+@Injectable()
+export class ModelCatalogue {
+  private readonly configured = new Map<string, string[]>();
+
+  constructor(
+    private readonly routing: RoutingViewCache,
+    private readonly resolver: WorkloadResolver,
+    private readonly servedModels: ServedModelsCache,
+    @Inject(UPSTREAM) private readonly upstream: UpstreamClient,
+    @Inject(RECIPES) private readonly recipes: RecipeCatalogue,
+  ) {}
+
+  async models(): Promise<CatalogueModel[]> {
+    const view = await this.routing.view();
+    const units: ServingUnit[] = [];
+    for (const service of view.services.values()) {
+      const unit = service.kind === 'vllm' && service.group_id === null ? this.single(service) : undefined;
+      if (unit) units.push(unit);
+    }
+    for (const group of view.groups.values()) {
+      const unit = group.group.kind === 'vllm' ? this.group(group) : undefined;
+      if (unit) units.push(unit);
+    }
+    const byName = new Map<string, CatalogueModel>();
+    const named = await Promise.all(units.map(async (unit) => ({ unit, names: await this.namesOf(unit) })));
+    for (const { unit, names } of named) {
+      for (const name of names) {
+        const created = Math.floor(Date.parse(unit.createdAt) / 1000);
+        const model = byName.get(name) ?? {
+          id: name,
+          created,
+          status: unit.status,
+          services: [],
+          readyReplicas: 0,
+          ready: [],
+        };
+        model.created = Math.min(model.created, created);
+        if (RANK[unit.status] < RANK[model.status]) model.status = unit.status;
+        model.services.push(unit.id);
+        model.readyReplicas += unit.ready.length;
+        model.ready.push(...unit.ready);
+        byName.set(name, model);
+      }
+    }
+    return [...byName.values()].sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
+  }
+
+  /** The model's ready replicas in the order to try them: round-robin over all, then the others. */
+  candidates(model: CatalogueModel): ResolvedWorkload[] {
+    return this.resolver.rotate(`model:${model.id}`, model.ready);
+  }
+
+  private single(service: StoredService): ServingUnit | undefined {
+    const status = modelStatus(deriveStatus(service.scheduler_state, service.ready));
+    if (status === undefined) return undefined;
+    const ready: ResolvedWorkload[] =
+      status === 'running' && service.endpoint
+        ? [
+            {
+              service,
+              endpoint: service.endpoint,
+              replicaId: replicaIdOf(service.job_id, portOf(service.endpoint), 0),
+            },
+          ]
+        : [];
+    return {
+      id: service.id,
+      createdAt: service.created_at,
+      status,
+      ready,
+      configuredNames: this.configuredNames(service.id, service.recipe_name, service.config),
+    };
+  }
+
+  private group({ group, jobs }: GroupView): ServingUnit | undefined {
+    const ready: ResolvedWorkload[] = [];
+    let status: ModelStatus | undefined;
+    for (const job of jobs) {
+      for (const replica of job.replicas) {
+        const replicaState = modelStatus(deriveStatus(job.scheduler_state, replica.ready));
+        if (replicaState === undefined) continue;
+        if (status === undefined || RANK[replicaState] < RANK[status]) status = replicaState;
+        if (replica.ready && replica.endpoint && SERVING_STATES.includes(job.scheduler_state)) {
+          ready.push({
+            service: job,
+            endpoint: replica.endpoint,
+            replicaId: replicaIdOf(job.job_id, portOf(replica.endpoint), replica.index),
+            replicaIndex: replica.index,
+            group: { id: group.id, totalReplicas: group.total_replicas },
+          });
+        }
+      }
+    }
+    if (status === undefined) return undefined;
+    return {
+      id: group.id,
+      createdAt: group.created_at,
+      status: ready.length > 0 ? 'running' : status === 'running' ? 'configuring' : status,
+      ready,
+      configuredNames: this.configuredNames(group.id, group.recipe_name, group.config),
+    };
+  }
+
+  private async namesOf(unit: ServingUnit): Promise<string[]> {
+    const listed = await Promise.all(
+      unit.ready.map((workload) =>
+        this.servedModels.get(workload.replicaId, () => this.listModels(workload)).catch(() => []),
+      ),
+    );
+    const names = [...new Set(listed.flat())];
+    return names.length > 0 ? names : unit.configuredNames;
+  }
+
+  private async listModels(workload: ResolvedWorkload): Promise<string[]> {
+    const response = await this.upstream.request(workload, 'GET', '/v1/models');
+    if (response.status !== 200) throw new Error(`GET /v1/models answered ${response.status}`);
+    const data = (JSON.parse(response.body.toString('utf8')) as { data?: unknown }).data;
+    return Array.isArray(data)
+      ? data.flatMap((entry) => {
+          const id = (entry as { id?: unknown } | null)?.id;
+          return typeof id === 'string' ? [id] : [];
+        })
+      : [];
+  }
+
+  /** Records never change what they were started with, so this is worked out once per id. */
+  private configuredNames(id: string, recipeName: string, config: ServiceConfig): string[] {
+    let names = this.configured.get(id);
+    if (names === undefined) {
+      const environment = this.environmentOf(recipeName, config);
+      const served = environment.VLLM_SERVED_MODEL_NAME?.split(/\s+/).filter((name) => name !== '') ?? [];
+      const model = environment.VLLM_MODEL;
+      names = served.length > 0 ? served : model ? [model] : [];
+      this.configured.set(id, names);
+    }
+    return names;
+  }
+
+  private environmentOf(recipeName: string, config: ServiceConfig): Record<string, string | undefined> {
+    const recipe = this.recipes.resolve(recipeName);
+    if (recipe) {
+      try {
+        // The orchestrator's own merge, so the flat `model` and the nested environment mean the same here.
+        return mergeConfig(recipe, config).environment;
+      } catch {
+        // A record from before a recipe change: fall through to a plain reading.
+      }
+    }
+    const flatModel = (config as { model?: unknown }).model;
+    return {
+      ...recipe?.environment,
+      ...(typeof flatModel === 'string' ? { VLLM_MODEL: flatModel } : {}),
+      ...Object.fromEntries(
+        Object.entries(config.environment ?? {}).map(([name, value]) => [name, String(value)]),
+      ),
+    };
+  }
+}
+
+function modelStatus(status: string): ModelStatus | undefined {
+  return status === 'running' || status === 'configuring' || status === 'pending' ? status : undefined;
+}
