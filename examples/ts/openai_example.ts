@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     const chat = await openai.chat.completions.create({
       model,
       messages: [{ role: 'user', content: prompt }],
-      max_tokens: maxTokens,
+      max_completion_tokens: maxTokens,
     });
     const answer = chat.choices[0]?.message.content ?? '';
     check(answer.length > 0, `the chat answer has no text: ${JSON.stringify(chat)}`);
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     const stream = await openai.chat.completions.create({
       model,
       messages: [{ role: 'user', content: prompt }],
-      max_tokens: maxTokens,
+      max_completion_tokens: maxTokens,
       stream: true,
     });
     let chunks = 0;
