@@ -279,8 +279,8 @@ describe('streaming through the data plane (local executor)', () => {
         }
       },
     });
-    expect(killed).toBe(true);
     expect(answer.status).toBe(200);
+    expect(killed).toBe(true);
     expect({ complete: answer.complete, error: answer.error }).toEqual({ complete: true, error: undefined });
     const data = sseData(answer.text);
     const errors = data.filter((payload) => payload.startsWith('{"error"'));
