@@ -138,6 +138,7 @@ def main():
             say(f"  {served}: service {service['id']}, {service['status']}")
         for service_id in created:
             gateway.wait_for_service(service_id, args.timeout)
+        failure = None
         try:
             use_models(
                 client,
@@ -148,7 +149,10 @@ def main():
             )
         except openai.APIError as error:
             # The SDK's typed errors carry the gateway's OpenAI-shaped answer.
-            raise ExampleError(f"{type(error).__name__}: {error}") from error
+            failure = f"{type(error).__name__}: {error}"
+        # Raised outside the except block, so it is not reported as a second failure.
+        if failure is not None:
+            raise ExampleError(failure)
     finally:
         # Every service is cancelled even if cancelling another one failed.
         failures = []

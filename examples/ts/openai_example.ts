@@ -17,6 +17,7 @@ import {
   parseOptions,
   runExample,
   say,
+  ExampleError,
   type OptionSpec,
 } from './client';
 
@@ -115,6 +116,11 @@ async function main(): Promise<void> {
       const head = item.embedding.slice(0, 3).map((value) => value.toFixed(4));
       say(`  #${item.index}: ${item.embedding.length} dimensions [${head.join(', ')}, ...]`);
     }
+  } catch (error) {
+    // The SDK's typed errors (NotFoundError, ...) carry the gateway's OpenAI-shaped answer.
+    if (error instanceof OpenAI.APIError)
+      throw new ExampleError(`${error.constructor.name}: ${error.message}`);
+    throw error;
   } finally {
     for (const id of created) await cleanup(() => gateway.cancelService(id));
   }
