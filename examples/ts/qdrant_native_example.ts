@@ -10,7 +10,16 @@
  * needs none. Pass --service-id to use a Qdrant service that is already running; it is left running.
  */
 import { QdrantClient } from '@qdrant/js-client-rest';
-import { check, cleanup, Gateway, parseOptions, runExample, say, type OptionSpec } from './client';
+import {
+  check,
+  cleanup,
+  ExampleError,
+  Gateway,
+  parseOptions,
+  runExample,
+  say,
+  type OptionSpec,
+} from './client';
 
 const RECIPE = 'vector-db/qdrant';
 const COLLECTION = 'native_documents';
@@ -105,6 +114,12 @@ async function main(): Promise<void> {
     say(`Qdrant URL: ${url}`);
     // The version check would only print a warning; the example checks what it uses instead.
     await useQdrant(new QdrantClient({ url, checkCompatibility: false }));
+  } catch (error) {
+    // The client throws its fetcher's ApiError: say what Qdrant (or the gateway) answered.
+    if (error instanceof Error && 'status' in error && 'data' in error) {
+      throw new ExampleError(`HTTP ${String(error.status)}: ${JSON.stringify(error.data)}`);
+    }
+    throw error;
   } finally {
     if (createdId !== undefined) {
       const serviceId = createdId;
