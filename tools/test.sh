@@ -7,6 +7,8 @@ cd "$root"
 
 bash tools/ensure-deps.sh || exit 1
 bash tools/infra/up.sh || exit 1
+# The Python OpenAI client for the SDK suite and the examples, from the local pip index (offline).
+bash tools/infra/python-venv.sh >/dev/null || exit 1
 
 reports="$root/tmp/test-reports"
 rm -rf "$reports" && mkdir -p "$reports"

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { baseEnv, ROOT, withStack } from '@aiplane/testing';
+import { pythonWithOpenAI } from './support/data-plane.client';
 
 interface Record_ {
   id: string;
@@ -19,6 +20,12 @@ const EXAMPLES = [
   'qdrant_simple_example',
   'qdrant_simple_example_with_metrics',
   'vllm_replicas_example',
+] as const;
+
+/** Examples of the official clients (`openai`, `@qdrant/js-client-rest`), by language. */
+const SDK_EXAMPLES = [
+  { name: 'openai_example', languages: ['python', 'typescript'] },
+  { name: 'qdrant_native_example', languages: ['typescript'] },
 ] as const;
 
 const ACTIVE = ['pending', 'configuring', 'running'];
@@ -88,6 +95,21 @@ describe('examples (local executor, plain HTTP)', () => {
       expectSuccess(await run(process.execPath, [path.join(TS_DIST, `${name}.js`), ...exampleArgs()]));
       await expectNothingActive();
     });
+  });
+
+  describe.each(SDK_EXAMPLES)('$name', ({ name, languages }) => {
+    it.each(languages)(
+      'runs in %s with the official client and cancels what it created',
+      async (language) => {
+        const result =
+          language === 'python'
+            ? // The venv's python: the one interpreter here with the `openai` package.
+              await run(pythonWithOpenAI(), [path.join('examples', `${name}.py`), ...exampleArgs()])
+            : await run(process.execPath, [path.join(TS_DIST, `${name}.js`), ...exampleArgs()]);
+        expectSuccess(result);
+        await expectNothingActive();
+      },
+    );
   });
 
   it('exits non-zero when the gateway cannot be reached', async () => {

@@ -114,6 +114,9 @@ describe('module boundaries allow', () => {
     ['tools/openapi/fixture.ts', '../../apps/gateway/src/gateway.app'],
     ['apps/gateway/src/fixture.spec.ts', '@aiplane/testing'],
     ['libs/server-kit/src/fixture.spec.ts', '@aiplane/http-api'],
+    ['examples/ts/fixture.ts', 'node:util'],
+    ['examples/ts/fixture.ts', 'openai'],
+    ['examples/ts/fixture.ts', '@qdrant/js-client-rest'],
   ])('%s importing %s', async (file, specifier) => {
     expect(await objections(file, specifier)).toEqual([]);
   });
