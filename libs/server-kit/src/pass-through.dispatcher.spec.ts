@@ -57,7 +57,11 @@ async function listen(server: http.Server): Promise<string> {
 
 async function close(server: http.Server): Promise<void> {
   server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await new Promise<void>((resolve) => {
+    server.close(() => {
+      resolve();
+    });
+  });
 }
 
 const TOKEN = 'proxy-token-0123456789';
@@ -303,7 +307,9 @@ describe('PassThroughDispatcher', () => {
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() });
+        });
       });
       req.on('error', reject);
       const chunk = Buffer.alloc(256 * 1024, 'a');

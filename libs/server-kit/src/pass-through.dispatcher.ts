@@ -243,9 +243,10 @@ export class PassThroughDispatcher {
       answered = true;
       const answerHeaders = answer.headers;
       const connection = answerHeaders.connection;
-      for (const name of HOP_BY_HOP) delete answerHeaders[name];
+      for (const name of HOP_BY_HOP) Reflect.deleteProperty(answerHeaders, name);
       if (typeof connection === 'string') {
-        for (const token of connection.split(',')) delete answerHeaders[token.trim().toLowerCase()];
+        for (const token of connection.split(','))
+          Reflect.deleteProperty(answerHeaders, token.trim().toLowerCase());
       }
       answerHeaders[OVERHEAD_HEADER] = formatMs(
         overheadMs(performance.now() - started, answerHeaders[WORKLOAD_TIME_HEADER]),
@@ -296,9 +297,9 @@ export class PassThroughDispatcher {
     const chunked = headers['transfer-encoding'] !== undefined && headers['content-length'] === undefined;
     const connection = headers.connection;
     if (typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close') {
-      for (const token of connection.split(',')) delete headers[token.trim().toLowerCase()];
+      for (const token of connection.split(',')) Reflect.deleteProperty(headers, token.trim().toLowerCase());
     }
-    for (const name of REQUEST_DROPPED) delete headers[name];
+    for (const name of REQUEST_DROPPED) Reflect.deleteProperty(headers, name);
     // Node frames a body of unknown length only when told to; a GET with a chunked body would go unframed.
     if (chunked) headers['transfer-encoding'] = 'chunked';
     const { token } = this.options.upstream;
@@ -347,14 +348,14 @@ function tooLarge(limit: number): string {
  * (writeHead, the first write, end, flushHeaders) through writeHead.
  */
 function stampOverhead(res: http.ServerResponse, started: number): void {
-  const writeHead = res.writeHead;
-  res.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
-    if (!this.headersSent) {
-      this.setHeader(
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => http.ServerResponse;
+  res.writeHead = (...args: unknown[]) => {
+    if (!res.headersSent) {
+      res.setHeader(
         OVERHEAD_HEADER,
-        formatMs(overheadMs(performance.now() - started, this.getHeader(WORKLOAD_TIME_HEADER))),
+        formatMs(overheadMs(performance.now() - started, res.getHeader(WORKLOAD_TIME_HEADER))),
       );
     }
-    return (writeHead as (...rest: unknown[]) => http.ServerResponse).apply(this, args);
-  } as typeof res.writeHead;
+    return writeHead(...args);
+  };
 }
