@@ -6,8 +6,10 @@ import { HealthController } from './health/health.controller';
 import { StackReadiness } from './health/stack-readiness.service';
 import { RecipesController } from './recipes/recipes.controller';
 import { ServiceGroupsController } from './service-groups/service-groups.controller';
+import { OpenAiController, ServiceOpenAiController } from './openai/openai.controller';
 import { ServicesController } from './services/services.controller';
 import { TransportModule } from './transport/transport.module';
+import { QdrantController } from './vector-db/qdrant.controller';
 import { VectorDbController } from './vector-db/vector-db.controller';
 import { VllmController } from './vllm/vllm.controller';
 
@@ -24,6 +26,10 @@ export class AppModule {
         VllmController,
         VectorDbController,
         RecipesController,
+        // Documentation only: the pass-through serves these paths before Nest (see their files).
+        OpenAiController,
+        ServiceOpenAiController,
+        QdrantController,
       ],
       providers: [StackReadiness, RouteForwarder],
     };

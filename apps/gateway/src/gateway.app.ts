@@ -1,7 +1,8 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { GATEWAY_PREFIX, pathPattern, routeIds } from '@aiplane/contracts';
-import { createHttpApp, JSON_BODY_LIMIT, type Logger } from '@aiplane/server-kit';
+import { createHttpApp, JSON_BODY_LIMIT, PassThroughDispatcher, type Logger } from '@aiplane/server-kit';
 import { AppModule } from './app.module';
+import { OPENAI_ROOT_PATHS } from './openai/openai.controller';
 import type { GatewayConfig } from './gateway.config';
 import { API_PREFIX, buildOpenApiDocument, serveOpenApiDocs } from './openapi';
 
@@ -17,7 +18,10 @@ export async function createGatewayApp(
   logger: Logger,
 ): Promise<NestExpressApplication> {
   const app = await createHttpApp(AppModule.forRoot(config, logger), { logger, bodyLimit: JSON_BODY_LIMIT });
-  app.setGlobalPrefix(API_PREFIX, { exclude: OUTSIDE_PREFIX });
+  app.setGlobalPrefix(API_PREFIX, { exclude: [...OUTSIDE_PREFIX, ...OPENAI_ROOT_PATHS] });
+  // The data plane (root /v1, the per-service OpenAI and Qdrant forms, every table route with a
+  // proxy path) never reaches Nest: it is streamed to the proxy from the server's request event.
+  app.get(PassThroughDispatcher).install(app.getHttpServer());
   serveOpenApiDocs(app, buildOpenApiDocument(app));
   return app;
 }

@@ -8,6 +8,8 @@ describe('parseGatewayConfig', () => {
       port: 8001,
       orchestratorUrl: 'http://127.0.0.1:8000',
       orchestratorToken: undefined,
+      proxyUrl: 'http://127.0.0.1:8003',
+      proxyToken: undefined,
       ssh: undefined,
       upstreamTimeoutMs: 30_000,
       logLevel: 'info',
@@ -23,6 +25,7 @@ describe('parseGatewayConfig', () => {
       SSH_KNOWN_HOSTS_PATH: '/home/me/.ssh/known_hosts',
       ORCHESTRATOR_URL: 'http://mel0001:8000/',
       ORCHESTRATOR_TOKEN: 'secret',
+      PROXY_URL: 'http://127.0.0.1:8003/',
       SSH_KEEPALIVE_MS: '5000',
       UPSTREAM_TIMEOUT_MS: '60000',
       LOG_LEVEL: 'debug',
@@ -32,6 +35,9 @@ describe('parseGatewayConfig', () => {
       port: 8001,
       orchestratorUrl: 'http://mel0001:8000',
       orchestratorToken: 'secret',
+      proxyUrl: 'http://127.0.0.1:8003',
+      // The stack gives the proxy the orchestrator's token: one secret unless told otherwise.
+      proxyToken: 'secret',
       ssh: {
         host: 'login.lxp.lu',
         port: 8822,
@@ -64,8 +70,17 @@ describe('parseGatewayConfig', () => {
     });
   });
 
+  it('sends the proxy its own token when PROXY_TOKEN is set', () => {
+    expect(parseGatewayConfig({ ORCHESTRATOR_TOKEN: 'a', PROXY_TOKEN: 'b' })).toMatchObject({
+      orchestratorToken: 'a',
+      proxyToken: 'b',
+    });
+    expect(parseGatewayConfig({ ORCHESTRATOR_TOKEN: 'a', PROXY_TOKEN: '' }).proxyToken).toBe('a');
+  });
+
   it.each([
     [{ ORCHESTRATOR_URL: 'https://mel0001:8000' }, 'ORCHESTRATOR_URL'],
+    [{ PROXY_URL: 'http://mel0001:8003/api' }, 'PROXY_URL'],
     [{ ORCHESTRATOR_URL: 'http://mel0001:8000/api' }, 'ORCHESTRATOR_URL'],
     [{ ORCHESTRATOR_URL: 'not a url' }, 'ORCHESTRATOR_URL'],
     [{ GATEWAY_PORT: '70000' }, 'GATEWAY_PORT'],

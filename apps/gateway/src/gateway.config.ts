@@ -16,6 +16,10 @@ export interface GatewayConfig {
   /** Where the orchestrator listens; in SSH mode as seen from the SSH server. */
   orchestratorUrl: string;
   orchestratorToken: string | undefined;
+  /** Where the data-plane proxy listens; in SSH mode as seen from the SSH server. */
+  proxyUrl: string;
+  /** Sent to the proxy; the stack gives the proxy the orchestrator's token, hence the default. */
+  proxyToken: string | undefined;
   /** Set: every upstream call goes through one SSH connection. Unset: plain HTTP. */
   ssh: SshSettings | undefined;
   upstreamTimeoutMs: number;
@@ -28,29 +32,32 @@ const optionalText = z
   .transform((value) => (value === '' ? undefined : value))
   .optional();
 
-const orchestratorUrl = z
-  .string()
-  .trim()
-  .default('http://127.0.0.1:8000')
-  .refine(
-    (value) => {
-      try {
-        const url = new URL(value);
-        // The gateway adds the `/api` prefix itself and speaks plain HTTP inside the tunnel.
-        return url.protocol === 'http:' && (url.pathname === '/' || url.pathname === '') && !url.search;
-      } catch {
-        return false;
-      }
-    },
-    { error: 'must be an http:// URL without a path, e.g. http://127.0.0.1:8000' },
-  );
+/** An upstream's base URL: the gateway adds each route's path itself and speaks plain HTTP inside the tunnel. */
+const upstreamUrl = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .refine(
+      (value) => {
+        try {
+          const url = new URL(value);
+          return url.protocol === 'http:' && (url.pathname === '/' || url.pathname === '') && !url.search;
+        } catch {
+          return false;
+        }
+      },
+      { error: `must be an http:// URL without a path, e.g. ${fallback}` },
+    );
 
 const schema = z
   .object({
     GATEWAY_HOST: z.string().trim().min(1).default('127.0.0.1'),
     GATEWAY_PORT: portFromEnv.default(8001),
-    ORCHESTRATOR_URL: orchestratorUrl,
+    ORCHESTRATOR_URL: upstreamUrl('http://127.0.0.1:8000'),
     ORCHESTRATOR_TOKEN: optionalText,
+    PROXY_URL: upstreamUrl('http://127.0.0.1:8003'),
+    PROXY_TOKEN: optionalText,
     SSH_HOST: optionalText,
     SSH_PORT: portFromEnv.min(1).default(22),
     SSH_USER: optionalText,
@@ -75,6 +82,8 @@ const schema = z
       port: env.GATEWAY_PORT,
       orchestratorUrl: env.ORCHESTRATOR_URL.replace(/\/+$/, ''),
       orchestratorToken: env.ORCHESTRATOR_TOKEN,
+      proxyUrl: env.PROXY_URL.replace(/\/+$/, ''),
+      proxyToken: env.PROXY_TOKEN ?? env.ORCHESTRATOR_TOKEN,
       ssh:
         SSH_HOST !== undefined &&
         SSH_USER !== undefined &&

@@ -11,6 +11,8 @@ interface Route {
   body?: unknown;
   upstreamMethod: string;
   upstreamPath: string;
+  /** The data plane goes straight to the proxy (at the orchestrator's paths); the rest to the orchestrator. */
+  via: 'orchestrator' | 'proxy';
 }
 
 const CREATE = {
@@ -34,6 +36,7 @@ const same = (method: string, path: string, body?: unknown): Route => ({
   body,
   upstreamMethod: method,
   upstreamPath: `/api${path}`,
+  via: 'orchestrator',
 });
 const moved = (
   method: string,
@@ -47,7 +50,20 @@ const moved = (
   body,
   upstreamMethod,
   upstreamPath: `/api${upstreamPath}`,
+  via: 'orchestrator',
 });
+const proxied = (route: Route): Route => ({ ...route, via: 'proxy' });
+/** A pass-through path outside the route table: `path` on the gateway, `upstreamPath` on the proxy. */
+const passed = (method: string, path: string, upstreamPath: string, body?: unknown): Route => ({
+  method,
+  path,
+  body,
+  upstreamMethod: method,
+  upstreamPath,
+  via: 'proxy',
+});
+const CHAT = { model: 'Qwen/Qwen2.5-7B-Instruct', messages: [{ role: 'user', content: 'hi' }] };
+const QDRANT_POINTS = { points: [{ id: 1, vector: [0.1, 0.2] }] };
 
 const ROUTES: Route[] = [
   moved('POST', '/services', 'POST', '/services/start', CREATE),
@@ -60,7 +76,7 @@ const ROUTES: Route[] = [
   moved('DELETE', '/services/3652098', 'POST', '/services/stop/3652098'),
   same('GET', '/services/3652098/logs'),
   same('GET', '/services/3652098/logs?lines=50'),
-  same('GET', '/services/3652098/metrics'),
+  proxied(same('GET', '/services/3652098/metrics')),
   same('GET', '/service-groups'),
   same('GET', '/service-groups/3652098'),
   same('GET', '/service-groups/sg-3652098/status'),
@@ -80,48 +96,75 @@ const ROUTES: Route[] = [
     'GET',
     '/services/vllm/model-info/Qwen/Qwen2.5-7B-Instruct',
   ),
-  moved('GET', '/vllm/3652098/models', 'GET', '/services/vllm/3652098/models'),
-  moved('POST', '/vllm/3652098/prompt', 'POST', '/services/vllm/3652098/prompt', PROMPT),
-  moved('GET', '/vllm/3652098/metrics', 'GET', '/services/vllm/3652098/metrics'),
+  proxied(moved('GET', '/vllm/3652098/models', 'GET', '/services/vllm/3652098/models')),
+  proxied(moved('POST', '/vllm/3652098/prompt', 'POST', '/services/vllm/3652098/prompt', PROMPT)),
+  proxied(moved('GET', '/vllm/3652098/metrics', 'GET', '/services/vllm/3652098/metrics')),
   moved('GET', '/vector-db/services', 'GET', '/services/vector-db/services'),
-  moved('GET', '/vector-db/3642875/collections', 'GET', '/services/vector-db/3642875/collections'),
-  moved(
-    'GET',
-    '/vector-db/3642875/collections/my_documents',
-    'GET',
-    '/services/vector-db/3642875/collections/my_documents',
+  proxied(moved('GET', '/vector-db/3642875/collections', 'GET', '/services/vector-db/3642875/collections')),
+  proxied(
+    moved(
+      'GET',
+      '/vector-db/3642875/collections/my_documents',
+      'GET',
+      '/services/vector-db/3642875/collections/my_documents',
+    ),
   ),
-  moved(
-    'PUT',
-    '/vector-db/3642875/collections/my_documents',
-    'PUT',
-    '/services/vector-db/3642875/collections/my_documents',
-    COLLECTION,
+  proxied(
+    moved(
+      'PUT',
+      '/vector-db/3642875/collections/my_documents',
+      'PUT',
+      '/services/vector-db/3642875/collections/my_documents',
+      COLLECTION,
+    ),
   ),
-  moved(
-    'DELETE',
-    '/vector-db/3642875/collections/my_documents',
-    'DELETE',
-    '/services/vector-db/3642875/collections/my_documents',
+  proxied(
+    moved(
+      'DELETE',
+      '/vector-db/3642875/collections/my_documents',
+      'DELETE',
+      '/services/vector-db/3642875/collections/my_documents',
+    ),
   ),
-  moved(
-    'PUT',
-    '/vector-db/3642875/collections/my_documents/points',
-    'PUT',
-    '/services/vector-db/3642875/collections/my_documents/points',
-    POINTS,
+  proxied(
+    moved(
+      'PUT',
+      '/vector-db/3642875/collections/my_documents/points',
+      'PUT',
+      '/services/vector-db/3642875/collections/my_documents/points',
+      POINTS,
+    ),
   ),
-  moved(
-    'POST',
-    '/vector-db/3642875/collections/my_documents/points/search',
-    'POST',
-    '/services/vector-db/3642875/collections/my_documents/points/search',
-    SEARCH,
+  proxied(
+    moved(
+      'POST',
+      '/vector-db/3642875/collections/my_documents/points/search',
+      'POST',
+      '/services/vector-db/3642875/collections/my_documents/points/search',
+      SEARCH,
+    ),
   ),
-  moved('GET', '/vector-db/3642875/metrics', 'GET', '/services/vector-db/3642875/metrics'),
+  proxied(moved('GET', '/vector-db/3642875/metrics', 'GET', '/services/vector-db/3642875/metrics')),
   same('GET', '/recipes'),
   same('GET', '/recipes/vllm-single-node'),
   same('GET', '/recipes/inference/vllm-single-node'),
+  passed('GET', '/v1/models', '/v1/models'),
+  passed('POST', '/v1/chat/completions', '/v1/chat/completions', CHAT),
+  passed('POST', '/v1/completions', '/v1/completions', { model: 'm', prompt: 'hi' }),
+  passed('POST', '/v1/embeddings', '/v1/embeddings', { model: 'm', input: 'hi' }),
+  passed('GET', '/api/v1/vllm/3652098/v1/models', '/api/services/vllm/3652098/v1/models'),
+  passed(
+    'POST',
+    '/api/v1/vllm/sg-3652098/v1/chat/completions',
+    '/api/services/vllm/sg-3652098/v1/chat/completions',
+    CHAT,
+  ),
+  passed(
+    'PUT',
+    '/api/v1/vector-db/3642875/qdrant/collections/docs/points?wait=true',
+    '/api/services/vector-db/3642875/qdrant/collections/docs/points?wait=true',
+    QDRANT_POINTS,
+  ),
 ];
 
 function send(
@@ -156,15 +199,19 @@ function rawGet(
   });
 }
 
-describe('gateway → orchestrator over plain HTTP', () => {
+describe('gateway → orchestrator and proxy over plain HTTP', () => {
   const orchestrator = new StandInOrchestrator();
+  // The same echoing stand-in, in the proxy's place: it serves the orchestrator's paths.
+  const proxy = new StandInOrchestrator();
   let gateway: RunningGateway;
 
   beforeAll(async () => {
     await orchestrator.start();
+    await proxy.start();
     gateway = await startGateway({
       ORCHESTRATOR_URL: orchestrator.url,
       ORCHESTRATOR_TOKEN: TOKEN,
+      PROXY_URL: proxy.url,
       UPSTREAM_TIMEOUT_MS: '1000',
     });
   });
@@ -172,19 +219,26 @@ describe('gateway → orchestrator over plain HTTP', () => {
   afterAll(async () => {
     await gateway.close();
     await orchestrator.close();
+    await proxy.close();
   });
 
   beforeEach(() => {
     orchestrator.reset();
+    proxy.reset();
   });
 
   it.each(ROUTES.map((route) => [`${route.method} ${route.path}`, route] as const))(
     '%s reaches the right upstream route',
     async (_name, route) => {
-      const res = await send(gateway, route.method, route.path, route.body);
+      const res = await send(gateway, route.method, route.path, route.body, {
+        authorization: 'Bearer sk-whatever-the-sdk-sends',
+      });
       expect(res.status).toBe(200);
       expect(res.headers.get('x-upstream')).toBe('stand-in');
-      const [upstream, ...rest] = orchestrator.forwarded();
+      expect(res.headers.get('x-aiplane-overhead-ms')).toMatch(/^\d+\.\d$/);
+      const [target, other] = route.via === 'proxy' ? [proxy, orchestrator] : [orchestrator, proxy];
+      expect(other.forwarded()).toHaveLength(0);
+      const [upstream, ...rest] = target.forwarded();
       expect(rest).toHaveLength(0);
       expect(upstream?.method).toBe(route.upstreamMethod);
       expect(upstream?.url).toBe(route.upstreamPath);
@@ -208,7 +262,7 @@ describe('gateway → orchestrator over plain HTTP', () => {
     const rest = new Promise<void>((resolve) => {
       releaseRest = resolve;
     });
-    orchestrator.handler = async (_req, res) => {
+    proxy.handler = async (_req, res) => {
       res.writeHead(202, { 'content-type': 'text/plain; version=0.0.4', 'x-custom': 'kept' });
       res.write('first chunk\n');
       await rest;
@@ -231,7 +285,7 @@ describe('gateway → orchestrator over plain HTTP', () => {
   });
 
   it('passes upstream errors through with their status and body', async () => {
-    orchestrator.handler = (_req, res) => {
+    proxy.handler = (_req, res) => {
       res
         .writeHead(404, { 'content-type': 'application/json' })
         .end('{"success":false,"error":"Not found","message":"Service 42 not found"}');
@@ -348,9 +402,7 @@ describe('gateway → orchestrator over plain HTTP', () => {
     ['GET', '/api/v1/services/abc'],
     ['GET', '/api/v1/services/1234567890123'],
     ['GET', '/api/v1/services/sg-'],
-    ['POST', '/api/v1/vllm/12%2F..%2F34/prompt'],
     ['GET', '/api/v1/service-groups/..%2Fservices'],
-    ['GET', '/api/v1/vector-db/3642875/collections/a%20b'],
     ['GET', '/api/v1/recipes/inference%2Fvllm'],
     ['GET', '/api/v1/vllm/model-info/Qwen/a%3Fb'],
     ['GET', '/api/v1/services/3652098/logs?lines=abc'],
@@ -368,6 +420,31 @@ describe('gateway → orchestrator over plain HTTP', () => {
   });
 
   it.each([
+    ['POST', '/api/v1/vllm/12%2F..%2F34/prompt'],
+    ['GET', '/api/v1/vector-db/x/qdrant/collections'],
+  ])('%s %s → 400 in the data-plane envelope, calling neither upstream', async (method, path) => {
+    const res = await send(gateway, method, path, method === 'POST' ? PROMPT : undefined);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      success: false,
+      statusCode: 400,
+      error: 'Bad Request',
+      message: expect.stringMatching(/is not a service id/) as unknown,
+    });
+    expect(orchestrator.forwarded()).toHaveLength(0);
+    expect(proxy.forwarded()).toHaveLength(0);
+  });
+
+  it('answers a malformed id on a per-service /v1 path in OpenAI’s shape', async () => {
+    const res = await send(gateway, 'POST', '/api/v1/vllm/abc/v1/chat/completions', CHAT);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      error: { type: 'invalid_request_error', code: 'invalid_service_id' },
+    });
+    expect(proxy.forwarded()).toHaveLength(0);
+  });
+
+  it.each([
     ['POST', '/api/v1/services', { ...CREATE, extra: true }, /extra/],
     ['POST', '/api/v1/services', { recipe_name: 'x', config: { resources: { gpus: 4 } } }, /gpus/],
     ['POST', '/api/v1/services', { recipe_name: 'x', config: { gpus: 4 } }, /^config\.gpus/],
@@ -379,14 +456,6 @@ describe('gateway → orchestrator over plain HTTP', () => {
     ],
     ['POST', '/api/v1/services', { recipe_name: 'x', config: { nodes: 'one' } }, /^config\.nodes must be/],
     ['POST', '/api/v1/services/3652098/status', { status: 'running' }, /cancelled/],
-    ['POST', '/api/v1/vllm/3652098/prompt', { prompt: 'hi', stream_everything: true }, /stream_everything/],
-    ['POST', '/api/v1/vllm/3652098/prompt', { max_tokens: 5 }, /prompt/],
-    ['PUT', '/api/v1/vector-db/1/collections/c', { vector_size: 0 }, /vector_size/],
-    ['PUT', '/api/v1/vector-db/1/collections/c', { vector_size: 4, distance: 'Hamming' }, /distance/],
-    ['PUT', '/api/v1/vector-db/1/collections/c/points', { points: [] }, /points/],
-    ['PUT', '/api/v1/vector-db/1/collections/c/points', { points: [{ id: -1, vector: [1] }] }, /id/],
-    ['PUT', '/api/v1/vector-db/1/collections/c/points', { points: [{ id: 1, vector: ['a'] }] }, /vector/],
-    ['POST', '/api/v1/vector-db/1/collections/c/points/search', { query_vector: [1], limit: 0 }, /limit/],
   ])('%s %s with a bad body → 400 naming the field', async (method, path, body, field) => {
     const res = await send(gateway, method, path, body);
     expect(res.status).toBe(400);
@@ -394,6 +463,60 @@ describe('gateway → orchestrator over plain HTTP', () => {
     expect(answer.statusCode).toBe(400);
     expect(answer.message).toMatch(field);
     expect(orchestrator.forwarded()).toHaveLength(0);
+  });
+
+  // The proxy is the one hop that reads a data-plane body (CONTRACT "Parsing"): the gateway streams
+  // it on, byte for byte, whatever it holds, and relays the proxy's verdict.
+  it.each([
+    ['POST', '/api/v1/vllm/3652098/prompt', { prompt: 'hi', stream_everything: true }],
+    ['POST', '/api/v1/vllm/3652098/prompt', { max_tokens: 5 }],
+    ['PUT', '/api/v1/vector-db/1/collections/c', { vector_size: 0 }],
+    ['PUT', '/api/v1/vector-db/1/collections/c', { vector_size: 4, distance: 'Hamming' }],
+    ['PUT', '/api/v1/vector-db/1/collections/c/points', { points: [] }],
+    ['PUT', '/api/v1/vector-db/1/collections/c/points', { points: [{ id: -1, vector: [1] }] }],
+    ['PUT', '/api/v1/vector-db/1/collections/c/points', { points: [{ id: 1, vector: ['a'] }] }],
+    ['POST', '/api/v1/vector-db/1/collections/c/points/search', { query_vector: [1], limit: 0 }],
+  ])('%s %s with a bad body goes to the proxy unparsed, which judges it', async (method, path, body) => {
+    proxy.handler = (_req, res) => {
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end('{"success":false,"statusCode":400,"error":"Bad Request","message":"from the proxy"}');
+    };
+    const raw = `  ${JSON.stringify(body)}\n`;
+    const res = await fetch(`${gateway.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: raw,
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ message: 'from the proxy' });
+    expect(proxy.forwarded()[0]?.body).toBe(raw);
+    expect(orchestrator.forwarded()).toHaveLength(0);
+  });
+
+  it('passes a collection name on for the proxy to check', async () => {
+    await send(gateway, 'GET', '/api/v1/vector-db/3642875/collections/a%20b');
+    expect(proxy.forwarded()[0]?.url).toBe('/api/services/vector-db/3642875/collections/a%20b');
+  });
+
+  it('puts the overhead header on control-plane answers and the gateway’s own routes too', async () => {
+    for (const path of ['/api/v1/services', '/health', '/api/v1/nowhere']) {
+      const res = await fetch(`${gateway.url}${path}`);
+      expect(res.headers.get('x-aiplane-overhead-ms')).toMatch(/^\d+\.\d$/);
+    }
+  });
+
+  it('subtracts the workload’s time the proxy reports from its own', async () => {
+    proxy.handler = (_req, res) => {
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json', 'x-aiplane-workload-ms': '60.0' }).end('{}');
+      }, 80);
+    };
+    const res = await send(gateway, 'GET', '/v1/models');
+    expect(res.headers.get('x-aiplane-workload-ms')).toBe('60.0');
+    const overhead = Number(res.headers.get('x-aiplane-overhead-ms'));
+    expect(overhead).toBeGreaterThanOrEqual(19);
+    expect(overhead).toBeLessThan(60);
   });
 
   it('accepts string and UUID point ids and the optional search fields', async () => {
@@ -405,7 +528,7 @@ describe('gateway → orchestrator over plain HTTP', () => {
     };
     const res = await send(gateway, 'POST', '/api/v1/vector-db/1/collections/c/points/search', body);
     expect(res.status).toBe(200);
-    expect(JSON.parse(orchestrator.forwarded()[0]?.body ?? '')).toEqual(body);
+    expect(JSON.parse(proxy.forwarded()[0]?.body ?? '')).toEqual(body);
   });
 
   it('/health is healthy and /ready 200 while the orchestrator answers', async () => {
@@ -439,6 +562,7 @@ describe('gateway when the orchestrator is down', () => {
   beforeAll(async () => {
     gateway = await startGateway({
       ORCHESTRATOR_URL: `http://127.0.0.1:${await closedPort()}`,
+      PROXY_URL: `http://127.0.0.1:${await closedPort()}`,
       UPSTREAM_TIMEOUT_MS: '2000',
     });
   });
@@ -456,6 +580,18 @@ describe('gateway when the orchestrator is down', () => {
       statusCode: 503,
       error: 'Service Unavailable',
       message: expect.stringMatching(/orchestrator is unreachable.*ECONNREFUSED/) as unknown,
+    });
+  });
+
+  it('answers a data-plane request 503 naming the proxy, in OpenAI’s shape on /v1', async () => {
+    const res = await send(gateway, 'POST', '/v1/chat/completions', CHAT);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({
+      error: {
+        message: expect.stringMatching(/^The data-plane proxy is unreachable: .*ECONNREFUSED/) as unknown,
+        type: 'server_error',
+        code: 'upstream_unavailable',
+      },
     });
   });
 

@@ -11,8 +11,10 @@ async function main(): Promise<void> {
   logger.info(
     {
       orchestrator: config.orchestratorUrl,
+      proxy: config.proxyUrl,
       transport: config.ssh ? `ssh ${config.ssh.user}@${config.ssh.host}:${String(config.ssh.port)}` : 'http',
       bearer_token: config.orchestratorToken ? 'set' : 'not set',
+      proxy_token: config.proxyToken ? 'set' : 'not set',
       docs: `http://${config.host}:${String(config.port)}/docs`,
     },
     'gateway ready',

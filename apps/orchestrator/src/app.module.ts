@@ -1,6 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { loggerModule, type Logger } from '@aiplane/server-kit';
-import { DataPlaneModule } from './data-plane/data-plane.module';
 import { HealthController } from './health/health.controller';
 import { ModelsModule } from './models/models.module';
 import type { OrchestratorConfig } from './orchestrator.config';
@@ -14,6 +13,7 @@ export class AppModule {
   static forRoot(config: OrchestratorConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
+      // The data plane is not here: createOrchestratorApp streams it to the proxy before Nest.
       // Routes register in import order, so literal paths (services/vllm/search-models,
       // services/vllm/services) come before the parameterised ones (services/:id, services/vllm/:id/...).
       imports: [
@@ -22,7 +22,6 @@ export class AppModule {
         ModelsModule,
         TargetsModule,
         ServicesModule,
-        DataPlaneModule,
       ],
       controllers: [RecipesController, HealthController],
     };

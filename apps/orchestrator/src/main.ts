@@ -1,17 +1,13 @@
 import 'reflect-metadata';
-import { ORCHESTRATOR_PREFIX } from '@aiplane/contracts';
-import { createHttpApp, createLogger, listen } from '@aiplane/server-kit';
-import { AppModule } from './app.module';
-import { BearerTokenGuard } from './auth/bearer-token.guard';
+import { createLogger, listen } from '@aiplane/server-kit';
+import { createOrchestratorApp } from './orchestrator.app';
 import { loadOrchestratorConfig } from './orchestrator.config';
 
 async function main(): Promise<void> {
   const config = loadOrchestratorConfig();
   const logger = createLogger('orchestrator', config.LOG_LEVEL);
-  const app = await createHttpApp(AppModule.forRoot(config, logger), { logger });
-  app.setGlobalPrefix(ORCHESTRATOR_PREFIX.slice(1));
-  if (config.ORCHESTRATOR_TOKEN) app.useGlobalGuards(new BearerTokenGuard(config.ORCHESTRATOR_TOKEN));
-  else
+  const app = await createOrchestratorApp(config, logger);
+  if (!config.ORCHESTRATOR_TOKEN)
     logger.warn(
       'ORCHESTRATOR_TOKEN is not set: the orchestrator accepts requests from anyone who can reach it',
     );

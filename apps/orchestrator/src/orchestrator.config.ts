@@ -18,6 +18,8 @@ const schema = z.object({
   UPSTREAM_TIMEOUT_MS: durationMsFromEnv.default(120_000),
   /** Required from clients when set (the gateway sends it); `npm start` generates one per run. */
   ORCHESTRATOR_TOKEN: z.string().min(16).optional(),
+  /** Sent to the data-plane proxy; the stack gives the proxy the orchestrator's token, the default here. */
+  PROXY_TOKEN: z.string().min(16).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Model search calls this Hub API; a mirror or a test server may stand in for it. */
   HF_HUB_URL: z.url().default('https://huggingface.co'),
@@ -31,10 +33,15 @@ const schema = z.object({
   HF_CACHE_MS: z.coerce.number().int().min(0).max(86_400_000).default(600_000),
 });
 
-export type OrchestratorConfig = z.infer<typeof schema>;
+const withDefaults = schema.transform((env) => ({
+  ...env,
+  PROXY_TOKEN: env.PROXY_TOKEN ?? env.ORCHESTRATOR_TOKEN,
+}));
+
+export type OrchestratorConfig = z.infer<typeof withDefaults>;
 
 export function loadOrchestratorConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): OrchestratorConfig {
-  return parseConfig('orchestrator', schema, env);
+  return parseConfig('orchestrator', withDefaults, env);
 }

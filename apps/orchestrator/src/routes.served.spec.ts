@@ -1,4 +1,12 @@
-import { methodOn, ORCHESTRATOR_PREFIX, pathPattern, routeIds, type RouteId } from '@aiplane/contracts';
+import {
+  examplePath,
+  matchPassThrough,
+  methodOn,
+  ORCHESTRATOR_PREFIX,
+  pathPattern,
+  routeDef,
+  routeIds,
+} from '@aiplane/contracts';
 import { createLogger, routesOf } from '@aiplane/server-kit';
 import { AppModule } from './app.module';
 import { loadOrchestratorConfig } from './orchestrator.config';
@@ -10,26 +18,27 @@ const registered = routesOf(
 );
 const operation = (method: string, path: string): string => `${method} ${path}`;
 const onOrchestrator = routeIds().filter((id) => pathPattern(id, 'orchestrator') !== undefined);
+/** The data plane: served by the pass-through in front of Nest, streamed to the proxy. */
+const proxied = onOrchestrator.filter((id) => routeDef(id).proxy !== undefined);
+const inNest = onOrchestrator.filter((id) => routeDef(id).proxy === undefined);
 
 describe('the orchestrator serves the route table', () => {
-  it('registers every orchestrator route of the table, with its method, and no route the table lacks', () => {
-    const table = onOrchestrator.map((id) =>
+  it('registers every control-plane route of the table, with its method, and no route the table lacks', () => {
+    const table = inNest.map((id) =>
       operation(methodOn(id, 'orchestrator'), pathPattern(id, 'orchestrator') ?? ''),
     );
     expect(registered.map(({ method, path }) => operation(method, path)).sort()).toEqual(table.sort());
   });
 
-  it.each(['vllm.prompt', 'vllm.models', 'vllm.metrics'] as RouteId[])(
-    'serves %s from vllm/, where a newcomer looks for it',
-    (id) => {
-      const served = registered.find(
-        (route) =>
-          operation(route.method, route.path) ===
-          operation(methodOn(id, 'orchestrator'), pathPattern(id, 'orchestrator') ?? ''),
-      );
-      expect(served?.handler).toMatch(/^VllmController\./);
-    },
-  );
+  it.each(proxied)('serves %s by the pass-through, to the proxy at the path the table gives', (id) => {
+    const match = matchPassThrough(
+      'orchestrator',
+      methodOn(id, 'orchestrator'),
+      examplePath(id, 'orchestrator'),
+    );
+    expect(match?.proxyPath).toBe(examplePath(id, 'proxy'));
+    expect(match?.routeId).toBe(id);
+  });
 
   it('registers no parameterised path before a literal one it would match', () => {
     const segments = (path: string): string[] => path.split('/');

@@ -4,6 +4,7 @@ export * from './forward';
 export * from './http-error.filter';
 export * from './logging';
 export * from './params.pipe';
+export * from './pass-through.dispatcher';
 export * from './platform.module';
 export * from './request-body.rules';
 export * from './request-context';

@@ -17,7 +17,7 @@ export interface StackOptions {
   probeIntervalMs?: number;
   /** trace, debug or info: readiness is read from each process's info-level start-up line. */
   logLevel?: 'trace' | 'debug' | 'info';
-  /** Bearer token between gateway and orchestrator; a fresh random one when absent. */
+  /** Bearer token between gateway, orchestrator and proxy; a fresh random one when absent. */
   orchestratorToken?: string;
   /** Base environment of every process (PATH, HOME, ...): the caller's, never read here. */
   env: Record<string, string>;
@@ -72,6 +72,10 @@ export async function startStack(
         GATEWAY_PORT: String(ports.gateway),
         ORCHESTRATOR_URL: orchestratorUrl,
         ORCHESTRATOR_TOKEN: orchestratorToken,
+        // The data plane goes straight to the proxy. In SSH mode this is its address as the SSH
+        // server sees it: on this one-machine cluster, the same loopback address.
+        PROXY_URL: proxyUrl,
+        PROXY_TOKEN: orchestratorToken,
         ...(ssh
           ? {
               SSH_HOST: ssh.host,
@@ -92,13 +96,15 @@ export async function startStack(
         ORCHESTRATOR_PORT: String(ports.orchestrator),
         PROXY_URL: proxyUrl,
         ORCHESTRATOR_TOKEN: orchestratorToken,
+        PROXY_TOKEN: orchestratorToken,
       },
       readyMessages: LISTENING,
     });
     await supervisor.start({
       name: 'proxy',
       script: dist('proxy'),
-      env: { ...base, PROXY_PORT: String(ports.proxy) },
+      // One secret between the hops: the proxy takes requests only from the gateway and the orchestrator.
+      env: { ...base, PROXY_PORT: String(ports.proxy), PROXY_TOKEN: orchestratorToken },
       readyMessages: LISTENING,
     });
     await supervisor.start({

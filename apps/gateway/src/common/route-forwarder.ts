@@ -48,7 +48,13 @@ const UPSTREAM_HEADERS: Partial<Record<RouteId, (req: Request) => Record<string,
   'services.targets': forwardedOrigin,
 };
 
-/** Every table route of the gateway: the orchestrator path built from the validated parameters. */
+/**
+ * Every control-plane table route of the gateway: the orchestrator path built from the validated
+ * parameters. Table routes with a proxy path (prompts, models, metrics, vector-db) never get here at
+ * run time: the pass-through createGatewayApp installs in front of Nest streams them to the proxy
+ * (routes.served.spec.ts proves it). Their controllers stay, decorators and all, so that the API
+ * document keeps describing their bodies and answers; this handler is then never called for them.
+ */
 @Injectable()
 export class RouteForwarder implements RouteHandler {
   constructor(private readonly orchestrator: OrchestratorClient) {}

@@ -60,6 +60,7 @@ export const ServicesController = gatewayController(
       }),
     ],
     'services.logs': [ApiOkResponse({ type: LogsDto })],
+    // Served by the pass-through before Nest (see RouteForwarder); declared for the API document.
     'services.metrics': [ApiPrometheusText('the workload')],
   },
   [ApiExtraModels(ServiceRecordDto, ReplicaGroupRecordDto)],

@@ -209,12 +209,12 @@ export class OrchestratorClient implements OnApplicationShutdown {
     } catch (error: unknown) {
       // A pooled channel dies with its connection as "socket hang up"; the client should hear
       // that the tunnel dropped, as every request does once the drop is known.
+      const drop =
+        error instanceof GatewayTimeoutError
+          ? undefined
+          : this.tunnel?.explainLoss(error instanceof Error ? error : new Error(String(error)), dropsBefore);
       const failure =
-        this.tunnel?.lostUnder(dropsBefore) &&
-        !(error instanceof GatewayTimeoutError) &&
-        !messageOf(error).includes('SSH tunnel')
-          ? new UnavailableError(`The orchestrator is unreachable: ${this.tunnel.describeDrop()}`)
-          : error;
+        drop === undefined ? error : new UnavailableError(`The orchestrator is unreachable: ${drop}`);
       this.recordFailure(messageOf(failure));
       throw failure;
     }

@@ -50,7 +50,9 @@ export function channelAsSocket(channel: Duplex): SocketLike {
 }
 
 /**
- * An http.Agent whose connections are direct-tcpip channels of one SSH connection. Channels are
+ * An http.Agent whose connections are direct-tcpip channels of one SSH connection. The gateway keeps
+ * one per destination (the orchestrator, the proxy), all over the same tunnel, so each has its own
+ * pool of parked channels and its own cap. Channels are
  * kept alive and reused like sockets of a keep-alive agent: a new channel costs a round trip to
  * the SSH server plus a TCP connect from there, which would otherwise be paid on every request.
  */

@@ -61,9 +61,13 @@ function tunnelOptions(env: SshEnv, overrides: Partial<SshTunnelOptions> = {}): 
   };
 }
 
+/** Where the stand-in proxy listens, as the SSH server sees it (this machine): set once it is started. */
+let proxyUrl = '';
+
 function gatewayEnv(env: SshEnv, orchestratorUrl: string, overrides: Record<string, string> = {}) {
   return {
     ORCHESTRATOR_URL: orchestratorUrl,
+    PROXY_URL: proxyUrl,
     ORCHESTRATOR_TOKEN: TOKEN,
     UPSTREAM_TIMEOUT_MS: '5000',
     ...env,
@@ -165,20 +169,26 @@ describe('SSH transport against the real sshd', () => {
   let env: SshEnv;
   let dir: string;
   const orchestrator = new StandInOrchestrator();
+  // The same echoing stand-in in the data-plane proxy's place, reached in channels of the same connection.
+  const proxy = new StandInOrchestrator();
 
   beforeAll(async () => {
     env = await waitForSshEnv(50_000);
     dir = await mkdtemp(join(tmpdir(), 'gateway-ssh-'));
     await orchestrator.start();
+    await proxy.start();
+    proxyUrl = proxy.url;
   }, 60_000);
 
   afterAll(async () => {
     await orchestrator.close();
+    await proxy.close();
     await rm(dir, { recursive: true, force: true });
   });
 
   beforeEach(() => {
     orchestrator.reset();
+    proxy.reset();
   });
 
   describe('SshTunnel', () => {
@@ -292,21 +302,72 @@ describe('SSH transport against the real sshd', () => {
     });
 
     it('forwards requests through the tunnel with token, request id and body', async () => {
-      const res = await fetch(`${gateway.url}/api/v1/vllm/3652098/prompt`, {
+      const res = await fetch(`${gateway.url}/api/v1/services`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-request-id': 'ssh-req-1' },
-        body: JSON.stringify({ prompt: 'hello', max_tokens: 5 }),
+        body: JSON.stringify({ recipe_name: 'inference/vllm-single-node' }),
       });
       expect(res.status).toBe(200);
       expect(res.headers.get('x-request-id')).toBe('ssh-req-1');
       expect(await res.json()).toEqual({
         method: 'POST',
-        url: '/api/services/vllm/3652098/prompt',
-        body: { prompt: 'hello', max_tokens: 5 },
+        url: '/api/services/start',
+        body: { recipe_name: 'inference/vllm-single-node' },
       });
       const [upstream] = orchestrator.forwarded();
       expect(upstream?.headers.authorization).toBe(`Bearer ${TOKEN}`);
       expect(upstream?.headers['x-request-id']).toBe('ssh-req-1');
+    });
+
+    it('streams the data plane to the proxy in a direct-tcpip channel of the same connection, chunk by chunk', async () => {
+      await fetch(`${gateway.url}/api/v1/services`).then((res) => res.arrayBuffer());
+      const before = (await (await fetch(`${gateway.url}/health`)).json()) as {
+        transport: { connected_since: string };
+      };
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      proxy.handler = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'x-aiplane-workload-ms': '1.0' });
+        res.write('data: {"n":1}\n\n');
+        void held.then(() => res.end('data: {"n":2}\n\ndata: [DONE]\n\n'));
+      };
+      const body = '{"model":"m", "stream":true, "messages":[]}';
+      const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-request-id': 'ssh-sse-1',
+          authorization: 'Bearer sk-x',
+        },
+        body,
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-aiplane-overhead-ms')).toMatch(/^\d+\.\d$/);
+      const reader = res.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+      const decoder = new TextDecoder();
+      // The first event came through the channel while the proxy still held the rest back.
+      expect(decoder.decode((await reader.read()).value)).toBe('data: {"n":1}\n\n');
+      release();
+      let rest = '';
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+        rest += decoder.decode(chunk.value);
+      }
+      expect(rest).toBe('data: {"n":2}\n\ndata: [DONE]\n\n');
+      expect(orchestrator.forwarded()).toHaveLength(1);
+      const [upstream] = proxy.forwarded();
+      expect(upstream).toMatchObject({ method: 'POST', url: '/v1/chat/completions', body });
+      expect(upstream?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+      expect(upstream?.headers['x-request-id']).toBe('ssh-sse-1');
+      // One SSH connection carried both planes.
+      const after = (await (await fetch(`${gateway.url}/health`)).json()) as {
+        transport: { connected_since: string; phase: string };
+      };
+      expect(after.transport).toMatchObject({
+        phase: 'connected',
+        connected_since: before.transport.connected_since,
+      });
     });
 
     it('serves 50 sequential requests over one SSH connection and one reused channel, quickly', async () => {
@@ -409,6 +470,52 @@ describe('SSH transport against the real sshd', () => {
         await relay.close();
       }
       expect(unexplained).toEqual([]);
+    });
+
+    it('answers a data-plane request 503 naming the tunnel when the connection drops under it', async () => {
+      const relay = new Relay(Number(env.SSH_PORT));
+      await relay.start();
+      const knownHosts = await knownHostsFor(env, dir, `[127.0.0.1]:${relay.port}`, 'data_known_hosts');
+      const viaRelay = await startGateway(
+        gatewayEnv(env, orchestrator.url, {
+          SSH_HOST: '127.0.0.1',
+          SSH_PORT: String(relay.port),
+          SSH_KNOWN_HOSTS_PATH: knownHosts,
+        }),
+      );
+      try {
+        // Leaves an idle channel to the proxy in the agent's pool, which the next request takes.
+        expect((await fetch(`${viaRelay.url}/v1/models`)).status).toBe(200);
+        relay.hold();
+        const inFlight = fetch(`${viaRelay.url}/v1/models`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        relay.cut();
+        const res = await inFlight;
+        expect(res.status).toBe(503);
+        expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+          new RegExp(
+            `^The data-plane proxy is unreachable: SSH tunnel to 127\\.0\\.0\\.1:${relay.port} (dropped|is down)`,
+          ),
+        );
+      } finally {
+        await viaRelay.close();
+        await relay.close();
+      }
+    });
+
+    it('answers a data-plane request 503 naming the target when the proxy is down behind a healthy tunnel', async () => {
+      const down = await startGateway(
+        gatewayEnv(env, orchestrator.url, { PROXY_URL: `http://127.0.0.1:${await closedPort()}` }),
+      );
+      try {
+        const res = await fetch(`${down.url}/api/v1/vllm/7/models`);
+        expect(res.status).toBe(503);
+        expect(((await res.json()) as { message: string }).message).toMatch(
+          /^The data-plane proxy is unreachable: SSH tunnel to .* could not reach 127\.0\.0\.1:\d+/,
+        );
+      } finally {
+        await down.close();
+      }
     });
 
     it('answers 503 naming the target when the orchestrator is down behind a healthy tunnel', async () => {

@@ -38,7 +38,8 @@ export interface ChannelOpener {
 }
 
 /**
- * One persistent SSH connection carrying every upstream request in its own direct-tcpip channel.
+ * One persistent SSH connection carrying every upstream request in its own direct-tcpip channel, to
+ * whichever destination it names (the orchestrator for the control plane, the proxy for the data plane).
  * It connects on first use, reconnects with capped exponential backoff after any drop, and while
  * it is down every channel request fails at once: a researcher's client gets a clear 503 instead
  * of waiting out a timeout per request.
@@ -95,6 +96,16 @@ export class SshTunnel implements ChannelOpener {
   /** What a request that lost its channel with the connection is told. */
   describeDrop(): string {
     return `SSH tunnel to ${this.target} dropped during the request: ${this.lastError ?? 'connection lost'}`;
+  }
+
+  /**
+   * What a request that began at `dropsBefore` and failed with `error` is told, when the tunnel is
+   * the cause and the error does not already say so; undefined when the error speaks for itself.
+   */
+  explainLoss(error: Error, dropsBefore: number): string | undefined {
+    return this.lostUnder(dropsBefore) && !error.message.includes('SSH tunnel')
+      ? this.describeDrop()
+      : undefined;
   }
 
   async openChannel(host: string, port: number): Promise<Duplex> {

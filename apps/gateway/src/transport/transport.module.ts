@@ -1,6 +1,6 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import type { Agent } from 'node:http';
-import { HttpForwarder, keepAliveAgent, type Logger } from '@aiplane/server-kit';
+import { HttpForwarder, keepAliveAgent, PassThroughDispatcher, type Logger } from '@aiplane/server-kit';
 import type { GatewayConfig } from '../gateway.config';
 import {
   GATEWAY_CONFIG,
@@ -11,6 +11,7 @@ import {
   PROBE_TIMEOUT_MS,
   SSH_TUNNEL,
 } from './orchestrator.client';
+import { passThroughProvider } from './pass-through.provider';
 import { SshAgent } from './ssh-agent';
 import { SshTunnel } from './ssh-tunnel';
 
@@ -31,9 +32,18 @@ export function createSshTunnel(config: GatewayConfig, logger: Logger): SshTunne
   });
 }
 
-/** How the gateway reaches the orchestrator: one SSH connection when SSH_HOST is set, else plain HTTP. */
+/**
+ * How the gateway reaches the orchestrator (control plane) and the proxy (data plane): one SSH
+ * connection when SSH_HOST is set, else plain HTTP.
+ */
 @Module({})
-export class TransportModule {
+export class TransportModule implements OnApplicationShutdown {
+  constructor(private readonly passThrough: PassThroughDispatcher) {}
+
+  onApplicationShutdown(): void {
+    this.passThrough.close();
+  }
+
   static forRoot(config: GatewayConfig, logger: Logger): DynamicModule {
     return {
       module: TransportModule,
@@ -68,8 +78,9 @@ export class TransportModule {
             }),
         },
         OrchestratorClient,
+        passThroughProvider(config),
       ],
-      exports: [OrchestratorClient, GATEWAY_CONFIG],
+      exports: [OrchestratorClient, GATEWAY_CONFIG, PassThroughDispatcher],
     };
   }
 }

@@ -9,6 +9,8 @@ import {
 import { ApiPrometheusText } from '../common/api-docs';
 import { gatewayController } from '../common/route-forwarder';
 
+// Every route here but vectorDb.services is served by the pass-through before Nest (see
+// RouteForwarder); they are declared here for the API document, which keeps their bodies and examples.
 export const VectorDbController = gatewayController('VectorDbController', 'vector-db', {
   'vectorDb.services': [ApiOkResponse({ type: VectorDbServicesDto })],
   'vectorDb.collections': [ApiOkResponse({ type: CollectionsDto })],

@@ -3,12 +3,11 @@ import type { Redis } from 'ioredis';
 import { createBullConnection, SchedulerQueueClient } from '@aiplane/jobs';
 import { loadReportedRecipeCatalogue, RecipeCatalogue } from '@aiplane/recipes';
 import { RegistryModule } from '@aiplane/registry';
-import { HttpForwarder, keepAliveAgent, platformModule, type Logger } from '@aiplane/server-kit';
+import { platformModule, type Logger } from '@aiplane/server-kit';
 import type { OrchestratorConfig } from '../orchestrator.config';
 
 export { CONFIG, LOGGER } from '@aiplane/server-kit';
 export const QUEUE_REDIS = Symbol('QueueRedis');
-export const PROXY_FORWARDER = Symbol('ProxyForwarder');
 
 /** Every external dependency of the orchestrator, built once from the validated config. */
 @Module({})
@@ -33,18 +32,8 @@ export class PlatformModule implements OnApplicationShutdown {
           provide: RecipeCatalogue,
           useFactory: () => loadReportedRecipeCatalogue(config.RECIPES_DIR, logger),
         },
-        {
-          provide: PROXY_FORWARDER,
-          useFactory: () =>
-            new HttpForwarder({
-              name: 'data-plane proxy',
-              baseUrl: config.PROXY_URL,
-              agent: keepAliveAgent(),
-              timeoutMs: config.UPSTREAM_TIMEOUT_MS,
-            }),
-        },
       ],
-      exports: [SchedulerQueueClient, RecipeCatalogue, PROXY_FORWARDER],
+      exports: [SchedulerQueueClient, RecipeCatalogue],
     });
   }
 

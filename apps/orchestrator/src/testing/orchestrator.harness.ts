@@ -1,7 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ORCHESTRATOR_PREFIX } from '@aiplane/contracts';
-import { createHttpApp, createLogger } from '@aiplane/server-kit';
-import { AppModule } from '../app.module';
+import { createLogger } from '@aiplane/server-kit';
+import { createOrchestratorApp } from '../orchestrator.app';
 import { loadOrchestratorConfig } from '../orchestrator.config';
 
 export interface RunningOrchestrator {
@@ -14,14 +14,16 @@ export interface RunningOrchestrator {
 }
 
 /**
- * The real orchestrator app on an ephemeral port, configured from `env` as main.ts would be. main.ts's
- * bearer-token guard is left out: the int-specs are about the routes behind it.
+ * The real orchestrator app on an ephemeral port, configured from `env` as main.ts would be. The
+ * bearer-token check is left out unless `guard` is set: most int-specs are about the routes behind it.
  */
-export async function startOrchestrator(env: Record<string, string>): Promise<RunningOrchestrator> {
+export async function startOrchestrator(
+  env: Record<string, string>,
+  { guard = false }: { guard?: boolean } = {},
+): Promise<RunningOrchestrator> {
   const config = loadOrchestratorConfig({ LOG_LEVEL: 'silent', ...env, ORCHESTRATOR_PORT: '0' });
   const logger = createLogger('orchestrator', config.LOG_LEVEL);
-  const app = await createHttpApp(AppModule.forRoot(config, logger), { logger });
-  app.setGlobalPrefix(ORCHESTRATOR_PREFIX.slice(1));
+  const app = await createOrchestratorApp(config, logger, { guard });
   await app.listen(0, '127.0.0.1');
   const hostPort = `127.0.0.1:${new URL(await app.getUrl()).port}`;
   return {

@@ -1,0 +1,49 @@
+import type { DynamicModule, Type } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ORCHESTRATOR_PREFIX } from '@aiplane/contracts';
+import { createHttpApp, keepAliveAgent, PassThroughDispatcher, type Logger } from '@aiplane/server-kit';
+import { AppModule } from './app.module';
+import { BearerTokenGuard } from './auth/bearer-token.guard';
+import type { OrchestratorConfig } from './orchestrator.config';
+
+export interface OrchestratorAppOptions {
+  /** In place of the whole AppModule (specs serving a few controllers). */
+  module?: Type | DynamicModule;
+  /** Require ORCHESTRATOR_TOKEN (when set) from every client; the int-specs of the routes behind it leave it out. */
+  guard?: boolean;
+}
+
+/**
+ * The orchestrator's app, ready to listen: the control plane in Nest behind the bearer token, and
+ * in front of Nest the data-plane pass-through for on-cluster clients (root /v1, the per-service
+ * OpenAI and Qdrant forms, every table route with a proxy path), which checks the same token and
+ * streams to the proxy with the proxy's own. Shared by main.ts and the specs.
+ */
+export async function createOrchestratorApp(
+  config: OrchestratorConfig,
+  logger: Logger,
+  options: OrchestratorAppOptions = {},
+): Promise<NestExpressApplication> {
+  const app = await createHttpApp(options.module ?? AppModule.forRoot(config, logger), { logger });
+  app.setGlobalPrefix(ORCHESTRATOR_PREFIX.slice(1));
+  const token = options.guard === false ? undefined : config.ORCHESTRATOR_TOKEN;
+  const guard = token === undefined ? undefined : new BearerTokenGuard(token);
+  if (guard) app.useGlobalGuards(guard);
+  const passThrough = new PassThroughDispatcher({
+    hop: 'orchestrator',
+    upstream: {
+      name: 'data-plane proxy',
+      baseUrl: config.PROXY_URL,
+      agent: keepAliveAgent(),
+      token: config.PROXY_TOKEN,
+      timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+    },
+    ...(guard ? { refuse: (req) => guard.refusal(req.headers.authorization) } : {}),
+  });
+  const server = app.getHttpServer();
+  passThrough.install(server);
+  server.once('close', () => {
+    passThrough.close();
+  });
+  return app;
+}

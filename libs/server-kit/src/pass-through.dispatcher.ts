@@ -1,0 +1,361 @@
+import * as http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import {
+  InvalidServiceIdError,
+  matchPassThrough,
+  OVERHEAD_HEADER,
+  WORKLOAD_TIME_HEADER,
+  type PassThrough,
+  type PassThroughHop,
+  type PassThroughKind,
+} from '@aiplane/contracts';
+import { acceptRequestId, REQUEST_ID_HEADER } from './request-context';
+
+/** Where a hop streams its data-plane requests: the proxy, over HTTP or an SSH channel. */
+export interface PassThroughUpstream {
+  /** Named in error messages: "data-plane proxy". */
+  name: string;
+  /** `http://host:port`, as the agent's connections see it (in SSH mode: from the SSH server). */
+  baseUrl: string;
+  /** Keep-alive sockets, or a pool of SSH channels. */
+  agent: http.Agent;
+  /** Sent as `Authorization: Bearer <token>`; the proxy refuses requests without it when it has one. */
+  token: string | undefined;
+  /** Time allowed for the upstream to start answering; a streamed answer is never cut. */
+  timeoutMs: number;
+}
+
+export interface PassThroughOptions {
+  hop: PassThroughHop;
+  upstream: PassThroughUpstream;
+  /**
+   * Checks a pass-through request before anything is forwarded (the orchestrator's bearer token):
+   * the reason it is refused (401), or undefined to let it through.
+   */
+  refuse?: (req: http.IncomingMessage) => string | undefined;
+  /**
+   * A number taken when a request starts and handed back to `explainFailure`: how the transport
+   * knows whether the request lost its connection under it (the SSH tunnel's drop count).
+   */
+  transportEpoch?: () => number;
+  /** Rewords a failure to reach the upstream (an SSH tunnel that dropped); undefined keeps the error's. */
+  explainFailure?: (error: Error, epoch: number) => string | undefined;
+  /** The hop's public prefix, sent as X-Forwarded-Prefix for paths under it. */
+  prefix?: string;
+}
+
+/** The request's own listener, the one Nest (express) installed. */
+type RequestListener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection; `expect` was answered here already.
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
+// Never sent on: the client's credentials (the proxy adds the workload's key, this hop the proxy's
+// token), its idea of our address, and its forwarding claims, which this hop replaces with its own.
+const REQUEST_DROPPED = [
+  ...HOP_BY_HOP,
+  'expect',
+  'host',
+  'authorization',
+  'cookie',
+  'api-key',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-prefix',
+  'x-forwarded-port',
+];
+const SAFE_HOST = /^[A-Za-z0-9.:[\]-]{1,300}$/;
+const EVENT_STREAM = 'text/event-stream';
+/** A per-service OpenAI path (`.../vllm/<id>/v1/...`), whose errors take OpenAI's shape. */
+const PER_SERVICE_OPENAI = /\/vllm\/[^/?]+\/v1(?:[/?]|$)/;
+
+class UpstreamTimeout extends Error {}
+
+/** Milliseconds with one decimal, never negative. */
+export function formatMs(ms: number): string {
+  return (ms > 0 ? ms : 0).toFixed(1);
+}
+
+/** This hop's share of the time to the answer's headers: the total minus what the workload took. */
+export function overheadMs(totalMs: number, workloadHeader: unknown): number {
+  const workload = typeof workloadHeader === 'string' ? Number(workloadHeader) : Number.NaN;
+  return Number.isFinite(workload) ? totalMs - workload : totalMs;
+}
+
+/**
+ * An error body in the shape clients of that kind of route parse: OpenAI's on `/v1` routes, the
+ * data-plane envelope (as HttpErrorFilter writes it) everywhere else.
+ */
+export function passThroughErrorBody(
+  kind: PassThroughKind,
+  status: number,
+  message: string,
+  code: string,
+  requestId: string,
+): string {
+  if (kind === 'openai') {
+    const type =
+      status >= 500 ? 'server_error' : status === 401 ? 'authentication_error' : 'invalid_request_error';
+    return JSON.stringify({ error: { message, type, code } });
+  }
+  return JSON.stringify({
+    success: false,
+    statusCode: status,
+    error: http.STATUS_CODES[status] ?? 'Error',
+    message,
+    request_id: requestId,
+  });
+}
+
+/**
+ * The data plane's path through a hop, in front of Nest: a request `matchPassThrough` names is
+ * streamed to the proxy as it arrives (no body parsing, no validation, no JSON) and the answer is
+ * streamed back chunk by chunk. Everything else goes to Nest, with the overhead header added to its
+ * answer. Each request costs a few header operations and two timers; nothing is logged.
+ */
+export class PassThroughDispatcher {
+  private readonly host: string;
+  private readonly port: number;
+  private readonly protocol: string;
+
+  constructor(private readonly options: PassThroughOptions) {
+    const base = new URL(options.upstream.baseUrl);
+    this.host = base.hostname;
+    this.port = Number(base.port || (base.protocol === 'https:' ? 443 : 80));
+    this.protocol = base.protocol;
+  }
+
+  /** Puts the dispatcher before the server's own request listener (Nest's), which gets the rest. */
+  install(server: http.Server): void {
+    const listeners = server.listeners('request') as RequestListener[];
+    if (listeners.length !== 1) {
+      throw new Error(`Expected one request listener on the server, found ${String(listeners.length)}`);
+    }
+    const nest = listeners[0] as RequestListener;
+    server.removeAllListeners('request');
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      this.dispatch(req, res, nest);
+    });
+  }
+
+  /** Ends the upstream's pooled connections. */
+  close(): void {
+    this.options.upstream.agent.destroy();
+  }
+
+  dispatch(req: http.IncomingMessage, res: http.ServerResponse, next: RequestListener): void {
+    const started = performance.now();
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    let match: PassThrough | undefined;
+    try {
+      match = matchPassThrough(this.options.hop, method, url);
+    } catch (error) {
+      if (!(error instanceof InvalidServiceIdError)) throw error;
+      const kind: PassThroughKind = PER_SERVICE_OPENAI.test(url) ? 'openai' : 'route';
+      const requestId = acceptRequestId(req.headers[REQUEST_ID_HEADER]);
+      this.refuse(req, res, started, kind, 400, error.message, 'invalid_service_id', requestId);
+      return;
+    }
+    if (match === undefined) {
+      stampOverhead(res, started);
+      next(req, res);
+      return;
+    }
+    this.pass(req, res, match, started);
+  }
+
+  private pass(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    match: PassThrough,
+    started: number,
+  ): void {
+    const { upstream, refuse, transportEpoch } = this.options;
+    const requestId = acceptRequestId(req.headers[REQUEST_ID_HEADER]);
+    const { kind, bodyLimit } = match;
+    const refusal = refuse?.(req);
+    if (refusal !== undefined) {
+      this.refuse(req, res, started, kind, 401, refusal, 'invalid_api_key', requestId);
+      return;
+    }
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > bodyLimit) {
+      this.refuse(req, res, started, kind, 413, tooLarge(bodyLimit), 'request_too_large', requestId);
+      return;
+    }
+    const epoch = transportEpoch ? transportEpoch() : 0;
+    const headers = this.upstreamHeaders(req, requestId);
+    const out = http.request({
+      protocol: this.protocol,
+      host: this.host,
+      port: this.port,
+      method: req.method,
+      path: match.proxyPath,
+      headers,
+      agent: upstream.agent,
+    });
+    out.setTimeout(upstream.timeoutMs, () => {
+      out.destroy(new UpstreamTimeout());
+    });
+    let answered = false;
+    let received = 0;
+
+    req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > bodyLimit) {
+        req.removeAllListeners('data');
+        out.destroy();
+        if (!answered) {
+          answered = true;
+          this.refuse(req, res, started, kind, 413, tooLarge(bodyLimit), 'request_too_large', requestId);
+        }
+        return;
+      }
+      if (!out.write(chunk)) req.pause();
+    });
+    out.on('drain', () => req.resume());
+    req.on('end', () => {
+      if (received <= bodyLimit) out.end();
+    });
+    // The client went away (or its upload broke): the proxy, and through it the workload, must hear it.
+    res.on('close', () => {
+      if (!res.writableFinished) out.destroy();
+    });
+
+    out.on('response', (answer: http.IncomingMessage) => {
+      out.setTimeout(0);
+      if (answered) {
+        answer.resume();
+        return;
+      }
+      answered = true;
+      const answerHeaders = answer.headers;
+      const connection = answerHeaders.connection;
+      for (const name of HOP_BY_HOP) Reflect.deleteProperty(answerHeaders, name);
+      if (typeof connection === 'string') {
+        for (const token of connection.split(','))
+          Reflect.deleteProperty(answerHeaders, token.trim().toLowerCase());
+      }
+      answerHeaders[OVERHEAD_HEADER] = formatMs(
+        overheadMs(performance.now() - started, answerHeaders[WORKLOAD_TIME_HEADER]),
+      );
+      answerHeaders[REQUEST_ID_HEADER] = requestId;
+      res.writeHead(answer.statusCode ?? 502, answerHeaders);
+      const contentType = answerHeaders['content-type'];
+      const events = typeof contentType === 'string' && contentType.startsWith(EVENT_STREAM);
+      // An event stream's client is waiting for the headers; other answers send them with the body.
+      if (events) res.flushHeaders();
+      answer.pipe(res);
+      answer.on('close', () => {
+        if (answer.complete || res.writableEnded) return;
+        answer.unpipe(res);
+        if (events && !res.destroyed) {
+          // Never a silent truncation: one error event, then a clean end the client can read.
+          res.end(
+            `data: ${passThroughErrorBody('openai', 502, `The ${upstream.name}'s answer broke off mid-stream`, 'upstream_disconnected', requestId)}\n\n`,
+          );
+        } else {
+          res.destroy();
+        }
+      });
+    });
+
+    out.on('error', (error: Error) => {
+      if (answered) return;
+      answered = true;
+      req.removeAllListeners('data');
+      if (res.headersSent || res.destroyed) {
+        res.destroy();
+        return;
+      }
+      if (error instanceof UpstreamTimeout) {
+        const message = `The ${upstream.name} did not answer within ${String(upstream.timeoutMs)} ms`;
+        this.refuse(req, res, started, kind, 504, message, 'upstream_timeout', requestId);
+        return;
+      }
+      const reason = this.options.explainFailure?.(error, epoch) ?? error.message;
+      const message = `The ${upstream.name} is unreachable: ${reason}`;
+      this.refuse(req, res, started, kind, 503, message, 'upstream_unavailable', requestId);
+    });
+  }
+
+  private upstreamHeaders(req: http.IncomingMessage, requestId: string): http.OutgoingHttpHeaders {
+    const headers: http.OutgoingHttpHeaders = req.headers;
+    const host = headers.host;
+    const chunked = headers['transfer-encoding'] !== undefined && headers['content-length'] === undefined;
+    const connection = headers.connection;
+    if (typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close') {
+      for (const token of connection.split(',')) Reflect.deleteProperty(headers, token.trim().toLowerCase());
+    }
+    for (const name of REQUEST_DROPPED) Reflect.deleteProperty(headers, name);
+    // Node frames a body of unknown length only when told to; a GET with a chunked body would go unframed.
+    if (chunked) headers['transfer-encoding'] = 'chunked';
+    const { token } = this.options.upstream;
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    headers[REQUEST_ID_HEADER] = requestId;
+    const address = req.socket.remoteAddress;
+    if (address !== undefined) headers['x-forwarded-for'] = address;
+    if (typeof host === 'string' && SAFE_HOST.test(host)) headers['x-forwarded-host'] = host;
+    headers['x-forwarded-proto'] = 'encrypted' in req.socket ? 'https' : 'http';
+    const { prefix } = this.options;
+    if (prefix !== undefined && req.url?.startsWith(`${prefix}/`)) headers['x-forwarded-prefix'] = prefix;
+    return headers;
+  }
+
+  /** An answer this hop makes itself, before anything reached the proxy: the whole time is overhead. */
+  private refuse(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    started: number,
+    kind: PassThroughKind,
+    status: number,
+    message: string,
+    code: string,
+    requestId: string,
+  ): void {
+    const body = passThroughErrorBody(kind, status, message, code, requestId);
+    const headers: http.OutgoingHttpHeaders = {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      [REQUEST_ID_HEADER]: requestId,
+      [OVERHEAD_HEADER]: formatMs(performance.now() - started),
+    };
+    // An unread body would otherwise be parsed as the next request on this connection.
+    if (!req.complete) headers.connection = 'close';
+    res.writeHead(status, headers).end(body);
+    if (!req.complete) req.resume();
+  }
+}
+
+function tooLarge(limit: number): string {
+  return `Request body is larger than the ${String(limit)} byte limit`;
+}
+
+/**
+ * Adds the overhead header to an answer Nest writes: node:http funnels every way of sending headers
+ * (writeHead, the first write, end, flushHeaders) through writeHead.
+ */
+function stampOverhead(res: http.ServerResponse, started: number): void {
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => http.ServerResponse;
+  res.writeHead = (...args: unknown[]) => {
+    if (!res.headersSent) {
+      res.setHeader(
+        OVERHEAD_HEADER,
+        formatMs(overheadMs(performance.now() - started, res.getHeader(WORKLOAD_TIME_HEADER))),
+      );
+    }
+    return writeHead(...args);
+  };
+}
