@@ -38,8 +38,13 @@ const OPTIONS: Record<string, OptionSpec> = {
 };
 
 /** The prefix under which the gateway serves a Qdrant service's native API. */
-export function qdrantUrl(gateway: Gateway, id: string): string {
-  return `${gateway.base}/vector-db/${encodeURIComponent(id)}/qdrant`;
+/**
+ * Where the client reaches one service's Qdrant: the gateway's origin as `url`, the service's path
+ * as `prefix` (the client takes only scheme, host and port from `url`).
+ */
+export function qdrantLocation(gateway: Gateway, id: string): { url: string; prefix: string } {
+  const base = new URL(gateway.base);
+  return { url: base.origin, prefix: `${base.pathname}/vector-db/${encodeURIComponent(id)}/qdrant` };
 }
 
 async function useQdrant(client: QdrantClient): Promise<void> {
@@ -110,10 +115,10 @@ async function main(): Promise<void> {
     }
     say(`Waiting for service ${id} to be ready...`);
     await gateway.waitForService(id, options.timeoutMs);
-    const url = qdrantUrl(gateway, id);
-    say(`Qdrant URL: ${url}`);
+    const location = qdrantLocation(gateway, id);
+    say(`Qdrant: ${location.url}${location.prefix}`);
     // The version check would only print a warning; the example checks what it uses instead.
-    await useQdrant(new QdrantClient({ url, checkCompatibility: false }));
+    await useQdrant(new QdrantClient({ ...location, checkCompatibility: false }));
   } catch (error) {
     // The client throws its fetcher's ApiError: say what Qdrant (or the gateway) answered.
     if (error instanceof Error && 'status' in error && 'data' in error) {

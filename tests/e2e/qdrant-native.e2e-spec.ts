@@ -68,14 +68,20 @@ async function exerciseCollection(client: QdrantClient, collection: string): Pro
 }
 
 // Qdrant's own REST API, passed through unchanged under a service's prefix: the official JS client
-// works with it as its URL, on the gateway and on the orchestrator (for on-cluster clients).
+// works with it as its prefix, on the gateway and on the orchestrator (for on-cluster clients).
 describe("Qdrant's native API through the data plane (local executor)", () => {
   const suite = withStack(() => ({ label: 'qdrant-native', scheduler: 'local', ports: PORTS }));
   const { api } = suite;
   let id = '';
-  const gatewayPrefix = (): string => `${suite.stack.gatewayUrl}/api/v1/vector-db/${id}/qdrant`;
-  const orchestratorPrefix = (): string =>
-    `${suite.stack.orchestratorUrl}/api/services/vector-db/${id}/qdrant`;
+  // The client takes scheme, host and port from `url` and its path from `prefix`.
+  const gatewayPrefix = (): { url: string; prefix: string } => ({
+    url: suite.stack.gatewayUrl,
+    prefix: `/api/v1/vector-db/${id}/qdrant`,
+  });
+  const orchestratorPrefix = (): { url: string; prefix: string } => ({
+    url: suite.stack.orchestratorUrl,
+    prefix: `/api/services/vector-db/${id}/qdrant`,
+  });
 
   beforeAll(async () => {
     const created = await api<{ id: string }>('POST', '/api/v1/services', {
@@ -87,7 +93,7 @@ describe("Qdrant's native API through the data plane (local executor)", () => {
   });
 
   it('the official JS client works unchanged with the gateway prefix as its URL', async () => {
-    const client = new QdrantClient({ url: gatewayPrefix(), checkCompatibility: false });
+    const client = new QdrantClient({ ...gatewayPrefix(), checkCompatibility: false });
     // The root answers Qdrant's version: what the client's own compatibility check reads.
     expect(await client.versionInfo()).toMatchObject({
       title: expect.stringMatching(/qdrant/i),
@@ -97,7 +103,7 @@ describe("Qdrant's native API through the data plane (local executor)", () => {
   });
 
   it("Qdrant's own error for a missing collection comes back as it is", async () => {
-    const client = new QdrantClient({ url: gatewayPrefix(), checkCompatibility: false });
+    const client = new QdrantClient({ ...gatewayPrefix(), checkCompatibility: false });
     const qdrantAnswer = {
       status: { error: "Not found: Collection `no_such_collection` doesn't exist!" },
       time: expect.any(Number),
@@ -114,7 +120,7 @@ describe("Qdrant's native API through the data plane (local executor)", () => {
 
   it("never forwards the client's key: the service's own is used, whatever the client sends", async () => {
     const client = new QdrantClient({
-      url: gatewayPrefix(),
+      ...gatewayPrefix(),
       checkCompatibility: false,
       // As a client configured for another Qdrant would send them; passed as headers, since the
       // apiKey option also switches the client to https.
@@ -126,13 +132,13 @@ describe("Qdrant's native API through the data plane (local executor)", () => {
   it("works through the orchestrator's prefix with its bearer token, and not without it", async () => {
     const token = suite.stack.orchestratorToken;
     const client = new QdrantClient({
-      url: orchestratorPrefix(),
+      ...orchestratorPrefix(),
       checkCompatibility: false,
       headers: { authorization: `Bearer ${token}` },
     });
     await exerciseCollection(client, 'via_orchestrator');
 
-    const anonymous = new QdrantClient({ url: orchestratorPrefix(), checkCompatibility: false });
+    const anonymous = new QdrantClient({ ...orchestratorPrefix(), checkCompatibility: false });
     expect((await caught(anonymous.getCollections())).status).toBe(401);
   });
 });
