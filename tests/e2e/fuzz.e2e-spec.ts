@@ -124,6 +124,7 @@ function problemWith(outcome: Outcome, fixture: Fixture): string | undefined {
   }
   if (!outcome.contentType.includes('application/json'))
     return `error answer has content-type ${outcome.contentType}`;
+  if (isOpenAiPath(fuzz.path)) return openAiProblem(body, status);
   if (body.statusCode !== status) return `statusCode ${String(body.statusCode)} differs from the HTTP status`;
   if (typeof body.error !== 'string' || body.error === '') return 'error body has no "error"';
   if (typeof body.message !== 'string' || body.message === '') return 'error body has no "message"';
@@ -137,6 +138,21 @@ function problemWith(outcome: Outcome, fixture: Fixture): string | undefined {
       body.message.includes('cancelled');
     if (!notReady) return `server error ${status}: ${body.message}`;
   }
+  return undefined;
+}
+
+/** The gateway's root `/v1`, where OpenAI clients expect OpenAI's error shape. */
+function isOpenAiPath(path: string): boolean {
+  return path === '/v1' || path.startsWith('/v1/') || path.startsWith('/v1?');
+}
+
+/** OpenAI's `{error:{message, type, code}}`, and never a server error for a malformed request. */
+function openAiProblem(body: Record<string, unknown>, status: number): string | undefined {
+  const error = body.error as { message?: unknown; type?: unknown } | undefined;
+  if (typeof error !== 'object' || error === null) return 'OpenAI error body has no "error" object';
+  if (typeof error.message !== 'string' || error.message === '') return 'OpenAI error has no "message"';
+  if (typeof error.type !== 'string' || error.type === '') return 'OpenAI error has no "type"';
+  if (status >= 500) return `server error ${status}: ${error.message}`;
   return undefined;
 }
 

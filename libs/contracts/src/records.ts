@@ -142,6 +142,8 @@ export interface PromptRequest {
   presence_penalty?: number;
   frequency_penalty?: number;
   seed?: number;
+  /** Answer with the workload's chat (or completions) SSE chunks, unchanged. */
+  stream?: boolean;
 }
 
 export interface PromptUsage {

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   IsArray,
+  IsBoolean,
   IsInt,
   IsNotEmpty,
   IsNumber,
@@ -78,4 +79,15 @@ export class PromptDto implements PromptRequest {
   @IsOptional()
   @IsInt()
   seed?: number;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      "Answer as `text/event-stream` with the workload's own chat (or completions) chunks, each " +
+      'flushed as it is generated, ending with `data: [DONE]`. A failure after the first chunk ends ' +
+      'the stream with one `data: {"error":{...}}` event.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  stream?: boolean;
 }

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { OPENAI_BODY_LIMIT, type PassThrough } from '@aiplane/contracts';
+import { PromptDto } from '@aiplane/http-api';
 import { BadRequestError, UnsupportedMediaTypeError, validationPipe, type Logger } from '@aiplane/server-kit';
 import { LOGGER } from '../platform/platform.module';
-import { StreamPromptDto } from '../vllm/stream-prompt.dto';
 import { VllmService } from '../vllm/vllm.service';
 import { hasBody, isJsonContentType, readBody, sendJson, type Exchange } from './exchange.rules';
 import { relayAnswer } from './workload.relay';
@@ -32,7 +32,7 @@ export class PromptForwarder {
     sendJson(ex, 200, await this.vllm.prompt(id, request));
   }
 
-  private async readPrompt(ex: Exchange): Promise<StreamPromptDto> {
+  private async readPrompt(ex: Exchange): Promise<PromptDto> {
     let parsed: unknown = {};
     if (hasBody(ex.req)) {
       if (!isJsonContentType(ex.req)) {
@@ -57,7 +57,7 @@ export class PromptForwarder {
     }
     return (await this.validation.transform(parsed, {
       type: 'body',
-      metatype: StreamPromptDto,
-    })) as StreamPromptDto;
+      metatype: PromptDto,
+    })) as PromptDto;
   }
 }

@@ -11,6 +11,9 @@ import type { Logger } from '@aiplane/server-kit';
 import { CONFIG, LOGGER } from '../platform/platform.module';
 import type { ProxyConfig } from '../proxy.config';
 
+/** One warning per interval while the registry cannot be read, not one per request. */
+const STALE_WARNING_INTERVAL_MS = 10_000;
+
 /** The records requests are routed by: every non-terminal service (node jobs included) and their groups. */
 export interface RoutingView {
   services: ReadonlyMap<string, StoredService>;
@@ -29,6 +32,7 @@ export class RoutingViewCache implements OnModuleInit, OnModuleDestroy {
   private loading: Promise<RoutingView> | undefined;
   private generation = 0;
   private subscriber: Redis | undefined;
+  private lastStaleWarning = 0;
 
   constructor(
     private readonly registry: ServiceRegistry,
@@ -67,19 +71,45 @@ export class RoutingViewCache implements OnModuleInit, OnModuleDestroy {
     this.generation += 1;
   }
 
+  /**
+   * The view to route by. A view merely older than ROUTING_CACHE_MS is served while a re-read runs
+   * behind it; one the registry announced a change for is re-read first. When the re-read fails
+   * (Redis is away) the last view keeps serving: the workloads are still where it says they are.
+   */
   async view(): Promise<RoutingView> {
     const current = this.current;
-    if (
-      current &&
-      current.generation === this.generation &&
-      Date.now() - current.loadedAt < this.config.ROUTING_CACHE_MS
-    ) {
+    if (current && current.generation === this.generation) {
+      if (Date.now() - current.loadedAt >= this.config.ROUTING_CACHE_MS) {
+        this.reload().catch((error: unknown) => {
+          this.warnStale(error);
+        });
+      }
       return current.view;
     }
+    try {
+      return await this.reload();
+    } catch (error) {
+      if (!current) throw error;
+      this.warnStale(error);
+      return current.view;
+    }
+  }
+
+  private reload(): Promise<RoutingView> {
     this.loading ??= this.load().finally(() => {
       this.loading = undefined;
     });
     return this.loading;
+  }
+
+  private warnStale(error: unknown): void {
+    const now = Date.now();
+    if (now - this.lastStaleWarning < STALE_WARNING_INTERVAL_MS) return;
+    this.lastStaleWarning = now;
+    this.logger.warn(
+      { err: error instanceof Error ? error.message : String(error) },
+      'cannot re-read the routing view; routing by the last one read',
+    );
   }
 
   private async load(): Promise<RoutingView> {
