@@ -50,9 +50,6 @@ POOL_IDLE_SECONDS = 2.0
 POOL_MAX_IDLE = 128
 # Past this much unsent output, stop reading the other side until the receiver catches up.
 WRITE_HIGH = 256 * 1024
-# A request still running after this long gets a watcher for the client's disconnect; quicker ones
-# finish before a watcher would be worth its cost.
-WATCH_AFTER_SECONDS = 0.01
 
 DEFAULT_MAX_CONNECTIONS = 512
 DEFAULT_HEAD_TIMEOUT = 10.0
@@ -221,6 +218,26 @@ class Input:
             del buf[:2]
 
 
+class ClientReader(asyncio.StreamReader):
+    """A client's stream that reports its end at once, even while nobody is reading it.
+
+    While a request runs upstream nothing reads the client, so without this a client that leaves
+    would be noticed only at the next write: a model working on a prompt nobody waits for.
+    """
+
+    conn = None
+
+    def feed_eof(self):
+        super().feed_eof()
+        if self.conn is not None:
+            self.conn.client_ended()
+
+    def set_exception(self, exc):
+        super().set_exception(exc)
+        if self.conn is not None:
+            self.conn.client_ended()
+
+
 class Upstream:
     """One connection to the model server's socket."""
 
@@ -256,6 +273,7 @@ class Front:
 
     async def on_client(self, reader, writer):
         conn = Connection(self, reader, writer)
+        reader.conn = conn
         if len(self.connections) >= self.max_connections and not self.evict():
             # Full of connections that all showed the key: only the keyholder can do that.
             writer.transport.abort()
@@ -331,8 +349,6 @@ class Connection:
         "deadline",
         "timer",
         "inflight",
-        "watch_handle",
-        "watch_task",
         "method",
         "v11",
     )
@@ -347,9 +363,8 @@ class Connection:
         self.authed = False
         self.deadline = None
         self.timer = None
+        # The upstream connection of the request in flight: closed if the client leaves.
         self.inflight = None
-        self.watch_handle = None
-        self.watch_task = None
         self.method = b""
         self.v11 = True
 
@@ -378,10 +393,6 @@ class Connection:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        if self.watch_handle is not None:
-            self.watch_handle.cancel()
-        if self.watch_task is not None:
-            self.watch_task.cancel()
         if self.inflight is not None:
             self.inflight.abort()
             self.inflight = None
@@ -389,39 +400,13 @@ class Connection:
 
     # ---- the client's disconnect, while a request runs upstream ----------------------------------
 
-    def watch(self, up):
-        self.inflight = up
-        self.watch_handle = self.loop.call_later(WATCH_AFTER_SECONDS, self.start_watch)
-
-    def start_watch(self):
-        self.watch_handle = None
-        self.watch_task = self.loop.create_task(self.watch_client())
-
-    async def watch_client(self):
-        # Reads what the client sends next (a pipelined request stays in the buffer for later);
-        # its end means it went away, and the server should stop working for it.
-        inp = self.inp
-        while len(inp.buf) < HEAD_LIMIT:
-            if not await inp.fill():
-                if self.inflight is not None:
-                    self.inflight.abort()
-                self.transport.abort()
-                return
-
-    async def unwatch(self):
-        self.inflight = None
-        if self.watch_handle is not None:
-            self.watch_handle.cancel()
-            self.watch_handle = None
-        task = self.watch_task
-        if task is not None:
-            self.watch_task = None
-            if not task.done():
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
+    def client_ended(self):
+        # An HTTP client does not half-close while it waits for an answer (nginx reads it the same
+        # way): the end of its stream means it left, and the server should stop working for it.
+        if self.inflight is not None:
+            self.inflight.abort()
+            self.inflight = None
+            self.transport.abort()
 
     # ---- writing to the client --------------------------------------------------------------------
 
@@ -602,13 +587,13 @@ class Connection:
                     if not await self.stream_body(up, length):
                         up.abort()
                         return False
-                self.watch(up)
+                self.inflight = up
                 try:
                     head = await up.inp.head()
                 except (BadRequest, Truncated):
                     head = None
                 if head is None:
-                    await self.unwatch()
+                    self.inflight = None
                     up.abort()
                     if self.transport.is_closing():
                         return False
@@ -620,7 +605,7 @@ class Connection:
                 try:
                     return await self.relay(up, head, keep_alive)
                 finally:
-                    await self.unwatch()
+                    self.inflight = None
             except BadResponse:
                 up.abort()
                 self.send_json(502, error_body(502, "bad_gateway", "The model server sent an invalid response."), True)
@@ -807,7 +792,7 @@ class Connection:
             complete = True
             reusable = False
 
-        await self.unwatch()
+        self.inflight = None
         if complete and reusable:
             self.front.release(up)
         else:
@@ -913,14 +898,17 @@ async def serve(args, key):
     front.loop = loop
     host, port = args.listen
     try:
-        server = await asyncio.start_server(
-            front.on_client,
+        # What asyncio.start_server does, with a reader that reports the client's end (see there).
+        def streams():
+            return asyncio.StreamReaderProtocol(ClientReader(limit=CHUNK, loop=loop), front.on_client, loop=loop)
+
+        server = await loop.create_server(
+            streams,
             host or None,
             port,
             family=socket.AF_UNSPEC,
             backlog=min(args.max_connections, 4096),
             reuse_address=True,
-            limit=CHUNK,
         )
     except OSError as error:
         print("%s: cannot listen on %s:%d: %s" % (PROG, host, port, error), file=sys.stderr)
