@@ -396,7 +396,14 @@ class Connection:
         if self.inflight is not None:
             self.inflight.abort()
             self.inflight = None
-        self.transport.abort()
+        transport = self.transport
+        if transport.is_closing():
+            return
+        # close() sends what is still buffered (the end of an answer) first; a client that does not
+        # read it keeps the socket for the idle time at most.
+        transport.close()
+        if transport.get_write_buffer_size():
+            self.loop.call_later(self.front.idle_timeout, transport.abort)
 
     # ---- the client's disconnect, while a request runs upstream ----------------------------------
 
