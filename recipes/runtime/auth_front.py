@@ -75,7 +75,20 @@ REQUEST_DROPPED = HOP_BY_HOP | {b"content-length"}
 TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 # Strict on purpose: a bare CR or LF, a NUL, or a space before the colon is how requests get
 # smuggled past a proxy whose parser reads them differently from the server's.
-FIELD = re.compile(rb"(" + TOKEN + rb"):[ \t]*([^\r\n\x00]*?)[ \t]*\Z")
+# One pass of each over the whole header block (every line ending in CRLF): checked, then split.
+FIELD_BLOCK = re.compile(rb"(?:" + TOKEN + rb":[^\r\n\x00]*\r\n)*\Z")
+FIELDS = re.compile(rb"(" + TOKEN + rb"):[ \t]*([^\r\n\x00]*?)[ \t]*\r\n")
+
+
+def dropping(names):
+    """A pattern that removes the lines of these headers from a checked header block."""
+    alternatives = b"|".join(re.escape(name) for name in sorted(names))
+    return re.compile(rb"(?im)^(?:" + alternatives + rb"):[^\r\n]*\r\n")
+
+
+REQUEST_DROP = dropping(REQUEST_DROPPED)
+RESPONSE_DROP = dropping(HOP_BY_HOP)
+RESPONSE_DROP_LENGTH = dropping(HOP_BY_HOP | {b"content-length"})
 METHOD = re.compile(TOKEN + rb"\Z")
 TARGET = re.compile(rb"[\x21-\x7e]+\Z")
 HEX = re.compile(rb"[0-9A-Fa-f]{1,16}\Z")
@@ -104,18 +117,27 @@ def error_body(status, kind, message):
     return json.dumps({"error": {"message": message, "type": kind, "code": status}}).encode()
 
 
-def parse_fields(lines):
-    """(lowercase name, the line as sent, value) per header line; BadRequest if any is malformed."""
-    if len(lines) > MAX_HEADERS:
+def split_head(head):
+    """The start line, and the header block with each line ending in CRLF (checked)."""
+    at = head.find(b"\r\n")
+    if at < 0:
+        return head, b"", []
+    block = head[at + 2 :] + b"\r\n"
+    if block.count(b"\r\n") > MAX_HEADERS:
         raise BadRequest("Too many header fields.", 431)
-    fields = []
-    for line in lines:
-        match = FIELD.match(line)
-        if match is None:
-            raise BadRequest("Malformed header field.")
-        name, value = match.groups()
-        fields.append((name.lower(), line, value))
-    return fields
+    if FIELD_BLOCK.match(block) is None:
+        raise BadRequest("Malformed header field.")
+    return head[:at], block, FIELDS.findall(block)
+
+
+def kept_fields(block, pairs, dropped, pattern, listed):
+    """The header block without hop-by-hop lines, nor those the Connection header names."""
+    if not listed:
+        return pattern.sub(b"", block)
+    dropped = dropped | set(listed)
+    return b"".join(
+        name + b": " + value + b"\r\n" for name, value in pairs if name.lower() not in dropped
+    )
 
 
 def tokens(value):
@@ -481,8 +503,8 @@ class Connection:
     async def handle(self, head):
         """Serves one request; True when the connection can carry another."""
         front = self.front
-        lines = head.split(b"\r\n")
-        start = lines[0].split(b" ")
+        request_line, block, pairs = split_head(head)
+        start = request_line.split(b" ")
         if len(start) != 3:
             raise BadRequest("Malformed request line.")
         method, target, version = start
@@ -495,7 +517,6 @@ class Connection:
             raise BadRequest("Unsupported HTTP version.")
         if not METHOD.match(method) or not TARGET.match(target):
             raise BadRequest("Malformed request line.")
-        fields = parse_fields(lines[1:])
 
         authorizations = []
         lengths = set()
@@ -503,7 +524,8 @@ class Connection:
         connection_tokens = ()
         expect_continue = False
         has_host = False
-        for name, _, value in fields:
+        for name, value in pairs:
+            name = name.lower()
             if name == b"authorization":
                 authorizations.append(value)
             elif name == b"content-length":
@@ -551,14 +573,16 @@ class Connection:
         if expect_continue and length != 0:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
-        dropped = REQUEST_DROPPED
-        if connection_tokens:
-            dropped = (dropped | set(connection_tokens)) - {b"authorization"}
-        parts = [method, b" ", target, b" HTTP/1.1\r\n"]
-        for name, line, _ in fields:
-            if name not in dropped:
-                parts.append(line)
-                parts.append(b"\r\n")
+        # Connection may name more headers to drop; close and keep-alive are only its own options.
+        listed = [name for name in connection_tokens if name not in HOP_BY_HOP and name != b"close"]
+        listed = [name for name in listed if name != b"authorization"]
+        parts = [
+            method,
+            b" ",
+            target,
+            b" HTTP/1.1\r\n",
+            kept_fields(block, pairs, REQUEST_DROPPED, REQUEST_DROP, listed),
+        ]
         if not has_host:
             # An HTTP/1.0 client may send none; the server's HTTP/1.1 parser requires one.
             parts.append(b"Host: localhost\r\n")
@@ -670,8 +694,11 @@ class Connection:
         """Passes the server's answer on; True when both connections can carry another request."""
         inp = up.inp
         while True:
-            lines = head.split(b"\r\n")
-            match = STATUS.match(lines[0])
+            try:
+                status_line, block, pairs = split_head(head)
+            except BadRequest:
+                raise BadResponse()
+            match = STATUS.match(status_line)
             if match is None:
                 raise BadResponse()
             minor, code, reason = match.groups()
@@ -685,16 +712,13 @@ class Connection:
                 head = None
             if head is None:
                 raise BadResponse()
-        try:
-            fields = parse_fields(lines[1:])
-        except BadRequest:
-            raise BadResponse()
 
         lengths = set()
         chunked = False
         encoded = False
         connection_tokens = ()
-        for name, _, value in fields:
+        for name, value in pairs:
+            name = name.lower()
             if name == b"content-length":
                 lengths.add(value)
             elif name == b"transfer-encoding":
@@ -726,16 +750,12 @@ class Connection:
                 # An HTTP/1.0 client cannot read chunks: the end of the connection ends the body.
                 keep_alive = False
 
-        dropped = HOP_BY_HOP
-        if connection_tokens:
-            dropped = dropped | set(connection_tokens)
+        listed = [name for name in connection_tokens if name not in HOP_BY_HOP and name != b"close"]
         if mode in ("chunked", "close"):
-            dropped = dropped | {b"content-length"}
-        parts = [b"HTTP/1.1 ", code, b" ", reason or b"", b"\r\n"]
-        for name, line, _ in fields:
-            if name not in dropped:
-                parts.append(line)
-                parts.append(b"\r\n")
+            kept = kept_fields(block, pairs, HOP_BY_HOP | {b"content-length"}, RESPONSE_DROP_LENGTH, listed)
+        else:
+            kept = kept_fields(block, pairs, HOP_BY_HOP, RESPONSE_DROP, listed)
+        parts = [b"HTTP/1.1 ", code, b" ", reason or b"", b"\r\n", kept]
         if to_client_chunked:
             parts.append(b"Transfer-Encoding: chunked\r\n")
         if not keep_alive:
