@@ -706,7 +706,7 @@ describe('auth_front.py streaming, disconnects, the connection cap and slow head
   });
 
   it('with the cap full of keyless idle connections, a keyed request is still served', async () => {
-    const idle = [];
+    const idle: Awaited<ReturnType<typeof openSocket>>[] = [];
     for (let i = 0; i < 8; i += 1) idle.push(await openSocket(capped.port));
     await sleep(100);
     expect(idle.filter((connection) => connection.closed())).toHaveLength(0);
