@@ -73,11 +73,11 @@ HOP_BY_HOP = frozenset(
 REQUEST_DROPPED = HOP_BY_HOP | {b"content-length"}
 
 TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-# Strict on purpose: a bare CR or LF, a NUL, or a space before the colon is how requests get
-# smuggled past a proxy whose parser reads them differently from the server's.
-# One pass of each over the whole header block (every line ending in CRLF): checked, then split.
+# One pass over the whole header block (every line ending in CRLF) checks it; the headers the front
+# acts on are then found by name, and hop-by-hop lines cut out, each in one more pass. Strict on
+# purpose: a bare CR or LF, a NUL, or a space before the colon is how requests get smuggled past a
+# proxy whose parser reads them differently from the server's.
 FIELD_BLOCK = re.compile(rb"(?:" + TOKEN + rb":[^\r\n\x00]*\r\n)*\Z")
-FIELDS = re.compile(rb"(" + TOKEN + rb"):[ \t]*([^\r\n\x00]*?)[ \t]*\r\n")
 
 
 def dropping(names):
@@ -86,7 +86,17 @@ def dropping(names):
     return re.compile(rb"(?im)^(?:" + alternatives + rb"):[^\r\n]*\r\n")
 
 
+def fields_named(names):
+    """A pattern that finds (name, value) of these headers in a checked header block."""
+    alternatives = b"|".join(re.escape(name) for name in sorted(names))
+    return re.compile(rb"(?im)^(" + alternatives + rb"):[ \t]*([^\r\n]*?)[ \t]*\r\n")
+
+
 REQUEST_DROP = dropping(REQUEST_DROPPED)
+SPECIAL_REQUEST = fields_named(
+    [b"authorization", b"content-length", b"transfer-encoding", b"connection", b"host", b"expect"]
+)
+RESPONSE_FRAMING = fields_named([b"content-length", b"transfer-encoding", b"connection"])
 RESPONSE_DROP = dropping(HOP_BY_HOP)
 RESPONSE_DROP_LENGTH = dropping(HOP_BY_HOP | {b"content-length"})
 METHOD = re.compile(TOKEN + rb"\Z")
@@ -127,17 +137,14 @@ def split_head(head):
         raise BadRequest("Too many header fields.", 431)
     if FIELD_BLOCK.match(block) is None:
         raise BadRequest("Malformed header field.")
-    return head[:at], block, FIELDS.findall(block)
+    return head[:at], block
 
 
-def kept_fields(block, pairs, dropped, pattern, listed):
+def kept_fields(block, dropped, pattern, listed):
     """The header block without hop-by-hop lines, nor those the Connection header names."""
     if not listed:
         return pattern.sub(b"", block)
-    dropped = dropped | set(listed)
-    return b"".join(
-        name + b": " + value + b"\r\n" for name, value in pairs if name.lower() not in dropped
-    )
+    return dropping(dropped | set(listed)).sub(b"", block)
 
 
 def tokens(value):
@@ -321,18 +328,22 @@ class Front:
 
     # ---- upstream pool ------------------------------------------------------------------------
 
-    async def connect(self, fresh):
-        """An upstream connection and whether it was reused; OSError when the server is not there."""
-        if not fresh:
-            pool = self.pool
+    def pooled(self):
+        """A kept-alive upstream connection that is still good, or None."""
+        pool = self.pool
+        if pool:
             now = self.loop.time()
             while pool:
                 up = pool.pop()
                 if now - up.idle_since < POOL_IDLE_SECONDS and up.usable():
-                    return up, True
+                    return up
                 up.abort()
+        return None
+
+    async def connect(self):
+        """A new upstream connection; OSError when the server is not there."""
         reader, writer = await asyncio.open_unix_connection(self.upstream_path, limit=CHUNK)
-        return Upstream(reader, writer), False
+        return Upstream(reader, writer)
 
     def release(self, up):
         if len(self.pool) >= POOL_MAX_IDLE or not up.usable() or up.inp.buf:
@@ -503,7 +514,7 @@ class Connection:
     async def handle(self, head):
         """Serves one request; True when the connection can carry another."""
         front = self.front
-        request_line, block, pairs = split_head(head)
+        request_line, block = split_head(head)
         start = request_line.split(b" ")
         if len(start) != 3:
             raise BadRequest("Malformed request line.")
@@ -524,7 +535,8 @@ class Connection:
         connection_tokens = ()
         expect_continue = False
         has_host = False
-        for name, value in pairs:
+        # Only the headers the front acts on; the others pass as they came.
+        for name, value in SPECIAL_REQUEST.findall(block):
             name = name.lower()
             if name == b"authorization":
                 authorizations.append(value)
@@ -581,7 +593,7 @@ class Connection:
             b" ",
             target,
             b" HTTP/1.1\r\n",
-            kept_fields(block, pairs, REQUEST_DROPPED, REQUEST_DROP, listed),
+            kept_fields(block, REQUEST_DROPPED, REQUEST_DROP, listed),
         ]
         if not has_host:
             # An HTTP/1.0 client may send none; the server's HTTP/1.1 parser requires one.
@@ -607,7 +619,10 @@ class Connection:
 
         for attempt in (0, 1):
             try:
-                up, reused = await front.connect(fresh=not buffered or attempt > 0)
+                up = front.pooled() if buffered and attempt == 0 else None
+                reused = up is not None
+                if up is None:
+                    up = await front.connect()
             except OSError:
                 if buffered:
                     return self.answer(502, "bad_gateway", "The model server is not reachable.", keep_alive)
@@ -695,7 +710,7 @@ class Connection:
         inp = up.inp
         while True:
             try:
-                status_line, block, pairs = split_head(head)
+                status_line, block = split_head(head)
             except BadRequest:
                 raise BadResponse()
             match = STATUS.match(status_line)
@@ -717,7 +732,7 @@ class Connection:
         chunked = False
         encoded = False
         connection_tokens = ()
-        for name, value in pairs:
+        for name, value in RESPONSE_FRAMING.findall(block):
             name = name.lower()
             if name == b"content-length":
                 lengths.add(value)
@@ -752,9 +767,9 @@ class Connection:
 
         listed = [name for name in connection_tokens if name not in HOP_BY_HOP and name != b"close"]
         if mode in ("chunked", "close"):
-            kept = kept_fields(block, pairs, HOP_BY_HOP | {b"content-length"}, RESPONSE_DROP_LENGTH, listed)
+            kept = kept_fields(block, HOP_BY_HOP | {b"content-length"}, RESPONSE_DROP_LENGTH, listed)
         else:
-            kept = kept_fields(block, pairs, HOP_BY_HOP, RESPONSE_DROP, listed)
+            kept = kept_fields(block, HOP_BY_HOP, RESPONSE_DROP, listed)
         parts = [b"HTTP/1.1 ", code, b" ", reason or b"", b"\r\n", kept]
         if to_client_chunked:
             parts.append(b"Transfer-Encoding: chunked\r\n")
