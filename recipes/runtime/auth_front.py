@@ -98,6 +98,22 @@ SPECIAL_REQUEST = fields_named(
 )
 RESPONSE_FRAMING = fields_named([b"content-length", b"transfer-encoding", b"connection"])
 RESPONSE_DROP = dropping(HOP_BY_HOP)
+# A whole usual response head in one pass: HTTP/1.1, a status with a body, one Content-Length, and
+# no hop-by-hop header (Transfer-Encoding, Connection, ...) that would need the general path.
+OTHER_FIELD = (
+    rb"\r\n(?!(?i:"
+    + b"|".join(re.escape(name) for name in sorted(REQUEST_DROPPED))
+    + rb"):)"
+    + TOKEN
+    + rb":[^\r\n\x00]*"
+)
+PLAIN_RESPONSE = re.compile(
+    rb"HTTP/1\.1 (?!204|304)[2-5][0-9][0-9](?: [^\r\n\x00]*)?(?:"
+    + OTHER_FIELD
+    + rb")*\r\n(?i:content-length):[ \t]*([0-9]{1,18})[ \t]*(?:"
+    + OTHER_FIELD
+    + rb")*\Z"
+)
 RESPONSE_DROP_LENGTH = dropping(HOP_BY_HOP | {b"content-length"})
 METHOD = re.compile(TOKEN + rb"\Z")
 TARGET = re.compile(rb"[\x21-\x7e]+\Z")
@@ -708,74 +724,85 @@ class Connection:
     async def relay(self, up, head, keep_alive):
         """Passes the server's answer on; True when both connections can carry another request."""
         inp = up.inp
-        while True:
-            try:
-                status_line, block = split_head(head)
-            except BadRequest:
-                raise BadResponse()
-            match = STATUS.match(status_line)
-            if match is None:
-                raise BadResponse()
-            minor, code, reason = match.groups()
-            status = int(code)
-            if status >= 200:
-                break
-            # An interim answer (103 Early Hints and the like) is the server's business; skip it.
-            try:
-                head = await inp.head()
-            except (BadRequest, Truncated):
-                head = None
-            if head is None:
-                raise BadResponse()
-
-        lengths = set()
-        chunked = False
-        encoded = False
-        connection_tokens = ()
-        for name, value in RESPONSE_FRAMING.findall(block):
-            name = name.lower()
-            if name == b"content-length":
-                lengths.add(value)
-            elif name == b"transfer-encoding":
-                encoded = True
-                chunked = tokens(value)[-1:] == [b"chunked"]
-            elif name == b"connection":
-                connection_tokens = connection_tokens + tuple(tokens(value))
-        reusable = minor == b"1" and b"close" not in connection_tokens
-
-        no_body = self.method == b"HEAD" or status in (204, 304)
-        length = None
-        if no_body:
-            mode = "none"
-        elif encoded:
-            mode = "chunked" if chunked else "close"
-        elif lengths:
-            text = lengths.pop()
-            if lengths or not text.isdigit():
-                raise BadResponse()
-            length = int(text)
-            mode = "length"
-        else:
-            mode = "close"
         to_client_chunked = False
-        if mode in ("chunked", "close"):
-            if self.v11:
-                to_client_chunked = True
-            else:
-                # An HTTP/1.0 client cannot read chunks: the end of the connection ends the body.
-                keep_alive = False
-
-        listed = [name for name in connection_tokens if name not in HOP_BY_HOP and name != b"close"]
-        if mode in ("chunked", "close"):
-            kept = kept_fields(block, HOP_BY_HOP | {b"content-length"}, RESPONSE_DROP_LENGTH, listed)
+        plain = None
+        if self.method != b"HEAD" and head.count(b"\r\n") < MAX_HEADERS:
+            plain = PLAIN_RESPONSE.match(head)
+        if plain is not None:
+            # The usual answer (HTTP/1.1, a Content-Length, nothing hop-by-hop) goes on as it came.
+            mode = "length"
+            length = int(plain.group(1))
+            reusable = True
+            parts = [head, b"\r\n\r\n" if keep_alive else b"\r\nConnection: close\r\n\r\n"]
         else:
-            kept = kept_fields(block, HOP_BY_HOP, RESPONSE_DROP, listed)
-        parts = [b"HTTP/1.1 ", code, b" ", reason or b"", b"\r\n", kept]
-        if to_client_chunked:
-            parts.append(b"Transfer-Encoding: chunked\r\n")
-        if not keep_alive:
-            parts.append(b"Connection: close\r\n")
-        parts.append(b"\r\n")
+            while True:
+                try:
+                    status_line, block = split_head(head)
+                except BadRequest:
+                    raise BadResponse()
+                match = STATUS.match(status_line)
+                if match is None:
+                    raise BadResponse()
+                minor, code, reason = match.groups()
+                status = int(code)
+                if status >= 200:
+                    break
+                # An interim answer (103 Early Hints and the like) is the server's business; skip it.
+                try:
+                    head = await inp.head()
+                except (BadRequest, Truncated):
+                    head = None
+                if head is None:
+                    raise BadResponse()
+
+            lengths = set()
+            chunked = False
+            encoded = False
+            connection_tokens = ()
+            for name, value in RESPONSE_FRAMING.findall(block):
+                name = name.lower()
+                if name == b"content-length":
+                    lengths.add(value)
+                elif name == b"transfer-encoding":
+                    encoded = True
+                    chunked = tokens(value)[-1:] == [b"chunked"]
+                elif name == b"connection":
+                    connection_tokens = connection_tokens + tuple(tokens(value))
+            reusable = minor == b"1" and b"close" not in connection_tokens
+
+            no_body = self.method == b"HEAD" or status in (204, 304)
+            length = None
+            if no_body:
+                mode = "none"
+            elif encoded:
+                mode = "chunked" if chunked else "close"
+            elif lengths:
+                text = lengths.pop()
+                if lengths or not text.isdigit():
+                    raise BadResponse()
+                length = int(text)
+                mode = "length"
+            else:
+                mode = "close"
+            to_client_chunked = False
+            if mode in ("chunked", "close"):
+                if self.v11:
+                    to_client_chunked = True
+                else:
+                    # An HTTP/1.0 client cannot read chunks: the end of the connection ends the body.
+                    keep_alive = False
+
+            listed = [name for name in connection_tokens if name not in HOP_BY_HOP and name != b"close"]
+            if mode in ("chunked", "close"):
+                kept = kept_fields(block, HOP_BY_HOP | {b"content-length"}, RESPONSE_DROP_LENGTH, listed)
+            else:
+                kept = kept_fields(block, HOP_BY_HOP, RESPONSE_DROP, listed)
+            parts = [b"HTTP/1.1 ", code, b" ", reason or b"", b"\r\n", kept]
+            if to_client_chunked:
+                parts.append(b"Transfer-Encoding: chunked\r\n")
+            if not keep_alive:
+                parts.append(b"Connection: close\r\n")
+            parts.append(b"\r\n")
         buf = inp.buf
 
         if mode == "none":
