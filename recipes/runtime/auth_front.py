@@ -13,47 +13,125 @@ passes too).
 Standard library only, Python 3.8+: it runs with the container's Python on the cluster and the
 host's Python locally. The key is read from the environment (argv is world-readable in /proc) and
 never logged. One line is logged at start; requests are not logged (the server logs them).
+
+One event loop serves every connection (asyncio streams), so a crowd of idle or slow clients costs
+memory, not threads. Anyone who reaches the port can open connections, so they are bounded: at most
+--max-connections at once, and when that is full a new connection pushes out the oldest one that
+has never shown the key, so keyless connections cannot lock the keyholder (the proxy) out. A
+connection that has not shown the key must send a complete request head within --head-timeout,
+however slowly it trickles bytes; one that has may idle for --idle-timeout between requests.
 """
 
 import argparse
+import asyncio
 import hmac
-import http.client
 import json
+import logging
 import os
+import re
 import signal
 import socket
-import socketserver
 import sys
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PROG = "auth_front"
 CHUNK = 64 * 1024
 # A request that is refused still has its body read (up to this much) so that the refusal arrives
 # on a connection the client can read, instead of being cut off by a reset.
 REFUSED_BODY_DRAIN = 1024 * 1024
-# Idle limit for a client connection (reading a request, or a client that stops reading a
-# response). Waiting for the server's answer is not bounded: a slow generation is not our business.
-CLIENT_IDLE_SECONDS = 300
 LINGER_SECONDS = 2
+HEAD_LIMIT = 64 * 1024
+MAX_HEADERS = 100
+# Request bodies up to this size are read whole before going upstream: one write instead of two,
+# and a request that can be sent again if a pooled connection turns out to be closed.
+BUFFERED_BODY = 64 * 1024
+# uvicorn (vLLM) and Node close an idle keep-alive connection after 5 s; a pooled connection is
+# dropped well before, so a request is rarely sent on a connection the server is closing.
+POOL_IDLE_SECONDS = 2.0
+POOL_MAX_IDLE = 128
+# Past this much unsent output, stop reading the other side until the receiver catches up.
+WRITE_HIGH = 256 * 1024
+
+DEFAULT_MAX_CONNECTIONS = 512
+DEFAULT_HEAD_TIMEOUT = 10.0
+DEFAULT_IDLE_TIMEOUT = 300.0
 
 # RFC 9110 7.6.1, plus Expect: a 100 Continue is the front's to give.
-HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "expect",
-}
+HOP_BY_HOP = frozenset(
+    [
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"expect",
+    ]
+)
+REQUEST_DROPPED = HOP_BY_HOP | {b"content-length"}
+
+TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+# One pass over the whole header block (every line ending in CRLF) checks it; the headers the front
+# acts on are then found by name, and hop-by-hop lines cut out, each in one more pass. Strict on
+# purpose: a bare CR or LF, a NUL, or a space before the colon is how requests get smuggled past a
+# proxy whose parser reads them differently from the server's.
+FIELD_BLOCK = re.compile(rb"(?:" + TOKEN + rb":[^\r\n\x00]*\r\n)*\Z")
+
+
+def dropping(names):
+    """A pattern that removes the lines of these headers from a checked header block."""
+    alternatives = b"|".join(re.escape(name) for name in sorted(names))
+    return re.compile(rb"(?im)^(?:" + alternatives + rb"):[^\r\n]*\r\n")
+
+
+def fields_named(names):
+    """A pattern that finds (name, value) of these headers in a checked header block."""
+    alternatives = b"|".join(re.escape(name) for name in sorted(names))
+    return re.compile(rb"(?im)^(" + alternatives + rb"):[ \t]*([^\r\n]*?)[ \t]*\r\n")
+
+
+REQUEST_DROP = dropping(REQUEST_DROPPED)
+SPECIAL_REQUEST = fields_named(
+    [b"authorization", b"content-length", b"transfer-encoding", b"connection", b"host", b"expect"]
+)
+RESPONSE_FRAMING = fields_named([b"content-length", b"transfer-encoding", b"connection"])
+RESPONSE_DROP = dropping(HOP_BY_HOP)
+# A whole usual response head in one pass: HTTP/1.1, a status with a body, one Content-Length, and
+# no hop-by-hop header (Transfer-Encoding, Connection, ...) that would need the general path.
+OTHER_FIELD = (
+    rb"\r\n(?!(?i:"
+    + b"|".join(re.escape(name) for name in sorted(REQUEST_DROPPED))
+    + rb"):)"
+    + TOKEN
+    + rb":[^\r\n\x00]*"
+)
+PLAIN_RESPONSE = re.compile(
+    rb"HTTP/1\.1 (?!204|304)[2-5][0-9][0-9](?: [^\r\n\x00]*)?(?:"
+    + OTHER_FIELD
+    + rb")*\r\n(?i:content-length):[ \t]*([0-9]{1,18})[ \t]*(?:"
+    + OTHER_FIELD
+    + rb")*\Z"
+)
+RESPONSE_DROP_LENGTH = dropping(HOP_BY_HOP | {b"content-length"})
+METHOD = re.compile(TOKEN + rb"\Z")
+TARGET = re.compile(rb"[\x21-\x7e]+\Z")
+HEX = re.compile(rb"[0-9A-Fa-f]{1,16}\Z")
+STATUS = re.compile(rb"HTTP/1\.([01]) ([1-9][0-9][0-9])(?: ([^\r\n\x00]*))?\Z")
 
 
 class BadRequest(Exception):
+    def __init__(self, message, status=400):
+        super().__init__(message)
+        self.status = status
+
+
+class Truncated(Exception):
+    """A body ended early or broke its framing; whose fault it is depends on the side."""
+
+
+class BadResponse(Exception):
     pass
 
 
@@ -61,332 +139,781 @@ class ClientGone(Exception):
     pass
 
 
-class UnixHTTPConnection(http.client.HTTPConnection):
-    """HTTP over a Unix socket, without a timeout: the model may take long to answer."""
-
-    def __init__(self, path):
-        super().__init__("localhost", timeout=None)
-        self.unix_path = path
-
-    def connect(self):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.connect(self.unix_path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
-
-
 def error_body(status, kind, message):
     return json.dumps({"error": {"message": message, "type": kind, "code": status}}).encode()
 
 
-class FrontHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = CLIENT_IDLE_SECONDS
-    # Set on the subclass made in make_server.
-    expected_authorization = b""
-    upstream_path = ""
+def split_head(head):
+    """The start line, and the header block with each line ending in CRLF (checked)."""
+    at = head.find(b"\r\n")
+    if at < 0:
+        return head, b"", []
+    block = head[at + 2 :] + b"\r\n"
+    if block.count(b"\r\n") > MAX_HEADERS:
+        raise BadRequest("Too many header fields.", 431)
+    if FIELD_BLOCK.match(block) is None:
+        raise BadRequest("Malformed header field.")
+    return head[:at], block
 
-    def setup(self):
-        super().setup()
-        # Headers and body go out as separate writes; with Nagle on, the second one waits for the
-        # client's delayed ACK (40 ms on Linux) on every response.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    # ---- authentication -----------------------------------------------------------------------
+def kept_fields(block, dropped, pattern, listed):
+    """The header block without hop-by-hop lines, nor those the Connection header names."""
+    if not listed:
+        return pattern.sub(b"", block)
+    return dropping(dropped | set(listed)).sub(b"", block)
 
-    def authorized(self):
-        values = self.headers.get_all("Authorization") or []
-        if len(values) != 1:
+
+def tokens(value):
+    return [part.strip().lower() for part in value.split(b",") if part.strip()]
+
+
+class Input:
+    """A stream's bytes, read into one buffer that the parsers consume from the front."""
+
+    __slots__ = ("reader", "buf", "eof")
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.buf = bytearray()
+        self.eof = False
+
+    async def fill(self):
+        if self.eof:
             return False
-        # Header values are decoded as Latin-1, so this gives back the bytes the client sent.
-        provided = values[0].strip().encode("latin-1", "replace")
-        return hmac.compare_digest(provided, self.expected_authorization)
-
-    def handle_expect_100(self):
-        # Only a client holding the key is invited to send its body.
-        if self.authorized():
-            return super().handle_expect_100()
-        self.close_connection = True
-        self.send_json(401, error_body(401, "authentication_error", "Unauthorized"), close=True)
-        return False
-
-    # ---- dispatch -----------------------------------------------------------------------------
-
-    def do_any(self):
         try:
-            body = self.request_body()
-        except BadRequest as problem:
-            self.close_connection = True
-            self.send_json(400, error_body(400, "invalid_request_error", str(problem)), close=True)
-            return
-        if not self.authorized():
-            self.refuse(body, 401, "authentication_error", "Unauthorized", bearer=True)
-            return
-        upstream = UnixHTTPConnection(self.upstream_path)
-        try:
-            upstream.connect()
+            data = await self.reader.read(CHUNK)
         except OSError:
-            self.refuse(body, 502, "bad_gateway", "The model server is not reachable.")
-            return
-        try:
-            self.forward(upstream, body)
-        finally:
-            upstream.close()
+            data = b""
+        if not data:
+            self.eof = True
+            return False
+        self.buf += data
+        return True
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_any
-
-    # ---- request body -------------------------------------------------------------------------
-
-    def request_body(self):
-        """An iterator over the request body's bytes, and how upstream should be told its length."""
-        encodings = [
-            part.strip().lower()
-            for value in self.headers.get_all("Transfer-Encoding") or []
-            for part in value.split(",")
-            if part.strip()
-        ]
-        lengths = {value.strip() for value in self.headers.get_all("Content-Length") or []}
-        if encodings:
-            # Both, or another coding than chunked, is how requests get smuggled past a proxy.
-            if encodings != ["chunked"] or lengths:
-                raise BadRequest("Unsupported Transfer-Encoding / Content-Length combination.")
-            return Body(self.read_chunked(), None)
-        if not lengths:
-            return Body(iter(()), 0, has_length_header=False)
-        if len(lengths) != 1:
-            raise BadRequest("Conflicting Content-Length headers.")
-        text = lengths.pop()
-        if not text.isdigit():
-            raise BadRequest("Invalid Content-Length.")
-        length = int(text)
-        return Body(self.read_exactly(length), length)
-
-    def client_read(self, read, limit):
-        # A client that vanishes or stalls mid-body is not the upstream's failure.
-        try:
-            return read(limit)
-        except OSError:
-            raise ClientGone()
-
-    def read_exactly(self, length):
-        remaining = length
-        while remaining > 0:
-            data = self.client_read(self.rfile.read, min(CHUNK, remaining))
-            if not data:
-                raise ClientGone()
-            remaining -= len(data)
-            yield data
-
-    def read_chunked(self):
-        # A malformed chunk is treated like a client that went away: the connection is closed.
+    async def head(self):
+        """The next message head without its blank line, None at a clean end, Truncated mid-head."""
+        buf = self.buf
+        start = 0
         while True:
-            line = self.client_read(self.rfile.readline, 1026)
-            if not line.endswith(b"\n"):
-                raise ClientGone()
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise ClientGone()
+            # RFC 9112 2.2: an empty line before a request line is to be ignored.
+            while buf[:2] == b"\r\n":
+                del buf[:2]
+            end = buf.find(b"\r\n\r\n", start)
+            if end >= 0:
+                break
+            if len(buf) >= HEAD_LIMIT:
+                raise BadRequest("Request header fields too large.", 431)
+            start = max(0, len(buf) - 3)
+            if not await self.fill():
+                if buf:
+                    raise Truncated()
+                return None
+        if end + 4 > HEAD_LIMIT:
+            raise BadRequest("Request header fields too large.", 431)
+        head = bytes(buf[:end])
+        del buf[: end + 4]
+        return head
+
+    async def chunked(self, emit, flush):
+        """Decodes a chunked body: emit(bytes) per piece, flush() before every wait for more."""
+        buf = self.buf
+        while True:
+            at = buf.find(b"\r\n")
+            while at < 0:
+                if len(buf) > 4096:
+                    raise Truncated()
+                await flush()
+                if not await self.fill():
+                    raise Truncated()
+                at = buf.find(b"\r\n")
+            size_text = bytes(buf[:at]).split(b";", 1)[0].strip()
+            if not HEX.match(size_text):
+                raise Truncated()
+            size = int(size_text, 16)
+            del buf[: at + 2]
             if size == 0:
                 # Trailers are dropped; read up to the blank line that ends the message.
                 while True:
-                    trailer = self.client_read(self.rfile.readline, 65537)
-                    if not trailer.endswith(b"\n"):
-                        raise ClientGone()
-                    if trailer in (b"\r\n", b"\n"):
+                    at = buf.find(b"\r\n")
+                    while at < 0:
+                        if len(buf) > HEAD_LIMIT:
+                            raise Truncated()
+                        await flush()
+                        if not await self.fill():
+                            raise Truncated()
+                        at = buf.find(b"\r\n")
+                    del buf[: at + 2]
+                    if at == 0:
                         return
-            yield from self.read_exactly(size)
-            if self.client_read(self.rfile.readline, 3) not in (b"\r\n", b"\n"):
-                raise ClientGone()
+            while size:
+                if not buf:
+                    await flush()
+                    if not await self.fill():
+                        raise Truncated()
+                take = min(size, len(buf))
+                emit(bytes(buf[:take]))
+                del buf[:take]
+                size -= take
+            while len(buf) < 2:
+                await flush()
+                if not await self.fill():
+                    raise Truncated()
+            if buf[:2] != b"\r\n":
+                raise Truncated()
+            del buf[:2]
 
-    # ---- forwarding ---------------------------------------------------------------------------
 
-    def forward(self, upstream, body):
-        upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
-        dropped = self.connection_tokens(self.headers)
-        for name, value in self.headers.items():
-            lower = name.lower()
-            if lower in dropped or lower == "content-length":
-                continue
-            upstream.putheader(name, value)
-        if self.headers.get("Host") is None:
-            # An HTTP/1.0 client may send none; the server's HTTP/1.1 parser requires one.
-            upstream.putheader("Host", "localhost")
-        if body.length is None:
-            upstream.putheader("Transfer-Encoding", "chunked")
-        elif body.has_length_header:
-            upstream.putheader("Content-Length", str(body.length))
-        # One upstream connection per request: a Unix socket connect costs microseconds, and no
-        # pooled connection can then be closed under us by the server's keep-alive timeout.
-        upstream.putheader("Connection", "close")
+class ClientReader(asyncio.StreamReader):
+    """A client's stream that reports its end at once, even while nobody is reading it.
+
+    While a request runs upstream nothing reads the client, so without this a client that leaves
+    would be noticed only at the next write: a model working on a prompt nobody waits for.
+    """
+
+    conn = None
+
+    def feed_eof(self):
+        super().feed_eof()
+        if self.conn is not None:
+            self.conn.client_ended()
+
+    def set_exception(self, exc):
+        super().set_exception(exc)
+        if self.conn is not None:
+            self.conn.client_ended()
+
+
+class Upstream:
+    """One connection to the model server's socket."""
+
+    __slots__ = ("writer", "transport", "inp", "idle_since")
+
+    def __init__(self, reader, writer):
+        self.writer = writer
+        self.transport = writer.transport
+        self.inp = Input(reader)
+        self.idle_since = 0.0
+
+    def usable(self):
+        return not self.transport.is_closing() and not self.inp.eof and not self.inp.reader.at_eof()
+
+    def abort(self):
+        self.transport.abort()
+
+
+class Front:
+    def __init__(self, upstream_path, key, max_connections, head_timeout, idle_timeout):
+        self.upstream_path = upstream_path
+        self.expected_authorization = b"Bearer " + key.encode("utf-8")
+        self.max_connections = max_connections
+        self.head_timeout = head_timeout
+        self.idle_timeout = idle_timeout
+        # Insertion order is age: eviction takes the first keyless one.
+        self.connections = {}
+        self.pool = []
+        self.sweeper = None
+        self.loop = None
+
+    # ---- client connections -------------------------------------------------------------------
+
+    async def on_client(self, reader, writer):
+        conn = Connection(self, reader, writer)
+        reader.conn = conn
+        if len(self.connections) >= self.max_connections and not self.evict():
+            # Full of connections that all showed the key: only the keyholder can do that.
+            writer.transport.abort()
+            return
+        self.connections[conn] = None
         try:
-            upstream.endheaders()
+            await conn.serve()
+        except (OSError, ClientGone, Truncated):
+            pass
+        except Exception as error:  # a bug: one line, and the connection goes
+            print("%s: error while serving a request: %r" % (PROG, error), file=sys.stderr, flush=True)
+        finally:
+            self.connections.pop(conn, None)
+            conn.close()
+
+    def evict(self):
+        for conn in self.connections:
+            if not conn.authed:
+                del self.connections[conn]
+                conn.transport.abort()
+                return True
+        return False
+
+    # ---- upstream pool ------------------------------------------------------------------------
+
+    def pooled(self):
+        """A kept-alive upstream connection that is still good, or None."""
+        pool = self.pool
+        if pool:
+            now = self.loop.time()
+            while pool:
+                up = pool.pop()
+                if now - up.idle_since < POOL_IDLE_SECONDS and up.usable():
+                    return up
+                up.abort()
+        return None
+
+    async def connect(self):
+        """A new upstream connection; OSError when the server is not there."""
+        reader, writer = await asyncio.open_unix_connection(self.upstream_path, limit=CHUNK)
+        return Upstream(reader, writer)
+
+    def release(self, up):
+        if len(self.pool) >= POOL_MAX_IDLE or not up.usable() or up.inp.buf:
+            up.abort()
+            return
+        up.idle_since = self.loop.time()
+        self.pool.append(up)
+        if self.sweeper is None:
+            self.sweeper = self.loop.call_later(POOL_IDLE_SECONDS, self.sweep)
+
+    def sweep(self):
+        self.sweeper = None
+        now = self.loop.time()
+        pool = self.pool
+        while pool and now - pool[0].idle_since >= POOL_IDLE_SECONDS:
+            pool.pop(0).abort()
+        if pool:
+            self.sweeper = self.loop.call_later(POOL_IDLE_SECONDS, self.sweep)
+
+    def close_all(self):
+        for conn in list(self.connections):
+            conn.transport.abort()
+        for up in self.pool:
+            up.abort()
+        self.pool = []
+
+
+class Connection:
+    __slots__ = (
+        "front",
+        "loop",
+        "inp",
+        "writer",
+        "transport",
+        "authed",
+        "deadline",
+        "timer",
+        "inflight",
+        "method",
+        "v11",
+    )
+
+    def __init__(self, front, reader, writer):
+        self.front = front
+        self.loop = front.loop
+        self.inp = Input(reader)
+        self.writer = writer
+        self.transport = writer.transport
+        # Set for good once a request shows the key; only keyless connections are evicted.
+        self.authed = False
+        self.deadline = None
+        self.timer = None
+        # The upstream connection of the request in flight: closed if the client leaves.
+        self.inflight = None
+        self.method = b""
+        self.v11 = True
+
+    # ---- deadlines: one timer per connection, moved only when a deadline comes earlier ----------
+
+    def set_deadline(self, seconds):
+        when = self.loop.time() + seconds
+        self.deadline = when
+        timer = self.timer
+        if timer is None or timer.when() > when:
+            if timer is not None:
+                timer.cancel()
+            self.timer = self.loop.call_at(when, self.on_timer)
+
+    def on_timer(self):
+        self.timer = None
+        deadline = self.deadline
+        if deadline is None:
+            return
+        if self.loop.time() >= deadline:
+            self.transport.abort()
+        else:
+            self.timer = self.loop.call_at(deadline, self.on_timer)
+
+    def close(self):
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.inflight is not None:
+            self.inflight.abort()
+            self.inflight = None
+        transport = self.transport
+        if transport.is_closing():
+            return
+        # close() sends what is still buffered (the end of an answer) first; a client that does not
+        # read it keeps the socket for the idle time at most.
+        transport.close()
+        if transport.get_write_buffer_size():
+            self.loop.call_later(self.front.idle_timeout, transport.abort)
+
+    # ---- the client's disconnect, while a request runs upstream ----------------------------------
+
+    def client_ended(self):
+        # An HTTP client does not half-close while it waits for an answer (nginx reads it the same
+        # way): the end of its stream means it left, and the server should stop working for it.
+        if self.inflight is not None:
+            self.inflight.abort()
+            self.inflight = None
+            self.transport.abort()
+
+    # ---- writing to the client --------------------------------------------------------------------
+
+    async def send(self, data):
+        transport = self.transport
+        if transport.is_closing():
+            raise ClientGone()
+        transport.write(data)
+        if transport.get_write_buffer_size() > WRITE_HIGH:
+            # A client that stops reading holds the answer (and the server) for at most the idle time.
+            self.set_deadline(self.front.idle_timeout)
             try:
-                for data in body.chunks:
-                    if body.length is None:
-                        upstream.send(b"%x\r\n%s\r\n" % (len(data), data))
-                    else:
-                        upstream.send(data)
-                if body.length is None:
-                    upstream.send(b"0\r\n\r\n")
-            except ClientGone:
-                self.close_connection = True
-                return
-            response = upstream.getresponse()
-        except (OSError, http.client.HTTPException) as error:
-            # The server went away before answering (a crash, or a stop), possibly while the body
-            # was still coming: what is left of it would be read as the next request, so close.
-            self.close_connection = True
-            if isinstance(error, http.client.HTTPException):
-                message = "The model server sent an invalid response."
-            else:
-                message = "The model server closed the connection."
-            self.send_json(502, error_body(502, "bad_gateway", message))
-            return
-        self.relay(response)
+                await self.writer.drain()
+            except OSError:
+                raise ClientGone()
+            self.deadline = None
 
-    def relay(self, response):
-        no_body = (
-            self.command == "HEAD" or response.status in (204, 304) or 100 <= response.status < 200
+    def send_json(self, status, payload, close, headers=b""):
+        reason = {400: b"Bad Request", 401: b"Unauthorized", 431: b"Request Header Fields Too Large"}
+        head = b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s%s\r\n" % (
+            status,
+            reason.get(status, b"Bad Gateway" if status == 502 else b"Error"),
+            len(payload),
+            headers,
+            b"Connection: close\r\n" if close else b"",
         )
-        upstream_length = response.getheader("Content-Length")
-        chunked = not no_body and upstream_length is None
-        if chunked and self.request_version != "HTTP/1.1":
-            # An HTTP/1.0 client cannot read chunks: the end of the connection ends the body.
-            self.close_connection = True
-            chunked = False
+        if not self.transport.is_closing():
+            self.transport.write(head if self.method == b"HEAD" else head + payload)
 
-        self.send_response_only(response.status, response.reason)
-        dropped = self.connection_tokens(response.msg)
-        for name, value in response.msg.items():
-            if name.lower() not in dropped:
-                self.send_header(name, value)
-        if chunked:
-            self.send_header("Transfer-Encoding", "chunked")
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if no_body:
-            return
-        try:
-            # read1 returns what has arrived, so an SSE stream is passed on event by event.
-            while True:
-                data = response.read1(CHUNK)
-                if not data:
-                    break
-                if chunked:
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                else:
-                    self.wfile.write(data)
-            if chunked:
-                self.wfile.write(b"0\r\n\r\n")
-        except (OSError, http.client.HTTPException):
-            # Either side went away mid-body; the status is already sent, so only the connection
-            # can tell the client. Closing upstream (the caller does) makes the server abort.
-            self.close_connection = True
-            return
-        if response.length:
-            # The server closed before the Content-Length it announced: the client must see it cut.
-            self.close_connection = True
-
-    @staticmethod
-    def connection_tokens(headers):
-        names = set(HOP_BY_HOP)
-        for value in headers.get_all("Connection") or []:
-            names.update(token.strip().lower() for token in value.split(",") if token.strip())
-        names.discard("authorization")
-        return names
-
-    # ---- answers of our own -------------------------------------------------------------------
-
-    def refuse(self, body, status, kind, message, bearer=False):
-        drained = self.drain(body)
-        if not drained:
-            self.close_connection = True
-        headers = {"WWW-Authenticate": "Bearer"} if bearer else {}
-        payload = error_body(status, kind, message)
-        self.send_json(status, payload, close=not drained, headers=headers)
-        if not drained:
-            self.linger()
-
-    def drain(self, body):
-        if body.length is not None and body.length > REFUSED_BODY_DRAIN:
-            return False
-        seen = 0
-        try:
-            for data in body.chunks:
-                seen += len(data)
-                if seen > REFUSED_BODY_DRAIN:
-                    return False
-        except ClientGone:
-            return False
-        return True
-
-    def linger(self):
+    async def linger(self):
         """Closes gently after a refusal whose body is still coming, so the client can read it."""
-        deadline = time.monotonic() + LINGER_SECONDS
+        self.set_deadline(LINGER_SECONDS)
         try:
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_WR)
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return
-                self.connection.settimeout(left)
-                if not self.connection.recv(CHUNK):
-                    return
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+            while await self.inp.fill():
+                del self.inp.buf[:]
         except OSError:
             pass
 
-    def send_json(self, status, payload, close=False, headers=None):
+    # ---- requests -------------------------------------------------------------------------------
+
+    async def serve(self):
+        front = self.front
+        while True:
+            self.set_deadline(front.idle_timeout if self.authed else front.head_timeout)
+            try:
+                head = await self.inp.head()
+            except BadRequest as problem:
+                self.method = b""
+                self.send_json(problem.status, error_body(problem.status, "invalid_request_error", str(problem)), True)
+                await self.linger()
+                return
+            if head is None:
+                return
+            try:
+                keep = await self.handle(head)
+            except BadRequest as problem:
+                self.send_json(problem.status, error_body(problem.status, "invalid_request_error", str(problem)), True)
+                await self.linger()
+                return
+            if not keep:
+                return
+
+    async def handle(self, head):
+        """Serves one request; True when the connection can carry another."""
+        front = self.front
+        request_line, block = split_head(head)
+        start = request_line.split(b" ")
+        if len(start) != 3:
+            raise BadRequest("Malformed request line.")
+        method, target, version = start
+        self.method = method
+        if version == b"HTTP/1.1":
+            keep_alive = self.v11 = True
+        elif version == b"HTTP/1.0":
+            keep_alive = self.v11 = False
+        else:
+            raise BadRequest("Unsupported HTTP version.")
+        if not METHOD.match(method) or not TARGET.match(target):
+            raise BadRequest("Malformed request line.")
+
+        authorizations = []
+        lengths = set()
+        encodings = []
+        connection_tokens = ()
+        expect_continue = False
+        has_host = False
+        # Only the headers the front acts on; the others pass as they came.
+        for name, value in SPECIAL_REQUEST.findall(block):
+            name = name.lower()
+            if name == b"authorization":
+                authorizations.append(value)
+            elif name == b"content-length":
+                lengths.add(value)
+            elif name == b"transfer-encoding":
+                encodings.extend(tokens(value))
+            elif name == b"connection":
+                connection_tokens = connection_tokens + tuple(tokens(value))
+            elif name == b"host":
+                has_host = True
+            elif name == b"expect":
+                expect_continue = value.lower() == b"100-continue"
+        if b"close" in connection_tokens:
+            keep_alive = False
+
+        length = 0
+        has_length = False
+        chunked = False
+        if encodings:
+            # Both, or another coding than chunked, is how requests get smuggled past a proxy.
+            if encodings != [b"chunked"] or lengths:
+                raise BadRequest("Unsupported Transfer-Encoding / Content-Length combination.")
+            chunked = True
+            length = None
+        elif lengths:
+            if len(lengths) != 1:
+                raise BadRequest("Conflicting Content-Length headers.")
+            text = lengths.pop()
+            if not text.isdigit():
+                raise BadRequest("Invalid Content-Length.")
+            length = int(text)
+            has_length = True
+
+        authorized = len(authorizations) == 1 and hmac.compare_digest(
+            authorizations[0], front.expected_authorization
+        )
+        if not authorized:
+            if expect_continue:
+                # Only a client holding the key is invited to send its body.
+                self.send_json(401, error_body(401, "authentication_error", "Unauthorized"), True, b"WWW-Authenticate: Bearer\r\n")
+                await self.linger()
+                return False
+            return await self.refuse(length, keep_alive, 401, "authentication_error", "Unauthorized", b"WWW-Authenticate: Bearer\r\n")
+        self.authed = True
+        if expect_continue and length != 0:
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+        # Connection may name more headers to drop; close and keep-alive are only its own options.
+        listed = [name for name in connection_tokens if name not in HOP_BY_HOP and name != b"close"]
+        listed = [name for name in listed if name != b"authorization"]
+        parts = [
+            method,
+            b" ",
+            target,
+            b" HTTP/1.1\r\n",
+            kept_fields(block, REQUEST_DROPPED, REQUEST_DROP, listed),
+        ]
+        if not has_host:
+            # An HTTP/1.0 client may send none; the server's HTTP/1.1 parser requires one.
+            parts.append(b"Host: localhost\r\n")
+        if chunked:
+            parts.append(b"Transfer-Encoding: chunked\r\n")
+        elif has_length:
+            parts.append(b"Content-Length: %d\r\n" % length)
+        parts.append(b"\r\n")
+
+        # The body: small ones whole (replayable), others streamed on a fresh connection.
+        buffered = not chunked and length <= BUFFERED_BODY
+        if buffered:
+            buf = self.inp.buf
+            while len(buf) < length:
+                self.set_deadline(front.idle_timeout)
+                if not await self.inp.fill():
+                    return False
+            parts.append(bytes(buf[:length]))
+            del buf[:length]
+        self.deadline = None
+        request = b"".join(parts)
+
+        for attempt in (0, 1):
+            try:
+                up = front.pooled() if buffered and attempt == 0 else None
+                reused = up is not None
+                if up is None:
+                    up = await front.connect()
+            except OSError:
+                if buffered:
+                    return self.answer(502, "bad_gateway", "The model server is not reachable.", keep_alive)
+                return await self.refuse(length, keep_alive, 502, "bad_gateway", "The model server is not reachable.")
+            try:
+                up.transport.write(request)
+                if not buffered:
+                    if not await self.stream_body(up, length):
+                        up.abort()
+                        return False
+                self.inflight = up
+                try:
+                    head = await up.inp.head()
+                except (BadRequest, Truncated):
+                    head = None
+                if head is None:
+                    self.inflight = None
+                    up.abort()
+                    if self.transport.is_closing():
+                        return False
+                    if reused and buffered and not up.inp.buf:
+                        # A pooled connection the server closed just as it was reused.
+                        continue
+                    self.send_json(502, error_body(502, "bad_gateway", "The model server closed the connection."), True)
+                    return False
+                try:
+                    return await self.relay(up, head, keep_alive)
+                finally:
+                    self.inflight = None
+            except BadResponse:
+                up.abort()
+                self.send_json(502, error_body(502, "bad_gateway", "The model server sent an invalid response."), True)
+                return False
+            except (ClientGone, Truncated, OSError):
+                up.abort()
+                return False
+        return False
+
+    async def stream_body(self, up, length):
+        """Copies a large or chunked request body upstream; False when the client broke off."""
+        front = self.front
+        inp = self.inp
+        transport = up.transport
+
+        async def backpressure():
+            if transport.get_write_buffer_size() > WRITE_HIGH:
+                await up.writer.drain()
+
         try:
-            self.send_response_only(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            if close or self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
-        except OSError:
-            self.close_connection = True
+            if length is None:
+                pending = []
 
-    # ---- quiet --------------------------------------------------------------------------------
+                async def flush():
+                    if pending:
+                        data = b"".join(pending)
+                        del pending[:]
+                        transport.write(b"%x\r\n%s\r\n" % (len(data), data))
+                        await backpressure()
+                    self.set_deadline(front.idle_timeout)
 
-    def log_message(self, format, *args):
-        # The server logs requests itself; a second log per request only adds noise.
-        pass
+                await inp.chunked(pending.append, flush)
+                await flush()
+                transport.write(b"0\r\n\r\n")
+            else:
+                remaining = length
+                while remaining:
+                    buf = inp.buf
+                    if not buf:
+                        self.set_deadline(front.idle_timeout)
+                        if not await inp.fill():
+                            return False
+                    take = min(remaining, len(buf))
+                    transport.write(bytes(buf[:take]))
+                    del buf[:take]
+                    remaining -= take
+                    await backpressure()
+        except Truncated:
+            return False
+        finally:
+            self.deadline = None
+        return True
 
+    async def relay(self, up, head, keep_alive):
+        """Passes the server's answer on; True when both connections can carry another request."""
+        inp = up.inp
+        to_client_chunked = False
+        plain = None
+        if self.method != b"HEAD" and head.count(b"\r\n") < MAX_HEADERS:
+            plain = PLAIN_RESPONSE.match(head)
+        if plain is not None:
+            # The usual answer (HTTP/1.1, a Content-Length, nothing hop-by-hop) goes on as it came.
+            mode = "length"
+            length = int(plain.group(1))
+            reusable = True
+            parts = [head, b"\r\n\r\n" if keep_alive else b"\r\nConnection: close\r\n\r\n"]
+        else:
+            while True:
+                try:
+                    status_line, block = split_head(head)
+                except BadRequest:
+                    raise BadResponse()
+                match = STATUS.match(status_line)
+                if match is None:
+                    raise BadResponse()
+                minor, code, reason = match.groups()
+                status = int(code)
+                if status >= 200:
+                    break
+                # An interim answer (103 Early Hints and the like) is the server's business; skip it.
+                try:
+                    head = await inp.head()
+                except (BadRequest, Truncated):
+                    head = None
+                if head is None:
+                    raise BadResponse()
 
-class Body:
-    def __init__(self, chunks, length, has_length_header=True):
-        self.chunks = chunks
-        self.length = length
-        self.has_length_header = has_length_header
+            lengths = set()
+            chunked = False
+            encoded = False
+            connection_tokens = ()
+            for name, value in RESPONSE_FRAMING.findall(block):
+                name = name.lower()
+                if name == b"content-length":
+                    lengths.add(value)
+                elif name == b"transfer-encoding":
+                    encoded = True
+                    chunked = tokens(value)[-1:] == [b"chunked"]
+                elif name == b"connection":
+                    connection_tokens = connection_tokens + tuple(tokens(value))
+            reusable = minor == b"1" and b"close" not in connection_tokens
 
+            no_body = self.method == b"HEAD" or status in (204, 304)
+            length = None
+            if no_body:
+                mode = "none"
+            elif encoded:
+                mode = "chunked" if chunked else "close"
+            elif lengths:
+                text = lengths.pop()
+                if lengths or not text.isdigit():
+                    raise BadResponse()
+                length = int(text)
+                mode = "length"
+            else:
+                mode = "close"
+            to_client_chunked = False
+            if mode in ("chunked", "close"):
+                if self.v11:
+                    to_client_chunked = True
+                else:
+                    # An HTTP/1.0 client cannot read chunks: the end of the connection ends the body.
+                    keep_alive = False
 
-class FrontServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+            listed = [name for name in connection_tokens if name not in HOP_BY_HOP and name != b"close"]
+            if mode in ("chunked", "close"):
+                kept = kept_fields(block, HOP_BY_HOP | {b"content-length"}, RESPONSE_DROP_LENGTH, listed)
+            else:
+                kept = kept_fields(block, HOP_BY_HOP, RESPONSE_DROP, listed)
+            parts = [b"HTTP/1.1 ", code, b" ", reason or b"", b"\r\n", kept]
+            if to_client_chunked:
+                parts.append(b"Transfer-Encoding: chunked\r\n")
+            if not keep_alive:
+                parts.append(b"Connection: close\r\n")
+            parts.append(b"\r\n")
+        buf = inp.buf
 
-    def server_bind(self):
-        # HTTPServer.server_bind resolves its own name (getfqdn), which can hang on a cluster's DNS.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = host
-        self.server_port = port
+        if mode == "none":
+            await self.send(b"".join(parts))
+            complete = True
+        elif mode == "length":
+            take = min(length, len(buf))
+            if take:
+                parts.append(bytes(buf[:take]))
+                del buf[:take]
+            remaining = length - take
+            await self.send(b"".join(parts))
+            while remaining:
+                if not await inp.fill():
+                    # The server closed before the Content-Length it announced: the client must see it cut.
+                    up.abort()
+                    return False
+                take = min(remaining, len(buf))
+                await self.send(bytes(buf[:take]))
+                del buf[:take]
+                remaining -= take
+            complete = True
+        elif mode == "chunked":
+            pending = []
+            await self.send(b"".join(parts))
 
-    def handle_error(self, request, client_address):
-        # A client that disconnects is routine; anything else would be a bug worth one line.
-        error = sys.exc_info()[1]
-        if isinstance(error, (OSError, ClientGone)):
-            return
-        print("%s: error while serving a request: %r" % (PROG, error), file=sys.stderr, flush=True)
+            async def flush():
+                # Called before every wait for the server: what has arrived goes out now, as one chunk.
+                if pending:
+                    data = b"".join(pending)
+                    del pending[:]
+                    await self.send(b"%x\r\n%s\r\n" % (len(data), data) if to_client_chunked else data)
+
+            try:
+                await inp.chunked(pending.append, flush)
+            except Truncated:
+                up.abort()
+                await flush()
+                return False
+            await flush()
+            if to_client_chunked:
+                await self.send(b"0\r\n\r\n")
+            complete = True
+        else:
+            data = bytes(buf)
+            del buf[:]
+            if data:
+                parts.append(b"%x\r\n%s\r\n" % (len(data), data) if to_client_chunked else data)
+            await self.send(b"".join(parts))
+            while await inp.fill():
+                data = bytes(buf)
+                del buf[:]
+                await self.send(b"%x\r\n%s\r\n" % (len(data), data) if to_client_chunked else data)
+            if to_client_chunked:
+                await self.send(b"0\r\n\r\n")
+            complete = True
+            reusable = False
+
+        self.inflight = None
+        if complete and reusable:
+            self.front.release(up)
+        else:
+            up.abort()
+        return keep_alive and not self.transport.is_closing()
+
+    # ---- answers of our own -------------------------------------------------------------------
+
+    def answer(self, status, kind, message, keep_alive):
+        self.send_json(status, error_body(status, kind, message), not keep_alive)
+        return keep_alive
+
+    async def refuse(self, length, keep_alive, status, kind, message, headers=b""):
+        drained = await self.drain(length)
+        self.send_json(status, error_body(status, kind, message), not (drained and keep_alive), headers)
+        if not drained:
+            await self.linger()
+            return False
+        return keep_alive
+
+    async def drain(self, length):
+        """Reads and drops a refused request's body, if it is small; False when it is not."""
+        if length is not None and length > REFUSED_BODY_DRAIN:
+            return False
+        inp = self.inp
+        # Bounded by the head deadline: a keyless client gets no more time for its body than for its head.
+        self.set_deadline(self.front.head_timeout)
+        if length is None:
+            seen = [0]
+
+            def count(data):
+                seen[0] += len(data)
+                if seen[0] > REFUSED_BODY_DRAIN:
+                    raise Truncated()
+
+            async def nothing():
+                pass
+
+            try:
+                await inp.chunked(count, nothing)
+            except Truncated:
+                return False
+            return True
+        remaining = length
+        while remaining:
+            buf = inp.buf
+            if not buf and not await inp.fill():
+                return False
+            take = min(remaining, len(buf))
+            del buf[:take]
+            remaining -= take
+        return True
 
 
 def parse_listen(value):
@@ -398,21 +925,95 @@ def parse_listen(value):
     return host, int(port)
 
 
-def make_server(listen, upstream_path, key):
-    host, port = listen
-    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    family, _, _, _, address = infos[0]
+def positive(kind):
+    def parse(value):
+        try:
+            number = kind(value)
+        except ValueError:
+            number = 0
+        if number <= 0:
+            raise argparse.ArgumentTypeError("expected a positive number, got %r" % value)
+        return number
 
-    handler = type(
-        "BoundFrontHandler",
-        (FrontHandler,),
-        {
-            "expected_authorization": b"Bearer " + key.encode("utf-8"),
-            "upstream_path": upstream_path,
-        },
+    return parse
+
+
+def raise_file_limit(wanted):
+    # Each client connection may hold an upstream one too; the soft limit is often 1024.
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def on_loop_error(loop, context):
+    # A client that disconnects is routine; anything else would be a bug worth one line.
+    error = context.get("exception")
+    if isinstance(error, (OSError, ClientGone, Truncated, asyncio.CancelledError)):
+        return
+    detail = ": %r" % (error,) if error is not None else ""
+    print("%s: %s%s" % (PROG, context.get("message", "error"), detail), file=sys.stderr, flush=True)
+
+
+async def serve(args, key):
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(on_loop_error)
+    front = Front(args.upstream_unix, key, args.max_connections, args.head_timeout, args.idle_timeout)
+    front.loop = loop
+    host, port = args.listen
+    try:
+        # What asyncio.start_server does, with a reader that reports the client's end (see there).
+        def streams():
+            return asyncio.StreamReaderProtocol(ClientReader(limit=CHUNK, loop=loop), front.on_client, loop=loop)
+
+        server = await loop.create_server(
+            streams,
+            host or None,
+            port,
+            family=socket.AF_UNSPEC,
+            backlog=min(args.max_connections, 4096),
+            reuse_address=True,
+        )
+    except OSError as error:
+        print("%s: cannot listen on %s:%d: %s" % (PROG, host, port, error), file=sys.stderr)
+        return 1
+
+    stopping = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    bound = server.sockets[0].getsockname()
+    print(
+        "%s: listening on %s:%d, every request needs the key in %s, forwarding to unix:%s"
+        " (at most %d connections, %gs for a keyless request head, %gs idle)"
+        % (
+            PROG,
+            bound[0],
+            bound[1],
+            args.key_env,
+            args.upstream_unix,
+            args.max_connections,
+            args.head_timeout,
+            args.idle_timeout,
+        ),
+        file=sys.stderr,
+        flush=True,
     )
-    server_class = type("BoundFrontServer", (FrontServer,), {"address_family": family})
-    return server_class(address[:2], handler)
+    await stopping.wait()
+    server.close()
+    front.close_all()
+    # Let the connection tasks see their ends before the loop goes.
+    await asyncio.sleep(0)
+    return 0
+
+
+def env_default(name, fallback):
+    value = os.environ.get(name, "").strip()
+    return value if value else fallback
 
 
 def main(argv=None):
@@ -424,6 +1025,27 @@ def main(argv=None):
         default="VLLM_API_KEY",
         help="environment variable holding the API key (default: VLLM_API_KEY)",
     )
+    parser.add_argument(
+        "--max-connections",
+        type=positive(int),
+        default=env_default("AUTH_FRONT_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS),
+        help="client connections at once; when full, a new one evicts the oldest keyless one"
+        " (env AUTH_FRONT_MAX_CONNECTIONS, default %d)" % DEFAULT_MAX_CONNECTIONS,
+    )
+    parser.add_argument(
+        "--head-timeout",
+        type=positive(float),
+        default=env_default("AUTH_FRONT_HEAD_TIMEOUT", DEFAULT_HEAD_TIMEOUT),
+        help="seconds a connection that has not shown the key has to send a whole request head"
+        " (env AUTH_FRONT_HEAD_TIMEOUT, default %g)" % DEFAULT_HEAD_TIMEOUT,
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=positive(float),
+        default=env_default("AUTH_FRONT_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT),
+        help="seconds a keyed connection may idle, between requests or with a client that stops reading"
+        " (env AUTH_FRONT_IDLE_TIMEOUT, default %g)" % DEFAULT_IDLE_TIMEOUT,
+    )
     args = parser.parse_args(argv)
 
     key = os.environ.get(args.key_env, "")
@@ -432,31 +1054,10 @@ def main(argv=None):
         print("%s: %s" % (PROG, message), file=sys.stderr)
         return 2
 
-    try:
-        server = make_server(args.listen, args.upstream_unix, key)
-    except OSError as error:
-        host, port = args.listen
-        print("%s: cannot listen on %s:%d: %s" % (PROG, host, port, error), file=sys.stderr)
-        return 1
-
-    def stop(signum, frame):
-        # shutdown() waits for serve_forever to return, so it cannot run on serve_forever's thread.
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    bound = server.server_address
-    print(
-        "%s: listening on %s:%d, every request needs the key in %s, forwarding to unix:%s"
-        % (PROG, bound[0], bound[1], args.key_env, args.upstream_unix),
-        file=sys.stderr,
-        flush=True,
-    )
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
-    return 0
+    raise_file_limit(2 * args.max_connections + POOL_MAX_IDLE + 64)
+    # The event loop's own warnings (a write to a connection already gone) are routine here.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    return asyncio.run(serve(args, key))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-import { buildBenchConfig, DEFAULTS, parseArgs } from './bench.config';
+import { buildBenchConfig, buildFrontBenchConfig, DEFAULTS, parseArgs, parseFrontArgs } from './bench.config';
 
 describe('bench arguments', () => {
   it('has defaults for a plain run', () => {
@@ -55,5 +55,34 @@ describe('bench arguments', () => {
     expect(config.outFile).toBe('/repo/tmp/bench/data-plane.json');
     const ports = Object.values(config.ports).sort();
     expect(ports).toEqual([18900, 18901, 18902, 18903, 18904, 18905]);
+  });
+});
+
+describe('front bench arguments', () => {
+  it('has defaults for a plain run, on ports 18910–18919 only', () => {
+    const config = buildFrontBenchConfig([], {}, '/repo');
+    expect(config).toMatchObject({
+      n: 1000,
+      warmup: 100,
+      rounds: 3,
+      duration: 5,
+      connections: 64,
+      capN: 200,
+    });
+    expect(config.outFile).toBe('/repo/tmp/bench/front.json');
+    for (const port of Object.values(config.ports)) {
+      expect(port).toBeGreaterThanOrEqual(18910);
+      expect(port).toBeLessThanOrEqual(18919);
+    }
+  });
+
+  it('takes --name value and --name=value, and refuses what it does not know', () => {
+    expect(parseFrontArgs(['--n', '50', '--rounds=5', '--cap-n', '10'])).toMatchObject({
+      n: 50,
+      rounds: 5,
+      'cap-n': 10,
+    });
+    expect(() => parseFrontArgs(['--no-ssh'])).toThrow(/unknown argument --no-ssh/);
+    expect(() => parseFrontArgs(['--duration', '0'])).toThrow(/--duration/);
   });
 });

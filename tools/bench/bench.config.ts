@@ -285,3 +285,109 @@ export function buildBenchConfig(
 export function loadBenchConfig(root: string): BenchConfig {
   return buildBenchConfig(process.argv.slice(2), process.env, root);
 }
+
+// ---- front.bench.ts -------------------------------------------------------------------------------
+
+export interface FrontBenchConfig {
+  help: boolean;
+  /** Measured sequential requests per target in each round. */
+  n: number;
+  warmup: number;
+  /** Interleaved rounds; every figure is the median of the rounds' figures. */
+  rounds: number;
+  /** Seconds of each wrk run. */
+  duration: number;
+  /** Concurrent connections of the throughput runs. */
+  connections: number;
+  /** Sequential requests per kind in each round of the connection-cap measurement. */
+  capN: number;
+  root: string;
+  outFile: string;
+  env: Record<string, string>;
+  /** Only 18910–18919: clear of the data-plane bench (18900–18905) and every e2e suite. */
+  ports: { direct: number; front: number; nginx: number; calibration: number };
+}
+
+export const FRONT_USAGE = `usage: node dist/tools/bench/front.bench.js [options]
+  --n N            measured sequential requests per target and round (default 1000)
+  --warmup N       warm-up requests per target and round (default 100)
+  --rounds N       interleaved rounds; figures are their median (default 3)
+  --duration S     seconds of each wrk run (default 5)
+  --connections N  connections of the wrk runs (default 64)
+  --cap-n N        requests per kind and round with the connection cap full (default 200)
+  --out FILE       JSON result (default tmp/bench/front.json)
+  --help           this text
+`;
+
+const frontInt = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const frontSchema = z.object({
+  n: frontInt(1, 1_000_000, 1000),
+  warmup: frontInt(0, 1_000_000, 100),
+  rounds: frontInt(1, 99, 3),
+  duration: frontInt(1, 3600, 5),
+  connections: frontInt(1, 10_000, 64),
+  'cap-n': frontInt(1, 1_000_000, 200),
+  help: z.boolean().default(false),
+  out: z
+    .string()
+    .min(1)
+    .default(path.join('tmp', 'bench', 'front.json')),
+});
+
+const FRONT_FLAGS = new Set(['n', 'warmup', 'rounds', 'duration', 'connections', 'cap-n', 'out']);
+
+export function parseFrontArgs(argv: readonly string[]): z.infer<typeof frontSchema> {
+  const raw: Record<string, unknown> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--help' || arg === '-h') {
+      raw.help = true;
+      continue;
+    }
+    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    const name = match?.[1];
+    if (name === undefined || !FRONT_FLAGS.has(name))
+      throw new BenchConfigError(`unknown argument ${arg}\n${FRONT_USAGE}`);
+    let value = match?.[2];
+    if (value === undefined) {
+      i++;
+      value = argv[i];
+    }
+    if (value === undefined) throw new BenchConfigError(`${arg} needs a value\n${FRONT_USAGE}`);
+    raw[name] = value;
+  }
+  const parsed = frontSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`);
+    throw new BenchConfigError(`${problems.join('\n')}\n${FRONT_USAGE}`);
+  }
+  return parsed.data;
+}
+
+export function buildFrontBenchConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  root: string,
+): FrontBenchConfig {
+  const args = parseFrontArgs(argv);
+  return {
+    help: args.help,
+    n: args.n,
+    warmup: args.warmup,
+    rounds: args.rounds,
+    duration: args.duration,
+    connections: args.connections,
+    capN: args['cap-n'],
+    root,
+    outFile: path.resolve(root, args.out),
+    env: { PATH: env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: env.HOME ?? '/tmp' },
+    ports: { direct: 18910, front: 18911, nginx: 18912, calibration: 18913 },
+  };
+}
+
+/** The front bench's one read of its process's arguments and environment. */
+export function loadFrontBenchConfig(root: string): FrontBenchConfig {
+  return buildFrontBenchConfig(process.argv.slice(2), process.env, root);
+}

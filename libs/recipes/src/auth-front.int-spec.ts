@@ -10,7 +10,7 @@ import {
   type RequestOptions,
   type Server,
 } from 'node:http';
-import { connect, createServer as createNetServer } from 'node:net';
+import { connect, createServer as createNetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -103,12 +103,20 @@ interface Front {
 }
 
 /** Starts auth_front.py the way the recipes do: key in the environment, never in argv. */
-async function startFront(upstream: string, env: Record<string, string> = { VLLM_API_KEY: KEY }) {
+async function startFront(
+  upstream: string,
+  env: Record<string, string> = { VLLM_API_KEY: KEY },
+  flags: string[] = [],
+) {
   const port = await freePort();
-  const child = spawn('python3', [FRONT, `--listen=127.0.0.1:${port}`, `--upstream-unix=${upstream}`], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    'python3',
+    [FRONT, `--listen=127.0.0.1:${port}`, `--upstream-unix=${upstream}`, ...flags],
+    {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -122,8 +130,8 @@ async function startFront(upstream: string, env: Record<string, string> = { VLLM
   return front;
 }
 
-async function startedFront(upstream: string): Promise<Front> {
-  const front = await startFront(upstream);
+async function startedFront(upstream: string, flags: string[] = []): Promise<Front> {
+  const front = await startFront(upstream, { VLLM_API_KEY: KEY }, flags);
   await until('auth_front.py listens', async () => {
     if (front.child.exitCode !== null) throw new Error(`auth_front.py exited: ${front.stderr()}`);
     await exchange({ port: front.port }, 'GET', '/health');
@@ -534,6 +542,261 @@ describe('auth_front.py start and failure', () => {
       idle.destroy();
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** A raw TCP connection that records when the other side closed it. */
+async function openSocket(port: number): Promise<{ socket: Socket; closed: () => boolean }> {
+  const socket = connect(port, '127.0.0.1');
+  let closed = false;
+  socket.on('error', () => undefined);
+  socket.on('close', () => {
+    closed = true;
+  });
+  await once(socket, 'connect');
+  return { socket, closed: () => closed };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('auth_front.py streaming, disconnects, the connection cap and slow heads', () => {
+  let dir: string;
+  let upstream: Server;
+  let upstreamConnections = 0;
+  // Requests (by id) that reached the fake server, and those whose connection then closed.
+  const arrived = new Set<string>();
+  const closed = new Set<string>();
+  let front: Front;
+  let capped: Front;
+  let hasty: Front;
+  const sse = { 'content-type': 'text/event-stream' };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'aiplane-front-load-'));
+    const socketPath = join(dir, 'fake.sock');
+    upstream = createHttpServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://fake');
+      const id = url.searchParams.get('id') ?? '';
+      arrived.add(id);
+      req.socket.once('close', () => closed.add(id));
+      if (url.pathname === '/sse') {
+        // A workload writing one event every `gap` ms.
+        const n = Number(url.searchParams.get('n'));
+        let sent = 0;
+        res.writeHead(200, sse);
+        const timer = setInterval(
+          () => {
+            res.write(`data: ${sent}\n\n`);
+            sent += 1;
+            if (sent === n) {
+              clearInterval(timer);
+              res.end();
+            }
+          },
+          Number(url.searchParams.get('gap')),
+        );
+        res.on('close', () => {
+          clearInterval(timer);
+        });
+        return;
+      }
+      if (url.pathname === '/forever') {
+        res.writeHead(200, sse);
+        res.write('data: first\n\n');
+        const timer = setInterval(() => res.write('data: more\n\n'), 20);
+        res.on('close', () => {
+          clearInterval(timer);
+        });
+        return;
+      }
+      if (url.pathname === '/hang') return;
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ok: true }));
+      });
+    });
+    upstream.on('connection', () => {
+      upstreamConnections += 1;
+    });
+    upstream.listen(socketPath);
+    await once(upstream, 'listening');
+    [front, capped, hasty] = await Promise.all([
+      startedFront(socketPath),
+      startedFront(socketPath, ['--max-connections=8', '--head-timeout=30']),
+      startedFront(socketPath, ['--head-timeout=0.5']),
+    ]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([stop(front.child), stop(capped.child), stop(hasty.child)]);
+    upstream.closeAllConnections();
+    upstream.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('passes SSE events on as the server writes them (20 ms apart), not in one burst', async () => {
+    const n = 10;
+    const gap = 20;
+    const response = await fetch(`http://127.0.0.1:${front.port}/sse?n=${n}&gap=${gap}&id=sse`, {
+      headers: bearer(KEY),
+    });
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    const arrivals: number[] = [];
+    let text = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      arrivals.push(performance.now());
+      text += decoder.decode(value as Uint8Array, { stream: true });
+    }
+    expect(text.split('\n\n').filter((event) => event !== '')).toEqual(
+      Array.from({ length: n }, (_, i) => `data: ${i}`),
+    );
+    // Each event its own read (a busy machine may merge a few), spread over the (n - 1) gaps the
+    // server took; buffered, they would all come in one read at the end.
+    expect(arrivals.length).toBeGreaterThanOrEqual(n - 2);
+    expect(arrivals[arrivals.length - 1]! - arrivals[0]!).toBeGreaterThan(((n - 1) * gap) / 2);
+  });
+
+  it('a client that leaves mid-stream closes the upstream connection, so the server sees the abort', async () => {
+    const aborter = new AbortController();
+    const response = await fetch(`http://127.0.0.1:${front.port}/forever?id=stream`, {
+      headers: bearer(KEY),
+      signal: aborter.signal,
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+    await reader.read();
+    expect(closed.has('stream')).toBe(false);
+    aborter.abort();
+    await reader.read().catch(() => undefined);
+    await until('the upstream connection of the abandoned stream closes', () =>
+      Promise.resolve(closed.has('stream')),
+    );
+  });
+
+  it('a client that leaves before the answer starts closes the upstream connection too', async () => {
+    const { socket } = await openSocket(front.port);
+    socket.write(`GET /hang?id=hang HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\n\r\n`);
+    await until('the request reaches the server', () => Promise.resolve(arrived.has('hang')));
+    expect(closed.has('hang')).toBe(false);
+    socket.destroy();
+    await until('the upstream connection of the abandoned request closes', () =>
+      Promise.resolve(closed.has('hang')),
+    );
+  });
+
+  it('keeps upstream connections alive: sequential requests share one Unix connection', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const before = upstreamConnections;
+      for (let i = 0; i < 5; i += 1) {
+        const answer = await exchange({ port: front.port }, 'POST', '/echo', { ...withKey({ i }), agent });
+        expect(answer.status).toBe(200);
+      }
+      // At most one new connection: the one left in the pool by an earlier test may serve them all.
+      expect(upstreamConnections - before).toBeLessThanOrEqual(1);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('with the cap full of keyless idle connections, a keyed request is still served', async () => {
+    const idle: Awaited<ReturnType<typeof openSocket>>[] = [];
+    for (let i = 0; i < 8; i += 1) idle.push(await openSocket(capped.port));
+    await sleep(100);
+    expect(idle.filter((connection) => connection.closed())).toHaveLength(0);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const served = await exchange({ port: capped.port }, 'GET', '/echo', { headers: bearer(KEY), agent });
+      expect(served.status).toBe(200);
+      // The oldest keyless connection made room.
+      await until('the oldest keyless connection is evicted', () => Promise.resolve(idle[0]!.closed()));
+      // More keyless connections push out keyless ones, never the connection that showed the key.
+      for (let i = 0; i < 8; i += 1) idle.push(await openSocket(capped.port));
+      await sleep(100);
+      const again = await exchange({ port: capped.port }, 'GET', '/echo', { headers: bearer(KEY), agent });
+      expect([again.status, again.reusedSocket]).toEqual([200, true]);
+      expect(idle.filter((connection) => !connection.closed()).length).toBeLessThanOrEqual(7);
+    } finally {
+      agent.destroy();
+      for (const connection of idle) connection.socket.destroy();
+    }
+  });
+
+  it('cuts a head trickled byte by byte at the head deadline, key or not', async () => {
+    const { socket, closed: isClosed } = await openSocket(hasty.port);
+    const head = `GET /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nX-Pad: ${'a'.repeat(500)}\r\n\r\n`;
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (!socket.destroyed && sent < head.length) socket.write(head[sent++]!);
+    }, 10);
+    try {
+      // 0.5 s deadline; at 10 ms a byte the head would take over 6 s.
+      await until('the front closes the slow connection', () => Promise.resolve(isClosed()), 5_000);
+      expect(sent).toBeLessThan(head.length);
+    } finally {
+      clearInterval(timer);
+      socket.destroy();
+    }
+  });
+
+  it('lets a keyed connection idle past the head deadline', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const first = await exchange({ port: hasty.port }, 'GET', '/echo', { headers: bearer(KEY), agent });
+      await sleep(1_000);
+      const second = await exchange({ port: hasty.port }, 'GET', '/echo', { headers: bearer(KEY), agent });
+      expect([first.status, second.status, second.reusedSocket]).toEqual([200, 200, true]);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('closes a keyless connection that idles past the head deadline after its 401', async () => {
+    const { socket, closed: isClosed } = await openSocket(hasty.port);
+    let received = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString();
+    });
+    socket.write('GET /echo HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until('the 401 arrives', () => Promise.resolve(received.startsWith('HTTP/1.1 401 ')));
+    expect(isClosed()).toBe(false);
+    await until('the front closes the idle keyless connection', () => Promise.resolve(isClosed()), 5_000);
+  });
+
+  it.each([
+    ['a head over 64 KiB', `X-Big: ${'a'.repeat(70 * 1024)}\r\n`],
+    ['more than 100 header fields', Array.from({ length: 101 }, (_, i) => `X-F${i}: v\r\n`).join('')],
+  ])('refuses %s with 431', async (_, fields) => {
+    const raw = await rawExchange(
+      hasty.port,
+      `GET /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\n${fields}\r\n`,
+    );
+    expect(raw).toMatch(/^HTTP\/1\.1 431 /);
+  });
+
+  it('drains a small refused chunked body and keeps the connection', async () => {
+    const { socket } = await openSocket(front.port);
+    let received = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString();
+    });
+    socket.write(
+      'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    );
+    socket.write(`GET /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\n\r\n`);
+    try {
+      await until('both answers arrive', () =>
+        Promise.resolve(/HTTP\/1\.1 200 [^]*\{"ok":true\}/.test(received)),
+      );
+      expect(received).toMatch(/^HTTP\/1\.1 401 /);
+    } finally {
+      socket.destroy();
     }
   });
 });
