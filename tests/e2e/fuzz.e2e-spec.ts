@@ -148,8 +148,8 @@ function isOpenAiPath(path: string): boolean {
 
 /** OpenAI's `{error:{message, type, code}}`, and never a server error for a malformed request. */
 function openAiProblem(body: Record<string, unknown>, status: number): string | undefined {
-  const error = body.error as { message?: unknown; type?: unknown } | undefined;
-  if (typeof error !== 'object' || error === null) return 'OpenAI error body has no "error" object';
+  if (typeof body.error !== 'object' || body.error === null) return 'OpenAI error body has no "error" object';
+  const error = body.error as { message?: unknown; type?: unknown };
   if (typeof error.message !== 'string' || error.message === '') return 'OpenAI error has no "message"';
   if (typeof error.type !== 'string' || error.type === '') return 'OpenAI error has no "type"';
   if (status >= 500) return `server error ${status}: ${error.message}`;
