@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
@@ -34,6 +33,7 @@ import {
 } from './http.timing';
 import { gaps, median, percentOf, round, summarise, type LatencySummary } from './latency.stats';
 import { renderNginxConfig } from './nginx.writer';
+import { log, message, OutputTail, runWithCleanup, spawnOwn, type Cleanup } from './process.runner';
 import { findJobProcesses, readEnvironment, readMemory, type JobProcesses } from './process.memory';
 import { renderReport } from './report.writer';
 import { isErrorEvent, isTokenChunk } from './sse.parser';
@@ -50,91 +50,6 @@ const STACK_APPS = ['gateway', 'orchestrator', 'proxy', 'health-prober', 'slurm-
 
 class BenchError extends Error {
   readonly code = 'BENCH_FAILED';
-}
-
-/** Undo steps, run once, newest first, each on its own so one failure does not skip the rest. */
-class Cleanup {
-  private readonly steps: { name: string; run: () => Promise<void> | void }[] = [];
-  private running: Promise<void> | undefined;
-
-  add(name: string, run: () => Promise<void> | void): void {
-    this.steps.push({ name, run });
-  }
-
-  run(): Promise<void> {
-    this.running ??= (async () => {
-      for (const step of [...this.steps].reverse()) {
-        try {
-          await step.run();
-        } catch (error) {
-          log(`cleanup: ${step.name} failed: ${message(error)}`);
-        }
-      }
-    })();
-    return this.running;
-  }
-}
-
-function log(line: string): void {
-  process.stderr.write(`[bench] ${line}\n`);
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** The last lines every started process printed, shown when something fails. */
-class OutputTail {
-  private readonly lines: string[] = [];
-
-  constructor(private readonly limit = 200) {}
-
-  push(name: string, line: string): void {
-    this.lines.push(`${name}: ${line}`);
-    if (this.lines.length > this.limit) this.lines.shift();
-  }
-
-  text(): string {
-    return this.lines.join('\n');
-  }
-}
-
-interface Spawned {
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-/** Starts one of the bench's own processes; stop() is SIGTERM, then SIGKILL after 5 s. */
-function spawnOwn(
-  name: string,
-  command: string,
-  args: string[],
-  env: Record<string, string>,
-  tail: OutputTail,
-): Spawned {
-  // stdout to /dev/null as a job's goes to its log file; stderr kept for failures.
-  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
-    for (const line of chunk.split('\n')) if (line !== '') tail.push(name, line);
-  });
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      resolve();
-    });
-  });
-  return {
-    child,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-      }, 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
 }
 
 function tcpReachable(host: string, port: number, timeoutMs: number): Promise<boolean> {
@@ -451,7 +366,7 @@ async function startNginx(
     'nginx',
     'nginx',
     ['-p', dir, '-e', path.join(dir, 'error.log'), '-c', conf],
-    config.env,
+    { cwd: ROOT, env: config.env },
     tail,
   );
   cleanup.add('stop nginx', () => nginx.stop());
@@ -500,12 +415,15 @@ async function run(config: BenchConfig, cleanup: Cleanup, tail: OutputTail): Pro
     process.execPath,
     [path.join(distApps, 'vllm-sim', 'src', 'main.js')],
     {
-      ...config.env,
-      LANG: 'C.UTF-8',
-      VLLM_HOST: '127.0.0.1',
-      VLLM_PORT: String(config.ports.directSim),
-      VLLM_API_KEY: ownKey,
-      ...simDelays,
+      cwd: ROOT,
+      env: {
+        ...config.env,
+        LANG: 'C.UTF-8',
+        VLLM_HOST: '127.0.0.1',
+        VLLM_PORT: String(config.ports.directSim),
+        VLLM_API_KEY: ownKey,
+        ...simDelays,
+      },
     },
     tail,
   );
@@ -1261,32 +1179,8 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const cleanup = new Cleanup();
   const tail = new OutputTail();
-  // An object, not a let: the handler sets it behind the control-flow analysis's back.
-  const state = { interrupted: false };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (state.interrupted) {
-      log(`${signal} again: exiting without finishing the clean-up`);
-      process.exit(130);
-    }
-    state.interrupted = true;
-    log(`${signal}: cleaning up (again to exit at once)`);
-    void cleanup.run().then(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    await run(config, cleanup, tail);
-  } catch (error) {
-    if (!state.interrupted) {
-      log(`failed: ${message(error)}`);
-      process.exitCode = 1;
-    }
-  } finally {
-    log('cleaning up');
-    await cleanup.run();
-  }
+  await runWithCleanup((cleanup) => run(config, cleanup, tail));
 }
 
 main().catch((error: unknown) => {
