@@ -4,8 +4,18 @@ import type { StreamedResponse } from '../upstream/upstream.client';
 import { returnedHeaders, timingHeaders, type Exchange } from './exchange.rules';
 
 /**
- * Streams a workload's answer to the client as it arrives: headers at once (an SSE client sees its
- * stream open before the first token), each chunk written as read, nothing buffered. A client that
+ * How long an event stream's headers wait for its first event, to leave in one write with it. Sent
+ * alone, the headers make the first event a second small write right behind them, which an SSH
+ * server forwarding the gateway's channel holds back (it leaves Nagle on) until the gateway's
+ * delayed ACK of the headers: about 40 ms on every stream. A slower first event finds the headers
+ * already sent, so no hop waits on an unanswered status line for long.
+ */
+const SSE_HEADER_HOLD_MS = 50;
+
+/**
+ * Streams a workload's answer to the client as it arrives: headers with the first chunk (an event
+ * stream's at the latest SSE_HEADER_HOLD_MS after the workload's), each chunk written as read,
+ * nothing buffered. A client that
  * goes away destroys the workload request, so generation stops. A workload that fails mid-answer
  * ends an SSE stream with one error event (never a silent truncation); any other answer is cut,
  * which its framing makes visible to the client.
@@ -19,8 +29,19 @@ export function relayAnswer(ex: Exchange, streamed: StreamedResponse, logger: Lo
     [REQUEST_ID_HEADER]: ex.requestId,
     ...timingHeaders(ex, workloadMs),
   });
-  if (sse) res.flushHeaders();
+  let hold: NodeJS.Timeout | undefined;
+  if (sse) {
+    hold = setTimeout(() => {
+      if (!res.headersSent && !res.destroyed) res.flushHeaders();
+    }, SSE_HEADER_HOLD_MS);
+    const release = (): void => {
+      clearTimeout(hold);
+    };
+    response.once('data', release);
+    response.once('end', release);
+  }
   res.on('close', () => {
+    clearTimeout(hold);
     if (!response.complete) request.destroy();
   });
   response.on('close', () => {
