@@ -641,6 +641,17 @@ describe('proxy raw data plane (real Redis, real simulators)', () => {
       expect(answer.text.trimEnd().endsWith('data: [DONE]')).toBe(true);
     });
 
+    it('answers a buffered prompt with the workload time apart from its own', async () => {
+      const answer = await send(base, 'POST', '/api/services/vllm/201/prompt', {
+        headers: JSON_HEADERS,
+        body: '{"prompt":"hi","max_tokens":3}',
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.json()).toMatchObject({ success: true, endpoint_used: 'chat' });
+      expect(answer.headers['x-aiplane-workload-ms']).toMatch(/^[0-9]+\.[0-9]$/);
+      expect(answer.headers['x-aiplane-overhead-ms']).toMatch(/^[0-9]+\.[0-9]$/);
+    });
+
     it('falls back to streamed completions for a model without a chat template', async () => {
       const answer = await send(base, 'POST', '/api/services/vllm/202/prompt', {
         headers: JSON_HEADERS,

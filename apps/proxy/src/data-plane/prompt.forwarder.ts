@@ -3,6 +3,7 @@ import { OPENAI_BODY_LIMIT, type PassThrough } from '@aiplane/contracts';
 import { PromptDto } from '@aiplane/http-api';
 import { BadRequestError, UnsupportedMediaTypeError, validationPipe, type Logger } from '@aiplane/server-kit';
 import { LOGGER } from '../platform/platform.module';
+import { withWorkloadTiming, type WorkloadTiming } from '../upstream/upstream.client';
 import { VllmService } from '../vllm/vllm.service';
 import { hasBody, isJsonContentType, readBody, sendJson, type Exchange } from './exchange.rules';
 import { relayAnswer } from './workload.relay';
@@ -29,7 +30,11 @@ export class PromptForwarder {
       relayAnswer(ex, await this.vllm.promptStream(id, request), this.logger);
       return;
     }
-    sendJson(ex, 200, await this.vllm.prompt(id, request));
+    // The answer is the proxy's own envelope around workload calls (a model look-up, chat, maybe
+    // completions): their time, added up, is the workload's share of it.
+    const timing: WorkloadTiming = { workloadMs: 0 };
+    const answer = await withWorkloadTiming(timing, () => this.vllm.prompt(id, request));
+    sendJson(ex, 200, answer, {}, timing.workloadMs);
   }
 
   private async readPrompt(ex: Exchange): Promise<PromptDto> {
