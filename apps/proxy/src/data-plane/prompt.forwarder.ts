@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { OPENAI_BODY_LIMIT, type PassThrough } from '@aiplane/contracts';
-import { PromptDto } from '@aiplane/http-api';
+import { OPENAI_BODY_LIMIT, type PassThrough, type PromptRequest } from '@aiplane/contracts';
+import { plainPrompt, PromptDto } from '@aiplane/http-api';
 import { BadRequestError, UnsupportedMediaTypeError, validationPipe, type Logger } from '@aiplane/server-kit';
 import { LOGGER } from '../platform/platform.module';
 import { withWorkloadTiming, type WorkloadTiming } from '../upstream/upstream.client';
@@ -37,7 +37,7 @@ export class PromptForwarder {
     sendJson(ex, 200, answer, {}, timing.workloadMs);
   }
 
-  private async readPrompt(ex: Exchange): Promise<PromptDto> {
+  private async readPrompt(ex: Exchange): Promise<PromptRequest> {
     let parsed: unknown = {};
     if (hasBody(ex.req)) {
       if (!isJsonContentType(ex.req)) {
@@ -60,6 +60,9 @@ export class PromptForwarder {
         );
       }
     }
+    // The plain check serves the usual prompt; anything else gets the DTO's validation and wording.
+    const plain = plainPrompt(parsed);
+    if (plain !== undefined) return plain;
     return (await this.validation.transform(parsed, {
       type: 'body',
       metatype: PromptDto,

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { PromptResponse, PromptUsage, VllmModelsResponse } from '@aiplane/contracts';
-import type { PromptDto } from '@aiplane/http-api';
+import type { PromptRequest, PromptResponse, PromptUsage, VllmModelsResponse } from '@aiplane/contracts';
 import { AppError, UpstreamError } from '@aiplane/server-kit';
 import { UPSTREAM } from '../platform/platform.module';
 import { WorkloadResolver, type ResolvedWorkload } from '../routing/workload.resolver';
@@ -47,7 +46,7 @@ export class VllmService {
    * without a chat template), once its headers arrived. Failover as for `prompt`; a refusal before
    * streaming began is answered in the envelope, as without streaming.
    */
-  async promptStream(id: string, request: PromptDto): Promise<StreamedResponse> {
+  async promptStream(id: string, request: PromptRequest): Promise<StreamedResponse> {
     return this.caller.call(
       await this.resolver.candidates(id, 'vllm'),
       async (workload) => {
@@ -104,7 +103,7 @@ export class VllmService {
    * sent, so nothing can be generated twice) is marked down and the next one is tried, so a client
    * sees no error while any replica is healthy.
    */
-  async prompt(id: string, request: PromptDto): Promise<PromptResponse & Partial<GroupRouting>> {
+  async prompt(id: string, request: PromptRequest): Promise<PromptResponse & Partial<GroupRouting>> {
     return this.caller.call(
       await this.resolver.candidates(id, 'vllm'),
       async (workload) => {
@@ -126,7 +125,7 @@ export class VllmService {
   private async promptOnce(
     id: string,
     workload: ResolvedWorkload,
-    request: PromptDto,
+    request: PromptRequest,
   ): Promise<PromptResponse> {
     const model = request.model ?? (await this.servedModel(workload));
     const sampling = samplingOf(request);
@@ -220,7 +219,7 @@ export class VllmService {
   }
 }
 
-function samplingOf(request: PromptDto): Record<string, unknown> {
+function samplingOf(request: PromptRequest): Record<string, unknown> {
   const { prompt: _prompt, model: _model, ...rest } = request;
   return {
     ...rest,
