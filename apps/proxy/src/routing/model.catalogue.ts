@@ -2,9 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { deriveStatus, replicaIdOf, type ServiceConfig } from '@aiplane/contracts';
 import { mergeConfig, type RecipeCatalogue } from '@aiplane/recipes';
 import type { GroupView, StoredService } from '@aiplane/registry';
-import { RECIPES, UPSTREAM } from '../platform/platform.module';
+import { CONFIG, RECIPES, UPSTREAM } from '../platform/platform.module';
+import type { ProxyConfig } from '../proxy.config';
 import { UpstreamClient } from '../upstream/upstream.client';
-import { RoutingViewCache } from './routing-view.cache';
+import { RoutingViewCache, type RoutingView } from './routing-view.cache';
 import { ServedModelsCache } from './served-models.cache';
 import { portOf, SERVING_STATES, WorkloadResolver, type ResolvedWorkload } from './workload.resolver';
 
@@ -40,6 +41,7 @@ export interface CatalogueModel {
 @Injectable()
 export class ModelCatalogue {
   private readonly configured = new Map<string, string[]>();
+  private memo: { view: RoutingView; list: CatalogueModel[]; until: number } | undefined;
 
   constructor(
     private readonly routing: RoutingViewCache,
@@ -47,10 +49,25 @@ export class ModelCatalogue {
     private readonly servedModels: ServedModelsCache,
     @Inject(UPSTREAM) private readonly upstream: UpstreamClient,
     @Inject(RECIPES) private readonly recipes: RecipeCatalogue,
+    @Inject(CONFIG) private readonly config: ProxyConfig,
   ) {}
 
+  /**
+   * The list is a function of the routing view and of what the workloads listed, so a request
+   * reuses the last one built for the same view (for at most ROUTING_CACHE_MS, which bounds how
+   * long an expired workload listing is trusted) instead of rebuilding it.
+   */
   async models(): Promise<CatalogueModel[]> {
     const view = await this.routing.view();
+    const memo = this.memo;
+    if (memo?.view === view && Date.now() < memo.until) return memo.list;
+    const { list, complete } = await this.build(view);
+    // A listing that failed is asked again by the next request, not remembered.
+    this.memo = complete ? { view, list, until: Date.now() + this.config.ROUTING_CACHE_MS } : undefined;
+    return list;
+  }
+
+  private async build(view: RoutingView): Promise<{ list: CatalogueModel[]; complete: boolean }> {
     const units: ServingUnit[] = [];
     for (const service of view.services.values()) {
       const unit = service.kind === 'vllm' && service.group_id === null ? this.single(service) : undefined;
@@ -61,7 +78,8 @@ export class ModelCatalogue {
       if (unit) units.push(unit);
     }
     const byName = new Map<string, CatalogueModel>();
-    const named = await Promise.all(units.map(async (unit) => ({ unit, names: await this.namesOf(unit) })));
+    const named = await Promise.all(units.map(async (unit) => ({ unit, ...(await this.namesOf(unit)) })));
+    const complete = named.every(({ listed }) => listed);
     for (const { unit, names } of named) {
       for (const name of names) {
         const created = Math.floor(Date.parse(unit.createdAt) / 1000);
@@ -81,7 +99,8 @@ export class ModelCatalogue {
         byName.set(name, model);
       }
     }
-    return [...byName.values()].sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
+    const list = [...byName.values()].sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
+    return { list, complete };
   }
 
   /** The model's ready replicas in the order to try them: round-robin over all, then the others. */
@@ -140,14 +159,20 @@ export class ModelCatalogue {
     };
   }
 
-  private async namesOf(unit: ServingUnit): Promise<string[]> {
-    const listed = await Promise.all(
+  /** The unit's model names; `listed` is false when a ready workload could not be asked. */
+  private async namesOf(unit: ServingUnit): Promise<{ names: string[]; listed: boolean }> {
+    const lists = await Promise.all(
       unit.ready.map((workload) =>
-        this.servedModels.get(workload.replicaId, () => this.listModels(workload)).catch(() => []),
+        this.servedModels
+          .get(workload.replicaId, () => this.listModels(workload))
+          .catch((): undefined => undefined),
       ),
     );
-    const names = [...new Set(listed.flat())];
-    return names.length > 0 ? names : unit.configuredNames;
+    const names = [...new Set(lists.flatMap((ids) => ids ?? []))];
+    return {
+      names: names.length > 0 ? names : unit.configuredNames,
+      listed: lists.every((ids) => ids !== undefined),
+    };
   }
 
   private async listModels(workload: ResolvedWorkload): Promise<string[]> {
