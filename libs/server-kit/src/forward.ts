@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import type { Request, Response } from 'express';
 import { GatewayTimeoutError, UnavailableError } from './errors';
+import { HOP_BY_HOP_HEADERS } from './hop-headers.rules';
 import { currentRequestId, REQUEST_ID_HEADER } from './request-context';
 
 export interface UpstreamRequest {
@@ -21,19 +22,8 @@ export interface ForwarderOptions {
   timeoutMs: number;
 }
 
-// Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection and must not be forwarded.
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'content-length',
-]);
+// Host and length are the upstream request's own, set by node:http for the bytes it sends.
+const HOP_BY_HOP = new Set([...HOP_BY_HOP_HEADERS, 'host', 'content-length']);
 
 /**
  * Streams one HTTP exchange to an upstream service. Connection failures and silence become 503 and

@@ -10,3 +10,4 @@ export * from './request-body.rules';
 export * from './request-context';
 export * from './route-controller';
 export * from './store-unavailable';
+export * from './hop-headers.rules';

@@ -9,6 +9,7 @@ import {
   type PassThroughHop,
   type PassThroughKind,
 } from '@aiplane/contracts';
+import { HOP_BY_HOP_HEADERS } from './hop-headers.rules';
 import { acceptRequestId, REQUEST_ID_HEADER } from './request-context';
 
 /** Where a hop streams its data-plane requests: the proxy, over HTTP or an SSH channel. */
@@ -47,22 +48,11 @@ export interface PassThroughOptions {
 /** The request's own listener, the one Nest (express) installed. */
 type RequestListener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
-// Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection; `expect` was answered here already.
-const HOP_BY_HOP = [
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-];
 // Never sent on: the client's credentials (the proxy adds the workload's key, this hop the proxy's
 // token), its idea of our address, and its forwarding claims, which this hop replaces with its own.
+// `expect` was answered here already.
 const REQUEST_DROPPED = [
-  ...HOP_BY_HOP,
+  ...HOP_BY_HOP_HEADERS,
   'expect',
   'host',
   'authorization',
@@ -243,7 +233,7 @@ export class PassThroughDispatcher {
       answered = true;
       const answerHeaders = answer.headers;
       const connection = answerHeaders.connection;
-      for (const name of HOP_BY_HOP) Reflect.deleteProperty(answerHeaders, name);
+      for (const name of HOP_BY_HOP_HEADERS) Reflect.deleteProperty(answerHeaders, name);
       if (typeof connection === 'string') {
         for (const token of connection.split(','))
           Reflect.deleteProperty(answerHeaders, token.trim().toLowerCase());

@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { OVERHEAD_HEADER, WORKLOAD_TIME_HEADER } from '@aiplane/contracts';
-import { REQUEST_ID_HEADER } from '@aiplane/server-kit';
+import { HOP_BY_HOP_HEADERS, REQUEST_ID_HEADER } from '@aiplane/server-kit';
 
 /** One request on the raw data plane: when it arrived (for the overhead header) and its id. */
 export interface Exchange {
@@ -18,17 +18,10 @@ export class BodyTooLargeError extends Error {
   }
 }
 
-// Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection; the rest are the client's own
-// credentials, which no workload may see (the proxy adds the job's key), or are set per hop.
+// Beyond the connection's own headers: the client's credentials, which no workload may see (the
+// proxy adds the job's key), and what is set per hop.
 const NOT_FORWARDED = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
+  ...HOP_BY_HOP_HEADERS,
   'host',
   'content-length',
   'expect',
@@ -38,7 +31,7 @@ const NOT_FORWARDED = new Set([
   REQUEST_ID_HEADER,
 ]);
 
-const NOT_RETURNED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade']);
+const NOT_RETURNED = new Set(HOP_BY_HOP_HEADERS);
 
 /** The client's headers a workload may see; the connection's own and every credential stay behind. */
 export function forwardedHeaders(req: IncomingMessage): OutgoingHttpHeaders {
