@@ -7,7 +7,7 @@ import type { ProxyConfig } from '../proxy.config';
 import { UpstreamClient } from '../upstream/upstream.client';
 import { RoutingViewCache, type RoutingView } from './routing-view.cache';
 import { ServedModelsCache } from './served-models.cache';
-import { portOf, SERVING_STATES, WorkloadResolver, type ResolvedWorkload } from './workload.resolver';
+import { portOf, servingReplica, WorkloadResolver, type ResolvedWorkload } from './workload.resolver';
 
 /** How far a model is from serving, best first: what `/v1/models` shows and `Retry-After` follows. */
 export type ModelStatus = 'running' | 'configuring' | 'pending';
@@ -138,15 +138,8 @@ export class ModelCatalogue {
         const replicaState = modelStatus(deriveStatus(job.scheduler_state, replica.ready));
         if (replicaState === undefined) continue;
         if (status === undefined || RANK[replicaState] < RANK[status]) status = replicaState;
-        if (replica.ready && replica.endpoint && SERVING_STATES.includes(job.scheduler_state)) {
-          ready.push({
-            service: job,
-            endpoint: replica.endpoint,
-            replicaId: replicaIdOf(job.job_id, portOf(replica.endpoint), replica.index),
-            replicaIndex: replica.index,
-            group: { id: group.id, totalReplicas: group.total_replicas },
-          });
-        }
+        const workload = servingReplica(group, job, replica);
+        if (workload) ready.push(workload);
       }
     }
     if (status === undefined) return undefined;

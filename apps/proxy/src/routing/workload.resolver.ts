@@ -9,7 +9,14 @@ import {
   type JobState,
   type ServiceStatus,
 } from '@aiplane/contracts';
-import { ServiceRegistry, type GroupView, type StoredService, type WorkloadKind } from '@aiplane/registry';
+import {
+  ServiceRegistry,
+  type GroupView,
+  type StoredGroup,
+  type StoredReplica,
+  type StoredService,
+  type WorkloadKind,
+} from '@aiplane/registry';
 import { AppError, NotFoundError } from '@aiplane/server-kit';
 import { RoutingViewCache } from './routing-view.cache';
 
@@ -92,15 +99,8 @@ export class WorkloadResolver {
     for (const job of jobs) {
       for (const replica of job.replicas) {
         statuses.push(replicaStatus(job.scheduler_state, replica.ready, replica.seen_ready));
-        if (replica.ready && replica.endpoint && SERVING_STATES.includes(job.scheduler_state)) {
-          ready.push({
-            service: job,
-            endpoint: replica.endpoint,
-            replicaId: replicaIdOf(job.job_id, portOf(replica.endpoint), replica.index),
-            replicaIndex: replica.index,
-            group: { id: group.id, totalReplicas: group.total_replicas },
-          });
-        }
+        const workload = servingReplica(group, job, replica);
+        if (workload) ready.push(workload);
       }
     }
     if (ready.length === 0) throw new NotReadyError(id, overallStatus(statuses));
@@ -114,6 +114,22 @@ export class WorkloadResolver {
     const start = cursor % ready.length;
     return [...ready.slice(start), ...ready.slice(0, start)];
   }
+}
+
+/** A group's replica as a workload to call, when it serves now (ready, with an endpoint, its job running). */
+export function servingReplica(
+  group: StoredGroup,
+  job: StoredService,
+  replica: StoredReplica,
+): ResolvedWorkload | undefined {
+  if (!replica.ready || !replica.endpoint || !SERVING_STATES.includes(job.scheduler_state)) return undefined;
+  return {
+    service: job,
+    endpoint: replica.endpoint,
+    replicaId: replicaIdOf(job.job_id, portOf(replica.endpoint), replica.index),
+    replicaIndex: replica.index,
+    group: { id: group.id, totalReplicas: group.total_replicas },
+  };
 }
 
 export function portOf(endpoint: string): number {
