@@ -713,12 +713,7 @@ export class SimServer {
   ): Promise<boolean> {
     const { ttftMs, tokenLatencyMs } = this.config;
     const { generation, promptTokens } = prepared;
-    const aborter = new AbortController();
-    const onClose = (): void => {
-      if (!res.writableFinished) aborter.abort();
-    };
-    res.on('close', onClose);
-    const signal = aborter.signal;
+    const { signal, release } = abortedOnClose(res);
     const arrived = performance.now();
     let scheduled = arrived;
     let firstOut = arrived;
@@ -753,7 +748,7 @@ export class SimServer {
       if (signal.aborted) return false;
       throw error;
     } finally {
-      res.off('close', onClose);
+      release();
       if (slotted) this.slots.release();
       this.publishQueue();
       if (slotted) {
@@ -783,12 +778,7 @@ export class SimServer {
    * client went away first: then, as in vLLM, nothing but the running gauge shows it was ever there.
    */
   private async pool(res: ServerResponse, promptTokens: readonly number[]): Promise<boolean> {
-    const aborter = new AbortController();
-    const onClose = (): void => {
-      if (!res.writableFinished) aborter.abort();
-    };
-    res.on('close', onClose);
-    const signal = aborter.signal;
+    const { signal, release } = abortedOnClose(res);
     const arrived = performance.now();
     let slotted = false;
     try {
@@ -819,7 +809,7 @@ export class SimServer {
       if (signal.aborted) return false;
       throw error;
     } finally {
-      res.off('close', onClose);
+      release();
       if (slotted) this.slots.release();
       this.publishQueue();
     }
@@ -1024,4 +1014,19 @@ export async function startSim(config: SimConfig, options: StartSimOptions = {})
   const sim = new SimServer(config, options);
   await sim.listen();
   return sim;
+}
+
+/** A signal that fires when the client goes away before its answer is complete; release() stops watching. */
+function abortedOnClose(res: ServerResponse): { signal: AbortSignal; release: () => void } {
+  const aborter = new AbortController();
+  const onClose = (): void => {
+    if (!res.writableFinished) aborter.abort();
+  };
+  res.on('close', onClose);
+  return {
+    signal: aborter.signal,
+    release: () => {
+      res.off('close', onClose);
+    },
+  };
 }
