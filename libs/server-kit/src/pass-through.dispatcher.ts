@@ -83,6 +83,14 @@ export function overheadMs(totalMs: number, workloadHeader: unknown): number {
   return Number.isFinite(workload) ? totalMs - workload : totalMs;
 }
 
+/** OpenAI's error `type` for an HTTP status, as its SDKs map them to exception classes. */
+export function openAiErrorType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status < 500) return 'invalid_request_error';
+  return 'server_error';
+}
+
 /**
  * An error body in the shape clients of that kind of route parse: OpenAI's on `/v1` routes, the
  * data-plane envelope (as HttpErrorFilter writes it) everywhere else.
@@ -94,11 +102,7 @@ export function passThroughErrorBody(
   code: string,
   requestId: string,
 ): string {
-  if (kind === 'openai') {
-    const type =
-      status >= 500 ? 'server_error' : status === 401 ? 'authentication_error' : 'invalid_request_error';
-    return JSON.stringify({ error: { message, type, code } });
-  }
+  if (kind === 'openai') return JSON.stringify({ error: { message, type: openAiErrorType(status), code } });
   return JSON.stringify({
     success: false,
     statusCode: status,

@@ -9,12 +9,18 @@ import {
   type PassThrough,
   type RouteId,
 } from '@aiplane/contracts';
-import { acceptRequestId, runWithRequestId, REQUEST_ID_HEADER, type Logger } from '@aiplane/server-kit';
+import {
+  acceptRequestId,
+  formatMs,
+  runWithRequestId,
+  REQUEST_ID_HEADER,
+  type Logger,
+} from '@aiplane/server-kit';
 import { CONFIG, LOGGER } from '../platform/platform.module';
 import type { ProxyConfig } from '../proxy.config';
 import { withWorkloadTiming, type WorkloadTiming } from '../upstream/upstream.client';
 import { envelopeErrorBody, errorAnswer, openAiErrorBody, type ErrorAnswer } from './error-body.writer';
-import { elapsedMs, formatMs, sendJson, type Exchange } from './exchange.rules';
+import { elapsedMs, sendJson, type Exchange } from './exchange.rules';
 import { OpenAiForwarder } from './openai.forwarder';
 import { PromptForwarder } from './prompt.forwarder';
 import { QdrantForwarder } from './qdrant.forwarder';

@@ -1,6 +1,11 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { InvalidServiceIdError, TERMINAL_STATUSES, type EntryStatus } from '@aiplane/contracts';
-import { AppError, isStoreUnavailable, STORE_UNAVAILABLE_MESSAGE } from '@aiplane/server-kit';
+import {
+  AppError,
+  isStoreUnavailable,
+  openAiErrorType,
+  STORE_UNAVAILABLE_MESSAGE,
+} from '@aiplane/server-kit';
 import type { ProxyConfig } from '../proxy.config';
 import { UpstreamFailedError } from '../upstream/upstream.client';
 import { BodyTooLargeError } from './exchange.rules';
@@ -105,7 +110,7 @@ export function errorAnswer(error: unknown, config: ProxyConfig): ErrorAnswer {
 export function openAiErrorBody(answer: ErrorAnswer): {
   error: { message: string; type: string; code: string };
 } {
-  return { error: { message: answer.message, type: openAiType(answer.status), code: answer.code } };
+  return { error: { message: answer.message, type: openAiErrorType(answer.status), code: answer.code } };
 }
 
 /** The data-plane envelope every other route of the proxy answers errors with. */
@@ -118,11 +123,4 @@ export function envelopeErrorBody(answer: ErrorAnswer, requestId: string): Recor
     ...answer.details,
     request_id: requestId,
   };
-}
-
-function openAiType(status: number): string {
-  if (status === 401) return 'authentication_error';
-  if (status === 403) return 'permission_error';
-  if (status < 500) return 'invalid_request_error';
-  return 'server_error';
 }

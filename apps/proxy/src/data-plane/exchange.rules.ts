@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { OVERHEAD_HEADER, WORKLOAD_TIME_HEADER } from '@aiplane/contracts';
-import { HOP_BY_HOP_HEADERS, REQUEST_ID_HEADER } from '@aiplane/server-kit';
+import { formatMs, HOP_BY_HOP_HEADERS, REQUEST_ID_HEADER } from '@aiplane/server-kit';
 
 /** One request on the raw data plane: when it arrived (for the overhead header) and its id. */
 export interface Exchange {
@@ -93,11 +93,6 @@ export function isJsonContentType(req: IncomingMessage): boolean {
   if (type === undefined) return false;
   const essence = type.split(';', 1)[0]?.trim().toLowerCase() ?? '';
   return essence === 'application/json' || (essence.startsWith('application/') && essence.endsWith('+json'));
-}
-
-/** Milliseconds with one decimal, as the timing headers carry them. */
-export function formatMs(ms: number): string {
-  return Math.max(0, ms).toFixed(1);
 }
 
 export function elapsedMs(ex: Exchange): number {
