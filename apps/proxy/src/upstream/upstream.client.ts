@@ -31,9 +31,9 @@ export function withWorkloadTiming<T>(record: WorkloadTiming, fn: () => T): T {
   return timing.run(record, fn);
 }
 
-function addWorkloadTime(startedAt: bigint): void {
+function addWorkloadTime(ms: number): void {
   const record = timing.getStore();
-  if (record) record.workloadMs += Number(process.hrtime.bigint() - startedAt) / 1e6;
+  if (record) record.workloadMs += ms;
 }
 
 /** What a streamed call sends: the original bytes, or a stream of them (which cannot be retried). */
@@ -150,12 +150,9 @@ export class UpstreamClient {
             return;
           }
           settled = true;
-          addWorkloadTime(startedAt);
-          resolve({
-            response: res,
-            request: req,
-            workloadMs: Number(process.hrtime.bigint() - startedAt) / 1e6,
-          });
+          const workloadMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
+          addWorkloadTime(workloadMs);
+          resolve({ response: res, request: req, workloadMs });
         },
       );
       const connectTimer = setTimeout(() => {

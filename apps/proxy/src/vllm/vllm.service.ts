@@ -50,33 +50,45 @@ export class VllmService {
     return this.caller.call(
       await this.resolver.candidates(id, 'vllm'),
       async (workload) => {
-        const model = request.model ?? (await this.servedModel(workload));
-        const sampling = samplingOf(request);
-        const key = `${workload.replicaId}|${model}`;
-        if (!this.noChatTemplate.has(key)) {
-          const chat = await this.postStream(workload, '/v1/chat/completions', {
-            ...sampling,
-            model,
-            messages: [{ role: 'user', content: request.prompt }],
-          });
-          if (!('refusal' in chat)) return chat;
-          if (!(chat.refusal.status === 400 && NO_CHAT_TEMPLATE.test(chat.refusal.body.toString('utf8')))) {
-            parseUpstream(chat.refusal);
-          }
-          this.noChatTemplate.add(key);
-        }
-        const completion = await this.postStream(workload, '/v1/completions', {
-          ...sampling,
-          model,
-          prompt: request.prompt,
-        });
-        if (!('refusal' in completion)) return completion;
-        parseUpstream(completion.refusal);
-        throw new UpstreamError(`The model server answered HTTP ${completion.refusal.status}`);
+        const { answer } = await this.chatOrCompletions(
+          workload,
+          request,
+          (path, body) => this.postStream(workload, path, body),
+          (sent) => 'refusal' in sent && lacksChatTemplate(sent.refusal),
+        );
+        if (!('refusal' in answer)) return answer;
+        parseUpstream(answer.refusal);
+        throw new UpstreamError(`The model server answered HTTP ${answer.refusal.status}`);
       },
       (attempted, reason) =>
         new AllReplicasFailedError(`No replica of service ${id} could be reached: ${reason}`, attempted),
     );
+  }
+
+  /**
+   * Chat first; completions when the workload says the model has no chat template, which is then
+   * remembered for that replica and model. `send` makes the call, buffered or streamed.
+   */
+  private async chatOrCompletions<T>(
+    workload: ResolvedWorkload,
+    request: PromptRequest,
+    send: (path: string, body: Record<string, unknown>) => Promise<T>,
+    noChatTemplate: (answer: T) => boolean,
+  ): Promise<{ endpointUsed: 'chat' | 'completions'; model: string; answer: T }> {
+    const model = request.model ?? (await this.servedModel(workload));
+    const sampling = samplingOf(request);
+    const key = `${workload.replicaId}|${model}`;
+    if (!this.noChatTemplate.has(key)) {
+      const chat = await send('/v1/chat/completions', {
+        ...sampling,
+        model,
+        messages: [{ role: 'user', content: request.prompt }],
+      });
+      if (!noChatTemplate(chat)) return { endpointUsed: 'chat', model, answer: chat };
+      this.noChatTemplate.add(key);
+    }
+    const completion = await send('/v1/completions', { ...sampling, model, prompt: request.prompt });
+    return { endpointUsed: 'completions', model, answer: completion };
   }
 
   /** A 2xx answer to stream on, or a refusal read whole so it can be put in the envelope. */
@@ -127,26 +139,13 @@ export class VllmService {
     workload: ResolvedWorkload,
     request: PromptRequest,
   ): Promise<PromptResponse> {
-    const model = request.model ?? (await this.servedModel(workload));
-    const sampling = samplingOf(request);
-    const key = `${workload.replicaId}|${model}`;
-    if (!this.noChatTemplate.has(key)) {
-      const chat = await this.upstream.request(workload, 'POST', '/v1/chat/completions', {
-        ...sampling,
-        model,
-        messages: [{ role: 'user', content: request.prompt }],
-      });
-      if (!(chat.status === 400 && NO_CHAT_TEMPLATE.test(chat.body.toString('utf8')))) {
-        return this.answer(id, 'chat', model, chat);
-      }
-      this.noChatTemplate.add(key);
-    }
-    const completion = await this.upstream.request(workload, 'POST', '/v1/completions', {
-      ...sampling,
-      model,
-      prompt: request.prompt,
-    });
-    return this.answer(id, 'completions', model, completion);
+    const { endpointUsed, model, answer } = await this.chatOrCompletions(
+      workload,
+      request,
+      (path, body) => this.upstream.request(workload, 'POST', path, body),
+      lacksChatTemplate,
+    );
+    return this.answer(id, endpointUsed, model, answer);
   }
 
   async models(id: string): Promise<VllmModelsResponse> {
@@ -217,6 +216,11 @@ export class VllmService {
       model: body.model ?? model,
     };
   }
+}
+
+/** vLLM's refusal of chat for a tokenizer without a chat template (base models such as gpt2). */
+function lacksChatTemplate(response: UpstreamResponse): boolean {
+  return response.status === 400 && NO_CHAT_TEMPLATE.test(response.body.toString('utf8'));
 }
 
 function samplingOf(request: PromptRequest): Record<string, unknown> {
