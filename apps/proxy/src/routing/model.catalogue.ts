@@ -77,6 +77,9 @@ export class ModelCatalogue {
       const unit = group.group.kind === 'vllm' ? this.group(group) : undefined;
       if (unit) units.push(unit);
     }
+    // Ended services leave the view; their worked-out names go with them, so the map stays bounded.
+    const live = new Set(units.map((unit) => unit.id));
+    for (const id of this.configured.keys()) if (!live.has(id)) this.configured.delete(id);
     const byName = new Map<string, CatalogueModel>();
     const named = await Promise.all(units.map(async (unit) => ({ unit, ...(await this.namesOf(unit)) })));
     const complete = named.every(({ listed }) => listed);

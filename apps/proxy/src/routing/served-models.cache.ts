@@ -31,7 +31,10 @@ export class ServedModelsCache {
     if (pending === undefined) {
       pending = load()
         .then((ids) => {
-          this.entries.set(replicaId, { ids, expires: Date.now() + this.config.MODEL_CACHE_MS });
+          const now = Date.now();
+          // Replicas of ended jobs are never asked for again: sweep them out when one is added.
+          for (const [id, entry] of this.entries) if (entry.expires <= now) this.entries.delete(id);
+          this.entries.set(replicaId, { ids, expires: now + this.config.MODEL_CACHE_MS });
           return ids;
         })
         .finally(() => this.loading.delete(replicaId));
