@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { NestFactory } from '@nestjs/core';
@@ -82,6 +83,30 @@ describe('startPrivateRedis', () => {
         file: entry.file,
         mode: entry.isDir ? 0o700 : 0o600,
       });
+  });
+
+  // Root ignores file modes, so only another user shows what the modes keep out.
+  const asRoot = process.getuid?.() === 0;
+  (asRoot ? it : it.skip)('keeps another Unix user out of the socket and the data', () => {
+    const other = `aiplane-rb${String(process.pid)}`;
+    spawnSync('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', other]);
+    try {
+      // Only the Redis directory's own modes stand between the other user and the socket.
+      chmodSync(root, 0o755);
+      const asOther = (command: string, ...args: string[]) =>
+        spawnSync('runuser', ['-u', other, '--', command, ...args], { encoding: 'utf8' });
+      const ping = asOther('redis-cli', '-s', redis.socketPath, 'ping');
+      expect(`${ping.stdout}${ping.stderr}`).toMatch(/Permission denied/);
+      expect(`${ping.stdout}${ping.stderr}`).not.toMatch(/PONG/);
+      const read = asOther('cat', path.join(root, 'redis', 'redis.conf'));
+      expect(read.status).not.toBe(0);
+      expect(read.stderr).toMatch(/Permission denied/);
+      const list = asOther('ls', path.join(root, 'redis', 'data'));
+      expect(list.status).not.toBe(0);
+    } finally {
+      chmodSync(root, 0o700);
+      spawnSync('userdel', [other]);
+    }
   });
 
   it('passes the start-up check with its URL and refuses the same Redis without the password', async () => {
