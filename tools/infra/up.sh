@@ -76,9 +76,11 @@ EOF
 
 up_redis() {
   local state password
+  if [[ -e "$REDIS_DIR" || -L "$REDIS_DIR" ]] && { [[ -L "$REDIS_DIR" ]] || [[ ! -O "$REDIS_DIR" ]]; }; then
+    die "$REDIS_DIR is a symlink or another user's; set AIPLANE_INFRA_DIR to a directory of your own"
+  fi
   install -d -m 0700 "$REDIS_DIR" "$REDIS_DIR/data"
   chmod 0700 "$REDIS_DIR" "$REDIS_DIR/data"
-  [[ -O "$REDIS_DIR" ]] || die "$REDIS_DIR belongs to another user; set AIPLANE_INFRA_DIR to a directory of your own"
   if running "$REDIS_PIDFILE" redis-server && redis_ping; then
     state="already running (pid $(pid_from_file "$REDIS_PIDFILE"))"
   else
