@@ -32,7 +32,6 @@ if has_component slurm; then
   add_remove slurm
 fi
 if has_component redis; then
-  # A Redis that up.sh only reused has no pid file of ours and is left running.
   stop_pidfile redis "$REDIS_PIDFILE" redis-server
   add_remove redis
 fi

@@ -2,7 +2,6 @@
 # Shared helpers for tools/infra/up.sh and tools/infra/down.sh. Sourced, not run.
 
 INFRA_DIR="${AIPLANE_INFRA_DIR:-/var/tmp/aiplane-infra}"
-REDIS_PORT="${AIPLANE_REDIS_PORT:-6379}"
 SSHD_PORT="${AIPLANE_SSHD_PORT:-2222}"
 ENV_FILE="$INFRA_DIR/env"
 ALL_COMPONENTS=(redis slurm sshd)
@@ -177,7 +176,7 @@ env_update() {
   add=("$@")
   mkdir -p "$INFRA_DIR"
   local tmp="$ENV_FILE.tmp.$$" line key k keep
-  : >"$tmp"
+  (umask 077 && : >"$tmp")
   if [[ -f "$ENV_FILE" ]]; then
     while IFS= read -r line || [[ -n "$line" ]]; do
       key="${line%%=*}"
@@ -189,6 +188,7 @@ env_update() {
     done <"$ENV_FILE"
   fi
   for line in "${add[@]}"; do printf '%s\n' "$line" >>"$tmp"; done
-  chmod 644 "$tmp"
+  # It holds the Redis password.
+  chmod 600 "$tmp"
   mv -f "$tmp" "$ENV_FILE"
 }

@@ -1,13 +1,16 @@
 import * as path from 'node:path';
 import { z } from 'zod';
-import { parseConfig, portFromEnv } from '@aiplane/config';
+import { parseConfig, portFromEnv, redisUrlFromEnv } from '@aiplane/config';
 import { LocalScheduler } from '@aiplane/scheduler';
-import { startStack } from '@aiplane/stack';
+import { startPrivateRedis, startStack, type PrivateRedis } from '@aiplane/stack';
 
 // `npm start`: the embedded default. Everything runs on this machine with the local executor.
 const schema = z.object({
   AIPLANE_ROOT: z.string().min(1),
-  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  /** An existing Redis (with its password in the URL); unset, the stack runs a private one in the state dir. */
+  REDIS_URL: redisUrlFromEnv.optional(),
+  /** The private Redis's binary: a path, or a name on PATH. */
+  REDIS_SERVER_BIN: z.string().min(1).default('redis-server'),
   AIPLANE_STATE_DIR: z.string().min(1).optional(),
   GATEWAY_PORT: portFromEnv.default(8001),
   ORCHESTRATOR_PORT: portFromEnv.default(8000),
@@ -25,13 +28,26 @@ function print(name: string, line: string): void {
   process.stdout.write(`${colourOf.get(name) ?? ''}${name.padEnd(13)}\x1b[0m ${line}\n`);
 }
 
+/** Its data stays in the state dir, so the records survive a restart of `npm start`. */
+async function privateRedis(stateDir: string, serverBin: string): Promise<PrivateRedis> {
+  const redis = await startPrivateRedis({ dir: path.join(stateDir, 'redis'), serverBin });
+  print(
+    'redis',
+    `private Redis on ${redis.socketPath} (pid ${String(redis.pid)}), password-protected, no TCP port`,
+  );
+  return redis;
+}
+
 async function main(): Promise<void> {
   const config = parseConfig('npm start', schema, process.env);
   const stateDir = config.AIPLANE_STATE_DIR ?? path.join(config.AIPLANE_ROOT, '.aiplane');
+  const redis = config.REDIS_URL
+    ? { url: config.REDIS_URL, stop: () => Promise.resolve() }
+    : await privateRedis(stateDir, config.REDIS_SERVER_BIN);
   const stack = await startStack(
     {
       root: config.AIPLANE_ROOT,
-      redisUrl: config.REDIS_URL,
+      redisUrl: redis.url,
       scheduler: 'local',
       stateDir,
       ports: {
@@ -43,7 +59,10 @@ async function main(): Promise<void> {
       env: { PATH: config.PATH, HOME: config.HOME },
     },
     print,
-  );
+  ).catch(async (error: unknown) => {
+    await redis.stop();
+    throw error;
+  });
   process.stdout.write(
     `\nReady: gateway ${stack.gatewayUrl}/api/v1  ·  Swagger ${stack.gatewayUrl}/docs  ·  Ctrl-C stops everything\n\n`,
   );
@@ -58,6 +77,7 @@ async function main(): Promise<void> {
       // stack does. They are cancelled through the executor, so their records end `cancelled`.
       const cancelled = await new LocalScheduler({ stateDir }).cancelAll();
       if (cancelled > 0) process.stdout.write(`Cancelled ${cancelled} running workload(s).\n`);
+      await redis.stop();
       process.exit(0);
     })();
   };

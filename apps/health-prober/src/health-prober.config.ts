@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { durationMsFromEnv, parseConfig } from '@aiplane/config';
+import { durationMsFromEnv, parseConfig, redisEnvFields } from '@aiplane/config';
 
 const schema = z
   .object({
-    REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+    ...redisEnvFields,
     REDIS_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9_.-]+$/)

@@ -1,12 +1,12 @@
 import * as path from 'node:path';
 import { z } from 'zod';
-import { durationMsFromEnv, parseConfig, portFromEnv } from '@aiplane/config';
+import { durationMsFromEnv, parseConfig, portFromEnv, redisEnvFields } from '@aiplane/config';
 
 // Defaults serve `npm start` from the repository root; on a cluster every one is set explicitly.
 const schema = z.object({
   ORCHESTRATOR_HOST: z.string().min(1).default('127.0.0.1'),
   ORCHESTRATOR_PORT: portFromEnv.default(8000),
-  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  ...redisEnvFields,
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/)

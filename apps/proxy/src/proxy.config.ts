@@ -6,12 +6,13 @@ import {
   optionalTextFromEnv,
   parseConfig,
   portFromEnv,
+  redisEnvFields,
 } from '@aiplane/config';
 
 const schema = z.object({
   PROXY_HOST: z.string().min(1).default('127.0.0.1'),
   PROXY_PORT: portFromEnv.default(8003),
-  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  ...redisEnvFields,
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/)

@@ -1,12 +1,12 @@
 import * as path from 'node:path';
 import { z } from 'zod';
-import { durationMsFromEnv, parseConfig } from '@aiplane/config';
+import { durationMsFromEnv, parseConfig, redisEnvFields } from '@aiplane/config';
 
 const slurmName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
 
 // Defaults serve `npm start`: the local executor, simulators from this checkout, state under .aiplane/.
 const fields = z.object({
-  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  ...redisEnvFields,
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/)

@@ -1,2 +1,4 @@
 export * from './config';
 export * from './process.runner';
+export * from './redis-url.parser';
+export * from './redis.schema';

@@ -16,12 +16,13 @@ import {
   SchedulerQueueClient,
 } from '@aiplane/jobs';
 import { SchedulerQueueWorker, WORKER_LOCK_MS, type SchedulerHandlers } from './scheduler.worker';
+import { infraRedisUrl } from '@aiplane/testing';
 
 // Real Redis and BullMQ, no fakes: tools/infra/up.sh (or CI) provides Redis. The handlers below are
 // the worker's injection point (the slurm-worker passes its sbatch/scancel/squeue handlers there).
 // Every test runs on its own BullMQ prefix, whose keys are deleted afterwards.
 function redisUrl(): string {
-  return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  return infraRedisUrl();
 }
 
 async function deleteKeys(redis: Redis, prefix: string): Promise<void> {

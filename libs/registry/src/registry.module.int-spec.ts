@@ -2,12 +2,12 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import type { Redis } from 'ioredis';
-import { storedService } from '@aiplane/testing';
+import { infraRedisUrl, storedService } from '@aiplane/testing';
 import { REDIS, RegistryModule } from './registry.module';
 import { ServiceRegistry } from './service.registry';
 
 // Real Redis: the module an app imports gives it a working registry and closes the connection on shutdown.
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = infraRedisUrl();
 
 describe('RegistryModule (real Redis)', () => {
   it('provides the registry on its connection and closes that connection when the app shuts down', async () => {

@@ -1,6 +1,8 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import type { RedisSettings } from '@aiplane/config';
 import { createRedis } from './redis.connection';
+import { checkRedisSafety } from './redis-safety.probe';
 import { ServiceRegistry } from './service.registry';
 
 /** The registry's Redis connection, for the few callers that need Redis itself (health checks, locks). */
@@ -10,6 +12,10 @@ export interface RegistryModuleOptions {
   redisUrl: string;
   /** Key prefix of every record, so several stacks can share one Redis. */
   prefix: string;
+  /** Start against a Redis URL without a password (checkRedisSafety refuses it otherwise). */
+  allowNoAuth?: boolean;
+  /** Start without reading `maxmemory-policy` (for a Redis whose CONFIG command is renamed). */
+  skipPolicyCheck?: boolean;
 }
 
 /**
@@ -25,7 +31,18 @@ export class RegistryModule implements OnApplicationShutdown {
     return {
       module: RegistryModule,
       providers: [
-        { provide: REDIS, useFactory: () => createRedis(options.redisUrl) },
+        {
+          provide: REDIS,
+          // Every app builds its records store here, so this is the one place the start-up check runs.
+          useFactory: async () => {
+            await checkRedisSafety({
+              REDIS_URL: options.redisUrl,
+              REDIS_ALLOW_NO_AUTH: options.allowNoAuth ?? false,
+              REDIS_SKIP_POLICY_CHECK: options.skipPolicyCheck ?? false,
+            });
+            return createRedis(options.redisUrl);
+          },
+        },
         {
           provide: ServiceRegistry,
           useFactory: (redis: Redis) => new ServiceRegistry(redis, options.prefix),
@@ -37,8 +54,13 @@ export class RegistryModule implements OnApplicationShutdown {
   }
 
   /** From an app config's standard Redis settings. */
-  static forConfig(config: { REDIS_URL: string; REDIS_PREFIX: string }): DynamicModule {
-    return RegistryModule.forRoot({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX });
+  static forConfig(config: RedisSettings & { REDIS_PREFIX: string }): DynamicModule {
+    return RegistryModule.forRoot({
+      redisUrl: config.REDIS_URL,
+      prefix: config.REDIS_PREFIX,
+      allowNoAuth: config.REDIS_ALLOW_NO_AUTH,
+      skipPolicyCheck: config.REDIS_SKIP_POLICY_CHECK,
+    });
   }
 
   onApplicationShutdown(): void {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { JobState } from '@aiplane/contracts';
-import { storedService } from '@aiplane/testing';
+import { infraRedisUrl, storedService } from '@aiplane/testing';
 import { createRedis } from './redis.connection';
 import type { StoredService, Submission } from './registry.types';
 import {
@@ -14,7 +14,7 @@ import {
 // Real Redis, no fakes: tools/infra/up.sh (or CI) provides it. Every test gets its own key prefix
 // so runs never see each other's records, and the prefix's keys are deleted afterwards.
 function redisUrl(): string {
-  return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  return infraRedisUrl();
 }
 
 async function deleteKeys(redis: Redis, prefix: string): Promise<void> {

@@ -1,2 +1,3 @@
 export * from './process.supervisor';
 export * from './stack';
+export * from './redis.runner';

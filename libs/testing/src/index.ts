@@ -9,6 +9,7 @@ export {
   baseEnv,
   listenerPid,
   makeStateDir,
+  infraRedisUrl,
   readInfra,
   ROOT,
   scontrolShowJob,

@@ -12,7 +12,7 @@ export interface Infra {
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 
-export function readInfra(): Infra {
+function readInfraEnv(): { file: string; values: Record<string, string | undefined> } {
   const dir = process.env.AIPLANE_INFRA_DIR ?? '/var/tmp/aiplane-infra';
   const file = path.join(dir, 'env');
   if (!existsSync(file))
@@ -23,6 +23,23 @@ export function readInfra(): Infra {
       .filter((line) => line.includes('='))
       .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
   ) as Record<string, string | undefined>;
+  return { file, values };
+}
+
+/**
+ * The Redis of the integration tier: `REDIS_URL` when set, else the one `up.sh redis` wrote (a
+ * Unix socket with a password, so there is no default address to fall back to).
+ */
+export function infraRedisUrl(): string {
+  if (process.env.REDIS_URL) return process.env.REDIS_URL;
+  const { file, values } = readInfraEnv();
+  const url = values.REDIS_URL;
+  if (!url) throw new Error(`${file} has no REDIS_URL: run "bash tools/infra/up.sh redis"`);
+  return url;
+}
+
+export function readInfra(): Infra {
+  const { file, values } = readInfraEnv();
   const need = (key: string): string => {
     const value = values[key];
     if (!value) throw new Error(`${file} has no ${key}: run "bash tools/infra/up.sh" (all components)`);

@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -88,9 +89,13 @@ function descendants(pid: number): number[] {
   return found;
 }
 
-/** A Redis of the suite's own, AOF on as tools/infra/up.sh runs it, that the suite may kill and restart. */
+/**
+ * A Redis of the suite's own, AOF on and a password as tools/infra/up.sh runs it, that the suite may
+ * kill and restart; on a 127.0.0.1 port, as every earlier run of the suite had it.
+ */
 export class PrivateRedis {
   private child?: ChildProcess;
+  private readonly password = randomBytes(32).toString('hex');
 
   private constructor(
     readonly port: number,
@@ -98,14 +103,16 @@ export class PrivateRedis {
   ) {}
 
   static async start(dir: string): Promise<PrivateRedis> {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const redis = new PrivateRedis(await freePort(), dir);
+    // In a 0600 file: on the command line every user could read it in ps.
+    writeFileSync(path.join(dir, 'redis.conf'), `requirepass ${redis.password}\n`, { mode: 0o600 });
     await redis.restart();
     return redis;
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://:${this.password}@127.0.0.1:${this.port}`;
   }
 
   get pid(): number | undefined {
@@ -121,6 +128,7 @@ export class PrivateRedis {
     this.child = spawn(
       'redis-server',
       [
+        path.join(this.dir, 'redis.conf'),
         '--port',
         String(this.port),
         '--bind',
@@ -138,7 +146,10 @@ export class PrivateRedis {
       ],
       { stdio: 'ignore' },
     );
-    await until('redis answers PING', async () => (await greeting(this.port, 'PING\r\n')) === '+PONG\r\n');
+    await until(
+      'redis accepts the password',
+      async () => (await greeting(this.port, `AUTH ${this.password}\r\n`)) === '+OK\r\n',
+    );
   }
 
   /** SIGKILL: no shutdown save, no final fsync; only what the AOF already holds survives. */

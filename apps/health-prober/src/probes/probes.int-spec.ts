@@ -3,13 +3,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { createRedis, ServiceRegistry, type StoredService } from '@aiplane/registry';
-import { storedService } from '@aiplane/testing';
+import { infraRedisUrl, storedService } from '@aiplane/testing';
 import { createLogger } from '@aiplane/server-kit';
 import { loadHealthProberConfig } from '../health-prober.config';
 import { ProbesService } from './probes.service';
 
 // Real Redis and real HTTP workloads: one that is ready, one that accepts but never answers.
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = infraRedisUrl();
 const prefix = `int-prober-${process.pid}`;
 
 async function listen(server: Server): Promise<string> {

@@ -3,11 +3,12 @@ import { examplePath, methodOn, routeDef, routeIds, type RouteId } from '@aiplan
 import { createRedis } from '@aiplane/registry';
 import { startOrchestrator, type RunningOrchestrator } from '../testing/orchestrator.harness';
 import { StandInProxy } from '../testing/stand-in-proxy';
+import { infraRedisUrl } from '@aiplane/testing';
 
 // The real orchestrator app (real Redis) with its bearer token, and a stand-in in the proxy's place:
 // on-cluster clients reach the data plane through the same token check as the control plane, and
 // the proxy hears the proxy's token, never the client's.
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = infraRedisUrl();
 const prefix = `int-orch-token-${process.pid}`;
 const TOKEN = 'orchestrator-token-0123456789';
 const PROXY_TOKEN = 'proxy-token-abcdefghijklmnop';

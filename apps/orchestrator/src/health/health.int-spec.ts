@@ -4,10 +4,11 @@ import { SCHEDULER_QUEUE } from '@aiplane/contracts';
 import { createBullConnection } from '@aiplane/jobs';
 import { createRedis } from '@aiplane/registry';
 import { startOrchestrator, type RunningOrchestrator } from '../testing/orchestrator.harness';
+import { infraRedisUrl } from '@aiplane/testing';
 
 // The real orchestrator app on real Redis: /api/ready says yes only while a slurm-worker consumes
 // the queue, which is what the gateway's /health and /ready are built on.
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = infraRedisUrl();
 const prefix = `int-orch-health-${process.pid}`;
 
 const refuse = (): Promise<unknown> => Promise.reject(new Error('not under test'));

@@ -1,12 +1,12 @@
 import * as http from 'node:http';
 import type { Redis } from 'ioredis';
 import { createRedis, ServiceRegistry, type StoredGroup } from '@aiplane/registry';
-import { storedService } from '@aiplane/testing';
+import { infraRedisUrl, storedService } from '@aiplane/testing';
 import { startOrchestrator, type RunningOrchestrator } from '../testing/orchestrator.harness';
 
 // The real orchestrator app on real Redis: services/targets must reach TargetsController, not be
 // taken for a service id by services/:id.
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = infraRedisUrl();
 const prefix = `int-orch-targets-${process.pid}`;
 
 const GROUP: StoredGroup = {

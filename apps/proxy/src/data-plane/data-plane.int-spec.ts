@@ -6,14 +6,14 @@ import * as path from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Redis } from 'ioredis';
 import { createRedis, ServiceRegistry, type StoredService } from '@aiplane/registry';
-import { storedService } from '@aiplane/testing';
+import { infraRedisUrl, storedService } from '@aiplane/testing';
 import { createLogger } from '@aiplane/server-kit';
 import { createProxyApp } from '../platform/proxy-app.factory';
 import { loadProxyConfig } from '../proxy.config';
 
 // Real Redis, real simulators, node:http fakes where a test needs a workload to misbehave (a cut
 // stream, a refused connection) or to show what it received, and the real proxy app.
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = infraRedisUrl();
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const prefix = `int-proxy-dp-${process.pid}`;
 const TOKEN = 'proxy-token-c2VjcmV0LXRva2Vu';

@@ -7,13 +7,13 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Redis } from 'ioredis';
 import { parseExposition, type MetricFamily } from '@aiplane/metrics';
 import { createRedis, ServiceRegistry } from '@aiplane/registry';
-import { storedService } from '@aiplane/testing';
+import { infraRedisUrl, storedService } from '@aiplane/testing';
 import { createLogger } from '@aiplane/server-kit';
 import { createProxyApp } from '../platform/proxy-app.factory';
 import { loadProxyConfig } from '../proxy.config';
 
 // Real Redis, real simulator processes and the real proxy app: what a Prometheus scrape sees.
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = infraRedisUrl();
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const prefix = `int-proxy-metrics-${process.pid}`;
 

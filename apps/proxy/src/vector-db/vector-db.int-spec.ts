@@ -6,13 +6,13 @@ import * as path from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Redis } from 'ioredis';
 import { createRedis, ServiceRegistry, type StoredService } from '@aiplane/registry';
-import { storedService } from '@aiplane/testing';
+import { infraRedisUrl, storedService } from '@aiplane/testing';
 import { createLogger } from '@aiplane/server-kit';
 import { createProxyApp } from '../platform/proxy-app.factory';
 import { loadProxyConfig } from '../proxy.config';
 
 // Real Redis, a real qdrant-sim process and the real proxy app: the vector-db data plane end to end.
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = infraRedisUrl();
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const SIM_MAIN = path.join(ROOT, 'dist/apps/qdrant-sim/src/main.js');
 const prefix = `int-proxy-vdb-${process.pid}`;
