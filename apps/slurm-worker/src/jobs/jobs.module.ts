@@ -92,13 +92,15 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
         return false;
       }
     };
+    // A function, so that the checks after each await see a stop that happened during it.
+    const stopped = (): boolean => state.stopped;
     const run = async (): Promise<void> => {
-      for (let attempt = 1; !state.stopped && !(await reconcileOnce()); attempt += 1) {
+      for (let attempt = 1; !stopped() && !(await reconcileOnce()); attempt += 1) {
         const delayMs = Math.min(RECONCILE_RETRY_MAX_MS, 1_000 * 2 ** Math.min(attempt - 1, 10));
         this.logger.warn({ attempt, retry_in_ms: delayMs }, 'start-up reconciliation will be retried');
         await sleep(delayMs);
       }
-      if (state.stopped) return;
+      if (stopped()) return;
       await worker.start();
       this.logger.info(
         {
@@ -109,9 +111,9 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
         },
         'slurm-worker consuming the scheduler queue',
       );
-      while (!state.stopped) {
+      while (!stopped()) {
         await sleep(this.config.RECONCILE_INTERVAL_MS);
-        if (!state.stopped) await reconcileOnce();
+        if (!stopped()) await reconcileOnce();
       }
     };
     run().catch((error: unknown) => {
