@@ -74,7 +74,7 @@ export async function readPrivateFile(file: string, maxBytes: number): Promise<B
  * can write; one readable by others is narrowed to 0700. A symlinked dir is judged by its target.
  */
 export async function ensurePrivateDir(dir: string): Promise<void> {
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeDir(dir);
   const stats = await fs.stat(dir);
   checkDirectory(dir, stats);
   if ((stats.mode & 0o077) !== 0) await fs.chmod(dir, 0o700);
@@ -88,7 +88,7 @@ export async function ensurePrivateSubdir(root: string, dir: string): Promise<vo
   const relative = path.relative(root, dir);
   if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative))
     throw new UnsafePathError(dir, 'not-directory', `${dir} is not below ${root}`);
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeDir(dir);
   let current = root;
   for (const part of relative.split(path.sep)) {
     current = path.join(current, part);
@@ -96,6 +96,16 @@ export async function ensurePrivateSubdir(root: string, dir: string): Promise<vo
     if (stats.isSymbolicLink())
       throw new UnsafePathError(current, 'symlink', `${current} is a symbolic link; it is not followed`);
     checkDirectory(current, stats);
+  }
+}
+
+// Something other than a directory in the way is reported by the checks that follow, by name.
+async function makeDir(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw error;
   }
 }
 
