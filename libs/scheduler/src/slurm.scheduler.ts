@@ -1,8 +1,8 @@
-import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { CommandResult, CommandRunner } from './command.runner';
+import { writeJobScript } from './job-script.writer';
 import { SchedulerError } from './scheduler.errors';
 import type { JobInfo, Scheduler, SubmitRequest } from './scheduler.types';
 import {
@@ -93,7 +93,7 @@ export class SlurmScheduler implements Scheduler {
       );
     }
     const scriptPath = join(req.jobDir, 'job.sh');
-    await writeScript(scriptPath, req.script);
+    await writeJobScript(scriptPath, req.script);
     // The job inherits sbatch's environment (the job's complete environment, passed as argv-free
     // process env so no value is ever parsed by a shell) and its working directory. --export=ALL
     // on the command line beats an SBATCH_EXPORT that the job's environment might carry.
@@ -287,36 +287,6 @@ export class SlurmScheduler implements Scheduler {
     options: { env?: Record<string, string>; cwd?: string } = {},
   ): Promise<CommandResult> {
     return this.runner.run(command, args, { ...options, timeoutMs: this.timeoutMs });
-  }
-}
-
-/**
- * Writes the batch script without following a symlink or blocking on a FIFO planted in its place
- * (O_NONBLOCK makes a FIFO without reader fail with ENXIO), and only into a regular file.
- */
-async function writeScript(scriptPath: string, script: string): Promise<void> {
-  const flags =
-    constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-  let handle;
-  try {
-    handle = await open(scriptPath, flags, 0o700);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP' || code === 'ENXIO')
-      throw new SchedulerError(
-        'REJECTED',
-        `${scriptPath} is a symbolic link or a FIFO; refusing to write it`,
-      );
-    throw error;
-  }
-  try {
-    if (!(await handle.stat()).isFile())
-      throw new SchedulerError('REJECTED', `${scriptPath} is not a regular file; refusing to write it`);
-    await handle.writeFile(script);
-    // The open's mode applies only to a new file and is reduced by the umask.
-    await handle.chmod(0o700);
-  } finally {
-    await handle.close();
   }
 }
 
