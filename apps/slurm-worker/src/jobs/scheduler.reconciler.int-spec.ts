@@ -306,6 +306,12 @@ describe('slurm-worker reconciliation on real SLURM', () => {
 
     await redis.client.flushdb();
     const second = await startWorker(config);
+    const messages = second.logs.lines.map((line) => line.msg);
+    // The start-up pass ran before anything was taken from the queue.
+    expect(messages.indexOf('reconciled with the scheduler')).toBeGreaterThanOrEqual(0);
+    expect(messages.indexOf('reconciled with the scheduler')).toBeLessThan(
+      messages.indexOf('slurm-worker consuming the scheduler queue'),
+    );
 
     const live = slurmJobsUnder(stateDir).filter((job) => ids.includes(job.id));
     expect(
