@@ -1,3 +1,5 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobState } from '@aiplane/contracts';
 import { loadRecipeCatalogue } from '@aiplane/recipes';
@@ -7,7 +9,7 @@ import { createLogger } from '@aiplane/server-kit';
 import { RecordingScheduler } from '@aiplane/testing';
 import { loadSlurmWorkerConfig } from '../slurm-worker.config';
 import type { PollHandler } from './poll.handler';
-import { SchedulerReconciler } from './scheduler.reconciler';
+import { ORPHAN_MARKER, SchedulerReconciler } from './scheduler.reconciler';
 
 const { catalogue } = loadRecipeCatalogue(join(__dirname, '..', '..', '..', '..', 'recipes'));
 const STATE_DIR = '/srv/aiplane-state';
@@ -345,6 +347,28 @@ describe('SchedulerReconciler', () => {
       expect(report).toMatchObject({ cancelled: [], orphaned: ['1601', '1602', '1603'] });
       // Still reported on the next pass, so a dashboard of reports sees them.
       expect((await reconciler.reconcile(nothingQueued)).orphaned).toHaveLength(3);
+    });
+
+    it('keeps a kept job kept, across restarts, when cancelling some brings the rest under the limit', async () => {
+      const stateDir = mkdtempSync(join(tmpdir(), 'aiplane-reconcile-spec-'));
+      try {
+        const listed = unknown.map((entry) => {
+          const workDir = join(stateDir, 'jobs', entry.name);
+          mkdirSync(workDir, { recursive: true });
+          return { ...entry, workDir };
+        });
+        const first = setupWith(listed, [], {}, { STATE_DIR: stateDir });
+        expect((await first.reconciler.reconcile(nothingQueued)).orphaned).toHaveLength(3);
+        expect(readFileSync(join(listed[0]?.workDir ?? '', ORPHAN_MARKER), 'utf8')).toBe('1601\n');
+
+        // The user cancelled one; a restarted worker sees two, within the limit, and still keeps them.
+        const restarted = setupWith(listed.slice(1), [], {}, { STATE_DIR: stateDir });
+        const report = await restarted.reconciler.reconcile(nothingQueued);
+        expect(restarted.cancelled).toEqual([]);
+        expect(report.orphaned).toEqual(['1602', '1603']);
+      } finally {
+        rmSync(stateDir, { recursive: true, force: true });
+      }
     });
 
     it('cancels them all when told to', async () => {

@@ -1,4 +1,5 @@
 import { realpathSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import {
@@ -11,7 +12,7 @@ import {
 import { RecipeCatalogue } from '@aiplane/recipes';
 import { ServiceRegistry, type Submission } from '@aiplane/registry';
 import type { JobInfo, Scheduler } from '@aiplane/scheduler';
-import type { Logger } from '@aiplane/server-kit';
+import { readPrivateFile, UnsafePathError, type Logger } from '@aiplane/server-kit';
 import { CONFIG, LOGGER, SCHEDULER } from '../platform/platform.module';
 import type { SlurmWorkerConfig } from '../slurm-worker.config';
 import { PollHandler } from './poll.handler';
@@ -22,6 +23,9 @@ import {
   recordSubmission,
   type SubmittedJob,
 } from './submission.records';
+
+/** Written into the directory of an unknown job kept running, so every later pass keeps it too. */
+export const ORPHAN_MARKER = 'aiplane-orphan';
 
 export interface ReconcileReport {
   /** Jobs of this deployment the scheduler still reports. */
@@ -64,8 +68,8 @@ interface OwnedJob {
  */
 @Injectable()
 export class SchedulerReconciler {
-  /** Orphans already reported, so a periodic pass does not repeat the alarm for the same jobs. */
-  private readonly reportedOrphans = new Set<string>();
+  /** Unknown jobs kept running; also marked in their directories (ORPHAN_MARKER). */
+  private readonly keptOrphans = new Set<string>();
 
   constructor(
     private readonly registry: ServiceRegistry,
@@ -215,30 +219,63 @@ export class SchedulerReconciler {
    * Jobs neither a record nor a submission knows. A few are leftovers (a submission that expired
    * before its job was recorded) and only hold resources; many at once mean the records are gone,
    * and cancelling would take down every service of the deployment, so they are kept running.
+   * A job once kept stays kept (a marker in its directory outlives this process and Redis): the
+   * user cancelling some of them must not bring the rest under the limit.
    */
   private async reconcileUnknown(unknown: readonly OwnedJob[], report: ReconcileReport): Promise<void> {
     const live = unknown.filter(({ job }) => !isTerminalJobState(job.state));
-    const limit = this.config.RECONCILE_CANCEL_UNKNOWN_MAX;
-    if (this.config.RECONCILE_CANCEL_UNKNOWN || live.length <= limit) {
-      await this.cancelAll(live, 'no record and no submission', report);
+    if (this.config.RECONCILE_CANCEL_UNKNOWN) {
+      await this.cancelAll(live, 'no record and no submission (RECONCILE_CANCEL_UNKNOWN)', report);
       return;
     }
-    const ids = live.map(({ job }) => job.jobId);
-    report.orphaned.push(...ids);
-    const fresh = ids.filter((id) => !this.reportedOrphans.has(id));
-    if (fresh.length === 0) return;
-    for (const id of fresh) this.reportedOrphans.add(id);
-    this.logger.error(
-      {
-        job_ids: ids,
-        job_names: live.map(({ job }) => job.name),
-        limit,
-        prefix: this.config.REDIS_PREFIX,
-      },
-      `${ids.length} running jobs in this state dir have no record and no submission: more than ` +
-        `RECONCILE_CANCEL_UNKNOWN_MAX=${limit}, so they are kept running. Lost Redis data or a wrong ` +
-        'REDIS_PREFIX? Cancel them with scancel, or set RECONCILE_CANCEL_UNKNOWN=true to let the worker do it.',
-    );
+    const kept: OwnedJob[] = [];
+    const fresh: OwnedJob[] = [];
+    for (const entry of live) ((await this.isKeptOrphan(entry.job)) ? kept : fresh).push(entry);
+    const limit = this.config.RECONCILE_CANCEL_UNKNOWN_MAX;
+    if (fresh.length <= limit) await this.cancelAll(fresh, 'no record and no submission', report);
+    else {
+      for (const { job } of fresh) await this.keepOrphan(job);
+      kept.push(...fresh);
+      this.logger.error(
+        {
+          job_ids: fresh.map(({ job }) => job.jobId),
+          job_names: fresh.map(({ job }) => job.name),
+          limit,
+          prefix: this.config.REDIS_PREFIX,
+        },
+        `${fresh.length} running jobs in this state dir have no record and no submission: more than ` +
+          `RECONCILE_CANCEL_UNKNOWN_MAX=${limit}, so they are kept running. Lost Redis data or a wrong ` +
+          'REDIS_PREFIX? Cancel them with scancel, or set RECONCILE_CANCEL_UNKNOWN=true to let the worker do it.',
+      );
+    }
+    report.orphaned.push(...kept.map(({ job }) => job.jobId));
+  }
+
+  private async isKeptOrphan(job: JobInfo): Promise<boolean> {
+    if (this.keptOrphans.has(job.jobId)) return true;
+    if (job.workDir === undefined) return false;
+    try {
+      const marker = await readPrivateFile(path.join(job.workDir, ORPHAN_MARKER), 64);
+      return marker?.toString('utf8').trim() === job.jobId;
+    } catch (error) {
+      if (error instanceof UnsafePathError) return false;
+      throw error;
+    }
+  }
+
+  private async keepOrphan(job: JobInfo): Promise<void> {
+    this.keptOrphans.add(job.jobId);
+    if (job.workDir === undefined) return;
+    try {
+      // The job id inside: a later job of the same directory is not covered by it.
+      await writeFile(path.join(job.workDir, ORPHAN_MARKER), `${job.jobId}\n`, { flag: 'wx', mode: 0o600 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+      this.logger.warn(
+        { job_id: job.jobId, err: error },
+        'could not mark a kept job in its directory; it is kept until this worker restarts',
+      );
+    }
   }
 
   /** Cancels the live ones among `jobs`, except any that a record claims by the time of the cancel. */
