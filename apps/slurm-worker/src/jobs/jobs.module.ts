@@ -96,12 +96,24 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
     const stopped = (): boolean => state.stopped;
     const run = async (): Promise<void> => {
       for (let attempt = 1; !stopped() && !(await reconcileOnce()); attempt += 1) {
-        const delayMs = Math.min(RECONCILE_RETRY_MAX_MS, 1_000 * 2 ** Math.min(attempt - 1, 10));
+        const delayMs = backoffMs(attempt);
         this.logger.warn({ attempt, retry_in_ms: delayMs }, 'start-up reconciliation will be retried');
         await sleep(delayMs);
       }
+      for (let attempt = 1; !stopped(); attempt += 1) {
+        try {
+          await worker.start();
+          break;
+        } catch (error) {
+          const delayMs = backoffMs(attempt);
+          this.logger.warn(
+            { err: error, attempt, retry_in_ms: delayMs },
+            'the queue could not be started; will retry',
+          );
+          await sleep(delayMs);
+        }
+      }
       if (stopped()) return;
-      await worker.start();
       this.logger.info(
         {
           scheduler: this.config.SCHEDULER,
@@ -120,4 +132,8 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
       this.logger.error({ err: error }, 'the scheduler queue could not be started');
     });
   }
+}
+
+function backoffMs(attempt: number): number {
+  return Math.min(RECONCILE_RETRY_MAX_MS, 1_000 * 2 ** Math.min(attempt - 1, 10));
 }
