@@ -385,7 +385,7 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
   it('kill -9 slurm-worker while its sbatch runs: exactly one job and one record, and the create still answers', async () => {
     const key = `faults-${randomBytes(6).toString('hex')}`;
     const submissionId = createHash('sha256').update(key).digest('hex').slice(0, 32);
-    const jobName = `aiplane-${submissionId}`;
+    const jobName = `aiplane-${submissionId}-g1`;
     const workerPid = suite.stack.supervisor.pid('slurm-worker')!;
     const from = mark();
     const sent = performance.now();
@@ -449,7 +449,7 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
     expect(ids.size).toBe(1);
     const submissionId = createHash('sha256').update(key).digest('hex').slice(0, 32);
     expect(
-      slurmJobsUnder(suite.stateDir).filter((job) => job.name === `aiplane-${submissionId}`),
+      slurmJobsUnder(suite.stateDir).filter((job) => job.name === `aiplane-${submissionId}-g1`),
     ).toHaveLength(1);
     await cancel([...ids][0]!);
   });
@@ -487,15 +487,18 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
       request_id: 'faults-crash-window',
       created_at: new Date().toISOString(),
     });
-    const crashed = await sleeper(`aiplane-${submissionId}`, path.join(suite.stateDir, 'jobs', submissionId));
+    const crashed = await sleeper(
+      `aiplane-${submissionId}-g1`,
+      path.join(suite.stateDir, 'jobs', submissionId),
+    );
     // A job of this deployment that no submission describes (its document is gone).
     const orphanId = randomBytes(16).toString('hex');
-    const orphan = await sleeper(`aiplane-${orphanId}`, path.join(suite.stateDir, 'jobs', orphanId));
+    const orphan = await sleeper(`aiplane-${orphanId}-g1`, path.join(suite.stateDir, 'jobs', orphanId));
     unrecordedOnPurpose.add(orphan);
     // Another deployment's job on the same account: same prefix, its own state dir.
     const foreignDir = mkdtempSync(path.join(workDir, 'elsewhere-'));
     const foreign = await sleeper(
-      `aiplane-${randomBytes(16).toString('hex')}`,
+      `aiplane-${randomBytes(16).toString('hex')}-g1`,
       path.join(foreignDir, 'jobs', 'x'),
     );
 

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { z } from 'zod';
-import { durationMsFromEnv, parseConfig, portFromEnv, redisEnvFields } from '@aiplane/config';
+import { durationMsFromEnv, intFromEnv, parseConfig, portFromEnv, redisEnvFields } from '@aiplane/config';
 
 // Defaults serve `npm start` from the repository root; on a cluster every one is set explicitly.
 const schema = z.object({
@@ -21,6 +21,11 @@ const schema = z.object({
   /** Sent to the data-plane proxy; the stack gives the proxy the orchestrator's token, the default here. */
   PROXY_TOKEN: z.string().min(16).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * The most one logs answer holds, over all of a group's nodes and replicas; each log gets an equal
+   * share and is cut from the top, visibly, beyond it.
+   */
+  LOGS_MAX_RESPONSE_BYTES: intFromEnv(64 * 1024, 256 * 1024 * 1024, 4 * 1024 * 1024),
   /** Model search calls this Hub API; a mirror or a test server may stand in for it. */
   HF_HUB_URL: z.url().default('https://huggingface.co'),
   // An empty value means "no token" rather than an Authorization header the Hub would reject.

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { z } from 'zod';
-import { durationMsFromEnv, parseConfig, redisEnvFields } from '@aiplane/config';
+import { booleanFromEnv, durationMsFromEnv, intFromEnv, parseConfig, redisEnvFields } from '@aiplane/config';
 
 const slurmName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
 
@@ -27,6 +27,19 @@ const fields = z.object({
     .optional(),
   POLL_INTERVAL_MS: durationMsFromEnv.default(2_000),
   CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /**
+   * How often the worker compares the scheduler's jobs with the records after its start-up pass:
+   * a job sbatch reported as failed but the controller accepted shows up only later.
+   */
+  RECONCILE_INTERVAL_MS: durationMsFromEnv.default(60_000),
+  /**
+   * Jobs in the state dir that neither a record nor a submission knows are cancelled only while
+   * there are at most this many; more means the records were lost (a flushed Redis, a wrong
+   * REDIS_PREFIX), and those jobs are kept running and reported instead.
+   */
+  RECONCILE_CANCEL_UNKNOWN_MAX: intFromEnv(0, 10_000, 2),
+  /** Cancel every unknown job however many there are: only after checking that the records are right. */
+  RECONCILE_CANCEL_UNKNOWN: booleanFromEnv.default(false),
   SLURM_PARTITION: slurmName.optional(),
   SLURM_ACCOUNT: slurmName.optional(),
   SLURM_QOS: slurmName.optional(),

@@ -90,6 +90,33 @@ export const schedulerJobIds = {
 
 /** Scheduler job name prefix: lets the worker find jobs it owns (idempotency, reconciliation). */
 export const JOB_NAME_PREFIX = 'aiplane-';
-export function schedulerJobName(submissionId: string): string {
-  return `${JOB_NAME_PREFIX}${submissionId}`;
+
+/** What a scheduler job name says: whose submission, which generation, which node of a group. */
+export interface SchedulerJobNameParts {
+  submissionId: string;
+  /** 1 for the first job; a walltime rollover successor carries the next one, so it is no duplicate. */
+  generation: number;
+  /** Set for the node jobs of a replica group. */
+  nodeIndex?: number;
+}
+
+// Names without `-g<k>` come from workers older than generations; they are generation 1.
+const JOB_NAME = new RegExp(`^${JOB_NAME_PREFIX}([A-Za-z0-9]+)(?:-g([1-9][0-9]{0,5}))?(?:-n([0-9]{1,5}))?$`);
+
+/** `aiplane-<submission>-g<generation>`, plus `-n<node>` for a group's node job. */
+export function schedulerJobName(submissionId: string, generation = 1, nodeIndex?: number): string {
+  const node = nodeIndex === undefined ? '' : `-n${nodeIndex}`;
+  return `${JOB_NAME_PREFIX}${submissionId}-g${generation}${node}`;
+}
+
+export function parseSchedulerJobName(name: string): SchedulerJobNameParts | undefined {
+  const match = JOB_NAME.exec(name);
+  const submissionId = match?.[1];
+  if (match === null || submissionId === undefined) return undefined;
+  const node = match[3];
+  return {
+    submissionId,
+    generation: match[2] === undefined ? 1 : Number(match[2]),
+    ...(node === undefined ? {} : { nodeIndex: Number(node) }),
+  };
 }

@@ -52,6 +52,8 @@ export class SchedulerQueueWorker {
         // Every handler is idempotent, so a job taken over early by mistake costs nothing.
         lockDuration: WORKER_LOCK_MS,
         stalledInterval: WORKER_LOCK_MS / 2,
+        // Nothing is taken from the queue before start(): the worker reconciles with the scheduler first.
+        autorun: false,
       },
     );
   }
@@ -60,7 +62,10 @@ export class SchedulerQueueWorker {
     return this.worker;
   }
 
-  /** Whether the submit job of this submission is still to run or running (it will finish it). */
+  /**
+   * Whether the submit job of this submission is still to run or running (it will finish it).
+   * Usable before start().
+   */
   async submitPending(submissionId: string): Promise<boolean> {
     const state = await this.queue.getJobState(schedulerJobIds.submit(submissionId));
     return PENDING_STATES.has(state);
@@ -80,6 +85,8 @@ export class SchedulerQueueWorker {
         opts: { attempts: SCHEDULER_JOB_POLICIES.poll.attempts, removeOnComplete: true, removeOnFail: 100 },
       },
     );
+    // run() settles only when the worker closes; its failures reach the worker's 'error' listeners.
+    void this.worker.run().catch(() => undefined);
     await this.worker.waitUntilReady();
   }
 

@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isTerminalJobState } from '@aiplane/contracts';
@@ -338,5 +346,16 @@ describe('LocalScheduler', () => {
 
   it('ping resolves on a writable state dir', async () => {
     await expect(new LocalScheduler({ stateDir }).ping()).resolves.toBeUndefined();
+  });
+
+  it('never writes a job log through a planted symlink: the submit is refused and the target untouched', async () => {
+    const scheduler = new LocalScheduler({ stateDir });
+    const req = request('echo ran');
+    const target = join(root, 'bashrc');
+    writeFileSync(target, 'original\n');
+    symlinkSync(target, req.stdoutPath);
+
+    await expect(scheduler.submit(req)).rejects.toMatchObject({ code: 'REJECTED' });
+    expect(readFileSync(target, 'utf8')).toBe('original\n');
   });
 });

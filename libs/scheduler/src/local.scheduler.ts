@@ -1,18 +1,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-} from 'node:fs';
-import { access, chmod, constants as fsConstants, mkdir, writeFile } from 'node:fs/promises';
+import { closeSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { access, constants as fsConstants, mkdir } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { CorruptRecordError, parseJsonRecord, type JobState } from '@aiplane/contracts';
+import { openJobLog, writeJobScript } from './job-script.writer';
 import { SchedulerError } from './scheduler.errors';
 import type { JobInfo, Scheduler, SubmitRequest } from './scheduler.types';
 
@@ -78,8 +71,7 @@ export class LocalScheduler implements Scheduler {
     }
     await mkdir(this.jobsDir, { recursive: true });
     const scriptPath = join(req.jobDir, 'job.sh');
-    await writeFile(scriptPath, req.script, { mode: 0o700 });
-    await chmod(scriptPath, 0o700);
+    await writeJobScript(scriptPath, req.script);
 
     const jobId = this.claimJobId();
     const recordDir = join(this.jobsDir, jobId);
@@ -181,8 +173,8 @@ export class LocalScheduler implements Scheduler {
     req: SubmitRequest,
     env: Record<string, string>,
   ): Promise<number> {
-    const out = openSync(req.stdoutPath, 'a');
-    const err = req.stderrPath === req.stdoutPath ? out : openSync(req.stderrPath, 'a');
+    const out = openJobLog(req.stdoutPath);
+    const err = req.stderrPath === req.stdoutPath ? out : openJobLog(req.stderrPath);
     try {
       const child = spawn(this.bashPath, ['-c', WRAPPER, '_', scriptPath, exitFile], {
         cwd: req.jobDir,

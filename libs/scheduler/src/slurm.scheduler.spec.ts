@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandResult, CommandRunner, CommandRunOptions } from './command.runner';
@@ -105,6 +106,21 @@ describe('SlurmScheduler', () => {
     it('reports output without a job id as PARSE', async () => {
       const runner = new FakeRunner(() => ({ stdout: 'hello\n' }));
       expect((await rejection(new SlurmScheduler(runner).submit(request()))).code).toBe('PARSE');
+    });
+
+    it('never writes job.sh through a planted symlink or into a FIFO, and runs nothing', async () => {
+      const target = join(dir, 'bashrc');
+      writeFileSync(target, 'original\n');
+      symlinkSync(target, join(dir, 'job.sh'));
+      const runner = new FakeRunner(() => ({ stdout: '1\n' }));
+      const error = await rejection(new SlurmScheduler(runner).submit(request()));
+      expect(error).toMatchObject({ code: 'REJECTED', message: expect.stringContaining('symbolic link') });
+      expect(readFileSync(target, 'utf8')).toBe('original\n');
+
+      rmSync(join(dir, 'job.sh'));
+      execFileSync('mkfifo', [join(dir, 'job.sh')]);
+      expect((await rejection(new SlurmScheduler(runner).submit(request()))).code).toBe('REJECTED');
+      expect(runner.calls).toHaveLength(0);
     });
 
     it('refuses a relative jobDir before running anything', async () => {

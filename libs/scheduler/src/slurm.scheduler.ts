@@ -1,7 +1,8 @@
-import { chmod, open, writeFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { CommandResult, CommandRunner } from './command.runner';
+import { writeJobScript } from './job-script.writer';
 import { SchedulerError } from './scheduler.errors';
 import type { JobInfo, Scheduler, SubmitRequest } from './scheduler.types';
 import {
@@ -92,9 +93,7 @@ export class SlurmScheduler implements Scheduler {
       );
     }
     const scriptPath = join(req.jobDir, 'job.sh');
-    await writeFile(scriptPath, req.script, { mode: 0o700 });
-    // writeFile's mode only applies to a new file and is reduced by the umask.
-    await chmod(scriptPath, 0o700);
+    await writeJobScript(scriptPath, req.script);
     // The job inherits sbatch's environment (the job's complete environment, passed as argv-free
     // process env so no value is ever parsed by a shell) and its working directory. --export=ALL
     // on the command line beats an SBATCH_EXPORT that the job's environment might carry.

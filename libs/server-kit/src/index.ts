@@ -11,3 +11,5 @@ export * from './request-context';
 export * from './route-controller';
 export * from './store-unavailable';
 export * from './hop-headers.rules';
+export * from './private-files.errors';
+export * from './private-files.storage';

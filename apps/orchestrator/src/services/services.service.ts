@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import {
@@ -34,6 +33,8 @@ import {
   NotFoundError,
   currentRequestId,
   newRequestId,
+  openPrivateFile,
+  UnsafePathError,
   type Logger,
 } from '@aiplane/server-kit';
 import { CONFIG, LOGGER } from '../platform/platform.module';
@@ -160,19 +161,27 @@ export class ServicesService {
   async logs(id: string, lines = DEFAULT_LOG_LINES): Promise<{ logs: string }> {
     const entry = await this.resolve(id);
     const jobs = entry.type === 'group' ? entry.jobs : [entry.service];
-    const sections: string[] = [];
+    const files: { heading: string; file: string }[] = [];
     for (const job of jobs) {
       // The contract's headings; only a group spread over several node jobs must say whose they are.
       const label = jobs.length > 1 ? ` (job ${job.job_id})` : '';
       // Only the files the job was told to write, inside its own directory.
-      sections.push(`=== STDOUT${label} ===\n${await tail(path.join(job.job_dir, 'stdout.log'), lines)}`);
-      sections.push(`=== STDERR${label} ===\n${await tail(path.join(job.job_dir, 'stderr.log'), lines)}`);
+      files.push({ heading: `=== STDOUT${label} ===`, file: path.join(job.job_dir, 'stdout.log') });
+      files.push({ heading: `=== STDERR${label} ===`, file: path.join(job.job_dir, 'stderr.log') });
       for (const replica of job.replicas) {
         const port = replica.endpoint === null ? null : Number(new URL(replica.endpoint).port);
-        const log = await tail(path.join(job.job_dir, `replica-${replica.index}.log`), lines);
-        sections.push(`=== REPLICA ${replicaIdOf(job.job_id, port, replica.index)} ===\n${log}`);
+        files.push({
+          heading: `=== REPLICA ${replicaIdOf(job.job_id, port, replica.index)} ===`,
+          file: path.join(job.job_dir, `replica-${replica.index}.log`),
+        });
       }
     }
+    // An equal share each, so a 16-node group of 8 replicas stays one bounded string and one chatty
+    // replica cannot crowd out the others.
+    const headings = files.reduce((sum, { heading }) => sum + Buffer.byteLength(heading) + 2, 0);
+    const share = Math.max(0, Math.floor((this.config.LOGS_MAX_RESPONSE_BYTES - headings) / files.length));
+    const sections: string[] = [];
+    for (const { heading, file } of files) sections.push(`${heading}\n${await tail(file, lines, share)}`);
     return { logs: sections.join('\n') };
   }
 
@@ -216,21 +225,37 @@ function toPlainConfig(dto: CreateServiceDto['config']): ServiceConfig {
   return JSON.parse(JSON.stringify(dto)) as ServiceConfig;
 }
 
-async function tail(file: string, lines: number): Promise<string> {
+// Room kept in each log's share for the line that says it was cut.
+const CUT_MARKER_BYTES = 120;
+
+/**
+ * The last `lines` lines of a job's log, in at most `maxBytes`. The file is opened without
+ * following a symlink or blocking on a FIFO (another user, or the job, may have planted either):
+ * such a file is named as refused in place of its content.
+ */
+async function tail(file: string, lines: number, maxBytes: number): Promise<string> {
   let handle;
   try {
-    handle = await fs.open(file, 'r');
+    handle = await openPrivateFile(file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    if (error instanceof UnsafePathError) return `[not read: ${error.message}]`;
     throw error;
   }
+  if (!handle) return '';
   try {
     const { size } = await handle.stat();
-    const length = Math.min(size, LOG_TAIL_BYTES);
+    const budget = Math.min(LOG_TAIL_BYTES, Math.max(0, maxBytes - CUT_MARKER_BYTES));
+    const length = Math.min(size, budget);
     const buffer = Buffer.alloc(length);
-    await handle.read(buffer, 0, length, size - length);
-    const text = buffer.toString('utf8').replace(/\n$/, '');
-    return text.split('\n').slice(-lines).join('\n');
+    const { bytesRead } = await handle.read(buffer, 0, length, size - length);
+    let text = buffer.subarray(0, bytesRead).toString('utf8').replace(/\n$/, '');
+    const cut = length < size;
+    // A read from the middle of the file starts inside a line (maybe inside a character): drop it.
+    if (cut) text = text.slice(text.indexOf('\n') + 1);
+    const kept = text === '' ? [] : text.split('\n').slice(-lines);
+    if (cut && kept.length < lines)
+      kept.unshift(`[... earlier output cut: this answer holds at most ${length} bytes of this log ...]`);
+    return kept.join('\n');
   } finally {
     await handle.close();
   }

@@ -1,14 +1,15 @@
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { readPrivateFile, UnsafePathError } from '@aiplane/server-kit';
 
 // Written by the batch script's prelude; anything else in the file means it was not ours.
 const ENDPOINT = /^https?:\/\/[A-Za-z0-9.-]{1,253}:[0-9]{1,5}$/;
 
+/** A file the job writes; a symlink, FIFO or other file in its place counts as absent. */
 async function readSmall(file: string): Promise<string | undefined> {
   try {
-    return (await fs.readFile(file, 'utf8')).slice(0, 1024).trim();
+    return (await readPrivateFile(file, 1024))?.toString('utf8').trim();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (error instanceof UnsafePathError) return undefined;
     throw error;
   }
 }

@@ -28,7 +28,7 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): void {
     this.connection = createBullConnection(this.config.REDIS_URL);
     this.worker = new SchedulerQueueWorker(
       this.connection,
@@ -52,16 +52,7 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
     this.worker.bullWorker.on('error', (error) => {
       this.logger.error({ err: error }, 'queue error');
     });
-    await this.worker.start();
-    this.logger.info(
-      {
-        scheduler: this.config.SCHEDULER,
-        profile: this.config.RUNTIME_PROFILE,
-        poll_ms: this.config.POLL_INTERVAL_MS,
-      },
-      'slurm-worker consuming the scheduler queue',
-    );
-    this.reconcileInBackground(this.worker);
+    this.startAfterReconciling(this.worker);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -71,11 +62,13 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   /**
-   * Start-up reconciliation with the scheduler (see SchedulerReconciler). It runs beside the queue,
-   * not before it: a scheduler that is down at start must not keep the worker from serving, so a
-   * failed attempt is retried with backoff until one succeeds.
+   * Reconciles with the scheduler (see SchedulerReconciler) before the worker takes anything from the
+   * queue, so the start-up pass never races this worker's own submits; then again every
+   * RECONCILE_INTERVAL_MS. A scheduler that is down at start is retried with backoff, and the queue
+   * waits for it: a submit could not reach it either. Runs in the background so that a stop
+   * signal is still served while it waits.
    */
-  private reconcileInBackground(worker: SchedulerQueueWorker): void {
+  private startAfterReconciling(worker: SchedulerQueueWorker): void {
     const state = { stopped: false };
     let timer: NodeJS.Timeout | undefined;
     let wake: (() => void) | undefined;
@@ -84,25 +77,63 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
       clearTimeout(timer);
       wake?.();
     };
-    const run = async (): Promise<void> => {
-      for (let attempt = 1; !state.stopped; attempt += 1) {
-        try {
-          const report = await this.reconciler.reconcile((id) => worker.submitPending(id));
-          this.logger.info({ ...report }, 'reconciled with the scheduler');
-          return;
-        } catch (error) {
-          const delayMs = Math.min(RECONCILE_RETRY_MAX_MS, 1_000 * 2 ** Math.min(attempt - 1, 10));
-          this.logger.warn(
-            { err: error, attempt, retry_in_ms: delayMs },
-            'reconciliation failed; will retry',
-          );
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            timer = setTimeout(resolve, delayMs);
-          });
-        }
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, ms);
+      });
+    const reconcileOnce = async (): Promise<boolean> => {
+      try {
+        const report = await this.reconciler.reconcile((id) => worker.submitPending(id));
+        this.logger.info({ ...report }, 'reconciled with the scheduler');
+        return true;
+      } catch (error) {
+        this.logger.warn({ err: error }, 'reconciliation failed');
+        return false;
       }
     };
-    void run();
+    // A function, so that the checks after each await see a stop that happened during it.
+    const stopped = (): boolean => state.stopped;
+    const run = async (): Promise<void> => {
+      for (let attempt = 1; !stopped() && !(await reconcileOnce()); attempt += 1) {
+        const delayMs = backoffMs(attempt);
+        this.logger.warn({ attempt, retry_in_ms: delayMs }, 'start-up reconciliation will be retried');
+        await sleep(delayMs);
+      }
+      for (let attempt = 1; !stopped(); attempt += 1) {
+        try {
+          await worker.start();
+          break;
+        } catch (error) {
+          const delayMs = backoffMs(attempt);
+          this.logger.warn(
+            { err: error, attempt, retry_in_ms: delayMs },
+            'the queue could not be started; will retry',
+          );
+          await sleep(delayMs);
+        }
+      }
+      if (stopped()) return;
+      this.logger.info(
+        {
+          scheduler: this.config.SCHEDULER,
+          profile: this.config.RUNTIME_PROFILE,
+          poll_ms: this.config.POLL_INTERVAL_MS,
+          reconcile_ms: this.config.RECONCILE_INTERVAL_MS,
+        },
+        'slurm-worker consuming the scheduler queue',
+      );
+      while (!stopped()) {
+        await sleep(this.config.RECONCILE_INTERVAL_MS);
+        if (!stopped()) await reconcileOnce();
+      }
+    };
+    run().catch((error: unknown) => {
+      this.logger.error({ err: error }, 'the scheduler queue could not be started');
+    });
   }
+}
+
+function backoffMs(attempt: number): number {
+  return Math.min(RECONCILE_RETRY_MAX_MS, 1_000 * 2 ** Math.min(attempt - 1, 10));
 }

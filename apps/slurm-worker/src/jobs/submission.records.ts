@@ -14,10 +14,13 @@ import type { Logger } from '@aiplane/server-kit';
 // Shared by the submit handler and the start-up reconciliation, so that a job adopted after a
 // crash between sbatch and the record write is planned and recorded exactly as a submit does it.
 
+/** The generation the submit handler starts; rollover successors count up from it. */
+export const FIRST_GENERATION = 1;
+
 /** One scheduler job a submission needs: one for a single service, one per node for a group. */
 export interface NodePlan {
   nodeIndex: number;
-  /** `aiplane-<submission>` or `aiplane-<submission>-n<k>`: how the job is found again. */
+  /** `aiplane-<submission>-g<generation>`, plus `-n<k>` in a group: how the job is found again. */
   jobName: string;
   jobDir: string;
 }
@@ -57,7 +60,7 @@ export function planSubmission(
   const baseDir = path.join(stateDir, 'jobs', submission.id);
   const nodes = Array.from({ length: count }, (_, nodeIndex) => ({
     nodeIndex,
-    jobName: grouped ? `${schedulerJobName(submission.id)}-n${nodeIndex}` : schedulerJobName(submission.id),
+    jobName: schedulerJobName(submission.id, FIRST_GENERATION, grouped ? nodeIndex : undefined),
     jobDir: grouped ? path.join(baseDir, `n${nodeIndex}`) : baseDir,
   }));
   return { recipe, effective, grouped, nodes };

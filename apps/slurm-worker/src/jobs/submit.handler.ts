@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
@@ -7,7 +6,7 @@ import type { SchedulerJob } from '@aiplane/jobs';
 import { RecipeCatalogue, renderBatchScript, type EffectiveConfig, type Recipe } from '@aiplane/recipes';
 import { ServiceRegistry } from '@aiplane/registry';
 import { SchedulerError, type Scheduler } from '@aiplane/scheduler';
-import type { Logger } from '@aiplane/server-kit';
+import { ensurePrivateSubdir, UnsafePathError, type Logger } from '@aiplane/server-kit';
 import { CONFIG, LOGGER, SCHEDULER } from '../platform/platform.module';
 import type { SlurmWorkerConfig } from '../slurm-worker.config';
 import { buildJobEnvironment, newApiKey } from './job-environment';
@@ -82,7 +81,10 @@ export class SubmitHandler {
       );
       return existing.jobId;
     }
-    await fs.mkdir(jobDir, { recursive: true, mode: 0o700 });
+    // The job dir is where logs, the endpoint and the exit code are read back from: the user's own.
+    await ensurePrivateSubdir(this.config.STATE_DIR, jobDir).catch((error: unknown) => {
+      throw error instanceof UnsafePathError ? new UnrecoverableError(error.message) : error;
+    });
     const script = renderBatchScript({
       recipe: plan.recipe,
       config: plan.effective,
