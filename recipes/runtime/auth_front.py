@@ -283,6 +283,17 @@ class ClientReader(asyncio.StreamReader):
             self.conn.client_ended()
 
 
+def small_reads(transport):
+    """Reads of CHUNK at most, from the heap instead of a fresh mapping.
+
+    asyncio's socket transports receive into a new bytes of max_size (256 KiB) on every read: above
+    glibc's mmap threshold, so each read costs an mmap, an mremap and a munmap (three system calls
+    and a page fault) on top of the recv. At CHUNK the buffer comes from malloc's heap.
+    """
+    if hasattr(transport, "max_size"):
+        transport.max_size = CHUNK
+
+
 class Upstream:
     """One connection to the model server's socket."""
 
@@ -317,6 +328,7 @@ class Front:
     # ---- client connections -------------------------------------------------------------------
 
     async def on_client(self, reader, writer):
+        small_reads(writer.transport)
         conn = Connection(self, reader, writer)
         reader.conn = conn
         if len(self.connections) >= self.max_connections and not self.evict():
@@ -359,6 +371,7 @@ class Front:
     async def connect(self):
         """A new upstream connection; OSError when the server is not there."""
         reader, writer = await asyncio.open_unix_connection(self.upstream_path, limit=CHUNK)
+        small_reads(writer.transport)
         return Upstream(reader, writer)
 
     def release(self, up):

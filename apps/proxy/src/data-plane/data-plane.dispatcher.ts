@@ -9,13 +9,7 @@ import {
   type PassThrough,
   type RouteId,
 } from '@aiplane/contracts';
-import {
-  acceptRequestId,
-  formatMs,
-  runWithRequestId,
-  REQUEST_ID_HEADER,
-  type Logger,
-} from '@aiplane/server-kit';
+import { acceptRequestId, formatMs, REQUEST_ID_HEADER, type Logger } from '@aiplane/server-kit';
 import { CONFIG, LOGGER } from '../platform/platform.module';
 import type { ProxyConfig } from '../proxy.config';
 import { withWorkloadTiming, type WorkloadTiming } from '../upstream/upstream.client';
@@ -149,20 +143,18 @@ export function installDataPlane(app: INestApplication): void {
       serveNest(ex, nest);
       return;
     }
-    const raw = match;
-    runWithRequestId(ex.requestId, () => {
-      serveRaw(ex, raw).then(
-        () => {
-          logger.debug(
-            { request_id: ex.requestId, method, path: url.split('?', 1)[0], ms: formatMs(elapsedMs(ex)) },
-            'data-plane request',
-          );
-        },
-        (error: unknown) => {
-          fail(ex, openAiShape, error);
-        },
-      );
-    });
+    // The request id goes down explicitly (CallContext), not in AsyncLocalStorage: see there.
+    serveRaw(ex, match).then(
+      () => {
+        logger.debug(
+          { request_id: ex.requestId, method, path: url.split('?', 1)[0], ms: formatMs(elapsedMs(ex)) },
+          'data-plane request',
+        );
+      },
+      (error: unknown) => {
+        fail(ex, openAiShape, error);
+      },
+    );
   });
 }
 

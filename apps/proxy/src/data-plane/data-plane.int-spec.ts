@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import * as http from 'node:http';
@@ -650,6 +651,35 @@ describe('proxy raw data plane (real Redis, real simulators)', () => {
       expect(answer.json()).toMatchObject({ success: true, endpoint_used: 'chat' });
       expect(answer.headers['x-aiplane-workload-ms']).toMatch(/^[0-9]+\.[0-9]$/);
       expect(answer.headers['x-aiplane-overhead-ms']).toMatch(/^[0-9]+\.[0-9]$/);
+    });
+
+    it('hands the request id and the workload time down without entering an AsyncLocalStorage', async () => {
+      // On Node 20 an entered store turns on an async hook that every promise then pays for.
+      const run = jest.spyOn(AsyncLocalStorage.prototype, 'run');
+      try {
+        const prompt = await send(base, 'POST', '/api/services/vllm/204/prompt', {
+          headers: { ...JSON_HEADERS, 'x-request-id': 'req-dp-prompt' },
+          body: '{"prompt":"hi","model":"embed-a","max_tokens":3}',
+        });
+        expect(prompt.status).toBe(200);
+        expect(prompt.headers['x-aiplane-workload-ms']).toMatch(/^[0-9]+\.[0-9]$/);
+        expect(fakes.embed.received.at(-1)!.headers['x-request-id']).toBe('req-dp-prompt');
+        const streamed = await send(base, 'POST', '/api/services/vllm/204/prompt', {
+          headers: { ...JSON_HEADERS, 'x-request-id': 'req-dp-stream' },
+          body: '{"prompt":"hi","model":"embed-a","max_tokens":3,"stream":true}',
+        });
+        expect(streamed.status).toBe(200);
+        expect(fakes.embed.received.at(-1)!.headers['x-request-id']).toBe('req-dp-stream');
+        const v1 = await send(base, 'POST', '/v1/embeddings', {
+          headers: { ...JSON_HEADERS, 'x-request-id': 'req-dp-v1' },
+          body: '{"input":"a","model":"embed-a"}',
+        });
+        expect(v1.status).toBe(200);
+        expect(fakes.embed.received.at(-1)!.headers['x-request-id']).toBe('req-dp-v1');
+        expect(run).not.toHaveBeenCalled();
+      } finally {
+        run.mockRestore();
+      }
     });
 
     it('falls back to streamed completions for a model without a chat template', async () => {

@@ -121,7 +121,7 @@ export class OpenAiForwarder {
     const streamed = await this.caller.call(
       candidates,
       (workload): Promise<StreamedResponse> =>
-        this.upstream.stream(workload, { method, path, headers, body }),
+        this.upstream.stream(workload, { method, path, headers, body, context: { requestId: ex.requestId } }),
       (attempted, reason) =>
         new AllReplicasFailedError(`No replica serving ${what} could be reached: ${reason}`, attempted),
     );

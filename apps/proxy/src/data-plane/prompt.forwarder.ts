@@ -3,7 +3,7 @@ import { OPENAI_BODY_LIMIT, type PassThrough, type PromptRequest } from '@aiplan
 import { plainPrompt, PromptDto } from '@aiplane/http-api';
 import { BadRequestError, UnsupportedMediaTypeError, validationPipe, type Logger } from '@aiplane/server-kit';
 import { LOGGER } from '../platform/platform.module';
-import { withWorkloadTiming, type WorkloadTiming } from '../upstream/upstream.client';
+import type { WorkloadTiming } from '../upstream/upstream.client';
 import { VllmService } from '../vllm/vllm.service';
 import { hasBody, isJsonContentType, readBody, sendJson, type Exchange } from './exchange.rules';
 import { relayAnswer } from './workload.relay';
@@ -27,13 +27,13 @@ export class PromptForwarder {
     const id = match.serviceId ?? PROMPT_ID.exec(match.proxyPath)?.[1] ?? '';
     const request = await this.readPrompt(ex);
     if (request.stream === true) {
-      relayAnswer(ex, await this.vllm.promptStream(id, request), this.logger);
+      relayAnswer(ex, await this.vllm.promptStream(id, request, { requestId: ex.requestId }), this.logger);
       return;
     }
     // The answer is the proxy's own envelope around workload calls (a model look-up, chat, maybe
     // completions): their time, added up, is the workload's share of it.
     const timing: WorkloadTiming = { workloadMs: 0 };
-    const answer = await withWorkloadTiming(timing, () => this.vllm.prompt(id, request));
+    const answer = await this.vllm.prompt(id, request, { requestId: ex.requestId, timing });
     sendJson(ex, 200, answer, {}, timing.workloadMs);
   }
 

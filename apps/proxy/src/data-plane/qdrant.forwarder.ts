@@ -53,7 +53,13 @@ export class QdrantForwarder {
       (workload): Promise<StreamedResponse> => {
         const body = hasBody(ex.req) ? ex.req.pipe(new SizeLimit(VECTOR_BODY_LIMIT)) : undefined;
         const path = `${basePath(workload.endpoint)}${rest || '/'}${query}`;
-        return this.upstream.stream(workload, { method, path, headers, body });
+        return this.upstream.stream(workload, {
+          method,
+          path,
+          headers,
+          body,
+          context: { requestId: ex.requestId },
+        });
       },
       (attempted, reason) =>
         new AllReplicasFailedError(`Vector DB service ${id} could not be reached: ${reason}`, attempted),

@@ -1,5 +1,5 @@
 import type { Logger } from '@aiplane/server-kit';
-import { REQUEST_ID_HEADER } from '@aiplane/server-kit';
+import { relayBody, REQUEST_ID_HEADER } from '@aiplane/server-kit';
 import type { StreamedResponse } from '../upstream/upstream.client';
 import { returnedHeaders, timingHeaders, type Exchange } from './exchange.rules';
 
@@ -62,5 +62,5 @@ export function relayAnswer(ex: Exchange, streamed: StreamedResponse, logger: Lo
   });
   // An aborted upstream answer emits 'error' too; 'close' above decides what the client sees.
   response.on('error', () => undefined);
-  response.pipe(res);
+  relayBody(response, res);
 }

@@ -24,17 +24,38 @@ export interface WorkloadTiming {
   workloadMs: number;
 }
 
+/**
+ * Whom a workload call is made for, handed down by the raw data plane. It passes this explicitly
+ * rather than through AsyncLocalStorage: on Node 20 a store that was ever entered turns on an async
+ * hook that every promise and socket of the process pays for, and the raw path never enters one.
+ */
+export interface CallContext {
+  requestId: string;
+  /** Where the call's time to the workload's headers is added. */
+  timing?: WorkloadTiming;
+}
+
 const timing = new AsyncLocalStorage<WorkloadTiming>();
 
-/** Runs `fn` with a timing that every workload call made within it adds to. */
+/** Runs `fn` with a timing that every workload call made within it adds to (Nest's routes). */
 export function withWorkloadTiming<T>(record: WorkloadTiming, fn: () => T): T {
   return timing.run(record, fn);
 }
 
-function addWorkloadTime(ms: number): void {
-  const record = timing.getStore();
+function addWorkloadTime(context: CallContext | undefined, ms: number): void {
+  const record = context ? context.timing : timing.getStore();
   if (record) record.workloadMs += ms;
 }
+
+interface Endpoint {
+  protocol: string;
+  hostname: string;
+  port: string;
+  host: string;
+}
+
+// Endpoints are few (one per serving replica); the bound only keeps ended ones from piling up.
+const ENDPOINT_CACHE_LIMIT = 1024;
 
 /** What a streamed call sends: the original bytes, or a stream of them (which cannot be retried). */
 export interface StreamRequest {
@@ -43,6 +64,8 @@ export interface StreamRequest {
   path: string;
   headers: http.OutgoingHttpHeaders;
   body?: Buffer | Readable;
+  /** The request it is made for; without it, the one AsyncLocalStorage holds (Nest's routes). */
+  context?: CallContext;
 }
 
 export interface StreamedResponse {
@@ -77,6 +100,7 @@ export interface UpstreamClientOptions {
  */
 export class UpstreamClient {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 });
+  private readonly endpoints = new Map<string, Endpoint>();
 
   constructor(private readonly options: UpstreamClientOptions) {}
 
@@ -86,11 +110,14 @@ export class UpstreamClient {
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
+    context?: CallContext,
   ): Promise<UpstreamResponse> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const requestHeaders: Record<string, string> = { accept: 'application/json', ...headers };
     if (payload) requestHeaders['content-type'] = 'application/json';
-    return this.stream(workload, { method, path, headers: requestHeaders, body: payload }).then(
+    const call: StreamRequest = { method, path, headers: requestHeaders, body: payload };
+    if (context) call.context = context;
+    return this.stream(workload, call).then(
       ({ response }) =>
         new Promise<UpstreamResponse>((resolve, reject) => {
           const chunks: Buffer[] = [];
@@ -117,9 +144,10 @@ export class UpstreamClient {
    */
   stream(workload: Workload, call: StreamRequest): Promise<StreamedResponse> {
     return new Promise((resolve, reject) => {
-      const url = new URL(workload.endpoint);
+      const url = this.endpoint(workload.endpoint);
       const headers: http.OutgoingHttpHeaders = { ...call.headers, ...workloadAuthHeaders(workload.service) };
-      const requestId = currentRequestId();
+      const { context } = call;
+      const requestId = context ? context.requestId : currentRequestId();
       if (requestId) headers[REQUEST_ID_HEADER] = requestId;
       const { body } = call;
       if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
@@ -151,7 +179,7 @@ export class UpstreamClient {
           }
           settled = true;
           const workloadMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
-          addWorkloadTime(workloadMs);
+          addWorkloadTime(context, workloadMs);
           resolve({ response: res, request: req, workloadMs });
         },
       );
@@ -209,5 +237,17 @@ export class UpstreamClient {
 
   close(): void {
     this.agent.destroy();
+  }
+
+  /** The parts of an endpoint URL a request needs, parsed once per endpoint. */
+  private endpoint(endpoint: string): Endpoint {
+    let parsed = this.endpoints.get(endpoint);
+    if (parsed === undefined) {
+      const url = new URL(endpoint);
+      parsed = { protocol: url.protocol, hostname: url.hostname, port: url.port, host: url.host };
+      if (this.endpoints.size >= ENDPOINT_CACHE_LIMIT) this.endpoints.clear();
+      this.endpoints.set(endpoint, parsed);
+    }
+    return parsed;
   }
 }

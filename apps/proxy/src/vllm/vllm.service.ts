@@ -5,7 +5,12 @@ import { UPSTREAM } from '../platform/platform.module';
 import { WorkloadResolver, type ResolvedWorkload } from '../routing/workload.resolver';
 import { WorkloadCaller } from '../routing/workload.caller';
 import { ServedModelsCache } from '../routing/served-models.cache';
-import { UpstreamClient, type StreamedResponse, type UpstreamResponse } from '../upstream/upstream.client';
+import {
+  UpstreamClient,
+  type CallContext,
+  type StreamedResponse,
+  type UpstreamResponse,
+} from '../upstream/upstream.client';
 
 const DEFAULT_MAX_TOKENS = 150;
 const DEFAULT_TEMPERATURE = 0.7;
@@ -46,15 +51,16 @@ export class VllmService {
    * without a chat template), once its headers arrived. Failover as for `prompt`; a refusal before
    * streaming began is answered in the envelope, as without streaming.
    */
-  async promptStream(id: string, request: PromptRequest): Promise<StreamedResponse> {
+  async promptStream(id: string, request: PromptRequest, context?: CallContext): Promise<StreamedResponse> {
     return this.caller.call(
       await this.resolver.candidates(id, 'vllm'),
       async (workload) => {
         const { answer } = await this.chatOrCompletions(
           workload,
           request,
-          (path, body) => this.postStream(workload, path, body),
+          (path, body) => this.postStream(workload, path, body, context),
           (sent) => 'refusal' in sent && lacksChatTemplate(sent.refusal),
+          context,
         );
         if (!('refusal' in answer)) return answer;
         parseUpstream(answer.refusal);
@@ -74,8 +80,9 @@ export class VllmService {
     request: PromptRequest,
     send: (path: string, body: Record<string, unknown>) => Promise<T>,
     noChatTemplate: (answer: T) => boolean,
+    context: CallContext | undefined,
   ): Promise<{ endpointUsed: 'chat' | 'completions'; model: string; answer: T }> {
-    const model = request.model ?? (await this.servedModel(workload));
+    const model = request.model ?? (await this.servedModel(workload, context));
     const sampling = samplingOf(request);
     const key = `${workload.replicaId}|${model}`;
     if (!this.noChatTemplate.has(key)) {
@@ -96,12 +103,14 @@ export class VllmService {
     workload: ResolvedWorkload,
     path: string,
     body: unknown,
+    context: CallContext | undefined,
   ): Promise<StreamedResponse | { refusal: UpstreamResponse }> {
     const streamed = await this.upstream.stream(workload, {
       method: 'POST',
       path,
       headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
       body: Buffer.from(JSON.stringify(body)),
+      ...(context ? { context } : {}),
     });
     const status = streamed.response.statusCode ?? 502;
     if (status >= 200 && status < 300) return streamed;
@@ -115,11 +124,15 @@ export class VllmService {
    * sent, so nothing can be generated twice) is marked down and the next one is tried, so a client
    * sees no error while any replica is healthy.
    */
-  async prompt(id: string, request: PromptRequest): Promise<PromptResponse & Partial<GroupRouting>> {
+  async prompt(
+    id: string,
+    request: PromptRequest,
+    context?: CallContext,
+  ): Promise<PromptResponse & Partial<GroupRouting>> {
     return this.caller.call(
       await this.resolver.candidates(id, 'vllm'),
       async (workload) => {
-        const answer = await this.promptOnce(id, workload, request);
+        const answer = await this.promptOnce(id, workload, request, context);
         return workload.group
           ? {
               ...answer,
@@ -138,12 +151,14 @@ export class VllmService {
     id: string,
     workload: ResolvedWorkload,
     request: PromptRequest,
+    context: CallContext | undefined,
   ): Promise<PromptResponse> {
     const { endpointUsed, model, answer } = await this.chatOrCompletions(
       workload,
       request,
-      (path, body) => this.upstream.request(workload, 'POST', path, body),
+      (path, body) => this.upstream.request(workload, 'POST', path, body, {}, context),
       lacksChatTemplate,
+      context,
     );
     return this.answer(id, endpointUsed, model, answer);
   }
@@ -176,9 +191,9 @@ export class VllmService {
     );
   }
 
-  private async servedModel(workload: ResolvedWorkload): Promise<string> {
+  private async servedModel(workload: ResolvedWorkload, context: CallContext | undefined): Promise<string> {
     const [model] = await this.servedModels.get(workload.replicaId, async () => {
-      const response = await this.upstream.request(workload, 'GET', '/v1/models');
+      const response = await this.upstream.request(workload, 'GET', '/v1/models', undefined, {}, context);
       const data = (parseUpstream(response) as { data?: unknown }).data;
       return Array.isArray(data)
         ? data.flatMap((entry) => {
