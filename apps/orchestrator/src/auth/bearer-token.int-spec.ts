@@ -9,8 +9,8 @@ import { StandInProxy } from '../testing/stand-in-proxy';
 // the proxy hears the proxy's token, never the client's.
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `int-orch-token-${process.pid}`;
-const TOKEN = 'orchestrator-token-0123456789';
-const PROXY_TOKEN = 'proxy-token-abcdefghijklmnop';
+const TOKEN = 'orchestrator-token-0123456789abcdef';
+const PROXY_TOKEN = 'proxy-token-abcdefghijklmnop-0123456';
 
 const proxied = routeIds().filter((id) => routeDef(id).proxy !== undefined && routeDef(id).orchestrator);
 /** Pass-through paths outside the route table. */
