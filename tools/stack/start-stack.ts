@@ -11,6 +11,11 @@ import { startStack } from '@aiplane/stack';
 const schema = z.object({
   AIPLANE_ROOT: z.string().min(1),
   REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
+  /** Keys and queues of this stack; two stacks on one Redis need two prefixes. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .default('aiplane'),
   /** Job directories; by default under the user's home, never in a shared place. */
   AIPLANE_STATE_DIR: optionalTextFromEnv,
   /** Sockets and connection.json (0700); by default $XDG_RUNTIME_DIR/aiplane or ~/.aiplane/run. */
@@ -49,6 +54,7 @@ async function main(): Promise<void> {
     {
       root: config.AIPLANE_ROOT,
       redisUrl: config.REDIS_URL,
+      redisPrefix: config.REDIS_PREFIX,
       scheduler: config.SCHEDULER,
       stateDir,
       runtimeDir,
