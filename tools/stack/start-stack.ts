@@ -1,9 +1,8 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { optionalTextFromEnv, parseConfig, portFromEnv } from '@aiplane/config';
+import { defaultRuntimeDir, optionalTextFromEnv, parseConfig, portFromEnv } from '@aiplane/config';
 import { LocalScheduler } from '@aiplane/scheduler';
-import { defaultRuntimeDir } from '@aiplane/server-kit';
 import { startStack } from '@aiplane/stack';
 
 // `npm start`: the embedded default. Everything runs on this machine, as the user who starts it

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import * as os from 'node:os';
-import { createLogger, listen, listenBeside, listenOnSocket, writePrivateFile } from '@aiplane/server-kit';
+import { writePrivateFile } from '@aiplane/config';
+import { createLogger, listen, listenBeside, listenOnSocket } from '@aiplane/server-kit';
 import { createOrchestratorApp } from './orchestrator.app';
 import { loadOrchestratorConfig } from './orchestrator.config';
 

@@ -1,2 +1,3 @@
 export * from './config';
 export * from './process.runner';
+export * from './runtime-dir.rules';

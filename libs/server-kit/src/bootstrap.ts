@@ -22,7 +22,7 @@ import {
   requestBodyProblem,
 } from './request-body.rules';
 import { requestIdMiddleware } from './request-context';
-import { prepareSocketPath } from './runtime-dir.rules';
+import { prepareSocketPath } from './socket-path.rules';
 
 export interface HttpAppOptions {
   logger: Logger;

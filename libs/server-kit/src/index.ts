@@ -11,4 +11,4 @@ export * from './request-context';
 export * from './route-controller';
 export * from './store-unavailable';
 export * from './hop-headers.rules';
-export * from './runtime-dir.rules';
+export * from './socket-path.rules';

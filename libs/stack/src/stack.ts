@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { ensurePrivateDir, socketPathIn } from '@aiplane/server-kit';
+import { ensurePrivateDir, socketPathIn } from '@aiplane/config';
 import { ProcessSupervisor, type SupervisorOptions } from './process.supervisor';
 
 export interface StackOptions {

@@ -20,6 +20,8 @@ import {
 describe('login node: the stack as an unprivileged user, attacked by another', () => {
   let a: UnixUser;
   let b: UnixUser;
+  /** What afterAll removes: the users beforeAll got to create. */
+  const users: UnixUser[] = [];
   let stackA: UserStack | undefined;
   let stackB: UserStack | undefined;
   let apiA: Api;
@@ -63,7 +65,9 @@ describe('login node: the stack as an unprivileged user, attacked by another', (
   beforeAll(async () => {
     const infra = readInfra();
     a = ensureUser('aiplane-a');
+    users.push(a);
     b = ensureUser('aiplane-b');
+    users.push(b);
     assertCheckoutReadable(a);
     assertCheckoutReadable(b);
     stackA = await startUserStack(a, {
@@ -83,8 +87,7 @@ describe('login node: the stack as an unprivileged user, attacked by another', (
     } finally {
       await stackB?.stop();
       await stackA?.stop();
-      if (b !== undefined) removeUser(b);
-      if (a !== undefined) removeUser(a);
+      for (const user of users) removeUser(user);
     }
   });
 
