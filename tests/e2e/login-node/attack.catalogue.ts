@@ -12,8 +12,10 @@ export interface Target {
 }
 
 /**
- * One thing user B tries against user A's stack. `command` is run as B with a clean environment;
- * the attack is refused when B's output matches `refused`. Every attack's output is also checked
+ * One thing user B tries against user A's stack; to add an attack, add an entry to ATTACKS (the
+ * suite runs each as its own test). `command` is argv, run as B through `runuser` with a clean
+ * environment (`node(...)` one-liners cover HTTP and sockets); the attack is refused when B's
+ * output matches `refused`. Every attack's output is also checked
  * for the victim's secrets, so an attack only says how it must fail.
  */
 export interface Attack {

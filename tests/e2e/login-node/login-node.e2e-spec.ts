@@ -16,6 +16,10 @@ import {
  * same machine and with everything a local user has (127.0.0.1, world-readable files, squeue),
  * tries to reach it. Every attack in ATTACKS must be refused without leaking a secret, and A's
  * service must still serve afterwards. B then runs a stack of its own beside A's.
+ *
+ * A's gateway runs on this machine too, on a free 127.0.0.1 port, because the suite has one
+ * machine; in production it is on the researcher's laptop, so it is no target here (it holds the
+ * token and takes any caller, as the contract's local gateway does).
  */
 describe('login node: the stack as an unprivileged user, attacked by another', () => {
   let a: UnixUser;
