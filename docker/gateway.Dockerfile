@@ -4,7 +4,11 @@
 #     -v ~/.ssh/id_ed25519:/ssh/id:ro -v ~/.ssh/known_hosts:/ssh/known_hosts:ro \
 #     -e SSH_HOST=login.lxp.lu -e SSH_PORT=8822 -e SSH_USER=u100000 \
 #     -e SSH_KEY_PATH=/ssh/id -e SSH_KNOWN_HOSTS_PATH=/ssh/known_hosts \
-#     -e ORCHESTRATOR_URL=http://<orchestrator host as seen from the login node>:8000 aiplane-gateway
+#     --env-file aiplane.env \
+#     -e ORCHESTRATOR_SOCKET=/home/u100000/.aiplane/run/orchestrator.sock \
+#     -e PROXY_SOCKET=/home/u100000/.aiplane/run/proxy.sock aiplane-gateway
+# aiplane.env (0600) holds ORCHESTRATOR_TOKEN=<the token in the login node's ~/.aiplane/run/connection.json>.
+# The sockets are paths on the login node: the gateway reaches them over SSH (streamlocal channels).
 FROM node:20-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./

@@ -38,7 +38,7 @@ import {
 type Json = Record<string, unknown>;
 
 const LABEL = 'document-walk';
-const PORTS = { gateway: 18461, orchestrator: 18460, proxy: 18463 };
+const PORTS = { gateway: 18461, orchestrator: 18460 };
 const POLL_MS = 150;
 const START_TIMEOUT_MS = 45_000;
 // SLURM's backfill pass runs every 30 s; the CPU-only service may wait for one.

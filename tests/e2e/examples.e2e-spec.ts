@@ -72,7 +72,7 @@ describe('examples (local executor, plain HTTP)', () => {
   const suite = withStack(() => ({
     label: 'examples',
     scheduler: 'local',
-    ports: { gateway: 18301, orchestrator: 18300, proxy: 18303 },
+    ports: { gateway: 18301, orchestrator: 18300 },
   }));
   const { api } = suite;
 

@@ -39,7 +39,7 @@ import { childRunning, PrivateRedis, PrivateSshd, sleep, SlurmController } from 
  * seed is printed, and `--seed=<n>` replays an order).
  */
 
-const PORTS = { gateway: 18801, orchestrator: 18800, proxy: 18803 };
+const PORTS = { gateway: 18801, orchestrator: 18800 };
 const PROBE_MS = 500;
 const POLL_MS = 500;
 const SLURMCTLD_OUTAGE_MS = 30_000;

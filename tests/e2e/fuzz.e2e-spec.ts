@@ -22,7 +22,7 @@ import { readInfra, waitUntil, withStack } from '@aiplane/testing';
  * they are ordinary use and change no control-plane state.
  */
 
-const PORTS = { gateway: 18701, orchestrator: 18700, proxy: 18703 };
+const PORTS = { gateway: 18701, orchestrator: 18700 };
 const MIN_REQUESTS = 3_000;
 const MAX_REQUESTS = 12_000;
 const BUDGET_MS = 60_000;

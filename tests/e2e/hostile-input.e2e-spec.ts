@@ -26,7 +26,7 @@ import {
  * directory; the canary must never appear.
  */
 
-const PORTS = { gateway: 18601, orchestrator: 18600, proxy: 18603 };
+const PORTS = { gateway: 18601, orchestrator: 18600 };
 // Each service prefers its own port: jobs started in the same second on one node could otherwise
 // both pick the same "free" port (see the report). 28600+ is far from every recipe's base port.
 const FIRST_PORT = 28_600;

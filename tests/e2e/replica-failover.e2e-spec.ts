@@ -13,7 +13,7 @@ describe('replica group failover (local executor, real processes)', () => {
   const { api } = withStack(() => ({
     label: 'failover',
     scheduler: 'local',
-    ports: { gateway: 18501, orchestrator: 18500, proxy: 18503 },
+    ports: { gateway: 18501, orchestrator: 18500 },
   }));
   let groupId = '';
 

@@ -5,5 +5,5 @@ describeSpine({
   label: 'local-http',
   scheduler: 'local',
   viaSsh: false,
-  ports: { gateway: 18201, orchestrator: 18200, proxy: 18203 },
+  ports: { gateway: 18201, orchestrator: 18200 },
 });

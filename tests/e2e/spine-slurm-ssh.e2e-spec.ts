@@ -5,5 +5,5 @@ describeSpine({
   label: 'slurm-ssh',
   scheduler: 'slurm',
   viaSsh: true,
-  ports: { gateway: 18101, orchestrator: 18100, proxy: 18103 },
+  ports: { gateway: 18101, orchestrator: 18100 },
 });

@@ -459,6 +459,11 @@ async function run(config: BenchConfig, cleanup: Cleanup, tail: OutputTail): Pro
   cleanup.add('cancel leftover local jobs', async () => {
     await new LocalScheduler({ stateDir }).cancelAll();
   });
+  // The stack's sockets and connection file; the proxy alone is put on TCP, for the load tools.
+  const runtimeDir = mkdtempSync(path.join(os.tmpdir(), 'aiplane-bench-run-'));
+  cleanup.add('remove the runtime dir', () => {
+    rmSync(runtimeDir, { recursive: true, force: true });
+  });
   let stack: RunningStack;
   try {
     stack = await startStack(
@@ -468,11 +473,9 @@ async function run(config: BenchConfig, cleanup: Cleanup, tail: OutputTail): Pro
         redisPrefix,
         scheduler: 'local',
         stateDir,
-        ports: {
-          gateway: config.ports.gateway,
-          orchestrator: config.ports.orchestrator,
-          proxy: config.ports.proxy,
-        },
+        runtimeDir,
+        ports: { gateway: config.ports.gateway, orchestrator: config.ports.orchestrator },
+        proxyTcpPort: config.ports.proxy,
         env: config.env,
       },
       (name, line) => {
@@ -483,9 +486,8 @@ async function run(config: BenchConfig, cleanup: Cleanup, tail: OutputTail): Pro
     throw new BenchError(`the stack did not start: ${message(error)}\n${tail.text()}`);
   }
   cleanup.add('stop the stack', () => stack.stop());
-  log(
-    `stack up: gateway ${stack.gatewayUrl}, orchestrator ${stack.orchestratorUrl}, proxy ${stack.proxyUrl}`,
-  );
+  const proxyUrl = stack.proxyUrl ?? `http://127.0.0.1:${String(config.ports.proxy)}`;
+  log(`stack up: gateway ${stack.gatewayUrl}, orchestrator ${stack.orchestratorUrl}, proxy ${proxyUrl}`);
 
   // A second gateway over the SSH transport to the shared sshd, beside the plain-HTTP one.
   let sshSupervisor: ProcessSupervisor | undefined;
@@ -514,11 +516,11 @@ async function run(config: BenchConfig, cleanup: Cleanup, tail: OutputTail): Pro
           RECIPES_DIR: path.join(config.root, 'recipes'),
           LOG_LEVEL: 'info',
           GATEWAY_PORT: String(config.ports.sshGateway),
-          ORCHESTRATOR_URL: stack.orchestratorUrl,
+          ORCHESTRATOR_SOCKET: stack.orchestratorSocket,
           ORCHESTRATOR_TOKEN: stack.orchestratorToken,
           // The data plane goes to the proxy over the SSH connection: its address on the login
           // node (this machine) and its token, the same as the orchestrator's in the stack.
-          PROXY_URL: stack.proxyUrl,
+          PROXY_URL: proxyUrl,
           PROXY_TOKEN: stack.orchestratorToken,
           SSH_HOST: ssh.host,
           SSH_PORT: String(ssh.port),
@@ -587,7 +589,7 @@ async function run(config: BenchConfig, cleanup: Cleanup, tail: OutputTail): Pro
   const front = tcpTarget("the job's auth front", fast.endpoint);
   const nginxUrl = `http://127.0.0.1:${config.ports.nginx}`;
   const nginxTarget = tcpTarget('nginx', nginxUrl);
-  const proxy = tcpTarget('proxy', stack.proxyUrl);
+  const proxy = tcpTarget('proxy', proxyUrl);
   const orchestrator = tcpTarget('orchestrator', stack.orchestratorUrl);
   const sshGatewayUrl = `http://127.0.0.1:${config.ports.sshGateway}`;
   const sshGateway = sshSupervisor ? tcpTarget('gateway (SSH transport)', sshGatewayUrl) : undefined;
@@ -658,7 +660,7 @@ async function run(config: BenchConfig, cleanup: Cleanup, tail: OutputTail): Pro
     const orchPath = isPrompt ? promptPath(fast.id, 'orchestrator') : '/v1/chat/completions';
     const gwHeaders = isPrompt ? {} : sdkAuth;
     targets.push(
-      hop(`proxy:${suffix}`, `proxy, ${name}`, family, proxy, stack.proxyUrl, orchPath, bearer),
+      hop(`proxy:${suffix}`, `proxy, ${name}`, family, proxy, proxyUrl, orchPath, bearer),
       hop(
         `orchestrator:${suffix}`,
         `orchestrator, ${name}`,

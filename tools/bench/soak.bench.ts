@@ -12,11 +12,12 @@ import { readMemory } from './process.memory';
  * `npm run build && node dist/tools/bench/soak.bench.js --n 15000`
  */
 
-const PORTS = { gateway: 18911, orchestrator: 18910, proxy: 18913 };
+const PORTS = { gateway: 18911, orchestrator: 18910 };
 
 async function main(): Promise<void> {
   const config = loadBenchConfig(path.resolve(__dirname, '..', '..', '..'));
   const stateDir = mkdtempSync(path.join(tmpdir(), 'aiplane-soak-'));
+  const runtimeDir = mkdtempSync(path.join(tmpdir(), 'aiplane-soak-run-'));
   let stack: RunningStack | undefined;
   try {
     stack = await startStack(
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
         redisPrefix: `bench-soak-${String(Date.now())}`,
         scheduler: 'local',
         stateDir,
+        runtimeDir,
         ports: PORTS,
         env: config.env,
       },
@@ -73,6 +75,7 @@ async function main(): Promise<void> {
   } finally {
     await stack?.stop();
     rmSync(stateDir, { recursive: true, force: true });
+    rmSync(runtimeDir, { recursive: true, force: true });
   }
 }
 

@@ -1,23 +1,44 @@
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { parseConfig, portFromEnv, redisUrlFromEnv } from '@aiplane/config';
+import {
+  defaultRuntimeDir,
+  optionalTextFromEnv,
+  parseConfig,
+  portFromEnv,
+  redisUrlFromEnv,
+} from '@aiplane/config';
 import { LocalScheduler } from '@aiplane/scheduler';
 import { startPrivateRedis, startStack, type PrivateRedis } from '@aiplane/stack';
 
-// `npm start`: the embedded default. Everything runs on this machine with the local executor.
+// `npm start`: the embedded default. Everything runs on this machine, as the user who starts it
+// (no root needed), with the local executor unless SCHEDULER=slurm.
 const schema = z.object({
   AIPLANE_ROOT: z.string().min(1),
   /** An existing Redis (with its password in the URL); unset, the stack runs a private one in the state dir. */
   REDIS_URL: redisUrlFromEnv.optional(),
   /** The private Redis's binary: a path, or a name on PATH. */
   REDIS_SERVER_BIN: z.string().min(1).default('redis-server'),
-  AIPLANE_STATE_DIR: z.string().min(1).optional(),
+  /** Keys and queues of this stack; two stacks on one Redis need two prefixes. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .default('aiplane'),
+  /** Job directories; by default under the user's home, never in a shared place. */
+  AIPLANE_STATE_DIR: optionalTextFromEnv,
+  /** Sockets and connection.json (0700); by default $XDG_RUNTIME_DIR/aiplane or ~/.aiplane/run. */
+  AIPLANE_RUNTIME_DIR: optionalTextFromEnv,
+  XDG_RUNTIME_DIR: optionalTextFromEnv,
+  /** The researcher's side; 0 picks a free port (two stacks side by side). */
   GATEWAY_PORT: portFromEnv.default(8001),
-  ORCHESTRATOR_PORT: portFromEnv.default(8000),
-  PROXY_PORT: portFromEnv.default(8003),
+  /** Where compute-node clients reach the orchestrator (connection.json); port 0 picks a free one. */
+  ORCHESTRATOR_HOST: z.string().min(1).default('127.0.0.1'),
+  ORCHESTRATOR_PORT: portFromEnv.default(0),
+  SCHEDULER: z.enum(['local', 'slurm']).default('local'),
+  SLURM_PARTITION: optionalTextFromEnv,
   LOG_LEVEL: z.enum(['trace', 'debug', 'info']).default('info'),
   PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
-  HOME: z.string().default('/tmp'),
+  HOME: z.string().default(os.homedir()),
 });
 
 const colours = ['\x1b[36m', '\x1b[35m', '\x1b[33m', '\x1b[32m', '\x1b[34m'];
@@ -40,7 +61,13 @@ async function privateRedis(stateDir: string, serverBin: string): Promise<Privat
 
 async function main(): Promise<void> {
   const config = parseConfig('npm start', schema, process.env);
-  const stateDir = config.AIPLANE_STATE_DIR ?? path.join(config.AIPLANE_ROOT, '.aiplane');
+  const stateDir = config.AIPLANE_STATE_DIR ?? path.join(config.HOME, '.aiplane', 'state');
+  const runtimeDir =
+    config.AIPLANE_RUNTIME_DIR ??
+    defaultRuntimeDir({
+      HOME: config.HOME,
+      ...(config.XDG_RUNTIME_DIR === undefined ? {} : { XDG_RUNTIME_DIR: config.XDG_RUNTIME_DIR }),
+    });
   const redis = config.REDIS_URL
     ? { url: config.REDIS_URL, stop: () => Promise.resolve() }
     : await privateRedis(stateDir, config.REDIS_SERVER_BIN);
@@ -48,13 +75,13 @@ async function main(): Promise<void> {
     {
       root: config.AIPLANE_ROOT,
       redisUrl: redis.url,
-      scheduler: 'local',
+      redisPrefix: config.REDIS_PREFIX,
+      scheduler: config.SCHEDULER,
       stateDir,
-      ports: {
-        gateway: config.GATEWAY_PORT,
-        orchestrator: config.ORCHESTRATOR_PORT,
-        proxy: config.PROXY_PORT,
-      },
+      runtimeDir,
+      ports: { gateway: config.GATEWAY_PORT, orchestrator: config.ORCHESTRATOR_PORT },
+      clusterHost: config.ORCHESTRATOR_HOST,
+      ...(config.SLURM_PARTITION === undefined ? {} : { slurmPartition: config.SLURM_PARTITION }),
       logLevel: config.LOG_LEVEL,
       env: { PATH: config.PATH, HOME: config.HOME },
     },
@@ -64,7 +91,8 @@ async function main(): Promise<void> {
     throw error;
   });
   process.stdout.write(
-    `\nReady: gateway ${stack.gatewayUrl}/api/v1  ·  Swagger ${stack.gatewayUrl}/docs  ·  Ctrl-C stops everything\n\n`,
+    `\nReady: gateway ${stack.gatewayUrl}/api/v1  ·  Swagger ${stack.gatewayUrl}/docs  ·  Ctrl-C stops everything\n` +
+      `On-cluster clients: ${stack.connectionFile} (orchestrator ${stack.orchestratorUrl})\n\n`,
   );
   let stopping = false;
   const stop = (): void => {
@@ -75,7 +103,7 @@ async function main(): Promise<void> {
       await stack.stop();
       // Workloads are detached so a worker restart does not kill them; stopping the whole
       // stack does. They are cancelled through the executor, so their records end `cancelled`.
-      const cancelled = await new LocalScheduler({ stateDir }).cancelAll();
+      const cancelled = config.SCHEDULER === 'local' ? await new LocalScheduler({ stateDir }).cancelAll() : 0;
       if (cancelled > 0) process.stdout.write(`Cancelled ${cancelled} running workload(s).\n`);
       await redis.stop();
       process.exit(0);

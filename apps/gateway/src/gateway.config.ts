@@ -15,9 +15,13 @@ export interface GatewayConfig {
   port: number;
   /** Where the orchestrator listens; in SSH mode as seen from the SSH server. */
   orchestratorUrl: string;
+  /** The orchestrator's Unix socket (in SSH mode on the SSH server); when set, used instead of the URL. */
+  orchestratorSocket: string | undefined;
   orchestratorToken: string | undefined;
   /** Where the data-plane proxy listens; in SSH mode as seen from the SSH server. */
   proxyUrl: string;
+  /** The proxy's Unix socket (in SSH mode on the SSH server); when set, used instead of the URL. */
+  proxySocket: string | undefined;
   /** Sent to the proxy; the stack gives the proxy the orchestrator's token, hence the default. */
   proxyToken: string | undefined;
   /** Set: every upstream call goes through one SSH connection. Unset: plain HTTP. */
@@ -55,8 +59,10 @@ const schema = z
     GATEWAY_HOST: z.string().trim().min(1).default('127.0.0.1'),
     GATEWAY_PORT: portFromEnv.default(8001),
     ORCHESTRATOR_URL: upstreamUrl('http://127.0.0.1:8000'),
+    ORCHESTRATOR_SOCKET: optionalText,
     ORCHESTRATOR_TOKEN: optionalText,
     PROXY_URL: upstreamUrl('http://127.0.0.1:8003'),
+    PROXY_SOCKET: optionalText,
     PROXY_TOKEN: optionalText,
     SSH_HOST: optionalText,
     SSH_PORT: portFromEnv.min(1).default(22),
@@ -81,8 +87,10 @@ const schema = z
       host: env.GATEWAY_HOST,
       port: env.GATEWAY_PORT,
       orchestratorUrl: env.ORCHESTRATOR_URL.replace(/\/+$/, ''),
+      orchestratorSocket: env.ORCHESTRATOR_SOCKET,
       orchestratorToken: env.ORCHESTRATOR_TOKEN,
       proxyUrl: env.PROXY_URL.replace(/\/+$/, ''),
+      proxySocket: env.PROXY_SOCKET,
       proxyToken: env.PROXY_TOKEN ?? env.ORCHESTRATOR_TOKEN,
       ssh:
         SSH_HOST !== undefined &&

@@ -10,8 +10,8 @@ async function main(): Promise<void> {
   await listen(app, config.host, config.port, logger);
   logger.info(
     {
-      orchestrator: config.orchestratorUrl,
-      proxy: config.proxyUrl,
+      orchestrator: config.orchestratorSocket ?? config.orchestratorUrl,
+      proxy: config.proxySocket ?? config.proxyUrl,
       transport: config.ssh ? `ssh ${config.ssh.user}@${config.ssh.host}:${String(config.ssh.port)}` : 'http',
       bearer_token: config.orchestratorToken ? 'set' : 'not set',
       proxy_token: config.proxyToken ? 'set' : 'not set',

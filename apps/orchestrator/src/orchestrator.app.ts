@@ -1,7 +1,14 @@
 import type { DynamicModule, Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ORCHESTRATOR_PREFIX } from '@aiplane/contracts';
-import { createHttpApp, keepAliveAgent, PassThroughDispatcher, type Logger } from '@aiplane/server-kit';
+import {
+  createHttpApp,
+  keepAliveAgent,
+  PassThroughDispatcher,
+  SOCKET_BASE_URL,
+  UnixSocketAgent,
+  type Logger,
+} from '@aiplane/server-kit';
 import { AppModule } from './app.module';
 import { BearerTokenGuard } from './auth/bearer-token.guard';
 import type { OrchestratorConfig } from './orchestrator.config';
@@ -9,7 +16,7 @@ import type { OrchestratorConfig } from './orchestrator.config';
 export interface OrchestratorAppOptions {
   /** In place of the whole AppModule (specs serving a few controllers). */
   module?: Type | DynamicModule;
-  /** Require ORCHESTRATOR_TOKEN (when set) from every client; the int-specs of the routes behind it leave it out. */
+  /** Require ORCHESTRATOR_TOKEN from every client; the int-specs of the routes behind it leave it out. */
   guard?: boolean;
 }
 
@@ -33,8 +40,8 @@ export async function createOrchestratorApp(
     hop: 'orchestrator',
     upstream: {
       name: 'data-plane proxy',
-      baseUrl: config.PROXY_URL,
-      agent: keepAliveAgent(),
+      baseUrl: config.PROXY_SOCKET === undefined ? config.PROXY_URL : SOCKET_BASE_URL,
+      agent: config.PROXY_SOCKET === undefined ? keepAliveAgent() : new UnixSocketAgent(config.PROXY_SOCKET),
       token: config.PROXY_TOKEN,
       timeoutMs: config.UPSTREAM_TIMEOUT_MS,
     },

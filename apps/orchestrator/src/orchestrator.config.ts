@@ -1,11 +1,31 @@
 import * as path from 'node:path';
 import { z } from 'zod';
-import { durationMsFromEnv, intFromEnv, parseConfig, portFromEnv, redisEnvFields } from '@aiplane/config';
+import {
+  durationMsFromEnv,
+  intFromEnv,
+  optionalTextFromEnv,
+  optionalTokenFromEnv,
+  parseConfig,
+  portFromEnv,
+  redisEnvFields,
+  requiredTokenFromEnv,
+} from '@aiplane/config';
 
 // Defaults serve `npm start` from the repository root; on a cluster every one is set explicitly.
 const schema = z.object({
+  /**
+   * Where TCP clients (compute nodes, Docker) reach it: a cluster-reachable interface. Port 0 takes
+   * a free one, which ORCHESTRATOR_CONNECTION_FILE then names.
+   */
   ORCHESTRATOR_HOST: z.string().min(1).default('127.0.0.1'),
   ORCHESTRATOR_PORT: portFromEnv.default(8000),
+  /**
+   * When set, the orchestrator also listens on this Unix socket (0600, in a 0700 directory): the
+   * gateway's way in on a shared login node, where any user can reach 127.0.0.1.
+   */
+  ORCHESTRATOR_SOCKET: optionalTextFromEnv,
+  /** When set, `{url, token}` for on-cluster clients is written here (0600) once listening. */
+  ORCHESTRATOR_CONNECTION_FILE: optionalTextFromEnv,
   ...redisEnvFields,
   REDIS_PREFIX: z
     .string()
@@ -13,13 +33,15 @@ const schema = z.object({
     .default('aiplane'),
   RECIPES_DIR: z.string().min(1).default(path.resolve('recipes')),
   PROXY_URL: z.url().default('http://127.0.0.1:8003'),
+  /** The proxy's Unix socket; when set it is used instead of PROXY_URL. */
+  PROXY_SOCKET: optionalTextFromEnv,
   /** How long a start or cancel waits for a slurm-worker before answering 503. */
   SCHEDULER_WAIT_MS: durationMsFromEnv.default(20_000),
   UPSTREAM_TIMEOUT_MS: durationMsFromEnv.default(120_000),
-  /** Required from clients when set (the gateway sends it); `npm start` generates one per run. */
-  ORCHESTRATOR_TOKEN: z.string().min(16).optional(),
+  /** Required from every client (the gateway sends it); `npm start` generates one per run. */
+  ORCHESTRATOR_TOKEN: requiredTokenFromEnv,
   /** Sent to the data-plane proxy; the stack gives the proxy the orchestrator's token, the default here. */
-  PROXY_TOKEN: z.string().min(16).optional(),
+  PROXY_TOKEN: optionalTokenFromEnv,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * The most one logs answer holds, over all of a group's nodes and replicas; each log gets an equal

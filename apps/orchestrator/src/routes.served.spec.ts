@@ -13,7 +13,13 @@ import { loadOrchestratorConfig } from './orchestrator.config';
 
 // What Nest registers, read from the module tree without starting it (no Redis, no proxy).
 const registered = routesOf(
-  AppModule.forRoot(loadOrchestratorConfig({ LOG_LEVEL: 'silent' }), createLogger('orchestrator', 'silent')),
+  AppModule.forRoot(
+    loadOrchestratorConfig({
+      LOG_LEVEL: 'silent',
+      ORCHESTRATOR_TOKEN: 'orchestrator-spec-token-0123456789abcdef',
+    }),
+    createLogger('orchestrator', 'silent'),
+  ),
   ORCHESTRATOR_PREFIX,
 );
 const operation = (method: string, path: string): string => `${method} ${path}`;

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createLogger, listen } from '@aiplane/server-kit';
+import { createLogger, listen, listenOnSocket } from '@aiplane/server-kit';
 import { createProxyApp } from './platform/proxy-app.factory';
 import { loadProxyConfig } from './proxy.config';
 
@@ -7,7 +7,8 @@ async function main(): Promise<void> {
   const config = loadProxyConfig();
   const logger = createLogger('proxy', config.LOG_LEVEL);
   const app = await createProxyApp(config, logger);
-  await listen(app, config.PROXY_HOST, config.PROXY_PORT, logger);
+  if (config.PROXY_SOCKET !== undefined) await listenOnSocket(app, config.PROXY_SOCKET, logger);
+  else await listen(app, config.PROXY_HOST, config.PROXY_PORT, logger);
 }
 
 main().catch((error: unknown) => {

@@ -7,11 +7,17 @@ import {
   parseConfig,
   portFromEnv,
   redisEnvFields,
+  requiredTokenFromEnv,
 } from '@aiplane/config';
 
 const schema = z.object({
   PROXY_HOST: z.string().min(1).default('127.0.0.1'),
   PROXY_PORT: portFromEnv.default(8003),
+  /**
+   * When set, the proxy listens on this Unix socket (0600, in a 0700 directory) instead of
+   * PROXY_HOST:PROXY_PORT: on a shared login node any user can reach 127.0.0.1.
+   */
+  PROXY_SOCKET: optionalTextFromEnv,
   ...redisEnvFields,
   REDIS_PREFIX: z
     .string()
@@ -24,11 +30,11 @@ const schema = z.object({
   /** How long the served model name of an endpoint is remembered. */
   MODEL_CACHE_MS: durationMsFromEnv.default(60_000),
   /**
-   * When set, every request but GET /health must carry `Authorization: Bearer <PROXY_TOKEN>`: the
-   * proxy listens where other users of the login node can reach it. The stack sets it to the
+   * Every request but GET /health must carry `Authorization: Bearer <PROXY_TOKEN>`, socket or not:
+   * the proxy adds workloads' keys, so it is the way to every workload. The stack sets it to the
    * orchestrator's token, which the gateway and the orchestrator send.
    */
-  PROXY_TOKEN: optionalTextFromEnv,
+  PROXY_TOKEN: requiredTokenFromEnv,
   /** The recipes, for the model a vLLM service serves by default. */
   RECIPES_DIR: z.string().min(1).default(path.resolve('recipes')),
   /**

@@ -7,7 +7,10 @@ import { loadProxyConfig } from './proxy.config';
 describe('the proxy serves the route table', () => {
   it('registers every proxy route of the table (Nest or raw), at the path and with the method the orchestrator forwards', () => {
     const registered = routesOf(
-      AppModule.forRoot(loadProxyConfig({ LOG_LEVEL: 'silent' }), createLogger('proxy', 'silent')),
+      AppModule.forRoot(
+        loadProxyConfig({ LOG_LEVEL: 'silent', PROXY_TOKEN: 'proxy-spec-token-0123456789abcdef' }),
+        createLogger('proxy', 'silent'),
+      ),
       PROXY_PREFIX,
     );
     const table = routeIds().flatMap((id) => {

@@ -45,6 +45,35 @@ export const textFromEnv = (fallback: string) =>
 /** Trimmed, non-empty text, or undefined when unset or blank. */
 export const optionalTextFromEnv = z.preprocess(blankToUndefined, z.string().trim().min(1).optional());
 
+/** The least a bearer token between the hops may hold: 32 bytes, as `openssl rand -hex 16` gives. */
+export const MIN_TOKEN_BYTES = 32;
+
+/**
+ * A bearer token a process refuses to start without: others on the login node can reach its
+ * listeners, and a short token can be guessed.
+ */
+export const requiredTokenFromEnv = z.preprocess(
+  blankToUndefined,
+  z
+    .string({
+      error: `is required: at least ${String(MIN_TOKEN_BYTES)} bytes, e.g. from "openssl rand -hex 32"`,
+    })
+    .refine((value) => Buffer.byteLength(value) >= MIN_TOKEN_BYTES, {
+      error: `must be at least ${String(MIN_TOKEN_BYTES)} bytes, e.g. from "openssl rand -hex 32"`,
+    }),
+);
+
+/** Like requiredTokenFromEnv, but unset or blank gives undefined (a default from another variable). */
+export const optionalTokenFromEnv = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .refine((value) => Buffer.byteLength(value) >= MIN_TOKEN_BYTES, {
+      error: `must be at least ${String(MIN_TOKEN_BYTES)} bytes, e.g. from "openssl rand -hex 32"`,
+    })
+    .optional(),
+);
+
 /**
  * Parses `env` against `schema`, or lists every bad variable as `NAME="value": why`: for processes
  * started by a job script (the simulators), whose operator must see the value the script set.

@@ -7,6 +7,9 @@ import {
   type ValidationError,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { chmodSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { BadRequestError } from './errors';
@@ -19,6 +22,7 @@ import {
   requestBodyProblem,
 } from './request-body.rules';
 import { requestIdMiddleware } from './request-context';
+import { prepareSocketPath } from './socket-path.rules';
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -89,7 +93,57 @@ export async function listen(
   logger: Logger,
 ): Promise<void> {
   await app.listen(port, host);
-  logger.info({ host, port }, 'listening');
+  // The port actually bound: with 0 the system picked it, and whoever started the process reads it here.
+  const address = (app.getHttpServer() as http.Server).address();
+  logger.info(
+    { host, port: typeof address === 'object' && address !== null ? address.port : port },
+    'listening',
+  );
+}
+
+/**
+ * Listens on a Unix socket only this user can connect to: created under a 0177 umask (no window in
+ * which it is open to others) in a private directory, and chmod 0600 for good measure.
+ */
+export async function listenOnSocket(
+  app: INestApplication,
+  socketPath: string,
+  logger: Logger,
+): Promise<void> {
+  await prepareSocketPath(socketPath);
+  const umask = process.umask(0o177);
+  try {
+    await app.listen(socketPath);
+  } finally {
+    process.umask(umask);
+  }
+  chmodSync(socketPath, 0o600);
+  logger.info({ socket: socketPath }, 'listening');
+}
+
+/**
+ * A second listener (TCP) serving exactly what the app's own server serves, request listeners
+ * included (a pass-through installed in front of Nest); it closes when the app closes.
+ */
+export async function listenBeside(app: INestApplication, host: string, port: number): Promise<AddressInfo> {
+  const main = app.getHttpServer() as http.Server;
+  const beside = http.createServer();
+  for (const listener of main.listeners('request')) beside.on('request', listener as http.RequestListener);
+  beside.keepAliveTimeout = main.keepAliveTimeout;
+  beside.headersTimeout = main.headersTimeout;
+  beside.requestTimeout = main.requestTimeout;
+  await new Promise<void>((resolve, reject) => {
+    beside.once('error', reject);
+    beside.listen(port, host, () => {
+      beside.removeListener('error', reject);
+      resolve();
+    });
+  });
+  main.once('close', () => {
+    beside.close();
+    beside.closeAllConnections();
+  });
+  return beside.address() as AddressInfo;
 }
 
 /**

@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { Request, Response } from 'express';
 import { GatewayTimeoutError, UnavailableError } from './errors';
 import { HOP_BY_HOP_HEADERS } from './hop-headers.rules';
@@ -131,3 +132,23 @@ export function keepAliveAgent(maxSockets = 64): http.Agent {
     timeout: AGENT_SOCKET_TIMEOUT_MS,
   });
 }
+
+/**
+ * Keep-alive connections to a Unix socket (a peer on the same machine): the request's URL keeps
+ * naming a host for the Host header, and every connection goes to `socketPath` instead.
+ */
+export class UnixSocketAgent extends http.Agent {
+  constructor(
+    readonly socketPath: string,
+    maxSockets = 64,
+  ) {
+    super({ keepAlive: true, maxSockets, keepAliveMsecs: 10_000, timeout: AGENT_SOCKET_TIMEOUT_MS });
+  }
+
+  override createConnection(): net.Socket {
+    return net.createConnection({ path: this.socketPath });
+  }
+}
+
+/** The base URL a socket peer is addressed by: only its Host header sees it. */
+export const SOCKET_BASE_URL = 'http://localhost';

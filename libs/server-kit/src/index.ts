@@ -13,3 +13,4 @@ export * from './store-unavailable';
 export * from './hop-headers.rules';
 export * from './private-files.errors';
 export * from './private-files.storage';
+export * from './socket-path.rules';

@@ -38,7 +38,8 @@ export class ProcessSupervisor {
 
   constructor(private readonly options: SupervisorOptions) {}
 
-  async start(spec: ProcessSpec): Promise<void> {
+  /** Resolves with the ready line's fields (where a process listens, when it picked a free port). */
+  async start(spec: ProcessSpec): Promise<Record<string, unknown>> {
     this.killed.delete(spec.name);
     const child = spawn(process.execPath, [spec.script], {
       cwd: this.options.cwd,
@@ -52,17 +53,18 @@ export class ProcessSupervisor {
     });
     this.running.set(spec.name, { spec, child, exited });
     const timeoutMs = this.options.readyTimeoutMs ?? 30_000;
-    await new Promise<void>((resolve, reject) => {
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
       let ready = false;
       const timer = setTimeout(() => {
         reject(new ProcessStartError(`${spec.name} did not report ready within ${timeoutMs} ms`));
       }, timeoutMs);
       const onLine = (line: string): void => {
         this.options.output?.(spec.name, line);
-        if (!ready && isReadyLine(line, spec.readyMessages)) {
+        const fields = ready ? undefined : readyFields(line, spec.readyMessages);
+        if (fields !== undefined) {
           ready = true;
           clearTimeout(timer);
-          resolve();
+          resolve(fields);
         }
       };
       createInterface({ input: child.stdout }).on('line', onLine);
@@ -118,12 +120,12 @@ export class ProcessSupervisor {
   }
 }
 
-function isReadyLine(line: string, messages: readonly string[]): boolean {
-  if (!line.startsWith('{')) return false;
+function readyFields(line: string, messages: readonly string[]): Record<string, unknown> | undefined {
+  if (!line.startsWith('{')) return undefined;
   try {
-    const parsed = JSON.parse(line) as { msg?: unknown };
-    return typeof parsed.msg === 'string' && messages.includes(parsed.msg);
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    return typeof parsed.msg === 'string' && messages.includes(parsed.msg) ? parsed : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }

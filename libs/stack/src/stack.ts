@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
+import { ensurePrivateDir, socketPathIn } from '@aiplane/config';
 import { ProcessSupervisor, type SupervisorOptions } from './process.supervisor';
 
 export interface StackOptions {
@@ -9,7 +10,20 @@ export interface StackOptions {
   redisPrefix?: string;
   scheduler: 'local' | 'slurm';
   stateDir: string;
-  ports?: Partial<{ gateway: number; orchestrator: number; proxy: number }>;
+  /**
+   * This user's private directory (created 0700; refused when another user owns it or can write
+   * it) for the orchestrator's and the proxy's Unix sockets and `connection.json`.
+   */
+  runtimeDir: string;
+  /**
+   * `gateway`: the researcher's side, on 127.0.0.1 (0 picks a free port). `orchestrator`: the TCP
+   * port compute-node clients use (default 0, a free one). Nothing else listens on TCP.
+   */
+  ports?: Partial<{ gateway: number; orchestrator: number }>;
+  /** The interface compute-node clients reach the orchestrator on; 127.0.0.1 on a one-machine cluster. */
+  clusterHost?: string;
+  /** Benchmarks only: the proxy on this TCP port (loopback) instead of its socket, for tools that speak TCP. */
+  proxyTcpPort?: number;
   /** SSH transport for the gateway; plain HTTP when absent. */
   ssh?: { host: string; port: number; user: string; keyPath: string; knownHostsPath: string };
   slurmPartition?: string;
@@ -25,16 +39,35 @@ export interface StackOptions {
 
 export interface RunningStack {
   gatewayUrl: string;
+  /** The orchestrator's TCP listener for compute-node clients, as `connection.json` names it. */
   orchestratorUrl: string;
-  proxyUrl: string;
+  orchestratorSocket: string;
+  /** The proxy's socket, or undefined when it listens on `proxyUrl` (proxyTcpPort). */
+  proxySocket: string | undefined;
+  proxyUrl: string | undefined;
+  runtimeDir: string;
+  /** `{url, token}` for on-cluster clients, 0600. */
+  connectionFile: string;
   orchestratorToken: string;
   supervisor: ProcessSupervisor;
   stop(): Promise<void>;
 }
 
-export const DEFAULT_PORTS = { gateway: 8001, orchestrator: 8000, proxy: 8003 } as const;
+/** The gateway's port for `npm start`; the orchestrator's TCP port is a free one unless given. */
+export const DEFAULT_PORTS = { gateway: 8001, orchestrator: 0 } as const;
 
 const LISTENING = ['listening'];
+
+/** 32 random bytes, hex: the hops refuse tokens under 32 bytes. */
+export function generateToken(): string {
+  return randomBytes(32).toString('hex');
+}
+
+function portOf(fields: Record<string, unknown>, name: string): number {
+  const { port } = fields;
+  if (typeof port !== 'number') throw new StackNotReadyError(`${name} did not say which port it listens on`);
+  return port;
+}
 
 /** How long the stack may take, once every process is up, to be ready as the gateway sees it. */
 const STACK_READY_TIMEOUT_MS = 30_000;
@@ -57,24 +90,33 @@ export async function startStack(
     RECIPES_DIR: path.join(options.root, 'recipes'),
     LOG_LEVEL: options.logLevel ?? 'info',
   };
-  const orchestratorUrl = `http://127.0.0.1:${ports.orchestrator}`;
-  const orchestratorToken = options.orchestratorToken ?? randomBytes(24).toString('hex');
-  const proxyUrl = `http://127.0.0.1:${ports.proxy}`;
+  const runtimeDir = ensurePrivateDir(options.runtimeDir);
+  const orchestratorSocket = socketPathIn(runtimeDir, 'orchestrator.sock');
+  const proxySocket = options.proxyTcpPort === undefined ? socketPathIn(runtimeDir, 'proxy.sock') : undefined;
+  const proxyUrl =
+    options.proxyTcpPort === undefined ? undefined : `http://127.0.0.1:${String(options.proxyTcpPort)}`;
+  // How the gateway and the orchestrator reach the proxy: its socket, or its TCP port.
+  const proxyAddress: Record<string, string> =
+    proxySocket === undefined ? { PROXY_URL: proxyUrl ?? '' } : { PROXY_SOCKET: proxySocket };
+  const connectionFile = path.join(runtimeDir, 'connection.json');
+  const orchestratorToken = options.orchestratorToken ?? generateToken();
   const supervisor = new ProcessSupervisor({ cwd: options.root, ...(output ? { output } : {}) });
   // The gateway first: on one machine it must hold its port before any workload picks a free one.
   const ssh = options.ssh;
+  let gatewayPort: number = ports.gateway;
+  let orchestratorUrl = '';
   try {
-    await supervisor.start({
+    const gateway = await supervisor.start({
       name: 'gateway',
       script: dist('gateway'),
       env: {
         ...base,
         GATEWAY_PORT: String(ports.gateway),
-        ORCHESTRATOR_URL: orchestratorUrl,
+        // Both sockets, in SSH mode as the SSH server sees them: on this one-machine cluster, the same paths.
+        ORCHESTRATOR_SOCKET: orchestratorSocket,
         ORCHESTRATOR_TOKEN: orchestratorToken,
-        // The data plane goes straight to the proxy. In SSH mode this is its address as the SSH
-        // server sees it: on this one-machine cluster, the same loopback address.
-        PROXY_URL: proxyUrl,
+        // The data plane goes straight to the proxy.
+        ...proxyAddress,
         PROXY_TOKEN: orchestratorToken,
         ...(ssh
           ? {
@@ -88,23 +130,34 @@ export async function startStack(
       },
       readyMessages: LISTENING,
     });
-    await supervisor.start({
+    gatewayPort = portOf(gateway, 'the gateway');
+    const orchestrator = await supervisor.start({
       name: 'orchestrator',
       script: dist('orchestrator'),
       env: {
         ...base,
+        ORCHESTRATOR_SOCKET: orchestratorSocket,
+        ORCHESTRATOR_HOST: options.clusterHost ?? '127.0.0.1',
         ORCHESTRATOR_PORT: String(ports.orchestrator),
-        PROXY_URL: proxyUrl,
+        ORCHESTRATOR_CONNECTION_FILE: connectionFile,
+        ...proxyAddress,
         ORCHESTRATOR_TOKEN: orchestratorToken,
         PROXY_TOKEN: orchestratorToken,
       },
-      readyMessages: LISTENING,
+      readyMessages: ['listening for cluster clients'],
     });
+    orchestratorUrl = typeof orchestrator.url === 'string' ? orchestrator.url : '';
     await supervisor.start({
       name: 'proxy',
       script: dist('proxy'),
       // One secret between the hops: the proxy takes requests only from the gateway and the orchestrator.
-      env: { ...base, PROXY_PORT: String(ports.proxy), PROXY_TOKEN: orchestratorToken },
+      env: {
+        ...base,
+        ...(proxySocket === undefined
+          ? { PROXY_PORT: String(options.proxyTcpPort) }
+          : { PROXY_SOCKET: proxySocket }),
+        PROXY_TOKEN: orchestratorToken,
+      },
       readyMessages: LISTENING,
     });
     await supervisor.start({
@@ -135,15 +188,19 @@ export async function startStack(
     });
     // Each process being up is not yet a stack that takes a create: that is when the gateway's
     // /health leaves "starting", and a caller may create the moment this returns.
-    await waitForHealthy(`http://127.0.0.1:${ports.gateway}`, STACK_READY_TIMEOUT_MS);
+    await waitForHealthy(`http://127.0.0.1:${String(gatewayPort)}`, STACK_READY_TIMEOUT_MS);
   } catch (error) {
     await supervisor.stopAll();
     throw error;
   }
   return {
-    gatewayUrl: `http://127.0.0.1:${ports.gateway}`,
+    gatewayUrl: `http://127.0.0.1:${String(gatewayPort)}`,
     orchestratorUrl,
+    orchestratorSocket,
+    proxySocket,
     proxyUrl,
+    runtimeDir,
+    connectionFile,
     orchestratorToken,
     supervisor,
     stop: () => supervisor.stopAll(),

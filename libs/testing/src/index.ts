@@ -8,6 +8,7 @@ export { apiClient, waitForStatus, waitUntil, type Api, type ApiResponse } from 
 export {
   baseEnv,
   listenerPid,
+  makeRuntimeDir,
   makeStateDir,
   infraRedisUrl,
   readInfra,

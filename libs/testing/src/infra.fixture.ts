@@ -67,6 +67,11 @@ export function makeStateDir(label: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `aiplane-${label}-`));
 }
 
+/** A private (0700) directory for a stack's sockets: short, so socket paths fit in sun_path. */
+export function makeRuntimeDir(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'aiplane-run-'));
+}
+
 export function uniquePrefix(label: string): string {
   return `e2e-${label}-${process.pid}-${Date.now().toString(36)}`;
 }

@@ -5,6 +5,7 @@ import { startStack, type RunningStack, type StackOptions } from '@aiplane/stack
 import { apiClient, type Api } from './api.client';
 import {
   baseEnv,
+  makeRuntimeDir,
   makeStateDir,
   readInfra,
   ROOT,
@@ -22,7 +23,11 @@ export interface StackLogLine {
 export interface StackFixtureOptions {
   label: string;
   scheduler: StackOptions['scheduler'];
-  ports: { gateway: number; orchestrator: number; proxy: number };
+  /**
+   * The gateway's port, and the orchestrator's TCP port for on-cluster clients (a free one when
+   * absent); the proxy and the gateway's way to the orchestrator are Unix sockets.
+   */
+  ports: { gateway: number; orchestrator?: number };
   /** The gateway reaches the orchestrator over SSH: the machine's sshd, or the one given here. */
   ssh?: boolean | NonNullable<StackOptions['ssh']>;
   /** Another Redis than the machine's (the fault suite kills its own). */
@@ -39,6 +44,8 @@ export interface StackFixture {
   api: Api;
   infra: Infra;
   stateDir: string;
+  /** The stack's sockets and connection.json. */
+  runtimeDir: string;
   redisPrefix: string;
   /** Every line the stack's processes printed, for tests of what never reaches a log. */
   logs: StackLogLine[];
@@ -73,6 +80,7 @@ export function withStack(options: () => StackFixtureOptions): StackFixture {
     scheduler = wanted.scheduler;
     fixture.infra = readInfra();
     fixture.stateDir = makeStateDir(wanted.label);
+    fixture.runtimeDir = makeRuntimeDir();
     fixture.redisPrefix = uniquePrefix(wanted.label);
     const ssh = wanted.ssh === true ? fixture.infra.ssh : wanted.ssh || undefined;
     try {
@@ -83,6 +91,7 @@ export function withStack(options: () => StackFixtureOptions): StackFixture {
           redisPrefix: fixture.redisPrefix,
           scheduler: wanted.scheduler,
           stateDir: fixture.stateDir,
+          runtimeDir: fixture.runtimeDir,
           ports: wanted.ports,
           ...(ssh ? { ssh } : {}),
           ...(wanted.scheduler === 'slurm' ? { slurmPartition: fixture.infra.slurmPartition } : {}),
@@ -125,6 +134,7 @@ export function withStack(options: () => StackFixtureOptions): StackFixture {
         // The local executor detaches workloads so that worker restarts spare them; stop any left.
         await new LocalScheduler({ stateDir }).cancelAll();
       }
+      if (fixture.runtimeDir) rmSync(fixture.runtimeDir, { recursive: true, force: true });
       if (fixture.keepStateDir) console.error(`${stateDir}: job directories kept`);
       else rmSync(stateDir, { recursive: true, force: true });
     }

@@ -33,7 +33,7 @@ export interface SpineSuiteOptions {
   label: string;
   scheduler: StackOptions['scheduler'];
   viaSsh: boolean;
-  ports: { gateway: number; orchestrator: number; proxy: number };
+  ports: { gateway: number; orchestrator: number };
 }
 
 const ISO_WITH_ZONE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;

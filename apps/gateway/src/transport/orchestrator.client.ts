@@ -123,7 +123,7 @@ export class OrchestratorClient implements OnApplicationShutdown {
   transport(): TransportInfo {
     return this.tunnel
       ? { mode: 'ssh', ...this.tunnel.state() }
-      : { mode: 'http', target: this.config.orchestratorUrl };
+      : { mode: 'http', target: this.config.orchestratorSocket ?? this.config.orchestratorUrl };
   }
 
   /** When the orchestrator last answered, and the most recent failure to reach it, for /health. */

@@ -1,10 +1,10 @@
 import type { FactoryProvider } from '@nestjs/common';
 import { GATEWAY_PREFIX } from '@aiplane/contracts';
-import { keepAliveAgent, PassThroughDispatcher } from '@aiplane/server-kit';
+import { PassThroughDispatcher } from '@aiplane/server-kit';
 import type { GatewayConfig } from '../gateway.config';
-import { SshAgent } from './ssh-agent';
 import { SSH_TUNNEL } from './orchestrator.client';
 import type { SshTunnel } from './ssh-tunnel';
+import { upstreamAgent, upstreamBaseUrl } from './upstream.factory';
 
 /**
  * The data plane's way out of the gateway: straight to the proxy, not through the orchestrator, over
@@ -20,8 +20,8 @@ export const passThroughProvider = (config: GatewayConfig): FactoryProvider<Pass
       prefix: GATEWAY_PREFIX,
       upstream: {
         name: 'data-plane proxy',
-        baseUrl: config.proxyUrl,
-        agent: tunnel ? new SshAgent(tunnel) : keepAliveAgent(),
+        baseUrl: upstreamBaseUrl(config.proxyUrl, config.proxySocket),
+        agent: upstreamAgent(tunnel, config.proxySocket),
         token: config.proxyToken,
         timeoutMs: config.upstreamTimeoutMs,
       },

@@ -1,20 +1,35 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
-import { HttpForwarder, UnavailableError } from '@aiplane/server-kit';
+import { HttpForwarder, SOCKET_BASE_URL, UnavailableError } from '@aiplane/server-kit';
 import { StandInOrchestrator } from '../testing/stand-in-orchestrator';
 import { channelAsSocket, SshAgent } from './ssh-agent';
 import type { ChannelOpener } from './ssh-tunnel';
 
 /** Stands in for SSH: "channels" are TCP connections, each announced to the test. */
 class TcpOpener implements ChannelOpener {
-  readonly opened: { host: string; port: number }[] = [];
+  readonly opened: ({ host: string; port: number } | { socketPath: string })[] = [];
   failWith: Error | undefined;
 
   openChannel(host: string, port: number): Promise<Duplex> {
     this.opened.push({ host, port });
-    if (this.failWith) return Promise.reject(this.failWith);
+    return this.connect(net.connect(port, host));
+  }
+
+  openLocalChannel(socketPath: string): Promise<Duplex> {
+    this.opened.push({ socketPath });
+    return this.connect(net.connect(socketPath));
+  }
+
+  private connect(socket: net.Socket): Promise<Duplex> {
+    if (this.failWith) {
+      socket.destroy();
+      return Promise.reject(this.failWith);
+    }
     // A plain Duplex wrapper, so the socket methods node:http uses must come from channelAsSocket.
-    const socket = net.connect(port, host);
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
       socket.once('connect', () => {
@@ -130,5 +145,32 @@ describe('SshAgent', () => {
       status: 504,
     });
     expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it("opens channels to the upstream's Unix socket when it has one, whatever the URL names", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ssh-agent-'));
+    const socketPath = path.join(dir, 'orchestrator.sock');
+    const server = http.createServer((req, res) => {
+      res.end(`socket saw ${req.url ?? ''}`);
+    });
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    const agent = new SshAgent(opener, 64, socketPath);
+    try {
+      const via = new HttpForwarder({
+        name: 'orchestrator',
+        baseUrl: SOCKET_BASE_URL,
+        agent,
+        timeoutMs: 2000,
+      });
+      const res = await via.request({ method: 'GET', path: '/api/services' });
+      const chunks: Buffer[] = [];
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      expect(Buffer.concat(chunks).toString()).toBe('socket saw /api/services');
+      expect(opener.opened).toEqual([{ socketPath }]);
+    } finally {
+      agent.destroy();
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -57,9 +57,14 @@ export function channelAsSocket(channel: Duplex): SocketLike {
  * the SSH server plus a TCP connect from there, which would otherwise be paid on every request.
  */
 export class SshAgent extends http.Agent {
+  /**
+   * `socketPath`: every channel goes to this Unix socket on the SSH server (OpenSSH's
+   * streamlocal forwarding) instead of the host and port the request names.
+   */
   constructor(
     private readonly tunnel: ChannelOpener,
     maxSockets = 64,
+    private readonly socketPath?: string,
   ) {
     super({ keepAlive: true, maxSockets, keepAliveMsecs: 10_000 });
   }
@@ -70,7 +75,11 @@ export class SshAgent extends http.Agent {
   ): Duplex | null | undefined {
     const host = options.hostname ?? options.host ?? '127.0.0.1';
     const port = Number(options.port ?? 80);
-    this.tunnel.openChannel(host, port).then(
+    const opening =
+      this.socketPath === undefined
+        ? this.tunnel.openChannel(host, port)
+        : this.tunnel.openLocalChannel(this.socketPath);
+    opening.then(
       (channel) => {
         callback?.(null, channelAsSocket(channel));
       },

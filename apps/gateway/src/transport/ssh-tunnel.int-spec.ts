@@ -208,6 +208,26 @@ describe('SSH transport against the real sshd', () => {
       expect(tunnel.state()).toMatchObject({ phase: 'connected', last_error: null, failed_attempts: 0 });
     });
 
+    it('carries HTTP to a Unix socket on the SSH server (streamlocal), and names a missing one', async () => {
+      tunnel = new SshTunnel(tunnelOptions(env));
+      const socketPath = join(dir, 'orchestrator.sock');
+      const server = http.createServer((req, res) => {
+        res.end(JSON.stringify({ over: 'socket', url: req.url }));
+      });
+      await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+      try {
+        const answer = await getOver(await tunnel.openLocalChannel(socketPath), '/api/services');
+        expect(answer.status).toBe(200);
+        expect(JSON.parse(answer.body)).toEqual({ over: 'socket', url: '/api/services' });
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+      await expect(tunnel.openLocalChannel(join(dir, 'missing.sock'))).rejects.toMatchObject({
+        status: 503,
+        message: expect.stringContaining(`could not reach ${join(dir, 'missing.sock')}`) as unknown,
+      });
+    });
+
     it('reports a target the SSH server cannot reach as unavailable, keeping the connection', async () => {
       tunnel = new SshTunnel(tunnelOptions(env));
       const port = await closedPort();

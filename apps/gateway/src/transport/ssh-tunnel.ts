@@ -35,6 +35,8 @@ export interface TunnelState {
 /** What the HTTP agent needs from a tunnel; lets the agent be tested without sshd. */
 export interface ChannelOpener {
   openChannel(host: string, port: number): Promise<Duplex>;
+  /** A channel to a Unix socket on the SSH server. */
+  openLocalChannel(socketPath: string): Promise<Duplex>;
 }
 
 /**
@@ -109,6 +111,25 @@ export class SshTunnel implements ChannelOpener {
   }
 
   async openChannel(host: string, port: number): Promise<Duplex> {
+    const client = await this.connected();
+    return this.forwardOut(`${host}:${String(port)}`, (done) => {
+      client.forwardOut('127.0.0.1', 0, host, port, done);
+    });
+  }
+
+  /**
+   * A channel to a Unix socket on the SSH server: on a shared login node the orchestrator and the
+   * proxy listen there, where only this user can connect, instead of on a port anyone can reach.
+   */
+  async openLocalChannel(socketPath: string): Promise<Duplex> {
+    const client = await this.connected();
+    return this.forwardOut(socketPath, (done) => {
+      client.openssh_forwardOutStreamLocal(socketPath, done);
+    });
+  }
+
+  /** The connection, once up; fails at once while it is down. */
+  private async connected(): Promise<Client> {
     switch (this.phase) {
       case 'closed':
         throw new UnavailableError(`SSH tunnel to ${this.target} is closed`);
@@ -130,7 +151,7 @@ export class SshTunnel implements ChannelOpener {
       }
     }
     if (this.phase !== 'connected' || !client) throw this.down();
-    return this.forwardOut(client, host, port);
+    return client;
   }
 
   /** Stops reconnecting and closes the connection; in-flight channels end with it. */
@@ -271,14 +292,17 @@ export class SshTunnel implements ChannelOpener {
     });
   }
 
-  private forwardOut(client: Client, host: string, port: number): Promise<ClientChannel> {
+  private forwardOut(
+    destination: string,
+    open: (done: (error: Error | undefined, channel: ClientChannel | undefined) => void) => void,
+  ): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
       let done = false;
       const timer = setTimeout(() => {
         done = true;
         reject(
           new UnavailableError(
-            `SSH tunnel to ${this.target}: no channel to ${host}:${port} within ${this.channelTimeoutMs} ms`,
+            `SSH tunnel to ${this.target}: no channel to ${destination} within ${this.channelTimeoutMs} ms`,
           ),
         );
       }, this.channelTimeoutMs);
@@ -292,7 +316,7 @@ export class SshTunnel implements ChannelOpener {
         if (error || !channel) {
           reject(
             new UnavailableError(
-              `SSH tunnel to ${this.target} could not reach ${host}:${port}: ${error?.message ?? 'no channel'}`,
+              `SSH tunnel to ${this.target} could not reach ${destination}: ${error?.message ?? 'no channel'}`,
             ),
           );
         } else {
@@ -300,7 +324,7 @@ export class SshTunnel implements ChannelOpener {
         }
       };
       try {
-        client.forwardOut('127.0.0.1', 0, host, port, finish);
+        open(finish);
       } catch (error: unknown) {
         finish(error instanceof Error ? error : new Error(String(error)), undefined);
       }

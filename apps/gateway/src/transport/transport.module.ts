@@ -1,6 +1,6 @@
 import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import type { Agent } from 'node:http';
-import { HttpForwarder, keepAliveAgent, PassThroughDispatcher, type Logger } from '@aiplane/server-kit';
+import { HttpForwarder, PassThroughDispatcher, type Logger } from '@aiplane/server-kit';
 import type { GatewayConfig } from '../gateway.config';
 import {
   GATEWAY_CONFIG,
@@ -12,8 +12,8 @@ import {
   SSH_TUNNEL,
 } from './orchestrator.client';
 import { passThroughProvider } from './pass-through.provider';
-import { SshAgent } from './ssh-agent';
 import { SshTunnel } from './ssh-tunnel';
+import { upstreamAgent, upstreamBaseUrl } from './upstream.factory';
 
 export function createSshTunnel(config: GatewayConfig, logger: Logger): SshTunnel | null {
   if (!config.ssh) return null;
@@ -53,7 +53,7 @@ export class TransportModule implements OnApplicationShutdown {
         {
           provide: ORCHESTRATOR_AGENT,
           inject: [SSH_TUNNEL],
-          useFactory: (tunnel: SshTunnel | null): Agent => (tunnel ? new SshAgent(tunnel) : keepAliveAgent()),
+          useFactory: (tunnel: SshTunnel | null): Agent => upstreamAgent(tunnel, config.orchestratorSocket),
         },
         {
           provide: ORCHESTRATOR_FORWARDER,
@@ -61,7 +61,7 @@ export class TransportModule implements OnApplicationShutdown {
           useFactory: (agent: Agent) =>
             new HttpForwarder({
               name: 'orchestrator',
-              baseUrl: config.orchestratorUrl,
+              baseUrl: upstreamBaseUrl(config.orchestratorUrl, config.orchestratorSocket),
               agent,
               timeoutMs: config.upstreamTimeoutMs,
             }),
@@ -72,7 +72,7 @@ export class TransportModule implements OnApplicationShutdown {
           useFactory: (agent: Agent) =>
             new HttpForwarder({
               name: 'orchestrator',
-              baseUrl: config.orchestratorUrl,
+              baseUrl: upstreamBaseUrl(config.orchestratorUrl, config.orchestratorSocket),
               agent,
               timeoutMs: Math.min(PROBE_TIMEOUT_MS, config.upstreamTimeoutMs),
             }),

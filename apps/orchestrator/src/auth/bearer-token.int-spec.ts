@@ -10,8 +10,8 @@ import { infraRedisUrl } from '@aiplane/testing';
 // the proxy hears the proxy's token, never the client's.
 const REDIS_URL = infraRedisUrl();
 const prefix = `int-orch-token-${process.pid}`;
-const TOKEN = 'orchestrator-token-0123456789';
-const PROXY_TOKEN = 'proxy-token-abcdefghijklmnop';
+const TOKEN = 'orchestrator-token-0123456789abcdef';
+const PROXY_TOKEN = 'proxy-token-abcdefghijklmnop-0123456';
 
 const proxied = routeIds().filter((id) => routeDef(id).proxy !== undefined && routeDef(id).orchestrator);
 /** Pass-through paths outside the route table. */

@@ -48,7 +48,11 @@ class StandInServicesController {
 class StandInServicesModule {}
 
 function testApp(env: Record<string, string>): DynamicModule {
-  const config = loadOrchestratorConfig({ LOG_LEVEL: 'silent', ...env });
+  const config = loadOrchestratorConfig({
+    LOG_LEVEL: 'silent',
+    ORCHESTRATOR_TOKEN: 'orchestrator-spec-token-0123456789abcdef',
+    ...env,
+  });
   const logger = createLogger('orchestrator', 'silent');
   @Global()
   @Module({

@@ -56,7 +56,11 @@ function hubRoutes(url: string): Reply {
 }
 
 function setup(route: (url: string) => Reply = hubRoutes, env: Record<string, string> = {}) {
-  const config: OrchestratorConfig = loadOrchestratorConfig({ LOG_LEVEL: 'silent', ...env });
+  const config: OrchestratorConfig = loadOrchestratorConfig({
+    LOG_LEVEL: 'silent',
+    ORCHESTRATOR_TOKEN: 'orchestrator-spec-token-0123456789abcdef',
+    ...env,
+  });
   const http = new FakeHttp(route);
   const client = new HfHubClient(http as unknown as HttpService, config, createLogger('test', 'silent'));
   return { http, service: new ModelsService(client, config) };

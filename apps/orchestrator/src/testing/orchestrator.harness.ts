@@ -21,7 +21,12 @@ export async function startOrchestrator(
   env: Record<string, string>,
   { guard = false }: { guard?: boolean } = {},
 ): Promise<RunningOrchestrator> {
-  const config = loadOrchestratorConfig({ LOG_LEVEL: 'silent', ...env, ORCHESTRATOR_PORT: '0' });
+  const config = loadOrchestratorConfig({
+    LOG_LEVEL: 'silent',
+    ORCHESTRATOR_TOKEN: 'orchestrator-spec-token-0123456789abcdef',
+    ...env,
+    ORCHESTRATOR_PORT: '0',
+  });
   const logger = createLogger('orchestrator', config.LOG_LEVEL);
   const app = await createOrchestratorApp(config, logger, { guard });
   await app.listen(0, '127.0.0.1');

@@ -44,8 +44,14 @@ describe('orchestrator vector-db routes', () => {
 
   beforeAll(async () => {
     await standInProxy.start();
-    const config = loadOrchestratorConfig({ LOG_LEVEL: 'silent', PROXY_URL: standInProxy.url });
-    served = await serveHttpApp(() => createOrchestratorApp(config, logger, { module: TestModule }));
+    const config = loadOrchestratorConfig({
+      LOG_LEVEL: 'silent',
+      PROXY_URL: standInProxy.url,
+      ORCHESTRATOR_TOKEN: 'orchestrator-spec-token-0123456789abcdef',
+    });
+    served = await serveHttpApp(() =>
+      createOrchestratorApp(config, logger, { module: TestModule, guard: false }),
+    );
     base = `${served.url}/api/services`;
   });
 

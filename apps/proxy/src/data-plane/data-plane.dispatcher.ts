@@ -42,14 +42,13 @@ export function installDataPlane(app: INestApplication): void {
   const openAi = app.get(OpenAiForwarder);
   const prompt = app.get(PromptForwarder);
   const qdrant = app.get(QdrantForwarder);
-  const expected = config.PROXY_TOKEN === undefined ? undefined : digest(config.PROXY_TOKEN);
+  const expected = digest(config.PROXY_TOKEN);
   const [nest] = server.listeners('request') as RequestListener[];
   if (nest === undefined)
     throw new Error('the app has no request listener to put the data plane in front of');
   server.removeAllListeners('request');
 
   const authProblem = (req: IncomingMessage): string | undefined => {
-    if (expected === undefined) return undefined;
     const header = req.headers.authorization;
     if (!header) {
       return 'The proxy needs "Authorization: Bearer <PROXY_TOKEN>"; this request has no Authorization header';

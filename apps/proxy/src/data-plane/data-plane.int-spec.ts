@@ -17,7 +17,7 @@ import { loadProxyConfig } from '../proxy.config';
 const REDIS_URL = infraRedisUrl();
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const prefix = `int-proxy-dp-${process.pid}`;
-const TOKEN = 'proxy-token-c2VjcmV0LXRva2Vu';
+const TOKEN = 'proxy-token-c2VjcmV0LXRva2Vu-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const QWEN = 'Qwen/Qwen2.5-0.5B-Instruct';
 const KEYS = {

@@ -12,6 +12,17 @@ import { createLogger } from '@aiplane/server-kit';
 import { createProxyApp } from '../platform/proxy-app.factory';
 import { loadProxyConfig } from '../proxy.config';
 
+/** The proxy refuses every request without its token (GET /health aside). */
+const PROXY_TOKEN = 'proxy-int-spec-token-0123456789abcdef';
+const proxyFetch = (url: string, init: RequestInit = {}): Promise<Response> =>
+  fetch(url, {
+    ...init,
+    headers: {
+      ...(init.headers as Record<string, string> | undefined),
+      authorization: `Bearer ${PROXY_TOKEN}`,
+    },
+  });
+
 // Real Redis, real simulator processes and the real proxy app: what a Prometheus scrape sees.
 const REDIS_URL = infraRedisUrl();
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
@@ -116,13 +127,19 @@ describe('proxy metrics (real Redis, real simulators)', () => {
         api_key: KEYS.qdrant,
       }),
     );
-    const config = loadProxyConfig({ REDIS_URL, REDIS_PREFIX: prefix, PROXY_PORT: '0', LOG_LEVEL: 'silent' });
+    const config = loadProxyConfig({
+      REDIS_URL,
+      REDIS_PREFIX: prefix,
+      PROXY_PORT: '0',
+      PROXY_TOKEN,
+      LOG_LEVEL: 'silent',
+    });
     const logger = createLogger('proxy', 'silent');
     app = await createProxyApp(config, logger);
     await app.listen(0, '127.0.0.1');
     base = `${await app.getUrl()}/api/services`;
     // Some traffic, so that the histograms have observations under their model_name label.
-    const prompt = await fetch(`${base}/vllm/201/prompt`, {
+    const prompt = await proxyFetch(`${base}/vllm/201/prompt`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ prompt: 'Tell me a joke about programming', max_tokens: 8 }),
@@ -139,7 +156,7 @@ describe('proxy metrics (real Redis, real simulators)', () => {
   });
 
   async function scrape(route: string): Promise<{ status: number; type: string | null; text: string }> {
-    const response = await fetch(`${base}/${route}`);
+    const response = await proxyFetch(`${base}/${route}`);
     return {
       status: response.status,
       type: response.headers.get('content-type'),

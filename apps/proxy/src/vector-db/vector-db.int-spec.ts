@@ -11,6 +11,17 @@ import { createLogger } from '@aiplane/server-kit';
 import { createProxyApp } from '../platform/proxy-app.factory';
 import { loadProxyConfig } from '../proxy.config';
 
+/** The proxy refuses every request without its token (GET /health aside). */
+const PROXY_TOKEN = 'proxy-int-spec-token-0123456789abcdef';
+const proxyFetch = (url: string, init: RequestInit = {}): Promise<Response> =>
+  fetch(url, {
+    ...init,
+    headers: {
+      ...(init.headers as Record<string, string> | undefined),
+      authorization: `Bearer ${PROXY_TOKEN}`,
+    },
+  });
+
 // Real Redis, a real qdrant-sim process and the real proxy app: the vector-db data plane end to end.
 const REDIS_URL = infraRedisUrl();
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
@@ -100,7 +111,13 @@ describe('proxy vector-db data plane (real Redis, real qdrant-sim)', () => {
     );
     // A record without the key (as from before keys existed): the workload refuses the proxy.
     await registry.createService(service('305', `http://127.0.0.1:${simPort}`));
-    const config = loadProxyConfig({ REDIS_URL, REDIS_PREFIX: prefix, PROXY_PORT: '0', LOG_LEVEL: 'silent' });
+    const config = loadProxyConfig({
+      REDIS_URL,
+      REDIS_PREFIX: prefix,
+      PROXY_PORT: '0',
+      PROXY_TOKEN,
+      LOG_LEVEL: 'silent',
+    });
     const logger = createLogger('proxy', 'silent');
     app = await createProxyApp(config, logger);
     await app.listen(0, '127.0.0.1');
@@ -116,7 +133,7 @@ describe('proxy vector-db data plane (real Redis, real qdrant-sim)', () => {
   });
 
   async function call(method: string, route: string, body?: unknown): Promise<Answer> {
-    const response = await fetch(`${base}${route}`, {
+    const response = await proxyFetch(`${base}${route}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),

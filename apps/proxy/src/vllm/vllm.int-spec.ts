@@ -10,6 +10,17 @@ import { createLogger } from '@aiplane/server-kit';
 import { createProxyApp } from '../platform/proxy-app.factory';
 import { loadProxyConfig } from '../proxy.config';
 
+/** The proxy refuses every request without its token (GET /health aside). */
+const PROXY_TOKEN = 'proxy-int-spec-token-0123456789abcdef';
+const proxyFetch = (url: string, init: RequestInit = {}): Promise<Response> =>
+  fetch(url, {
+    ...init,
+    headers: {
+      ...(init.headers as Record<string, string> | undefined),
+      authorization: `Bearer ${PROXY_TOKEN}`,
+    },
+  });
+
 // Real Redis, a real simulator process and the real proxy app: the data plane end to end.
 const REDIS_URL = infraRedisUrl();
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
@@ -81,7 +92,13 @@ describe('proxy data plane (real Redis, real simulator)', () => {
     await registry.createService(
       storedService('105', { endpoint: `http://127.0.0.1:${qwenPort}`, api_key: KEYS.gpt2 }),
     );
-    const config = loadProxyConfig({ REDIS_URL, REDIS_PREFIX: prefix, PROXY_PORT: '0', LOG_LEVEL: 'silent' });
+    const config = loadProxyConfig({
+      REDIS_URL,
+      REDIS_PREFIX: prefix,
+      PROXY_PORT: '0',
+      PROXY_TOKEN,
+      LOG_LEVEL: 'silent',
+    });
     const logger = createLogger('proxy', 'silent');
     app = await createProxyApp(config, logger);
     await app.listen(0, '127.0.0.1');
@@ -100,7 +117,7 @@ describe('proxy data plane (real Redis, real simulator)', () => {
     id: string,
     body: unknown,
   ): Promise<{ status: number; body: Record<string, unknown> }> {
-    const response = await fetch(`${base}/vllm/${id}/prompt`, {
+    const response = await proxyFetch(`${base}/vllm/${id}/prompt`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-request-id': 'req-int-1' },
       body: JSON.stringify(body),
@@ -130,7 +147,7 @@ describe('proxy data plane (real Redis, real simulator)', () => {
   });
 
   it('lists the served models and serves metrics labelled with the service and replica', async () => {
-    const models = (await (await fetch(`${base}/vllm/101/models`)).json()) as {
+    const models = (await (await proxyFetch(`${base}/vllm/101/models`)).json()) as {
       models: string[];
       data: { id: string; object: string }[];
     };
@@ -139,7 +156,7 @@ describe('proxy data plane (real Redis, real simulator)', () => {
     expect(models.data).toEqual([
       expect.objectContaining({ id: 'Qwen/Qwen2.5-0.5B-Instruct', object: 'model' }),
     ]);
-    const metrics = await fetch(`${base}/vllm/101/metrics`);
+    const metrics = await proxyFetch(`${base}/vllm/101/metrics`);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     const text = await metrics.text();
     expect(text).toMatch(
