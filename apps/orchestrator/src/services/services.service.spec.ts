@@ -25,7 +25,7 @@ function servicesWith(records: StoredService[], env: Record<string, string> = {}
     registry,
     {} as SchedulerQueueClient,
     {} as RecipeCatalogue,
-    loadOrchestratorConfig(env),
+    loadOrchestratorConfig({ ORCHESTRATOR_TOKEN: 'a-test-token-of-at-least-32-bytes!!', ...env }),
     createLogger('orchestrator', 'silent'),
   );
 }
