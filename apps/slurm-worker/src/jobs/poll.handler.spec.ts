@@ -37,7 +37,7 @@ describe('PollHandler and jobs the scheduler has forgotten', () => {
       kind: 'slurm',
       ...(finished ? { completionLog: finished } : {}),
     });
-    return { handler: new PollHandler(registry, scheduler, createLogger('slurm-worker', 'silent')), applied };
+    return { handler: new PollHandler(registry, scheduler, createLogger('slurm-worker', 'silent'), {}), applied };
   }
 
   it("takes the scheduler's completion log first: a cancelled or timed-out job is not called failed", async () => {
