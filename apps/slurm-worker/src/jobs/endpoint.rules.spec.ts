@@ -8,7 +8,9 @@ describe('endpointHostProblem', () => {
   });
 
   it('refuses another host, a look-alike prefix, and any host while the node is unknown', () => {
-    expect(endpointHostProblem('http://gpu-08:8001', ['gpu-07'], [])).toMatch(/gpu-08 is not the job's node \(gpu-07\)/);
+    expect(endpointHostProblem('http://gpu-08:8001', ['gpu-07'], [])).toMatch(
+      /gpu-08 is not the job's node \(gpu-07\)/,
+    );
     expect(endpointHostProblem('http://gpu-070:8001', ['gpu-07'], [])).toBeDefined();
     expect(endpointHostProblem('http://evil.example:8001', [], [])).toMatch(/none reported/);
   });

@@ -107,7 +107,9 @@ export class SubmitHandler {
       env: buildJobEnvironment(plan.effective.environment, this.config, {
         kind: plan.recipe.kind,
         apiKey: plan.apiKey,
-        ...(plan.effective.gpu_per_replica === undefined ? {} : { replicas: replicasPerNode(plan.effective) }),
+        ...(plan.effective.gpu_per_replica === undefined
+          ? {}
+          : { replicas: replicasPerNode(plan.effective) }),
       }),
     });
     this.logger.info({ job_id: jobId, job_name: jobName, scheduler: this.scheduler.kind }, 'job submitted');
