@@ -239,7 +239,7 @@ describe('auth_front.py admission: key proof, connection cap, keyless deadline, 
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(0);
     expect(JSON.parse(out)).toEqual({ max_connections: 1000, soft: 2 * 1000 + 128 + 64 });

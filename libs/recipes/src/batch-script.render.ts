@@ -359,7 +359,7 @@ function runReplicas(recipe: Recipe, command: string): string {
     'done',
     'aiplane_unlock_ports',
     "# As each replica ends, its endpoint file goes, and the worker clears the record's endpoint: a",
-    '# dead replica\'s port may be taken by anyone next. wait -n (bash 4.3+) returns as any one ends.',
+    "# dead replica's port may be taken by anyone next. wait -n (bash 4.3+) returns as any one ends.",
     'aiplane_status=0',
     'aiplane_left=${#aiplane_workload_pids[@]}',
     'while [ "$aiplane_left" -gt 0 ]; do',

@@ -48,7 +48,7 @@ async function proves(endpoint: string, key: string, signal: AbortSignal): Promi
 
 async function boundedText(response: Response): Promise<string | undefined> {
   if (response.body === null) return '';
-  const reader = response.body.getReader();
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
