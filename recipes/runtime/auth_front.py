@@ -609,7 +609,7 @@ class Connection:
             length = int(text)
             has_length = True
 
-        if target.startswith(PROOF_PATH) and not authorizations:
+        if not authorizations and target.split(b"?", 1)[0] == PROOF_PATH:
             return await self.prove(method, target, length, keep_alive)
         authorized = len(authorizations) == 1 and hmac.compare_digest(
             authorizations[0], front.expected_authorization
