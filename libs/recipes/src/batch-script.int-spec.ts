@@ -25,6 +25,8 @@ const PROBE_COMMAND = `printf '%s' "$VLLM_MODEL" >"$AIPLANE_JOB_DIR/model"
 printf '%s' "$VLLM_PORT" >"$AIPLANE_JOB_DIR/port"
 printf '%s' "\${CUDA_VISIBLE_DEVICES:-none}" >"$AIPLANE_JOB_DIR/gpus"
 if [ -n "\${PROBE_SLEEP:-}" ]; then exec sleep "$PROBE_SLEEP"; fi
+# Listens on its port for a moment, so the job does not wait (10 s) for a listener that never comes.
+if [ -n "\${PROBE_LISTEN:-}" ]; then exec python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(0.5)' "$VLLM_PORT"; fi
 exit "\${PROBE_EXIT:-0}"`;
 
 function probeRecipe(basePort: number): Recipe {
@@ -172,7 +174,7 @@ describe('rendered batch script, run by bash', () => {
         .flat()
         .find((candidate) => candidate?.family === 'IPv4' && !candidate.internal)?.address;
       if (address === undefined) throw new Error('this machine has no non-loopback IPv4 address');
-      const extraEnv: Record<string, string> = {};
+      const extraEnv: Record<string, string> = { PROBE_LISTEN: '1' };
       if (how === 'without ss') {
         const bin = join(jobDir, 'bin');
         mkdirSync(bin);
@@ -195,7 +197,7 @@ describe('rendered batch script, run by bash', () => {
   it("takes its port lock (0600) in the user's own runtime directory", async () => {
     const runtime = mkdtempSync(join(tmpdir(), 'aiplane-xdg-'));
     try {
-      const { code } = await start(undefined, { XDG_RUNTIME_DIR: runtime }).done;
+      const { code } = await start(undefined, { XDG_RUNTIME_DIR: runtime, PROBE_LISTEN: '1' }).done;
       expect(code).toBe(0);
       expect(statSync(join(runtime, 'aiplane-ports.lock')).mode & 0o777).toBe(0o600);
     } finally {
@@ -211,7 +213,7 @@ describe('rendered batch script, run by bash', () => {
     symlinkSync(target, link);
     try {
       for (const runtime of [open, link]) {
-        const { code } = await start(undefined, { XDG_RUNTIME_DIR: runtime }).done;
+        const { code } = await start(undefined, { XDG_RUNTIME_DIR: runtime, PROBE_LISTEN: '1' }).done;
         expect(code).toBe(0);
       }
       expect(readdirSync(open)).toEqual([]);
