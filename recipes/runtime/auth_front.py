@@ -20,10 +20,17 @@ memory, not threads. Anyone who reaches the port can open connections, so they a
 has never shown the key, so keyless connections cannot lock the keyholder (the proxy) out. A
 connection that has not shown the key must send a complete request head within --head-timeout,
 however slowly it trickles bytes; one that has may idle for --idle-timeout between requests.
+
+The published port can be squatted: another user may bind it first, on this or another address, and
+answer 200 to anything. So the front proves it holds the key without ever receiving it:
+`GET /aiplane/proof?nonce=<nonce>` needs no key and answers the hex HMAC-SHA256 of
+"aiplane-proof:<nonce>" under the key. The prober sends a fresh nonce and sends the key only to a
+front whose proof matches; a squatter, not holding the key, cannot answer.
 """
 
 import argparse
 import asyncio
+import hashlib
 import hmac
 import json
 import logging
@@ -52,7 +59,8 @@ POOL_MAX_IDLE = 128
 WRITE_HIGH = 256 * 1024
 
 DEFAULT_MAX_CONNECTIONS = 512
-DEFAULT_HEAD_TIMEOUT = 10.0
+# Keyless connections are what a flood is made of; the proxy sends its head in one write.
+DEFAULT_HEAD_TIMEOUT = 3.0
 DEFAULT_IDLE_TIMEOUT = 300.0
 
 # RFC 9110 7.6.1, plus Expect: a 100 Continue is the front's to give.
@@ -119,6 +127,14 @@ METHOD = re.compile(TOKEN + rb"\Z")
 TARGET = re.compile(rb"[\x21-\x7e]+\Z")
 HEX = re.compile(rb"[0-9A-Fa-f]{1,16}\Z")
 STATUS = re.compile(rb"HTTP/1\.([01]) ([1-9][0-9][0-9])(?: ([^\r\n\x00]*))?\Z")
+PROOF_PATH = b"/aiplane/proof"
+PROOF_TARGET = re.compile(rb"/aiplane/proof\?nonce=([A-Za-z0-9_-]{16,128})\Z")
+PROOF_CONTEXT = b"aiplane-proof:"
+
+
+def proof_of(key, nonce):
+    """What the prober expects for a nonce: domain-separated, so the answers serve no other use."""
+    return hmac.new(key, PROOF_CONTEXT + nonce, hashlib.sha256).hexdigest().encode()
 
 
 class BadRequest(Exception):
@@ -313,8 +329,10 @@ class Upstream:
 
 
 class Front:
-    def __init__(self, upstream_path, key, max_connections, head_timeout, idle_timeout):
-        self.upstream_path = upstream_path
+    def __init__(self, upstream, key, max_connections, head_timeout, idle_timeout):
+        # ("unix", path) or ("tcp", (host, port)): Qdrant cannot listen on a Unix socket.
+        self.upstream = upstream
+        self.key = key.encode("utf-8")
         self.expected_authorization = b"Bearer " + key.encode("utf-8")
         self.max_connections = max_connections
         self.head_timeout = head_timeout
@@ -370,7 +388,11 @@ class Front:
 
     async def connect(self):
         """A new upstream connection; OSError when the server is not there."""
-        reader, writer = await asyncio.open_unix_connection(self.upstream_path, limit=CHUNK)
+        kind, where = self.upstream
+        if kind == "unix":
+            reader, writer = await asyncio.open_unix_connection(where, limit=CHUNK)
+        else:
+            reader, writer = await asyncio.open_connection(where[0], where[1], limit=CHUNK)
         small_reads(writer.transport)
         return Upstream(reader, writer)
 
@@ -600,6 +622,8 @@ class Connection:
             length = int(text)
             has_length = True
 
+        if not authorizations and target.split(b"?", 1)[0] == PROOF_PATH:
+            return await self.prove(method, target, length, keep_alive)
         authorized = len(authorizations) == 1 and hmac.compare_digest(
             authorizations[0], front.expected_authorization
         )
@@ -883,6 +907,23 @@ class Connection:
 
     # ---- answers of our own -------------------------------------------------------------------
 
+    async def prove(self, method, target, length, keep_alive):
+        """The key proof (see the module's doc); counts as keyless, so it never spares a connection."""
+        match = PROOF_TARGET.match(target)
+        if method != b"GET" or match is None:
+            message = "GET /aiplane/proof?nonce=<16-128 characters of A-Z a-z 0-9 _ ->"
+            return await self.refuse(length, keep_alive, 400, "invalid_request_error", message)
+        if not await self.drain(length):
+            return False
+        body = proof_of(self.front.key, match.group(1))
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nCache-Control: no-store\r\nContent-Length: %d\r\n%s\r\n" % (
+            len(body),
+            b"" if keep_alive else b"Connection: close\r\n",
+        )
+        if not self.transport.is_closing():
+            self.transport.write(head + body)
+        return keep_alive
+
     def answer(self, status, kind, message, keep_alive):
         self.send_json(status, error_body(status, kind, message), not keep_alive)
         return keep_alive
@@ -951,17 +992,32 @@ def positive(kind):
     return parse
 
 
-def raise_file_limit(wanted):
-    # Each client connection may hold an upstream one too; the soft limit is often 1024.
-    try:
-        import resource
+def files_needed(max_connections):
+    # Each client connection may hold an upstream one too, plus the idle pool and the process's own.
+    return 2 * max_connections + POOL_MAX_IDLE + 64
 
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if soft != resource.RLIM_INFINITY and soft < wanted:
-            target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    except (ImportError, ValueError, OSError):
-        pass
+
+def raise_file_limit(wanted):
+    """Raises the soft open-file limit to `wanted`; a problem to print when the hard limit is lower.
+
+    Running out of descriptors mid-flood would refuse the keyholder too, so a cap the limit cannot
+    hold is a start-up error rather than a surprise under load.
+    """
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return None
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        return (
+            "the open-file hard limit (%d) is below the %d that --max-connections needs;"
+            " lower AUTH_FRONT_MAX_CONNECTIONS or raise the limit" % (hard, wanted)
+        )
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    except (ValueError, OSError) as error:
+        return "cannot raise the open-file limit to %d: %s" % (wanted, error)
+    return None
 
 
 def on_loop_error(loop, context):
@@ -976,7 +1032,8 @@ def on_loop_error(loop, context):
 async def serve(args, key):
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(on_loop_error)
-    front = Front(args.upstream_unix, key, args.max_connections, args.head_timeout, args.idle_timeout)
+    upstream = ("unix", args.upstream_unix) if args.upstream_unix else ("tcp", args.upstream_tcp)
+    front = Front(upstream, key, args.max_connections, args.head_timeout, args.idle_timeout)
     front.loop = loop
     host, port = args.listen
     try:
@@ -1001,14 +1058,14 @@ async def serve(args, key):
         loop.add_signal_handler(signum, stopping.set)
     bound = server.sockets[0].getsockname()
     print(
-        "%s: listening on %s:%d, every request needs the key in %s, forwarding to unix:%s"
+        "%s: listening on %s:%d, every request needs the key in %s, forwarding to %s"
         " (at most %d connections, %gs for a keyless request head, %gs idle)"
         % (
             PROG,
             bound[0],
             bound[1],
             args.key_env,
-            args.upstream_unix,
+            "unix:" + args.upstream_unix if args.upstream_unix else "tcp:%s:%d" % args.upstream_tcp,
             args.max_connections,
             args.head_timeout,
             args.idle_timeout,
@@ -1032,7 +1089,13 @@ def env_default(name, fallback):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("--listen", required=True, type=parse_listen, help="HOST:PORT to serve on")
-    parser.add_argument("--upstream-unix", required=True, help="Unix socket of the model server")
+    upstream = parser.add_mutually_exclusive_group(required=True)
+    upstream.add_argument("--upstream-unix", help="Unix socket of the model server")
+    upstream.add_argument(
+        "--upstream-tcp",
+        type=parse_listen,
+        help="HOST:PORT of a server that cannot listen on a Unix socket (Qdrant); it must check the key itself",
+    )
     parser.add_argument(
         "--key-env",
         default="VLLM_API_KEY",
@@ -1067,7 +1130,10 @@ def main(argv=None):
         print("%s: %s" % (PROG, message), file=sys.stderr)
         return 2
 
-    raise_file_limit(2 * args.max_connections + POOL_MAX_IDLE + 64)
+    problem = raise_file_limit(files_needed(args.max_connections))
+    if problem is not None:
+        print("%s: %s" % (PROG, problem), file=sys.stderr)
+        return 2
     # The event loop's own warnings (a write to a connection already gone) are routine here.
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     return asyncio.run(serve(args, key))

@@ -8,10 +8,11 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { renderBatchScript } from './batch-script.render';
@@ -24,6 +25,8 @@ const PROBE_COMMAND = `printf '%s' "$VLLM_MODEL" >"$AIPLANE_JOB_DIR/model"
 printf '%s' "$VLLM_PORT" >"$AIPLANE_JOB_DIR/port"
 printf '%s' "\${CUDA_VISIBLE_DEVICES:-none}" >"$AIPLANE_JOB_DIR/gpus"
 if [ -n "\${PROBE_SLEEP:-}" ]; then exec sleep "$PROBE_SLEEP"; fi
+# Listens on its port for a moment, so the job does not wait (10 s) for a listener that never comes.
+if [ -n "\${PROBE_LISTEN:-}" ]; then exec python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(0.5)' "$VLLM_PORT"; fi
 exit "\${PROBE_EXIT:-0}"`;
 
 function probeRecipe(basePort: number): Recipe {
@@ -60,11 +63,11 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-function listen(port: number): Promise<Server> {
+function listen(port: number, host = '127.0.0.1'): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
+    server.listen(port, host, () => {
       resolve(server);
     });
   });
@@ -159,6 +162,68 @@ describe('rendered batch script, run by bash', () => {
       expect(file('endpoint')).toBe(`http://127.0.0.1:${port}`);
     } finally {
       await close(busy);
+    }
+  });
+
+  // Issue 10 item 4: a co-tenant listening on the node's address alone made a wildcard front fail
+  // to bind while 127.0.0.1 looked free. With ss (every user's listeners) and without (each address).
+  it.each(['with ss', 'without ss'])(
+    "skips a port another process listens on at the node's address only (%s)",
+    async (how) => {
+      const address = Object.values(networkInterfaces())
+        .flat()
+        .find((candidate) => candidate?.family === 'IPv4' && !candidate.internal)?.address;
+      if (address === undefined) throw new Error('this machine has no non-loopback IPv4 address');
+      const extraEnv: Record<string, string> = { PROBE_LISTEN: '1' };
+      if (how === 'without ss') {
+        const bin = join(jobDir, 'bin');
+        mkdirSync(bin);
+        writeFileSync(join(bin, 'ss'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+        extraEnv.PATH = `${bin}:${process.env.PATH ?? ''}`;
+      }
+      const busy = await listen(basePort, address);
+      try {
+        const { code } = await start(undefined, extraEnv).done;
+        expect(code).toBe(0);
+        expect(Number(file('port'))).toBeGreaterThan(basePort);
+      } finally {
+        await close(busy);
+      }
+    },
+  );
+
+  // Issue 10 item 12: the port lock was /tmp/aiplane-ports.lock, mode 0666, which any user could
+  // hold (stalling every job) or replace. It is now the user's own, in a directory only they own.
+  it("takes its port lock (0600) in the user's own runtime directory", async () => {
+    const runtime = mkdtempSync(join(tmpdir(), 'aiplane-xdg-'));
+    try {
+      const { code } = await start(undefined, { XDG_RUNTIME_DIR: runtime, PROBE_LISTEN: '1' }).done;
+      expect(code).toBe(0);
+      expect(statSync(join(runtime, 'aiplane-ports.lock')).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(runtime, { recursive: true, force: true });
+    }
+  });
+
+  it('takes no lock in a directory others can write, nor through a symlink, but in a 0700 one of its own', async () => {
+    const open = mkdtempSync(join(tmpdir(), 'aiplane-xdg-open-'));
+    chmodSync(open, 0o777);
+    const target = mkdtempSync(join(tmpdir(), 'aiplane-xdg-target-'));
+    const link = `${target}-link`;
+    symlinkSync(target, link);
+    try {
+      for (const runtime of [open, link]) {
+        const { code } = await start(undefined, { XDG_RUNTIME_DIR: runtime, PROBE_LISTEN: '1' }).done;
+        expect(code).toBe(0);
+      }
+      expect(readdirSync(open)).toEqual([]);
+      expect(readdirSync(target)).toEqual([]);
+      const own = statSync(join(tmpdir(), `aiplane-${process.getuid?.() ?? 0}`));
+      expect([own.isDirectory(), own.mode & 0o777, own.uid]).toEqual([true, 0o700, process.getuid?.()]);
+    } finally {
+      rmSync(link, { force: true });
+      rmSync(open, { recursive: true, force: true });
+      rmSync(target, { recursive: true, force: true });
     }
   });
 
@@ -264,7 +329,7 @@ describe('repository recipes, cluster profile, with a stand-in apptainer', () =>
     const fakes = {
       apptainer: `case " $* " in
   *auth_front.py*) role=front other=server ;;
-  *--uds=*) role=server other=front ;;
+  *--uds=* | */qdrant/qdrant*) role=server other=front ;;
   *) role=server other= ;;
 esac
 exit_var="FAKE_$(printf %s "$role" | tr a-z A-Z)_EXIT"
@@ -283,6 +348,8 @@ wait "$sleeper"
 `,
       module: `printf '%s\\n' "$*" >>"$AIPLANE_JOB_DIR/modules"\n`,
     };
+    // Qdrant's image has no Python: its front runs on the node's python3, recorded the same way.
+    Object.assign(fakes, { python3: fakes.apptainer });
     for (const [name, body] of Object.entries(fakes)) {
       writeFileSync(join(binDir, name), `#!/bin/bash\n${body}`);
       chmodSync(join(binDir, name), 0o755);
@@ -296,6 +363,8 @@ wait "$sleeper"
   const API_KEY = 'k3y-from-the-worker_0123456789abcdefghijklmnopqrstu';
 
   const RUNTIME_DIR = join(__dirname, '..', '..', '..', 'recipes', 'runtime');
+  // What the worker hands a group's node job besides: one key per replica.
+  const replicaKey = (index: number) => `replica-key-${index}-0123456789abcdefghijklmnopqrstu`;
 
   function run(
     path: string,
@@ -319,6 +388,14 @@ wait "$sleeper"
           AIPLANE_ENDPOINT_HOST: '127.0.0.1',
           AIPLANE_RUNTIME_DIR: RUNTIME_DIR,
           ...effective.environment,
+          ...(effective.gpu_per_replica === undefined
+            ? {}
+            : {
+                AIPLANE_REPLICA_API_KEYS: Array.from(
+                  { length: effective.resources.gpu / effective.gpu_per_replica },
+                  (_, index) => replicaKey(index),
+                ).join(','),
+              }),
           ...(apiKey === null
             ? {}
             : { [recipe.kind === 'vllm' ? 'VLLM_API_KEY' : 'QDRANT__SERVICE__API_KEY']: apiKey }),
@@ -435,15 +512,35 @@ wait "$sleeper"
     ['inference/vllm-single-node', 'VLLM_API_KEY'],
     ['inference/vllm-replicas', 'VLLM_API_KEY'],
     ['vector-db/qdrant', 'QDRANT__SERVICE__API_KEY'],
-  ])('%s hands the API key to the containers through their environment only, never argv', (path, name) => {
-    const { status, server, front } = run(path, undefined);
-    const vllm = path.startsWith('inference/');
-    expect(status).toBe(vllm ? 3 : 0);
-    for (const call of vllm ? [server, front] : [server]) {
-      expect(call.vars.get(name)).toBe(API_KEY);
-      expect(call.argv?.join(' ')).not.toContain(API_KEY);
-    }
-    if (!vllm) expect(front.argv).toBeUndefined();
+  ])(
+    '%s hands the API key to the server and its front through their environment only, never argv',
+    (path, name) => {
+      const { status, server, front } = run(path, undefined);
+      expect(status).toBe(3);
+      for (const call of [server, front]) {
+        // A replica gets its own key, never the node job's.
+        if (path.endsWith('replicas')) expect(call.vars.get(name)).toMatch(/^replica-key-[0-3]-/);
+        else expect(call.vars.get(name)).toBe(API_KEY);
+        expect(call.vars.has('AIPLANE_REPLICA_API_KEYS')).toBe(false);
+        expect(call.argv?.join(' ')).not.toContain(API_KEY);
+        expect(call.argv?.join(' ')).not.toContain('replica-key');
+      }
+    },
+  );
+
+  it('refuses to start a replica group without one key per replica', () => {
+    const { status, stderr, argv } = run(
+      'inference/vllm-replicas',
+      { gpu: '2', gpu_per_replica: 1 },
+      API_KEY,
+      {
+        FAKE_FRONT_EXIT: '3',
+        AIPLANE_REPLICA_API_KEYS: 'only-one',
+      },
+    );
+    expect(status).toBe(2);
+    expect(stderr).toContain('AIPLANE_REPLICA_API_KEYS does not hold one key per replica');
+    expect(argv).toBeUndefined();
   });
 
   it.each([
@@ -477,11 +574,20 @@ wait "$sleeper"
     },
   );
 
-  it('starts Qdrant with its data in the job directory and a gRPC port of its own', () => {
-    const { status, argv, vars } = run('vector-db/qdrant', undefined);
+  it('starts Qdrant on loopback behind auth_front.py, with its data in the job directory and a gRPC port of its own', () => {
+    const { status, argv, vars, front } = run('vector-db/qdrant', undefined);
     const httpPort = Number(readIfThere(join(jobDir, 'endpoint'))?.split(':').pop());
+    const innerPort = Number(vars.get('QDRANT__SERVICE__HTTP_PORT'));
 
-    expect(status).toBe(0);
+    expect(status).toBe(3);
+    expect(front.argv).toEqual([
+      `${RUNTIME_DIR}/auth_front.py`,
+      '--key-env=QDRANT__SERVICE__API_KEY',
+      `--listen=0.0.0.0:${httpPort}`,
+      `--upstream-tcp=127.0.0.1:${innerPort}`,
+    ]);
+    expect(vars.get('QDRANT__SERVICE__HOST')).toBe('127.0.0.1');
+    expect(innerPort).toBeGreaterThan(httpPort);
     expect(argv).toEqual([
       'exec',
       '--bind',
@@ -492,8 +598,7 @@ wait "$sleeper"
       'docker://qdrant/qdrant:v1.18.2',
       '/qdrant/qdrant',
     ]);
-    expect(vars.get('QDRANT__SERVICE__HTTP_PORT')).toBe(String(httpPort));
-    expect(Number(vars.get('QDRANT__SERVICE__GRPC_PORT'))).toBeGreaterThan(httpPort);
+    expect(Number(vars.get('QDRANT__SERVICE__GRPC_PORT'))).toBeGreaterThan(innerPort);
     expect(vars.get('QDRANT__STORAGE__STORAGE_PATH')).toBe(`${jobDir}/qdrant/storage`);
     expect(existsSync(join(jobDir, 'qdrant', 'snapshots'))).toBe(true);
   });

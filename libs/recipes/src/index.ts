@@ -23,7 +23,7 @@ export {
   type RecipeLoadError,
 } from './recipe.catalogue';
 export { ConfigError, RecipeError, RenderError } from './recipe.errors';
-export { API_KEY_VARIABLE, type RecipeKind } from './recipe.rules';
+export { API_KEY_VARIABLE, REPLICA_KEYS_VARIABLE, type RecipeKind } from './recipe.rules';
 export {
   parseRecipe,
   type Recipe,

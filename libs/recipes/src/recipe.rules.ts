@@ -15,6 +15,24 @@ export const PORT_VARIABLE: Readonly<Record<RecipeKind, string>> = {
   qdrant: 'QDRANT__SERVICE__HTTP_PORT',
 };
 
+/**
+ * The variable holding the address each kind's published port is bound on (by auth_front.py). The
+ * job tests a port free on every interface that address covers, not only on 127.0.0.1.
+ */
+export const HOST_VARIABLE: Readonly<Record<RecipeKind, string>> = {
+  vllm: 'VLLM_HOST',
+  qdrant: 'QDRANT__SERVICE__HOST',
+};
+
+/**
+ * A replica group's node job gets one key per replica here, comma-separated, and hands replica i
+ * the i-th under API_KEY_VARIABLE: a replica never holds another's key.
+ */
+export const REPLICA_KEYS_VARIABLE = 'AIPLANE_REPLICA_API_KEYS';
+
+/** The auth front's connection cap when the service's environment does not set one. */
+export const DEFAULT_FRONT_MAX_CONNECTIONS = 512;
+
 export const TENSOR_PARALLEL_VARIABLE = 'VLLM_TENSOR_PARALLEL_SIZE';
 
 /**

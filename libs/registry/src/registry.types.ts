@@ -84,6 +84,6 @@ export interface SchedulerObservation {
   reason?: string | null;
   exitCode?: number | null;
   endpoint?: string | null;
-  /** Replica index → endpoint, for replicas whose endpoint just became known. */
-  replicaEndpoints?: Record<number, string>;
+  /** Replica index → endpoint, for replicas whose endpoint just became known; null for one that ended. */
+  replicaEndpoints?: Record<number, string | null>;
 }

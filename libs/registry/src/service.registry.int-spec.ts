@@ -248,6 +248,26 @@ describe('ServiceRegistry on real Redis', () => {
       expect(await registry.activeIds()).toEqual(['1']);
     });
 
+    it("clears an ended replica's endpoint and readiness; having been seen ready, it stays so", async () => {
+      const replica = (index: number) => ({
+        index,
+        gpu_ids: [String(index)],
+        endpoint: `http://node7:800${index}`,
+        ready: true,
+        seen_ready: true,
+      });
+      await registry.createService(
+        service('1', { scheduler_state: 'RUNNING', replicas: [replica(0), replica(1)] }),
+      );
+
+      await registry.applySchedulerState('1', { state: 'RUNNING', replicaEndpoints: { 1: null } }, at(4));
+
+      expect((await registry.get('1'))?.replicas).toEqual([
+        replica(0),
+        { ...replica(1), endpoint: null, ready: false },
+      ]);
+    });
+
     it('leaves fields the observation does not mention untouched', async () => {
       await registry.createService(service('1', { node: 'node1', endpoint: 'http://node1:8000' }));
 

@@ -265,7 +265,9 @@ export class ServiceRegistry {
       fields.exit_code = observation.exitCode === null ? '' : String(observation.exitCode);
     if (observation.endpoint !== undefined) fields.endpoint = observation.endpoint ?? '';
     for (const [index, endpoint] of Object.entries(observation.replicaEndpoints ?? {})) {
-      fields[`r${index}_endpoint`] = endpoint;
+      fields[`r${index}_endpoint`] = endpoint ?? '';
+      // A replica that ended is not ready; having been seen ready, it now counts as failed.
+      if (endpoint === null) fields[`r${index}_ready`] = '0';
     }
     if (isTerminalJobState(observation.state)) fields.ready = '0';
     const applied = (await this.redis.eval(

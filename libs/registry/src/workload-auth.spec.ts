@@ -1,13 +1,31 @@
-import { workloadAuthHeaders } from './workload-auth';
+import { createHmac } from 'node:crypto';
+import { keyProofOf, replicaApiKey, workloadApiKey, workloadAuthHeaders } from './workload-auth';
 
 describe('workloadAuthHeaders', () => {
-  it("speaks each workload's scheme: a bearer token for vLLM, the api-key header for Qdrant", () => {
-    expect(workloadAuthHeaders({ kind: 'vllm', api_key: 'k1' })).toEqual({ authorization: 'Bearer k1' });
-    expect(workloadAuthHeaders({ kind: 'qdrant', api_key: 'k2' })).toEqual({ 'api-key': 'k2' });
+  it('sends a bearer token to every workload, since each sits behind auth_front.py', () => {
+    expect(workloadAuthHeaders({ api_key: 'k1' })).toEqual({ authorization: 'Bearer k1' });
+  });
+
+  it("sends a replica its own key, never the node job's nor a sibling's", () => {
+    const keys = [0, 1, 2, 3].map((index) => workloadApiKey({ api_key: 'node' }, index));
+    expect(new Set(keys).size).toBe(4);
+    expect(keys).not.toContain('node');
+    expect(workloadAuthHeaders({ api_key: 'node' }, 2)).toEqual({ authorization: `Bearer ${keys[2]}` });
+    expect(keys[1]).toBe(replicaApiKey('node', 1));
+    // Safe in a header, in an environment variable and in the comma-separated list the job reads.
+    expect(keys[0]).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
   it('sends nothing for a record from before keys existed (its workload has none)', () => {
-    expect(workloadAuthHeaders({ kind: 'vllm' })).toEqual({});
-    expect(workloadAuthHeaders({ kind: 'qdrant' })).toEqual({});
+    expect(workloadAuthHeaders({})).toEqual({});
+    expect(workloadAuthHeaders({}, 1)).toEqual({});
+  });
+});
+
+describe('keyProofOf', () => {
+  it("is auth_front.py's answer: hex HMAC-SHA256 of aiplane-proof:<nonce>", () => {
+    const expected = createHmac('sha256', 'k').update('aiplane-proof:abcdefabcdefabcdef').digest('hex');
+    expect(keyProofOf('k', 'abcdefabcdefabcdef')).toBe(expected);
+    expect(keyProofOf('other', 'abcdefabcdefabcdef')).not.toBe(expected);
   });
 });

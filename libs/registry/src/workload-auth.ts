@@ -1,15 +1,44 @@
+import { createHmac } from 'node:crypto';
 import type { StoredService } from './registry.types';
 
 /**
- * The credentials a workload was started with, as its server expects them: vLLM's OpenAI server
- * takes a bearer token, Qdrant its `api-key` header. A record from before keys existed has none,
- * and neither has its workload.
+ * Replica `index` of a group's node job runs with its own key, derived from the node job's stored
+ * one, so a replica endpoint that another user squats never earns a key that opens another replica.
+ * The worker hands the job every replica's key; the proxy and the prober derive the one they call.
+ */
+export function replicaApiKey(nodeKey: string, index: number): string {
+  return createHmac('sha256', nodeKey).update(`aiplane-replica:${index}`).digest('base64url');
+}
+
+/** The key of the workload a call goes to: the replica's own in a group, else the job's. */
+export function workloadApiKey(
+  service: Pick<StoredService, 'api_key'>,
+  replicaIndex?: number,
+): string | undefined {
+  if (service.api_key === undefined) return undefined;
+  return replicaIndex === undefined ? service.api_key : replicaApiKey(service.api_key, replicaIndex);
+}
+
+/**
+ * The credentials a workload was started with. Every workload sits behind auth_front.py, which
+ * takes a bearer token and passes it on; vLLM and Qdrant both accept it as their own key too. A
+ * record from before keys existed has none, and neither has its workload.
  */
 export function workloadAuthHeaders(
-  service: Pick<StoredService, 'kind' | 'api_key'>,
+  service: Pick<StoredService, 'api_key'>,
+  replicaIndex?: number,
 ): Record<string, string> {
-  if (service.api_key === undefined) return {};
-  return service.kind === 'vllm'
-    ? { authorization: `Bearer ${service.api_key}` }
-    : { 'api-key': service.api_key };
+  const key = workloadApiKey(service, replicaIndex);
+  return key === undefined ? {} : { authorization: `Bearer ${key}` };
 }
+
+/**
+ * What auth_front.py answers to `GET /aiplane/proof?nonce=<nonce>` when it holds `key`: the hex
+ * HMAC-SHA256 of `aiplane-proof:<nonce>`, domain-separated so that its answers serve no other use.
+ */
+export function keyProofOf(key: string, nonce: string): string {
+  return createHmac('sha256', key).update(`aiplane-proof:${nonce}`).digest('hex');
+}
+
+/** The front's proof route; the nonce must be 16-128 characters of A-Z a-z 0-9 _ -. */
+export const KEY_PROOF_PATH = '/aiplane/proof';

@@ -1,8 +1,12 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
-import { createRedis, ServiceRegistry, type StoredService } from '@aiplane/registry';
+import { createRedis, replicaApiKey, ServiceRegistry, type StoredService } from '@aiplane/registry';
 import { infraRedisUrl, storedService } from '@aiplane/testing';
 import { createLogger } from '@aiplane/server-kit';
 import { loadHealthProberConfig } from '../health-prober.config';
@@ -75,5 +79,116 @@ describe('ProbesService (real Redis, real HTTP)', () => {
     await new Promise((resolve) => setTimeout(resolve, 450));
     const rounds = await Promise.all([prober.tick(), prober.tick(), prober.tick()]);
     expect(rounds.filter((count) => count > 0)).toHaveLength(1);
+  });
+});
+
+// The squatting of issue 10 item 4: another user's listener on a workload's port answers 200 to
+// anything. Real auth_front.py processes (recipes/runtime) stand for the genuine workloads.
+const FRONT = join(resolve(__dirname, '..', '..', '..', '..'), 'recipes', 'runtime', 'auth_front.py');
+const NODE_KEY = 'node-key-0123456789abcdefghijklmnopqrstuvwxyz';
+
+async function freePort(): Promise<number> {
+  const server = createNetServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  return port;
+}
+
+/** auth_front.py holding `key`, in front of a server that answers 200 on every path. */
+async function startFront(key: string, upstream: string): Promise<{ child: ChildProcess; endpoint: string }> {
+  const port = await freePort();
+  const child = spawn('python3', [FRONT, `--listen=127.0.0.1:${port}`, `--upstream-unix=${upstream}`], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', VLLM_API_KEY: key },
+    stdio: 'ignore',
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  while (
+    !(await fetch(`${endpoint}/health`).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    if (Date.now() > deadline) throw new Error('auth_front.py did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, endpoint };
+}
+
+describe('ProbesService against a squatted port (real auth_front.py, real Redis)', () => {
+  let redis: Redis;
+  let registry: ServiceRegistry;
+  let prober: ProbesService;
+  let dir: string;
+  const fronts: ChildProcess[] = [];
+  const servers: Server[] = [];
+  const seenBySquatter: IncomingHttpHeaders[] = [];
+
+  beforeAll(async () => {
+    redis = createRedis(REDIS_URL);
+    registry = new ServiceRegistry(redis, `${prefix}-sq`);
+    dir = mkdtempSync(join(tmpdir(), 'aiplane-prober-'));
+    const upstream = createServer((_req, res) => res.writeHead(200).end('{}'));
+    upstream.listen(join(dir, 'workload.sock'));
+    await once(upstream, 'listening');
+    const squatter = createServer((req, res) => {
+      seenBySquatter.push(req.headers);
+      res.writeHead(200).end('ok');
+    });
+    servers.push(upstream, squatter);
+    const squatted = await listen(squatter);
+    const sock = join(dir, 'workload.sock');
+    const single = await startFront(NODE_KEY, sock);
+    const replica0 = await startFront(replicaApiKey(NODE_KEY, 0), sock);
+    const stranger = await startFront('somebody-elses-key-0123456789abcdefghijk', sock);
+    fronts.push(single.child, replica0.child, stranger.child);
+    const config = loadHealthProberConfig({
+      REDIS_URL,
+      REDIS_PREFIX: `${prefix}-sq`,
+      PROBE_INTERVAL_MS: '2000',
+      PROBE_TIMEOUT_MS: '1000',
+    });
+    prober = new ProbesService(registry, redis, config, createLogger('health-prober', 'silent'));
+    const keyed = { ready: false, api_key: NODE_KEY };
+    await registry.createService(record('301', single.endpoint, keyed));
+    await registry.createService(record('302', squatted, keyed));
+    await registry.createService(record('303', stranger.endpoint, keyed));
+    const replica = { gpu_ids: [], ready: false, seen_ready: false };
+    await registry.createService(
+      record('304', '', {
+        ...keyed,
+        endpoint: null,
+        group_id: 'sg-304',
+        node_index: 0,
+        replicas: [
+          { ...replica, index: 0, endpoint: replica0.endpoint },
+          { ...replica, index: 1, endpoint: squatted },
+        ],
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    for (const child of fronts) child.kill('SIGTERM');
+    for (const server of servers) server.closeAllConnections();
+    for (const server of servers) server.close();
+    rmSync(dir, { recursive: true, force: true });
+    const keys = await redis.keys(`${prefix}-sq:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('marks ready only an endpoint that proves it holds the key, and never sends the key to one that cannot', async () => {
+    expect(await prober.tick()).toBe(5);
+    expect((await registry.get('301'))?.ready).toBe(true);
+    // The squatter answers 200 to everything, the stranger holds another key: neither is ready.
+    expect((await registry.get('302'))?.ready).toBe(false);
+    expect((await registry.get('303'))?.ready).toBe(false);
+    // Replica 0 holds its own key (derived from the node job's); replica 1's port is squatted.
+    expect((await registry.get('304'))?.replicas.map((r) => r.ready)).toEqual([true, false]);
+    // The squatter was asked for a proof (twice: 302 and replica 1), never shown a key.
+    expect(seenBySquatter).toHaveLength(2);
+    expect(seenBySquatter.map((headers) => headers.authorization)).toEqual([undefined, undefined]);
   });
 });

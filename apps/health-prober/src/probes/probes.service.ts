@@ -4,14 +4,14 @@ import type { JobState } from '@aiplane/contracts';
 import {
   REDIS,
   ServiceRegistry,
-  workloadAuthHeaders,
+  workloadApiKey,
   type StoredReplica,
   type StoredService,
 } from '@aiplane/registry';
 import type { Logger } from '@aiplane/server-kit';
 import type { HealthProberConfig } from '../health-prober.config';
 import { CONFIG, LOGGER } from '../platform/platform.module';
-import { probeReadiness } from './readiness.probe';
+import { probeWorkload, type ProbeOutcome } from './readiness.probe';
 
 const PROBED_STATES: readonly JobState[] = ['RUNNING', 'COMPLETING'];
 
@@ -79,8 +79,15 @@ export class ProbesService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async probeReplica(service: StoredService, replica: StoredReplica): Promise<void> {
-    const url = `${replica.endpoint ?? ''}${service.readiness_path}`;
-    const ready = await probeReadiness(url, this.config.PROBE_TIMEOUT_MS, workloadAuthHeaders(service));
+    const endpoint = replica.endpoint ?? '';
+    const outcome = await probeWorkload(
+      endpoint,
+      service.readiness_path,
+      workloadApiKey(service, replica.index),
+      this.config.PROBE_TIMEOUT_MS,
+    );
+    this.reportUnproven(outcome, service, endpoint, replica.index);
+    const ready = outcome === 'ready';
     if (ready !== replica.ready) {
       this.logger.info(
         { service_id: service.id, group_id: service.group_id, replica: replica.index, ready },
@@ -91,11 +98,32 @@ export class ProbesService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async probe(service: StoredService): Promise<void> {
-    const url = `${service.endpoint ?? ''}${service.readiness_path}`;
-    const ready = await probeReadiness(url, this.config.PROBE_TIMEOUT_MS, workloadAuthHeaders(service));
+    const endpoint = service.endpoint ?? '';
+    const outcome = await probeWorkload(
+      endpoint,
+      service.readiness_path,
+      workloadApiKey(service),
+      this.config.PROBE_TIMEOUT_MS,
+    );
+    this.reportUnproven(outcome, service, endpoint);
+    const ready = outcome === 'ready';
     if (ready !== service.ready) {
       this.logger.info({ service_id: service.id, endpoint: service.endpoint, ready }, 'readiness changed');
     }
     await this.registry.setReadiness(service.id, ready);
+  }
+
+  // An endpoint that answers without holding the key is another process on the workload's port.
+  private reportUnproven(
+    outcome: ProbeOutcome,
+    service: StoredService,
+    endpoint: string,
+    replica?: number,
+  ): void {
+    if (outcome !== 'unproven') return;
+    this.logger.warn(
+      { service_id: service.id, group_id: service.group_id, replica, endpoint },
+      'endpoint answers without proving it holds the key; not ready, key withheld',
+    );
   }
 }

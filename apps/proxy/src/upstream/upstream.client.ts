@@ -86,6 +86,8 @@ export interface UpstreamResponse {
 export interface Workload {
   endpoint: string;
   service: Pick<StoredService, 'kind' | 'api_key'>;
+  /** A group's replica runs with a key of its own (derived from the node job's). */
+  replicaIndex?: number;
 }
 
 export interface UpstreamClientOptions {
@@ -145,7 +147,10 @@ export class UpstreamClient {
   stream(workload: Workload, call: StreamRequest): Promise<StreamedResponse> {
     return new Promise((resolve, reject) => {
       const url = this.endpoint(workload.endpoint);
-      const headers: http.OutgoingHttpHeaders = { ...call.headers, ...workloadAuthHeaders(workload.service) };
+      const headers: http.OutgoingHttpHeaders = {
+        ...call.headers,
+        ...workloadAuthHeaders(workload.service, workload.replicaIndex),
+      };
       const { context } = call;
       const requestId = context ? context.requestId : currentRequestId();
       if (requestId) headers[REQUEST_ID_HEADER] = requestId;

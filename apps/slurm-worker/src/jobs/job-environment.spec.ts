@@ -1,3 +1,4 @@
+import { replicaApiKey } from '@aiplane/registry';
 import { buildJobEnvironment, newApiKey } from './job-environment';
 
 const config = {
@@ -67,5 +68,19 @@ describe('newApiKey', () => {
     const keys = Array.from({ length: 50 }, () => newApiKey());
     for (const key of keys) expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(new Set(keys).size).toBe(keys.length);
+  });
+});
+
+describe('buildJobEnvironment, replica keys', () => {
+  it("gives a group's node job one key per replica, derived from the job's, none of them the job's", () => {
+    const env = buildJobEnvironment({}, config, { ...vllmAuth, replicas: 3 });
+    const keys = env.AIPLANE_REPLICA_API_KEYS?.split(',') ?? [];
+    expect(keys).toEqual([0, 1, 2].map((index) => replicaApiKey('key-from-the-worker', index)));
+    expect(new Set(keys).size).toBe(3);
+    expect(keys).not.toContain('key-from-the-worker');
+  });
+
+  it('gives a single service none', () => {
+    expect(buildJobEnvironment({}, config, vllmAuth)).not.toHaveProperty('AIPLANE_REPLICA_API_KEYS');
   });
 });

@@ -37,7 +37,10 @@ describe('PollHandler and jobs the scheduler has forgotten', () => {
       kind: 'slurm',
       ...(finished ? { completionLog: finished } : {}),
     });
-    return { handler: new PollHandler(registry, scheduler, createLogger('slurm-worker', 'silent')), applied };
+    return {
+      handler: new PollHandler(registry, scheduler, createLogger('slurm-worker', 'silent'), {}),
+      applied,
+    };
   }
 
   it("takes the scheduler's completion log first: a cancelled or timed-out job is not called failed", async () => {
@@ -63,5 +66,72 @@ describe('PollHandler and jobs the scheduler has forgotten', () => {
     await handler.handle();
     expect(applied.get('11')).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
     expect(applied.get('12')).toMatchObject({ state: 'FAILED', exitCode: 3 });
+  });
+});
+
+// Issue 10 item 4: replica endpoints were never cleared, and any host a job directory named was taken.
+describe('PollHandler and replica endpoints', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'aiplane-poll-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function poll(replicas: StoredService['replicas'], files: Record<string, string>) {
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    const stored = storedService('21', { job_dir: dir, endpoint: null, node: 'gpu-07', replicas });
+    const applied = new Map<string, SchedulerObservation>();
+    const registry = {
+      activeIds: () => Promise.resolve(['21']),
+      getMany: () => Promise.resolve([stored]),
+      applySchedulerState: (id: string, observation: SchedulerObservation) => {
+        applied.set(id, observation);
+        return Promise.resolve(true);
+      },
+    } as unknown as ServiceRegistry;
+    const scheduler = new RecordingScheduler({
+      kind: 'slurm',
+      jobs: [{ jobId: '21', name: 'aiplane-x-g0', state: 'RUNNING', nodes: ['gpu-07'] }],
+    });
+    const handler = new PollHandler(registry, scheduler, createLogger('slurm-worker', 'silent'), {});
+    return { handler, applied };
+  }
+  const replica = (index: number, endpoint: string | null) => ({
+    index,
+    gpu_ids: [String(index)],
+    endpoint,
+    ready: endpoint !== null,
+    seen_ready: endpoint !== null,
+  });
+
+  it('clears the endpoint of a replica whose endpoint file the job removed (the replica ended)', async () => {
+    const { handler, applied } = poll([replica(0, 'http://gpu-07:8001'), replica(1, 'http://gpu-07:8002')], {
+      'endpoint.0': 'http://gpu-07:8001',
+    });
+    await handler.handle();
+    expect(applied.get('21')?.replicaEndpoints).toEqual({ 1: null });
+  });
+
+  it("records a new endpoint on the job's node (bare or with a domain) and ignores one on another host", async () => {
+    const { handler, applied } = poll([replica(0, null), replica(1, null), replica(2, null)], {
+      'endpoint.0': 'http://gpu-07.cluster.local:8001',
+      'endpoint.1': 'http://evil-host:8002',
+      'endpoint.2': 'http://gpu-07:8003',
+    });
+    await handler.handle();
+    expect(applied.get('21')?.replicaEndpoints).toEqual({
+      0: 'http://gpu-07.cluster.local:8001',
+      2: 'http://gpu-07:8003',
+    });
+  });
+
+  it('changes nothing while every endpoint file matches the record', async () => {
+    const { handler, applied } = poll([replica(0, 'http://gpu-07:8001')], {
+      'endpoint.0': 'http://gpu-07:8001',
+    });
+    await handler.handle();
+    expect(applied.size).toBe(0);
   });
 });

@@ -1,9 +1,12 @@
+import { hostname } from 'node:os';
 import { Inject, Injectable } from '@nestjs/common';
 import type { JobState, SchedulerJobs } from '@aiplane/contracts';
 import { ServiceRegistry, type SchedulerObservation, type StoredService } from '@aiplane/registry';
 import type { JobInfo, Scheduler } from '@aiplane/scheduler';
 import type { Logger } from '@aiplane/server-kit';
-import { LOGGER, SCHEDULER } from '../platform/platform.module';
+import { CONFIG, LOGGER, SCHEDULER } from '../platform/platform.module';
+import type { SlurmWorkerConfig } from '../slurm-worker.config';
+import { endpointHostProblem } from './endpoint.rules';
 import { readEndpoint, readExitCode } from './job-files';
 
 type Result = SchedulerJobs['poll']['result'];
@@ -20,7 +23,25 @@ export class PollHandler {
     private readonly registry: ServiceRegistry,
     @Inject(SCHEDULER) private readonly scheduler: Scheduler,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(CONFIG) private readonly config: Pick<SlurmWorkerConfig, 'ENDPOINT_HOST'>,
   ) {}
+
+  // Hosts a job may name besides its node: the one the worker tells jobs to write, and this machine
+  // when the local executor runs the jobs here.
+  private extraHosts(): string[] {
+    const hosts = this.config.ENDPOINT_HOST === undefined ? [] : [this.config.ENDPOINT_HOST];
+    return this.scheduler.kind === 'local' ? [...hosts, hostname(), '127.0.0.1'] : hosts;
+  }
+
+  /** The job's published endpoint (or replica `replica`'s) if present and on the job's node. */
+  private async endpointOf(service: StoredService, nodes: readonly string[], replica?: number) {
+    const endpoint = await readEndpoint(service.job_dir, replica);
+    if (endpoint === undefined) return undefined;
+    const problem = endpointHostProblem(endpoint, nodes, this.extraHosts());
+    if (problem === undefined) return endpoint;
+    this.logger.warn({ service_id: service.id, replica, problem }, 'ignoring an endpoint on another host');
+    return undefined;
+  }
 
   async handle(): Promise<Result> {
     const services = await this.registry.getMany(await this.registry.activeIds());
@@ -74,13 +95,15 @@ export class PollHandler {
     };
     if (job.exitCode !== undefined) observation.exitCode = job.exitCode;
     if (RUNNING_STATES.includes(job.state) && service.replicas.length === 0 && !service.endpoint) {
-      const endpoint = await readEndpoint(service.job_dir);
+      const endpoint = await this.endpointOf(service, job.nodes);
       if (endpoint) observation.endpoint = endpoint;
     }
     if (RUNNING_STATES.includes(job.state)) {
-      for (const replica of service.replicas.filter((candidate) => !candidate.endpoint)) {
-        const endpoint = await readEndpoint(service.job_dir, replica.index);
-        if (endpoint)
+      // The job removes a replica's endpoint file when that replica ends: its record follows, so
+      // nothing routes to (or probes) a port someone else may take next.
+      for (const replica of service.replicas) {
+        const endpoint = (await this.endpointOf(service, job.nodes, replica.index)) ?? null;
+        if (endpoint !== replica.endpoint)
           observation.replicaEndpoints = { ...observation.replicaEndpoints, [replica.index]: endpoint };
       }
     }

@@ -3,7 +3,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import type { SchedulerJobs } from '@aiplane/contracts';
 import type { SchedulerJob } from '@aiplane/jobs';
-import { RecipeCatalogue, renderBatchScript, type EffectiveConfig, type Recipe } from '@aiplane/recipes';
+import {
+  RecipeCatalogue,
+  renderBatchScript,
+  replicasPerNode,
+  type EffectiveConfig,
+  type Recipe,
+} from '@aiplane/recipes';
 import { ServiceRegistry } from '@aiplane/registry';
 import { SchedulerError, type Scheduler } from '@aiplane/scheduler';
 import { ensurePrivateSubdir, UnsafePathError, type Logger } from '@aiplane/server-kit';
@@ -103,6 +109,9 @@ export class SubmitHandler {
       env: buildJobEnvironment(plan.effective.environment, this.config, {
         kind: plan.recipe.kind,
         apiKey: plan.apiKey,
+        ...(plan.effective.gpu_per_replica === undefined
+          ? {}
+          : { replicas: replicasPerNode(plan.effective) }),
       }),
     });
     this.logger.info({ job_id: jobId, job_name: jobName, scheduler: this.scheduler.kind }, 'job submitted');

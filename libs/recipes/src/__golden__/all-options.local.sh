@@ -15,6 +15,9 @@ set -euo pipefail
 export AIPLANE_JOB_DIR='/scratch/aiplane/jobs/sub-0001'
 export AIPLANE_BASE_PORT=8001
 export AIPLANE_GPUS=4
+# The address the front binds: every port is tested free on each interface it covers.
+AIPLANE_BIND_HOST="${VLLM_HOST:-0.0.0.0}"
+export AUTH_FRONT_MAX_CONNECTIONS="${AUTH_FRONT_MAX_CONNECTIONS:-512}"
 
 # exit_code tells the worker how the workload ended, whoever ended it.
 aiplane_on_exit() {
@@ -50,7 +53,7 @@ aiplane_free_port() {
     return 1
   fi
   while [ "$tries" -lt 200 ] && [ "$port" -le 65535 ]; do
-    if ! (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    if ! aiplane_port_taken "$port"; then
       printf '%s\n' "$port"
       return 0
     fi
@@ -61,15 +64,58 @@ aiplane_free_port() {
   return 1
 }
 
+# The addresses a wildcard bind covers: loopback and every address of the node.
+aiplane_bind_addresses() {
+  case $AIPLANE_BIND_HOST in
+    '' | 0.0.0.0 | :: | '[::]') printf '%s\n' 127.0.0.1 $(hostname -I 2>/dev/null) ;;
+    *) printf '%s\n' "$AIPLANE_BIND_HOST" ;;
+  esac
+}
+
+# Whether anything listens on port $1 on an interface the front binds. Another user listening on
+# the node's address alone (not 127.0.0.1) would make the front's bind fail, so ss, which sees every
+# user's listening sockets on every interface, decides when it is there; else each address is tried.
+aiplane_port_taken() {
+  local listeners address
+  if listeners=$(ss -Hltn "sport = :$1" 2>/dev/null); then
+    [ -n "$listeners" ]
+    return
+  fi
+  for address in $(aiplane_bind_addresses); do
+    if (: <"/dev/tcp/$address/$1") 2>/dev/null; then return 0; fi
+  done
+  return 1
+}
+
 # Choosing a free port and the workload binding it are two steps, and jobs start together on one
 # node (a cancelled job's GPUs go straight to the next one, a CPU job starts beside a GPU one): both
-# could choose the same port in between. A node-wide lock spans the choice and the bind. A workload
-# slow to listen is waited for only so long, and a node where the lock cannot be had runs without.
+# could choose the same port in between. A lock spans the choice and the bind. It is the user's own,
+# in a directory only the user owns: a lock another user can open, they can hold or replace. Other
+# users' jobs are not serialised by it; a port they take first is seen taken on every interface
+# (above), and one they take in between makes the front fail to bind, never serve another's key.
+# A workload slow to listen is waited for only so long, and a node without a safe lock runs without.
+aiplane_lock_dir() {
+  local dir uid
+  uid=$(id -u)
+  for dir in "${XDG_RUNTIME_DIR:-}" "/tmp/aiplane-$uid"; do
+    [ -n "$dir" ] || continue
+    [ -e "$dir" ] || mkdir -m 0700 -- "$dir" 2>/dev/null || continue
+    # Not a symlink, ours, and nobody else may write in it.
+    if [ -d "$dir" ] && [ ! -L "$dir" ] && [ "$(stat -c %u -- "$dir")" = "$uid" ] &&
+      [ "$(( 0$(stat -c %a -- "$dir") & 022 ))" -eq 0 ]; then
+      printf '%s\n' "$dir"
+      return 0
+    fi
+  done
+  return 1
+}
 aiplane_lock_ports() {
-  local lock=/tmp/aiplane-ports.lock
+  local dir lock
   command -v flock >/dev/null 2>&1 || return 0
-  { : >>"$lock"; } 2>/dev/null || return 0
-  chmod 0666 "$lock" 2>/dev/null || true
+  dir=$(aiplane_lock_dir) || return 0
+  lock="$dir/aiplane-ports.lock"
+  if [ -L "$lock" ]; then return 0; fi
+  (umask 077 && : >>"$lock") 2>/dev/null || return 0
   exec 8>>"$lock"
   flock -w 20 8 || true
 }
@@ -78,9 +124,10 @@ aiplane_unlock_ports() {
 }
 # Until something listens on port $1 (at most 10 s): the next choice on this node then sees it taken.
 aiplane_await_listen() {
-  local i
+  local i address=127.0.0.1
+  case $AIPLANE_BIND_HOST in '' | 0.0.0.0 | :: | '[::]') ;; *) address=$AIPLANE_BIND_HOST ;; esac
   for ((i = 0; i < 200; i++)); do
-    if (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    if (: <"/dev/tcp/$address/$1") 2>/dev/null; then return 0; fi
     sleep 0.05
   done
 }

@@ -14,6 +14,9 @@ set -euo pipefail
 export AIPLANE_JOB_DIR='/scratch/aiplane/jobs/sub-0001'
 export AIPLANE_BASE_PORT=6333
 export AIPLANE_GPUS=0
+# The address the front binds: every port is tested free on each interface it covers.
+AIPLANE_BIND_HOST="${QDRANT__SERVICE__HOST:-0.0.0.0}"
+export AUTH_FRONT_MAX_CONNECTIONS="${AUTH_FRONT_MAX_CONNECTIONS:-512}"
 
 # exit_code tells the worker how the workload ended, whoever ended it.
 aiplane_on_exit() {
@@ -49,7 +52,7 @@ aiplane_free_port() {
     return 1
   fi
   while [ "$tries" -lt 200 ] && [ "$port" -le 65535 ]; do
-    if ! (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    if ! aiplane_port_taken "$port"; then
       printf '%s\n' "$port"
       return 0
     fi
@@ -60,15 +63,58 @@ aiplane_free_port() {
   return 1
 }
 
+# The addresses a wildcard bind covers: loopback and every address of the node.
+aiplane_bind_addresses() {
+  case $AIPLANE_BIND_HOST in
+    '' | 0.0.0.0 | :: | '[::]') printf '%s\n' 127.0.0.1 $(hostname -I 2>/dev/null) ;;
+    *) printf '%s\n' "$AIPLANE_BIND_HOST" ;;
+  esac
+}
+
+# Whether anything listens on port $1 on an interface the front binds. Another user listening on
+# the node's address alone (not 127.0.0.1) would make the front's bind fail, so ss, which sees every
+# user's listening sockets on every interface, decides when it is there; else each address is tried.
+aiplane_port_taken() {
+  local listeners address
+  if listeners=$(ss -Hltn "sport = :$1" 2>/dev/null); then
+    [ -n "$listeners" ]
+    return
+  fi
+  for address in $(aiplane_bind_addresses); do
+    if (: <"/dev/tcp/$address/$1") 2>/dev/null; then return 0; fi
+  done
+  return 1
+}
+
 # Choosing a free port and the workload binding it are two steps, and jobs start together on one
 # node (a cancelled job's GPUs go straight to the next one, a CPU job starts beside a GPU one): both
-# could choose the same port in between. A node-wide lock spans the choice and the bind. A workload
-# slow to listen is waited for only so long, and a node where the lock cannot be had runs without.
+# could choose the same port in between. A lock spans the choice and the bind. It is the user's own,
+# in a directory only the user owns: a lock another user can open, they can hold or replace. Other
+# users' jobs are not serialised by it; a port they take first is seen taken on every interface
+# (above), and one they take in between makes the front fail to bind, never serve another's key.
+# A workload slow to listen is waited for only so long, and a node without a safe lock runs without.
+aiplane_lock_dir() {
+  local dir uid
+  uid=$(id -u)
+  for dir in "${XDG_RUNTIME_DIR:-}" "/tmp/aiplane-$uid"; do
+    [ -n "$dir" ] || continue
+    [ -e "$dir" ] || mkdir -m 0700 -- "$dir" 2>/dev/null || continue
+    # Not a symlink, ours, and nobody else may write in it.
+    if [ -d "$dir" ] && [ ! -L "$dir" ] && [ "$(stat -c %u -- "$dir")" = "$uid" ] &&
+      [ "$(( 0$(stat -c %a -- "$dir") & 022 ))" -eq 0 ]; then
+      printf '%s\n' "$dir"
+      return 0
+    fi
+  done
+  return 1
+}
 aiplane_lock_ports() {
-  local lock=/tmp/aiplane-ports.lock
+  local dir lock
   command -v flock >/dev/null 2>&1 || return 0
-  { : >>"$lock"; } 2>/dev/null || return 0
-  chmod 0666 "$lock" 2>/dev/null || true
+  dir=$(aiplane_lock_dir) || return 0
+  lock="$dir/aiplane-ports.lock"
+  if [ -L "$lock" ]; then return 0; fi
+  (umask 077 && : >>"$lock") 2>/dev/null || return 0
   exec 8>>"$lock"
   flock -w 20 8 || true
 }
@@ -77,9 +123,10 @@ aiplane_unlock_ports() {
 }
 # Until something listens on port $1 (at most 10 s): the next choice on this node then sees it taken.
 aiplane_await_listen() {
-  local i
+  local i address=127.0.0.1
+  case $AIPLANE_BIND_HOST in '' | 0.0.0.0 | :: | '[::]') ;; *) address=$AIPLANE_BIND_HOST ;; esac
   for ((i = 0; i < 200; i++)); do
-    if (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    if (: <"/dev/tcp/$address/$1") 2>/dev/null; then return 0; fi
     sleep 0.05
   done
 }
@@ -112,10 +159,14 @@ export AIPLANE_IMAGE='docker://qdrant/qdrant:v1.18.2'
 aiplane_workload() {
 # The worker sets a per-job QDRANT__SERVICE__API_KEY; Qdrant must never listen without one,
 # since other users of the cluster can reach this node. Qdrant reads it from its environment.
-# Unlike vLLM's, Qdrant's key guards every route but the health probes (/, /healthz, /livez,
-# /readyz), so Qdrant needs no auth_front.py in front of it.
 : "${QDRANT__SERVICE__API_KEY:?is set by aiplane; refusing to start Qdrant without an API key}"
-QDRANT__SERVICE__GRPC_PORT=$(aiplane_free_port "${QDRANT__SERVICE__GRPC_PORT:-$((AIPLANE_PORT + 1))}")
+: "${AIPLANE_RUNTIME_DIR:?is set by the worker}"
+# Qdrant's key guards every route but the health probes, yet a process holding the published
+# port cannot prove it holds the key; auth_front.py can (GET /aiplane/proof), so it holds the
+# port as for vLLM. Qdrant cannot listen on a Unix socket: it listens on the node's loopback
+# and still checks the key there, against the node's other users.
+aiplane_inner_port=$(aiplane_free_port "$((AIPLANE_PORT + 1))")
+QDRANT__SERVICE__GRPC_PORT=$(aiplane_free_port "${QDRANT__SERVICE__GRPC_PORT:-$((aiplane_inner_port + 1))}")
 export QDRANT__SERVICE__GRPC_PORT
 export QDRANT__STORAGE__STORAGE_PATH="${QDRANT__STORAGE__STORAGE_PATH:-$AIPLANE_JOB_DIR/qdrant/storage}"
 export QDRANT__STORAGE__SNAPSHOTS_PATH="${QDRANT__STORAGE__SNAPSHOTS_PATH:-$AIPLANE_JOB_DIR/qdrant/snapshots}"
@@ -124,7 +175,16 @@ mkdir -p -- "$QDRANT__STORAGE__STORAGE_PATH" "$QDRANT__STORAGE__SNAPSHOTS_PATH"
 # how the QDRANT__* settings, the API key among them, reach Qdrant.
 # The image is read-only; --writable-tmpfs lets Qdrant write its small state files next to
 # its bundled config in /qdrant, while the data goes to the bound job directory.
-exec apptainer exec --bind "$AIPLANE_JOB_DIR" --writable-tmpfs --pwd /qdrant "$AIPLANE_IMAGE" /qdrant/qdrant
+aiplane_server() {
+  QDRANT__SERVICE__HOST=127.0.0.1 QDRANT__SERVICE__HTTP_PORT="$aiplane_inner_port" \
+    exec apptainer exec --bind "$AIPLANE_JOB_DIR" --writable-tmpfs --pwd /qdrant "$AIPLANE_IMAGE" /qdrant/qdrant
+}
+# The Qdrant image has no Python: the front runs on the node's python3.
+aiplane_front() {
+  exec python3 "$AIPLANE_RUNTIME_DIR/auth_front.py" --key-env=QDRANT__SERVICE__API_KEY \
+    --listen="$QDRANT__SERVICE__HOST:$AIPLANE_PORT" --upstream-tcp="127.0.0.1:$aiplane_inner_port"
+}
+source "$AIPLANE_RUNTIME_DIR/behind-front.sh"
 }
 aiplane_workload 8>&- &
 aiplane_workload_pids=($!)

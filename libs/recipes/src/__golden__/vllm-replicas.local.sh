@@ -15,6 +15,9 @@ set -euo pipefail
 export AIPLANE_JOB_DIR='/scratch/aiplane/jobs/sub-0001'
 export AIPLANE_BASE_PORT=8001
 export AIPLANE_GPUS=4
+# The address the front binds: every port is tested free on each interface it covers.
+AIPLANE_BIND_HOST="${VLLM_HOST:-0.0.0.0}"
+export AUTH_FRONT_MAX_CONNECTIONS="${AUTH_FRONT_MAX_CONNECTIONS:-512}"
 export AIPLANE_REPLICAS=4
 export AIPLANE_GPU_PER_REPLICA=1
 export AIPLANE_NODE_INDEX=0
@@ -53,7 +56,7 @@ aiplane_free_port() {
     return 1
   fi
   while [ "$tries" -lt 200 ] && [ "$port" -le 65535 ]; do
-    if ! (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    if ! aiplane_port_taken "$port"; then
       printf '%s\n' "$port"
       return 0
     fi
@@ -64,15 +67,58 @@ aiplane_free_port() {
   return 1
 }
 
+# The addresses a wildcard bind covers: loopback and every address of the node.
+aiplane_bind_addresses() {
+  case $AIPLANE_BIND_HOST in
+    '' | 0.0.0.0 | :: | '[::]') printf '%s\n' 127.0.0.1 $(hostname -I 2>/dev/null) ;;
+    *) printf '%s\n' "$AIPLANE_BIND_HOST" ;;
+  esac
+}
+
+# Whether anything listens on port $1 on an interface the front binds. Another user listening on
+# the node's address alone (not 127.0.0.1) would make the front's bind fail, so ss, which sees every
+# user's listening sockets on every interface, decides when it is there; else each address is tried.
+aiplane_port_taken() {
+  local listeners address
+  if listeners=$(ss -Hltn "sport = :$1" 2>/dev/null); then
+    [ -n "$listeners" ]
+    return
+  fi
+  for address in $(aiplane_bind_addresses); do
+    if (: <"/dev/tcp/$address/$1") 2>/dev/null; then return 0; fi
+  done
+  return 1
+}
+
 # Choosing a free port and the workload binding it are two steps, and jobs start together on one
 # node (a cancelled job's GPUs go straight to the next one, a CPU job starts beside a GPU one): both
-# could choose the same port in between. A node-wide lock spans the choice and the bind. A workload
-# slow to listen is waited for only so long, and a node where the lock cannot be had runs without.
+# could choose the same port in between. A lock spans the choice and the bind. It is the user's own,
+# in a directory only the user owns: a lock another user can open, they can hold or replace. Other
+# users' jobs are not serialised by it; a port they take first is seen taken on every interface
+# (above), and one they take in between makes the front fail to bind, never serve another's key.
+# A workload slow to listen is waited for only so long, and a node without a safe lock runs without.
+aiplane_lock_dir() {
+  local dir uid
+  uid=$(id -u)
+  for dir in "${XDG_RUNTIME_DIR:-}" "/tmp/aiplane-$uid"; do
+    [ -n "$dir" ] || continue
+    [ -e "$dir" ] || mkdir -m 0700 -- "$dir" 2>/dev/null || continue
+    # Not a symlink, ours, and nobody else may write in it.
+    if [ -d "$dir" ] && [ ! -L "$dir" ] && [ "$(stat -c %u -- "$dir")" = "$uid" ] &&
+      [ "$(( 0$(stat -c %a -- "$dir") & 022 ))" -eq 0 ]; then
+      printf '%s\n' "$dir"
+      return 0
+    fi
+  done
+  return 1
+}
 aiplane_lock_ports() {
-  local lock=/tmp/aiplane-ports.lock
+  local dir lock
   command -v flock >/dev/null 2>&1 || return 0
-  { : >>"$lock"; } 2>/dev/null || return 0
-  chmod 0666 "$lock" 2>/dev/null || true
+  dir=$(aiplane_lock_dir) || return 0
+  lock="$dir/aiplane-ports.lock"
+  if [ -L "$lock" ]; then return 0; fi
+  (umask 077 && : >>"$lock") 2>/dev/null || return 0
   exec 8>>"$lock"
   flock -w 20 8 || true
 }
@@ -81,9 +127,10 @@ aiplane_unlock_ports() {
 }
 # Until something listens on port $1 (at most 10 s): the next choice on this node then sees it taken.
 aiplane_await_listen() {
-  local i
+  local i address=127.0.0.1
+  case $AIPLANE_BIND_HOST in '' | 0.0.0.0 | :: | '[::]') ;; *) address=$AIPLANE_BIND_HOST ;; esac
   for ((i = 0; i < 200; i++)); do
-    if (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    if (: <"/dev/tcp/$address/$1") 2>/dev/null; then return 0; fi
     sleep 0.05
   done
 }
@@ -118,6 +165,14 @@ if [ -n "${SLURM_JOB_GPUS:-}" ] && [ -n "${CUDA_VISIBLE_DEVICES:-}" ]; then
 else
   for ((aiplane_g = 0; aiplane_g < AIPLANE_GPUS; aiplane_g++)); do aiplane_gpu_list+=("$aiplane_g"); done
 fi
+# Replica i runs with the i-th key only: a squatted replica's endpoint never earns another's key.
+: "${AIPLANE_REPLICA_API_KEYS:?is set by aiplane, one key per replica}"
+IFS=, read -r -a aiplane_replica_keys <<<"$AIPLANE_REPLICA_API_KEYS"
+unset AIPLANE_REPLICA_API_KEYS
+if [ "${#aiplane_replica_keys[@]}" -ne "$AIPLANE_REPLICAS" ]; then
+  echo 'aiplane: AIPLANE_REPLICA_API_KEYS does not hold one key per replica' >&2
+  exit 2
+fi
 aiplane_lock_ports
 aiplane_port=$(aiplane_free_port "${VLLM_PORT:-$AIPLANE_BASE_PORT}")
 for ((aiplane_r = 0; aiplane_r < AIPLANE_REPLICAS; aiplane_r++)); do
@@ -128,6 +183,7 @@ for ((aiplane_r = 0; aiplane_r < AIPLANE_REPLICAS; aiplane_r++)); do
   printf 'aiplane: starting %s replica %s/%s as job %s on %s, port %s, GPUs %s\n' 'inference/vllm-replicas' "$aiplane_r" "$AIPLANE_REPLICAS" "${SLURM_JOB_ID:-local}" "$(hostname)" "$aiplane_port" "$aiplane_gpus"
   (
     export AIPLANE_REPLICA_INDEX="$aiplane_r" AIPLANE_PORT="$aiplane_port" VLLM_PORT="$aiplane_port"
+    export VLLM_API_KEY="${aiplane_replica_keys[$aiplane_r]}"
     export CUDA_VISIBLE_DEVICES="$aiplane_gpus"
     aiplane_workload
   ) >"$AIPLANE_JOB_DIR/replica-$aiplane_r.log" 2>&1 8>&- &
@@ -135,6 +191,21 @@ for ((aiplane_r = 0; aiplane_r < AIPLANE_REPLICAS; aiplane_r++)); do
   aiplane_await_listen "$aiplane_port"
 done
 aiplane_unlock_ports
+# As each replica ends, its endpoint file goes, and the worker clears the record's endpoint: a
+# dead replica's port may be taken by anyone next. wait -n (bash 4.3+) returns as any one ends.
 aiplane_status=0
-for aiplane_pid in "${aiplane_workload_pids[@]}"; do wait "$aiplane_pid" || aiplane_status=$?; done
+aiplane_left=${#aiplane_workload_pids[@]}
+while [ "$aiplane_left" -gt 0 ]; do
+  aiplane_code=0
+  wait -n || aiplane_code=$?
+  if [ "$aiplane_code" -ne 0 ]; then aiplane_status=$aiplane_code; fi
+  aiplane_left=0
+  for ((aiplane_r = 0; aiplane_r < ${#aiplane_workload_pids[@]}; aiplane_r++)); do
+    if kill -0 "${aiplane_workload_pids[$aiplane_r]}" 2>/dev/null; then
+      aiplane_left=$((aiplane_left + 1))
+    else
+      rm -f -- "$AIPLANE_JOB_DIR/endpoint.$aiplane_r"
+    fi
+  done
+done
 exit "$aiplane_status"
