@@ -11,3 +11,4 @@ export * from './request-context';
 export * from './route-controller';
 export * from './store-unavailable';
 export * from './hop-headers.rules';
+export * from './request.gate';
