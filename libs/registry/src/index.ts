@@ -5,3 +5,4 @@ export * from './redis.connection';
 export * from './registry.module';
 export * from './group.records';
 export * from './workload-auth';
+export * from './submission.admission';
