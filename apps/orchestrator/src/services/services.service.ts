@@ -293,7 +293,8 @@ function canonicalJson(value: unknown): string {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(',')}}`;
   }
-  return JSON.stringify(value) ?? 'null';
+  // A parsed JSON body holds no functions or undefined values, the cases JSON.stringify skips.
+  return JSON.stringify(value);
 }
 
 function outcomeIds(
