@@ -145,4 +145,11 @@ describe('the gateway’s edge (real app, stand-in upstreams)', () => {
     expect(answer.body).toContain(`larger than the ${String(CONTROL_BODY_LIMIT)} byte limit`);
     expect(upstream.forwarded()).toEqual([]);
   });
+
+  it('lets a client that uploads a whole 33 MiB create read its 413, not a reset connection', async () => {
+    const body = `{"recipe_name":"x","pad":"${' '.repeat(33 * 1024 * 1024)}"}`;
+    const answer = await send(gateway.url, 'POST', '/api/v1/services', '127.0.0.1', body);
+    expect(answer.status).toBe(413);
+    expect(upstream.forwarded()).toEqual([]);
+  });
 });

@@ -143,8 +143,24 @@ function answer(
     [REQUEST_ID_HEADER]: requestId,
     [OVERHEAD_HEADER]: formatMs(performance.now() - started),
   };
-  // The body is never read: closing the connection is cheaper than draining what a refused
-  // client may still be sending, and keeps it from being parsed as the next request.
+  // The connection ends after this answer, so the rest of the body is never parsed as a request.
   if (!req.complete) headers.connection = 'close';
   res.writeHead(refusal.status, headers).end(body);
+  if (!req.complete) discard(req);
+}
+
+/**
+ * A refused body is dropped unparsed as it arrives (a client still uploading would otherwise see
+ * its connection reset before it reads the answer), up to DISCARD_LIMIT; past that the connection
+ * is cut.
+ */
+export const DISCARD_LIMIT = 64 * 1024 * 1024;
+
+function discard(req: http.IncomingMessage): void {
+  let dropped = 0;
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > DISCARD_LIMIT) req.socket.destroy();
+  });
+  req.resume();
 }

@@ -129,10 +129,10 @@ describe('the orchestrator’s edge: token and body limit before the body (real 
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
       body,
-    }).catch((error: unknown) => error);
+    });
     const ms = performance.now() - started;
-    // The server may close the connection before the whole upload went out; either way nothing parsed it.
-    if (res instanceof Response) expect(res.status).toBe(413);
+    // The refused body is dropped as it arrives, so the client reads its answer, never a reset.
+    expect(res.status).toBe(413);
     expect(ms).toBeLessThan(1_000);
     // The orchestrator runs in this process: a parsed 20 MB body would cost far more than the upload.
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(80 * 1024 * 1024);
