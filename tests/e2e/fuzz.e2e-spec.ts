@@ -403,7 +403,7 @@ function fuzzCases(fixture: Fixture): fc.Arbitrary<FuzzCase> {
       .constantFrom<[string, unknown]>(
         ['A B', 'x'],
         ['1A', 'x'],
-        ['LD_PRELOAD', '/x'],
+        ['BASH_ENV', '/x'],
         ['SLURM_JOB_ID', '1'],
         ['A', 'x\u0000y'],
         ['A', 'x'.repeat(33 * 1024)],

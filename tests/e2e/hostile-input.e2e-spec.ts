@@ -387,7 +387,8 @@ describe('hostile input on real SLURM through the SSH tunnel', () => {
       ['33 KB value', withEnv({ VLLM_MODEL: 'x'.repeat(33 * 1024) }), '32768'],
       ['object value', withEnv({ VLLM_MODEL: { $gt: '' } }), 'environment.VLLM_MODEL'],
       ['array value', withEnv({ VLLM_MODEL: [`$(touch ${c})`] }), 'environment.VLLM_MODEL'],
-      // Names that are not identifiers, or that steer the shell, the linker or the scheduler.
+      // Names that are not identifiers, or that steer the shell or the scheduler (the linker's stay
+      // open: docs/security.md).
       ['name with ;', withEnv({ 'A;touch': 'x' }), 'environment'],
       ['name with space', withEnv({ 'A B': 'x' }), 'environment'],
       ['name with =', withEnv({ 'A=B': 'x' }), 'environment'],
@@ -396,7 +397,6 @@ describe('hostile input on real SLURM through the SSH tunnel', () => {
       ['name starting with a digit', withEnv({ '1A': 'x' }), 'environment'],
       ['BASH_FUNC_ import', withEnv({ 'BASH_FUNC_x%%': `() { touch ${c}; }` }), 'environment'],
       ['BASH_ENV', withEnv({ BASH_ENV: c }), 'BASH_ENV'],
-      ['LD_PRELOAD', withEnv({ LD_PRELOAD: c }), 'LD_PRELOAD'],
       ['PATH', withEnv({ PATH: canaryDir }), 'PATH'],
       ['SLURM_ variable', withEnv({ SLURM_JOB_ID: '1' }), 'SLURM_'],
       ['SBATCH_ variable', withEnv({ SBATCH_EXPORT: 'NONE' }), 'SBATCH_'],

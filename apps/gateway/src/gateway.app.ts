@@ -1,6 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { GATEWAY_PREFIX, pathPattern, routeIds } from '@aiplane/contracts';
-import { createHttpApp, JSON_BODY_LIMIT, PassThroughDispatcher, type Logger } from '@aiplane/server-kit';
+import { CONTROL_BODY_LIMIT, GATEWAY_PREFIX, pathPattern, routeIds } from '@aiplane/contracts';
+import { createHttpApp, PassThroughDispatcher, RequestGate, type Logger } from '@aiplane/server-kit';
 import { AppModule } from './app.module';
 import { OPENAI_ROOT_PATHS } from './openai/openai.controller';
 import type { GatewayConfig } from './gateway.config';
@@ -17,11 +17,17 @@ export async function createGatewayApp(
   config: GatewayConfig,
   logger: Logger,
 ): Promise<NestExpressApplication> {
-  const app = await createHttpApp(AppModule.forRoot(config, logger), { logger, bodyLimit: JSON_BODY_LIMIT });
+  // Only control-plane routes reach Nest: the data plane's larger bodies are streamed before it.
+  const app = await createHttpApp(AppModule.forRoot(config, logger), {
+    logger,
+    bodyLimit: CONTROL_BODY_LIMIT,
+  });
   app.setGlobalPrefix(API_PREFIX, { exclude: [...OUTSIDE_PREFIX, ...OPENAI_ROOT_PATHS] });
   // The data plane (root /v1, the per-service OpenAI and Qdrant forms, every table route with a
   // proxy path) never reaches Nest: it is streamed to the proxy from the server's request event.
   app.get(PassThroughDispatcher).install(app.getHttpServer());
+  // In front of everything, /docs included: Host (DNS rebinding) and declared body sizes.
+  new RequestGate({ hop: 'gateway', allowedHosts: config.allowedHosts }).install(app.getHttpServer());
   serveOpenApiDocs(app, buildOpenApiDocument(app));
   return app;
 }

@@ -13,6 +13,7 @@ describe('parseGatewayConfig', () => {
       ssh: undefined,
       upstreamTimeoutMs: 30_000,
       logLevel: 'info',
+      allowedHosts: ['localhost', '127.0.0.1', '[::1]'],
     });
   });
 
@@ -48,7 +49,31 @@ describe('parseGatewayConfig', () => {
       },
       upstreamTimeoutMs: 60_000,
       logLevel: 'debug',
+      allowedHosts: ['localhost', '127.0.0.1', '[::1]'],
     });
+  });
+
+  it('answers the loopback names, its own listen address and GATEWAY_ALLOWED_HOSTS', () => {
+    expect(
+      parseGatewayConfig({ GATEWAY_HOST: '10.0.0.5', GATEWAY_ALLOWED_HOSTS: ' Gateway.LAN, [fd00::1] ,' })
+        .allowedHosts,
+    ).toEqual(['localhost', '127.0.0.1', '[::1]', '10.0.0.5', 'gateway.lan', '[fd00::1]']);
+    expect(parseGatewayConfig({ GATEWAY_HOST: '0.0.0.0' }).allowedHosts).toEqual([
+      'localhost',
+      '127.0.0.1',
+      '[::1]',
+    ]);
+    expect(parseGatewayConfig({ GATEWAY_HOST: '::1' }).allowedHosts).toEqual([
+      'localhost',
+      '127.0.0.1',
+      '[::1]',
+    ]);
+  });
+
+  it('refuses a GATEWAY_ALLOWED_HOSTS entry that is not a host name', () => {
+    expect(() => parseGatewayConfig({ GATEWAY_ALLOWED_HOSTS: 'gateway.lan:8001' })).toThrow(
+      /GATEWAY_ALLOWED_HOSTS.*comma-separated host names/,
+    );
   });
 
   it('names every SSH variable that is missing in SSH mode', () => {

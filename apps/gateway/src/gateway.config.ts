@@ -28,6 +28,22 @@ export interface GatewayConfig {
   ssh: SshSettings | undefined;
   upstreamTimeoutMs: number;
   logLevel: string;
+  /**
+   * The `Host` names the gateway answers (lower case, no port; IPv6 in brackets): the loopback
+   * names, the address it listens on, and GATEWAY_ALLOWED_HOSTS. Any other is 421 (DNS rebinding).
+   */
+  allowedHosts: string[];
+}
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+const HOST_NAME =
+  /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$|^\[[0-9a-f:.]+\]$/;
+
+/** How a listen address is written in a Host header; nothing for a wildcard, which no client sends. */
+function hostOfListenAddress(address: string): string[] {
+  const lower = address.toLowerCase();
+  if (lower === '0.0.0.0' || lower === '::' || lower === '[::]') return [];
+  return [lower.includes(':') && !lower.startsWith('[') ? `[${lower}]` : lower];
 }
 
 const optionalText = z
@@ -72,6 +88,26 @@ const schema = z
     SSH_KEEPALIVE_MS: durationMsFromEnv.default(15_000),
     UPSTREAM_TIMEOUT_MS: durationMsFromEnv.default(30_000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Extra `Host` names to answer, comma-separated (a name the laptop gives the gateway). */
+    GATEWAY_ALLOWED_HOSTS: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((name) => name.trim().toLowerCase())
+          .filter((name) => name !== ''),
+      )
+      .pipe(
+        z.array(
+          z
+            .string()
+            .regex(
+              HOST_NAME,
+              'must be comma-separated host names (no port), such as gateway.lan or [fd00::1]',
+            ),
+        ),
+      ),
   })
   .superRefine((env, ctx) => {
     if (env.SSH_HOST === undefined) return;
@@ -108,6 +144,13 @@ const schema = z
           : undefined,
       upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
       logLevel: env.LOG_LEVEL,
+      allowedHosts: [
+        ...new Set([
+          ...LOOPBACK_NAMES,
+          ...hostOfListenAddress(env.GATEWAY_HOST),
+          ...env.GATEWAY_ALLOWED_HOSTS,
+        ]),
+      ],
     };
   });
 

@@ -213,6 +213,7 @@ describe('gateway → orchestrator and proxy over plain HTTP', () => {
       ORCHESTRATOR_TOKEN: TOKEN,
       PROXY_URL: proxy.url,
       UPSTREAM_TIMEOUT_MS: '1000',
+      GATEWAY_ALLOWED_HOSTS: 'aiplane.example.org',
     });
   });
 
@@ -339,14 +340,14 @@ describe('gateway → orchestrator and proxy over plain HTTP', () => {
   });
 
   it.each(['bad host', 'evil"}]', 'host:99999', 'a,b:1'])(
-    'answers 400 to the targets route for Host %p without calling the orchestrator',
+    // The gate refuses a Host it does not answer before any route (DNS rebinding, issue 10).
+    'answers 421 to the targets route for Host %p without calling the orchestrator',
     async (host) => {
       const answer = await rawGet(gateway, '/api/v1/services/targets', host);
-      expect(answer.status).toBe(400);
+      expect(answer.status).toBe(421);
       expect(JSON.parse(answer.text)).toMatchObject({
-        statusCode: 400,
-        error: 'Bad Request',
-        message: expect.stringMatching(/^Host must be a host name/) as unknown,
+        statusCode: 421,
+        message: expect.stringMatching(/host/i) as unknown,
       });
       expect(orchestrator.forwarded()).toHaveLength(0);
     },

@@ -1,4 +1,5 @@
 import { ConfigError } from '@aiplane/config';
+import { redactUrlCredentials } from '@aiplane/contracts';
 import { createLogger, listen } from '@aiplane/server-kit';
 import { createGatewayApp } from './gateway.app';
 import { loadGatewayConfig } from './gateway.config';
@@ -10,8 +11,8 @@ async function main(): Promise<void> {
   await listen(app, config.host, config.port, logger);
   logger.info(
     {
-      orchestrator: config.orchestratorSocket ?? config.orchestratorUrl,
-      proxy: config.proxySocket ?? config.proxyUrl,
+      orchestrator: config.orchestratorSocket ?? redactUrlCredentials(config.orchestratorUrl),
+      proxy: config.proxySocket ?? redactUrlCredentials(config.proxyUrl),
       transport: config.ssh ? `ssh ${config.ssh.user}@${config.ssh.host}:${String(config.ssh.port)}` : 'http',
       bearer_token: config.orchestratorToken ? 'set' : 'not set',
       proxy_token: config.proxyToken ? 'set' : 'not set',

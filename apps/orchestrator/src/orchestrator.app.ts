@@ -1,10 +1,11 @@
 import type { DynamicModule, Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { ORCHESTRATOR_PREFIX } from '@aiplane/contracts';
+import { CONTROL_BODY_LIMIT, ORCHESTRATOR_PREFIX } from '@aiplane/contracts';
 import {
   createHttpApp,
   keepAliveAgent,
   PassThroughDispatcher,
+  RequestGate,
   SOCKET_BASE_URL,
   UnixSocketAgent,
   type Logger,
@@ -31,7 +32,11 @@ export async function createOrchestratorApp(
   logger: Logger,
   options: OrchestratorAppOptions = {},
 ): Promise<NestExpressApplication> {
-  const app = await createHttpApp(options.module ?? AppModule.forRoot(config, logger), { logger });
+  // Only control-plane routes reach Nest: the data plane's larger bodies are streamed before it.
+  const app = await createHttpApp(options.module ?? AppModule.forRoot(config, logger), {
+    logger,
+    bodyLimit: CONTROL_BODY_LIMIT,
+  });
   app.setGlobalPrefix(ORCHESTRATOR_PREFIX.slice(1));
   const token = options.guard === false ? undefined : config.ORCHESTRATOR_TOKEN;
   const guard = token === undefined ? undefined : new BearerTokenGuard(token);
@@ -49,6 +54,12 @@ export async function createOrchestratorApp(
   });
   const server = app.getHttpServer();
   passThrough.install(server);
+  // In front of the pass-through and of Nest: the token, then the declared body size, are checked
+  // before a byte of the body is read (the guard stays, for routes served without this app).
+  new RequestGate({
+    hop: 'orchestrator',
+    ...(guard ? { refuse: (req) => guard.refusal(req.headers.authorization) } : {}),
+  }).install(server);
   server.once('close', () => {
     passThrough.close();
   });

@@ -58,6 +58,15 @@ const schema = z.object({
   HF_TIMEOUT_MS: durationMsFromEnv.default(10_000),
   /** How long Hub answers are reused; 0 turns the cache off. */
   HF_CACHE_MS: z.coerce.number().int().min(0).max(86_400_000).default(600_000),
+  // Per-deployment quotas (issue 10, item 11): over one, a create is 429 with Retry-After. The
+  // defaults stop a runaway client loop yet leave room for every e2e suite.
+  /** Services and groups holding resources at once; a rollover successor is the same service. */
+  QUOTA_MAX_SERVICES: z.coerce.number().int().min(1).max(100_000).default(32),
+  /** GPUs of all of them together (per-node GPUs × nodes). */
+  QUOTA_MAX_GPUS: z.coerce.number().int().min(0).max(1_000_000).default(64),
+  /** Node jobs of all of them together: bounds the scheduler calls one create can cause. */
+  QUOTA_MAX_NODES: z.coerce.number().int().min(1).max(100_000).default(64),
+  QUOTA_CREATES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(60),
 });
 
 const withDefaults = schema.transform((env) => ({

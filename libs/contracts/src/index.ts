@@ -11,3 +11,4 @@ export * from './vector-db';
 export * from './models';
 export * from './routes';
 export * from './data-plane';
+export * from './body-limits.rules';

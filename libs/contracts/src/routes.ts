@@ -108,7 +108,7 @@ export const ROUTES = {
     description:
       'Submits a SLURM job for the recipe. Recipes with `gpu_per_replica` create a replica group ' +
       '(gpu ÷ gpu_per_replica replicas per node) and return the group record.',
-    errors: plain(400, 404, 502),
+    errors: plain(400, 404, 413, 422, 429, 502),
   },
   'services.list': {
     method: 'GET',
@@ -167,7 +167,7 @@ export const ROUTES = {
     summary: 'Stop a service (recommended)',
     description:
       'Cancels the SLURM job; the record stays, with its history, for analysis. Cancelling twice is 200.',
-    errors: plain(400, 404, 502),
+    errors: plain(400, 404, 413, 502),
   },
   'services.stop': {
     method: 'DELETE',
@@ -268,7 +268,7 @@ export const ROUTES = {
     tag: 'service-groups',
     summary: 'Stop a replica group (recommended)',
     description: 'Cancels the job(s) of every replica; the record stays for analysis.',
-    errors: plain(400, 404, 502),
+    errors: plain(400, 404, 413, 502),
   },
   'serviceGroups.stop': {
     method: 'DELETE',

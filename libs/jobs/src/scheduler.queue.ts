@@ -65,6 +65,11 @@ export class SchedulerQueueClient {
   constructor(connection: ConnectionOptions, prefix: string) {
     this.queue = new Queue(SCHEDULER_QUEUE, { connection, prefix });
     this.events = new QueueEvents(SCHEDULER_QUEUE, { connection, prefix });
+    // An 'error' event without a listener throws and ends the process: a Redis restart or failover
+    // (its blocking reads are cut with UNBLOCKED) must cost the requests in flight, which fail
+    // with their own errors as 503s, not the orchestrator. Both reconnect by themselves.
+    this.queue.on('error', () => undefined);
+    this.events.on('error', () => undefined);
   }
 
   async ready(): Promise<void> {

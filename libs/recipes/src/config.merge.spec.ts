@@ -180,14 +180,21 @@ describe('mergeConfig', () => {
       'PS4',
       'PATH',
       'HOME',
-      'LD_PRELOAD',
-      'LD_LIBRARY_PATH',
-      'LD_AUDIT',
       'PROMPT_COMMAND',
     ])('rejects the reserved name %s', (name) => {
       const error = configError(() => mergeConfig(singleNode, { environment: { [name]: 'x' } }));
       expect(error.message).toMatch(new RegExp(`^environment: ${name} is reserved`));
     });
+
+    // CONTRACT.md: environment names stay open; the caller is the researcher (docs/security.md).
+    it.each(['PYTHONPATH', 'LD_LIBRARY_PATH', 'LD_PRELOAD', 'LD_AUDIT', 'CUDA_HOME', 'HF_HOME'])(
+      "passes the researcher's own %s through to the job",
+      (name) => {
+        expect(mergeConfig(singleNode, { environment: { [name]: '/opt/mine' } }).environment[name]).toBe(
+          '/opt/mine',
+        );
+      },
+    );
 
     it.each([
       ['VLLM_API_KEY', 'vllm', singleNode],

@@ -76,8 +76,11 @@ export const MODULE_PATTERN = /^[A-Za-z0-9_./+-]+$/;
 export const JOB_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
 export const JOB_DIR_PATTERN = /^\/[A-Za-z0-9_./-]{0,1023}$/;
 
-// Variables that steer the scheduler, the batch shell, the dynamic linker or the container runtime.
-// A user setting them would change how the job runs rather than what the workload does.
+// Variables that steer the scheduler, the generated batch shell or the container runtime, or that
+// aiplane sets itself: a value for them would be overwritten, or break the script aiplane writes.
+// PATH and HOME are the worker's, which starts sbatch with them. The dynamic linker's and the
+// interpreters' variables (LD_LIBRARY_PATH, LD_PRELOAD, PYTHONPATH, ...) stay open: the caller is the researcher, who sets these in their own jobs anyway
+// (docs/security.md, "Environment variables").
 const RESERVED_PREFIXES = [
   'SLURM_',
   'SBATCH_',
@@ -99,9 +102,6 @@ const RESERVED_NAMES: ReadonlySet<string> = new Set([
   'PS4',
   'PATH',
   'HOME',
-  'LD_PRELOAD',
-  'LD_LIBRARY_PATH',
-  'LD_AUDIT',
   'PROMPT_COMMAND',
 ]);
 

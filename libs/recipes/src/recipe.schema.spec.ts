@@ -88,9 +88,9 @@ describe('parseRecipe', () => {
     ],
     [
       'a reserved env name',
-      ['environment', 'LD_PRELOAD'],
-      '/x.so',
-      'environment.LD_PRELOAD: LD_PRELOAD is reserved',
+      ['environment', 'BASH_ENV'],
+      '/x.sh',
+      'environment.BASH_ENV: BASH_ENV is reserved',
     ],
     ['an invalid env name', ['environment', 'MY-VAR'], 'x', 'environment.MY-VAR: invalid key'],
     [

@@ -8,3 +8,4 @@ export * from './redis-safety.probe';
 export * from './registry.module';
 export * from './group.records';
 export * from './workload-auth';
+export * from './submission.admission';

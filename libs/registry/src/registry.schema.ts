@@ -18,6 +18,7 @@ export const submissionSchema = z.object({
   created_at: z.string(),
   job_id: z.string().optional(),
   api_keys: apiKeysSchema.optional(),
+  body_sha256: z.string().optional(),
 }) satisfies z.ZodType<Submission>;
 
 export const storedGroupSchema = z.object({

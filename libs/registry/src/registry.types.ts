@@ -18,6 +18,8 @@ export interface Submission {
    * adopts an already submitted job knows the key that job was started with. Dropped with the config.
    */
   api_keys?: string[];
+  /** sha256 of the create's canonical body: the same Idempotency-Key with another body is refused. */
+  body_sha256?: string;
 }
 
 /** A service as stored: the public record's fields plus what the control plane needs internally. */

@@ -15,6 +15,12 @@ import {
   storedGroupSchema,
   submissionSchema,
 } from './registry.schema';
+import {
+  ADMIT_SUBMISSION_LUA,
+  parseAdmission,
+  type AdmissionOutcome,
+  type AdmissionRequest,
+} from './submission.admission';
 import type {
   SchedulerObservation,
   StoredGroup,
@@ -119,6 +125,12 @@ export class ServiceRegistry {
   private get activeKey(): string {
     return `${this.prefix}:services:active`;
   }
+  private get quotaLedgerKey(): string {
+    return `${this.prefix}:quota:held`;
+  }
+  private get recentCreatesKey(): string {
+    return `${this.prefix}:quota:recent-creates`;
+  }
   private get changesChannel(): string {
     return registryChangesChannel(this.prefix);
   }
@@ -126,6 +138,44 @@ export class ServiceRegistry {
   async createSubmission(submission: Submission): Promise<void> {
     const key = this.submissionKey(submission.id);
     await this.redis.set(key, JSON.stringify(submission), 'EX', SUBMISSION_TTL_S, 'NX');
+  }
+
+  /**
+   * Writes the submission if the same Idempotency-Key has not named one yet and the deployment's
+   * quotas allow it, all in one script (submission.admission.ts). Throws the store's own error
+   * (OOM, READONLY, MISCONF, connection lost) when it refused, with nothing written.
+   */
+  async admitSubmission(request: AdmissionRequest): Promise<AdmissionOutcome> {
+    const reply = await this.redis.eval(
+      ADMIT_SUBMISSION_LUA,
+      4,
+      this.submissionKey(request.submissionId),
+      this.quotaLedgerKey,
+      this.recentCreatesKey,
+      this.activeKey,
+      String(request.now),
+      request.submissionId,
+      request.document,
+      String(SUBMISSION_TTL_S),
+      request.bodySha256,
+      String(request.gpus),
+      String(request.nodes),
+      String(request.limits.maxServices),
+      String(request.limits.maxGpus),
+      String(request.limits.maxNodes),
+      String(request.limits.createsPerMinute),
+      String(request.now + request.holdMs),
+      `${this.prefix}:service:`,
+    );
+    return parseAdmission(reply);
+  }
+
+  /**
+   * Takes back an admitted submission no job will ever read: its record and its quota hold. It
+   * stays among the recent creates, which bound attempts, not services.
+   */
+  async withdrawSubmission(id: string): Promise<void> {
+    await this.redis.multi().del(this.submissionKey(id)).hdel(this.quotaLedgerKey, id).exec();
   }
 
   async getSubmission(id: string): Promise<Submission | undefined> {

@@ -26,8 +26,13 @@ import { prepareSocketPath } from './socket-path.rules';
 
 export interface HttpAppOptions {
   logger: Logger;
-  /** Largest accepted JSON body (default JSON_BODY_LIMIT); bigger ones get 413 before any parsing work. */
-  bodyLimit?: string;
+  /**
+   * Largest accepted JSON body (default JSON_BODY_LIMIT), bytes or `'32mb'`: a bigger declared
+   * length is 413 before any reading, a chunked body is counted as it arrives. The gateway and the
+   * orchestrator pass CONTROL_BODY_LIMIT: their data plane never reaches Nest (RequestGate,
+   * PassThroughDispatcher).
+   */
+  bodyLimit?: string | number;
 }
 
 function flatten(errors: ValidationError[], parent = ''): string[] {

@@ -10,6 +10,8 @@ export class AppError extends Error {
     readonly error: string,
     message: string,
     readonly details: Record<string, unknown> = {},
+    /** Sent as `Retry-After` (seconds): when the same request may succeed. */
+    readonly retryAfterS?: number,
   ) {
     super(message);
     this.name = new.target.name;
@@ -53,8 +55,22 @@ export class UpstreamError extends AppError {
 }
 
 export class UnavailableError extends AppError {
+  constructor(message: string, details?: Record<string, unknown>, retryAfterS?: number) {
+    super(HttpStatus.SERVICE_UNAVAILABLE, 'Service Unavailable', message, details, retryAfterS);
+  }
+}
+
+/** The same key already named a request with another body: replaying it would hide the change. */
+export class UnprocessableEntityError extends AppError {
   constructor(message: string, details?: Record<string, unknown>) {
-    super(HttpStatus.SERVICE_UNAVAILABLE, 'Service Unavailable', message, details);
+    super(HttpStatus.UNPROCESSABLE_ENTITY, 'Unprocessable Entity', message, details);
+  }
+}
+
+/** Over a quota: the request may succeed after `retryAfterS` seconds. */
+export class TooManyRequestsError extends AppError {
+  constructor(message: string, retryAfterS: number, details?: Record<string, unknown>) {
+    super(HttpStatus.TOO_MANY_REQUESTS, 'Too Many Requests', message, details, retryAfterS);
   }
 }
 

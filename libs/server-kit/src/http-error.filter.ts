@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import type { ErrorBody } from '@aiplane/contracts';
 import { AppError } from './errors';
 import { currentRequestId } from './request-context';
-import { isStoreUnavailable, STORE_UNAVAILABLE_MESSAGE } from './store-unavailable';
+import { isStoreUnavailable, STORE_RETRY_AFTER_S, storeUnavailableMessage } from './store-unavailable';
 import type { Logger } from './logging';
 
 const REASONS: Readonly<Record<number, string>> = {
@@ -43,10 +43,12 @@ export class HttpErrorFilter implements ExceptionFilter {
     let status: number = HttpStatus.INTERNAL_SERVER_ERROR;
     let message = 'Internal server error; the request id identifies it in the logs';
     let extra: Record<string, unknown> = {};
+    let retryAfterS: number | undefined;
     if (exception instanceof AppError) {
       status = exception.status;
       message = exception.message;
       extra = exception.details;
+      retryAfterS = exception.retryAfterS;
     } else if (exception instanceof HttpException) {
       status = exception.getStatus();
       message = messageOf(exception.getResponse(), exception.message);
@@ -55,7 +57,8 @@ export class HttpErrorFilter implements ExceptionFilter {
       message = clientErrorMessage(exception);
     } else if (isStoreUnavailable(exception)) {
       status = HttpStatus.SERVICE_UNAVAILABLE;
-      message = STORE_UNAVAILABLE_MESSAGE;
+      message = storeUnavailableMessage(exception);
+      retryAfterS = STORE_RETRY_AFTER_S;
       this.logger.warn({ err: exception }, 'record store unreachable');
     } else {
       this.logger.error({ err: exception }, 'unhandled error');
@@ -74,6 +77,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     };
     const requestId = currentRequestId();
     if (requestId) body.request_id = requestId;
+    if (retryAfterS !== undefined) res.setHeader('retry-after', String(Math.max(1, Math.ceil(retryAfterS))));
     res.status(status).json(body);
   }
 }

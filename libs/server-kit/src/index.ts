@@ -14,3 +14,4 @@ export * from './hop-headers.rules';
 export * from './private-files.errors';
 export * from './private-files.storage';
 export * from './socket-path.rules';
+export * from './request.gate';

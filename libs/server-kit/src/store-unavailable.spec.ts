@@ -4,10 +4,19 @@ import { HttpErrorFilter } from './http-error.filter';
 import type { Logger } from './logging';
 import { isStoreUnavailable, STORE_UNAVAILABLE_MESSAGE } from './store-unavailable';
 
-function answer(exception: unknown): { status: number; body: Record<string, unknown>; warned: number } {
-  const sent = { status: 0, body: {} as Record<string, unknown> };
+function answer(exception: unknown): {
+  status: number;
+  body: Record<string, unknown>;
+  warned: number;
+  headers: Record<string, string>;
+} {
+  const sent = { status: 0, body: {} as Record<string, unknown>, headers: {} as Record<string, string> };
   const res = {
     headersSent: false,
+    setHeader(name: string, value: string) {
+      sent.headers[name] = value;
+      return this;
+    },
     status(code: number) {
       sent.status = code;
       return this;
@@ -29,6 +38,14 @@ describe('isStoreUnavailable', () => {
     ['the client gave up reconnecting', new MaxRetriesPerRequestError(2)],
     ['the connection was closed under the command', new Error('Connection is closed.')],
     ['Redis is replaying its AOF', new Error('LOADING Redis is loading the dataset in memory')],
+    ['Redis is out of memory', new Error("OOM command not allowed when used memory > 'maxmemory'.")],
+    ['Redis is a replica', new Error("READONLY You can't write against a read only replica.")],
+    [
+      'Redis cannot save',
+      new Error(
+        'MISCONF Redis is configured to save RDB snapshots, but it is currently not able to persist on disk.',
+      ),
+    ],
   ])('recognises %s', (_why, error) => {
     expect(isStoreUnavailable(error)).toBe(true);
   });
@@ -44,7 +61,7 @@ describe('isStoreUnavailable', () => {
 
 describe('HttpErrorFilter and an unreachable store', () => {
   it('answers 503 with a message a person can act on, and logs a warning, not an error', () => {
-    const { status, body, warned } = answer(new MaxRetriesPerRequestError(2));
+    const { status, body, warned, headers } = answer(new MaxRetriesPerRequestError(2));
     expect(status).toBe(503);
     expect(body).toMatchObject({
       success: false,
@@ -53,6 +70,21 @@ describe('HttpErrorFilter and an unreachable store', () => {
       message: STORE_UNAVAILABLE_MESSAGE,
     });
     expect(warned).toBe(1);
+    expect(headers).toEqual({ 'retry-after': '5' });
+  });
+
+  it.each([
+    [
+      "OOM command not allowed when used memory > 'maxmemory'.",
+      /out of memory and refuses writes; nothing was changed/,
+    ],
+    ["READONLY You can't write against a read only replica.", /read-only replica/],
+    ['MISCONF Redis is configured to save RDB snapshots', /cannot save to disk/],
+  ])('says which refusal %s is, with Retry-After', (text, message) => {
+    const { status, body, headers } = answer(new Error(text));
+    expect(status).toBe(503);
+    expect(body.message).toMatch(message);
+    expect(headers['retry-after']).toBe('5');
   });
 
   it('still hides unknown errors behind a 500', () => {

@@ -7,13 +7,17 @@ const ERROR_MEANINGS: Readonly<Record<number, string>> = {
   400: 'Invalid path parameter, query parameter or body (unknown fields are rejected); the message says which',
   404: 'No such service, group, recipe, collection or model',
   409: 'Already exists',
+  413: 'The body is larger than the route allows (1 MiB; 32 MiB for vector upserts and the Qdrant pass-through), refused before it is read',
+  421: 'The Host header names neither localhost, 127.0.0.1, [::1] nor a name in GATEWAY_ALLOWED_HOSTS (DNS rebinding), or is missing',
+  422: 'The Idempotency-Key was already used for a create with a different body',
+  429: 'A quota of the deployment is reached (services, GPUs, node jobs or creates per minute); see Retry-After and the message',
   502: 'The orchestrator, the workload or the Hugging Face Hub answered with an error',
-  503: 'The orchestrator is unreachable (SSH tunnel down, orchestrator stopped) or the service is not ready',
+  503: 'The orchestrator is unreachable (SSH tunnel down, orchestrator stopped), its record store refuses writes (see Retry-After), or the service is not ready',
   504: 'The orchestrator did not start answering within UPSTREAM_TIMEOUT_MS',
 };
 
-/** Every forwarded route can meet an unreachable or silent orchestrator. */
-const DEFAULT_ERRORS = [503, 504];
+/** Every forwarded route can meet an unreachable or silent orchestrator, and the Host check. */
+const DEFAULT_ERRORS = [421, 503, 504];
 
 /** Control-plane errors: every one is `{statusCode, error, message}`. */
 export function ApiErrors(...statuses: number[]): MethodDecorator & ClassDecorator {
@@ -33,7 +37,7 @@ export function ApiDataPlaneErrors(...statuses: number[]): MethodDecorator & Cla
   const upstream = [...new Set([404, 502, 503, ...statuses])].sort((a, b) => a - b);
   return applyDecorators(
     ApiExtraModels(DataPlaneErrorDto, ErrorBodyDto),
-    ...[400, 504].map((status) =>
+    ...[400, 413, 421, 504].map((status) =>
       ApiResponse({ status, description: ERROR_MEANINGS[status] ?? 'Error', type: ErrorBodyDto }),
     ),
     ...upstream.map((status) =>

@@ -18,10 +18,18 @@ import {
   type ServiceSummary,
 } from '@aiplane/contracts';
 import type { CreateServiceDto } from '@aiplane/http-api';
-import { SchedulerQueueClient } from '@aiplane/jobs';
-import { ConfigError, mergeConfig, RecipeCatalogue } from '@aiplane/recipes';
+import { JobWaitTimeoutError, SchedulerQueueClient } from '@aiplane/jobs';
+import {
+  ConfigError,
+  mergeConfig,
+  RecipeCatalogue,
+  type EffectiveConfig,
+  type Recipe,
+} from '@aiplane/recipes';
 import {
   ServiceRegistry,
+  type AdmissionOutcome,
+  type QuotaName,
   toGroupRecord,
   toServiceRecord,
   type GroupView,
@@ -31,7 +39,10 @@ import {
 import {
   BadRequestError,
   NotFoundError,
+  TooManyRequestsError,
+  UnprocessableEntityError,
   currentRequestId,
+  isStoreUnavailable,
   newRequestId,
   openPrivateFile,
   UnsafePathError,
@@ -70,26 +81,62 @@ export class ServicesService {
       );
     }
     const config = toPlainConfig(request.config);
-    try {
-      // Validated here so a bad config is a 400 now rather than a failed job later.
-      mergeConfig(recipe, config);
-    } catch (error) {
-      if (error instanceof ConfigError) throw new BadRequestError(error.message);
-      throw error;
-    }
+    const effective = validatedConfig(recipe, config);
     const submissionId = idempotencyKey
       ? createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)
       : randomUUID().replaceAll('-', '');
     const requestId = currentRequestId() ?? newRequestId();
-    await this.registry.createSubmission({
-      id: submissionId,
-      recipe_name: recipe.path,
-      config,
-      request_id: requestId,
-      created_at: new Date().toISOString(),
+    const { nodes, gpu } = effective.resources;
+    const bodySha256 = createHash('sha256')
+      .update(canonicalJson({ recipe_name: recipe.path, config }))
+      .digest('hex');
+    const now = Date.now();
+    const outcome = await this.registry.admitSubmission({
+      submissionId,
+      document: JSON.stringify({
+        id: submissionId,
+        recipe_name: recipe.path,
+        config,
+        request_id: requestId,
+        created_at: new Date(now).toISOString(),
+        body_sha256: bodySha256,
+      }),
+      bodySha256,
+      gpus: gpu * nodes,
+      nodes,
+      limits: {
+        maxServices: this.config.QUOTA_MAX_SERVICES,
+        maxGpus: this.config.QUOTA_MAX_GPUS,
+        maxNodes: this.config.QUOTA_MAX_NODES,
+        createsPerMinute: this.config.QUOTA_CREATES_PER_MINUTE,
+      },
+      // Long enough for the worker to submit it (and retry once) before its jobs must carry it.
+      holdMs: 2 * this.config.SCHEDULER_WAIT_MS + 60_000,
+      now,
     });
+    if (outcome.kind === 'conflict') {
+      throw new UnprocessableEntityError(
+        'This Idempotency-Key was already used for a create with a different body; use a new key for a different request, or resend the original body to get its service',
+      );
+    }
+    if (outcome.kind === 'over') throw overQuota(outcome, { gpus: gpu * nodes, nodes });
     const { serviceId } = await this.schedule(
-      () => this.queue.submit({ submissionId, requestId }, this.config.SCHEDULER_WAIT_MS),
+      async () => {
+        try {
+          return await this.queue.submit({ submissionId, requestId }, this.config.SCHEDULER_WAIT_MS);
+        } catch (error) {
+          // The store refused the enqueue, or no worker took the job and it was withdrawn: no job
+          // will ever read this submission, so take it back (and its quota) rather than leave it
+          // half done. Best effort: the store may refuse that too. It still counts as a create.
+          if (
+            outcome.kind === 'created' &&
+            (isStoreUnavailable(error) || error instanceof JobWaitTimeoutError)
+          ) {
+            await this.registry.withdrawSubmission(submissionId).catch(() => undefined);
+          }
+          throw error;
+        }
+      },
       // An sbatch whose answer was lost may have gone through; the same key adopts that job.
       'the job may still have been submitted: retry with the same Idempotency-Key to get it rather than a second one',
     );
@@ -204,6 +251,59 @@ export class ServicesService {
       throw clientErrorFor(error, ifUnanswered);
     }
   }
+}
+
+/** Validated here so a bad config is a 400 now rather than a failed job later. */
+function validatedConfig(recipe: Recipe, config: ServiceConfig): EffectiveConfig {
+  try {
+    return mergeConfig(recipe, config);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new BadRequestError(error.message);
+    throw error;
+  }
+}
+
+const QUOTA_WORDING: Readonly<Record<QuotaName, { env: string; what: string }>> = {
+  services: { env: 'QUOTA_MAX_SERVICES', what: 'services and groups running or queued' },
+  gpus: { env: 'QUOTA_MAX_GPUS', what: 'GPUs held by running or queued services' },
+  nodes: { env: 'QUOTA_MAX_NODES', what: 'node jobs of running or queued services' },
+  creates_per_minute: { env: 'QUOTA_CREATES_PER_MINUTE', what: 'creates in the last minute' },
+};
+
+/** A 429 that names the quota, what is in use, what this request asks for, and when to retry. */
+function overQuota(
+  outcome: Extract<AdmissionOutcome, { kind: 'over' }>,
+  asked: { gpus: number; nodes: number },
+): TooManyRequestsError {
+  const { env, what } = QUOTA_WORDING[outcome.quota];
+  const wants =
+    outcome.quota === 'gpus'
+      ? ` and this request asks for ${String(asked.gpus)} more`
+      : outcome.quota === 'nodes'
+        ? ` and this request asks for ${String(asked.nodes)} more`
+        : '';
+  const remedy =
+    outcome.quota === 'creates_per_minute'
+      ? `retry in ${String(outcome.retryAfterS)} s`
+      : 'cancel a service or ask the operator to raise it';
+  return new TooManyRequestsError(
+    `Quota ${env} = ${String(outcome.limit)} reached: ${String(outcome.used)} ${what}${wants}; nothing was submitted (${remedy})`,
+    outcome.retryAfterS,
+    { quota: outcome.quota, limit: outcome.limit, in_use: outcome.used },
+  );
+}
+
+/** JSON with object keys sorted at every level: the same body, however its keys were ordered. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, inner]) => inner !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(',')}}`;
+  }
+  // A parsed JSON body holds no functions or undefined values, the cases JSON.stringify skips.
+  return JSON.stringify(value);
 }
 
 function outcomeIds(
