@@ -54,3 +54,20 @@ describe("records clients see leave the workload's API key out", () => {
     expectNoKey(toGroupSummary(view));
   });
 });
+
+describe('a replica whose endpoint was cleared', () => {
+  it('keeps the id it had while it served (the port it last listened on), and shows as failed', () => {
+    const view = groupView();
+    const dead = {
+      index: 0,
+      gpu_ids: ['0'],
+      endpoint: null,
+      ready: false,
+      seen_ready: true,
+      last_port: 8001,
+    };
+    view.jobs[1] = { ...view.jobs[1]!, replicas: [dead], scheduler_state: 'RUNNING' };
+    const status = toGroupStatus(view);
+    expect(status.replica_statuses[1]).toMatchObject({ id: '8:8001', status: 'failed', healthy: false });
+  });
+});

@@ -16,7 +16,7 @@ function portOf(endpoint: string | null): number | null {
 export function replicaRecords({ jobs }: GroupView): ReplicaRecord[] {
   return jobs.flatMap((job) =>
     job.replicas.map((replica) => {
-      const port = portOf(replica.endpoint);
+      const port = portOf(replica.endpoint) ?? replica.last_port ?? null;
       return {
         id: replicaIdOf(job.job_id, port, replica.index),
         job_id: job.job_id,

@@ -63,6 +63,8 @@ export interface StoredReplica {
   ready: boolean;
   /** Whether it ever answered: a replica that stops answering afterwards has failed. */
   seen_ready: boolean;
+  /** The port it last listened on, kept once its endpoint is cleared: a replica's id must not change when it dies. */
+  last_port?: number;
 }
 
 export interface StoredGroup {

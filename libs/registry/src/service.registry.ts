@@ -316,6 +316,7 @@ export class ServiceRegistry {
     if (observation.endpoint !== undefined) fields.endpoint = observation.endpoint ?? '';
     for (const [index, endpoint] of Object.entries(observation.replicaEndpoints ?? {})) {
       fields[`r${index}_endpoint`] = endpoint ?? '';
+      if (endpoint !== null) fields[`r${index}_port`] = new URL(endpoint).port;
       // A replica that ended is not ready; having been seen ready, it now counts as failed.
       if (endpoint === null) fields[`r${index}_ready`] = '0';
     }
@@ -420,6 +421,7 @@ function serialise(service: StoredService): Record<string, string> {
         [`r${replica.index}_endpoint`, replica.endpoint ?? ''],
         [`r${replica.index}_ready`, replica.ready ? '1' : '0'],
         [`r${replica.index}_seen_ready`, replica.seen_ready ? '1' : '0'],
+        ...(replica.last_port === undefined ? [] : [[`r${replica.index}_port`, String(replica.last_port)]]),
       ]),
     ),
   };
@@ -433,7 +435,13 @@ function deserialiseReplicas(key: string, hash: Record<string, string>): StoredR
     endpoint: orNull(hash[`r${index}_endpoint`]),
     ready: hash[`r${index}_ready`] === '1',
     seen_ready: hash[`r${index}_seen_ready`] === '1',
+    ...lastPort(hash[`r${index}_port`]),
   }));
+}
+
+function lastPort(value: string | undefined): { last_port?: number } {
+  const port = Number(value);
+  return value !== undefined && Number.isInteger(port) && port > 0 ? { last_port: port } : {};
 }
 
 function orNull(value: string | undefined): string | null {
