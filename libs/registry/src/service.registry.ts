@@ -417,11 +417,13 @@ function serialise(service: StoredService): Record<string, string> {
     replica_gpus: JSON.stringify(service.replicas.map((replica) => replica.gpu_ids)),
     ...(service.api_key === undefined ? {} : { api_key: service.api_key }),
     ...Object.fromEntries(
-      service.replicas.flatMap((replica) => [
+      service.replicas.flatMap((replica): [string, string][] => [
         [`r${replica.index}_endpoint`, replica.endpoint ?? ''],
         [`r${replica.index}_ready`, replica.ready ? '1' : '0'],
         [`r${replica.index}_seen_ready`, replica.seen_ready ? '1' : '0'],
-        ...(replica.last_port === undefined ? [] : [[`r${replica.index}_port`, String(replica.last_port)]]),
+        ...(replica.last_port === undefined
+          ? []
+          : [[`r${replica.index}_port`, String(replica.last_port)] as [string, string]]),
       ]),
     ),
   };
