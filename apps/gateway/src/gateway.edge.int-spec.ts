@@ -152,4 +152,49 @@ describe('the gateway’s edge (real app, stand-in upstreams)', () => {
     expect(answer.status).toBe(413);
     expect(upstream.forwarded()).toEqual([]);
   });
+
+  it.each([
+    ['POST', '/v1/chat/completions'],
+    ['PUT', '/api/v1/vector-db/9/qdrant/collections/docs/points'],
+  ])(
+    'reads a whole 33 MiB %s %s upload after its 413, then serves the next request on the same connection',
+    async (method, path) => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const sockets = new Set<net.Socket>();
+      const ask = (verb: string, target: string, body?: string): Promise<Answer> =>
+        new Promise((resolve, reject) => {
+          const req = http.request({
+            host: '127.0.0.1',
+            port: Number(new URL(gateway.url).port),
+            method: verb,
+            path: target,
+            agent,
+            headers:
+              body === undefined
+                ? {}
+                : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          });
+          req.on('socket', (socket) => sockets.add(socket));
+          req.on('response', (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (text += chunk));
+            res.on('end', () => {
+              resolve({ status: res.statusCode ?? 0, body: text });
+            });
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+      try {
+        const oversized = `{"model":"m","pad":"${' '.repeat(33 * 1024 * 1024)}"}`;
+        expect((await ask(method, path, oversized)).status).toBe(413);
+        expect((await ask('GET', '/api/v1/services')).status).toBe(200);
+        expect(sockets.size).toBe(1);
+        expect(upstream.forwarded().filter((request) => request.method !== 'GET')).toEqual([]);
+      } finally {
+        agent.destroy();
+      }
+    },
+  );
 });

@@ -14,4 +14,5 @@ export * from './hop-headers.rules';
 export * from './private-files.errors';
 export * from './private-files.storage';
 export * from './socket-path.rules';
+export * from './refused-body.rules';
 export * from './request.gate';

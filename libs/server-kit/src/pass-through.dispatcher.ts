@@ -11,6 +11,7 @@ import {
   type PassThroughKind,
 } from '@aiplane/contracts';
 import { HOP_BY_HOP_HEADERS } from './hop-headers.rules';
+import { dropUnreadBody } from './refused-body.rules';
 import { acceptRequestId, REQUEST_ID_HEADER } from './request-context';
 
 /** Where a hop streams its data-plane requests: the proxy, over HTTP or an SSH channel. */
@@ -327,10 +328,8 @@ export class PassThroughDispatcher {
       [REQUEST_ID_HEADER]: requestId,
       [OVERHEAD_HEADER]: formatMs(performance.now() - started),
     };
-    // An unread body would otherwise be parsed as the next request on this connection.
-    if (!req.complete) headers.connection = 'close';
+    dropUnreadBody(req, headers, status);
     res.writeHead(status, headers).end(body);
-    if (!req.complete) req.resume();
   }
 }
 

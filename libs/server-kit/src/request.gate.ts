@@ -10,6 +10,7 @@ import {
   type PassThroughKind,
 } from '@aiplane/contracts';
 import { formatMs, passThroughErrorBody } from './pass-through.dispatcher';
+import { dropUnreadBody } from './refused-body.rules';
 import { acceptRequestId, REQUEST_ID_HEADER } from './request-context';
 
 /** The names a local-only hop answers to whatever else is configured; any port. */
@@ -143,24 +144,6 @@ function answer(
     [REQUEST_ID_HEADER]: requestId,
     [OVERHEAD_HEADER]: formatMs(performance.now() - started),
   };
-  // The connection ends after this answer, so the rest of the body is never parsed as a request.
-  if (!req.complete) headers.connection = 'close';
+  dropUnreadBody(req, headers, refusal.status);
   res.writeHead(refusal.status, headers).end(body);
-  if (!req.complete) discard(req);
-}
-
-/**
- * A refused body is dropped unparsed as it arrives (a client still uploading would otherwise see
- * its connection reset before it reads the answer), up to DISCARD_LIMIT; past that the connection
- * is cut.
- */
-export const DISCARD_LIMIT = 64 * 1024 * 1024;
-
-function discard(req: http.IncomingMessage): void {
-  let dropped = 0;
-  req.on('data', (chunk: Buffer) => {
-    dropped += chunk.length;
-    if (dropped > DISCARD_LIMIT) req.socket.destroy();
-  });
-  req.resume();
 }

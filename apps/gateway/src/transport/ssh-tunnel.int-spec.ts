@@ -17,7 +17,7 @@ import { SshTunnel, type SshTunnelOptions } from './ssh-tunnel';
  */
 
 const INFRA_ENV = '/var/tmp/aiplane-infra/env';
-const TOKEN = 'int-token';
+const TOKEN = 'int-token-0123456789abcdef0123456789';
 
 interface SshEnv {
   SSH_HOST: string;

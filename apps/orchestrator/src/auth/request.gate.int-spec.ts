@@ -8,7 +8,7 @@ import { StandInProxy } from '../testing/stand-in-proxy';
 // Issue 10, item 5: the token and the body limit are checked before a byte of the body is read.
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `int-orch-gate-${process.pid}`;
-const TOKEN = 'orchestrator-token-0123456789';
+const TOKEN = 'orchestrator-token-0123456789abcdef0123';
 const TWENTY_MB = 20 * 1000 * 1000;
 
 interface RawAnswer {

@@ -32,6 +32,9 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
   throw new Error(`timed out waiting until ${what}`);
 }
 
+// The apps refuse a Redis without a password.
+const PASSWORD = 'store-refusal-password-0123456789abcdef';
+
 describe('creates against a record store that refuses writes (private redis-server)', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'aiplane-store-refusal-'));
   // Redis saves into this directory (a protected setting Redis 7 will not change at run time):
@@ -45,7 +48,20 @@ describe('creates against a record store that refuses writes (private redis-serv
   function startServer(): void {
     server = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', data, '--save', '', '--appendonly', 'no'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--requirepass',
+        PASSWORD,
+        '--dir',
+        data,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ],
       { stdio: 'ignore' },
     );
   }
@@ -54,14 +70,20 @@ describe('creates against a record store that refuses writes (private redis-serv
     mkdirSync(data);
     port = await freePort();
     startServer();
-    admin = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+    admin = new Redis({
+      port,
+      host: '127.0.0.1',
+      password: PASSWORD,
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+    });
     await until('redis answers', async () => {
       if (admin.status === 'wait') await admin.connect();
       await admin.ping();
       return true;
     });
     orchestrator = await startOrchestrator({
-      REDIS_URL: `redis://127.0.0.1:${String(port)}`,
+      REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:${String(port)}`,
       REDIS_PREFIX: 'refusal',
       SCHEDULER_WAIT_MS: '100',
     });
