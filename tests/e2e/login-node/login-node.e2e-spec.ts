@@ -75,7 +75,6 @@ describe('login node: the stack as an unprivileged user, attacked by another', (
     assertCheckoutReadable(a);
     assertCheckoutReadable(b);
     stackA = await startUserStack(a, {
-      redisUrl: infra.redisUrl,
       redisPrefix: `e2e-login-a-${run}`,
       slurmPartition: infra.slurmPartition,
     });
@@ -140,7 +139,6 @@ describe('login node: the stack as an unprivileged user, attacked by another', (
   it("runs B's own stack beside A's: each serves its own services and sees none of the other's", async () => {
     const infra = readInfra();
     stackB = await startUserStack(b, {
-      redisUrl: infra.redisUrl,
       redisPrefix: `e2e-login-b-${run}`,
       slurmPartition: infra.slurmPartition,
     });

@@ -93,12 +93,11 @@ const CLUSTER = /On-cluster clients: (\S+) \(orchestrator (http:\/\/\S+)\)/;
  */
 export async function startUserStack(
   user: UnixUser,
-  options: { redisUrl: string; redisPrefix: string; slurmPartition: string },
+  options: { redisPrefix: string; slurmPartition: string },
   timeoutMs = 90_000,
 ): Promise<UserStack> {
   const env = {
     AIPLANE_ROOT: ROOT,
-    REDIS_URL: options.redisUrl,
     REDIS_PREFIX: options.redisPrefix,
     SCHEDULER: 'slurm',
     SLURM_PARTITION: options.slurmPartition,
