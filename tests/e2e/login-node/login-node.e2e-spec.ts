@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { lstatSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { apiClient, readInfra, waitForStatus, type Api } from '@aiplane/testing';
+import { apiClient, readInfra, ROOT, waitForStatus, type Api } from '@aiplane/testing';
 import { ATTACKS, type Target } from './attack.catalogue';
 import {
   assertCheckoutReadable,
@@ -104,6 +104,8 @@ describe('login node: the stack as an unprivileged user, attacked by another', (
   /** B's dir that B points A's port-lock path at, hoping A's jobs put their lock there. */
   const plant = `/tmp/aiplane-plant-${run}`;
   const lockPath = (user: UnixUser): string => `/tmp/aiplane-${String(user.uid)}`;
+  /** Other dirs B makes in /tmp, removed in afterAll. */
+  const made: string[] = [plant];
 
   async function cancelAll(stack: UserStack | undefined): Promise<void> {
     if (stack === undefined) return;
@@ -199,7 +201,7 @@ describe('login node: the stack as an unprivileged user, attacked by another', (
       await stackA?.stop();
       for (const user of users) removeUser(user);
       for (const user of users) rmSync(lockPath(user), { recursive: true, force: true });
-      rmSync(plant, { recursive: true, force: true });
+      for (const dir of made) rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -311,10 +313,11 @@ describe('login node: the stack as an unprivileged user, attacked by another', (
       expect(created.body.total_replicas).toBe(2);
       const group = created.body.id;
       let status: GroupStatus | undefined;
-      for (let deadline = Date.now() + 90_000; Date.now() < deadline; await sleep(500)) {
+      for (const deadline = Date.now() + 90_000; Date.now() < deadline;) {
         status = (await apiA<GroupStatus>('GET', `/api/v1/service-groups/${group}/status`)).body;
         if (['running', 'failed', 'degraded', 'cancelled', 'completed'].includes(status.overall_status))
           break;
+        await sleep(500);
       }
       expect(status?.overall_status).toBe('running');
       const endpoints = status!.replica_statuses.map((replica) => replica.endpoint ?? '');
@@ -330,12 +333,47 @@ describe('login node: the stack as an unprivileged user, attacked by another', (
       expect(plantContents()).toEqual([]);
       expect(readdirSync(lockPath(a))).toEqual([]);
       console.log(
-        `squatting: B on ${String(basePort + 1)}; A's replicas on ${endpoints.join(', ')}; B saw ${String(recorded.split('\nrequest ').length - 1)} request(s)`,
+        `squatting: B on ${squatted.join(', ')}; A's replicas on ${endpoints.join(', ')}; B saw ${String(recorded.split('\nrequest ').length - 1)} request(s)`,
       );
       await apiA('POST', `/api/v1/services/${group}/status`, { status: 'cancelled' });
     } finally {
       await squatter.stop();
     }
+  });
+
+  it("refuses to start A's stack in a state dir or runtime dir B made first, and leaves nothing there", () => {
+    const stateDir = `/tmp/aiplane-state-${run}`;
+    const runtimeDir = `/tmp/aiplane-run-${run}`;
+    made.push(stateDir, runtimeDir);
+    const planted = runAs(b, [
+      'sh',
+      '-c',
+      `mkdir -m 777 "${stateDir}" "${runtimeDir}" && chmod 777 "${stateDir}" "${runtimeDir}"`,
+    ]);
+    expect(planted).toMatchObject({ status: 0 });
+    const script = path.join(ROOT, 'dist', 'tools', 'stack', 'start-stack.js');
+    const env = { AIPLANE_ROOT: ROOT, GATEWAY_PORT: '0' };
+    // A fresh dir of A's for the other one, so neither attempt touches A's running stack.
+    const inState = runAs(
+      a,
+      [process.execPath, script],
+      { ...env, AIPLANE_STATE_DIR: stateDir, AIPLANE_RUNTIME_DIR: `${a.home}/.aiplane/run-refused` },
+      20_000,
+    );
+    expect(inState.status).toBe(1);
+    expect(inState.output).toContain(
+      `AIPLANE_STATE_DIR refused: ${stateDir} belongs to uid ${String(b.uid)}`,
+    );
+    const inRuntime = runAs(
+      a,
+      [process.execPath, script],
+      { ...env, AIPLANE_STATE_DIR: `${a.home}/.aiplane/state-refused`, AIPLANE_RUNTIME_DIR: runtimeDir },
+      20_000,
+    );
+    expect(inRuntime.status).toBe(1);
+    expect(inRuntime.output).toContain(`${runtimeDir} belongs to uid ${String(b.uid)}`);
+    expect(readdirSync(stateDir)).toEqual([]);
+    expect(readdirSync(runtimeDir)).toEqual([]);
   });
 
   it("runs B's own stack beside A's: each serves its own services and sees none of the other's", async () => {
