@@ -13,6 +13,9 @@ export interface Target {
   serviceId: string;
   /** The workload front of that job, `http://host:port` (B finds the port with `ss -ltn`). */
   frontUrl: string;
+  /** The front of A's Qdrant job, and a collection A keeps in it. */
+  qdrantFrontUrl: string;
+  collection: string;
 }
 
 /**
@@ -285,6 +288,21 @@ export const ATTACKS: readonly Attack[] = [
         'POST',
         JSON.stringify({ authorization: `Bearer ${'k'.repeat(43)}` }),
       ),
+    outcome: /^status 401 /m,
+  },
+  {
+    name: "list the collections of A's Qdrant through its front without a key",
+    command: (t) => node(TCP_PROBE, `${t.qdrantFrontUrl}/collections`, 'GET'),
+    outcome: /^status 401 /m,
+  },
+  {
+    name: "dump A's collection with a scroll on A's Qdrant front without a key",
+    command: (t) => node(TCP_PROBE, `${t.qdrantFrontUrl}/collections/${t.collection}/points/scroll`, 'POST'),
+    outcome: /^status 401 /m,
+  },
+  {
+    name: "delete A's collection on A's Qdrant front without a key",
+    command: (t) => node(TCP_PROBE, `${t.qdrantFrontUrl}/collections/${t.collection}`, 'DELETE'),
     outcome: /^status 401 /m,
   },
   {

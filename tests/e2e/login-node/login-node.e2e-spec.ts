@@ -66,6 +66,9 @@ for (const address of addresses) {
 }
 `;
 
+/** A's Qdrant collection, which B tries to read and delete. */
+const COLLECTION = 'a_private_docs';
+
 const node = (script: string, ...args: string[]): string[] => [process.execPath, '-e', script, ...args];
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -96,6 +99,7 @@ describe('login node: the stack as an unprivileged user, attacked by another', (
   let apiA: Api;
   let token: string;
   let serviceA: string;
+  let qdrantA: string;
   let target: Target;
   /** Every secret of A's: the orchestrator token, the Redis password, the job keys, the apps' tokens. */
   let secrets: Set<string>;
@@ -174,8 +178,21 @@ describe('login node: the stack as an unprivileged user, attacked by another', (
     });
     apiA = apiClient(stackA.gatewayUrl);
     token = (JSON.parse(readFileSync(stackA.connectionFile, 'utf8')) as { token: string }).token;
+    // A's Qdrant runs beside its vLLM (no GPU): B attacks its front too, and its collection must survive.
+    const qdrant = await apiA<{ id: string }>('POST', '/api/v1/services', {
+      recipe_name: 'vector-db/qdrant',
+      config: { cpu: 1, memory: '2G', time_limit: 30 },
+    });
+    expect(qdrant.status).toBe(200);
+    qdrantA = qdrant.body.id;
     serviceA = await createAndWait(apiA);
+    await waitForStatus(apiA, qdrantA, ['running']);
+    const collection = await apiA('PUT', `/api/v1/vector-db/${qdrantA}/collections/${COLLECTION}`, {
+      vector_size: 4,
+    });
+    expect(collection.status).toBe(200);
     const record = await apiA<{ endpoint: string }>('GET', `/api/v1/services/${serviceA}`);
+    const qdrantRecord = await apiA<{ endpoint: string }>('GET', `/api/v1/services/${qdrantA}`);
     target = {
       home: a.home,
       runtimeDir: stackA.runtimeDir,
@@ -184,6 +201,8 @@ describe('login node: the stack as an unprivileged user, attacked by another', (
       gatewayUrl: stackA.gatewayUrl,
       serviceId: serviceA,
       frontUrl: record.body.endpoint,
+      qdrantFrontUrl: qdrantRecord.body.endpoint,
+      collection: COLLECTION,
     };
     redisPassword = /^requirepass (\S+)$/m.exec(
       readFileSync(path.join(stackA.stateDir, 'redis', 'redis.conf'), 'utf8'),
@@ -261,6 +280,11 @@ describe('login node: the stack as an unprivileged user, attacked by another', (
     });
     expect(state.stdout.trim()).toBe('RUNNING');
     await prompt(apiA, serviceA);
+    const collections = await apiA<{ collections: string[] }>(
+      'GET',
+      `/api/v1/vector-db/${qdrantA}/collections`,
+    );
+    expect(collections.body.collections).toContain(COLLECTION);
   });
 
   it("keeps serving A while B floods A's workload front with 600 slow keyless connections", async () => {
@@ -391,8 +415,11 @@ describe('login node: the stack as an unprivileged user, attacked by another', (
     const listedA = await apiA<{ id: string; status: string }[]>('GET', '/api/v1/services');
     const listedB = await apiB<{ id: string }[]>('GET', '/api/v1/services');
     expect(
-      listedA.body.filter((service) => service.status === 'running').map((service) => service.id),
-    ).toEqual([serviceA]);
+      listedA.body
+        .filter((service) => service.status === 'running')
+        .map((service) => service.id)
+        .sort(),
+    ).toEqual([serviceA, qdrantA].sort());
     expect(listedB.body.map((service) => service.id)).toEqual([serviceB]);
     // A's job runs as A, B's as B: SLURM itself keeps them apart.
     const owner = (id: string): string =>
