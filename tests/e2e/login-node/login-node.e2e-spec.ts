@@ -66,6 +66,26 @@ for (const address of addresses) {
 }
 `;
 
+/**
+ * B's squatter on a port that is about to be freed: binds it as soon as it can, records every
+ * request's head, answers a proof request with the proof the live front at `relay` gives for the
+ * same nonce, and 200 to anything else.
+ */
+const RELAY_SQUATTER = `
+const http = require('node:http');
+const [port, relay] = process.argv.slice(1);
+const server = http.createServer(async (req, res) => {
+  console.log('request ' + JSON.stringify({ method: req.method, url: req.url, headers: req.headers }));
+  let body = '{"object":"list","data":[{"id":"m"}]}';
+  if (req.url.startsWith('/aiplane/proof')) body = await (await fetch(relay + req.url)).text();
+  res.writeHead(200, { 'content-type': req.url.startsWith('/aiplane/proof') ? 'text/plain' : 'application/json' });
+  res.end(body);
+});
+const bind = () => server.listen(Number(port), '0.0.0.0', () => console.log('listening'));
+server.on('error', () => setTimeout(bind, 5));
+bind();
+`;
+
 /** A's Qdrant collection, which B tries to read and delete. */
 const COLLECTION = 'a_private_docs';
 
@@ -100,6 +120,8 @@ describe('login node: the stack as an unprivileged user, attacked by another', (
   let token: string;
   let serviceA: string;
   let qdrantA: string;
+  /** A's replica group while it runs, and its replicas' ports. */
+  let groupA: { id: string; ports: number[] } | undefined;
   let target: Target;
   /** Every secret of A's: the orchestrator token, the Redis password, the job keys, the apps' tokens. */
   let secrets: Set<string>;
@@ -243,7 +265,7 @@ describe('login node: the stack as an unprivileged user, attacked by another', (
     // The job's key, the apps' tokens and the Redis password were all found, so the leak checks bite.
     const environ = spawnSync('sh', [
       '-c',
-      `cat /proc/$(pgrep -u ${String(a.uid)} -f auth_front | head -1)/environ`,
+      `cat /proc/$(pgrep -u ${String(a.uid)} -f 'auth_front.py --listen=[^ ]*:${new URL(target.frontUrl).port} ')/environ`,
     ]);
     const jobKey = /(?:^|\0)VLLM_API_KEY=([^\0]+)/.exec(environ.stdout.toString('latin1'))?.[1];
     expect(jobKey).toBeDefined();
@@ -359,9 +381,64 @@ describe('login node: the stack as an unprivileged user, attacked by another', (
       console.log(
         `squatting: B on ${squatted.join(', ')}; A's replicas on ${endpoints.join(', ')}; B saw ${String(recorded.split('\nrequest ').length - 1)} request(s)`,
       );
-      await apiA('POST', `/api/v1/services/${group}/status`, { status: 'cancelled' });
+      groupA = { id: group, ports: endpoints.map((endpoint) => Number(new URL(endpoint).port)) };
     } finally {
       await squatter.stop();
+    }
+  });
+
+  it("never shows B a key or a prompt when B takes the port of A's replica that died", async () => {
+    expect(groupA).toBeDefined();
+    const { id: group, ports } = groupA!;
+    const [alive = 0, dying = 0] = ports;
+    // B binds the port the moment it is free, and answers proof requests with the live replica's
+    // proof for the same nonce (all B can get without a key): a relay the prober must not accept.
+    const squatter = startAs(b, node(RELAY_SQUATTER, String(dying), `http://127.0.0.1:${String(alive)}`));
+    try {
+      const front = spawnSync(
+        'pgrep',
+        ['-u', String(a.uid), '-f', `auth_front.py --listen=0.0.0.0:${String(dying)}`],
+        {
+          encoding: 'utf8',
+        },
+      ).stdout.trim();
+      expect(front).toMatch(/^\d+$/);
+      // A crash of replica 1's front (the issue's "dead replica"), as root stands in for one.
+      process.kill(Number(front), 'SIGKILL');
+      for (let i = 0; i < 100 && !squatter.output().includes('listening'); i++) await sleep(20);
+      expect(squatter.output()).toContain('listening');
+      // A keeps prompting its group while B holds the port: every prompt is served (by replica 0).
+      const servedBy: string[] = [];
+      for (const deadline = Date.now() + 8_000; Date.now() < deadline;) {
+        const answer = await apiA<{ success: boolean; routed_to?: string }>(
+          'POST',
+          `/api/v1/vllm/${group}/prompt`,
+          {
+            prompt: 'Say hello',
+            max_tokens: 4,
+          },
+        );
+        servedBy.push(`${String(answer.status)} ${answer.body.routed_to ?? ''}`);
+        await sleep(200);
+      }
+      const status = (await apiA<GroupStatus>('GET', `/api/v1/service-groups/${group}/status`)).body;
+      const recorded = (await squatter.stop()).output;
+      console.log(
+        `dead replica: B took ${String(dying)}; B saw ${String(recorded.split('\nrequest ').length - 1)} request(s); ` +
+          `A's prompts: ${[...new Set(servedBy)].join(' | ')}; group ${status.overall_status}`,
+      );
+      for (const secret of secretsOf(a)) secrets.add(secret);
+      expect(recorded).not.toMatch(/"authorization"/i);
+      expect(recorded).not.toMatch(/Say hello/);
+      expectNoSecret(recorded);
+      // The squatter is never taken for replica 1: not healthy, not where its endpoint points.
+      expect(status.healthy_replicas).toBe(1);
+      for (const replica of status.replica_statuses) {
+        if (replica.endpoint?.endsWith(`:${String(dying)}`)) expect(replica.healthy).toBe(false);
+      }
+    } finally {
+      await squatter.stop();
+      await apiA('POST', `/api/v1/services/${group}/status`, { status: 'cancelled' });
     }
   });
 
