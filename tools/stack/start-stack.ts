@@ -10,6 +10,7 @@ import {
 } from '@aiplane/config';
 import { LocalScheduler } from '@aiplane/scheduler';
 import { startPrivateRedis, startStack, type PrivateRedis } from '@aiplane/stack';
+import { ensurePrivateDir } from '@aiplane/server-kit';
 
 // `npm start`: the embedded default. Everything runs on this machine, as the user who starts it
 // (no root needed), with the local executor unless SCHEDULER=slurm.
@@ -68,6 +69,11 @@ async function main(): Promise<void> {
       HOME: config.HOME,
       ...(config.XDG_RUNTIME_DIR === undefined ? {} : { XDG_RUNTIME_DIR: config.XDG_RUNTIME_DIR }),
     });
+  // Before the private Redis goes in it: whoever can write the state dir can swap the Redis dir,
+  // and its socket, for their own, and read the password from the apps' AUTH.
+  await ensurePrivateDir(stateDir).catch((error: unknown) => {
+    throw new Error(`AIPLANE_STATE_DIR refused: ${error instanceof Error ? error.message : String(error)}`);
+  });
   const redis = config.REDIS_URL
     ? { url: config.REDIS_URL, stop: () => Promise.resolve() }
     : await privateRedis(stateDir, config.REDIS_SERVER_BIN);

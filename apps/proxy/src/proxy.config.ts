@@ -8,6 +8,7 @@ import {
   portFromEnv,
   redisEnvFields,
   requiredTokenFromEnv,
+  booleanFromEnv,
 } from '@aiplane/config';
 
 const schema = z.object({
@@ -48,6 +49,12 @@ const schema = z.object({
    */
   RETRY_AFTER_PENDING_S: intFromEnv(1, 86_400, 30),
   RETRY_AFTER_CONFIGURING_S: intFromEnv(1, 86_400, 10),
+  /**
+   * Each new connection to a workload must first prove, by the HMAC of a fresh nonce, that its peer
+   * holds the key the request carries: a replica's front can die and another user bind its port
+   * before the prober notices. Off only for tests that call bare simulators without a front.
+   */
+  WORKLOAD_KEY_PROOF: booleanFromEnv.default(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

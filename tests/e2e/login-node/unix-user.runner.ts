@@ -1,4 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from '@aiplane/testing';
 
@@ -93,12 +94,11 @@ const CLUSTER = /On-cluster clients: (\S+) \(orchestrator (http:\/\/\S+)\)/;
  */
 export async function startUserStack(
   user: UnixUser,
-  options: { redisUrl: string; redisPrefix: string; slurmPartition: string },
+  options: { redisPrefix: string; slurmPartition: string },
   timeoutMs = 90_000,
 ): Promise<UserStack> {
   const env = {
     AIPLANE_ROOT: ROOT,
-    REDIS_URL: options.redisUrl,
     REDIS_PREFIX: options.redisPrefix,
     SCHEDULER: 'slurm',
     SLURM_PARTITION: options.slurmPartition,
@@ -169,4 +169,73 @@ export async function startUserStack(
     await stop();
     throw new Error(`${(error as Error).message}\n${output.slice(-40).join('\n')}`);
   }
+}
+
+/** A process of `user`'s that runs beside the test (a flood, a squatter): its output so far, and a stop. */
+export interface UserProcess {
+  output(): string;
+  /** Resolves with everything it printed once it has exited on its own. */
+  exited: Promise<RunResult>;
+  stop(): Promise<RunResult>;
+}
+
+/** Like runAs, but without blocking the test: the process runs until it exits or stop() kills it. */
+export function startAs(user: UnixUser, command: string[], env: Record<string, string> = {}): UserProcess {
+  const child = spawn('runuser', ['-u', user.name, '--', ...cleanEnv(user, env), ...command], {
+    cwd: '/',
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const exited = new Promise<RunResult>((resolve) => {
+    child.once('close', (status) => {
+      resolve({ status, output });
+    });
+  });
+  return {
+    output: () => output,
+    exited,
+    stop: async () => {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // Gone already.
+        }
+      }
+      return exited;
+    },
+  };
+}
+
+/**
+ * Every secret `user`'s processes hold, as root sees them: values of environment variables whose
+ * names say key, token or password (each of a comma-separated list too), and Redis URLs' passwords.
+ */
+export function secretsOf(user: UnixUser): Set<string> {
+  const secrets = new Set<string>();
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let environ: string;
+    try {
+      if (statSync(`/proc/${pid}`).uid !== user.uid) continue;
+      environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
+    } catch {
+      continue;
+    }
+    for (const entry of environ.split('\0')) {
+      const at = entry.indexOf('=');
+      if (at < 0) continue;
+      const name = entry.slice(0, at);
+      const value = entry.slice(at + 1);
+      if (/(KEY|KEYS|TOKEN|PASS|PASSWORD|SECRET)$/.test(name)) {
+        for (const part of value.split(',')) if (part.length >= 16) secrets.add(part);
+      }
+      const password =
+        /^redis(?:s)?:\/\/[^:@/]*:([^@]+)@/.exec(value)?.[1] ?? /^unix:\/\/:([^@]+)@/.exec(value)?.[1];
+      if (password !== undefined && password.length >= 16) secrets.add(decodeURIComponent(password));
+    }
+  }
+  return secrets;
 }

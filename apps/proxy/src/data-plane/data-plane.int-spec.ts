@@ -279,6 +279,8 @@ describe('proxy raw data plane (real Redis, real simulators)', () => {
       PROXY_PORT: '0',
       LOG_LEVEL: 'silent',
       PROXY_TOKEN: TOKEN,
+      // Bare simulators, no auth front to prove the key.
+      WORKLOAD_KEY_PROOF: 'false',
       RECIPES_DIR: path.join(ROOT, 'recipes'),
       // Long, so that only a change announcement can explain a prompt update.
       ROUTING_CACHE_MS: '600000',

@@ -133,6 +133,8 @@ describe('proxy metrics (real Redis, real simulators)', () => {
       PROXY_PORT: '0',
       PROXY_TOKEN,
       LOG_LEVEL: 'silent',
+      // Bare simulators, no auth front to prove the key.
+      WORKLOAD_KEY_PROOF: 'false',
     });
     const logger = createLogger('proxy', 'silent');
     app = await createProxyApp(config, logger);

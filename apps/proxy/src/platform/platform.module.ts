@@ -24,6 +24,7 @@ export class PlatformModule implements OnApplicationShutdown {
             new UpstreamClient({
               connectTimeoutMs: config.CONNECT_TIMEOUT_MS,
               responseTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
+              proveKeys: config.WORKLOAD_KEY_PROOF,
             }),
         },
         {

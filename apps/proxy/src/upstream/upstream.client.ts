@@ -1,8 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as http from 'node:http';
 import type { Readable } from 'node:stream';
-import { workloadAuthHeaders, type StoredService } from '@aiplane/registry';
+import { workloadApiKey, workloadAuthHeaders, type StoredService } from '@aiplane/registry';
 import { currentRequestId, REQUEST_ID_HEADER } from '@aiplane/server-kit';
+import { KeyProofAgent, type KeyProofOptions } from './key-proof.agent';
 
 /** The workload could not be reached at all: nothing was sent, so trying another replica is safe. */
 export class UpstreamConnectError extends Error {
@@ -93,6 +94,11 @@ export interface Workload {
 export interface UpstreamClientOptions {
   connectTimeoutMs: number;
   responseTimeoutMs: number;
+  /**
+   * Every new connection to a keyed workload first has its peer prove it holds the key (see
+   * KeyProofAgent); off only for tests that call bare simulators without a front.
+   */
+  proveKeys?: boolean;
 }
 
 /**
@@ -101,10 +107,16 @@ export interface UpstreamClientOptions {
  * request reached the workload may be retried elsewhere without risking a prompt being generated twice.
  */
 export class UpstreamClient {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 });
+  private readonly agent: http.Agent;
   private readonly endpoints = new Map<string, Endpoint>();
 
-  constructor(private readonly options: UpstreamClientOptions) {}
+  constructor(private readonly options: UpstreamClientOptions) {
+    const agentOptions = { keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 };
+    this.agent =
+      options.proveKeys === false
+        ? new http.Agent(agentOptions)
+        : new KeyProofAgent(agentOptions, options.connectTimeoutMs);
+  }
 
   request(
     workload: Workload,
@@ -166,28 +178,28 @@ export class UpstreamClient {
         settled = true;
         reject(error);
       };
-      const req = http.request(
-        {
-          protocol: url.protocol,
-          hostname: url.hostname,
-          port: url.port,
-          method: call.method,
-          path: call.path,
-          headers,
-          agent: this.agent,
-        },
-        (res) => {
-          clearTimeout(responseTimer);
-          if (settled) {
-            res.resume();
-            return;
-          }
-          settled = true;
-          const workloadMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
-          addWorkloadTime(context, workloadMs);
-          resolve({ response: res, request: req, workloadMs });
-        },
-      );
+      const key = workloadApiKey(workload.service, workload.replicaIndex);
+      const options: http.RequestOptions & KeyProofOptions = {
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: url.port,
+        method: call.method,
+        path: call.path,
+        headers,
+        agent: this.agent,
+        ...(key === undefined ? {} : { workloadKey: key }),
+      };
+      const req = http.request(options, (res) => {
+        clearTimeout(responseTimer);
+        if (settled) {
+          res.resume();
+          return;
+        }
+        settled = true;
+        const workloadMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
+        addWorkloadTime(context, workloadMs);
+        resolve({ response: res, request: req, workloadMs });
+      });
       const connectTimer = setTimeout(() => {
         req.destroy(
           new UpstreamConnectError(`no connection to ${url.host} within ${this.options.connectTimeoutMs} ms`),

@@ -117,6 +117,8 @@ describe('proxy vector-db data plane (real Redis, real qdrant-sim)', () => {
       PROXY_PORT: '0',
       PROXY_TOKEN,
       LOG_LEVEL: 'silent',
+      // Bare simulators, no auth front to prove the key.
+      WORKLOAD_KEY_PROOF: 'false',
     });
     const logger = createLogger('proxy', 'silent');
     app = await createProxyApp(config, logger);
