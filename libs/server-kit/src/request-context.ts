@@ -19,10 +19,7 @@ const storage = new AsyncLocalStorage<RequestContext>();
  * Nest's routes use (this request id, nestjs-pino's logger, a hop's own) are turned off again
  * (`disable()`; the next `run()` turns them on) once no Nest request is in flight.
  */
-const scopedToRequests = new Set<AsyncLocalStorage<unknown>>([
-  storage as AsyncLocalStorage<unknown>,
-  pinoHttpStorage as AsyncLocalStorage<unknown>,
-]);
+const scopedToRequests = new Set<AsyncLocalStorage<unknown>>([storage, pinoHttpStorage]);
 let requestsInFlight = 0;
 
 /** Adds a hop's own storage to those turned off while no Nest request is in flight. */

@@ -37,7 +37,7 @@ export interface CallContext {
 
 const timing = new AsyncLocalStorage<WorkloadTiming>();
 // Nest's requests enter it; off again while none is in flight, like the request id's.
-scopeStorageToRequests(timing as AsyncLocalStorage<unknown>);
+scopeStorageToRequests(timing);
 
 /** Runs `fn` with a timing that every workload call made within it adds to (Nest's routes). */
 export function withWorkloadTiming<T>(record: WorkloadTiming, fn: () => T): T {
