@@ -15,3 +15,4 @@ export * from './private-files.errors';
 export * from './private-files.storage';
 export * from './socket-path.rules';
 export * from './request.gate';
+export * from './bearer-token.rules';
