@@ -64,6 +64,10 @@ export function currentRequestId(): string | undefined {
   return storage.getStore()?.requestId;
 }
 
+/**
+ * For a process without HTTP routes (the worker's queue jobs): nothing turns the context off there.
+ * In an HTTP app, the last Nest request to close would turn it off under `fn`'s later steps.
+ */
 export function runWithRequestId<T>(requestId: string, fn: () => T): T {
   return storage.run({ requestId }, fn);
 }
