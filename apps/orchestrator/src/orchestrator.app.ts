@@ -50,7 +50,7 @@ export async function createOrchestratorApp(
       token: config.PROXY_TOKEN,
       timeoutMs: config.UPSTREAM_TIMEOUT_MS,
     },
-    ...(guard ? { refuse: (req) => guard.refusal(req.headers.authorization) } : {}),
+    // No `refuse`: the RequestGate below has checked the token before the pass-through sees a request.
   });
   const server = app.getHttpServer();
   passThrough.install(server);

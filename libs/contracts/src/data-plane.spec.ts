@@ -62,4 +62,18 @@ describe('matchPassThrough', () => {
       InvalidServiceIdError,
     );
   });
+
+  it('answers the second question about the same request from the first, and every other afresh', () => {
+    const first = matchPassThrough('gateway', 'POST', '/api/v1/vllm/42/prompt');
+    expect(matchPassThrough('gateway', 'POST', '/api/v1/vllm/42/prompt')).toBe(first);
+    expect(matchPassThrough('orchestrator', 'POST', '/api/v1/vllm/42/prompt')).toBeUndefined();
+    expect(matchPassThrough('gateway', 'POST', '/api/v1/vllm/43/prompt')?.serviceId).toBe('43');
+    expect(matchPassThrough('gateway', 'GET', '/api/v1/vllm/43/prompt')).toBeUndefined();
+    // A refused id is refused every time, never remembered as an answer.
+    for (let i = 0; i < 2; i += 1) {
+      expect(() => matchPassThrough('gateway', 'POST', '/api/v1/vllm/..%2Fx/prompt')).toThrow(
+        InvalidServiceIdError,
+      );
+    }
+  });
 });

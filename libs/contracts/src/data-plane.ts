@@ -23,16 +23,17 @@ export const VECTOR_BODY_LIMIT = 32 * MIB;
 /** What kind of pass-through a request is; the proxy handles each kind differently. */
 export type PassThroughKind = 'openai' | 'prompt' | 'qdrant' | 'route';
 
+/** Shared by the callers that ask about one request (matchPassThrough remembers the last): read-only. */
 export interface PassThrough {
-  kind: PassThroughKind;
+  readonly kind: PassThroughKind;
   /** The path (with the client's query string, where the route keeps one) the proxy serves it at. */
-  proxyPath: string;
+  readonly proxyPath: string;
   /** Bytes of body any hop accepts for it: more is 413 before anything is forwarded. */
-  bodyLimit: number;
+  readonly bodyLimit: number;
   /** The service or group id in the path; null for the model-routed root `/v1/...`. */
-  serviceId: string | null;
+  readonly serviceId: string | null;
   /** Table routes only. */
-  routeId?: RouteId;
+  readonly routeId?: RouteId;
 }
 
 /** A path that is a pass-through route but names no valid service id: 400, nothing forwarded. */
@@ -122,6 +123,19 @@ const PATTERNS: Readonly<Record<PassThroughHop, Pattern[]>> = {
  * id cannot name a service.
  */
 export function matchPassThrough(hop: PassThroughHop, method: string, url: string): PassThrough | undefined {
+  // A hop asks twice about each request, one call right after the other (its RequestGate for the
+  // declared body size, then its pass-through): the second is answered from the first.
+  const last = lastMatch;
+  if (last !== undefined && last.url === url && last.method === method && last.hop === hop) return last.match;
+  const match = matchUncached(hop, method, url);
+  lastMatch = { hop, method, url, match };
+  return match;
+}
+
+let lastMatch:
+  { hop: PassThroughHop; method: string; url: string; match: PassThrough | undefined } | undefined;
+
+function matchUncached(hop: PassThroughHop, method: string, url: string): PassThrough | undefined {
   const queryAt = url.indexOf('?');
   const path = queryAt < 0 ? url : url.slice(0, queryAt);
   const query = queryAt < 0 ? '' : url.slice(queryAt);

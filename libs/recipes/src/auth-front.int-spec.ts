@@ -485,6 +485,27 @@ describe('auth_front.py, what it passes on', () => {
     expect(seen.length).toBe(before);
   });
 
+  it.each([
+    ['a bare LF', 'X-A: 1\nX-B: 2'],
+    ['a bare CR', 'X-A: 1\rX-B: 2'],
+    ['a NUL', 'X-A: 1\u0000'],
+    ['a space before the colon', 'X-A : 1'],
+    ['no colon', 'X-A'],
+    ['an empty name', ': 1'],
+  ])('refuses a header line with %s (400) before it reaches the server', async (_what, line) => {
+    const before = seen.length;
+    const raw = await rawExchange(
+      front.port,
+      `GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\n${line}\r\n\r\n`,
+    );
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(seen.length).toBe(before);
+  });
+
+  it('answers a request with no header at all (HTTP/1.0) instead of dropping the connection', async () => {
+    expect(await rawExchange(front.port, 'GET /v1/models HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.1 401 /);
+  });
+
   function viaEcho(method: string, path: string, options: Parameters<typeof exchange>[3] = {}) {
     return exchange({ port: front.port }, method, path, options);
   }

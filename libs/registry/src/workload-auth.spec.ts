@@ -1,5 +1,12 @@
-import { createHmac } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { keyProofOf, replicaApiKey, workloadApiKey, workloadAuthHeaders } from './workload-auth';
+
+// Counts the HMACs computed, passing each on to the real one.
+jest.mock('node:crypto', () => {
+  const actual = jest.requireActual<typeof import('node:crypto')>('node:crypto');
+  return { ...actual, createHmac: jest.fn(actual.createHmac) };
+});
+const { createHmac } = crypto;
 
 describe('workloadAuthHeaders', () => {
   it('sends a bearer token to every workload, since each sits behind auth_front.py', () => {
@@ -14,6 +21,18 @@ describe('workloadAuthHeaders', () => {
     expect(keys[1]).toBe(replicaApiKey('node', 1));
     // Safe in a header, in an environment variable and in the comma-separated list the job reads.
     expect(keys[0]).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it("derives a replica's key once, not on every call to it", () => {
+    const first = workloadAuthHeaders({ api_key: 'cached-node' }, 3);
+    const hmacs = jest.mocked(createHmac).mock.calls.length;
+    for (let i = 0; i < 100; i += 1) {
+      expect(workloadAuthHeaders({ api_key: 'cached-node' }, 3)).toEqual(first);
+    }
+    expect(jest.mocked(createHmac).mock.calls.length).toBe(hmacs);
+    // Another job's replica 3 has its own key.
+    expect(workloadAuthHeaders({ api_key: 'other-node' }, 3)).not.toEqual(first);
+    expect(first).toEqual({ authorization: `Bearer ${replicaApiKey('cached-node', 3)}` });
   });
 
   it('sends nothing for a record from before keys existed (its workload has none)', () => {

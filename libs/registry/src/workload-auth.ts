@@ -10,13 +10,34 @@ export function replicaApiKey(nodeKey: string, index: number): string {
   return createHmac('sha256', nodeKey).update(`aiplane-replica:${index}`).digest('base64url');
 }
 
+// The proxy needs a replica's key on every call to it: derived once per (job key, replica), not per
+// request. Replicas in service are few; the bound only keeps keys of ended jobs from piling up.
+const REPLICA_KEY_CACHE_LIMIT = 4096;
+const replicaKeys = new Map<string, Map<number, string>>();
+
+/** replicaApiKey, remembered. */
+export function cachedReplicaApiKey(nodeKey: string, index: number): string {
+  let byIndex = replicaKeys.get(nodeKey);
+  if (byIndex === undefined) {
+    if (replicaKeys.size >= REPLICA_KEY_CACHE_LIMIT) replicaKeys.clear();
+    byIndex = new Map();
+    replicaKeys.set(nodeKey, byIndex);
+  }
+  let key = byIndex.get(index);
+  if (key === undefined) {
+    key = replicaApiKey(nodeKey, index);
+    byIndex.set(index, key);
+  }
+  return key;
+}
+
 /** The key of the workload a call goes to: the replica's own in a group, else the job's. */
 export function workloadApiKey(
   service: Pick<StoredService, 'api_key'>,
   replicaIndex?: number,
 ): string | undefined {
   if (service.api_key === undefined) return undefined;
-  return replicaIndex === undefined ? service.api_key : replicaApiKey(service.api_key, replicaIndex);
+  return replicaIndex === undefined ? service.api_key : cachedReplicaApiKey(service.api_key, replicaIndex);
 }
 
 /**

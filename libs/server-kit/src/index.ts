@@ -16,3 +16,4 @@ export * from './private-files.storage';
 export * from './socket-path.rules';
 export * from './refused-body.rules';
 export * from './request.gate';
+export * from './bearer-token.rules';

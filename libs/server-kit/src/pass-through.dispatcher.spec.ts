@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { OVERHEAD_HEADER, VECTOR_BODY_LIMIT, WORKLOAD_TIME_HEADER } from '@aiplane/contracts';
+import { SOCKET_BASE_URL, UnixSocketAgent } from './forward';
 import {
   formatMs,
   overheadMs,
@@ -462,6 +466,73 @@ describe('PassThroughDispatcher when the proxy cannot be reached', () => {
     expect(await res.json()).toEqual({
       error: { message: 'A valid token is required', type: 'authentication_error', code: 'invalid_api_key' },
     });
+  });
+});
+
+describe('PassThroughDispatcher over a Unix socket', () => {
+  it('reuses its upstream connections: 1,000 requests 16 at a time open at most 16', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pass-through-'));
+    const socketPath = path.join(dir, 'proxy.sock');
+    let connections = 0;
+    const proxy = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      });
+    });
+    proxy.on('connection', () => {
+      connections += 1;
+    });
+    await new Promise<void>((resolve) => proxy.listen(socketPath, resolve));
+    const upstreamAgent = new UnixSocketAgent(socketPath);
+    const hop = http.createServer((_req, res) => {
+      res.writeHead(404).end();
+    });
+    new PassThroughDispatcher({
+      hop: 'gateway',
+      upstream: {
+        name: 'data-plane proxy',
+        baseUrl: SOCKET_BASE_URL,
+        agent: upstreamAgent,
+        token: TOKEN,
+        timeoutMs: 5_000,
+      },
+    }).install(hop);
+    const base = await listen(hop);
+    const clientAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    const post = (): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const req = http.request(`${base}/v1/chat/completions`, {
+          method: 'POST',
+          agent: clientAgent,
+          headers: { 'content-type': 'application/json' },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => {
+            resolve(res.statusCode ?? 0);
+          });
+        });
+        req.on('error', reject);
+        req.end('{"model":"m","messages":[]}');
+      });
+    try {
+      const statuses: number[] = [];
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          for (let i = 0; i < 1_000 / 16; i += 1) statuses.push(await post());
+        }),
+      );
+      expect(statuses.length).toBeGreaterThanOrEqual(992);
+      expect(statuses.every((status) => status === 200)).toBe(true);
+      expect(connections).toBeLessThanOrEqual(16);
+    } finally {
+      clientAgent.destroy();
+      upstreamAgent.destroy();
+      await close(hop);
+      await close(proxy);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

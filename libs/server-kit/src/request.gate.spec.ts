@@ -44,6 +44,17 @@ describe('RequestGate', () => {
     expect(gate.check(request({ host: 'localhost', authorization: 'Bearer ok' }))).toBeUndefined();
   });
 
+  it('still checks everything after Host on a Host it has seen allowed, and still refuses any other', () => {
+    const seen = { host: '127.0.0.1:8001', authorization: 'Bearer ok' };
+    for (let i = 0; i < 2; i += 1) expect(gate.check(request(seen))).toBeUndefined();
+    expect(gate.check(request({ host: '127.0.0.1:8001' }))?.status).toBe(401);
+    const big = { ...seen, 'content-length': String(2 * 1024 * 1024) };
+    expect(gate.check(request(big, 'POST', '/api/v1/services'))?.status).toBe(413);
+    expect(gate.check(request({ host: 'evil.example:8001', authorization: 'Bearer ok' }))?.status).toBe(421);
+    expect(gate.check(request({ authorization: 'Bearer ok' }))?.status).toBe(421);
+    expect(gate.check(request(seen))).toBeUndefined();
+  });
+
   it('accepts any Host when no names are configured (the orchestrator, behind its token)', () => {
     const open = new RequestGate({ hop: 'orchestrator' });
     expect(open.check(request({ host: 'login01.cluster' }))).toBeUndefined();

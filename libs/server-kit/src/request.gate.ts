@@ -59,6 +59,7 @@ export function hostName(header: string | undefined): string | undefined {
  */
 export class RequestGate {
   private readonly allowed: ReadonlySet<string> | undefined;
+  private lastAllowedHost: string | undefined;
 
   constructor(private readonly options: RequestGateOptions) {
     this.allowed =
@@ -89,7 +90,11 @@ export class RequestGate {
   /** Why the gate refuses `req`, or undefined to pass it on. */
   check(req: http.IncomingMessage): GateRefusal | undefined {
     if (this.allowed !== undefined) {
-      const name = hostName(req.headers.host);
+      const header = req.headers.host;
+      // A client sends the same Host on every request: an allowed one is checked once, not parsed
+      // (trimmed, lower-cased, matched) on each.
+      if (header !== undefined && header === this.lastAllowedHost) return this.checkAfterHost(req);
+      const name = hostName(header);
       if (name === undefined || !this.allowed.has(name)) {
         return {
           status: 421,
@@ -100,7 +105,12 @@ export class RequestGate {
               : `This server does not answer requests for the host "${name.slice(0, 100)}": it answers ${[...this.allowed].join(', ')} (add a name to GATEWAY_ALLOWED_HOSTS to allow it)`,
         };
       }
+      this.lastAllowedHost = header;
     }
+    return this.checkAfterHost(req);
+  }
+
+  private checkAfterHost(req: http.IncomingMessage): GateRefusal | undefined {
     const unauthorized = this.options.refuse?.(req);
     if (unauthorized !== undefined) return { status: 401, code: 'invalid_api_key', message: unauthorized };
     const declared = req.headers['content-length'];

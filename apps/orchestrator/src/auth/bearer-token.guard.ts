@@ -1,25 +1,19 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
-import { UnauthorizedError } from '@aiplane/server-kit';
+import { bearerTokenCheck, UnauthorizedError } from '@aiplane/server-kit';
 
 const REFUSAL = 'A valid "Authorization: Bearer <token>" header is required';
 
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
 /**
  * The orchestrator listens on a network other cluster users share: every request must carry the
- * deployment's bearer token. Comparing digests in constant time leaks neither the token's bytes
- * nor its length through timing.
+ * deployment's bearer token, compared in constant time (bearerTokenCheck).
  */
 @Injectable()
 export class BearerTokenGuard implements CanActivate {
-  private readonly expected: Buffer;
+  private readonly check: ReturnType<typeof bearerTokenCheck>;
 
   constructor(token: string) {
-    this.expected = digest(token);
+    this.check = bearerTokenCheck(token);
   }
 
   canActivate(context: ExecutionContext): boolean {
@@ -33,7 +27,6 @@ export class BearerTokenGuard implements CanActivate {
    * The data-plane pass-through, which runs before Nest and so before this guard, asks it too.
    */
   refusal(authorization: string | undefined): string | undefined {
-    const match = /^Bearer (.+)$/.exec(authorization ?? '');
-    return match?.[1] && timingSafeEqual(digest(match[1]), this.expected) ? undefined : REFUSAL;
+    return this.check(authorization) === undefined ? undefined : REFUSAL;
   }
 }

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import {
@@ -9,7 +8,13 @@ import {
   type PassThrough,
   type RouteId,
 } from '@aiplane/contracts';
-import { acceptRequestId, formatMs, REQUEST_ID_HEADER, type Logger } from '@aiplane/server-kit';
+import {
+  acceptRequestId,
+  bearerTokenCheck,
+  formatMs,
+  REQUEST_ID_HEADER,
+  type Logger,
+} from '@aiplane/server-kit';
 import { CONFIG, LOGGER } from '../platform/platform.module';
 import type { ProxyConfig } from '../proxy.config';
 import { withWorkloadTiming, type WorkloadTiming } from '../upstream/upstream.client';
@@ -23,10 +28,6 @@ type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** The route-table routes the raw data plane serves instead of Nest (the others stay controllers). */
 export const RAW_ROUTE_IDS: readonly RouteId[] = ['vllm.prompt'];
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
 
 /**
  * Puts the raw data plane in front of Nest on the app's HTTP server: every request is checked for
@@ -42,23 +43,23 @@ export function installDataPlane(app: INestApplication): void {
   const openAi = app.get(OpenAiForwarder);
   const prompt = app.get(PromptForwarder);
   const qdrant = app.get(QdrantForwarder);
-  const expected = digest(config.PROXY_TOKEN);
+  const checkToken = bearerTokenCheck(config.PROXY_TOKEN);
   const [nest] = server.listeners('request') as RequestListener[];
   if (nest === undefined)
     throw new Error('the app has no request listener to put the data plane in front of');
   server.removeAllListeners('request');
 
   const authProblem = (req: IncomingMessage): string | undefined => {
-    const header = req.headers.authorization;
-    if (!header) {
-      return 'The proxy needs "Authorization: Bearer <PROXY_TOKEN>"; this request has no Authorization header';
+    switch (checkToken(req.headers.authorization)) {
+      case undefined:
+        return undefined;
+      case 'missing':
+        return 'The proxy needs "Authorization: Bearer <PROXY_TOKEN>"; this request has no Authorization header';
+      case 'not-bearer':
+        return 'The proxy needs "Authorization: Bearer <PROXY_TOKEN>"; the header is not a bearer token';
+      case 'wrong':
+        return "The bearer token is not the proxy's token";
     }
-    const match = /^Bearer (.+)$/.exec(header);
-    if (!match?.[1])
-      return 'The proxy needs "Authorization: Bearer <PROXY_TOKEN>"; the header is not a bearer token';
-    return timingSafeEqual(digest(match[1]), expected)
-      ? undefined
-      : "The bearer token is not the proxy's token";
   };
 
   const fail = (ex: Exchange, openAiShape: boolean, error: unknown): void => {

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import * as http from 'node:http';
 import type { Readable } from 'node:stream';
 import { workloadApiKey, workloadAuthHeaders, type StoredService } from '@aiplane/registry';
-import { currentRequestId, REQUEST_ID_HEADER } from '@aiplane/server-kit';
+import { currentRequestId, REQUEST_ID_HEADER, scopeStorageToRequests } from '@aiplane/server-kit';
 import { KeyProofAgent, type KeyProofOptions } from './key-proof.agent';
 
 /** The workload could not be reached at all: nothing was sent, so trying another replica is safe. */
@@ -37,6 +37,8 @@ export interface CallContext {
 }
 
 const timing = new AsyncLocalStorage<WorkloadTiming>();
+// Nest's requests enter it; off again while none is in flight, like the request id's.
+scopeStorageToRequests(timing);
 
 /** Runs `fn` with a timing that every workload call made within it adds to (Nest's routes). */
 export function withWorkloadTiming<T>(record: WorkloadTiming, fn: () => T): T {
