@@ -78,6 +78,9 @@ export async function createHttpApp(
   const app = await NestFactory.create<NestExpressApplication>(module, {
     bufferLogs: true,
     bodyParser: false,
+    // A provider that fails (a Redis refused at start) rejects here, for main() to report and exit:
+    // Nest's own process.exit would also end a test runner that builds the app in-process.
+    abortOnError: false,
   });
   app.useLogger(app.get(PinoNestLogger));
   app.use(requestIdMiddleware);

@@ -1,3 +1,4 @@
+import { infraRedisUrl } from '@aiplane/testing';
 import * as net from 'node:net';
 import type { Redis } from 'ioredis';
 import { CONTROL_BODY_LIMIT } from '@aiplane/contracts';
@@ -6,7 +7,7 @@ import { startOrchestrator, type RunningOrchestrator } from '../testing/orchestr
 import { StandInProxy } from '../testing/stand-in-proxy';
 
 // Issue 10, item 5: the token and the body limit are checked before a byte of the body is read.
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = infraRedisUrl();
 const prefix = `int-orch-gate-${process.pid}`;
 const TOKEN = 'orchestrator-token-0123456789abcdef0123';
 const TWENTY_MB = 20 * 1000 * 1000;

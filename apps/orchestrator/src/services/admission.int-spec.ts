@@ -1,3 +1,4 @@
+import { infraRedisUrl } from '@aiplane/testing';
 import type { Redis } from 'ioredis';
 import { SCHEDULER_QUEUE } from '@aiplane/contracts';
 import { createRedis } from '@aiplane/registry';
@@ -7,7 +8,7 @@ import { startOrchestrator, type RunningOrchestrator } from '../testing/orchestr
 // No worker runs: an admitted create holds its quota and its submission while it waits
 // SCHEDULER_WAIT_MS for one, then withdraws its job, gives both back and answers 503. The tests
 // look at what is held while such creates are in flight.
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = infraRedisUrl();
 const QDRANT = { recipe_name: 'vector-db/qdrant', config: { resources: { gpu: 0 } } };
 
 interface Answer {
