@@ -29,6 +29,7 @@ function send(
   path: string,
   host: string | undefined,
   body?: string,
+  connection: { agent?: http.Agent; onSocket?: (socket: net.Socket) => void } = {},
 ): Promise<Answer> {
   const { port } = new URL(url);
   return new Promise((resolve, reject) => {
@@ -38,6 +39,7 @@ function send(
       method,
       path,
       setHost: false,
+      ...(connection.agent ? { agent: connection.agent } : {}),
       headers: {
         ...(host === undefined ? {} : { host }),
         ...(body === undefined
@@ -45,6 +47,7 @@ function send(
           : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),
       },
     });
+    if (connection.onSocket) req.on('socket', connection.onSocket);
     req.on('response', (res) => {
       let text = '';
       res.setEncoding('utf8');
@@ -162,29 +165,9 @@ describe('the gateway’s edge (real app, stand-in upstreams)', () => {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       const sockets = new Set<net.Socket>();
       const ask = (verb: string, target: string, body?: string): Promise<Answer> =>
-        new Promise((resolve, reject) => {
-          const req = http.request({
-            host: '127.0.0.1',
-            port: Number(new URL(gateway.url).port),
-            method: verb,
-            path: target,
-            agent,
-            headers:
-              body === undefined
-                ? {}
-                : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-          });
-          req.on('socket', (socket) => sockets.add(socket));
-          req.on('response', (res) => {
-            let text = '';
-            res.setEncoding('utf8');
-            res.on('data', (chunk: string) => (text += chunk));
-            res.on('end', () => {
-              resolve({ status: res.statusCode ?? 0, body: text });
-            });
-          });
-          req.on('error', reject);
-          req.end(body);
+        send(gateway.url, verb, target, '127.0.0.1', body, {
+          agent,
+          onSocket: (socket) => sockets.add(socket),
         });
       try {
         const oversized = `{"model":"m","pad":"${' '.repeat(33 * 1024 * 1024)}"}`;
