@@ -36,13 +36,38 @@ runtime:
   );
 }
 
+/**
+ * A port free on every interface, below the ephemeral range (32768+): a port the system hands out
+ * for listen(0) may next be the local end of some outgoing connection on a busy machine, and then
+ * the workload's bind fails although nothing listens there, which is not what these tests are about.
+ */
 async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
+  for (;;) {
+    const candidate = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => {
+        resolve(false);
+      });
+      server.listen(candidate, '0.0.0.0', () => {
+        resolve(true);
+      });
+    });
+    if (!bound) continue;
+    await new Promise((resolve) => server.close(resolve));
+    // The job takes the next ports when one is squatted: they must be free too.
+    const next = createServer();
+    const nextBound = await new Promise<boolean>((resolve) => {
+      next.once('error', () => {
+        resolve(false);
+      });
+      next.listen(candidate + 1, '0.0.0.0', () => {
+        resolve(true);
+      });
+    });
+    if (nextBound) await new Promise((resolve) => next.close(resolve));
+    if (nextBound) return candidate;
+  }
 }
 
 /** A process run as user B in a group of its own, so that it and its children can be stopped by id. */
