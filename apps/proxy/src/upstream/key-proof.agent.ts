@@ -18,6 +18,7 @@ export interface KeyProofOptions {
 // A proof answer is a short head and 64 hex characters; a listener that sends more is no front.
 const MAX_ANSWER = 4096;
 const HEAD_END = '\r\n\r\n';
+const MAX_KEY_TAGS = 4096;
 
 /**
  * Keep-alive connections to workload fronts, each of which has proven, before any request goes on
@@ -35,11 +36,25 @@ export class KeyProofAgent extends http.Agent {
     super(options);
   }
 
+  // getName runs for every request: a key's pool tag is hashed once, not per request.
+  private readonly keyTags = new Map<string, string>();
+
   override getName(options?: http.ClientRequestArgs & KeyProofOptions): string {
     const name = super.getName(options);
     const key = options?.workloadKey;
     if (key === undefined) return name;
-    return `${name}:proven:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+    return `${name}:proven:${this.keyTag(key)}`;
+  }
+
+  private keyTag(key: string): string {
+    let tag = this.keyTags.get(key);
+    if (tag === undefined) {
+      // Keys of ended workloads would otherwise accumulate for the life of the proxy.
+      if (this.keyTags.size >= MAX_KEY_TAGS) this.keyTags.clear();
+      tag = createHash('sha256').update(key).digest('hex').slice(0, 32);
+      this.keyTags.set(key, tag);
+    }
+    return tag;
   }
 
   override createConnection(
