@@ -1,5 +1,5 @@
 import { storedService } from '@aiplane/testing';
-import { toGroupRecord, toGroupStatus, toGroupSummary } from './group.records';
+import { storedReplicaPort, toGroupRecord, toGroupStatus, toGroupSummary } from './group.records';
 import type { StoredGroup, StoredService } from './registry.types';
 import { toServiceRecord, type GroupView } from './service.registry';
 
@@ -69,5 +69,14 @@ describe('a replica whose endpoint was cleared', () => {
     view.jobs[1] = { ...view.jobs[1]!, replicas: [dead], scheduler_state: 'RUNNING' };
     const status = toGroupStatus(view);
     expect(status.replica_statuses[1]).toMatchObject({ id: '8:8001', status: 'failed', healthy: false });
+  });
+});
+
+describe('storedReplicaPort (the id the status, the records and the logs headings share)', () => {
+  it('is the live endpoint’s port, else the last one, else null', () => {
+    const replica = { index: 0, gpu_ids: [], ready: false, seen_ready: false };
+    expect(storedReplicaPort({ ...replica, endpoint: 'http://node1:8002', last_port: 8001 })).toBe(8002);
+    expect(storedReplicaPort({ ...replica, endpoint: null, last_port: 8001 })).toBe(8001);
+    expect(storedReplicaPort({ ...replica, endpoint: null })).toBeNull();
   });
 });

@@ -8,15 +8,21 @@ import {
   type ReplicaRecord,
 } from '@aiplane/contracts';
 import type { GroupView } from './service.registry';
+import type { StoredReplica } from './registry.types';
 
 function portOf(endpoint: string | null): number | null {
   return endpoint === null ? null : Number(new URL(endpoint).port);
 }
 
+/** The port a replica listens on, or last listened on: its id stays the same once it dies. */
+export function storedReplicaPort(replica: StoredReplica): number | null {
+  return portOf(replica.endpoint) ?? replica.last_port ?? null;
+}
+
 export function replicaRecords({ jobs }: GroupView): ReplicaRecord[] {
   return jobs.flatMap((job) =>
     job.replicas.map((replica) => {
-      const port = portOf(replica.endpoint) ?? replica.last_port ?? null;
+      const port = storedReplicaPort(replica);
       return {
         id: replicaIdOf(job.job_id, port, replica.index),
         job_id: job.job_id,

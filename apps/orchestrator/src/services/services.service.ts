@@ -28,6 +28,7 @@ import {
 } from '@aiplane/recipes';
 import {
   ServiceRegistry,
+  storedReplicaPort,
   type AdmissionOutcome,
   type QuotaName,
   toGroupRecord,
@@ -216,9 +217,8 @@ export class ServicesService {
       files.push({ heading: `=== STDOUT${label} ===`, file: path.join(job.job_dir, 'stdout.log') });
       files.push({ heading: `=== STDERR${label} ===`, file: path.join(job.job_dir, 'stderr.log') });
       for (const replica of job.replicas) {
-        const port = replica.endpoint === null ? null : Number(new URL(replica.endpoint).port);
         files.push({
-          heading: `=== REPLICA ${replicaIdOf(job.job_id, port, replica.index)} ===`,
+          heading: `=== REPLICA ${replicaIdOf(job.job_id, storedReplicaPort(replica), replica.index)} ===`,
           file: path.join(job.job_dir, `replica-${replica.index}.log`),
         });
       }
