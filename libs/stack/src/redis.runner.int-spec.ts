@@ -157,7 +157,7 @@ describe('startPrivateRedis', () => {
     mkdirSync(path.join(root, 'elsewhere'));
     symlinkSync(path.join(root, 'elsewhere'), path.join(root, 'link'));
     await expect(startPrivateRedis({ dir: path.join(root, 'link') })).rejects.toThrow(
-      /not a directory \(a symlink\?\)/,
+      /must be a directory, not a symlink/,
     );
     await expect(
       startPrivateRedis({ dir: path.join(root, 'nope'), serverBin: '/nonexistent/redis-server' }),

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { ensurePrivateDir } from '@aiplane/config';
 import { connect } from 'node:net';
 import * as path from 'node:path';
 
@@ -42,8 +43,8 @@ export async function startPrivateRedis(options: PrivateRedisOptions): Promise<P
       `the Redis socket path ${socketPath} is longer than the ${MAX_SOCKET_PATH} bytes a Unix socket allows: choose a shorter directory`,
     );
   }
-  ownPrivateDir(dir);
-  ownPrivateDir(path.join(dir, 'data'));
+  ensurePrivateDir(dir);
+  ensurePrivateDir(path.join(dir, 'data'));
   const password = randomBytes(32).toString('hex');
   const configPath = path.join(dir, 'redis.conf');
   // The password goes in a 0600 file, not on the command line, which every user can read in ps.
@@ -93,18 +94,6 @@ export async function startPrivateRedis(options: PrivateRedisOptions): Promise<P
     pid: child.pid ?? 0,
     stop: () => stopChild(child, exited),
   };
-}
-
-/** Creates `dir` 0700, or tightens it, refusing one that is a symlink or another user's. */
-function ownPrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const stat = lstatSync(dir);
-  if (!stat.isDirectory()) throw new PrivateRedisError(`${dir} is not a directory (a symlink?)`);
-  const uid = process.getuid?.();
-  if (uid !== undefined && stat.uid !== uid) {
-    throw new PrivateRedisError(`${dir} belongs to uid ${stat.uid}, not to this user (${uid})`);
-  }
-  chmodSync(dir, 0o700);
 }
 
 async function waitForPong(
