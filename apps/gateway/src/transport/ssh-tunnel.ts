@@ -18,8 +18,9 @@ export interface SshTunnelOptions {
   username: string;
   /** The name the user gave (SSH_HOST), when `~/.ssh/config` mapped it to `host`. */
   alias?: string;
-  /** One key that must exist (SSH_KEY_PATH); `keyPaths` are tried after it and skipped when missing. */
+  /** One key that must exist (SSH_KEY_PATH); when set, `keyPaths` are not used. */
   privateKeyPath?: string;
+  /** Keys that may be missing (the config's IdentityFiles, skipped then, as ssh does), tried in order. */
   keyPaths?: string[];
   /** An ssh-agent socket (SSH_AUTH_SOCK), tried before any key file. */
   agentSocket?: string;
@@ -286,7 +287,7 @@ export class SshTunnel implements ChannelOpener {
       host,
       port,
       username,
-      keyPaths: [...(privateKeyPath === undefined ? [] : [privateKeyPath]), ...(keyPaths ?? [])],
+      keyPaths: privateKeyPath === undefined ? (keyPaths ?? []) : [privateKeyPath],
       keyPathsRequired: privateKeyPath !== undefined,
       agentSocket,
     };
