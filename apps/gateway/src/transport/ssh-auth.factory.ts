@@ -16,6 +16,8 @@ export interface SshAuth {
   handler: AuthHandlerMiddleware;
   /** Why logging in failed, in words: what was tried, what the server takes, problems met on the way. */
   explain(): string;
+  /** A problem that does not end the attempt (an agent that cannot be reached), for explain(). */
+  note(problem: string): void;
 }
 
 /**
@@ -121,6 +123,9 @@ export function createSshAuth(
           next(false as never);
         },
       );
+    },
+    note: (problem) => {
+      problems.push(problem);
     },
     explain: () =>
       [

@@ -279,6 +279,16 @@ describe('real SSH setups', () => {
       await reaches(made);
     });
 
+    it('goes on to the key file when SSH_AUTH_SOCK names no agent', async () => {
+      const passphrase = { file: undefined, value: PASSPHRASE };
+      const stale = join(dir, 'gone-agent.sock');
+      await reaches(
+        tunnel({ host: '127.0.0.2', agentSocket: stale, privateKeyPath: join(dir, 'id_pass'), passphrase }),
+      );
+      const without = tunnel({ host: '127.0.0.2', agentSocket: stale });
+      await expect(without.ready()).rejects.toThrow(`the ssh-agent at ${stale} cannot be used`);
+    });
+
     it('refuses a passphrase key without a terminal, saying what to set; a 0600 SSH_KEY_PASSPHRASE_FILE opens it', async () => {
       const key = join(dir, 'id_pass');
       const without = tunnel({ host: '127.0.0.2', privateKeyPath: key });
@@ -429,6 +439,13 @@ describe('real SSH setups', () => {
       );
       await expect(tunnel({ agentSocket, pinPath }).ready()).rejects.toThrow(
         /the pinned login node node-a\.cluster\.test \(127\.0\.0\.3\) now answers as node-b\.cluster\.test/,
+      );
+      // A pinned node that is down is retried, never swapped for another one behind the name.
+      const pins = JSON.parse(readFileSync(pinPath, 'utf8')) as { pins: Record<string, { address: string }> };
+      for (const pin of Object.values(pins.pins)) pin.address = '127.0.0.4';
+      writeFileSync(pinPath, JSON.stringify(pins), { mode: 0o600 });
+      await expect(tunnel({ agentSocket, pinPath, lookup: roundRobin }).ready()).rejects.toThrow(
+        /the pinned login node node-a\.cluster\.test \(127\.0\.0\.4:\d+\) cannot be reached: .*ECONNREFUSED.*delete the pin in/,
       );
     });
   });

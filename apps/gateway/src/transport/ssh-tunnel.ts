@@ -322,7 +322,13 @@ export class SshTunnel implements ChannelOpener {
         const last = index === hops.length - 1;
         const address = last && pin ? pin.address : hop.host;
         if (!sock) {
-          const tcp = await this.dial(address, hop.port);
+          const tcp = await this.dial(address, hop.port).catch((error: unknown) => {
+            if (!(last && pin)) throw error;
+            throw new Error(
+              `the pinned login node ${pin.node} (${pin.address}:${String(pin.port)}) cannot be reached: ` +
+                `${messageOf(error)}; if the control plane moved to another node, delete the pin in ${pins?.path ?? ''}`,
+            );
+          });
           sock = tcp.socket;
           dialled = tcp.address;
         }
@@ -419,6 +425,11 @@ export class SshTunnel implements ChannelOpener {
         else reject(new Error(`${hop.host} completed the handshake without a host key`));
       });
       const onError = (error: Error & { level?: string }): void => {
+        // A stale SSH_AUTH_SOCK is common; ssh2 reports it, then goes on to the key files, as ssh does.
+        if (error.level === 'agent') {
+          auth.note(`the ssh-agent at ${hop.agentSocket ?? '?'} cannot be used: ${error.message}`);
+          return;
+        }
         if (error.level === 'client-authentication') problem ??= auth.explain();
         fail(error);
       };
