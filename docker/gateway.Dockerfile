@@ -9,6 +9,10 @@
 #     -e PROXY_SOCKET=/home/u100000/.aiplane/run/proxy.sock aiplane-gateway
 # aiplane.env (0600) holds ORCHESTRATOR_TOKEN=<the token in the login node's ~/.aiplane/run/connection.json>.
 # The sockets are paths on the login node: the gateway reaches them over SSH (streamlocal channels).
+# It pins the login node it first reaches in GATEWAY_STATE_DIR (docs/ssh.md): mount a private volume there, e.g.
+#   -v aiplane-gateway-state:/state -e GATEWAY_STATE_DIR=/state, or a restarted container may land on another node.
+# A passphrase-protected key needs -it (asked at the terminal) or SSH_KEY_PASSPHRASE_FILE; an agent: mount its
+# socket and set SSH_AUTH_SOCK.
 FROM node:20-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./

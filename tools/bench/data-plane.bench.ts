@@ -527,6 +527,8 @@ async function run(config: BenchConfig, cleanup: Cleanup, tail: OutputTail): Pro
           SSH_USER: ssh.user,
           SSH_KEY_PATH: ssh.keyPath,
           SSH_KNOWN_HOSTS_PATH: ssh.knownHostsPath,
+          // Its login-node pin in the run's temp state dir, not the user's ~/.local/state.
+          GATEWAY_STATE_DIR: stateDir,
         },
         readyMessages: ['listening'],
       });

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError } from '@aiplane/config';
 import { parseGatewayConfig } from './gateway.config';
 
@@ -28,6 +31,7 @@ describe('parseGatewayConfig', () => {
       ORCHESTRATOR_TOKEN: 'secret',
       PROXY_URL: 'http://127.0.0.1:8003/',
       SSH_KEEPALIVE_MS: '5000',
+      GATEWAY_STATE_DIR: '/home/me/.local/state/aiplane',
       UPSTREAM_TIMEOUT_MS: '60000',
       LOG_LEVEL: 'debug',
     });
@@ -40,12 +44,18 @@ describe('parseGatewayConfig', () => {
       // The stack gives the proxy the orchestrator's token: one secret unless told otherwise.
       proxyToken: 'secret',
       ssh: {
+        alias: 'login.lxp.lu',
         host: 'login.lxp.lu',
         port: 8822,
-        user: 'u100',
-        keyPath: '/home/me/.ssh/id_ed25519',
+        username: 'u100',
+        keyPaths: ['/home/me/.ssh/id_ed25519'],
+        keyPathsRequired: true,
+        agentSocket: undefined,
+        jumps: [],
         knownHostsPath: '/home/me/.ssh/known_hosts',
         keepaliveMs: 5000,
+        passphrase: { file: undefined, value: undefined },
+        pinPath: '/home/me/.local/state/aiplane/ssh-pins.json',
       },
       upstreamTimeoutMs: 60_000,
       logLevel: 'debug',
@@ -86,6 +96,115 @@ describe('parseGatewayConfig', () => {
       expect(message).toContain('SSH_KNOWN_HOSTS_PATH: is required when SSH_HOST is set');
       expect(message).not.toContain('SSH_USER');
     }
+  });
+
+  describe('with ~/.ssh/config', () => {
+    let home: string;
+    const write = (text: string): void => {
+      writeFileSync(join(home, '.ssh', 'config'), text);
+    };
+
+    beforeEach(() => {
+      home = mkdtempSync(join(tmpdir(), 'gateway-config-'));
+      mkdirSync(join(home, '.ssh'));
+    });
+
+    afterEach(() => {
+      rmSync(home, { recursive: true, force: true });
+    });
+
+    it('resolves an alias: HostName, User, Port, IdentityFile, ProxyJump, known_hosts and state dir from HOME', () => {
+      write(
+        [
+          'Host meluxina',
+          '  HostName login.lxp.lu',
+          '  User u100',
+          '  Port 8822',
+          '  IdentityFile ~/.ssh/id_mel',
+          '  ProxyJump jump',
+          'Host jump',
+          '  HostName bastion.example.org',
+          '  Port 2200',
+          '  IdentityAgent none',
+          '  IdentityFile %d/.ssh/id_%h',
+          '',
+        ].join('\n'),
+      );
+      const ssh = parseGatewayConfig({
+        SSH_HOST: 'meluxina',
+        HOME: home,
+        SSH_AUTH_SOCK: '/run/agent.sock',
+      }).ssh;
+      expect(ssh).toMatchObject({
+        alias: 'meluxina',
+        host: 'login.lxp.lu',
+        port: 8822,
+        username: 'u100',
+        keyPaths: [`${home}/.ssh/id_mel`],
+        keyPathsRequired: false,
+        agentSocket: '/run/agent.sock',
+        knownHostsPath: `${home}/.ssh/known_hosts`,
+        pinPath: `${home}/.local/state/aiplane/ssh-pins.json`,
+        jumps: [
+          {
+            alias: 'jump',
+            host: 'bastion.example.org',
+            port: 2200,
+            // No User of its own: the same person.
+            username: 'u100',
+            keyPaths: [`${home}/.ssh/id_bastion.example.org`],
+            agentSocket: undefined,
+          },
+        ],
+      });
+    });
+
+    it('lets the SSH_* variables win over the config, as ssh flags do', () => {
+      write(
+        'Host meluxina\n  HostName login.lxp.lu\n  User u100\n  Port 8822\n  IdentityFile ~/.ssh/id_mel\n',
+      );
+      const ssh = parseGatewayConfig({
+        SSH_HOST: 'meluxina',
+        HOME: home,
+        SSH_USER: 'u200',
+        SSH_PORT: '22',
+        SSH_KEY_PATH: '/keys/id',
+        SSH_PIN_NODE: 'false',
+      }).ssh;
+      expect(ssh).toMatchObject({
+        username: 'u200',
+        port: 22,
+        keyPaths: ['/keys/id'],
+        keyPathsRequired: true,
+      });
+      expect(ssh?.pinPath).toBeUndefined();
+    });
+
+    it('takes an ssh-agent instead of a key, and still names SSH_USER when nothing gives one', () => {
+      write('Host meluxina\n  HostName login.lxp.lu\n');
+      expect(() =>
+        parseGatewayConfig({ SSH_HOST: 'meluxina', HOME: home, SSH_AUTH_SOCK: '/run/a.sock' }),
+      ).toThrow(`SSH_USER: is required when SSH_HOST is set (or set in ${home}/.ssh/config)`);
+      expect(
+        parseGatewayConfig({ SSH_HOST: 'meluxina', HOME: home, SSH_AUTH_SOCK: '/run/a.sock', SSH_USER: 'u1' })
+          .ssh,
+      ).toMatchObject({ host: 'login.lxp.lu', port: 22, keyPaths: [], agentSocket: '/run/a.sock' });
+    });
+
+    it('refuses ProxyCommand and an SSH_CONFIG_PATH that cannot be read, naming the variable', () => {
+      write('Host meluxina\n  ProxyCommand nc %h %p\n');
+      expect(() =>
+        parseGatewayConfig({ SSH_HOST: 'meluxina', HOME: home, SSH_USER: 'u', SSH_KEY_PATH: '/k' }),
+      ).toThrow(/SSH_CONFIG_PATH: .*ProxyCommand, which the gateway does not run; use ProxyJump/);
+      expect(() =>
+        parseGatewayConfig({
+          SSH_HOST: 'x',
+          HOME: home,
+          SSH_CONFIG_PATH: join(home, 'missing'),
+          SSH_USER: 'u',
+        }),
+      ).toThrow(/SSH_CONFIG_PATH: cannot read .*missing/);
+    });
   });
 
   it('treats empty variables as unset', () => {

@@ -125,6 +125,8 @@ export async function startStack(
               SSH_USER: ssh.user,
               SSH_KEY_PATH: ssh.keyPath,
               SSH_KNOWN_HOSTS_PATH: ssh.knownHostsPath,
+              // Where it pins the login node: this stack's, not the user's ~/.local/state.
+              GATEWAY_STATE_DIR: options.stateDir,
             }
           : {}),
       },

@@ -1,14 +1,38 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
+import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Client, type ClientChannel } from 'ssh2';
 import { UnavailableError, type Logger } from '@aiplane/server-kit';
-import { checkHostKey, parseKnownHosts } from './known-hosts';
+import { blobKeyType, checkHostKey, fingerprint, parseKnownHosts, type KnownHostEntry } from './known-hosts';
+import type { NodePin } from './node-pin.schema';
+import { NodePinStorage } from './node-pin.storage';
+import { createSshAuth } from './ssh-auth.factory';
+import { SshKeyCache } from './ssh-keys.cache';
+import type { PassphraseSource, SshEndpoint } from './ssh.types';
+import type { Prompter } from './terminal.prompter';
 
 export interface SshTunnelOptions {
   host: string;
   port: number;
   username: string;
-  privateKeyPath: string;
+  /** The name the user gave (SSH_HOST), when `~/.ssh/config` mapped it to `host`. */
+  alias?: string;
+  /** One key that must exist (SSH_KEY_PATH); when set, `keyPaths` are not used. */
+  privateKeyPath?: string;
+  /** Keys that may be missing (the config's IdentityFiles, skipped then, as ssh does), tried in order. */
+  keyPaths?: string[];
+  /** An ssh-agent socket (SSH_AUTH_SOCK), tried before any key file. */
+  agentSocket?: string;
+  /** ProxyJump hosts, first hop first. */
+  jumps?: SshEndpoint[];
+  passphrase?: PassphraseSource;
+  /** The person at the terminal; without one, passphrases and one-time codes cannot be asked. */
+  prompter?: Prompter;
+  /** Set: pin the login node first reached here, and go back only to it (several nodes behind one name). */
+  pinPath?: string;
+  /** The addresses a name resolves to, in the order to try them; DNS by default. */
+  lookup?: (host: string) => Promise<string[]>;
   knownHostsPath: string;
   keepaliveIntervalMs: number;
   /** Time allowed for TCP connect + handshake + auth; requests waiting on the first connect wait this long. */
@@ -59,8 +83,20 @@ export class SshTunnel implements ChannelOpener {
   private readonly channelTimeoutMs: number;
   private readonly minBackoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly keys: SshKeyCache;
+  /** While a person is asked at the terminal: the attempt's deadline pauses, requests fail at once. */
+  private askingPerson = false;
+  private onPerson: ((asking: boolean) => void) | undefined;
 
   constructor(private readonly options: SshTunnelOptions) {
+    this.keys = new SshKeyCache(
+      options.passphrase ?? { file: undefined, value: undefined },
+      options.prompter,
+      (asking) => {
+        this.askingPerson = asking;
+        this.onPerson?.(asking);
+      },
+    );
     this.readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
     this.channelTimeoutMs = options.channelTimeoutMs ?? 10_000;
     this.minBackoffMs = options.minBackoffMs ?? 250;
@@ -143,6 +179,11 @@ export class SshTunnel implements ChannelOpener {
         break;
     }
     let client = this.client;
+    if (this.phase === 'connecting' && this.askingPerson) {
+      throw new UnavailableError(
+        `SSH tunnel to ${this.target} is waiting for an answer at the gateway's terminal`,
+      );
+    }
     if (this.phase === 'connecting' && this.connecting) {
       try {
         client = await this.connecting;
@@ -234,61 +275,273 @@ export class SshTunnel implements ChannelOpener {
     this.retryTimer.unref();
   }
 
+  /** The first connection, now; for a gateway at a terminal, so its prompts come before it serves. */
+  async ready(): Promise<void> {
+    await this.connected();
+  }
+
+  private get endpoint(): SshEndpoint {
+    const { host, port, username, alias, privateKeyPath, keyPaths, agentSocket } = this.options;
+    return {
+      alias: alias ?? host,
+      host,
+      port,
+      username,
+      keyPaths: privateKeyPath === undefined ? (keyPaths ?? []) : [privateKeyPath],
+      keyPathsRequired: privateKeyPath !== undefined,
+      agentSocket,
+    };
+  }
+
+  /**
+   * Through the jump hosts, if any, to the login node: the pinned one when there is a pin. A pinned
+   * node that offers another host key, or answers to another name, is refused, never re-pinned.
+   */
   private async handshake(): Promise<Client> {
-    const { host, port, username, privateKeyPath, knownHostsPath, keepaliveIntervalMs } = this.options;
+    const { knownHostsPath, pinPath } = this.options;
     // Read on every attempt: a user fixing known_hosts or rotating a key needs no gateway restart.
-    const [privateKey, knownHosts] = await Promise.all([
-      readFile(privateKeyPath).catch((error: unknown) => {
-        throw new Error(`cannot read SSH_KEY_PATH ${privateKeyPath}: ${messageOf(error)}`);
-      }),
-      readFile(knownHostsPath, 'utf8').catch((error: unknown) => {
+    const knownHosts = parseKnownHosts(
+      await readFile(knownHostsPath, 'utf8').catch((error: unknown) => {
         throw new Error(`cannot read SSH_KNOWN_HOSTS_PATH ${knownHostsPath}: ${messageOf(error)}`);
       }),
-    ]);
-    const entries = parseKnownHosts(knownHosts);
+    );
+    const target = this.endpoint;
+    const pins = pinPath === undefined ? undefined : new NodePinStorage(pinPath);
+    const pinName = `${target.username}@${target.host}:${String(target.port)}`;
+    const pin = await pins?.read(pinName);
+    const chain: Client[] = [];
+    const endChain = (): void => {
+      for (const client of chain) client.end();
+    };
+    try {
+      let sock: Duplex | undefined;
+      let dialled: string | undefined;
+      let seenKey: Buffer | undefined;
+      const hops = [...(this.options.jumps ?? []), target];
+      for (const [index, hop] of hops.entries()) {
+        const last = index === hops.length - 1;
+        const address = last && pin ? pin.address : hop.host;
+        if (!sock) {
+          const tcp = await this.dial(address, hop.port).catch((error: unknown) => {
+            if (!(last && pin)) throw error;
+            throw new Error(
+              `the pinned login node ${pin.node} (${pin.address}:${String(pin.port)}) cannot be reached: ` +
+                `${messageOf(error)}; if the control plane moved to another node, delete the pin in ${pins?.path ?? ''}`,
+            );
+          });
+          sock = tcp.socket;
+          dialled = tcp.address;
+        }
+        const { client, hostKey } = await this.login(hop, sock, knownHosts, last ? pin : undefined);
+        chain.push(client);
+        seenKey = hostKey;
+        if (last) break;
+        const next = hops[index + 1];
+        if (!next) break;
+        const nextAddress = index + 1 === hops.length - 1 && pin ? pin.address : next.host;
+        sock = await this.forwardOut(`${nextAddress}:${String(next.port)} via ${hop.host}`, (done) => {
+          client.forwardOut('127.0.0.1', 0, nextAddress, next.port, done);
+        });
+        dialled = undefined;
+      }
+      const client = chain[chain.length - 1];
+      if (!client) throw new Error('no connection');
+      if (pins && seenKey) await this.checkPin(client, seenKey, pins, pinName, pin, dialled);
+      // A jump host's connection ends with the one it carries, and the other way round.
+      client.once('close', endChain);
+      for (const jump of chain.slice(0, -1)) {
+        jump.once('close', () => client.end());
+      }
+      return client;
+    } catch (error: unknown) {
+      endChain();
+      throw error;
+    }
+  }
+
+  /** A TCP connection to the first address of `host` that answers, as ssh tries each in turn. */
+  private async dial(host: string, port: number): Promise<{ socket: net.Socket; address: string }> {
+    const addresses =
+      net.isIP(host) !== 0
+        ? [host]
+        : await (this.options.lookup ?? defaultLookup)(host).catch((error: unknown) => {
+            throw new Error(`cannot resolve ${host}: ${messageOf(error)}`);
+          });
+    let lastError: unknown = new Error(`${host} resolves to no address`);
+    for (const address of addresses) {
+      try {
+        return { socket: await connectTcp(address, port, this.readyTimeoutMs), address };
+      } catch (error: unknown) {
+        lastError = error;
+      }
+    }
+    throw lastError;
+  }
+
+  /** One SSH login over `sock`: host key checked against known_hosts (and the pin), then auth. */
+  private login(
+    hop: SshEndpoint,
+    sock: Duplex,
+    knownHosts: KnownHostEntry[],
+    pin: NodePin | undefined,
+  ): Promise<{ client: Client; hostKey: Buffer }> {
     const client = new Client();
-    return new Promise<Client>((resolve, reject) => {
-      let hostKeyProblem: string | undefined;
+    let deadline: NodeJS.Timeout | undefined;
+    let hostKey: Buffer | undefined;
+    return new Promise((resolve, reject) => {
+      let problem: string | undefined;
       let settled = false;
       const fail = (error: Error): void => {
         if (settled) return;
         settled = true;
+        clearTimeout(deadline);
         client.end();
-        reject(new Error(hostKeyProblem ?? error.message));
+        sock.destroy();
+        reject(new Error(problem ?? error.message));
       };
+      // Waiting for a handshake has a deadline; waiting for a person to type does not.
+      const armDeadline = (): void => {
+        clearTimeout(deadline);
+        deadline = setTimeout(() => {
+          fail(new Error(`Timed out while waiting for handshake with ${hop.host}:${String(hop.port)}`));
+        }, this.readyTimeoutMs);
+      };
+      this.onPerson = (asking) => {
+        if (asking) clearTimeout(deadline);
+        else if (!settled) armDeadline();
+      };
+      const auth = createSshAuth(hop, this.keys, this.options.prompter, (reason) => {
+        problem = reason;
+        fail(new Error(reason));
+      });
       client.once('ready', () => {
         if (settled) return;
         settled = true;
-        client.removeListener('error', fail);
+        clearTimeout(deadline);
+        client.removeListener('error', onError);
         // Bridges the gap until connect() attaches its own listener: an unheard 'error' would crash.
         client.on('error', () => undefined);
-        resolve(client);
+        if (hostKey) resolve({ client, hostKey });
+        else reject(new Error(`${hop.host} completed the handshake without a host key`));
       });
-      client.on('error', fail);
+      const onError = (error: Error & { level?: string }): void => {
+        // A stale SSH_AUTH_SOCK is common; ssh2 reports it, then goes on to the key files, as ssh does.
+        if (error.level === 'agent') {
+          auth.note(`the ssh-agent at ${hop.agentSocket ?? '?'} cannot be used: ${error.message}`);
+          return;
+        }
+        if (error.level === 'client-authentication') problem ??= auth.explain();
+        fail(error);
+      };
+      client.on('error', onError);
       client.once('close', () => {
-        fail(new Error('connection closed during the SSH handshake'));
+        fail(new Error(`connection closed during the SSH handshake with ${hop.host}:${String(hop.port)}`));
       });
+      armDeadline();
       try {
         client.connect({
-          host,
-          port,
-          username,
-          privateKey,
-          readyTimeout: this.readyTimeoutMs,
-          keepaliveInterval: keepaliveIntervalMs,
+          sock,
+          username: hop.username,
+          authHandler: auth.handler,
+          // The deadline above instead, which pauses while a person types.
+          readyTimeout: 0,
+          keepaliveInterval: this.options.keepaliveIntervalMs,
           keepaliveCountMax: 3,
           hostVerifier: (key: Buffer): boolean => {
-            const check = checkHostKey(entries, host, port, key, knownHostsPath);
-            if (!check.ok) hostKeyProblem = check.reason;
-            return check.ok;
+            hostKey = key;
+            const check = checkHostKey(knownHosts, hop.host, hop.port, key, this.options.knownHostsPath);
+            if (!check.ok) problem = check.reason;
+            else if (pin && pin.host_key !== hostKeyText(key)) problem = this.pinnedKeyChanged(pin, key);
+            return problem === undefined;
           },
         });
         // Without it every new channel waits on Nagle + delayed ACK: ~40 ms per request.
         client.setNoDelay(true);
       } catch (error: unknown) {
-        // ssh2 throws synchronously on a key it cannot parse.
-        fail(new Error(`cannot use SSH_KEY_PATH ${privateKeyPath}: ${messageOf(error)}`));
+        fail(error instanceof Error ? error : new Error(String(error)));
       }
+    });
+  }
+
+  private pinnedKeyChanged(pin: NodePin, key: Buffer): string {
+    const [pinnedType, pinnedBlob] = pin.host_key.split(' ');
+    const was = `${pinnedType ?? '?'} ${fingerprint(Buffer.from(pinnedBlob ?? '', 'base64'))}`;
+    return (
+      `HOST KEY CHANGED on the pinned login node ${pin.node} (${pin.address}:${String(pin.port)}): ` +
+      `it was ${was} when pinned at ${pin.pinned_at}, now it offers ${hostKeyText(key).split(' ')[0] ?? '?'} ${fingerprint(key)}. ` +
+      'Refusing to connect: the node was reinstalled, or someone is intercepting the connection. ' +
+      `Once you have checked the new key, delete the pin in ${this.options.pinPath ?? 'the pin file'} to pin anew`
+    );
+  }
+
+  /**
+   * Asks the node for its own name (several login nodes answer to one DNS name, and often share a
+   * host key), then pins it on first contact or checks it against the pin.
+   */
+  private async checkPin(
+    client: Client,
+    hostKey: Buffer,
+    pins: NodePinStorage,
+    pinName: string,
+    pin: NodePin | undefined,
+    dialled: string | undefined,
+  ): Promise<void> {
+    const answer = await this.exec(
+      client,
+      'echo aiplane-node `hostname -f || hostname`; echo aiplane-conn $SSH_CONNECTION',
+    );
+    const node = /^aiplane-node (\S+)/m.exec(answer)?.[1];
+    // SSH_CONNECTION's third field: the address the node was reached at, which a jump host can reach again.
+    const serverAddress = /^aiplane-conn \S+ \S+ (\S+) \S+/m.exec(answer)?.[1];
+    if (!node) {
+      throw new Error(
+        `cannot pin the login node behind ${pinName}: \`hostname\` answered nothing usable; ` +
+          'set SSH_PIN_NODE=false to connect without pinning',
+      );
+    }
+    if (pin) {
+      if (node !== pin.node) {
+        throw new Error(
+          `the pinned login node ${pin.node} (${pin.address}) now answers as ${node}: refusing to connect to ` +
+            `another node than the one the control plane runs on; delete the pin in ${pins.path} to pin anew`,
+        );
+      }
+      return;
+    }
+    const address = dialled ?? serverAddress;
+    if (!address)
+      throw new Error(`cannot pin the login node ${node}: it did not say which address it was reached at`);
+    await pins.write(pinName, {
+      node,
+      address,
+      port: this.options.port,
+      host_key: hostKeyText(hostKey),
+      pinned_at: new Date().toISOString(),
+    });
+    this.options.logger?.info(
+      { target: pinName, node, address, pin_file: pins.path },
+      'ssh login node pinned',
+    );
+  }
+
+  /** The stdout of one command on the server, within the channel timeout. */
+  private async exec(client: Client, command: string): Promise<string> {
+    const channel = await this.forwardOut(`an exec channel`, (done) => {
+      client.exec(command, done);
+    });
+    return new Promise<string>((resolve, reject) => {
+      let output = '';
+      const timer = setTimeout(() => {
+        channel.close();
+        reject(new Error(`\`${command}\` did not finish within ${String(this.channelTimeoutMs)} ms`));
+      }, this.channelTimeoutMs);
+      channel.setEncoding('utf8');
+      channel.on('data', (chunk: string) => (output += chunk));
+      channel.stderr.resume();
+      channel.once('close', () => {
+        clearTimeout(timer);
+        resolve(output);
+      });
     });
   }
 
@@ -330,6 +583,34 @@ export class SshTunnel implements ChannelOpener {
       }
     });
   }
+}
+
+function defaultLookup(host: string): Promise<string[]> {
+  return dnsLookup(host, { all: true }).then((found) => found.map((entry) => entry.address));
+}
+
+function connectTcp(address: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: address, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`connect to ${address}:${String(port)} timed out after ${String(timeoutMs)} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+/** How a pin records a host key: as a known_hosts line has it. */
+function hostKeyText(key: Buffer): string {
+  return `${blobKeyType(key) ?? 'unknown'} ${key.toString('base64')}`;
 }
 
 function messageOf(error: unknown): string {

@@ -13,18 +13,30 @@ import {
 } from './orchestrator.client';
 import { passThroughProvider } from './pass-through.provider';
 import { SshTunnel } from './ssh-tunnel';
+import { TerminalPrompter, type Prompter } from './terminal.prompter';
 import { upstreamAgent, upstreamBaseUrl } from './upstream.factory';
 
-export function createSshTunnel(config: GatewayConfig, logger: Logger): SshTunnel | null {
+export function createSshTunnel(
+  config: GatewayConfig,
+  logger: Logger,
+  prompter?: Prompter,
+): SshTunnel | null {
   if (!config.ssh) return null;
-  const { host, port, user, keyPath, knownHostsPath, keepaliveMs } = config.ssh;
+  const ssh = config.ssh;
   return new SshTunnel({
-    host,
-    port,
-    username: user,
-    privateKeyPath: keyPath,
-    knownHostsPath,
-    keepaliveIntervalMs: keepaliveMs,
+    host: ssh.host,
+    port: ssh.port,
+    username: ssh.username,
+    alias: ssh.alias,
+    // SSH_KEY_PATH must exist; IdentityFiles from ~/.ssh/config are skipped when missing, as ssh does.
+    ...(ssh.keyPathsRequired ? { privateKeyPath: ssh.keyPaths[0] ?? '' } : { keyPaths: ssh.keyPaths }),
+    ...(ssh.agentSocket === undefined ? {} : { agentSocket: ssh.agentSocket }),
+    jumps: ssh.jumps,
+    passphrase: ssh.passphrase,
+    ...(ssh.pinPath === undefined ? {} : { pinPath: ssh.pinPath }),
+    prompter: prompter ?? new TerminalPrompter(process.stdin, process.stderr),
+    knownHostsPath: ssh.knownHostsPath,
+    keepaliveIntervalMs: ssh.keepaliveMs,
     // A request waiting for the first connection must get its answer within the upstream budget.
     readyTimeoutMs: Math.min(10_000, config.upstreamTimeoutMs),
     channelTimeoutMs: Math.min(10_000, config.upstreamTimeoutMs),
