@@ -72,11 +72,10 @@ export class FitService {
         reason: `VLLM_MODEL ${JSON.stringify(model)} is not a Hugging Face model id (a path on the cluster?)`,
       };
     }
-    const failure = this.hubFailure;
-    if (failure !== undefined && failure.until > Date.now())
-      return { kind: 'unknown', reason: failure.reason };
     try {
       return await this.estimates.getOrLoad(model, async () => {
+        const failure = this.hubFailure;
+        if (failure !== undefined && failure.until > Date.now()) throw new UnavailableError(failure.reason);
         const info = await this.hub.modelInfo(model, this.config.FIT_HUB_TIMEOUT_MS);
         if (info === null) {
           return {
