@@ -136,7 +136,7 @@ describe('fitPlanOf: what one vLLM process is given', () => {
       kind: 'invalid',
       field: 'gpu_memory_utilization',
       message:
-        'gpu_memory_utilization must be a number greater than 0 and at most 1 (the fraction of each GPU\'s memory vLLM may use), got "1.5"',
+        "gpu_memory_utilization must be a number greater than 0 and at most 1 (the fraction of each GPU's memory vLLM may use)",
     });
     expect(
       planOf('inference/vllm-single-node', { environment: { VLLM_GPU_MEMORY_UTILIZATION: 'lots' } }),

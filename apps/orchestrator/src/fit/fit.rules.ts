@@ -31,6 +31,13 @@ const DTYPE_BYTES: ReadonlyMap<string, number> = new Map([
   ['BOOL', 1],
 ]);
 
+// A Hub model id (`name` or `org/name`); anything else (a path on the cluster) is never sent to the Hub.
+const HUB_MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(\/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$/;
+
+export function isHubModelId(model: string): boolean {
+  return HUB_MODEL_ID.test(model);
+}
+
 export type WeightsEstimate =
   | { kind: 'known'; bytes: number; source: 'safetensors parameters' | 'safetensors files' }
   | { kind: 'unknown'; reason: string };
@@ -110,7 +117,7 @@ export function fitPlanOf(
     return {
       kind: 'invalid',
       field,
-      message: `${field} must be a number greater than 0 and at most 1 (the fraction of each GPU's memory vLLM may use), got ${JSON.stringify(utilizationText)}`,
+      message: `${field} must be a number greater than 0 and at most 1 (the fraction of each GPU's memory vLLM may use)`,
     };
   }
   const grouped = effective.gpu_per_replica !== undefined;
@@ -176,9 +183,11 @@ export type FitVerdict =
 export function assessFit(plan: FitPlan, weights: WeightsEstimate, limits: FitLimits): FitVerdict {
   const gpus = `${String(plan.modelGpus)} GPU${plan.modelGpus === 1 ? '' : 's'}`;
   if (weights.kind === 'unknown') {
+    // Anything but a Hub id is the user's own text (a path, or anything at all): not repeated.
+    const subject = isHubModelId(plan.model) ? `Model ${plan.model}` : 'The model (VLLM_MODEL)';
     return {
       kind: 'unknown',
-      warning: `Model ${plan.model || '(none)'}: its size is unknown, so whether it fits ${gpus} was not checked (${weights.reason})`,
+      warning: `${subject}: its size is unknown, so whether it fits ${gpus} was not checked (${weights.reason})`,
     };
   }
   const inTable = plan.partition !== undefined && limits.gpuMemoryGb.has(plan.partition);

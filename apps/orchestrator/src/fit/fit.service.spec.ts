@@ -74,7 +74,7 @@ describe('FitService', () => {
   it('never sends a local path to the Hub, and warns that its size was not checked', async () => {
     const { calls, check } = setup(() => Promise.resolve(QWEN_7B));
     expect(await check({ model: '/scratch/models/llama', gpu: 1 })).toEqual([
-      'Model /scratch/models/llama: its size is unknown, so whether it fits 1 GPU was not checked (VLLM_MODEL "/scratch/models/llama" is not a Hugging Face model id (a path on the cluster?))',
+      'The model (VLLM_MODEL): its size is unknown, so whether it fits 1 GPU was not checked (VLLM_MODEL is not a Hugging Face model id; a path on the cluster is not sized)',
     ]);
     expect(calls).toEqual([]);
   });

@@ -7,10 +7,15 @@ import { TtlCache } from '../models/ttl.cache';
 import type { OrchestratorConfig } from '../orchestrator.config';
 import { CONFIG, LOGGER } from '../platform/platform.module';
 import { FitSettingError, ModelDoesNotFitError } from './fit.errors';
-import { assessFit, fitPlanOf, weightsOf, type FitLimits, type WeightsEstimate } from './fit.rules';
+import {
+  assessFit,
+  fitPlanOf,
+  isHubModelId,
+  weightsOf,
+  type FitLimits,
+  type WeightsEstimate,
+} from './fit.rules';
 
-// A Hub model id (`name` or `org/name`); anything else (a path on the cluster) is never sent to the Hub.
-const REPO_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(\/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$/;
 const CACHE_ENTRIES = 500;
 /**
  * After the Hub failed (unreachable, slow, erroring), creates skip it this long: a burst of creates
@@ -66,10 +71,10 @@ export class FitService {
   }
 
   private async weights(model: string): Promise<WeightsEstimate> {
-    if (!REPO_ID.test(model)) {
+    if (!isHubModelId(model)) {
       return {
         kind: 'unknown',
-        reason: `VLLM_MODEL ${JSON.stringify(model)} is not a Hugging Face model id (a path on the cluster?)`,
+        reason: 'VLLM_MODEL is not a Hugging Face model id; a path on the cluster is not sized',
       };
     }
     try {
