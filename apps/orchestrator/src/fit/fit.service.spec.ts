@@ -98,6 +98,26 @@ describe('FitService', () => {
     expect(calls.map(({ repoId }) => repoId)).toEqual(['org/a']);
   });
 
+  it('asks the Hub again 30 s after a failure, however many creates came in between', async () => {
+    jest.useFakeTimers({ now: Date.parse('2026-12-03T12:00:00Z') });
+    try {
+      const { calls, check } = setup(() =>
+        Promise.reject(new UnavailableError('The Hugging Face Hub is unreachable')),
+      );
+      await check({ model: 'org/a', gpu: 1 });
+      for (let second = 0; second < 29; second += 1) {
+        jest.advanceTimersByTime(1_000);
+        await check({ model: 'org/a', gpu: 1 });
+      }
+      expect(calls).toHaveLength(1);
+      jest.advanceTimersByTime(2_000);
+      await check({ model: 'org/a', gpu: 1 });
+      expect(calls).toHaveLength(2);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('does not ask about CPU-only services, and refuses a gpu_memory_utilization vLLM would refuse', async () => {
     const { calls, check } = setup(() => Promise.resolve(QWEN_7B));
     expect(await check({ model: 'Qwen/Qwen2.5-7B-Instruct', gpu: null })).toEqual([]);

@@ -80,7 +80,8 @@ export class FitService {
     try {
       return await this.estimates.getOrLoad(model, async () => {
         const failure = this.hubFailure;
-        if (failure !== undefined && failure.until > Date.now()) throw new UnavailableError(failure.reason);
+        if (failure !== undefined && failure.until > Date.now())
+          throw new RememberedHubFailure(failure.reason);
         const info = await this.hub.modelInfo(model, this.config.FIT_HUB_TIMEOUT_MS);
         if (info === null) {
           return {
@@ -92,6 +93,7 @@ export class FitService {
       });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
+      if (error instanceof RememberedHubFailure) return { kind: 'unknown', reason };
       // An outage (unreachable, silent, 5xx, 429) concerns every model; the TtlCache keeps only
       // answers, so it is remembered briefly here instead.
       if (error instanceof UnavailableError && this.config.HF_CACHE_MS > 0) {
@@ -102,3 +104,6 @@ export class FitService {
     }
   }
 }
+
+/** The Hub's last failure, still fresh: the Hub was not asked, and the window is not extended. */
+class RememberedHubFailure extends Error {}
