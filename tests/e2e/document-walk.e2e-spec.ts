@@ -83,6 +83,7 @@ const SERVICE_KEYS = [
   'endpoint',
   'job_id',
   'type',
+  'warnings',
 ];
 const GROUP_KEYS = [
   'id',
@@ -99,6 +100,7 @@ const GROUP_KEYS = [
   'gpu_per_replica',
   'base_port',
   'node_jobs',
+  'warnings',
 ];
 const NODE_JOB_KEYS = ['job_id', 'node_index', 'node', 'replicas'];
 const REPLICA_KEYS = ['id', 'job_id', 'node_index', 'replica_index', 'port', 'gpu_ids', 'status', 'endpoint'];

@@ -31,4 +31,25 @@ describe('orchestrator config', () => {
       ORCHESTRATOR_PORT: 0,
     });
   });
+
+  it("reads the fit check's per-partition GPU memory table, MeluXina's gpu partition by default", () => {
+    const config = loadOrchestratorConfig({ ORCHESTRATOR_TOKEN: token });
+    expect([...config.FIT_GPU_MEMORY_GB]).toEqual([['gpu', 40]]);
+    expect(config.FIT_DEFAULT_GPU_MEMORY_GB).toBe(80);
+    expect(config.SLURM_PARTITION).toBeUndefined();
+    const table = loadOrchestratorConfig({
+      ORCHESTRATOR_TOKEN: token,
+      FIT_GPU_MEMORY_GB: 'gpu=40, fat = 80,small=15.5,',
+    }).FIT_GPU_MEMORY_GB;
+    expect([...table]).toEqual([
+      ['gpu', 40],
+      ['fat', 80],
+      ['small', 15.5],
+    ]);
+    for (const bad of ['gpu', 'gpu=0', 'gpu=forty', 'a b=4', 'gpu=2000']) {
+      expect(() => loadOrchestratorConfig({ ORCHESTRATOR_TOKEN: token, FIT_GPU_MEMORY_GB: bad })).toThrow(
+        /FIT_GPU_MEMORY_GB: .* is not partition=GB/,
+      );
+    }
+  });
 });

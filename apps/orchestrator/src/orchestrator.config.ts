@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 import {
+  blankToUndefined,
   durationMsFromEnv,
   intFromEnv,
   optionalTextFromEnv,
@@ -10,6 +11,40 @@ import {
   redisEnvFields,
   requiredTokenFromEnv,
 } from '@aiplane/config';
+
+const slurmName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
+
+// A GPU's memory in GB (GiB, as nvidia-smi counts it); 1 TB is beyond any GPU sold.
+const gpuMemoryGb = z.number().positive().max(1024);
+
+/**
+ * `partition=GB,...`, e.g. `gpu=40,fat=80`: the memory of one GPU of each partition the fit check
+ * knows. MeluXina's `gpu` partition (A100 40 GB) is the default.
+ */
+const gpuMemoryTable = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .default('gpu=40')
+    .transform((text, context) => {
+      const table = new Map<string, number>();
+      for (const entry of text.split(',').map((part) => part.trim())) {
+        if (entry === '') continue;
+        const match = /^([^=\s]+)\s*=\s*([0-9.]+)$/.exec(entry);
+        const name = match?.[1];
+        const size = gpuMemoryGb.safeParse(Number(match?.[2]));
+        if (name === undefined || !slurmName.safeParse(name).success || !size.success) {
+          context.addIssue({
+            code: 'custom',
+            message: `"${entry}" is not partition=GB (a SLURM partition name, then GB per GPU in (0, 1024])`,
+          });
+          return z.NEVER;
+        }
+        table.set(name, size.data);
+      }
+      return table;
+    }),
+);
 
 // Defaults serve `npm start` from the repository root; on a cluster every one is set explicitly.
 const schema = z.object({
@@ -67,6 +102,26 @@ const schema = z.object({
   /** Node jobs of all of them together: bounds the scheduler calls one create can cause. */
   QUOTA_MAX_NODES: z.coerce.number().int().min(1).max(100_000).default(64),
   QUOTA_CREATES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(60),
+  // The fit check (docs/fit-check.md): a vLLM model whose weights exceed its GPUs is refused before
+  // it queues; one without KV-cache headroom, or of unknown size, gets a warning in its record.
+  /** Memory of one GPU per partition. */
+  FIT_GPU_MEMORY_GB: gpuMemoryTable,
+  /**
+   * A partition the table does not name. Generous on purpose: a wrong refusal costs a researcher
+   * their service, a missed one only the queue wait the check exists to save.
+   */
+  FIT_DEFAULT_GPU_MEMORY_GB: z.preprocess(blankToUndefined, z.coerce.number().pipe(gpuMemoryGb).default(80)),
+  /**
+   * The partition jobs go to when a request names none: set it to the slurm-worker's
+   * SLURM_PARTITION, so that the check uses that partition's GPUs. Unset: the table's default.
+   */
+  SLURM_PARTITION: z.preprocess(blankToUndefined, slurmName.optional()),
+  /** KV cache wanted beside the weights, as a fraction of the weights. */
+  FIT_KV_HEADROOM_FRACTION: z.preprocess(blankToUndefined, z.coerce.number().min(0).max(10).default(0.2)),
+  /** Per GPU, for the CUDA context, activations and CUDA graphs. */
+  FIT_GPU_OVERHEAD_GB: z.preprocess(blankToUndefined, z.coerce.number().min(0).max(64).default(1)),
+  /** The most a create waits for the Hub's size of a model; then it goes on with a warning. */
+  FIT_HUB_TIMEOUT_MS: durationMsFromEnv.default(3_000),
 });
 
 const withDefaults = schema.transform((env) => ({

@@ -60,6 +60,8 @@ export interface GroupRecord {
   gpu_per_replica: number;
   base_port: number;
   node_jobs: NodeJobRecord[];
+  /** As on a single service's record: always present, [] when none. */
+  warnings: string[];
 }
 
 export interface GroupSummary {

@@ -80,6 +80,11 @@ export interface ServiceRecord {
   endpoint: string | null;
   job_id: string;
   type: 'service';
+  /**
+   * What a person should know about this service that did not stop it being created (a model that
+   * may not fit its GPUs, or whose size could not be checked); always present, [] when none.
+   */
+  warnings: string[];
 }
 
 /** The body of `POST /services`; `config` as the user sent it. */

@@ -88,6 +88,9 @@ export class DataPlaneErrorDto implements DataPlaneError {
   attempted_replicas?: string[];
 }
 
+const WARNINGS_DESCRIPTION =
+  'What a person should know that did not stop the create: a model that fits its GPUs only without enough KV-cache headroom, or whose size could not be checked. Always present; [] when none.';
+
 const CONFIG_EXAMPLE: ServiceConfig = {
   environment: { VLLM_MODEL: 'gpt2', HF_TOKEN: '***' },
   resources: { nodes: 1, cpu: 8, memory: '64G', time_limit: 120, gpu: 4 },
@@ -128,6 +131,9 @@ export class ServiceRecordDto implements ServiceRecord {
 
   @ApiProperty({ enum: ['service'], example: 'service' })
   type!: 'service';
+
+  @ApiProperty({ type: [String], description: WARNINGS_DESCRIPTION, example: [] })
+  warnings!: string[];
 }
 
 export class ReplicaDto implements ReplicaRecord {
@@ -221,6 +227,9 @@ export class ReplicaGroupRecordDto implements GroupRecord {
 
   @ApiProperty({ type: [NodeJobDto] })
   node_jobs!: NodeJobDto[];
+
+  @ApiProperty({ type: [String], description: WARNINGS_DESCRIPTION, example: [] })
+  warnings!: string[];
 }
 
 export class ServiceStatusDto implements ServiceStatusResponse {

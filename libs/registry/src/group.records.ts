@@ -66,6 +66,7 @@ export function toGroupRecord(view: GroupView): GroupRecord {
       node: job.node,
       replicas: replicas.filter((replica) => replica.job_id === job.job_id),
     })),
+    warnings: group.warnings ?? [],
   };
 }
 

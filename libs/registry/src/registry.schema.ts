@@ -10,6 +10,8 @@ export const jobStateSchema = z.enum(JOB_STATES);
 
 export const apiKeysSchema = z.array(z.string());
 
+export const warningsSchema = z.array(z.string());
+
 export const submissionSchema = z.object({
   id: z.string(),
   recipe_name: z.string(),
@@ -19,6 +21,7 @@ export const submissionSchema = z.object({
   job_id: z.string().optional(),
   api_keys: apiKeysSchema.optional(),
   body_sha256: z.string().optional(),
+  warnings: warningsSchema.optional(),
 }) satisfies z.ZodType<Submission>;
 
 export const storedGroupSchema = z.object({
@@ -33,6 +36,7 @@ export const storedGroupSchema = z.object({
   total_replicas: z.number(),
   gpu_per_replica: z.number(),
   base_port: z.number(),
+  warnings: warningsSchema.optional(),
 }) satisfies z.ZodType<StoredGroup>;
 
 /** The GPU ids of each replica of a node job, one list per replica (the hash field `replica_gpus`). */

@@ -20,6 +20,8 @@ export interface Submission {
   api_keys?: string[];
   /** sha256 of the create's canonical body: the same Idempotency-Key with another body is refused. */
   body_sha256?: string;
+  /** Found by the orchestrator's checks at create time; the worker copies them into the records. */
+  warnings?: string[];
 }
 
 /** A service as stored: the public record's fields plus what the control plane needs internally. */
@@ -53,6 +55,8 @@ export interface StoredService {
    * of a record a client sees, never logged. Absent on records from before keys existed.
    */
   api_key?: string;
+  /** The record's `warnings`; absent on records from before they existed, which read as none. */
+  warnings?: string[];
 }
 
 /** One workload process of a group's node job; endpoint and readiness are written by different apps. */
@@ -80,6 +84,8 @@ export interface StoredGroup {
   total_replicas: number;
   gpu_per_replica: number;
   base_port: number;
+  /** The group record's `warnings`; absent on records from before they existed. */
+  warnings?: string[];
 }
 
 export interface SchedulerObservation {

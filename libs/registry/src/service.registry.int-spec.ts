@@ -209,7 +209,9 @@ describe('ServiceRegistry on real Redis', () => {
     });
 
     it('shows the contract fields only', async () => {
-      await registry.createService(service('r', { endpoint: 'http://node1:8000' }));
+      await registry.createService(
+        service('r', { endpoint: 'http://node1:8000', warnings: ['Model m: its size is unknown'] }),
+      );
 
       expect(toServiceRecord((await registry.get('r'))!)).toEqual({
         id: 'r',
@@ -222,7 +224,11 @@ describe('ServiceRegistry on real Redis', () => {
         endpoint: 'http://node1:8000',
         job_id: 'r',
         type: 'service',
+        warnings: ['Model m: its size is unknown'],
       });
+      // A record stored before warnings existed reads as having none.
+      await registry.createService(service('old'));
+      expect(toServiceRecord((await registry.get('old'))!).warnings).toEqual([]);
     });
   });
 

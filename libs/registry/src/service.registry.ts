@@ -14,6 +14,7 @@ import {
   serviceHashSchema,
   storedGroupSchema,
   submissionSchema,
+  warningsSchema,
 } from './registry.schema';
 import {
   ADMIT_SUBMISSION_LUA,
@@ -389,6 +390,7 @@ export function toServiceRecord(service: StoredService): ServiceRecord {
     endpoint: service.endpoint,
     job_id: service.job_id,
     type: 'service',
+    warnings: service.warnings ?? [],
   };
 }
 
@@ -416,6 +418,7 @@ function serialise(service: StoredService): Record<string, string> {
     node_index: service.node_index === null ? '' : String(service.node_index),
     replica_gpus: JSON.stringify(service.replicas.map((replica) => replica.gpu_ids)),
     ...(service.api_key === undefined ? {} : { api_key: service.api_key }),
+    ...(service.warnings === undefined ? {} : { warnings: JSON.stringify(service.warnings) }),
     ...Object.fromEntries(
       service.replicas.flatMap((replica): [string, string][] => [
         [`r${replica.index}_endpoint`, replica.endpoint ?? ''],
@@ -477,5 +480,6 @@ function deserialise(key: string, hash: Record<string, string>): StoredService {
     node_index: nodeIndex === null ? null : Number(nodeIndex),
     replicas: deserialiseReplicas(key, hash),
     ...(hash.api_key ? { api_key: hash.api_key } : {}),
+    ...(hash.warnings ? { warnings: parseJsonRecord(`${key} warnings`, warningsSchema, hash.warnings) } : {}),
   };
 }

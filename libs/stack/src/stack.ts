@@ -145,6 +145,8 @@ export async function startStack(
         ...proxyAddress,
         ORCHESTRATOR_TOKEN: orchestratorToken,
         PROXY_TOKEN: orchestratorToken,
+        // The fit check sizes GPUs by the partition a job goes to, the worker's default included.
+        ...(options.slurmPartition ? { SLURM_PARTITION: options.slurmPartition } : {}),
       },
       readyMessages: ['listening for cluster clients'],
     });

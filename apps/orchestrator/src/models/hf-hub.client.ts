@@ -66,11 +66,14 @@ export class HfHubClient {
     return models;
   }
 
-  /** Null when the Hub does not know the model (or will not say: it answers 401 for those too). */
-  async modelInfo(repoId: string): Promise<HubModel | null> {
+  /**
+   * Null when the Hub does not know the model (or will not say: it answers 401 for those too).
+   * `timeoutMs` bounds this call more tightly than HF_TIMEOUT_MS, for callers that must not wait.
+   */
+  async modelInfo(repoId: string, timeoutMs = this.config.HF_TIMEOUT_MS): Promise<HubModel | null> {
     const path = repoId.split('/').map(encodeURIComponent).join('/');
     // blobs=true adds each file's size, which is what a download (and the GPU) will have to hold.
-    const response = await this.get(`/api/models/${path}?blobs=true`);
+    const response = await this.get(`/api/models/${path}?blobs=true`, timeoutMs);
     if ((response.status === 401 || response.status === 404) && !this.tokenRejected(response)) return null;
     this.rejectFailure(response);
     const model = parseHubModel(response.data);
@@ -80,12 +83,12 @@ export class HfHubClient {
     return model;
   }
 
-  private async get(path: string): Promise<AxiosResponse<unknown>> {
+  private async get(path: string, timeoutMs = this.config.HF_TIMEOUT_MS): Promise<AxiosResponse<unknown>> {
     const started = Date.now();
     try {
       const response = await firstValueFrom(
         // The axios timeout only bounds idle time; the signal bounds the whole exchange.
-        this.http.get<unknown>(path, { signal: AbortSignal.timeout(this.config.HF_TIMEOUT_MS) }),
+        this.http.get<unknown>(path, { timeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) }),
       );
       this.logger.debug(
         { hub_path: path, status: response.status, duration_ms: Date.now() - started },
@@ -93,7 +96,7 @@ export class HfHubClient {
       );
       return response;
     } catch (error) {
-      const reason = this.describe(error);
+      const reason = this.describe(error, timeoutMs);
       this.logger.warn(
         { hub_path: path, duration_ms: Date.now() - started, reason },
         'hugging face hub call failed',
@@ -109,10 +112,10 @@ export class HfHubClient {
     }
   }
 
-  private describe(error: unknown): string {
+  private describe(error: unknown, timeoutMs: number): string {
     if (isAxiosError(error)) {
       if (error.code === 'ERR_CANCELED' || error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT') {
-        return `no answer within ${this.config.HF_TIMEOUT_MS} ms`;
+        return `no answer within ${timeoutMs} ms`;
       }
       // Axios messages name the failing host and port, never the request's headers.
       return error.message || error.code || 'connection failed';

@@ -16,5 +16,7 @@ import { ModelsService } from './models.service';
   ],
   controllers: [ModelsController],
   providers: [HfHubClient, ModelsService],
+  // The fit check asks the Hub for a model's size through the same client.
+  exports: [HfHubClient],
 })
 export class ModelsModule {}

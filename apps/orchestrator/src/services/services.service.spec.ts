@@ -7,6 +7,7 @@ import type { RecipeCatalogue } from '@aiplane/recipes';
 import type { ServiceRegistry, StoredGroup, StoredService } from '@aiplane/registry';
 import { createLogger } from '@aiplane/server-kit';
 import { storedService } from '@aiplane/testing';
+import type { FitService } from '../fit/fit.service';
 import { loadOrchestratorConfig } from '../orchestrator.config';
 import { ServicesService } from './services.service';
 
@@ -25,6 +26,7 @@ function servicesWith(records: StoredService[], env: Record<string, string> = {}
     registry,
     {} as SchedulerQueueClient,
     {} as RecipeCatalogue,
+    {} as FitService,
     loadOrchestratorConfig({ ORCHESTRATOR_TOKEN: 'a-test-token-of-at-least-32-bytes!!', ...env }),
     createLogger('orchestrator', 'silent'),
   );

@@ -49,6 +49,7 @@ import {
   UnsafePathError,
   type Logger,
 } from '@aiplane/server-kit';
+import { FitService } from '../fit/fit.service';
 import { CONFIG, LOGGER } from '../platform/platform.module';
 import type { OrchestratorConfig } from '../orchestrator.config';
 import { clientErrorFor } from './scheduler.errors';
@@ -69,6 +70,7 @@ export class ServicesService {
     private readonly registry: ServiceRegistry,
     private readonly queue: SchedulerQueueClient,
     private readonly recipes: RecipeCatalogue,
+    private readonly fit: FitService,
     @Inject(CONFIG) private readonly config: OrchestratorConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -83,6 +85,8 @@ export class ServicesService {
     }
     const config = toPlainConfig(request.config);
     const effective = validatedConfig(recipe, config);
+    // Before anything is stored: a model that cannot fit its GPUs is refused here, not after the queue.
+    const warnings = await this.fit.check(recipe, config, effective);
     const submissionId = idempotencyKey
       ? createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)
       : randomUUID().replaceAll('-', '');
@@ -101,6 +105,7 @@ export class ServicesService {
         request_id: requestId,
         created_at: new Date(now).toISOString(),
         body_sha256: bodySha256,
+        warnings,
       }),
       bodySha256,
       gpus: gpu * nodes,

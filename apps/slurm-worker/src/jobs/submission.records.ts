@@ -108,6 +108,7 @@ export async function recordSubmission(
       total_replicas: replicasPerNode(effective) * plan.nodes.length,
       gpu_per_replica: effective.gpu_per_replica ?? 0,
       base_port: portPreference(recipe, effective),
+      warnings: submission.warnings ?? [],
     });
   }
   const serviceId = groupId ?? first.jobId;
@@ -182,6 +183,7 @@ async function recordService(
       seen_ready: false,
     })),
     ...(apiKey === undefined ? {} : { api_key: apiKey }),
+    warnings: submission.warnings ?? [],
   });
 }
 
