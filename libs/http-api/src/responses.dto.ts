@@ -23,6 +23,7 @@ import {
   type NodeJobRecord,
   type PromptResponse,
   type PromptUsage,
+  type QueueInfo,
   type RecipeDetail,
   type RecipeSummary,
   type ReplicaRecord,
@@ -93,6 +94,40 @@ const CONFIG_EXAMPLE: ServiceConfig = {
   resources: { nodes: 1, cpu: 8, memory: '64G', time_limit: 120, gpu: 4 },
 };
 
+export class QueueDto implements QueueInfo {
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description:
+      "1 = the next to start among the pending jobs of its partition (every user's jobs the scheduler " +
+      'shows, by priority). null until the worker has read the queue, and under the local executor, ' +
+      'which has no queue (it starts jobs at once)',
+    example: 1,
+  })
+  position!: number | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: "The scheduler's pending reason (SLURM: `Resources`, `Priority`, `QOSMaxGRESPerUser`, ...)",
+    example: 'Resources',
+  })
+  reason!: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description:
+      "When the scheduler expects the job to start (SLURM's `squeue --start`), or null without an estimate",
+    example: EXAMPLE_TIME,
+  })
+  estimated_start!: string | null;
+}
+
+const QUEUE_DOC =
+  'Present exactly while the status is `pending` (absent, never null, otherwise): where the job stands in the queue';
+
 export class ServiceRecordDto implements ServiceRecord {
   @ApiProperty({ description: 'The scheduler job id', example: EXAMPLE_ID })
   id!: string;
@@ -128,6 +163,9 @@ export class ServiceRecordDto implements ServiceRecord {
 
   @ApiProperty({ enum: ['service'], example: 'service' })
   type!: 'service';
+
+  @ApiPropertyOptional({ type: QueueDto, description: QUEUE_DOC })
+  queue?: QueueDto;
 }
 
 export class ReplicaDto implements ReplicaRecord {
@@ -173,6 +211,9 @@ export class NodeJobDto implements NodeJobRecord {
 
   @ApiProperty({ type: [ReplicaDto] })
   replicas!: ReplicaDto[];
+
+  @ApiPropertyOptional({ type: QueueDto, description: `${QUEUE_DOC} (this node job)` })
+  queue?: QueueDto;
 }
 
 export class ReplicaGroupRecordDto implements GroupRecord {
@@ -221,6 +262,12 @@ export class ReplicaGroupRecordDto implements GroupRecord {
 
   @ApiProperty({ type: [NodeJobDto] })
   node_jobs!: NodeJobDto[];
+
+  @ApiPropertyOptional({
+    type: QueueDto,
+    description: `${QUEUE_DOC}: that of the node job nearest to starting`,
+  })
+  queue?: QueueDto;
 }
 
 export class ServiceStatusDto implements ServiceStatusResponse {
@@ -229,6 +276,9 @@ export class ServiceStatusDto implements ServiceStatusResponse {
 
   @ApiProperty({ enum: ENTRY_STATUSES, example: 'configuring' })
   status!: EntryStatus;
+
+  @ApiPropertyOptional({ type: QueueDto, description: `${QUEUE_DOC}, as on the record` })
+  queue?: QueueDto;
 }
 
 export class CancelResponseDto implements CancelResponse {
@@ -355,6 +405,9 @@ export class GroupStatusDto implements GroupStatusResponse {
 
   @ApiProperty({ type: [ReplicaStatusDto] })
   replica_statuses!: ReplicaStatusDto[];
+
+  @ApiPropertyOptional({ type: QueueDto, description: `${QUEUE_DOC}, as on the group record` })
+  queue?: QueueDto;
 }
 
 export class PromptUsageDto implements PromptUsage {

@@ -1,4 +1,4 @@
-import type { JobState, ServiceConfig } from '@aiplane/contracts';
+import type { JobState, QueueInfo, ServiceConfig } from '@aiplane/contracts';
 
 export type WorkloadKind = 'vllm' | 'qdrant';
 
@@ -53,6 +53,8 @@ export interface StoredService {
    * of a record a client sees, never logged. Absent on records from before keys existed.
    */
   api_key?: string;
+  /** The scheduler's queue as the last poll saw it while the job was pending; absent otherwise. */
+  queue?: QueueInfo;
 }
 
 /** One workload process of a group's node job; endpoint and readiness are written by different apps. */
@@ -90,4 +92,6 @@ export interface SchedulerObservation {
   endpoint?: string | null;
   /** Replica index → endpoint, for replicas whose endpoint just became known; null for one that ended. */
   replicaEndpoints?: Record<number, string | null>;
+  /** The queue while pending; null clears it once the job left the queue. */
+  queue?: QueueInfo | null;
 }

@@ -100,7 +100,7 @@ describe('LocalScheduler', () => {
       exitCode: 0,
       // Started when submitted: no queue, so no position or estimate, and no time limit enforced.
       submittedAt: expect.any(String) as string,
-      startedAt: info?.submittedAt,
+      startedAt: info.submittedAt,
     });
     expect(readFileSync(req.stdoutPath, 'utf8')).toBe(TRICKY);
     expect(readFileSync(req.stderrPath, 'utf8')).toBe(`|${id}|${req.jobName}|localhost`);
