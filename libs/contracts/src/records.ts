@@ -209,6 +209,8 @@ export interface DataPlaneError {
   message: string;
   status?: ServiceStatus;
   attempted_replicas?: string[];
+  /** On a 503 for a pending service: its record's queue. */
+  queue?: QueueInfo;
 }
 
 /** Error body of every 4xx/5xx of the control plane. */

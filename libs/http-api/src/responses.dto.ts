@@ -68,32 +68,6 @@ export class ErrorBodyDto implements ErrorBody {
   request_id?: string;
 }
 
-export class DataPlaneErrorDto implements DataPlaneError {
-  @ApiProperty({ enum: [false], example: false })
-  success!: false;
-
-  @ApiProperty({ example: 'Service not ready' })
-  error!: string;
-
-  @ApiProperty({ example: 'Service 3652098 is configuring; retry when its status is running' })
-  message!: string;
-
-  @ApiPropertyOptional({ enum: SERVICE_STATUSES, example: 'configuring' })
-  status?: ServiceStatus;
-
-  @ApiPropertyOptional({
-    type: [String],
-    description: 'Replicas tried before giving up (groups only)',
-    example: ['3652098:8001', '3652098:8002'],
-  })
-  attempted_replicas?: string[];
-}
-
-const CONFIG_EXAMPLE: ServiceConfig = {
-  environment: { VLLM_MODEL: 'gpt2', HF_TOKEN: '***' },
-  resources: { nodes: 1, cpu: 8, memory: '64G', time_limit: 120, gpu: 4 },
-};
-
 export class QueueDto implements QueueInfo {
   @ApiProperty({
     type: Number,
@@ -127,6 +101,38 @@ export class QueueDto implements QueueInfo {
 
 const QUEUE_DOC =
   'Present exactly while the status is `pending` (absent, never null, otherwise): where the job stands in the queue';
+
+export class DataPlaneErrorDto implements DataPlaneError {
+  @ApiProperty({ enum: [false], example: false })
+  success!: false;
+
+  @ApiProperty({ example: 'Service not ready' })
+  error!: string;
+
+  @ApiProperty({ example: 'Service 3652098 is configuring; retry when its status is running' })
+  message!: string;
+
+  @ApiPropertyOptional({ enum: SERVICE_STATUSES, example: 'configuring' })
+  status?: ServiceStatus;
+
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'Replicas tried before giving up (groups only)',
+    example: ['3652098:8001', '3652098:8002'],
+  })
+  attempted_replicas?: string[];
+
+  @ApiPropertyOptional({
+    type: QueueDto,
+    description: "On a 503 for a pending service: its record's queue (see Retry-After)",
+  })
+  queue?: QueueDto;
+}
+
+const CONFIG_EXAMPLE: ServiceConfig = {
+  environment: { VLLM_MODEL: 'gpt2', HF_TOKEN: '***' },
+  resources: { nodes: 1, cpu: 8, memory: '64G', time_limit: 120, gpu: 4 },
+};
 
 export class ServiceRecordDto implements ServiceRecord {
   @ApiProperty({ description: 'The scheduler job id', example: EXAMPLE_ID })
