@@ -25,13 +25,14 @@ export interface ErrorAnswer {
 }
 
 /** An error that carries OpenAI's `code` for its `/v1` answer. */
-export class CodedAppError extends AppError {
+export class CodedAppError extends AppError implements RetryHinted {
   constructor(
     status: number,
     reason: string,
     message: string,
     readonly openAiCode: string,
     details: Record<string, unknown> = {},
+    readonly retryHint?: RetryHint,
   ) {
     super(status, reason, message, details);
   }

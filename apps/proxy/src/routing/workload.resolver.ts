@@ -139,7 +139,7 @@ export class WorkloadResolver {
    * it to ServiceRegistry; until then there is no observation and Retry-After falls back to the
    * configured RETRY_AFTER_*_S.
    */
-  private observedStartupSeconds(_recipeName: string): Promise<number | null> {
+  observedStartupSeconds(_recipeName: string): Promise<number | null> {
     return Promise.resolve(null);
   }
 
