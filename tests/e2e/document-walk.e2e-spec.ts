@@ -272,6 +272,25 @@ function expectKeys(value: unknown, keys: readonly string[], what: string): Json
   return object;
 }
 
+/**
+ * `queue` (issue 11, CONTRACT.md "Queue, timeline, rollover, idle") is on a record exactly while it
+ * is pending: the key set with it then, without it otherwise.
+ */
+function expectKeysAndQueue(value: unknown, keys: readonly string[], pending: boolean, what: string): Json {
+  const object = expectKeys(value, pending ? [...keys, 'queue'] : keys, what);
+  if (pending) {
+    const queue = expectKeys(object.queue, ['position', 'reason', 'estimated_start'], `${what}.queue`);
+    if (queue.position !== null) expect(num(queue.position, `${what}.queue.position`)).toBeGreaterThan(0);
+    if (queue.reason !== null) str(queue.reason, `${what}.queue.reason`);
+    if (queue.estimated_start !== null) expect(queue.estimated_start).toMatch(ISO_WITH_ZONE);
+  }
+  return object;
+}
+
+function isPending(value: unknown): boolean {
+  return isJson(value) && value.status === 'pending';
+}
+
 /** Status first so that a wrong status shows its body in the diff. */
 function expectStatus(response: ApiResponse, status: number, what: string): void {
   expect({ request: what, status: response.status, body: response.body }).toMatchObject({
@@ -281,7 +300,7 @@ function expectStatus(response: ApiResponse, status: number, what: string): void
 }
 
 function expectServiceRecord(value: unknown, what: string): Json {
-  const record = expectKeys(value, SERVICE_KEYS, what);
+  const record = expectKeysAndQueue(value, SERVICE_KEYS, isPending(value), what);
   expect(record.id).toMatch(/^[0-9]+$/);
   expect(record.job_id).toBe(record.id);
   expect(record.type).toBe('service');
@@ -296,7 +315,14 @@ function expectServiceRecord(value: unknown, what: string): Json {
 
 function replicasOf(group: Json, what: string): Json[] {
   return arr(group.node_jobs, `${what}.node_jobs`).flatMap((job, jobIndex) => {
-    const nodeJob = expectKeys(job, NODE_JOB_KEYS, `${what}.node_jobs[${String(jobIndex)}]`);
+    // A node job is pending while its replicas are.
+    const replicas = isJson(job) && Array.isArray(job.replicas) ? job.replicas : [];
+    const nodeJob = expectKeysAndQueue(
+      job,
+      NODE_JOB_KEYS,
+      replicas.length > 0 && replicas.every(isPending),
+      `${what}.node_jobs[${String(jobIndex)}]`,
+    );
     expect(nodeJob.job_id).toMatch(/^[0-9]+$/);
     expect(typeof nodeJob.node_index).toBe('number');
     if (nodeJob.node !== null) expect(typeof nodeJob.node).toBe('string');
@@ -322,7 +348,7 @@ function replicasOf(group: Json, what: string): Json[] {
 }
 
 function expectGroupRecord(value: unknown, what: string): Json {
-  const record = expectKeys(value, GROUP_KEYS, what);
+  const record = expectKeysAndQueue(value, GROUP_KEYS, isPending(value), what);
   expect(record.job_id).toMatch(/^[0-9]+$/);
   expect(record.id).toBe(`sg-${str(record.job_id, `${what}.job_id`)}`);
   expect(record.group_id).toBe(record.id);
@@ -888,7 +914,12 @@ describe('the user document, curl by curl (real SLURM through the SSH tunnel)', 
     const group2 = need(ids.group2, 'group 2 (step 3)');
     const group = await api('GET', `/api/v1/services/${group2}/status`);
     expectStatus(group, 200, `GET /api/v1/services/${group2}/status`);
-    const body = expectKeys(group.body, ['id', 'status'], 'group status answer');
+    const body = expectKeysAndQueue(
+      group.body,
+      ['id', 'status'],
+      isPending(group.body),
+      'group status answer',
+    );
     expect(body.id).toBe(`sg-${group2}`);
     // Group 2 got the GPUs when group 1 stopped: queued, starting or already serving.
     expect(['pending', 'configuring', 'partially_running', 'running']).toContain(body.status);

@@ -8,12 +8,13 @@ import {
   portFromEnv,
   redisUrlFromEnv,
 } from '@aiplane/config';
-import { LocalScheduler } from '@aiplane/scheduler';
+import { ExecFileCommandRunner, LocalScheduler, SlurmScheduler } from '@aiplane/scheduler';
 import { startPrivateRedis, startStack, type PrivateRedis } from '@aiplane/stack';
 import { ensurePrivateDir } from '@aiplane/server-kit';
+import { parseStartArgs, START_USAGE, StartArgsError } from './start-args.parser';
 
 // `npm start`: the embedded default. Everything runs on this machine, as the user who starts it
-// (no root needed), with the local executor unless SCHEDULER=slurm.
+// (no root needed), with the local executor unless `--slurm` (or SCHEDULER=slurm) says otherwise.
 const schema = z.object({
   AIPLANE_ROOT: z.string().min(1),
   /** An existing Redis (with its password in the URL); unset, the stack runs a private one in the state dir. */
@@ -60,8 +61,28 @@ async function privateRedis(stateDir: string, serverBin: string): Promise<Privat
   return redis;
 }
 
+/** Before anything starts: a stack whose worker cannot reach SLURM would accept creates it never runs. */
+async function slurmAnswers(): Promise<void> {
+  await new SlurmScheduler(new ExecFileCommandRunner({ timeoutMs: 15_000 }))
+    .ping()
+    .catch((error: unknown) => {
+      throw new Error(
+        `--slurm needs this machine's SLURM (sbatch, squeue, scancel on PATH and a controller that answers): ` +
+          `${error instanceof Error ? error.message : String(error)}. Here, \`tools/infra/up.sh slurm\` (as root) provides it.`,
+      );
+    });
+}
+
 async function main(): Promise<void> {
+  const args = parseStartArgs(process.argv.slice(2));
+  if (args.help) {
+    process.stdout.write(START_USAGE);
+    return;
+  }
   const config = parseConfig('npm start', schema, process.env);
+  // The flag beats the environment: `npm start -- --slurm` is the documented way.
+  const scheduler = args.scheduler ?? config.SCHEDULER;
+  if (scheduler === 'slurm') await slurmAnswers();
   const stateDir = config.AIPLANE_STATE_DIR ?? path.join(config.HOME, '.aiplane', 'state');
   const runtimeDir =
     config.AIPLANE_RUNTIME_DIR ??
@@ -82,7 +103,7 @@ async function main(): Promise<void> {
       root: config.AIPLANE_ROOT,
       redisUrl: redis.url,
       redisPrefix: config.REDIS_PREFIX,
-      scheduler: config.SCHEDULER,
+      scheduler,
       stateDir,
       runtimeDir,
       ports: { gateway: config.GATEWAY_PORT, orchestrator: config.ORCHESTRATOR_PORT },
@@ -96,6 +117,12 @@ async function main(): Promise<void> {
     await redis.stop();
     throw error;
   });
+  if (scheduler === 'slurm') {
+    print(
+      'slurm-worker',
+      'workloads go to SLURM (sbatch); they keep running if the stack stops: cancel them first',
+    );
+  }
   process.stdout.write(
     `\nReady: gateway ${stack.gatewayUrl}/api/v1  ·  Swagger ${stack.gatewayUrl}/docs  ·  Ctrl-C stops everything\n` +
       `On-cluster clients: ${stack.connectionFile} (orchestrator ${stack.orchestratorUrl})\n\n`,
@@ -109,7 +136,7 @@ async function main(): Promise<void> {
       await stack.stop();
       // Workloads are detached so a worker restart does not kill them; stopping the whole
       // stack does. They are cancelled through the executor, so their records end `cancelled`.
-      const cancelled = config.SCHEDULER === 'local' ? await new LocalScheduler({ stateDir }).cancelAll() : 0;
+      const cancelled = scheduler === 'local' ? await new LocalScheduler({ stateDir }).cancelAll() : 0;
       if (cancelled > 0) process.stdout.write(`Cancelled ${cancelled} running workload(s).\n`);
       await redis.stop();
       process.exit(0);
@@ -121,5 +148,5 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
+  process.exit(error instanceof StartArgsError ? 2 : 1);
 });

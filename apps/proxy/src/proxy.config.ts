@@ -44,8 +44,9 @@ const schema = z.object({
    */
   ROUTING_CACHE_MS: durationMsFromEnv.default(1_000),
   /**
-   * Retry-After (seconds) for a model or service that is not ready yet, by its status. Fixed
-   * estimates for now; the queue estimate and observed start-up times replace them later.
+   * Retry-After (seconds) for a model or service that is not ready yet, by its status, when
+   * neither the scheduler's start estimate nor the recipe's observed start-up time says more
+   * (error-body.writer.ts); CONFIGURING is also the start-up allowance added to an estimate.
    */
   RETRY_AFTER_PENDING_S: intFromEnv(1, 86_400, 30),
   RETRY_AFTER_CONFIGURING_S: intFromEnv(1, 86_400, 10),

@@ -5,7 +5,7 @@ import {
   type JobState,
   type ServiceStatus,
 } from './status';
-import type { ServiceConfig } from './records';
+import type { QueueInfo, ServiceConfig } from './records';
 
 export const GROUP_OVERALL_STATUSES = [
   'running',
@@ -43,6 +43,8 @@ export interface NodeJobRecord {
   node_index: number;
   node: string | null;
   replicas: ReplicaRecord[];
+  /** Only while this node job is pending. */
+  queue?: QueueInfo;
 }
 
 export interface GroupRecord {
@@ -62,6 +64,8 @@ export interface GroupRecord {
   node_jobs: NodeJobRecord[];
   /** As on a single service's record: always present, [] when none. */
   warnings: string[];
+  /** Only while the group is `pending`: that of its node job nearest to starting. */
+  queue?: QueueInfo;
 }
 
 export interface GroupSummary {
@@ -90,6 +94,8 @@ export interface GroupStatusResponse {
   pending_replicas: number;
   failed_replicas: number;
   replica_statuses: ReplicaStatus[];
+  /** Only while the group is `pending`, as on its record. */
+  queue?: QueueInfo;
 }
 
 /**

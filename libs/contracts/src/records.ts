@@ -68,6 +68,23 @@ export const serviceConfigSchema = z.looseObject({
   gpu_per_replica: count.optional(),
 }) satisfies z.ZodType<ServiceConfig>;
 
+/**
+ * Where a pending job stands in the scheduler's queue. Present exactly while the status is
+ * `pending`, absent otherwise (never null).
+ */
+export interface QueueInfo {
+  /**
+   * 1 = the next to start among the pending jobs of its partition, every user's jobs the scheduler
+   * shows, by priority. null while the scheduler has not been read yet, or has no queue (the local
+   * executor starts jobs at once, so its records are pending only until the first poll).
+   */
+  position: number | null;
+  /** The scheduler's pending reason (SLURM's `Resources`, `Priority`, `QOSMaxGRESPerUser`, ...), or null. */
+  reason: string | null;
+  /** When the scheduler expects the job to start (ISO 8601), or null when it has no estimate. */
+  estimated_start: string | null;
+}
+
 /** The single-node service record exactly as the contract shows it to clients. */
 export interface ServiceRecord {
   id: string;
@@ -85,6 +102,8 @@ export interface ServiceRecord {
    * may not fit its GPUs, or whose size could not be checked); always present, [] when none.
    */
   warnings: string[];
+  /** Only while `pending`. */
+  queue?: QueueInfo;
 }
 
 /** The body of `POST /services`; `config` as the user sent it. */
@@ -124,6 +143,8 @@ export interface LogsResponse {
 export interface ServiceStatusResponse {
   id: string;
   status: EntryStatus;
+  /** Only while `pending`. */
+  queue?: QueueInfo;
 }
 
 /**
@@ -193,6 +214,8 @@ export interface DataPlaneError {
   message: string;
   status?: ServiceStatus;
   attempted_replicas?: string[];
+  /** On a 503 for a pending service: its record's queue. */
+  queue?: QueueInfo;
 }
 
 /** Error body of every 4xx/5xx of the control plane. */

@@ -23,6 +23,7 @@ import {
   type NodeJobRecord,
   type PromptResponse,
   type PromptUsage,
+  type QueueInfo,
   type RecipeDetail,
   type RecipeSummary,
   type ReplicaRecord,
@@ -67,6 +68,40 @@ export class ErrorBodyDto implements ErrorBody {
   request_id?: string;
 }
 
+export class QueueDto implements QueueInfo {
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description:
+      "1 = the next to start among the pending jobs of its partition (every user's jobs the scheduler " +
+      'shows, by priority). null until the worker has read the queue, and under the local executor, ' +
+      'which has no queue (it starts jobs at once)',
+    example: 1,
+  })
+  position!: number | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: "The scheduler's pending reason (SLURM: `Resources`, `Priority`, `QOSMaxGRESPerUser`, ...)",
+    example: 'Resources',
+  })
+  reason!: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description:
+      "When the scheduler expects the job to start (SLURM's `squeue --start`), or null without an estimate",
+    example: EXAMPLE_TIME,
+  })
+  estimated_start!: string | null;
+}
+
+const QUEUE_DOC =
+  'Present exactly while the status is `pending` (absent, never null, otherwise): where the job stands in the queue';
+
 export class DataPlaneErrorDto implements DataPlaneError {
   @ApiProperty({ enum: [false], example: false })
   success!: false;
@@ -86,6 +121,12 @@ export class DataPlaneErrorDto implements DataPlaneError {
     example: ['3652098:8001', '3652098:8002'],
   })
   attempted_replicas?: string[];
+
+  @ApiPropertyOptional({
+    type: QueueDto,
+    description: "On a 503 for a pending service: its record's queue (see Retry-After)",
+  })
+  queue?: QueueDto;
 }
 
 const WARNINGS_DESCRIPTION =
@@ -134,6 +175,8 @@ export class ServiceRecordDto implements ServiceRecord {
 
   @ApiProperty({ type: [String], description: WARNINGS_DESCRIPTION, example: [] })
   warnings!: string[];
+  @ApiPropertyOptional({ type: QueueDto, description: QUEUE_DOC })
+  queue?: QueueDto;
 }
 
 export class ReplicaDto implements ReplicaRecord {
@@ -179,6 +222,9 @@ export class NodeJobDto implements NodeJobRecord {
 
   @ApiProperty({ type: [ReplicaDto] })
   replicas!: ReplicaDto[];
+
+  @ApiPropertyOptional({ type: QueueDto, description: `${QUEUE_DOC} (this node job)` })
+  queue?: QueueDto;
 }
 
 export class ReplicaGroupRecordDto implements GroupRecord {
@@ -230,6 +276,11 @@ export class ReplicaGroupRecordDto implements GroupRecord {
 
   @ApiProperty({ type: [String], description: WARNINGS_DESCRIPTION, example: [] })
   warnings!: string[];
+  @ApiPropertyOptional({
+    type: QueueDto,
+    description: `${QUEUE_DOC}: that of the node job nearest to starting`,
+  })
+  queue?: QueueDto;
 }
 
 export class ServiceStatusDto implements ServiceStatusResponse {
@@ -238,6 +289,9 @@ export class ServiceStatusDto implements ServiceStatusResponse {
 
   @ApiProperty({ enum: ENTRY_STATUSES, example: 'configuring' })
   status!: EntryStatus;
+
+  @ApiPropertyOptional({ type: QueueDto, description: `${QUEUE_DOC}, as on the record` })
+  queue?: QueueDto;
 }
 
 export class CancelResponseDto implements CancelResponse {
@@ -364,6 +418,9 @@ export class GroupStatusDto implements GroupStatusResponse {
 
   @ApiProperty({ type: [ReplicaStatusDto] })
   replica_statuses!: ReplicaStatusDto[];
+
+  @ApiPropertyOptional({ type: QueueDto, description: `${QUEUE_DOC}, as on the group record` })
+  queue?: QueueDto;
 }
 
 export class PromptUsageDto implements PromptUsage {

@@ -80,3 +80,45 @@ describe('storedReplicaPort (the id the status, the records and the logs heading
     expect(storedReplicaPort({ ...replica, endpoint: null })).toBeNull();
   });
 });
+
+describe('queue: on a record exactly while it is pending', () => {
+  const pendingJob = (id: string, queue?: StoredService['queue']): StoredService =>
+    storedService(id, {
+      scheduler_state: 'PENDING',
+      ready: false,
+      endpoint: null,
+      ...(queue === undefined ? {} : { queue }),
+    });
+
+  it('a service: its stored queue while pending, unknown before the first poll, none once started', () => {
+    const queue = { position: 2, reason: 'Resources', estimated_start: '2026-12-03T23:00:00.000Z' };
+    expect(toServiceRecord(pendingJob('5', queue)).queue).toEqual(queue);
+    expect(toServiceRecord(pendingJob('5')).queue).toEqual({
+      position: null,
+      reason: null,
+      estimated_start: null,
+    });
+    expect(toServiceRecord(job('5', { queue })).status).toBe('running');
+    expect(toServiceRecord(job('5', { queue }))).not.toHaveProperty('queue');
+  });
+
+  it('a group: each pending node job, and the one nearest to starting for the group', () => {
+    const view = groupView();
+    const later = { position: 3, reason: 'Priority', estimated_start: null };
+    const sooner = { position: 1, reason: 'Resources', estimated_start: '2026-12-03T23:00:00.000Z' };
+    view.jobs = view.jobs.map((nodeJob, index) => ({
+      ...nodeJob,
+      scheduler_state: 'PENDING' as const,
+      queue: index === 0 ? later : sooner,
+    }));
+    const record = toGroupRecord(view);
+    expect(record.status).toBe('pending');
+    expect(record.node_jobs.map((nodeJob) => nodeJob.queue)).toEqual([later, sooner]);
+    expect(record.queue).toEqual(sooner);
+    expect(toGroupStatus(view).queue).toEqual(sooner);
+
+    const running = groupView();
+    expect(toGroupRecord(running)).not.toHaveProperty('queue');
+    expect(toGroupStatus(running)).not.toHaveProperty('queue');
+  });
+});

@@ -5,9 +5,11 @@ import {
   type GroupRecord,
   type GroupStatusResponse,
   type GroupSummary,
+  type NodeJobRecord,
+  type QueueInfo,
   type ReplicaRecord,
 } from '@aiplane/contracts';
-import type { GroupView } from './service.registry';
+import { recordQueue, type GroupView } from './service.registry';
 import type { StoredReplica } from './registry.types';
 
 function portOf(endpoint: string | null): number | null {
@@ -46,7 +48,7 @@ export function toGroupRecord(view: GroupView): GroupRecord {
       .map((job) => job.updated_at)
       .sort()
       .at(-1) ?? group.created_at;
-  return {
+  const record: GroupRecord = {
     id: group.id,
     group_id: group.id,
     job_id: group.job_ids[0] ?? '',
@@ -60,20 +62,46 @@ export function toGroupRecord(view: GroupView): GroupRecord {
     total_replicas: group.total_replicas,
     gpu_per_replica: group.gpu_per_replica,
     base_port: group.base_port,
-    node_jobs: jobs.map((job) => ({
-      job_id: job.job_id,
-      node_index: job.node_index ?? 0,
-      node: job.node,
-      replicas: replicas.filter((replica) => replica.job_id === job.job_id),
-    })),
+    node_jobs: jobs.map((job) => {
+      const nodeJob: NodeJobRecord = {
+        job_id: job.job_id,
+        node_index: job.node_index ?? 0,
+        node: job.node,
+        replicas: replicas.filter((replica) => replica.job_id === job.job_id),
+      };
+      const queue = recordQueue(job);
+      if (queue) nodeJob.queue = queue;
+      return nodeJob;
+    }),
     warnings: group.warnings ?? [],
   };
+  const queue = groupQueue(view, record.status);
+  if (queue) record.queue = queue;
+  return record;
+}
+
+/**
+ * A pending group's queue: that of the node job nearest to starting (the lowest position, then the
+ * earliest estimate), since the group leaves `pending` when its first replica starts.
+ */
+export function groupQueue(view: GroupView, status: string): QueueInfo | undefined {
+  if (status !== 'pending') return undefined;
+  const queues = view.jobs.map(recordQueue).filter((queue) => queue !== undefined);
+  const rank = (queue: QueueInfo): [number, number] => [
+    queue.position ?? Number.MAX_SAFE_INTEGER,
+    queue.estimated_start === null ? Number.MAX_SAFE_INTEGER : Date.parse(queue.estimated_start),
+  ];
+  return queues.sort((a, b) => {
+    const [positionA, startA] = rank(a);
+    const [positionB, startB] = rank(b);
+    return positionA - positionB || startA - startB;
+  })[0];
 }
 
 export function toGroupStatus(view: GroupView): GroupStatusResponse {
   const replicas = replicaRecords(view);
   const count = (status: string): number => replicas.filter((replica) => replica.status === status).length;
-  return {
+  const answer: GroupStatusResponse = {
     group_id: view.group.id,
     overall_status: overallStatus(replicas.map((replica) => replica.status)),
     total_replicas: view.group.total_replicas,
@@ -90,6 +118,9 @@ export function toGroupStatus(view: GroupView): GroupStatusResponse {
       healthy: replica.status === 'running',
     })),
   };
+  const queue = groupQueue(view, answer.overall_status);
+  if (queue) answer.queue = queue;
+  return answer;
 }
 
 export function toGroupSummary(view: GroupView): GroupSummary {

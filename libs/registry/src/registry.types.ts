@@ -1,4 +1,4 @@
-import type { JobState, ServiceConfig } from '@aiplane/contracts';
+import type { JobState, QueueInfo, ServiceConfig } from '@aiplane/contracts';
 
 export type WorkloadKind = 'vllm' | 'qdrant';
 
@@ -57,6 +57,8 @@ export interface StoredService {
   api_key?: string;
   /** The record's `warnings`; absent on records from before they existed, which read as none. */
   warnings?: string[];
+  /** The scheduler's queue as the last poll saw it while the job was pending; absent otherwise. */
+  queue?: QueueInfo;
 }
 
 /** One workload process of a group's node job; endpoint and readiness are written by different apps. */
@@ -96,4 +98,6 @@ export interface SchedulerObservation {
   endpoint?: string | null;
   /** Replica index → endpoint, for replicas whose endpoint just became known; null for one that ended. */
   replicaEndpoints?: Record<number, string | null>;
+  /** The queue while pending; null clears it once the job left the queue. */
+  queue?: QueueInfo | null;
 }

@@ -225,10 +225,27 @@ describe('ServiceRegistry on real Redis', () => {
         job_id: 'r',
         type: 'service',
         warnings: ['Model m: its size is unknown'],
+        // Pending, before any poll read the queue.
+        queue: { position: null, reason: null, estimated_start: null },
       });
       // A record stored before warnings existed reads as having none.
       await registry.createService(service('old'));
       expect(toServiceRecord((await registry.get('old'))!).warnings).toEqual([]);
+    });
+  });
+
+  describe('the queue', () => {
+    it('is stored by a poll while pending and cleared by the one that sees the job start', async () => {
+      await registry.createService(service('q'));
+      const queue = { position: 3, reason: 'Resources', estimated_start: at(600).toISOString() };
+      await registry.applySchedulerState('q', { state: 'PENDING', reason: 'Resources', queue }, at(1));
+      expect((await registry.get('q'))?.queue).toEqual(queue);
+      expect(toServiceRecord((await registry.get('q'))!).queue).toEqual(queue);
+
+      await registry.applySchedulerState('q', { state: 'RUNNING', node: 'node1', queue: null }, at(2));
+      const started = await registry.get('q');
+      expect(started).not.toHaveProperty('queue');
+      expect(toServiceRecord(started!)).not.toHaveProperty('queue');
     });
   });
 

@@ -6,6 +6,7 @@ import {
   parseJsonRecord,
   parseRecord,
   serviceConfigSchema,
+  type QueueInfo,
   type ServiceRecord,
 } from '@aiplane/contracts';
 import {
@@ -321,6 +322,7 @@ export class ServiceRegistry {
       // A replica that ended is not ready; having been seen ready, it now counts as failed.
       if (endpoint === null) fields[`r${index}_ready`] = '0';
     }
+    if (observation.queue !== undefined) Object.assign(fields, queueFields(observation.queue));
     if (isTerminalJobState(observation.state)) fields.ready = '0';
     const applied = (await this.redis.eval(
       APPLY_STATE_LUA,
@@ -379,7 +381,7 @@ export type RegistryEntry = ({ type: 'group' } & GroupView) | { type: 'service';
 
 /** The record as the contract shows it; internal fields stay inside the control plane. */
 export function toServiceRecord(service: StoredService): ServiceRecord {
-  return {
+  const record: ServiceRecord = {
     id: service.id,
     name: service.name,
     recipe_name: service.recipe_name,
@@ -391,6 +393,44 @@ export function toServiceRecord(service: StoredService): ServiceRecord {
     job_id: service.job_id,
     type: 'service',
     warnings: service.warnings ?? [],
+  };
+  const queue = recordQueue(service);
+  if (queue) record.queue = queue;
+  return record;
+}
+
+const UNKNOWN_QUEUE: QueueInfo = { position: null, reason: null, estimated_start: null };
+
+/**
+ * The `queue` a record shows: present exactly while the job's status is pending, unknown until a
+ * poll has read the scheduler's queue (or always, under a scheduler that has none).
+ */
+export function recordQueue(service: StoredService): QueueInfo | undefined {
+  if (deriveStatus(service.scheduler_state, service.ready) !== 'pending') return undefined;
+  return service.queue ?? UNKNOWN_QUEUE;
+}
+
+/** The hash fields of a queue; empty strings clear it. */
+function queueFields(queue: QueueInfo | null): Record<string, string> {
+  return {
+    queue_position: queue === null || queue.position === null ? '' : String(queue.position),
+    queue_reason: queue?.reason ?? '',
+    queue_estimated_start: queue?.estimated_start ?? '',
+  };
+}
+
+function storedQueue(hash: Record<string, string>): { queue?: QueueInfo } {
+  const position = orNull(hash.queue_position);
+  const reason = orNull(hash.queue_reason);
+  const estimated = orNull(hash.queue_estimated_start);
+  if (position === null && reason === null && estimated === null) return {};
+  const number = Number(position);
+  return {
+    queue: {
+      position: position !== null && Number.isInteger(number) && number > 0 ? number : null,
+      reason,
+      estimated_start: estimated,
+    },
   };
 }
 
@@ -419,6 +459,7 @@ function serialise(service: StoredService): Record<string, string> {
     replica_gpus: JSON.stringify(service.replicas.map((replica) => replica.gpu_ids)),
     ...(service.api_key === undefined ? {} : { api_key: service.api_key }),
     ...(service.warnings === undefined ? {} : { warnings: JSON.stringify(service.warnings) }),
+    ...(service.queue === undefined ? {} : queueFields(service.queue)),
     ...Object.fromEntries(
       service.replicas.flatMap((replica): [string, string][] => [
         [`r${replica.index}_endpoint`, replica.endpoint ?? ''],
@@ -481,5 +522,6 @@ function deserialise(key: string, hash: Record<string, string>): StoredService {
     replicas: deserialiseReplicas(key, hash),
     ...(hash.api_key ? { api_key: hash.api_key } : {}),
     ...(hash.warnings ? { warnings: parseJsonRecord(`${key} warnings`, warningsSchema, hash.warnings) } : {}),
+    ...storedQueue(hash),
   };
 }

@@ -18,8 +18,13 @@ export {
   parseSbatchParsable,
   parseScontrolShowJob,
   parseSqueue,
+  parseSlurmDuration,
+  parseSlurmTime,
   parseSqueueListLine,
+  parseSqueueQueueLine,
   SQUEUE_DELIMITER,
   SQUEUE_FORMAT,
   SQUEUE_LIST_FORMAT,
+  SQUEUE_QUEUE_FORMAT,
 } from './slurm.parsers';
+export { queuePositions, type PendingJob } from './queue-position.rules';

@@ -98,6 +98,9 @@ describe('LocalScheduler', () => {
       state: 'COMPLETED',
       nodes: ['localhost'],
       exitCode: 0,
+      // Started when submitted: no queue, so no position or estimate, and no time limit enforced.
+      submittedAt: expect.any(String) as string,
+      startedAt: info.submittedAt,
     });
     expect(readFileSync(req.stdoutPath, 'utf8')).toBe(TRICKY);
     expect(readFileSync(req.stderrPath, 'utf8')).toBe(`|${id}|${req.jobName}|localhost`);
@@ -174,6 +177,8 @@ describe('LocalScheduler', () => {
       name: req.jobName,
       state: 'CANCELLED',
       nodes: ['localhost'],
+      submittedAt: expect.any(String) as string,
+      startedAt: expect.any(String) as string,
     });
     expect(alive(record(id).pid)).toBe(false);
     expect(alive(childPid)).toBe(false);

@@ -292,6 +292,12 @@ export class LocalScheduler implements Scheduler {
     const exitCode = this.exitStatus(job.jobId);
     let state: JobState;
     const info: JobInfo = { jobId: job.jobId, name: job.name, state: 'RUNNING', nodes: ['localhost'] };
+    // No queue and no time limit here: a job starts the moment it is submitted and runs until it
+    // ends, so there is no position, estimate or limit to report.
+    if (job.pid > 0) {
+      info.submittedAt = job.submittedAt;
+      info.startedAt = job.submittedAt;
+    }
     if (job.cancelled) {
       state = this.wrapperAlive(job) ? 'RUNNING' : 'CANCELLED';
     } else if (exitCode !== undefined) {

@@ -26,6 +26,27 @@ export interface JobInfo {
   exitCode?: number;
   /** The job's working directory; set by {@link Scheduler.listByNamePrefix}. */
   workDir?: string;
+  /**
+   * The partition(s) the job was submitted to (a pending job may name several, comma-separated);
+   * absent where the scheduler has none (the local executor).
+   */
+  partition?: string;
+  /** The scheduler's priority: a larger number starts first. */
+  priority?: number;
+  /**
+   * While pending: 1 for the next job to start among the pending jobs of its partition, all users'
+   * jobs the scheduler shows, by priority (ties: the earlier submission first). Absent when the
+   * scheduler has no queue or did not list the job.
+   */
+  queuePosition?: number;
+  /** While pending: when the scheduler expects to start it (ISO 8601, with offset); absent when it has no estimate. */
+  estimatedStart?: string;
+  /** ISO 8601, with offset. */
+  submittedAt?: string;
+  /** When the job started on its node(s) (ISO 8601, with offset); absent until it did. */
+  startedAt?: string;
+  /** The job's time limit; absent when it has none (UNLIMITED) or the scheduler enforces none. */
+  timeLimitSeconds?: number;
 }
 
 export type SchedulerKind = 'slurm' | 'local';

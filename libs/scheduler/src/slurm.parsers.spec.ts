@@ -11,9 +11,13 @@ import {
   normaliseSlurmState,
   parseSbatchParsable,
   parseScontrolShowJob,
+  parseSlurmDuration,
+  parseSlurmTime,
   parseSqueue,
+  parseSqueueQueueLine,
   SQUEUE_DELIMITER,
   SQUEUE_FORMAT,
+  squeuePendingJob,
 } from './slurm.parsers';
 
 const fixture = (name: string): string => readFileSync(join(__dirname, '__fixtures__', name), 'utf8');
@@ -395,5 +399,103 @@ describe('parseScontrolShowJob', () => {
     expect(parseScontrolShowJob('')).toBeUndefined();
     expect(parseScontrolShowJob(fixture('scontrol-show-job-invalid-22.05.stderr.txt'))).toBeUndefined();
     expectSchedulerError(() => parseScontrolShowJob('JobId=5 JobName=x\n   NodeList=vm\n'), 'PARSE');
+  });
+});
+
+describe('the queue format', () => {
+  const local = (text: string): string => new Date(text).toISOString();
+
+  it('reads real squeue 22.05 output: queue, timing and owner', () => {
+    const lines = fixture('squeue-queue-22.05.txt')
+      .split('\n')
+      .filter((line) => line !== '');
+    const byName = new Map(
+      lines.map((line) => parseSqueueQueueLine(line)).map((job) => [job.info.name, job]),
+    );
+    expect(byName.get('aiplane-fixture-running')).toEqual({
+      user: 'root',
+      info: {
+        jobId: '1854',
+        name: 'aiplane-fixture-running',
+        state: 'RUNNING',
+        nodes: ['vm'],
+        partition: 'debug',
+        priority: 4294901756,
+        submittedAt: local('2026-12-03T22:18:45'),
+        startedAt: local('2026-12-03T22:18:46'),
+        timeLimitSeconds: 3600,
+      },
+    });
+    // Waiting for the GPUs, with backfill's estimate; a name with a space and a pipe survives.
+    expect(byName.get('aiplane fixture|pending')?.info).toEqual({
+      jobId: '1858',
+      name: 'aiplane fixture|pending',
+      state: 'PENDING',
+      nodes: [],
+      reason: 'Resources',
+      partition: 'debug',
+      priority: 4294901752,
+      submittedAt: local('2026-12-03T22:18:45'),
+      estimatedStart: local('2026-12-03T23:18:46'),
+      timeLimitSeconds: 120,
+    });
+    expect(byName.get('aiplane-fixture-unlimited')?.info).not.toHaveProperty('timeLimitSeconds');
+    expect(byName.get('aiplane-fixture-completed')?.info).toMatchObject({
+      state: 'COMPLETED',
+      timeLimitSeconds: 86_400,
+      startedAt: local('2026-12-03T22:18:46'),
+    });
+    expect(byName.get('aiplane-fixture-failed')?.info).toMatchObject({ state: 'FAILED', exitCode: 3 });
+
+    const pending = lines.map(squeuePendingJob).filter((job) => job !== undefined);
+    expect(pending.map((job) => job.jobId)).toEqual(['1858', '1859', '1860']);
+    expect(pending[0]).toEqual({ jobId: '1858', partitions: ['debug'], priority: 4294901752 });
+  });
+
+  it('reads a pending job leniently: any id, no throw on what it need not understand', () => {
+    const fields = (id: string, state: string, priority: string): string =>
+      [id, state, '0', '', 'Priority', 'a,b', priority, 'N/A', 'N/A', 'UNLIMITED', 'bob', 'x'].join(
+        SQUEUE_DELIMITER,
+      );
+    expect(squeuePendingJob(fields('5_[1-3]', 'PENDING', '7'))).toEqual({
+      jobId: '5_[1-3]',
+      partitions: ['a', 'b'],
+      priority: 7,
+    });
+    expect(squeuePendingJob(fields('5', 'RUNNING', '7'))).toBeUndefined();
+    expect(squeuePendingJob(fields('5', 'PENDING', 'N/A'))).toBeUndefined();
+    expect(squeuePendingJob('garbage')).toBeUndefined();
+  });
+
+  it('reads times in the default format as local time, and nothing else', () => {
+    expect(parseSlurmTime('2026-12-03T22:18:45')).toBe(local('2026-12-03T22:18:45'));
+    for (const raw of ['N/A', 'Unknown', 'None', '', undefined, '12/03-22:18:45', '2026-13-45T99:00:00'])
+      expect(parseSlurmTime(raw)).toBeUndefined();
+  });
+
+  it('reads durations as squeue and scontrol print them', () => {
+    expect(parseSlurmDuration('2:00')).toBe(120);
+    expect(parseSlurmDuration('00:02:00')).toBe(120);
+    expect(parseSlurmDuration('1:00:00')).toBe(3600);
+    expect(parseSlurmDuration('1-02:03:04')).toBe(93_784);
+    for (const raw of ['UNLIMITED', 'NOT_SET', 'INVALID', 'N/A', '', undefined, '5'])
+      expect(parseSlurmDuration(raw)).toBeUndefined();
+  });
+
+  it("reads scontrol's queue and timing fields for jobs squeue no longer lists", () => {
+    const pending = parseScontrolShowJob(fixture('scontrol-show-job-pending-22.05.txt'));
+    expect(pending).toMatchObject({
+      state: 'PENDING',
+      partition: 'debug',
+      priority: 4294901754,
+      submittedAt: local('2026-11-27T16:16:08'),
+      // Held until its begin time: that is when SLURM expects to start it.
+      estimatedStart: local('2026-11-27T17:16:08'),
+    });
+    expect(pending).not.toHaveProperty('timeLimitSeconds');
+    expect(parseScontrolShowJob(fixture('scontrol-show-job-running-22.05.txt'))).toMatchObject({
+      state: 'RUNNING',
+      startedAt: expect.any(String) as string,
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { isJobState, isTerminalJobState, type JobState } from '@aiplane/contracts';
 import { SchedulerError } from './scheduler.errors';
+import type { PendingJob } from './queue-position.rules';
 import type { JobInfo } from './scheduler.types';
 
 /**
@@ -208,14 +209,25 @@ function reasonOf(raw: string | undefined): string | undefined {
   return raw === undefined || raw === '' || raw === 'None' || raw === '(null)' ? undefined : raw;
 }
 
-function jobInfo(fields: {
-  jobId: string;
-  name: string;
-  state: JobState;
-  nodes: string;
-  reason: string | undefined;
-  exitCode: string | undefined;
-}): JobInfo {
+/** The timing and queue fields squeue -O and scontrol both print, raw. */
+interface QueueFields {
+  partition?: string | undefined;
+  priority?: string | undefined;
+  startTime?: string | undefined;
+  submitTime?: string | undefined;
+  timeLimit?: string | undefined;
+}
+
+function jobInfo(
+  fields: {
+    jobId: string;
+    name: string;
+    state: JobState;
+    nodes: string;
+    reason: string | undefined;
+    exitCode: string | undefined;
+  } & QueueFields,
+): JobInfo {
   const info: JobInfo = {
     jobId: fields.jobId,
     name: fields.name,
@@ -229,7 +241,48 @@ function jobInfo(fields: {
     const exitCode = decodeSlurmExitCode(fields.exitCode);
     if (exitCode !== undefined) info.exitCode = exitCode;
   }
+  addQueueFields(info, fields);
   return info;
+}
+
+function addQueueFields(info: JobInfo, fields: QueueFields): void {
+  const partition = reasonOf(fields.partition);
+  if (partition !== undefined) info.partition = partition;
+  const priority = fields.priority === undefined ? undefined : Number(fields.priority);
+  if (priority !== undefined && fields.priority !== '' && Number.isFinite(priority)) info.priority = priority;
+  const submitted = parseSlurmTime(fields.submitTime);
+  if (submitted !== undefined) info.submittedAt = submitted;
+  const start = parseSlurmTime(fields.startTime);
+  // A pending job's start time is the scheduler's estimate. A job cancelled while pending gets its
+  // end time as start time but never had a node, so only a job with nodes has really started.
+  if (start !== undefined && info.state === 'PENDING') info.estimatedStart = start;
+  else if (start !== undefined && info.nodes.length > 0) info.startedAt = start;
+  const limit = parseSlurmDuration(fields.timeLimit);
+  if (limit !== undefined) info.timeLimitSeconds = limit;
+}
+
+/**
+ * SLURM's default time format, `2026-12-03T22:18:45` in the local time zone of the client that
+ * printed it (this process's, since it ran the client), as ISO 8601 with an offset. Anything else
+ * (N/A, Unknown, None, a site's SLURM_TIME_FORMAT) is no time rather than a wrong one.
+ */
+export function parseSlurmTime(raw: string | undefined): string | undefined {
+  const text = raw?.trim() ?? '';
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(text)) return undefined;
+  // Without an offset, Date reads a date-time as local time, as SLURM printed it.
+  const time = new Date(text);
+  return Number.isNaN(time.getTime()) ? undefined : time.toISOString();
+}
+
+/**
+ * A SLURM duration as squeue and scontrol print it: `[days-][hours:]minutes:seconds` (`2:00` is two
+ * minutes, `1:00:00` an hour, `1-00:00:00` a day). UNLIMITED, NOT_SET, INVALID and the like are no limit.
+ */
+export function parseSlurmDuration(raw: string | undefined): number | undefined {
+  const match = /^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+)$/.exec(raw?.trim() ?? '');
+  if (!match) return undefined;
+  const [, days = '0', hours = '0', minutes = '0', seconds = '0'] = match;
+  return ((Number(days) * 24 + Number(hours)) * 60 + Number(minutes)) * 60 + Number(seconds);
 }
 
 /** The job id of one {@link SQUEUE_FORMAT} line, without parsing the rest. */
@@ -309,6 +362,80 @@ export function parseSqueueListLine(line: string): JobInfo {
   return info;
 }
 
+/**
+ * What a poll asks squeue for: {@link SQUEUE_FORMAT}'s fields plus the queue and timing fields and
+ * the owner, since the poll lists every user's jobs (a pending job's place in the queue depends on
+ * them). The name stays last for the same reason as there.
+ */
+export const SQUEUE_QUEUE_FORMAT = [
+  `JobID:0${SQUEUE_DELIMITER}`,
+  `State:0${SQUEUE_DELIMITER}`,
+  `exit_code:0${SQUEUE_DELIMITER}`,
+  `NodeList:0${SQUEUE_DELIMITER}`,
+  `Reason:0${SQUEUE_DELIMITER}`,
+  `Partition:0${SQUEUE_DELIMITER}`,
+  `PriorityLong:0${SQUEUE_DELIMITER}`,
+  `StartTime:0${SQUEUE_DELIMITER}`,
+  `SubmitTime:0${SQUEUE_DELIMITER}`,
+  `TimeLimit:0${SQUEUE_DELIMITER}`,
+  `UserName:0${SQUEUE_DELIMITER}`,
+  'Name:0',
+].join(',');
+const SQUEUE_QUEUE_FIELD_COUNT = 12;
+
+/** One {@link SQUEUE_QUEUE_FORMAT} line: the job, and who owns it. */
+export function parseSqueueQueueLine(line: string): { info: JobInfo; user: string } {
+  const fields = line.split(SQUEUE_DELIMITER);
+  if (fields.length < SQUEUE_QUEUE_FIELD_COUNT) {
+    throw new SchedulerError('PARSE', `unexpected squeue line ${JSON.stringify(line.slice(0, 200))}`);
+  }
+  const [
+    jobId = '',
+    state = '',
+    exitCode = '',
+    nodes = '',
+    reason = '',
+    partition,
+    priority,
+    startTime,
+    submitTime,
+    timeLimit,
+    user = '',
+  ] = fields;
+  if (!/^\d+$/.test(jobId)) {
+    throw new SchedulerError('PARSE', `unexpected squeue job id ${JSON.stringify(jobId)}`);
+  }
+  const info = jobInfo({
+    jobId,
+    state: normaliseSlurmState(state),
+    exitCode,
+    nodes,
+    reason,
+    partition,
+    priority,
+    startTime,
+    submitTime,
+    timeLimit,
+    name: fields.slice(SQUEUE_QUEUE_FIELD_COUNT - 1).join(SQUEUE_DELIMITER),
+  });
+  return { info, user };
+}
+
+/**
+ * The pending job a {@link SQUEUE_QUEUE_FORMAT} line shows, read leniently: any user's job, whose
+ * id (arrays, heterogeneous jobs) or state this adapter need not understand. Undefined when the
+ * line is not a pending job with a readable priority.
+ */
+export function squeuePendingJob(line: string): PendingJob | undefined {
+  const fields = line.split(SQUEUE_DELIMITER);
+  if (fields.length < SQUEUE_QUEUE_FIELD_COUNT) return undefined;
+  const [jobId = '', state = '', , , , partition = '', priority = ''] = fields;
+  if (!['PENDING', 'PD'].includes(state.trim().toUpperCase()) || !/^\d/.test(jobId)) return undefined;
+  const value = Number(priority);
+  if (priority === '' || !Number.isFinite(value)) return undefined;
+  return { jobId, partitions: partition.split(',').filter((name) => name !== ''), priority: value };
+}
+
 /** Parses `squeue --noheader --Format=<SQUEUE_FORMAT>` output. */
 export function parseSqueue(stdout: string): JobInfo[] {
   return stdout
@@ -365,6 +492,11 @@ export function parseScontrolShowJob(stdout: string): JobInfo | undefined {
     nodes: fields.get('NodeList') ?? '',
     reason: fields.get('Reason'),
     exitCode: fields.get('ExitCode'),
+    partition: fields.get('Partition'),
+    priority: fields.get('Priority'),
+    startTime: fields.get('StartTime'),
+    submitTime: fields.get('SubmitTime'),
+    timeLimit: fields.get('TimeLimit'),
   });
 }
 

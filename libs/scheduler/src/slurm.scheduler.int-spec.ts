@@ -111,6 +111,14 @@ describe('SlurmScheduler on real SLURM', () => {
     });
     expect(running).toMatchObject({ jobId: id, name: req.jobName, state: 'RUNNING' });
     expect(running.nodes.length).toBe(1);
+    // The same squeue call reads what rollover and the records' timeline need.
+    expect(running).toMatchObject({
+      partition: expect.any(String) as string,
+      priority: expect.any(Number) as number,
+      submittedAt: expect.stringMatching(/Z$/) as string,
+      startedAt: expect.stringMatching(/Z$/) as string,
+    });
+    expect(running).not.toHaveProperty('queuePosition');
 
     const valueFile = join(req.jobDir, 'value.txt');
     // Wait for the whole value; on timeout the assertion below shows what did arrive.

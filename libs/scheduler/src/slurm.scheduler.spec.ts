@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { CommandResult, CommandRunner, CommandRunOptions } from './command.runner';
 import { SchedulerError } from './scheduler.errors';
 import type { SubmitRequest } from './scheduler.types';
-import { SQUEUE_DELIMITER, SQUEUE_FORMAT, SQUEUE_LIST_FORMAT } from './slurm.parsers';
+import { SQUEUE_DELIMITER, SQUEUE_FORMAT, SQUEUE_LIST_FORMAT, SQUEUE_QUEUE_FORMAT } from './slurm.parsers';
 import { SlurmScheduler } from './slurm.scheduler';
 
 interface Call {
@@ -132,37 +132,79 @@ describe('SlurmScheduler', () => {
   });
 
   describe('query', () => {
+    // SQUEUE_QUEUE_FORMAT: id, state, exit, nodes, reason, partition, priority, start, submit, limit, user, name.
+    const job = (
+      id: string,
+      state: string,
+      nodes: string,
+      reason: string,
+      extra: { partition?: string; priority?: string; start?: string; user?: string; name?: string } = {},
+    ): string =>
+      line(
+        id,
+        state,
+        state === 'FAILED' ? '768' : '0',
+        nodes,
+        reason,
+        extra.partition ?? 'gpu',
+        extra.priority ?? '100',
+        extra.start ?? 'N/A',
+        '2026-12-03T10:00:00',
+        '1:00:00',
+        extra.user ?? 'root',
+        extra.name ?? `aiplane-${id}`,
+      );
     const squeueOut =
-      line('101', 'RUNNING', '0', 'gpu[01-02]', 'None', 'aiplane-a') +
-      line('102', 'PENDING', '0', '', 'Resources', 'aiplane-b') +
-      line('103', 'FAILED', '768', 'gpu03', 'NonZeroExitCode', 'aiplane-c') +
-      // Another job of the same user in a state this adapter does not know must not break the poll.
-      line('999', 'SOME_FUTURE_STATE', '0', '', 'None', 'other');
+      job('101', 'RUNNING', 'gpu[01-02]', 'None', { start: '2026-12-03T10:00:05' }) +
+      job('102', 'PENDING', '', 'Resources', { priority: '50', start: '2026-12-03T12:00:00' }) +
+      job('103', 'FAILED', 'gpu03', 'NonZeroExitCode') +
+      // Another job in a state this adapter does not know must not break the poll.
+      job('999', 'SOME_FUTURE_STATE', '', 'None', { name: 'other' }) +
+      // Other users' pending jobs decide the queue: one ahead by priority, one behind, one elsewhere.
+      job('200', 'PENDING', '', 'Priority', { priority: '80', user: 'bob' }) +
+      job('201', 'PENDING', '', 'Priority', { priority: '10', user: 'bob' }) +
+      job('202', 'PENDING', '', 'Priority', { priority: '999', user: 'bob', partition: 'cpu' }) +
+      job('203_[1-50]', 'PENDING', '', 'Priority', { priority: '90', user: 'carol' });
 
-    it('makes exactly one squeue call for N ids and filters locally', async () => {
+    it("makes exactly one squeue call, every user's jobs, for N ids and filters locally", async () => {
       const runner = new FakeRunner(() => ({ stdout: squeueOut }));
-      const result = await new SlurmScheduler(runner).query(['101', '102', '103']);
+      const result = await new SlurmScheduler(runner, { user: 'root' }).query(['101', '102', '103']);
 
       expect(runner.calls).toHaveLength(1);
       expect(runner.calls[0]).toMatchObject({
         command: 'squeue',
-        args: ['--noheader', '--states=all', '--me', `--Format=${SQUEUE_FORMAT}`],
+        args: ['--noheader', '--states=all', `--Format=${SQUEUE_QUEUE_FORMAT}`],
       });
       expect([...result.keys()].sort()).toEqual(['101', '102', '103']);
       expect(result.get('101')).toEqual({
         jobId: '101',
-        name: 'aiplane-a',
+        name: 'aiplane-101',
         state: 'RUNNING',
         nodes: ['gpu01', 'gpu02'],
+        partition: 'gpu',
+        priority: 100,
+        submittedAt: new Date('2026-12-03T10:00:00').toISOString(),
+        startedAt: new Date('2026-12-03T10:00:05').toISOString(),
+        timeLimitSeconds: 3600,
       });
-      expect(result.get('102')).toMatchObject({ state: 'PENDING', nodes: [], reason: 'Resources' });
+      expect(result.get('102')).toMatchObject({
+        state: 'PENDING',
+        nodes: [],
+        reason: 'Resources',
+        // Behind bob's 200 and carol's array 203 (higher priority, same partition); not behind
+        // 201 (lower) or 202 (another partition).
+        queuePosition: 3,
+        estimatedStart: new Date('2026-12-03T12:00:00').toISOString(),
+      });
+      expect(result.get('102')).not.toHaveProperty('startedAt');
+      expect(result.get('101')).not.toHaveProperty('queuePosition');
       expect(result.get('103')).toMatchObject({ state: 'FAILED', exitCode: 3 });
     });
 
-    it('restricts squeue to the configured user', async () => {
-      const runner = new FakeRunner(() => ({ stdout: squeueOut }));
-      await new SlurmScheduler(runner, { user: 'alice' }).query(['101']);
-      expect(runner.calls[0]?.args).toContain('--user=alice');
+    it("keeps only the configured user's jobs: an id another user's job now has is not ours", async () => {
+      const runner = new FakeRunner((command) => (command === 'squeue' ? { stdout: squeueOut } : {}));
+      const result = await new SlurmScheduler(runner, { user: 'alice' }).query(['101', '200']);
+      expect(result.size).toBe(0);
       expect(runner.calls[0]?.args).not.toContain('--me');
     });
 
@@ -175,7 +217,7 @@ describe('SlurmScheduler', () => {
       const result = await new SlurmScheduler(runner, { user: 'root' }).query(['101', '9', '5555']);
 
       expect(runner.calls.map((call) => [call.command, ...call.args])).toEqual([
-        ['squeue', '--noheader', '--states=all', '--user=root', `--Format=${SQUEUE_FORMAT}`],
+        ['squeue', '--noheader', '--states=all', `--Format=${SQUEUE_QUEUE_FORMAT}`],
         ['scontrol', 'show', 'job', '9'],
         ['scontrol', 'show', 'job', '5555'],
       ]);

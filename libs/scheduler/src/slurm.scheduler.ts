@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { CommandResult, CommandRunner } from './command.runner';
 import { writeJobScript } from './job-script.writer';
+import { queuePositions, type PendingJob } from './queue-position.rules';
 import { SchedulerError } from './scheduler.errors';
 import type { JobInfo, Scheduler, SubmitRequest } from './scheduler.types';
 import {
@@ -12,9 +13,12 @@ import {
   parseScontrolShowJob,
   parseSqueueLine,
   parseSqueueListLine,
+  parseSqueueQueueLine,
   SQUEUE_FORMAT,
   SQUEUE_LIST_FORMAT,
+  SQUEUE_QUEUE_FORMAT,
   squeueLineJobId,
+  squeuePendingJob,
   squeueLineName,
   squeueListLineName,
 } from './slurm.parsers';
@@ -119,14 +123,29 @@ export class SlurmScheduler implements Scheduler {
     const wanted = new Set(jobIds.filter((id) => JOB_ID.test(id)));
     const found = new Map<string, JobInfo>();
     if (wanted.size === 0) return found;
-    // One squeue for all ids: listing the user's jobs is one RPC however many ids are asked for,
-    // and unlike --jobs it does not fail when one of them has been purged.
-    const stdout = await this.squeue([this.userFilter]);
+    // One squeue for all ids: listing the jobs is one RPC however many ids are asked for, and
+    // unlike --jobs it does not fail when one of them has been purged. It lists every user's jobs,
+    // since a pending job's place in the queue depends on theirs; ours are picked out by owner.
+    const stdout = await this.squeue([], SQUEUE_QUEUE_FORMAT);
+    const owner = this.options.user ?? this.ownUser();
+    const pending: PendingJob[] = [];
     for (const line of stdout.split('\n')) {
-      const id = squeueLineJobId(line);
-      // Only the requested lines are parsed: another job of the user in a state this adapter does
-      // not know must not break the poll of ours.
-      if (wanted.has(id)) found.set(id, parseSqueueLine(line));
+      const queued = squeuePendingJob(line);
+      if (queued) pending.push(queued);
+      // Only the requested lines are parsed: any other job, in a state this adapter does not
+      // know, must not break the poll of ours.
+      if (!wanted.has(squeueLineJobId(line))) continue;
+      const { info, user } = parseSqueueQueueLine(line);
+      // After slurmctld loses its state job ids start again: the id may be another user's job now.
+      if (owner === null || user === owner) found.set(info.jobId, info);
+    }
+    const positions = queuePositions(
+      pending,
+      [...found.values()].filter((info) => info.state === 'PENDING').map((info) => info.jobId),
+    );
+    for (const [id, position] of positions) {
+      const info = found.get(id);
+      if (info) info.queuePosition = position;
     }
     for (const id of wanted) {
       if (found.has(id)) continue;

@@ -176,7 +176,7 @@ export class ServicesService {
 
   async status(id: string): Promise<ServiceStatusResponse> {
     const record = await this.get(id);
-    return { id: record.id, status: record.status };
+    return { id: record.id, status: record.status, ...(record.queue ? { queue: record.queue } : {}) };
   }
 
   /** Groups by their `sg-` id, or by the bare job id of any of their node jobs (as the document does). */

@@ -167,6 +167,13 @@ function send(
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
+// Issue 11: a pending service's queue, as the worker's poll stores it.
+const PENDING_QUEUE = {
+  position: 2,
+  reason: 'Resources',
+  estimated_start: new Date(Date.now() + 600_000).toISOString(),
+};
+
 describe('proxy raw data plane (real Redis, real simulators)', () => {
   let app: NestExpressApplication;
   let base: string;
@@ -229,6 +236,7 @@ describe('proxy raw data plane (real Redis, real simulators)', () => {
         ready: false,
         created_at: '2025-01-02T00:00:00.000Z',
         config: { model: 'pending-model' },
+        queue: PENDING_QUEUE,
       }),
     );
     await registry.createService(
@@ -358,7 +366,9 @@ describe('proxy raw data plane (real Redis, real simulators)', () => {
         status: 'pending',
         services: ['205'],
         ready_replicas: 0,
+        queue: PENDING_QUEUE,
       });
+      expect(byId['loading-model']).not.toHaveProperty('queue');
       expect(byId['loading-model']).toMatchObject({
         status: 'configuring',
         services: ['206'],
@@ -501,7 +511,9 @@ describe('proxy raw data plane (real Redis, real simulators)', () => {
         body: '{"model":"pending-model","prompt":"x"}',
       });
       expect(pending.status).toBe(503);
-      expect(pending.headers['retry-after']).toBe('30');
+      // Until the scheduler's estimate (10 minutes away), plus the configured start-up allowance.
+      expect(Number(pending.headers['retry-after'])).toBeGreaterThanOrEqual(600);
+      expect(Number(pending.headers['retry-after'])).toBeLessThanOrEqual(611);
       expect(pending.json()).toMatchObject({ error: { code: 'model_not_ready', type: 'server_error' } });
       const loading = await send(base, 'POST', '/v1/completions', {
         headers: JSON_HEADERS,
@@ -624,7 +636,7 @@ describe('proxy raw data plane (real Redis, real simulators)', () => {
       expect(unknown.json()).toMatchObject({ error: { code: 'service_not_found' } });
       const pending = await send(base, 'GET', '/api/services/vllm/205/v1/models');
       expect(pending.status).toBe(503);
-      expect(pending.headers['retry-after']).toBe('30');
+      expect(Number(pending.headers['retry-after'])).toBeGreaterThanOrEqual(600);
       expect(pending.json()).toMatchObject({ error: { type: 'server_error' } });
       const badId = await send(base, 'GET', '/api/services/vllm/abc/v1/models');
       expect(badId.status).toBe(400);
@@ -721,8 +733,8 @@ describe('proxy raw data plane (real Redis, real simulators)', () => {
         body: '{"prompt":"hi"}',
       });
       expect(pending.status).toBe(503);
-      expect(pending.headers['retry-after']).toBe('30');
-      expect(pending.json()).toMatchObject({ success: false, status: 'pending' });
+      expect(Number(pending.headers['retry-after'])).toBeGreaterThanOrEqual(600);
+      expect(pending.json()).toMatchObject({ success: false, status: 'pending', queue: PENDING_QUEUE });
     });
   });
 

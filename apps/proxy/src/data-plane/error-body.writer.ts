@@ -25,13 +25,14 @@ export interface ErrorAnswer {
 }
 
 /** An error that carries OpenAI's `code` for its `/v1` answer. */
-export class CodedAppError extends AppError {
+export class CodedAppError extends AppError implements RetryHinted {
   constructor(
     status: number,
     reason: string,
     message: string,
     readonly openAiCode: string,
     details: Record<string, unknown> = {},
+    readonly retryHint?: RetryHint,
   ) {
     super(status, reason, message, details);
   }
@@ -51,14 +52,43 @@ const DEFAULT_CODES: Readonly<Record<number, string>> = {
 
 const ENDED: readonly string[] = [...TERMINAL_STATUSES, 'cancelled', 'completed'];
 
+/** What a not-ready answer knows about when the service will serve. */
+export interface RetryHint {
+  /** The scheduler's start estimate of a pending job (ISO 8601), or null without one. */
+  estimatedStart: string | null;
+  /** The longest start-up observed for the service's recipe, or null when none was observed yet. */
+  startupSeconds: number | null;
+}
+
+/** A not-ready error that knows when its service may serve; `errorAnswer` turns it into Retry-After. */
+export interface RetryHinted {
+  readonly retryHint?: RetryHint;
+}
+
 /**
- * Seconds a client should wait for something that is not ready yet. Fixed estimates per status for
- * now; a later issue brings the queue's own estimate and the recipe's observed start-up time.
+ * Seconds a client should wait for something that is not ready yet. A pending job the scheduler
+ * has an estimate for: until that estimate, plus the start-up it will then take (the recipe's
+ * observed start-up, else the configured allowance for configuring). Without an estimate, the
+ * recipe's observed start-up time; without that either, the configured seconds per status.
  * Nothing for a service that ended: waiting will not help.
  */
-export function retryAfterSeconds(status: EntryStatus, config: ProxyConfig): number | undefined {
+export function retryAfterSeconds(
+  status: EntryStatus,
+  config: Pick<ProxyConfig, 'RETRY_AFTER_PENDING_S' | 'RETRY_AFTER_CONFIGURING_S'>,
+  hint?: RetryHint,
+  now = Date.now(),
+): number | undefined {
   if (ENDED.includes(status)) return undefined;
-  return status === 'pending' ? config.RETRY_AFTER_PENDING_S : config.RETRY_AFTER_CONFIGURING_S;
+  const startup = hint?.startupSeconds ?? null;
+  const allowance = startup ?? config.RETRY_AFTER_CONFIGURING_S;
+  if (status === 'pending') {
+    const estimate = hint?.estimatedStart ? Date.parse(hint.estimatedStart) : Number.NaN;
+    // An estimate already passed (the job is about to start, or the scheduler slipped) leaves the start-up.
+    if (Number.isFinite(estimate))
+      return Math.max(0, Math.ceil((estimate - now) / 1000)) + Math.max(1, allowance);
+    return Math.max(1, startup ?? config.RETRY_AFTER_PENDING_S);
+  }
+  return Math.max(1, allowance);
 }
 
 export function errorAnswer(error: unknown, config: ProxyConfig): ErrorAnswer {
@@ -93,7 +123,7 @@ export function errorAnswer(error: unknown, config: ProxyConfig): ErrorAnswer {
     );
     const status = error.details.status as EntryStatus | undefined;
     if (error.status === 503 && status !== undefined) {
-      const seconds = retryAfterSeconds(status, config);
+      const seconds = retryAfterSeconds(status, config, (error as RetryHinted).retryHint);
       if (seconds !== undefined) result.headers['retry-after'] = String(seconds);
     }
     return result;

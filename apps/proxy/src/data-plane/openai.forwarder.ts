@@ -69,6 +69,10 @@ export class OpenAiForwarder {
         `The model '${model}' is ${entry.status} on ${entry.services.join(', ')}; it accepts requests once it is running`,
         'model_not_ready',
         { status: entry.status },
+        {
+          estimatedStart: entry.queue?.estimated_start ?? null,
+          startupSeconds: await this.resolver.observedStartupSeconds(entry.recipeName),
+        },
       );
     }
     await this.forward(ex, this.catalogue.candidates(entry), method, path, body.raw, `model ${model}`);
@@ -161,5 +165,6 @@ function modelObject(model: CatalogueModel): Record<string, unknown> {
     status: model.status,
     services: model.services,
     ready_replicas: model.readyReplicas,
+    ...(model.queue ? { queue: model.queue } : {}),
   };
 }

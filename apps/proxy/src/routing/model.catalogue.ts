@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { deriveStatus, replicaIdOf, type ServiceConfig } from '@aiplane/contracts';
+import { deriveStatus, replicaIdOf, type QueueInfo, type ServiceConfig } from '@aiplane/contracts';
 import { mergeConfig, type RecipeCatalogue } from '@aiplane/recipes';
-import type { GroupView, StoredService } from '@aiplane/registry';
+import { groupQueue, recordQueue, type GroupView, type StoredService } from '@aiplane/registry';
 import { CONFIG, RECIPES, UPSTREAM } from '../platform/platform.module';
 import type { ProxyConfig } from '../proxy.config';
 import { UpstreamClient } from '../upstream/upstream.client';
@@ -20,6 +20,9 @@ interface ServingUnit {
   status: ModelStatus;
   ready: ResolvedWorkload[];
   configuredNames: string[];
+  recipeName: string;
+  /** While pending. */
+  queue?: QueueInfo;
 }
 
 export interface CatalogueModel {
@@ -30,6 +33,10 @@ export interface CatalogueModel {
   readyReplicas: number;
   /** Every ready replica serving it, in no particular order. */
   ready: ResolvedWorkload[];
+  /** While the model is pending: the queue of its service nearest to starting. */
+  queue?: QueueInfo;
+  /** The recipe of its service nearest to serving, whose observed start-up Retry-After uses. */
+  recipeName: string;
 }
 
 /**
@@ -93,15 +100,22 @@ export class ModelCatalogue {
           services: [],
           readyReplicas: 0,
           ready: [],
+          recipeName: unit.recipeName,
         };
         model.created = Math.min(model.created, created);
-        if (RANK[unit.status] < RANK[model.status]) model.status = unit.status;
+        if (RANK[unit.status] < RANK[model.status]) {
+          model.status = unit.status;
+          model.recipeName = unit.recipeName;
+        }
         model.services.push(unit.id);
         model.readyReplicas += unit.ready.length;
         model.ready.push(...unit.ready);
+        if (unit.queue && (!model.queue || startsSooner(unit.queue, model.queue))) model.queue = unit.queue;
         byName.set(name, model);
       }
     }
+    // Only a model nothing better than pending serves shows where it waits.
+    for (const model of byName.values()) if (model.status !== 'pending') delete model.queue;
     const list = [...byName.values()].sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
     return { list, complete };
   }
@@ -124,16 +138,20 @@ export class ModelCatalogue {
             },
           ]
         : [];
+    const queue = recordQueue(service);
     return {
       id: service.id,
       createdAt: service.created_at,
       status,
       ready,
       configuredNames: this.configuredNames(service.id, service.recipe_name, service.config),
+      recipeName: service.recipe_name,
+      ...(queue ? { queue } : {}),
     };
   }
 
-  private group({ group, jobs }: GroupView): ServingUnit | undefined {
+  private group(view: GroupView): ServingUnit | undefined {
+    const { group, jobs } = view;
     const ready: ResolvedWorkload[] = [];
     let status: ModelStatus | undefined;
     for (const job of jobs) {
@@ -146,12 +164,16 @@ export class ModelCatalogue {
       }
     }
     if (status === undefined) return undefined;
+    const unitStatus = ready.length > 0 ? 'running' : status === 'running' ? 'configuring' : status;
+    const queue = groupQueue(view, unitStatus);
     return {
       id: group.id,
       createdAt: group.created_at,
-      status: ready.length > 0 ? 'running' : status === 'running' ? 'configuring' : status,
+      status: unitStatus,
       ready,
       configuredNames: this.configuredNames(group.id, group.recipe_name, group.config),
+      recipeName: group.recipe_name,
+      ...(queue ? { queue } : {}),
     };
   }
 
@@ -219,4 +241,12 @@ export class ModelCatalogue {
 
 function modelStatus(status: string): ModelStatus | undefined {
   return status === 'running' || status === 'configuring' || status === 'pending' ? status : undefined;
+}
+
+/** The lower position first (unknown last), then the earlier estimate. */
+function startsSooner(a: QueueInfo, b: QueueInfo): boolean {
+  const position = (queue: QueueInfo): number => queue.position ?? Number.MAX_SAFE_INTEGER;
+  const start = (queue: QueueInfo): number =>
+    queue.estimated_start === null ? Number.MAX_SAFE_INTEGER : Date.parse(queue.estimated_start);
+  return position(a) !== position(b) ? position(a) < position(b) : start(a) < start(b);
 }

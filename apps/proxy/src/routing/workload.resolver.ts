@@ -7,9 +7,12 @@ import {
   replicaStatus,
   type GroupOverallStatus,
   type JobState,
+  type QueueInfo,
   type ServiceStatus,
 } from '@aiplane/contracts';
 import {
+  groupQueue,
+  recordQueue,
   ServiceRegistry,
   type GroupView,
   type StoredGroup,
@@ -18,6 +21,7 @@ import {
   type WorkloadKind,
 } from '@aiplane/registry';
 import { AppError, NotFoundError } from '@aiplane/server-kit';
+import type { RetryHint, RetryHinted } from '../data-plane/error-body.writer';
 import { RoutingViewCache } from './routing-view.cache';
 
 /**
@@ -35,10 +39,17 @@ export interface ResolvedWorkload {
   group?: { id: string; totalReplicas: number };
 }
 
-export class NotReadyError extends AppError {
-  constructor(id: string, status: ServiceStatus | GroupOverallStatus) {
+export class NotReadyError extends AppError implements RetryHinted {
+  constructor(
+    id: string,
+    status: ServiceStatus | GroupOverallStatus,
+    queue?: QueueInfo,
+    readonly retryHint?: RetryHint,
+  ) {
     super(503, 'Service not ready', `Service ${id} is ${status}; it accepts requests once it is running`, {
       status,
+      // Where it waits, as its record shows it: the client need not ask /status to learn why.
+      ...(queue ? { queue } : {}),
     });
   }
 }
@@ -79,11 +90,14 @@ export class WorkloadResolver {
     if (groupId) {
       const view = routing.groups.get(groupId) ?? (await this.registry.getGroupView(groupId));
       if (!view || view.group.kind !== kind) throw new NotFoundError(`${label} service ${id} not found`);
-      return this.groupCandidates(id, view);
+      return await this.groupCandidates(id, view);
     }
     if (!service || service.kind !== kind) throw new NotFoundError(`${label} service ${id} not found`);
     const status = deriveStatus(service.scheduler_state, service.ready);
-    if (status !== 'running' || !service.endpoint) throw new NotReadyError(id, status);
+    if (status !== 'running' || !service.endpoint) {
+      const queue = recordQueue(service);
+      throw new NotReadyError(id, status, queue, await this.retryHint(service.recipe_name, queue));
+    }
     return [
       {
         service,
@@ -93,7 +107,8 @@ export class WorkloadResolver {
     ];
   }
 
-  private groupCandidates(id: string, { group, jobs }: GroupView): ResolvedWorkload[] {
+  private async groupCandidates(id: string, view: GroupView): Promise<ResolvedWorkload[]> {
+    const { group, jobs } = view;
     const ready: ResolvedWorkload[] = [];
     const statuses: ServiceStatus[] = [];
     for (const job of jobs) {
@@ -103,8 +118,29 @@ export class WorkloadResolver {
         if (workload) ready.push(workload);
       }
     }
-    if (ready.length === 0) throw new NotReadyError(id, overallStatus(statuses));
+    if (ready.length === 0) {
+      const status = overallStatus(statuses);
+      const queue = groupQueue(view, status);
+      throw new NotReadyError(id, status, queue, await this.retryHint(group.recipe_name, queue));
+    }
     return this.rotate(group.id, ready);
+  }
+
+  private async retryHint(recipeName: string, queue: QueueInfo | undefined): Promise<RetryHint> {
+    return {
+      estimatedStart: queue?.estimated_start ?? null,
+      startupSeconds: await this.observedStartupSeconds(recipeName),
+    };
+  }
+
+  /**
+   * The longest start-up observed for a recipe, for Retry-After.
+   * LEAD: wire to `this.registry.longestStartupSeconds(recipeName)` once the rollover branch adds
+   * it to ServiceRegistry; until then there is no observation and Retry-After falls back to the
+   * configured RETRY_AFTER_*_S.
+   */
+  observedStartupSeconds(_recipeName: string): Promise<number | null> {
+    return Promise.resolve(null);
   }
 
   /** `ready` starting at the rotation's next one for `key`, the others after it for failing over. */

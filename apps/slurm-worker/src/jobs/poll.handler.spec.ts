@@ -135,3 +135,72 @@ describe('PollHandler and replica endpoints', () => {
     expect(applied.size).toBe(0);
   });
 });
+
+// Issue 11 item 2: where a pending job stands, from the poll's one scheduler query.
+describe('PollHandler and the queue', () => {
+  function poll(stored: StoredService, job: JobInfo) {
+    const applied = new Map<string, SchedulerObservation>();
+    const registry = {
+      activeIds: () => Promise.resolve([stored.id]),
+      getMany: () => Promise.resolve([stored]),
+      applySchedulerState: (id: string, observation: SchedulerObservation) => {
+        applied.set(id, observation);
+        return Promise.resolve(true);
+      },
+    } as unknown as ServiceRegistry;
+    const scheduler = new RecordingScheduler({ kind: 'slurm', jobs: [job] });
+    return {
+      handler: new PollHandler(registry, scheduler, createLogger('slurm-worker', 'silent'), {}),
+      applied,
+    };
+  }
+  const queue = { position: 1, reason: 'Resources', estimated_start: '2026-12-03T23:00:00.000Z' };
+  const pendingJob: JobInfo = {
+    jobId: '31',
+    name: 'aiplane-x-g0',
+    state: 'PENDING',
+    nodes: [],
+    reason: 'Resources',
+    queuePosition: 1,
+    estimatedStart: '2026-12-03T23:00:00.000Z',
+  };
+
+  it('stores position, reason and estimate while pending', async () => {
+    const { handler, applied } = poll(storedService('31', { endpoint: null, node: null }), pendingJob);
+    await handler.handle();
+    expect(applied.get('31')?.queue).toEqual(queue);
+  });
+
+  it('writes nothing while the queue is unchanged, and again when the position moves', async () => {
+    const same = poll(
+      storedService('31', { scheduler_state: 'PENDING', endpoint: null, node: null, queue }),
+      pendingJob,
+    );
+    await same.handler.handle();
+    expect(same.applied.size).toBe(0);
+    const moved = poll(
+      storedService('31', {
+        scheduler_state: 'PENDING',
+        endpoint: null,
+        node: null,
+        queue: { ...queue, position: 2 },
+      }),
+      pendingJob,
+    );
+    await moved.handler.handle();
+    expect(moved.applied.get('31')?.queue).toEqual(queue);
+  });
+
+  it('clears it once the job left the queue, and never writes one for a job that was not queued', async () => {
+    const started: JobInfo = { jobId: '31', name: 'aiplane-x-g0', state: 'RUNNING', nodes: ['gpu-07'] };
+    const left = poll(storedService('31', { queue }), started);
+    await left.handler.handle();
+    expect(left.applied.get('31')?.queue).toBeNull();
+    const never = poll(
+      storedService('31', { scheduler_state: 'PENDING', endpoint: null, node: null }),
+      started,
+    );
+    await never.handler.handle();
+    expect(never.applied.get('31')).not.toHaveProperty('queue');
+  });
+});

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable } from '@nestjs/common';
-import type { JobState, SchedulerJobs } from '@aiplane/contracts';
+import type { JobState, QueueInfo, SchedulerJobs } from '@aiplane/contracts';
 import { ServiceRegistry, type SchedulerObservation, type StoredService } from '@aiplane/registry';
 import type { JobInfo, Scheduler } from '@aiplane/scheduler';
 import type { Logger } from '@aiplane/server-kit';
@@ -94,6 +94,8 @@ export class PollHandler {
       reason: job.reason ?? service.status_reason,
     };
     if (job.exitCode !== undefined) observation.exitCode = job.exitCode;
+    const queue = queueOf(job);
+    if (queue !== null || service.queue !== undefined) observation.queue = queue;
     if (RUNNING_STATES.includes(job.state) && service.replicas.length === 0 && !service.endpoint) {
       const endpoint = await this.endpointOf(service, job.nodes);
       if (endpoint) observation.endpoint = endpoint;
@@ -117,6 +119,22 @@ function differs(service: StoredService, observation: SchedulerObservation): boo
     (observation.node !== undefined && observation.node !== service.node) ||
     (observation.endpoint !== undefined && observation.endpoint !== service.endpoint) ||
     observation.replicaEndpoints !== undefined ||
-    (observation.exitCode !== undefined && observation.exitCode !== service.exit_code)
+    (observation.exitCode !== undefined && observation.exitCode !== service.exit_code) ||
+    (observation.queue !== undefined && !sameQueue(observation.queue, service.queue))
   );
+}
+
+/** Where a pending job stands; null once it left the queue (or never was in one). */
+function queueOf(job: JobInfo): QueueInfo | null {
+  if (job.state !== 'PENDING') return null;
+  return {
+    position: job.queuePosition ?? null,
+    reason: job.reason ?? null,
+    estimated_start: job.estimatedStart ?? null,
+  };
+}
+
+function sameQueue(a: QueueInfo | null, b: QueueInfo | undefined): boolean {
+  if (a === null || b === undefined) return a === null && b === undefined;
+  return a.position === b.position && a.reason === b.reason && a.estimated_start === b.estimated_start;
 }
