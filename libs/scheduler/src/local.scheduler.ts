@@ -289,7 +289,11 @@ export class LocalScheduler implements Scheduler {
   }
 
   private info(job: LocalJobRecord): JobInfo {
-    const exitCode = this.exitStatus(job.jobId);
+    let exitCode = this.exitStatus(job.jobId);
+    // The wrapper writes the status and then exits: one that ended between the read above and
+    // the liveness check below left its status behind, and the job must not read as vanished.
+    if (exitCode === undefined && !job.cancelled && !this.wrapperAlive(job))
+      exitCode = this.exitStatus(job.jobId);
     let state: JobState;
     const info: JobInfo = { jobId: job.jobId, name: job.name, state: 'RUNNING', nodes: ['localhost'] };
     // No queue and no time limit here: a job starts the moment it is submitted and runs until it
