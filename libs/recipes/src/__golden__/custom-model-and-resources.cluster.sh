@@ -179,13 +179,15 @@ fi
 # (and still checks it behind the front), so the key is deliberately not passed as
 # --api-key: argv is world-readable in /proc on a shared node, and vLLM writes its
 # arguments to the job log at start. --flag=value: a value starting with - stays a value.
+# --max-model-len only when the user sets it: vLLM refuses one above the model's own limit
+# (gpt2 1024, an embedding model 512) and takes that limit without the flag.
 aiplane_server() {
   exec apptainer "${apptainer_args[@]}" --bind "$AIPLANE_SOCK_DIR" "$AIPLANE_IMAGE" vllm serve \
     --uds="$AIPLANE_SOCK" \
     --model="$VLLM_MODEL" \
     --tensor-parallel-size="$VLLM_TENSOR_PARALLEL_SIZE" \
-    --max-model-len="$VLLM_MAX_MODEL_LEN" \
-    --gpu-memory-utilization="$VLLM_GPU_MEMORY_UTILIZATION"
+    --gpu-memory-utilization="$VLLM_GPU_MEMORY_UTILIZATION" \
+    ${VLLM_MAX_MODEL_LEN:+--max-model-len="$VLLM_MAX_MODEL_LEN"}
 }
 # The front runs on the image's own Python; it reads the key from VLLM_API_KEY too.
 aiplane_front() {
