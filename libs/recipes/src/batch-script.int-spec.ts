@@ -594,7 +594,7 @@ wait "$sleeper"
       '--bind',
       jobDir,
       '--writable-tmpfs',
-      '--pwd',
+      '--cwd',
       '/qdrant',
       'docker://qdrant/qdrant:v1.18.2',
       '/qdrant/qdrant',
@@ -602,6 +602,16 @@ wait "$sleeper"
     expect(Number(vars.get('QDRANT__SERVICE__GRPC_PORT'))).toBeGreaterThan(innerPort);
     expect(vars.get('QDRANT__STORAGE__STORAGE_PATH')).toBe(`${jobDir}/qdrant/storage`);
     expect(existsSync(join(jobDir, 'qdrant', 'snapshots'))).toBe(true);
+  });
+
+  it('binds Qdrant storage the user put outside the job directory, which the container would not see otherwise', () => {
+    const storage = mkdtempSync(join(tmpdir(), 'aiplane-qdrant-storage-'));
+    try {
+      const { argv } = run('vector-db/qdrant', { environment: { QDRANT__STORAGE__STORAGE_PATH: storage } });
+      expect(argv?.slice(0, 6)).toEqual(['exec', '--bind', jobDir, '--bind', storage, '--writable-tmpfs']);
+    } finally {
+      rmSync(storage, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -139,4 +139,130 @@ runtime:
       });
     },
   );
+});
+
+// The stand-in tests/e2e/cluster-profile.e2e-spec.ts puts first on PATH: it must refuse what Apptainer 1.3
+// and the pinned images would refuse, or that e2e proves nothing.
+describe('the apptainer stand-in (a test fixture)', () => {
+  const STANDIN = join(ROOT, 'tests', 'fixtures', 'apptainer-standin', 'apptainer');
+  const VLLM = 'docker://vllm/vllm-openai:v0.11.0';
+  const QDRANT = 'docker://qdrant/qdrant:v1.18.2';
+  const KEY = 'standin-key-0123456789abcdefghijklmnopqrstuvwxyz';
+  let dir: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'aiplane-standin-'));
+    mkdirSync(join(dir, 'sock'));
+    writeFileSync(join(dir, 'echo.py'), 'import sys\nprint(" ".join(sys.argv[1:]))\n');
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function standin(args: string[], env: Record<string, string> = {}) {
+    const result = spawnSync(STANDIN, args, {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', AIPLANE_JOB_DIR: dir, VLLM_API_KEY: KEY, ...env },
+      encoding: 'utf8',
+    });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr.trim() };
+  }
+
+  it.each([
+    ['an unknown subcommand', () => ['instance', 'start', VLLM], /subcommand 'instance'/],
+    [
+      'an undocumented flag (the hidden --pwd)',
+      () => ['exec', '--pwd', '/qdrant', QDRANT, '/qdrant/qdrant'],
+      /unknown flag: --pwd/,
+    ],
+    ['a value-taking flag without its value', () => ['exec', '--bind'], /flag needs an argument: --bind/],
+    ['no image', () => ['exec', '--nv'], /requires at least 2 arg/],
+    [
+      'an image no release list pins',
+      () => ['exec', 'docker://vllm/vllm-openai:latest', 'vllm', 'serve'],
+      /no simulator for image/,
+    ],
+    [
+      'a bind of a missing source',
+      () => ['exec', '--bind', '/no/such/dir', VLLM, 'vllm', 'serve'],
+      /mount source \/no\/such\/dir doesn't exist/,
+    ],
+    ['a relative bind', () => ['exec', '--bind', 'relative', VLLM, 'vllm', 'serve'], /must be absolute/],
+    [
+      'a bind with bad options',
+      () => ['exec', '--bind', `${dir}:${dir}:rx`, VLLM, 'vllm', 'serve'],
+      /ro or rw/,
+    ],
+    ['a malformed --env', () => ['exec', '--env', 'A=1,B', VLLM, 'vllm', 'serve'], /is not NAME=value/],
+    [
+      'a missing --env-file',
+      () => ['exec', '--env-file', join(dir, 'none'), VLLM, 'vllm', 'serve'],
+      /no such file/,
+    ],
+    [
+      'a documented flag it cannot emulate',
+      () => ['exec', '--containall', VLLM, 'vllm', 'serve'],
+      /not emulated/,
+    ],
+    [
+      'a program the image lacks',
+      () => ['exec', '--bind', dir, QDRANT, 'python3', join(dir, 'echo.py')],
+      /"python3": executable file not found/,
+    ],
+    [
+      'a socket outside every bind',
+      () => ['exec', VLLM, 'vllm', 'serve', `--uds=${dir}/sock/s`],
+      /not under any --bind/,
+    ],
+    [
+      'a vllm flag v0.11.0 does not have',
+      () => ['exec', '--bind', dir, VLLM, 'vllm', 'serve', `--uds=${dir}/s`, '--bogus=1'],
+      /--bogus is not a flag/,
+    ],
+    [
+      'the API key in argv',
+      () => ['exec', '--bind', dir, VLLM, 'vllm', 'serve', `--uds=${dir}/s`, `--api-key=${KEY}`],
+      /VLLM_API_KEY's value is in argv/,
+    ],
+    [
+      'Qdrant without a writable tmpfs',
+      () => ['exec', '--bind', dir, '--cwd', '/qdrant', QDRANT, '/qdrant/qdrant'],
+      /read-only without --writable-tmpfs/,
+    ],
+  ])('refuses %s', (_what, args, message) => {
+    const { status, stderr } = standin(args());
+    expect(status).toBe(255);
+    expect(stderr).toMatch(message);
+  });
+
+  it('refuses HF_HOME outside every bind, where the model cache would not be seen', () => {
+    const { status, stderr } = standin(['exec', '--bind', dir, VLLM, 'python3', join(dir, 'echo.py')], {
+      HF_HOME: '/var/cache/elsewhere',
+    });
+    expect(status).toBe(255);
+    expect(stderr).toMatch(/\/var\/cache\/elsewhere is not under any --bind/);
+  });
+
+  it('runs the command in place of the container, with bound paths mapped, and logs the call', () => {
+    const { status, stdout } = standin([
+      'exec',
+      '--nv',
+      '--bind',
+      `${dir}:/inside:ro`,
+      '--env',
+      'A=1',
+      VLLM,
+      'python3',
+      '/inside/echo.py',
+      '--listen=0.0.0.0:1',
+    ]);
+    expect({ status, stdout }).toEqual({ status: 0, stdout: '--listen=0.0.0.0:1\n' });
+    const calls = readFileSync(join(dir, 'apptainer-standin.log'), 'utf8').trim().split('\n');
+    expect(JSON.parse(calls.at(-1) ?? '{}')).toMatchObject({
+      ok: true,
+      image: VLLM,
+      program: 'python3',
+      nv: true,
+      binds: [{ src: dir, dest: '/inside', opts: 'ro' }],
+    });
+  });
 });

@@ -175,13 +175,24 @@ export QDRANT__SERVICE__GRPC_PORT
 export QDRANT__STORAGE__STORAGE_PATH="${QDRANT__STORAGE__STORAGE_PATH:-$AIPLANE_JOB_DIR/qdrant/storage}"
 export QDRANT__STORAGE__SNAPSHOTS_PATH="${QDRANT__STORAGE__SNAPSHOTS_PATH:-$AIPLANE_JOB_DIR/qdrant/snapshots}"
 mkdir -p -- "$QDRANT__STORAGE__STORAGE_PATH" "$QDRANT__STORAGE__SNAPSHOTS_PATH"
+# The container sees only what is bound: the job directory, and storage the user put elsewhere
+# (Apptainer reads ',' and ':' in a bind as separators).
+qdrant_binds=(--bind "$AIPLANE_JOB_DIR")
+for qdrant_dir in "$QDRANT__STORAGE__STORAGE_PATH" "$QDRANT__STORAGE__SNAPSHOTS_PATH"; do
+  case $qdrant_dir in
+    /*[,:]* | [!/]*) echo 'aiplane: Qdrant storage paths must be absolute, without , or :' >&2; exit 2 ;;
+    "$AIPLANE_JOB_DIR"/*) ;;
+    *) qdrant_binds+=(--bind "$qdrant_dir") ;;
+  esac
+done
 # Apptainer hands the job's environment to the container (no --cleanenv, keep it so): that is
 # how the QDRANT__* settings, the API key among them, reach Qdrant.
 # The image is read-only; --writable-tmpfs lets Qdrant write its small state files next to
-# its bundled config in /qdrant, while the data goes to the bound job directory.
+# its bundled config in /qdrant, while the data goes to the bound directories. --cwd, not
+# its hidden alias --pwd: Apptainer 1.3 documents only --cwd (recipes/releases/apptainer-1.3-cli.json).
 aiplane_server() {
   QDRANT__SERVICE__HOST=127.0.0.1 QDRANT__SERVICE__HTTP_PORT="$aiplane_inner_port" \
-    exec apptainer exec --bind "$AIPLANE_JOB_DIR" --writable-tmpfs --pwd /qdrant "$AIPLANE_IMAGE" /qdrant/qdrant
+    exec apptainer exec "${qdrant_binds[@]}" --writable-tmpfs --cwd /qdrant "$AIPLANE_IMAGE" /qdrant/qdrant
 }
 # The Qdrant image has no Python: the front runs on the node's python3.
 aiplane_front() {
