@@ -29,7 +29,8 @@ add_env_remove() {
 
 # ---------------------------------------------------------------- packages
 # python3: every vLLM job runs recipes/runtime/auth_front.py beside its server, locally too.
-PKGS=(python3)
+# The cluster-profile batch scripts are checked with shellcheck (libs/recipes, cluster-profile.int-spec).
+PKGS=(python3 shellcheck)
 has_component redis && PKGS+=(redis-server redis-tools)
 has_component slurm && PKGS+=(munge slurmctld slurmd slurm-client)
 has_component sshd && PKGS+=(openssh-server openssh-client)

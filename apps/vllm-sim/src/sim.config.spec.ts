@@ -8,7 +8,8 @@ describe('loadSimConfig', () => {
       host: '0.0.0.0',
       port: 8000,
       uds: undefined,
-      maxModelLen: 4096,
+      // The default model's own limit (Qwen2.5's max_position_embeddings).
+      maxModelLen: 32768,
       gpuMemoryUtilization: 0.9,
       apiKey: undefined,
       startupDelayMs: 0,

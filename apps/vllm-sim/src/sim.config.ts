@@ -7,6 +7,7 @@ import {
   textFromEnv,
 } from '@aiplane/config';
 
+import { knownContextLength, maxModelLenRefusal, UNKNOWN_MODEL_CONTEXT_LENGTH } from './context-length.rules';
 import { defaultEmbeddingDimension, isEmbeddingModel } from './embedding.catalogue';
 
 export type ChatTemplateMode = 'auto' | 'true' | 'false';
@@ -68,7 +69,15 @@ const envSchema = z.object({
       .refine((path) => Buffer.byteLength(path) <= 107, 'must be at most 107 bytes (sun_path)')
       .optional(),
   ),
-  VLLM_MAX_MODEL_LEN: intFromEnv(1, 10_000_000, 4096),
+  VLLM_MAX_MODEL_LEN: z.preprocess(
+    blankToUndefined,
+    z.coerce.number().int().min(1).max(10_000_000).optional(),
+  ),
+  // vLLM's own switch (vllm/envs.py): "1" or "true" lets --max-model-len exceed the model's limit.
+  VLLM_ALLOW_LONG_MAX_MODEL_LEN: z.preprocess(
+    (value) => typeof value === 'string' && ['1', 'true'].includes(value.trim().toLowerCase()),
+    z.boolean(),
+  ),
   VLLM_GPU_MEMORY_UTILIZATION: z.preprocess(blankToUndefined, z.coerce.number().gt(0).max(1).default(0.9)),
   VLLM_API_KEY: optionalTextFromEnv,
   VLLM_SERVED_MODEL_NAME: optionalTextFromEnv,
@@ -91,13 +100,24 @@ export function loadSimConfig(env: Record<string, string | undefined>): SimConfi
   const e = parsed.data;
   // vLLM takes --served-model-name as a space-separated list (nargs="+"); the model path is then no longer accepted.
   const served = e.VLLM_SERVED_MODEL_NAME?.split(/\s+/).filter((name) => name !== '') ?? [];
+  // As vLLM: the model's own limit unless the user asks for less, and a refusal to start when they ask for more.
+  const known = knownContextLength(e.VLLM_MODEL);
+  const requested = e.VLLM_MAX_MODEL_LEN;
+  if (
+    known !== undefined &&
+    requested !== undefined &&
+    requested > known.tokens &&
+    !e.VLLM_ALLOW_LONG_MAX_MODEL_LEN
+  ) {
+    throw new SimConfigError([`VLLM_MAX_MODEL_LEN=${requested}: ${maxModelLenRefusal(requested, known)}`]);
+  }
   return {
     model: e.VLLM_MODEL,
     servedModelNames: served.length > 0 ? served : [e.VLLM_MODEL],
     host: e.VLLM_HOST,
     port: e.VLLM_PORT,
     uds: e.VLLM_UDS,
-    maxModelLen: e.VLLM_MAX_MODEL_LEN,
+    maxModelLen: requested ?? known?.tokens ?? UNKNOWN_MODEL_CONTEXT_LENGTH,
     gpuMemoryUtilization: e.VLLM_GPU_MEMORY_UTILIZATION,
     apiKey: e.VLLM_API_KEY,
     startupDelayMs: e.SIM_STARTUP_DELAY_MS,

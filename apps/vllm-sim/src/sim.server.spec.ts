@@ -269,6 +269,22 @@ describe('POST /v1/chat/completions', () => {
     expect((await post(`${base}/v1/chat/completions`, { ...hello, max_tokens: 93 })).status).toBe(200);
   });
 
+  it('holds gpt2 to its own 1024 tokens when no --max-model-len is given, as vLLM does', async () => {
+    const { base } = await start({ VLLM_MODEL: 'gpt2' });
+    const models = (await (await fetch(`${base}/v1/models`)).json()) as { data: { max_model_len: number }[] };
+    expect(models.data[0]?.max_model_len).toBe(1024);
+    const res = await post(`${base}/v1/completions`, { prompt: 'Once upon a time', max_tokens: 1021 });
+    expect(res.status).toBe(400);
+    const { error } = (await res.json()) as { error: Record<string, unknown> };
+    expect(error).toMatchObject({ type: 'BadRequestError', param: null, code: 400 });
+    expect(error.message).toMatch(
+      /^This model's maximum context length is 1024 tokens\. However, you requested 1025 tokens/,
+    );
+    expect(
+      (await post(`${base}/v1/completions`, { prompt: 'Once upon a time', max_tokens: 1020 })).status,
+    ).toBe(200);
+  });
+
   it('streams chat.completion.chunk frames ending with usage and [DONE]', async () => {
     const { base } = await start();
     const res = await post(`${base}/v1/chat/completions`, {
@@ -451,7 +467,7 @@ describe('API key', () => {
 
     const tokens = await post(`${base}/tokenize`, { prompt: 'Hello there' });
     expect(tokens.status).toBe(200);
-    expect(await tokens.json()).toMatchObject({ count: 2, max_model_len: 4096 });
+    expect(await tokens.json()).toMatchObject({ count: 2, max_model_len: 32768 });
     expect((await fetch(`${base}/version`)).status).toBe(200);
     expect((await post(`${base}/v1/completions`, { prompt: 'Once upon a time' })).status).toBe(401);
   });

@@ -733,7 +733,7 @@ export class RecipeDetailDto extends RecipeSummaryDto implements RecipeDetail {
   @ApiProperty({
     type: 'object',
     additionalProperties: { type: 'string' },
-    example: { VLLM_MODEL: 'Qwen/Qwen2.5-0.5B-Instruct', VLLM_MAX_MODEL_LEN: '4096' },
+    example: { VLLM_MODEL: 'Qwen/Qwen2.5-0.5B-Instruct', VLLM_HOST: '0.0.0.0' },
   })
   environment!: Record<string, string>;
 

@@ -177,7 +177,9 @@ describe('auth_front.py in front of the vLLM simulator on a Unix socket', () => 
         VLLM_UDS: socketPath,
         VLLM_API_KEY: KEY,
         SIM_TOKEN_LATENCY_MS: String(TOKEN_LATENCY_MS),
+        // Past the model's own 32768, as vLLM allows only with this switch.
         VLLM_MAX_MODEL_LEN: '100000',
+        VLLM_ALLOW_LONG_MAX_MODEL_LEN: '1',
       },
       stdio: 'ignore',
     });

@@ -460,7 +460,6 @@ wait "$sleeper"
       `--uds=${socketDir}/server.sock`,
       `--model=${model}`,
       '--tensor-parallel-size=4',
-      '--max-model-len=4096',
       '--gpu-memory-utilization=0.9',
     ]);
     expect(front.argv).toEqual([
@@ -553,15 +552,17 @@ wait "$sleeper"
     expect(argv).toBeUndefined();
   });
 
-  it('leaves out --nv for a CPU-only request and binds HF_HOME when given', () => {
+  it('leaves out --nv for a CPU-only request, binds HF_HOME when given and passes a max_model_len the user set', () => {
     const hfHome = join(jobDir, 'hf cache');
     const { status, argv } = run('inference/vllm-single-node', {
       environment: { VLLM_MODEL: 'gpt2', HF_HOME: hfHome },
       resources: { gpu: null },
+      max_model_len: 1000,
     });
     expect(status).toBe(3);
     expect(argv?.slice(0, 5)).toEqual(['exec', '--bind', jobDir, '--bind', hfHome]);
     expect(argv).toContain('--tensor-parallel-size=1');
+    expect(argv?.at(-1)).toBe('--max-model-len=1000');
     expect(existsSync(hfHome)).toBe(true);
   });
 
@@ -593,7 +594,7 @@ wait "$sleeper"
       '--bind',
       jobDir,
       '--writable-tmpfs',
-      '--pwd',
+      '--cwd',
       '/qdrant',
       'docker://qdrant/qdrant:v1.18.2',
       '/qdrant/qdrant',
@@ -601,6 +602,16 @@ wait "$sleeper"
     expect(Number(vars.get('QDRANT__SERVICE__GRPC_PORT'))).toBeGreaterThan(innerPort);
     expect(vars.get('QDRANT__STORAGE__STORAGE_PATH')).toBe(`${jobDir}/qdrant/storage`);
     expect(existsSync(join(jobDir, 'qdrant', 'snapshots'))).toBe(true);
+  });
+
+  it('binds Qdrant storage the user put outside the job directory, which the container would not see otherwise', () => {
+    const storage = mkdtempSync(join(tmpdir(), 'aiplane-qdrant-storage-'));
+    try {
+      const { argv } = run('vector-db/qdrant', { environment: { QDRANT__STORAGE__STORAGE_PATH: storage } });
+      expect(argv?.slice(0, 6)).toEqual(['exec', '--bind', jobDir, '--bind', storage, '--writable-tmpfs']);
+    } finally {
+      rmSync(storage, { recursive: true, force: true });
+    }
   });
 });
 

@@ -75,7 +75,7 @@ describe('renderBatchScript', () => {
       mergeConfig(singleNode, { resources: { partition: 'gpu', account: 'p200000', qos: 'default' } }),
       'cluster',
     );
-    expect(script.split('\n').slice(0, 15)).toEqual([
+    expect(script.split('\n').slice(0, 16)).toEqual([
       '#!/bin/bash',
       '#SBATCH --job-name=aiplane-sub-0001',
       '#SBATCH --output=/scratch/aiplane/jobs/sub-0001/stdout.log',
@@ -89,6 +89,7 @@ describe('renderBatchScript', () => {
       '#SBATCH --partition=gpu',
       '#SBATCH --account=p200000',
       '#SBATCH --qos=default',
+      '# shellcheck disable=SC2317 # trap handlers and the recipe functions are called indirectly',
       'set -euo pipefail',
       '',
     ]);

@@ -68,7 +68,14 @@ export function renderBatchScript(input: RenderInput): string {
   if (!Number.isSafeInteger(nodeIndex) || nodeIndex < 0)
     throw new RenderError('nodeIndex must be a whole number');
   const sections = [
-    ['#!/bin/bash', ...sbatchDirectives(input), 'set -euo pipefail'].join('\n'),
+    [
+      '#!/bin/bash',
+      ...sbatchDirectives(input),
+      // Before the first command, so shellcheck reads it for the whole script (a comment, so sbatch
+      // still reads every #SBATCH line above).
+      '# shellcheck disable=SC2317 # trap handlers and the recipe functions are called indirectly',
+      'set -euo pipefail',
+    ].join('\n'),
     [
       `# ${recipe.path} ${recipe.version}, ${profile} profile, rendered by @aiplane/recipes.`,
       '# No user-supplied value is written here: those reach the job only through its environment.',
@@ -194,6 +201,8 @@ aiplane_free_port() {
 
 # The addresses a wildcard bind covers: loopback and every address of the node.
 aiplane_bind_addresses() {
+  # hostname -I prints the addresses as words: split on purpose.
+  # shellcheck disable=SC2046
   case $AIPLANE_BIND_HOST in
     '' | 0.0.0.0 | :: | '[::]') printf '%s\\n' 127.0.0.1 $(hostname -I 2>/dev/null) ;;
     *) printf '%s\\n' "$AIPLANE_BIND_HOST" ;;
@@ -286,6 +295,7 @@ function clusterRuntime(modules: readonly string[], image: string): string {
       '# Batch shells are not login shells, so `module` may be missing; site profile scripts and',
       "# Lmod's generated code are not written for `set -eu`.",
       'set +eu',
+      '# shellcheck source=/dev/null',
       'if ! type module >/dev/null 2>&1; then . /etc/profile >/dev/null 2>&1; fi',
       'set -e',
       ...modules.map((module) => `module load ${module}`),
@@ -308,7 +318,7 @@ function runWorkload(command: string): string {
     'aiplane_workload_pids=($!)',
     'aiplane_await_listen "$AIPLANE_PORT"',
     'aiplane_unlock_ports',
-    'wait "$aiplane_workload_pids"',
+    'wait "${aiplane_workload_pids[0]}"',
   ].join('\n');
 }
 

@@ -13,7 +13,6 @@ describe('mergeConfig', () => {
       environment: {
         VLLM_GPU_MEMORY_UTILIZATION: '0.9',
         VLLM_HOST: '0.0.0.0',
-        VLLM_MAX_MODEL_LEN: '4096',
         VLLM_MODEL: 'Qwen/Qwen2.5-0.5B-Instruct',
         VLLM_TENSOR_PARALLEL_SIZE: '4',
       },

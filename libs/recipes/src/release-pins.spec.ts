@@ -31,7 +31,8 @@ function vllmServeFlags(script: string): string[] {
     for (let next = index + 1; text.trimEnd().endsWith('\\') && next < lines.length; next++) {
       text += `\n${lines[next] ?? ''}`;
     }
-    for (const match of text.matchAll(/(?:^|\s)(--[a-z0-9][a-z0-9-]*)/g)) flags.push(match[1] ?? '');
+    // `${VAR:+--flag="$VAR"}` passes a flag only when the user set VAR.
+    for (const match of text.matchAll(/(?:^|\s|:\+)(--[a-z0-9][a-z0-9-]*)/g)) flags.push(match[1] ?? '');
   });
   return flags;
 }
@@ -81,7 +82,8 @@ describe('recipes against recipes/releases', () => {
   });
 
   it('finds flags across continuation lines', () => {
-    const script = 'exec apptainer x vllm serve \\\n  --uds="$S" \\\n  --model="$M"\n--not-this';
-    expect(vllmServeFlags(script)).toEqual(['--uds', '--model']);
+    const script =
+      'exec apptainer x vllm serve \\\n  --uds="$S" \\\n  --model="$M" \\\n  ${L:+--max-model-len="$L"}\n--not-this';
+    expect(vllmServeFlags(script)).toEqual(['--uds', '--model', '--max-model-len']);
   });
 });

@@ -9,6 +9,8 @@ export interface StackOptions {
   redisUrl: string;
   redisPrefix?: string;
   scheduler: 'local' | 'slurm';
+  /** `local` (default): jobs run the simulators; `cluster`: the recipes' Apptainer commands (tests bring a stand-in). */
+  runtimeProfile?: 'local' | 'cluster';
   stateDir: string;
   /**
    * This user's private directory (created 0700; refused when another user owns it or can write
@@ -180,7 +182,7 @@ export async function startStack(
       env: {
         ...base,
         SCHEDULER: options.scheduler,
-        RUNTIME_PROFILE: 'local',
+        RUNTIME_PROFILE: options.runtimeProfile ?? 'local',
         STATE_DIR: options.stateDir,
         SIMULATORS_DIR: path.join(options.root, 'dist', 'apps'),
         // A one-machine cluster: every node is this machine.

@@ -23,6 +23,7 @@ export interface StackLogLine {
 export interface StackFixtureOptions {
   label: string;
   scheduler: StackOptions['scheduler'];
+  runtimeProfile?: StackOptions['runtimeProfile'];
   /**
    * The gateway's port, and the orchestrator's TCP port for on-cluster clients (a free one when
    * absent); the proxy and the gateway's way to the orchestrator are Unix sockets.
@@ -90,6 +91,7 @@ export function withStack(options: () => StackFixtureOptions): StackFixture {
           redisUrl: wanted.redisUrl ?? fixture.infra.redisUrl,
           redisPrefix: fixture.redisPrefix,
           scheduler: wanted.scheduler,
+          ...(wanted.runtimeProfile ? { runtimeProfile: wanted.runtimeProfile } : {}),
           stateDir: fixture.stateDir,
           runtimeDir: fixture.runtimeDir,
           ports: wanted.ports,

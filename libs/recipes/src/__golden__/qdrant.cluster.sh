@@ -7,6 +7,7 @@
 #SBATCH --cpus-per-task=4
 #SBATCH --mem=16G
 #SBATCH --time=01:00:00
+# shellcheck disable=SC2317 # trap handlers and the recipe functions are called indirectly
 set -euo pipefail
 
 # vector-db/qdrant 1.0.0, cluster profile, rendered by @aiplane/recipes.
@@ -65,6 +66,8 @@ aiplane_free_port() {
 
 # The addresses a wildcard bind covers: loopback and every address of the node.
 aiplane_bind_addresses() {
+  # hostname -I prints the addresses as words: split on purpose.
+  # shellcheck disable=SC2046
   case $AIPLANE_BIND_HOST in
     '' | 0.0.0.0 | :: | '[::]') printf '%s\n' 127.0.0.1 $(hostname -I 2>/dev/null) ;;
     *) printf '%s\n' "$AIPLANE_BIND_HOST" ;;
@@ -148,6 +151,7 @@ printf 'aiplane: starting %s as job %s on %s, port %s\n' 'vector-db/qdrant' "${S
 # Batch shells are not login shells, so `module` may be missing; site profile scripts and
 # Lmod's generated code are not written for `set -eu`.
 set +eu
+# shellcheck source=/dev/null
 if ! type module >/dev/null 2>&1; then . /etc/profile >/dev/null 2>&1; fi
 set -e
 module load Apptainer
@@ -171,23 +175,35 @@ export QDRANT__SERVICE__GRPC_PORT
 export QDRANT__STORAGE__STORAGE_PATH="${QDRANT__STORAGE__STORAGE_PATH:-$AIPLANE_JOB_DIR/qdrant/storage}"
 export QDRANT__STORAGE__SNAPSHOTS_PATH="${QDRANT__STORAGE__SNAPSHOTS_PATH:-$AIPLANE_JOB_DIR/qdrant/snapshots}"
 mkdir -p -- "$QDRANT__STORAGE__STORAGE_PATH" "$QDRANT__STORAGE__SNAPSHOTS_PATH"
+# The container sees only what is bound: the job directory, and storage the user put elsewhere
+# (Apptainer reads ',' and ':' in a bind as separators).
+qdrant_binds=(--bind "$AIPLANE_JOB_DIR")
+for qdrant_dir in "$QDRANT__STORAGE__STORAGE_PATH" "$QDRANT__STORAGE__SNAPSHOTS_PATH"; do
+  case $qdrant_dir in
+    /*[,:]* | [!/]*) echo 'aiplane: Qdrant storage paths must be absolute, without , or :' >&2; exit 2 ;;
+    "$AIPLANE_JOB_DIR"/*) ;;
+    *) qdrant_binds+=(--bind "$qdrant_dir") ;;
+  esac
+done
 # Apptainer hands the job's environment to the container (no --cleanenv, keep it so): that is
 # how the QDRANT__* settings, the API key among them, reach Qdrant.
 # The image is read-only; --writable-tmpfs lets Qdrant write its small state files next to
-# its bundled config in /qdrant, while the data goes to the bound job directory.
+# its bundled config in /qdrant, while the data goes to the bound directories. --cwd, not
+# its hidden alias --pwd: Apptainer 1.3 documents only --cwd (recipes/releases/apptainer-1.3-cli.json).
 aiplane_server() {
   QDRANT__SERVICE__HOST=127.0.0.1 QDRANT__SERVICE__HTTP_PORT="$aiplane_inner_port" \
-    exec apptainer exec --bind "$AIPLANE_JOB_DIR" --writable-tmpfs --pwd /qdrant "$AIPLANE_IMAGE" /qdrant/qdrant
+    exec apptainer exec "${qdrant_binds[@]}" --writable-tmpfs --cwd /qdrant "$AIPLANE_IMAGE" /qdrant/qdrant
 }
 # The Qdrant image has no Python: the front runs on the node's python3.
 aiplane_front() {
   exec python3 "$AIPLANE_RUNTIME_DIR/auth_front.py" --key-env=QDRANT__SERVICE__API_KEY \
     --listen="$QDRANT__SERVICE__HOST:$AIPLANE_PORT" --upstream-tcp="127.0.0.1:$aiplane_inner_port"
 }
+# shellcheck source=recipes/runtime/behind-front.sh
 source "$AIPLANE_RUNTIME_DIR/behind-front.sh"
 }
 aiplane_workload 8>&- &
 aiplane_workload_pids=($!)
 aiplane_await_listen "$AIPLANE_PORT"
 aiplane_unlock_ports
-wait "$aiplane_workload_pids"
+wait "${aiplane_workload_pids[0]}"

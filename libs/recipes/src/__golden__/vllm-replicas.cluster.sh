@@ -8,6 +8,7 @@
 #SBATCH --mem=64G
 #SBATCH --time=01:00:00
 #SBATCH --gres=gpu:4
+# shellcheck disable=SC2317 # trap handlers and the recipe functions are called indirectly
 set -euo pipefail
 
 # inference/vllm-replicas 1.0.0, cluster profile, rendered by @aiplane/recipes.
@@ -69,6 +70,8 @@ aiplane_free_port() {
 
 # The addresses a wildcard bind covers: loopback and every address of the node.
 aiplane_bind_addresses() {
+  # hostname -I prints the addresses as words: split on purpose.
+  # shellcheck disable=SC2046
   case $AIPLANE_BIND_HOST in
     '' | 0.0.0.0 | :: | '[::]') printf '%s\n' 127.0.0.1 $(hostname -I 2>/dev/null) ;;
     *) printf '%s\n' "$AIPLANE_BIND_HOST" ;;
@@ -145,6 +148,7 @@ aiplane_publish_endpoint() {
 # Batch shells are not login shells, so `module` may be missing; site profile scripts and
 # Lmod's generated code are not written for `set -eu`.
 set +eu
+# shellcheck source=/dev/null
 if ! type module >/dev/null 2>&1; then . /etc/profile >/dev/null 2>&1; fi
 set -e
 module load Apptainer
@@ -173,13 +177,15 @@ fi
 # (and still checks it behind the front), so the key is deliberately not passed as
 # --api-key: argv is world-readable in /proc on a shared node, and vLLM writes its
 # arguments to the job log at start. --flag=value: a value starting with - stays a value.
+# --max-model-len only when the user sets it: vLLM refuses one above the model's own limit
+# (gpt2 1024, an embedding model 512) and takes that limit without the flag.
 aiplane_server() {
   exec apptainer "${apptainer_args[@]}" --bind "$AIPLANE_SOCK_DIR" "$AIPLANE_IMAGE" vllm serve \
     --uds="$AIPLANE_SOCK" \
     --model="$VLLM_MODEL" \
     --tensor-parallel-size="$VLLM_TENSOR_PARALLEL_SIZE" \
-    --max-model-len="$VLLM_MAX_MODEL_LEN" \
-    --gpu-memory-utilization="$VLLM_GPU_MEMORY_UTILIZATION"
+    --gpu-memory-utilization="$VLLM_GPU_MEMORY_UTILIZATION" \
+    ${VLLM_MAX_MODEL_LEN:+--max-model-len="$VLLM_MAX_MODEL_LEN"}
 }
 # The front runs on the image's own Python; it reads the key from VLLM_API_KEY too.
 aiplane_front() {
@@ -188,6 +194,7 @@ aiplane_front() {
     --listen="$VLLM_HOST:$VLLM_PORT" --upstream-unix="$AIPLANE_SOCK"
 }
 # Runs both, the server on a private Unix socket and the front on the port (see there why).
+# shellcheck source=recipes/runtime/behind-front.sh
 source "$AIPLANE_RUNTIME_DIR/behind-front.sh"
 }
 

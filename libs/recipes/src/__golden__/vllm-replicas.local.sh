@@ -8,6 +8,7 @@
 #SBATCH --mem=64G
 #SBATCH --time=01:00:00
 #SBATCH --gres=gpu:4
+# shellcheck disable=SC2317 # trap handlers and the recipe functions are called indirectly
 set -euo pipefail
 
 # inference/vllm-replicas 1.0.0, local profile, rendered by @aiplane/recipes.
@@ -69,6 +70,8 @@ aiplane_free_port() {
 
 # The addresses a wildcard bind covers: loopback and every address of the node.
 aiplane_bind_addresses() {
+  # hostname -I prints the addresses as words: split on purpose.
+  # shellcheck disable=SC2046
   case $AIPLANE_BIND_HOST in
     '' | 0.0.0.0 | :: | '[::]') printf '%s\n' 127.0.0.1 $(hostname -I 2>/dev/null) ;;
     *) printf '%s\n' "$AIPLANE_BIND_HOST" ;;
@@ -155,6 +158,7 @@ aiplane_front() {
   exec python3 "$AIPLANE_RUNTIME_DIR/auth_front.py" \
     --listen="$VLLM_HOST:$VLLM_PORT" --upstream-unix="$AIPLANE_SOCK"
 }
+# shellcheck source=recipes/runtime/behind-front.sh
 source "$AIPLANE_RUNTIME_DIR/behind-front.sh"
 }
 
