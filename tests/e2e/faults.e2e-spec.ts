@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Redis } from 'ioredis';
-import { DOCUMENT_CREATE_REQUESTS } from '@aiplane/contracts';
+import { DOCUMENT_CREATE_REQUESTS, DOCUMENT_EXAMPLES_VLLM_REFUSES } from '@aiplane/contracts';
 import { createRedis, ServiceRegistry } from '@aiplane/registry';
 import { ExecFileCommandRunner, SlurmScheduler } from '@aiplane/scheduler';
 import {
@@ -788,15 +788,18 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
     // The document's creates (server-api.md, in its order; GPU counts as written, the CPU-only
     // one as written), each taken through its walk by a careful client: every request retried
     // while the answer is a 5xx or no answer, creates under one Idempotency-Key each.
-    const examples: { key: string; body: Record<string, unknown>; use: 'prompt' | 'vectors' }[] = [
-      ...Object.entries(DOCUMENT_CREATE_REQUESTS).map(([key, { body }]) => ({
-        key,
-        body,
-        use: 'prompt' as const,
-      })),
-      { key: 'qdrant', body: { recipe_name: 'vector-db/qdrant' }, use: 'vectors' },
-    ];
+    // An example real vLLM refuses at start-up ends `failed` as it would on the cluster: that is its walk.
+    const examples: { key: string; body: Record<string, unknown>; use: 'prompt' | 'vectors' | 'refused' }[] =
+      [
+        ...Object.entries(DOCUMENT_CREATE_REQUESTS).map(([key, { body }]) => ({
+          key,
+          body,
+          use: key in DOCUMENT_EXAMPLES_VLLM_REFUSES ? ('refused' as const) : ('prompt' as const),
+        })),
+        { key: 'qdrant', body: { recipe_name: 'vector-db/qdrant' }, use: 'vectors' },
+      ];
     const run = randomBytes(4).toString('hex');
+    const finalStatus = new Map<string, string>();
     const answeredIds = new Map<string, Set<string>>();
     let retries = 0;
 
@@ -845,6 +848,11 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
         }
         answeredIds.set(example.key, ids);
         const [id = ''] = [...ids];
+        if (example.use === 'refused') {
+          await settle(id, 'failed');
+          finalStatus.set(id, 'failed');
+          continue;
+        }
         await settle(id, 'running');
         if (example.use === 'prompt') {
           const answer = await careful<{ success: boolean }>('POST', `/api/v1/vllm/${id}/prompt`, {
@@ -892,7 +900,8 @@ describe('faults on the real stack (SLURM via the SSH tunnel)', () => {
     // No record lost: everything listed before is still listed, every created service is, and final.
     const after = await listed();
     for (const id of before.keys()) expect({ id, listed: after.has(id) }).toEqual({ id, listed: true });
-    for (const id of createdIds) expect({ id, status: after.get(id) }).toEqual({ id, status: 'cancelled' });
+    for (const id of createdIds)
+      expect({ id, status: after.get(id) }).toEqual({ id, status: finalStatus.get(id) ?? 'cancelled' });
 
     // No job duplicated or unrecorded: SLURM's own list against the records, job by job.
     const jobs = await expectSlurmMatchesRecords();

@@ -64,6 +64,16 @@ export const DOCUMENT_CREATE_REQUESTS = {
 } as const satisfies Record<string, { summary: string; body: Record<string, unknown> }>;
 
 /**
+ * Examples of the document that real vLLM refuses at start-up, and why: the service is accepted and
+ * scheduled as written, then its job fails with vLLM's refusal in the logs. The simulator enforces the
+ * same limits, so the tests that run the document's examples expect `failed` for these, not `running`.
+ */
+export const DOCUMENT_EXAMPLES_VLLM_REFUSES: Partial<Record<keyof typeof DOCUMENT_CREATE_REQUESTS, string>> =
+  {
+    all_options: "VLLM_MAX_MODEL_LEN=2048 exceeds gpt2's context length of 1024 tokens (max_model_len)",
+  };
+
+/**
  * What the example clients of the document's own system send: the flat config shortcuts
  * (CONTRACT.md "Requests"), answered 200. Swagger shows them beside the document's requests, and
  * the e2e suite walks their flows with exactly these bodies.

@@ -1,4 +1,8 @@
-import { DOCUMENT_CLIENT_CREATE_REQUESTS, DOCUMENT_CREATE_REQUESTS } from '@aiplane/contracts';
+import {
+  DOCUMENT_CLIENT_CREATE_REQUESTS,
+  DOCUMENT_CREATE_REQUESTS,
+  DOCUMENT_EXAMPLES_VLLM_REFUSES,
+} from '@aiplane/contracts';
 import { createRedis, ServiceRegistry } from '@aiplane/registry';
 import type { StackOptions } from '@aiplane/stack';
 import {
@@ -178,6 +182,7 @@ export function describeSpine(options: SpineSuiteOptions): void {
         {
           request: DOCUMENT_CREATE_REQUESTS.all_options.body,
           expect: { cpus: 2, memory: '32G', time: '00:15:00', gpus: 4 },
+          refused: DOCUMENT_EXAMPLES_VLLM_REFUSES.all_options,
         },
         {
           request: DOCUMENT_CREATE_REQUESTS.cpu_only.body,
@@ -195,6 +200,13 @@ export function describeSpine(options: SpineSuiteOptions): void {
           if (variant.expect.gpus > 0)
             expect(job).toMatch(new RegExp(`gres[:/]gpu[:=]${variant.expect.gpus}\\b`));
           else expect(job).not.toMatch(/gres[:/]gpu/);
+        }
+        if ('refused' in variant) {
+          // Scheduled as asked, then refused by vLLM itself: the user reads why in the logs.
+          await waitForStatus(api, created.id, ['failed']);
+          const logs = await api<{ logs: string }>('GET', `/api/v1/services/${created.id}/logs`);
+          expect(logs.body.logs).toContain('max_model_len (2048) is greater than the derived max_model_len');
+          continue;
         }
         await waitForStatus(api, created.id, ['running']);
         const prompt = await api('POST', `/api/v1/vllm/${created.id}/prompt`, {
