@@ -1,14 +1,23 @@
 import type { ExamplesObject } from '@nestjs/swagger';
-import { DOCUMENT_CLIENT_CREATE_REQUESTS, DOCUMENT_CREATE_REQUESTS } from '@aiplane/contracts';
+import {
+  DOCUMENT_CLIENT_CREATE_REQUESTS,
+  DOCUMENT_CREATE_REQUESTS,
+  DOCUMENT_EXAMPLES_VLLM_REFUSES,
+} from '@aiplane/contracts';
 
 /*
  * Request and response examples for Swagger UI, taken from the API document's curl examples so that
- * "Try it out" starts from something the document promises to work.
+ * "Try it out" starts from what the document promises. Where real vLLM refuses an example as the document
+ * writes it, the example says so rather than let a reader queue a job that will fail.
  */
 
 export const CREATE_SERVICE_EXAMPLES: ExamplesObject = Object.fromEntries(
   Object.entries({ ...DOCUMENT_CREATE_REQUESTS, ...DOCUMENT_CLIENT_CREATE_REQUESTS }).map(
-    ([name, { summary, body }]) => [name, { summary, value: body }],
+    ([name, { summary, body }]) => {
+      const refusal = (DOCUMENT_EXAMPLES_VLLM_REFUSES as Record<string, string | undefined>)[name];
+      const description = refusal && `As the document writes it, vLLM refuses to start: ${refusal}.`;
+      return [name, { summary, value: body, ...(description ? { description } : {}) }];
+    },
   ),
 );
 
