@@ -134,13 +134,11 @@ export class WorkloadResolver {
   }
 
   /**
-   * The longest start-up observed for a recipe, for Retry-After.
-   * LEAD: wire to `this.registry.longestStartupSeconds(recipeName)` once the rollover branch adds
-   * it to ServiceRegistry; until then there is no observation and Retry-After falls back to the
-   * configured RETRY_AFTER_*_S.
+   * The longest start-up (started → ready) the prober observed for a recipe, for Retry-After; null
+   * before any, and Retry-After falls back to the configured RETRY_AFTER_*_S.
    */
-  observedStartupSeconds(_recipeName: string): Promise<number | null> {
-    return Promise.resolve(null);
+  observedStartupSeconds(recipeName: string): Promise<number | null> {
+    return this.registry.longestStartupSeconds(recipeName);
   }
 
   /** `ready` starting at the rotation's next one for `key`, the others after it for failing over. */
