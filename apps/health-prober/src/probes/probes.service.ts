@@ -66,7 +66,11 @@ export class ProbesService implements OnApplicationBootstrap, OnApplicationShutd
     );
     if (lock !== 'OK') return 0;
     const services = await this.registry.getMany(await this.registry.activeIds());
-    const running = services.filter((service) => PROBED_STATES.includes(service.scheduler_state));
+    // A job being stopped for a vector database's rollover is not probed back to ready.
+    const running = services.filter(
+      (service) =>
+        PROBED_STATES.includes(service.scheduler_state) && service.stopping_job_id !== service.job_id,
+    );
     const singles = running.filter((service) => service.replicas.length === 0 && service.endpoint);
     const replicas = running.flatMap((service) =>
       service.replicas.filter((replica) => replica.endpoint).map((replica) => ({ service, replica })),

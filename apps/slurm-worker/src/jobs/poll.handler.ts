@@ -55,8 +55,9 @@ export class PollHandler {
     const jobs = await this.scheduler.query(services.map((service) => service.job_id));
     let changed = 0;
     for (const service of services) {
-      // A vector database between its stopped job and its new one: the rollover handler owns it.
-      if (service.rollover_state === 'restarting') continue;
+      // A vector database whose job is being stopped for its rollover: that cancel is no end, and
+      // the rollover handler moves the record on to the new job.
+      if (service.stopping_job_id === service.job_id) continue;
       const observation = await this.observe(service, jobs.get(service.job_id));
       if (
         differs(service, observation) &&
