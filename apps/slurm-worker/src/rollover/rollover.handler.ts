@@ -84,12 +84,26 @@ export class RolloverHandler {
     const service = await this.registry.getOwn(serviceId);
     if (!service || isTerminalJobState(service.scheduler_state) || service.generation >= generation)
       return { jobIds: [] };
-    if (service.successor_id) return { jobIds: [service.successor_id] };
+    // Done already, unless an attempt died between naming the successor and recording it, or a
+    // vector database's restart has not moved the record on yet (each of its steps is repeatable).
+    if (
+      service.successor_id &&
+      service.stopping_job_id !== service.job_id &&
+      (await this.registry.getOwn(service.successor_id))
+    )
+      return { jobIds: [service.successor_id] };
     const submission = await this.submissionOf(service.submission_id, serviceId);
     const plan = planSubmission(submission, this.recipes, this.config.STATE_DIR, generation);
     if (plan.recipe.kind === 'qdrant') return this.restart(service, submission, plan, generation);
     const [next] = await this.submitGeneration(submission, plan);
     if (!next) throw new UnrecoverableError('no successor job was submitted');
+    // The service names its successor before the successor's record exists: the planner cancels
+    // a successor record its service does not name.
+    await this.registry.setRollover(serviceId, {
+      state: 'successor_pending',
+      message: `successor job ${next.jobId} is queued`,
+      successorId: next.jobId,
+    });
     await recordService(
       this.registry,
       this.logger,
@@ -105,11 +119,6 @@ export class RolloverHandler {
       { generation, rolloverOf: serviceId },
     );
     await this.registry.clearApiKeys(submission.id);
-    await this.registry.setRollover(serviceId, {
-      state: 'successor_pending',
-      message: `successor job ${next.jobId} is queued`,
-      successorId: next.jobId,
-    });
     this.logger.info(
       { service_id: serviceId, job_id: next.jobId, generation },
       'rollover successor submitted',
@@ -139,6 +148,11 @@ export class RolloverHandler {
     await this.waitGone(old);
     const [next] = await this.submitGeneration(submission, plan);
     if (!next) throw new UnrecoverableError('no successor job was submitted');
+    await this.registry.setRollover(service.id, {
+      state: 'restarting',
+      message: `job ${next.jobId} starts on the same storage; requests get 503 with Retry-After until it serves`,
+      successorId: next.jobId,
+    });
     await recordService(
       this.registry,
       this.logger,
