@@ -126,6 +126,8 @@ export interface StoredGroup {
 }
 
 export interface SchedulerObservation {
+  /** The job observed; when set, the write is skipped if the record has moved on to another job. */
+  jobId?: string;
   state: JobState;
   node?: string | null;
   reason?: string | null;

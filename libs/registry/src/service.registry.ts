@@ -45,16 +45,19 @@ const TERMINAL_LUA_TABLE = `{${TERMINAL_JOB_STATES.map((state) => `['${state}']=
 // resurrect a cancelled service. Returns 1 when applied, 0 when the record was already final,
 // -1 when it does not exist. KEYS[3] is the change channel: told only when something other than
 // updated_at changed, so that the worker's polls of unchanged jobs do not wake every subscriber.
+// ARGV[1] is the job the observation is of ('' = whichever): a poll that read the record before a
+// rollover moved it on to its successor's job must not write the old job's state over it.
 const APPLY_STATE_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'job_id') ~= ARGV[1] then return 0 end
 local current = redis.call('HGET', KEYS[1], 'scheduler_state')
 local terminal = ${TERMINAL_LUA_TABLE}
 if current and terminal[current] then return 0 end
 local changed = false
-for i = 1, #ARGV, 2 do
+for i = 2, #ARGV, 2 do
   if ARGV[i] ~= 'updated_at' and redis.call('HGET', KEYS[1], ARGV[i]) ~= ARGV[i + 1] then changed = true end
 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 if changed then redis.call('PUBLISH', KEYS[3], redis.call('HGET', KEYS[1], 'id')) end
 local next = redis.call('HGET', KEYS[1], 'scheduler_state')
 if terminal[next] then redis.call('SREM', KEYS[2], redis.call('HGET', KEYS[1], 'id')) end
@@ -426,6 +429,7 @@ export class ServiceRegistry {
       this.serviceKey(id),
       this.activeKey,
       this.changesChannel,
+      observation.jobId ?? '',
       ...Object.entries(fields).flat(),
     )) as number;
     return applied === 1;

@@ -54,6 +54,7 @@ describe('PollHandler and jobs the scheduler has forgotten', () => {
       exitCode: 143,
       reason: null,
       endedAt: expect.any(String),
+      jobId: '11',
     });
     // No log line for 12 and no exit status file: failed, and it says why.
     expect(applied.get('12')).toMatchObject({ state: 'FAILED', exitCode: null });

@@ -61,7 +61,7 @@ export class PollHandler {
       const observation = await this.observe(service, jobs.get(service.job_id));
       if (
         differs(service, observation) &&
-        (await this.registry.applySchedulerState(service.id, observation))
+        (await this.registry.applySchedulerState(service.id, { ...observation, jobId: service.job_id }))
       ) {
         changed += 1;
         this.logger.info(
