@@ -15,8 +15,10 @@ function fakeRegistry(records: StoredService[], startupSeconds: number | null) {
     warnings: [],
     promoted: [],
   };
+  const promotedInto = new Map<string, string>();
   const registry = {
     getOwn: (id: string) => Promise.resolve(byId.get(id)),
+    get: (id: string) => Promise.resolve(byId.get(promotedInto.get(id) ?? id)),
     getMany: (ids: string[]) => Promise.resolve(ids.map((id) => byId.get(id)).filter(Boolean)),
     getGroupView: () => Promise.resolve(undefined),
     longestStartupSeconds: () => Promise.resolve(startupSeconds),
@@ -32,6 +34,9 @@ function fakeRegistry(records: StoredService[], startupSeconds: number | null) {
     applySchedulerState: () => Promise.resolve(true),
     promoteSuccessor: (id: string, successor: string) => {
       writes.promoted.push(`${id}<-${successor}`);
+      promotedInto.set(successor, id);
+      const record = byId.get(id);
+      if (record) byId.set(id, { ...record, successor_id: null });
       return Promise.resolve('promoted');
     },
   } as unknown as ServiceRegistry;
@@ -136,10 +141,12 @@ describe('RolloverPlanner, single services', () => {
   it('lets a ready successor take over, and retires the old job after the drain', async () => {
     const successor = storedService('101', { rollover_of: '100', generation: 2 });
     const record = service({ successor_id: '101', rollover_state: 'successor_starting' });
-    const { planner, writes, enqueued } = setup([record, successor]);
+    const { planner, writes, enqueued, scheduler } = setup([record, successor]);
     await planner.afterPoll([record, successor], new Map([['100', running('100', now - 50_000, 60)]]));
     expect(writes.promoted).toEqual(['100<-101']);
     expect(enqueued).toEqual([['retire', { serviceId: '100', generation: 1 }, 2_000]]);
+    // The same pass still holds the successor's record as it read it: it is not an orphan.
+    expect(scheduler.cancelled).toEqual([]);
   });
 
   it('cancels a successor whose service ended before it took over', async () => {

@@ -108,9 +108,12 @@ export class RolloverPlanner extends PollFollower {
 
   /** A successor whose service ended before it took over is cancelled: the service ended at its limit. */
   private async dropOrphanSuccessor(successor: StoredService): Promise<void> {
+    // Read again: this pass may have just let it take over (its job id then names the service).
+    const current = await this.registry.get(successor.id);
+    if (current?.id !== successor.id) return;
     const owner = await this.registry.getOwn(successor.rollover_of ?? '');
     if (owner && !isTerminalJobState(owner.scheduler_state) && owner.successor_id === successor.id) return;
-    await this.cancelJob(successor, 'its service ended (or moved on) before this successor took over');
+    await this.cancelJob(current, 'its service ended (or moved on) before this successor took over');
   }
 
   private async cancelJob(job: StoredService, reason: string): Promise<void> {
