@@ -781,11 +781,16 @@ function deserialise(key: string, hash: Record<string, string>): StoredService {
       ? { generations: parseJsonRecord(`${key} generations`, generationsSchema, hash.generations) }
       : {}),
     ...(hash.rollover_state ? { rollover_state: rolloverStateSchema.parse(hash.rollover_state) } : {}),
-    rollover_message: orNull(hash.rollover_message),
-    successor_id: orNull(hash.successor_id),
-    rollover_of: orNull(hash.rollover_of),
-    stopping_job_id: orNull(hash.stopping_job_id),
+    // Absent rather than null when empty, so a record reads back as it was written.
+    ...optional('rollover_message', hash.rollover_message),
+    ...optional('successor_id', hash.successor_id),
+    ...optional('rollover_of', hash.rollover_of),
+    ...optional('stopping_job_id', hash.stopping_job_id),
   };
+}
+
+function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value ? ({ [key]: value } as Partial<Record<K, string>>) : {};
 }
 
 function positiveInteger(value: string | undefined): number | undefined {

@@ -144,6 +144,8 @@ export class RolloverHandler {
       stoppingJobId: old,
     });
     await this.registry.setReadiness(service.id, false);
+    // The proxy stops routing to it within its view's refresh; requests already sent finish.
+    await new Promise((resolve) => setTimeout(resolve, this.config.ROLLOVER_DRAIN_MS));
     await this.submit(() => this.scheduler.cancel(old));
     await this.waitGone(old);
     const [next] = await this.submitGeneration(submission, plan);

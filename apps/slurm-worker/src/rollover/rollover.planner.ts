@@ -128,8 +128,19 @@ export class RolloverPlanner extends PollFollower {
     if (!service || isTerminalJobState(service.scheduler_state)) return;
     const state = service.rollover_state ?? 'off';
     if (state === 'restarting') {
-      if (service.ready && service.stopping_job_id !== service.job_id)
+      if (service.ready && service.stopping_job_id !== service.job_id) {
+        // The new job's start was unknown when it took over the record.
+        const started = jobs.get(service.job_id)?.startedAt ?? null;
+        await this.registry.setGenerations(
+          id,
+          serviceGenerations(service).map((entry) =>
+            entry.job_id === service.job_id && entry.started_at === null
+              ? { ...entry, started_at: started }
+              : entry,
+          ),
+        );
         await this.registry.setRollover(id, { state: 'scheduled', message: null, stoppingJobId: null });
+      }
       return;
     }
     if (state === 'off' || state === 'draining' || !service.ready) return;
