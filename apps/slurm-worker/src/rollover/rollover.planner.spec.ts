@@ -1,5 +1,5 @@
 import type { RolloverState } from '@aiplane/contracts';
-import type { ServiceRegistry, StoredService } from '@aiplane/registry';
+import type { ServiceRegistry, StoredGroup, StoredService } from '@aiplane/registry';
 import type { JobInfo } from '@aiplane/scheduler';
 import { createLogger } from '@aiplane/server-kit';
 import { RecordingScheduler, storedService } from '@aiplane/testing';
@@ -155,5 +155,108 @@ describe('RolloverPlanner, single services', () => {
     const { planner, scheduler } = setup([record, successor]);
     await planner.afterPoll([successor], new Map());
     expect(scheduler.cancelled).toEqual(['101']);
+  });
+});
+
+describe('RolloverPlanner, replica groups', () => {
+  const now = Date.now();
+  const replica = (index: number, ready: boolean) => ({
+    index,
+    gpu_ids: [String(index)],
+    endpoint: ready ? `http://vm:${8001 + index}` : null,
+    ready,
+    seen_ready: ready,
+  });
+
+  function groupSetup(nextReady: boolean) {
+    const timeline = {
+      submitted_at: new Date(now - 52_000).toISOString(),
+      started_at: new Date(now - 50_000).toISOString(),
+      ready_at: new Date(now - 45_000).toISOString(),
+      ended_at: null,
+    };
+    const current = storedService('200', {
+      group_id: 'sg-200',
+      node_index: 0,
+      replicas: [replica(0, true), replica(1, true)],
+      timeline,
+    });
+    const next = storedService('201', {
+      group_id: 'sg-200',
+      node_index: 0,
+      generation: 2,
+      replicas: [replica(0, nextReady), replica(1, nextReady)],
+    });
+    let group: StoredGroup = {
+      id: 'sg-200',
+      job_ids: ['200'],
+      name: 'inference/vllm-replicas-sg-200',
+      recipe_name: 'inference/vllm-replicas',
+      kind: 'vllm',
+      config: {},
+      created_at: timeline.submitted_at,
+      submission_id: 's200',
+      total_replicas: 2,
+      gpu_per_replica: 1,
+      base_port: 8001,
+      rollover: { state: 'successor_pending', message: null },
+      next_job_ids: ['201'],
+    };
+    const byId = new Map([
+      ['200', current],
+      ['201', next],
+    ]);
+    const registry = {
+      getGroupView: () =>
+        Promise.resolve({ group, jobs: group.job_ids.map((id) => byId.get(id)).filter(Boolean) }),
+      getMany: (ids: string[]) => Promise.resolve(ids.map((id) => byId.get(id)).filter(Boolean)),
+      longestStartupSeconds: () => Promise.resolve(5),
+      updateGroup: (_id: string, change: (value: StoredGroup) => StoredGroup | undefined) => {
+        const changed = change(group);
+        if (changed) group = changed;
+        return Promise.resolve(changed);
+      },
+    } as unknown as ServiceRegistry;
+    const planner = new RolloverPlanner(
+      registry,
+      new RecordingScheduler({ kind: 'slurm' }),
+      { ROLLOVER_MARGIN_MS: 5_000, ROLLOVER_DRAIN_MS: 2_000 },
+      createLogger('slurm-worker', 'silent'),
+    );
+    const enqueued: [string, unknown, number | undefined][] = [];
+    planner.enqueue = (name, payload, delayMs) => {
+      enqueued.push([name, payload, delayMs]);
+      return Promise.resolve(true);
+    };
+    const jobs = new Map([
+      ['200', running('200', now - 50_000, 60)],
+      ['201', { ...running('201', now - 5_000, 60), name: 'aiplane-s200-g2-n0' }],
+    ]);
+    return { planner, enqueued, jobs, services: [current, next], read: () => group };
+  }
+
+  it('waits while a successor replica is not ready, saying it is starting', async () => {
+    const { planner, enqueued, jobs, services, read } = groupSetup(false);
+    await planner.afterPoll(services, jobs);
+    expect(enqueued).toEqual([]);
+    expect(read()).toMatchObject({ job_ids: ['200'], rollover: { state: 'successor_starting' } });
+  });
+
+  it('moves the group to its successor node jobs once every replica is ready, then retires the old ones', async () => {
+    const { planner, enqueued, jobs, services, read } = groupSetup(true);
+    await planner.afterPoll(services, jobs);
+    expect(read()).toMatchObject({
+      job_ids: ['201'],
+      retiring_job_ids: ['200'],
+      generation: 2,
+      generations: [
+        { job_id: '200', ended_at: null },
+        { job_id: '201', ended_at: null },
+      ],
+      rollover: { state: 'draining' },
+    });
+    expect(read().next_job_ids).toBeUndefined();
+    expect(read().first_timeline?.ready_at).not.toBeNull();
+    expect(enqueued).toEqual([['retire', { serviceId: 'sg-200', generation: 1 }, 2_000]]);
   });
 });
