@@ -84,6 +84,9 @@ const SERVICE_KEYS = [
   'job_id',
   'type',
   'warnings',
+  'timeline',
+  'generations',
+  'rollover',
 ];
 const GROUP_KEYS = [
   'id',
@@ -101,8 +104,11 @@ const GROUP_KEYS = [
   'base_port',
   'node_jobs',
   'warnings',
+  'timeline',
+  'generations',
+  'rollover',
 ];
-const NODE_JOB_KEYS = ['job_id', 'node_index', 'node', 'replicas'];
+const NODE_JOB_KEYS = ['job_id', 'node_index', 'node', 'replicas', 'timeline'];
 const REPLICA_KEYS = ['id', 'job_id', 'node_index', 'replica_index', 'port', 'gpu_ids', 'status', 'endpoint'];
 const GROUP_SUMMARY_KEYS = [
   'id',

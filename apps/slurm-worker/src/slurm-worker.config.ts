@@ -40,6 +40,13 @@ const fields = z.object({
   RECONCILE_CANCEL_UNKNOWN_MAX: intFromEnv(0, 10_000, 2),
   /** Cancel every unknown job however many there are: only after checking that the records are right. */
   RECONCILE_CANCEL_UNKNOWN: booleanFromEnv.default(false),
+  /**
+   * Walltime rollover: a successor job is submitted this long before the time limit on top of the
+   * observed queue wait and the recipe's longest observed start-up.
+   */
+  ROLLOVER_MARGIN_MS: durationMsFromEnv.default(120_000),
+  /** How long a rolled-over job keeps finishing its in-flight requests before it is cancelled. */
+  ROLLOVER_DRAIN_MS: durationMsFromEnv.default(15_000),
   SLURM_PARTITION: slurmName.optional(),
   SLURM_ACCOUNT: slurmName.optional(),
   SLURM_QOS: slurmName.optional(),

@@ -5,7 +5,7 @@ import {
   type JobState,
   type ServiceStatus,
 } from './status';
-import type { QueueInfo, ServiceConfig } from './records';
+import type { GenerationRecord, QueueInfo, RolloverInfo, ServiceConfig, Timeline } from './records';
 
 export const GROUP_OVERALL_STATUSES = [
   'running',
@@ -45,6 +45,7 @@ export interface NodeJobRecord {
   replicas: ReplicaRecord[];
   /** Only while this node job is pending. */
   queue?: QueueInfo;
+  timeline: Timeline;
 }
 
 export interface GroupRecord {
@@ -66,6 +67,11 @@ export interface GroupRecord {
   warnings: string[];
   /** Only while the group is `pending`: that of its node job nearest to starting. */
   queue?: QueueInfo;
+  /** The group as a whole, across rollovers. */
+  timeline: Timeline;
+  /** Its first node job's id of each generation; `job_id` is the current one. */
+  generations: GenerationRecord[];
+  rollover: RolloverInfo;
 }
 
 export interface GroupSummary {

@@ -18,6 +18,17 @@ export interface CancelJobPayload {
   requestId: string;
 }
 
+/**
+ * Walltime rollover of a service or group (its id, the first job's): `rollover` submits the
+ * successor of generation `generation`; `retire` cancels the jobs of generation `generation` once
+ * its successor serves and it had time to finish its in-flight requests. The worker enqueues both
+ * itself, from its poll.
+ */
+export interface RolloverJobPayload {
+  serviceId: string;
+  generation: number;
+}
+
 /** Scheduler state sync; one run per interval however many workers consume the queue. */
 export type PollJobPayload = Record<string, never>;
 
@@ -25,6 +36,8 @@ export interface SchedulerJobs {
   submit: { payload: SubmitJobPayload; result: { serviceId: string } };
   cancel: { payload: CancelJobPayload; result: { serviceId: string; alreadyFinal: boolean } };
   poll: { payload: PollJobPayload; result: { tracked: number; changed: number } };
+  rollover: { payload: RolloverJobPayload; result: { jobIds: string[] } };
+  retire: { payload: RolloverJobPayload; result: { cancelled: string[] } };
 }
 export type SchedulerJobName = keyof SchedulerJobs;
 
@@ -42,6 +55,10 @@ export const SCHEDULER_JOB_POLICIES: Readonly<Record<SchedulerJobName, RetryPoli
   cancel: { attempts: 3, backoff: { type: 'exponential', delay: 500 } },
   // The next interval is the retry.
   poll: { attempts: 1 },
+  // Like submit: each attempt looks for the successor's job name first, so a retry never submits twice.
+  rollover: { attempts: 4, backoff: { type: 'exponential', delay: 1_000 } },
+  // scancel of a job that is gone is a success; a retire that keeps failing leaves the job to its limit.
+  retire: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 } },
 };
 
 /**
@@ -86,6 +103,8 @@ export const schedulerJobIds = {
   submit: (submissionId: string): string => `submit-${submissionId}`,
   cancel: (serviceId: string): string => `cancel-${serviceId}`,
   poll: (): string => 'poll',
+  rollover: (serviceId: string, generation: number): string => `rollover-${serviceId}-g${generation}`,
+  retire: (serviceId: string, generation: number): string => `retire-${serviceId}-g${generation}`,
 } as const;
 
 /** Scheduler job name prefix: lets the worker find jobs it owns (idempotency, reconciliation). */

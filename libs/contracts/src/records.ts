@@ -31,6 +31,8 @@ export interface ServiceConfig {
   replica_port?: string | number | boolean;
   /** The replica group's base port (the recipe's ports.base); the job reads it from its port variable. */
   base_port?: number | string;
+  /** false turns walltime rollover off (CONTRACT.md "Queue, timeline, rollover, idle"); on by default. */
+  rollover?: boolean;
 }
 
 export interface ResourceRequest {
@@ -66,7 +68,13 @@ export const serviceConfigSchema = z.looseObject({
     })
     .optional(),
   gpu_per_replica: count.optional(),
+  rollover: z.boolean().optional(),
 }) satisfies z.ZodType<ServiceConfig>;
+
+/** Whether a config leaves walltime rollover on: only an explicit false turns it off. */
+export function rolloverEnabled(config: ServiceConfig): boolean {
+  return config.rollover !== false;
+}
 
 /**
  * Where a pending job stands in the scheduler's queue. Present exactly while the status is
@@ -83,6 +91,49 @@ export interface QueueInfo {
   reason: string | null;
   /** When the scheduler expects the job to start (ISO 8601), or null when it has no estimate. */
   estimated_start: string | null;
+}
+
+/** When a service (or a group, or one node job) was submitted, started, first ready, and ended. */
+export interface Timeline {
+  /** ISO 8601, or null until known. */
+  submitted_at: string | null;
+  started_at: string | null;
+  /** When its readiness probe first passed. */
+  ready_at: string | null;
+  ended_at: string | null;
+}
+
+/** One scheduler job a service ran as: the first, then each walltime rollover successor. */
+export interface GenerationRecord {
+  job_id: string;
+  started_at: string | null;
+  ended_at: string | null;
+}
+
+export const ROLLOVER_STATES = [
+  /** No time limit, `config.rollover: false`, or a limit too short for a rollover (see warnings). */
+  'off',
+  /** A successor will be submitted ahead of the limit. */
+  'scheduled',
+  /** The successor is queued. */
+  'successor_pending',
+  /** The successor runs and is loading. */
+  'successor_starting',
+  /** The successor serves; the predecessor finishes its in-flight requests, then is cancelled. */
+  'draining',
+  /** A vector database: the old job stopped, the new one starts on the same storage (503s meanwhile). */
+  'restarting',
+  /** The successor cannot be ready before the limit: the service ends at its limit unless it can. */
+  'late',
+] as const;
+export type RolloverState = (typeof ROLLOVER_STATES)[number];
+
+/** Where a service stands with its walltime rollover; `message` says it in words. */
+export interface RolloverInfo {
+  state: RolloverState;
+  message: string | null;
+  /** The successor's job id while one is queued or starting, else null. */
+  successor_job_id: string | null;
 }
 
 /** The single-node service record exactly as the contract shows it to clients. */
@@ -104,6 +155,11 @@ export interface ServiceRecord {
   warnings: string[];
   /** Only while `pending`. */
   queue?: QueueInfo;
+  /** The service as a whole: across rollovers, from its first job's submission to its end. */
+  timeline: Timeline;
+  /** Every job it ran as, oldest first; the last one is `job_id`. */
+  generations: GenerationRecord[];
+  rollover: RolloverInfo;
 }
 
 /** The body of `POST /services`; `config` as the user sent it. */

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   ENTRY_STATUSES,
   GROUP_OVERALL_STATUSES,
+  ROLLOVER_STATES,
   SERVICE_STATUSES,
   type AvailableModelsResponse,
   type CancelResponse,
@@ -10,6 +11,7 @@ import {
   type DataPlaneError,
   type EntryStatus,
   type ErrorBody,
+  type GenerationRecord,
   type GroupCancelResponse,
   type GroupOverallStatus,
   type GroupRecord,
@@ -28,6 +30,8 @@ import {
   type RecipeSummary,
   type ReplicaRecord,
   type ReplicaStatus,
+  type RolloverInfo,
+  type RolloverState,
   type SearchHit,
   type SearchResults,
   type ServiceConfig,
@@ -35,6 +39,7 @@ import {
   type ServiceStatus,
   type ServiceStatusResponse,
   type ServiceSummary,
+  type Timeline,
   type VectorDbAck,
   type VectorDbServicesResponse,
   type VllmModelsResponse,
@@ -98,6 +103,92 @@ export class QueueDto implements QueueInfo {
   })
   estimated_start!: string | null;
 }
+
+export class TimelineDto implements Timeline {
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When the first job was submitted to the scheduler',
+    example: EXAMPLE_TIME,
+  })
+  submitted_at!: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When the first job started on its node; null while queued',
+    example: EXAMPLE_TIME,
+  })
+  started_at!: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When its readiness probe first passed (it first served); null until then',
+    example: EXAMPLE_TIME,
+  })
+  ready_at!: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When it ended (its last job); null while it lives',
+    example: null,
+  })
+  ended_at!: string | null;
+}
+
+export class GenerationDto implements GenerationRecord {
+  @ApiProperty({ description: 'The scheduler job of this generation', example: EXAMPLE_ID })
+  job_id!: string;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: EXAMPLE_TIME })
+  started_at!: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'null while it runs',
+    example: null,
+  })
+  ended_at!: string | null;
+}
+
+export class RolloverDto implements RolloverInfo {
+  @ApiProperty({
+    enum: ROLLOVER_STATES,
+    description:
+      '`off` (no rollover: `config.rollover: false`, ended, or a time limit too short, see warnings), ' +
+      '`scheduled` (a successor job is submitted ahead of the time limit), `successor_pending`, ' +
+      '`successor_starting`, `draining` (the successor serves; the old job finishes its requests and ' +
+      'is cancelled), `restarting` (a vector database: the old job stopped, the new one starts on ' +
+      'the same storage; 503 with Retry-After meanwhile), `late` (the successor cannot be ready ' +
+      'before the limit; the service ends at its limit)',
+    example: 'scheduled',
+  })
+  state!: RolloverState;
+
+  @ApiProperty({ type: String, nullable: true, description: 'The state in words', example: null })
+  message!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The successor job while it queues or starts',
+    example: null,
+  })
+  successor_job_id!: string | null;
+}
+
+const TIMELINE_DOC = 'The service as a whole, across walltime rollovers';
+const GENERATIONS_DOC =
+  'Every scheduler job it ran as, oldest first (walltime rollover); the last one is `job_id`. Any of ' +
+  'these job ids names this service on every endpoint';
 
 const QUEUE_DOC =
   'Present exactly while the status is `pending` (absent, never null, otherwise): where the job stands in the queue';
@@ -177,6 +268,15 @@ export class ServiceRecordDto implements ServiceRecord {
   warnings!: string[];
   @ApiPropertyOptional({ type: QueueDto, description: QUEUE_DOC })
   queue?: QueueDto;
+
+  @ApiProperty({ type: TimelineDto, description: TIMELINE_DOC })
+  timeline!: TimelineDto;
+
+  @ApiProperty({ type: [GenerationDto], description: GENERATIONS_DOC })
+  generations!: GenerationDto[];
+
+  @ApiProperty({ type: RolloverDto, description: 'Its walltime rollover' })
+  rollover!: RolloverDto;
 }
 
 export class ReplicaDto implements ReplicaRecord {
@@ -225,6 +325,9 @@ export class NodeJobDto implements NodeJobRecord {
 
   @ApiPropertyOptional({ type: QueueDto, description: `${QUEUE_DOC} (this node job)` })
   queue?: QueueDto;
+
+  @ApiProperty({ type: TimelineDto, description: 'This node job alone' })
+  timeline!: TimelineDto;
 }
 
 export class ReplicaGroupRecordDto implements GroupRecord {
@@ -281,6 +384,15 @@ export class ReplicaGroupRecordDto implements GroupRecord {
     description: `${QUEUE_DOC}: that of the node job nearest to starting`,
   })
   queue?: QueueDto;
+
+  @ApiProperty({ type: TimelineDto, description: TIMELINE_DOC })
+  timeline!: TimelineDto;
+
+  @ApiProperty({ type: [GenerationDto], description: `${GENERATIONS_DOC} (its first node job's)` })
+  generations!: GenerationDto[];
+
+  @ApiProperty({ type: RolloverDto, description: 'Its walltime rollover' })
+  rollover!: RolloverDto;
 }
 
 export class ServiceStatusDto implements ServiceStatusResponse {

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
+  IsBoolean,
   IsIn,
   IsNotEmpty,
   IsObject,
@@ -198,6 +199,19 @@ export class ServiceConfigDto implements ServiceConfig {
   @IsOptional()
   @IsCount()
   base_port?: number | string;
+
+  @ApiPropertyOptional({
+    description:
+      'Walltime rollover (on unless false): ahead of the time limit a successor job is submitted; ' +
+      'traffic moves to it once it is ready, and the old job finishes its in-flight requests and is ' +
+      'cancelled. The service keeps its id; `job_id` is the current job, `generations` the history. ' +
+      'A vector database restarts on the same storage instead (a short 503 with Retry-After)',
+    example: true,
+    type: Boolean,
+  })
+  @IsOptional()
+  @IsBoolean({ message: 'rollover must be true or false (a JSON boolean)' })
+  rollover?: boolean;
 }
 
 export class CreateServiceDto implements CreateServiceRequest {

@@ -41,6 +41,8 @@ function handlers(overrides: Partial<SchedulerHandlers> = {}): SchedulerHandlers
     submit: (job) => Promise.resolve({ serviceId: `svc-${job.data.submissionId}` }),
     cancel: (job) => Promise.resolve({ serviceId: job.data.serviceId, alreadyFinal: false }),
     poll: () => Promise.resolve({ tracked: 0, changed: 0 }),
+    rollover: () => Promise.resolve({ jobIds: [] }),
+    retire: () => Promise.resolve({ cancelled: [] }),
     ...overrides,
   };
 }

@@ -38,6 +38,10 @@ export class SchedulerQueueWorker {
             return handlers.cancel(job as SchedulerJob<'cancel'>);
           case 'poll':
             return handlers.poll(job as SchedulerJob<'poll'>);
+          case 'rollover':
+            return handlers.rollover(job as SchedulerJob<'rollover'>);
+          case 'retire':
+            return handlers.retire(job as SchedulerJob<'retire'>);
           default:
             throw new Error(`unknown job name ${job.name}`);
         }
@@ -69,6 +73,31 @@ export class SchedulerQueueWorker {
   async submitPending(submissionId: string): Promise<boolean> {
     const state = await this.queue.getJobState(schedulerJobIds.submit(submissionId));
     return PENDING_STATES.has(state);
+  }
+
+  /**
+   * Enqueues one of the jobs the worker starts itself (rollover, retire) under its deterministic id:
+   * a second enqueue of the same one, by this poll or another worker's, is a no-op. `delayMs` holds
+   * it back (a drain). Returns false when a job with that id was already there.
+   */
+  async enqueue<N extends 'rollover' | 'retire'>(
+    name: N,
+    payload: SchedulerJobs[N]['payload'],
+    delayMs = 0,
+  ): Promise<boolean> {
+    const jobId = schedulerJobIds[name](payload.serviceId, payload.generation);
+    if (await this.queue.getJob(jobId)) return false;
+    const policy = SCHEDULER_JOB_POLICIES[name];
+    await this.queue.add(name, payload, {
+      jobId,
+      attempts: policy.attempts,
+      ...(policy.backoff ? { backoff: policy.backoff } : {}),
+      ...(delayMs > 0 ? { delay: delayMs } : {}),
+      // Kept a day so the same rollover is never enqueued twice while its record still points at it.
+      removeOnComplete: { age: 24 * 3600 },
+      removeOnFail: { age: 24 * 3600 },
+    });
+    return true;
   }
 
   /**

@@ -87,6 +87,7 @@ const CONFIG_FIELDS = [
   ...RESOURCE_SHORTCUTS,
   ...(Object.keys(ENVIRONMENT_SHORTCUTS) as EnvironmentShortcut[]),
   BASE_PORT_SHORTCUT,
+  'rollover',
 ] as const;
 const RESOURCE_FIELDS = ['nodes', 'cpu', 'memory', 'time_limit', 'gpu', ...SLURM_NAME_FIELDS] as const;
 
@@ -94,6 +95,9 @@ const RESOURCE_FIELDS = ['nodes', 'cpu', 'memory', 'time_limit', 'gpu', ...SLURM
 export function mergeConfig(recipe: Recipe, config: ServiceConfigInput | undefined): EffectiveConfig {
   const input = objectOrEmpty(config, 'config');
   rejectUnknownFields(input, CONFIG_FIELDS, 'config');
+  if (input.rollover !== undefined && typeof input.rollover !== 'boolean') {
+    throw new ConfigError('rollover must be true or false (a JSON boolean)', 'rollover');
+  }
 
   const resources = mergeResources(recipe, objectOrEmpty(input.resources, 'resources'), input);
   const gpuPerReplica =

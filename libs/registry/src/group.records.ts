@@ -6,11 +6,16 @@ import {
   type GroupStatusResponse,
   type GroupSummary,
   type NodeJobRecord,
+  isTerminalGroupStatus,
+  type GenerationRecord,
+  type GroupOverallStatus,
   type QueueInfo,
   type ReplicaRecord,
+  type RolloverInfo,
+  type Timeline,
 } from '@aiplane/contracts';
 import { recordQueue, type GroupView } from './service.registry';
-import type { StoredReplica } from './registry.types';
+import type { StoredGroup, StoredReplica, StoredService } from './registry.types';
 
 function portOf(endpoint: string | null): number | null {
   return endpoint === null ? null : Number(new URL(endpoint).port);
@@ -68,16 +73,66 @@ export function toGroupRecord(view: GroupView): GroupRecord {
         node_index: job.node_index ?? 0,
         node: job.node,
         replicas: replicas.filter((replica) => replica.job_id === job.job_id),
+        timeline: job.timeline,
       };
       const queue = recordQueue(job);
       if (queue) nodeJob.queue = queue;
       return nodeJob;
     }),
     warnings: group.warnings ?? [],
+    timeline: groupTimeline(view),
+    generations: [],
+    rollover: { state: 'off', message: null, successor_job_id: null },
   };
+  record.rollover = groupRollover(group, record.status);
+  record.generations = groupGenerations(group, record.timeline, jobs);
   const queue = groupQueue(view, record.status);
   if (queue) record.queue = queue;
   return record;
+}
+
+function earliest(values: (string | null)[]): string | null {
+  const known = values.filter((value) => value !== null).sort();
+  return known[0] ?? null;
+}
+
+/**
+ * A group's timeline: the first generation's beginnings (kept once a rollover moved its node jobs
+ * on), its node jobs' earliest; it ends when the last of its current node jobs ended.
+ */
+export function groupTimeline({ group, jobs }: GroupView): Timeline {
+  const ends = jobs.map((job) => job.timeline.ended_at).filter((end) => end !== null);
+  const first = group.first_timeline;
+  return {
+    submitted_at: first?.submitted_at ?? earliest(jobs.map((job) => job.timeline.submitted_at)),
+    started_at: first?.started_at ?? earliest(jobs.map((job) => job.timeline.started_at)),
+    ready_at: first?.ready_at ?? earliest(jobs.map((job) => job.timeline.ready_at)),
+    ended_at: jobs.length > 0 && ends.length === jobs.length ? (ends.sort().at(-1) ?? null) : null,
+  };
+}
+
+function groupGenerations(
+  group: StoredGroup,
+  timeline: Timeline,
+  jobs: readonly StoredService[],
+): GenerationRecord[] {
+  const current = group.job_ids[0] ?? '';
+  const generations = group.generations ?? [
+    { job_id: current, started_at: earliest(jobs.map((job) => job.timeline.started_at)), ended_at: null },
+  ];
+  return generations.map((generation) =>
+    generation.job_id === current && generation.ended_at === null
+      ? { ...generation, ended_at: timeline.ended_at }
+      : generation,
+  );
+}
+
+function groupRollover(group: StoredGroup, status: GroupOverallStatus): RolloverInfo {
+  const stored = group.rollover ?? { state: 'off' as const, message: null };
+  const ended = isTerminalGroupStatus(status);
+  if (ended && stored.state !== 'late' && stored.state !== 'off')
+    return { state: 'off', message: null, successor_job_id: null };
+  return { ...stored, successor_job_id: ended ? null : (group.next_job_ids?.[0] ?? null) };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JOB_STATES, serviceConfigSchema } from '@aiplane/contracts';
+import { JOB_STATES, ROLLOVER_STATES, serviceConfigSchema } from '@aiplane/contracts';
 import type { StoredGroup, Submission, WorkloadKind } from './registry.types';
 
 // The shapes of the records as read back from Redis; `satisfies` keeps them in step with the types.
@@ -11,6 +11,19 @@ export const jobStateSchema = z.enum(JOB_STATES);
 export const apiKeysSchema = z.array(z.string());
 
 export const warningsSchema = z.array(z.string());
+
+export const rolloverStateSchema = z.enum(ROLLOVER_STATES);
+
+export const generationsSchema = z.array(
+  z.object({ job_id: z.string(), started_at: z.string().nullable(), ended_at: z.string().nullable() }),
+);
+
+const timelineSchema = z.object({
+  submitted_at: z.string().nullable(),
+  started_at: z.string().nullable(),
+  ready_at: z.string().nullable(),
+  ended_at: z.string().nullable(),
+});
 
 export const submissionSchema = z.object({
   id: z.string(),
@@ -37,6 +50,12 @@ export const storedGroupSchema = z.object({
   gpu_per_replica: z.number(),
   base_port: z.number(),
   warnings: warningsSchema.optional(),
+  generation: z.number().optional(),
+  generations: generationsSchema.optional(),
+  next_job_ids: z.array(z.string()).optional(),
+  retiring_job_ids: z.array(z.string()).optional(),
+  rollover: z.object({ state: rolloverStateSchema, message: z.string().nullable() }).optional(),
+  first_timeline: timelineSchema.optional(),
 }) satisfies z.ZodType<StoredGroup>;
 
 /** The GPU ids of each replica of a node job, one list per replica (the hash field `replica_gpus`). */

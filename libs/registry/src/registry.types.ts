@@ -1,4 +1,11 @@
-import type { JobState, QueueInfo, ServiceConfig } from '@aiplane/contracts';
+import type {
+  GenerationRecord,
+  JobState,
+  QueueInfo,
+  RolloverState,
+  ServiceConfig,
+  Timeline,
+} from '@aiplane/contracts';
 
 export type WorkloadKind = 'vllm' | 'qdrant';
 
@@ -59,6 +66,24 @@ export interface StoredService {
   warnings?: string[];
   /** The scheduler's queue as the last poll saw it while the job was pending; absent otherwise. */
   queue?: QueueInfo;
+  /** Of the service as a whole: a rollover moves `job_id` on, never these. */
+  timeline: Timeline;
+  /** 1 for the first job; each rollover successor counts up. */
+  generation: number;
+  /** Every job the service ran as; absent until its first rollover (then the current job alone). */
+  generations?: GenerationRecord[];
+  /** A single service's rollover; absent means `scheduled` or `off` as its config and job say. */
+  rollover_state?: RolloverState;
+  rollover_message?: string | null;
+  /** On a single service while its successor is queued or starting: the successor's record id. */
+  successor_id?: string | null;
+  /** On a single service's successor record: the service it will take over. */
+  rollover_of?: string | null;
+  /**
+   * A vector database's job being stopped for its rollover: while `job_id` is this one, the record
+   * belongs to the rollover handler and the poll leaves it alone (its cancel is no end).
+   */
+  stopping_job_id?: string | null;
 }
 
 /** One workload process of a group's node job; endpoint and readiness are written by different apps. */
@@ -88,9 +113,21 @@ export interface StoredGroup {
   base_port: number;
   /** The group record's `warnings`; absent on records from before they existed. */
   warnings?: string[];
+  /** 1 until the group's first rollover; `job_ids` are this generation's node jobs. */
+  generation?: number;
+  generations?: GenerationRecord[];
+  /** The next generation's node jobs while they queue and start. */
+  next_job_ids?: string[];
+  /** The previous generation's node jobs while they drain, until they are cancelled. */
+  retiring_job_ids?: string[];
+  rollover?: { state: RolloverState; message: string | null };
+  /** The first generation's timeline, kept once `job_ids` moved on to a successor's node jobs. */
+  first_timeline?: Timeline;
 }
 
 export interface SchedulerObservation {
+  /** The job observed; when set, the write is skipped if the record has moved on to another job. */
+  jobId?: string;
   state: JobState;
   node?: string | null;
   reason?: string | null;
@@ -100,4 +137,8 @@ export interface SchedulerObservation {
   replicaEndpoints?: Record<number, string | null>;
   /** The queue while pending; null clears it once the job left the queue. */
   queue?: QueueInfo | null;
+  /** Timeline fields to set (the poll sends only those still unknown). */
+  submittedAt?: string;
+  startedAt?: string;
+  endedAt?: string;
 }

@@ -194,6 +194,83 @@ describe('ServiceRegistry on real Redis', () => {
     });
   });
 
+  describe('timeline and walltime rollover', () => {
+    it('sets ready_at and reports the first readiness once, and only for the endpoint probed', async () => {
+      await registry.createService(
+        service('t1', { scheduler_state: 'RUNNING', endpoint: 'http://node1:8001' }),
+      );
+      expect(await registry.setReadiness('t1', true, at(5), 'http://node1:9999')).toBe(false);
+      expect((await registry.get('t1'))?.ready).toBe(false);
+      expect(await registry.setReadiness('t1', true, at(5), 'http://node1:8001')).toBe(true);
+      expect(await registry.setReadiness('t1', true, at(6), 'http://node1:8001')).toBe(false);
+      expect((await registry.get('t1'))?.timeline.ready_at).toBe(at(5).toISOString());
+    });
+
+    it('keeps the longest start-up per recipe', async () => {
+      expect(await registry.longestStartupSeconds('inference/x')).toBeNull();
+      await registry.recordStartup('inference/x', 12.2);
+      await registry.recordStartup('inference/x', 3);
+      expect(await registry.longestStartupSeconds('inference/x')).toBe(13);
+    });
+
+    it('lets a ready successor take over the record; its job id then names the service', async () => {
+      await registry.createService(
+        service('500', {
+          scheduler_state: 'RUNNING',
+          endpoint: 'http://node1:8001',
+          ready: true,
+          api_key: 'old-key',
+          rollover_state: 'successor_starting',
+          successor_id: '501',
+          timeline: {
+            submitted_at: at(0).toISOString(),
+            started_at: at(1).toISOString(),
+            ready_at: at(2).toISOString(),
+            ended_at: null,
+          },
+        }),
+      );
+      await registry.createService(
+        service('501', {
+          scheduler_state: 'RUNNING',
+          endpoint: 'http://node1:8002',
+          ready: false,
+          api_key: 'new-key',
+          rollover_of: '500',
+          generation: 2,
+        }),
+      );
+      const next = {
+        generations: [
+          { job_id: '500', started_at: at(1).toISOString(), ended_at: null },
+          { job_id: '501', started_at: at(50).toISOString(), ended_at: null },
+        ],
+        state: 'draining' as const,
+        message: 'draining',
+      };
+      // Not before it is ready.
+      expect(await registry.promoteSuccessor('500', '501', next)).toBe('not-ready');
+      await registry.setReadiness('501', true, at(55));
+      expect(await registry.promoteSuccessor('500', '501', next)).toBe('promoted');
+
+      const record = toServiceRecord((await registry.get('500'))!);
+      expect(record).toMatchObject({
+        id: '500',
+        job_id: '501',
+        endpoint: 'http://node1:8002',
+        status: 'running',
+        timeline: { started_at: at(1).toISOString(), ready_at: at(2).toISOString() },
+        generations: next.generations,
+        rollover: { state: 'draining', successor_job_id: null },
+      });
+      expect((await registry.get('500'))?.api_key).toBe('new-key');
+      expect((await registry.get('501'))?.id).toBe('500');
+      expect(await registry.activeIds()).not.toContain('501');
+      // Only single services and groups are listed.
+      expect((await registry.listEntries()).map(entryId)).not.toContain('501');
+    });
+  });
+
   describe('toServiceRecord', () => {
     it.each<[JobState, boolean, string]>([
       ['PENDING', false, 'pending'],
@@ -227,6 +304,9 @@ describe('ServiceRegistry on real Redis', () => {
         warnings: ['Model m: its size is unknown'],
         // Pending, before any poll read the queue.
         queue: { position: null, reason: null, estimated_start: null },
+        timeline: { submitted_at: null, started_at: null, ready_at: null, ended_at: null },
+        generations: [{ job_id: 'r', started_at: null, ended_at: null }],
+        rollover: { state: 'off', message: null, successor_job_id: null },
       });
       // A record stored before warnings existed reads as having none.
       await registry.createService(service('old'));

@@ -6,11 +6,16 @@ import {
   parseJsonRecord,
   parseRecord,
   serviceConfigSchema,
+  type GenerationRecord,
   type QueueInfo,
+  type RolloverInfo,
+  type RolloverState,
   type ServiceRecord,
 } from '@aiplane/contracts';
 import {
   apiKeysSchema,
+  generationsSchema,
+  rolloverStateSchema,
   replicaGpusSchema,
   serviceHashSchema,
   storedGroupSchema,
@@ -40,16 +45,19 @@ const TERMINAL_LUA_TABLE = `{${TERMINAL_JOB_STATES.map((state) => `['${state}']=
 // resurrect a cancelled service. Returns 1 when applied, 0 when the record was already final,
 // -1 when it does not exist. KEYS[3] is the change channel: told only when something other than
 // updated_at changed, so that the worker's polls of unchanged jobs do not wake every subscriber.
+// ARGV[1] is the job the observation is of ('' = whichever): a poll that read the record before a
+// rollover moved it on to its successor's job must not write the old job's state over it.
 const APPLY_STATE_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'job_id') ~= ARGV[1] then return 0 end
 local current = redis.call('HGET', KEYS[1], 'scheduler_state')
 local terminal = ${TERMINAL_LUA_TABLE}
 if current and terminal[current] then return 0 end
 local changed = false
-for i = 1, #ARGV, 2 do
+for i = 2, #ARGV, 2 do
   if ARGV[i] ~= 'updated_at' and redis.call('HGET', KEYS[1], ARGV[i]) ~= ARGV[i + 1] then changed = true end
 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 if changed then redis.call('PUBLISH', KEYS[3], redis.call('HGET', KEYS[1], 'id')) end
 local next = redis.call('HGET', KEYS[1], 'scheduler_state')
 if terminal[next] then redis.call('SREM', KEYS[2], redis.call('HGET', KEYS[1], 'id')) end
@@ -57,19 +65,27 @@ return 1
 `;
 
 // Same reason: a probe answering while the service is being cancelled must not write after the
-// terminal state landed. ARGV: ready ('1' | '0'), probe time. Returns 1 when written. A change
-// (not every probe) is published on KEYS[2].
+// terminal state landed. ARGV: ready ('1' | '0'), probe time, the endpoint probed ('' = any).
+// Returns 1 when written, 2 when this is the first time it is ready (ready_at set now), 0 when
+// not written: final, or a rollover moved the record to another endpoint since the probe began.
+// A change (not every probe) is published on KEYS[2].
 const SET_READINESS_LUA = `
 local state = redis.call('HGET', KEYS[1], 'scheduler_state')
 local terminal = ${TERMINAL_LUA_TABLE}
 if not state or terminal[state] then return 0 end
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'endpoint') ~= ARGV[3] then return 0 end
+local first = 1
+if ARGV[1] == '1' and (redis.call('HGET', KEYS[1], 'ready_at') or '') == '' then
+  redis.call('HSET', KEYS[1], 'ready_at', ARGV[2])
+  first = 2
+end
 if redis.call('HGET', KEYS[1], 'ready') == ARGV[1] then
   redis.call('HSET', KEYS[1], 'ready', ARGV[1], 'last_probe_at', ARGV[2])
 else
   redis.call('HSET', KEYS[1], 'ready', ARGV[1], 'last_probe_at', ARGV[2], 'updated_at', ARGV[2])
   redis.call('PUBLISH', KEYS[2], redis.call('HGET', KEYS[1], 'id'))
 end
-return 1
+return first
 `;
 
 // The same rule per replica; ARGV: the replica's field prefix, ready, probe time.
@@ -84,7 +100,48 @@ else
   redis.call('HSET', KEYS[1], field, ARGV[2], 'last_probe_at', ARGV[3], 'updated_at', ARGV[3])
   redis.call('PUBLISH', KEYS[2], redis.call('HGET', KEYS[1], 'id'))
 end
-if ARGV[2] == '1' then redis.call('HSET', KEYS[1], ARGV[1] .. 'seen_ready', '1') end
+local first = 1
+if ARGV[2] == '1' then
+  redis.call('HSET', KEYS[1], ARGV[1] .. 'seen_ready', '1')
+  if (redis.call('HGET', KEYS[1], 'ready_at') or '') == '' then
+    redis.call('HSET', KEYS[1], 'ready_at', ARGV[3])
+    first = 2
+  end
+end
+return first
+`;
+
+// A rollover successor takes over its service's record: the service keeps its id, timeline and
+// history, and from now on shows (and is polled and probed as) the successor's job. The
+// successor's own record stays only to resolve its job id to the service. KEYS: service,
+// successor, active set, change channel. ARGV: now, generations JSON, rollover state, message,
+// '1' to take over a successor that is not ready yet (a vector database's restart).
+// Returns 1 when done, 0 when the service is already final, -1 when the successor cannot take over.
+const PROMOTE_LUA = `
+local terminal = ${TERMINAL_LUA_TABLE}
+local state = redis.call('HGET', KEYS[1], 'scheduler_state')
+if not state or terminal[state] then return 0 end
+local next = redis.call('HGET', KEYS[2], 'scheduler_state')
+if not next or terminal[next] then return -1 end
+if ARGV[5] ~= '1' and redis.call('HGET', KEYS[2], 'ready') ~= '1' then return -1 end
+local copied = {'job_id', 'job_dir', 'scheduler_state', 'endpoint', 'node', 'ready', 'status_reason',
+  'exit_code', 'last_probe_at', 'api_key', 'generation', 'queue_position', 'queue_reason', 'queue_estimated_start'}
+for _, field in ipairs(copied) do
+  redis.call('HSET', KEYS[1], field, redis.call('HGET', KEYS[2], field) or '')
+end
+redis.call('HSET', KEYS[1], 'successor_id', '', 'generations', ARGV[2], 'rollover_state', ARGV[3],
+  'rollover_message', ARGV[4], 'updated_at', ARGV[1])
+local id = redis.call('HGET', KEYS[1], 'id')
+redis.call('HSET', KEYS[2], 'promoted_into', id)
+redis.call('SREM', KEYS[3], redis.call('HGET', KEYS[2], 'id'))
+redis.call('PUBLISH', KEYS[4], id)
+return 1
+`;
+
+// Keeps the longest start-up per recipe. KEYS[1]: the hash; ARGV: recipe, seconds.
+const RECORD_STARTUP_LUA = `
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > current then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 return 1
 `;
 
@@ -135,6 +192,9 @@ export class ServiceRegistry {
   }
   private get changesChannel(): string {
     return registryChangesChannel(this.prefix);
+  }
+  private get startupKey(): string {
+    return `${this.prefix}:startup-seconds`;
   }
 
   async createSubmission(submission: Submission): Promise<void> {
@@ -197,17 +257,42 @@ export class ServiceRegistry {
     return stored === null ? undefined : parseJsonRecord(`${key} api_keys`, apiKeysSchema, stored);
   }
 
-  /** Records the job id and drops the config and keys: secrets live only as long as they are needed. */
-  async markSubmitted(submission: Submission, jobId: string): Promise<void> {
+  /**
+   * Records the job id and drops the keys, and the config unless `keepConfig`: secrets live only as
+   * long as they are needed, and a service that rolls over needs its config for every successor.
+   */
+  async markSubmitted(submission: Submission, jobId: string, keepConfig = false): Promise<void> {
     const { api_keys: _keys, ...rest } = submission;
-    const kept: Submission = { ...rest, config: {}, job_id: jobId };
+    const kept: Submission = { ...rest, config: keepConfig ? submission.config : {}, job_id: jobId };
     await this.redis.set(this.submissionKey(submission.id), JSON.stringify(kept), 'EX', SUBMISSION_TTL_S);
+  }
+
+  /** Keeps a submission another SUBMISSION_TTL: a service that rolls over reads it at each rollover. */
+  async keepSubmission(id: string): Promise<void> {
+    await this.redis.expire(this.submissionKey(id), SUBMISSION_TTL_S);
+  }
+
+  /** Drops the keys a rollover claimed for its successor's jobs, once they are recorded with them. */
+  async clearApiKeys(id: string): Promise<void> {
+    const submission = await this.getSubmission(id);
+    if (!submission?.api_keys) return;
+    const { api_keys: _keys, ...rest } = submission;
+    await this.redis.set(this.submissionKey(id), JSON.stringify(rest), 'KEEPTTL');
+  }
+
+  /** Forgets the config a submission kept for rollovers, once its service can no longer roll over. */
+  async dropSubmissionConfig(id: string): Promise<void> {
+    const submission = await this.getSubmission(id);
+    if (!submission || Object.keys(submission.config).length === 0) return;
+    await this.redis.set(this.submissionKey(id), JSON.stringify({ ...submission, config: {} }), 'KEEPTTL');
   }
 
   async createService(service: StoredService): Promise<void> {
     const multi = this.redis.multi().hset(this.serviceKey(service.id), serialise(service));
-    // A group's node jobs are listed through the group; they are still polled and probed.
-    if (service.group_id === null) multi.zadd(this.indexKey, Date.parse(service.created_at), service.id);
+    // A group's node jobs are listed through the group, a successor through its service; both are
+    // still polled and probed.
+    if (service.group_id === null && !service.rollover_of)
+      multi.zadd(this.indexKey, Date.parse(service.created_at), service.id);
     if (!isTerminalJobState(service.scheduler_state)) multi.sadd(this.activeKey, service.id);
     await multi.publish(this.changesChannel, service.id).exec();
   }
@@ -271,7 +356,18 @@ export class ServiceRegistry {
     return { group, jobs: await this.getMany(group.job_ids) };
   }
 
+  /** The service `id` names; the job id of a successor that took over a service names that service. */
   async get(id: string): Promise<StoredService | undefined> {
+    const key = this.serviceKey(id);
+    const hash = await this.redis.hgetall(key);
+    if (Object.keys(hash).length === 0) return undefined;
+    // One hop: a service's record is never itself promoted into another.
+    if (hash.promoted_into) return this.getOwn(hash.promoted_into);
+    return deserialise(key, hash);
+  }
+
+  /** The record stored under `id` itself, never the service a successor was promoted into. */
+  async getOwn(id: string): Promise<StoredService | undefined> {
     const key = this.serviceKey(id);
     const hash = await this.redis.hgetall(key);
     return Object.keys(hash).length === 0 ? undefined : deserialise(key, hash);
@@ -323,6 +419,9 @@ export class ServiceRegistry {
       if (endpoint === null) fields[`r${index}_ready`] = '0';
     }
     if (observation.queue !== undefined) Object.assign(fields, queueFields(observation.queue));
+    if (observation.submittedAt !== undefined) fields.submitted_at = observation.submittedAt;
+    if (observation.startedAt !== undefined) fields.started_at = observation.startedAt;
+    if (observation.endedAt !== undefined) fields.ended_at = observation.endedAt;
     if (isTerminalJobState(observation.state)) fields.ready = '0';
     const applied = (await this.redis.eval(
       APPLY_STATE_LUA,
@@ -330,14 +429,18 @@ export class ServiceRegistry {
       this.serviceKey(id),
       this.activeKey,
       this.changesChannel,
+      observation.jobId ?? '',
       ...Object.entries(fields).flat(),
     )) as number;
     return applied === 1;
   }
 
-  /** One replica's readiness; the prober writes it, and the proxy when a replica refuses a connection. */
-  async setReplicaReadiness(id: string, index: number, ready: boolean, now = new Date()): Promise<void> {
-    await this.redis.eval(
+  /**
+   * One replica's readiness; the prober writes it, and the proxy when a replica refuses a connection.
+   * Returns true when its job was first ready now.
+   */
+  async setReplicaReadiness(id: string, index: number, ready: boolean, now = new Date()): Promise<boolean> {
+    const written = await this.redis.eval(
       SET_REPLICA_READINESS_LUA,
       2,
       this.serviceKey(id),
@@ -346,19 +449,125 @@ export class ServiceRegistry {
       ready ? '1' : '0',
       now.toISOString(),
     );
+    return written === 2;
   }
 
-  /** Readiness as the prober (or the proxy, on a refused connection) saw it. */
-  async setReadiness(id: string, ready: boolean, now = new Date()): Promise<void> {
+  /**
+   * Readiness as the prober (or the proxy, on a refused connection) saw it at `endpoint`: not
+   * written when the record has moved to another endpoint since (a rollover). Returns true when the
+   * service was first ready now.
+   */
+  async setReadiness(id: string, ready: boolean, now = new Date(), endpoint?: string): Promise<boolean> {
     // Readiness of a final record is meaningless; skip rather than touch updated_at.
-    await this.redis.eval(
+    const written = await this.redis.eval(
       SET_READINESS_LUA,
       2,
       this.serviceKey(id),
       this.changesChannel,
       ready ? '1' : '0',
       now.toISOString(),
+      endpoint ?? '',
     );
+    return written === 2;
+  }
+
+  /** Notes how long a job of `recipe` took from start to ready; the longest one is kept. */
+  async recordStartup(recipe: string, seconds: number): Promise<void> {
+    if (!Number.isFinite(seconds) || seconds < 0) return;
+    await this.redis.eval(RECORD_STARTUP_LUA, 1, this.startupKey, recipe, String(Math.ceil(seconds)));
+  }
+
+  /** The longest start-up (started → ready) observed for a recipe, in seconds, or null if none yet. */
+  async longestStartupSeconds(recipe: string): Promise<number | null> {
+    const value = Number(await this.redis.hget(this.startupKey, recipe));
+    return Number.isFinite(value) && value > 0 ? value : null;
+  }
+
+  /** A single service's rollover fields (state, message, successor), as the worker moves it on. */
+  async setRollover(
+    id: string,
+    rollover: {
+      state: RolloverState;
+      message: string | null;
+      successorId?: string | null;
+      stoppingJobId?: string | null;
+    },
+  ): Promise<void> {
+    const fields: Record<string, string> = {
+      rollover_state: rollover.state,
+      rollover_message: rollover.message ?? '',
+    };
+    if (rollover.successorId !== undefined) fields.successor_id = rollover.successorId ?? '';
+    if (rollover.stoppingJobId !== undefined) fields.stopping_job_id = rollover.stoppingJobId ?? '';
+    await this.redis.multi().hset(this.serviceKey(id), fields).publish(this.changesChannel, id).exec();
+  }
+
+  /** Adds a warning to a single service's record (once). */
+  async addWarning(id: string, warning: string): Promise<void> {
+    const service = await this.getOwn(id);
+    if (!service) return;
+    const warnings = service.warnings ?? [];
+    if (warnings.includes(warning)) return;
+    await this.redis
+      .multi()
+      .hset(this.serviceKey(id), 'warnings', JSON.stringify([...warnings, warning]))
+      .publish(this.changesChannel, id)
+      .exec();
+  }
+
+  async setGenerations(id: string, generations: readonly GenerationRecord[]): Promise<void> {
+    await this.redis.hset(this.serviceKey(id), 'generations', JSON.stringify(generations));
+  }
+
+  /** See PROMOTE_LUA. `force` takes over a successor that is not ready yet. */
+  async promoteSuccessor(
+    id: string,
+    successorId: string,
+    next: { generations: readonly GenerationRecord[]; state: RolloverState; message: string | null },
+    force = false,
+    now = new Date(),
+  ): Promise<'promoted' | 'final' | 'not-ready'> {
+    const result = (await this.redis.eval(
+      PROMOTE_LUA,
+      4,
+      this.serviceKey(id),
+      this.serviceKey(successorId),
+      this.activeKey,
+      this.changesChannel,
+      now.toISOString(),
+      JSON.stringify(next.generations),
+      next.state,
+      next.message ?? '',
+      force ? '1' : '0',
+    )) as number;
+    return result === 1 ? 'promoted' : result === 0 ? 'final' : 'not-ready';
+  }
+
+  /**
+   * Rewrites a group's document through `change`, again if another writer got there first.
+   * Returns the group as written, or undefined when it does not exist (or `change` returns undefined).
+   */
+  async updateGroup(
+    id: string,
+    change: (group: StoredGroup) => StoredGroup | undefined,
+  ): Promise<StoredGroup | undefined> {
+    const key = this.groupKey(id);
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      await this.redis.watch(key);
+      const raw = await this.redis.get(key);
+      const changed = raw === null ? undefined : change(parseJsonRecord(key, storedGroupSchema, raw));
+      if (!changed) {
+        await this.redis.unwatch();
+        return undefined;
+      }
+      const written = await this.redis
+        .multi()
+        .set(key, JSON.stringify(changed))
+        .publish(this.changesChannel, id)
+        .exec();
+      if (written !== null) return changed;
+    }
+    throw new Error(`group ${id} kept changing while being updated`);
   }
 }
 
@@ -393,10 +602,37 @@ export function toServiceRecord(service: StoredService): ServiceRecord {
     job_id: service.job_id,
     type: 'service',
     warnings: service.warnings ?? [],
+    timeline: service.timeline,
+    generations: serviceGenerations(service),
+    rollover: serviceRollover(service),
   };
   const queue = recordQueue(service);
   if (queue) record.queue = queue;
   return record;
+}
+
+/** The jobs a service ran as; the current one ends when the service does. */
+export function serviceGenerations(service: StoredService): GenerationRecord[] {
+  const generations = service.generations ?? [
+    { job_id: service.job_id, started_at: service.timeline.started_at, ended_at: null },
+  ];
+  return generations.map((generation) =>
+    generation.job_id === service.job_id && generation.ended_at === null
+      ? { ...generation, ended_at: service.timeline.ended_at }
+      : generation,
+  );
+}
+
+/** The `rollover` a record shows: off once the service ended, unless it ended because it was late. */
+export function serviceRollover(service: StoredService): RolloverInfo {
+  const stored = service.rollover_state ?? 'off';
+  const ended = isTerminalJobState(service.scheduler_state);
+  const state: RolloverState = ended && stored !== 'late' && stored !== 'off' ? 'off' : stored;
+  return {
+    state,
+    message: state === stored ? (service.rollover_message ?? null) : null,
+    successor_job_id: ended ? null : (service.successor_id ?? null),
+  };
 }
 
 const UNKNOWN_QUEUE: QueueInfo = { position: null, reason: null, estimated_start: null };
@@ -460,6 +696,17 @@ function serialise(service: StoredService): Record<string, string> {
     ...(service.api_key === undefined ? {} : { api_key: service.api_key }),
     ...(service.warnings === undefined ? {} : { warnings: JSON.stringify(service.warnings) }),
     ...(service.queue === undefined ? {} : queueFields(service.queue)),
+    submitted_at: service.timeline.submitted_at ?? '',
+    started_at: service.timeline.started_at ?? '',
+    ready_at: service.timeline.ready_at ?? '',
+    ended_at: service.timeline.ended_at ?? '',
+    generation: String(service.generation),
+    ...(service.generations === undefined ? {} : { generations: JSON.stringify(service.generations) }),
+    ...(service.rollover_state === undefined ? {} : { rollover_state: service.rollover_state }),
+    rollover_message: service.rollover_message ?? '',
+    successor_id: service.successor_id ?? '',
+    rollover_of: service.rollover_of ?? '',
+    stopping_job_id: service.stopping_job_id ?? '',
     ...Object.fromEntries(
       service.replicas.flatMap((replica): [string, string][] => [
         [`r${replica.index}_endpoint`, replica.endpoint ?? ''],
@@ -523,5 +770,30 @@ function deserialise(key: string, hash: Record<string, string>): StoredService {
     ...(hash.api_key ? { api_key: hash.api_key } : {}),
     ...(hash.warnings ? { warnings: parseJsonRecord(`${key} warnings`, warningsSchema, hash.warnings) } : {}),
     ...storedQueue(hash),
+    timeline: {
+      submitted_at: orNull(hash.submitted_at),
+      started_at: orNull(hash.started_at),
+      ready_at: orNull(hash.ready_at),
+      ended_at: orNull(hash.ended_at),
+    },
+    generation: positiveInteger(hash.generation) ?? 1,
+    ...(hash.generations
+      ? { generations: parseJsonRecord(`${key} generations`, generationsSchema, hash.generations) }
+      : {}),
+    ...(hash.rollover_state ? { rollover_state: rolloverStateSchema.parse(hash.rollover_state) } : {}),
+    // Absent rather than null when empty, so a record reads back as it was written.
+    ...optional('rollover_message', hash.rollover_message),
+    ...optional('successor_id', hash.successor_id),
+    ...optional('rollover_of', hash.rollover_of),
+    ...optional('stopping_job_id', hash.stopping_job_id),
   };
+}
+
+function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value ? ({ [key]: value } as Partial<Record<K, string>>) : {};
+}
+
+function positiveInteger(value: string | undefined): number | undefined {
+  const number = Number(value);
+  return value !== undefined && Number.isInteger(number) && number > 0 ? number : undefined;
 }

@@ -29,6 +29,8 @@ export function storedService(id: string, overrides: Partial<StoredService> = {}
     group_id: null,
     node_index: null,
     replicas: [],
+    timeline: { submitted_at: null, started_at: null, ready_at: null, ended_at: null },
+    generation: 1,
     ...overrides,
   };
 }

@@ -66,7 +66,11 @@ export class ProbesService implements OnApplicationBootstrap, OnApplicationShutd
     );
     if (lock !== 'OK') return 0;
     const services = await this.registry.getMany(await this.registry.activeIds());
-    const running = services.filter((service) => PROBED_STATES.includes(service.scheduler_state));
+    // A job being stopped for a vector database's rollover is not probed back to ready.
+    const running = services.filter(
+      (service) =>
+        PROBED_STATES.includes(service.scheduler_state) && service.stopping_job_id !== service.job_id,
+    );
     const singles = running.filter((service) => service.replicas.length === 0 && service.endpoint);
     const replicas = running.flatMap((service) =>
       service.replicas.filter((replica) => replica.endpoint).map((replica) => ({ service, replica })),
@@ -94,7 +98,8 @@ export class ProbesService implements OnApplicationBootstrap, OnApplicationShutd
         'replica readiness changed',
       );
     }
-    await this.registry.setReplicaReadiness(service.id, replica.index, ready);
+    if (await this.registry.setReplicaReadiness(service.id, replica.index, ready))
+      await this.recordStartup(service);
   }
 
   private async probe(service: StoredService): Promise<void> {
@@ -110,7 +115,21 @@ export class ProbesService implements OnApplicationBootstrap, OnApplicationShutd
     if (ready !== service.ready) {
       this.logger.info({ service_id: service.id, endpoint: service.endpoint, ready }, 'readiness changed');
     }
-    await this.registry.setReadiness(service.id, ready);
+    // Only for the endpoint probed: a rollover may have moved the record to its successor meanwhile.
+    if (await this.registry.setReadiness(service.id, ready, new Date(), endpoint))
+      await this.recordStartup(service);
+  }
+
+  /**
+   * A job that was ready for the first time: how long it took from start is what the proxy's
+   * Retry-After and the worker's rollover lead time count on for its recipe.
+   */
+  private async recordStartup(service: StoredService): Promise<void> {
+    const started = service.timeline.started_at;
+    if (started === null) return;
+    const seconds = (Date.now() - Date.parse(started)) / 1000;
+    this.logger.info({ service_id: service.id, recipe: service.recipe_name, seconds }, 'first ready');
+    await this.registry.recordStartup(service.recipe_name, seconds);
   }
 
   // An endpoint that answers without holding the key is another process on the workload's port.

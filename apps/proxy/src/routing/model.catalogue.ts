@@ -77,7 +77,11 @@ export class ModelCatalogue {
   private async build(view: RoutingView): Promise<{ list: CatalogueModel[]; complete: boolean }> {
     const units: ServingUnit[] = [];
     for (const service of view.services.values()) {
-      const unit = service.kind === 'vllm' && service.group_id === null ? this.single(service) : undefined;
+      // A rollover successor serves under its service's id once it takes over, not before.
+      const unit =
+        service.kind === 'vllm' && service.group_id === null && !service.rollover_of
+          ? this.single(service)
+          : undefined;
       if (unit) units.push(unit);
     }
     for (const group of view.groups.values()) {

@@ -53,7 +53,9 @@ export class WorkloadCaller {
 
   /** Out of rotation until the prober sees the replica answer again. */
   private async markDown(workload: ResolvedWorkload): Promise<void> {
-    if (workload.replicaIndex === undefined) await this.registry.setReadiness(workload.service.id, false);
+    // Only if the record still names this endpoint: after a rollover the refusal is the old job's.
+    if (workload.replicaIndex === undefined)
+      await this.registry.setReadiness(workload.service.id, false, new Date(), workload.endpoint);
     else await this.registry.setReplicaReadiness(workload.service.id, workload.replicaIndex, false);
   }
 }

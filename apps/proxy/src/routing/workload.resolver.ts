@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   deriveStatus,
   isGroupId,
@@ -21,7 +21,9 @@ import {
   type WorkloadKind,
 } from '@aiplane/registry';
 import { AppError, NotFoundError } from '@aiplane/server-kit';
-import type { RetryHint, RetryHinted } from '../data-plane/error-body.writer';
+import { retryAfterSeconds, type RetryHint, type RetryHinted } from '../data-plane/error-body.writer';
+import { CONFIG } from '../platform/platform.module';
+import type { ProxyConfig } from '../proxy.config';
 import { RoutingViewCache } from './routing-view.cache';
 
 /**
@@ -45,12 +47,20 @@ export class NotReadyError extends AppError implements RetryHinted {
     status: ServiceStatus | GroupOverallStatus,
     queue?: QueueInfo,
     readonly retryHint?: RetryHint,
+    retryAfterS?: number,
   ) {
-    super(503, 'Service not ready', `Service ${id} is ${status}; it accepts requests once it is running`, {
-      status,
-      // Where it waits, as its record shows it: the client need not ask /status to learn why.
-      ...(queue ? { queue } : {}),
-    });
+    super(
+      503,
+      'Service not ready',
+      `Service ${id} is ${status}; it accepts requests once it is running`,
+      {
+        status,
+        // Where it waits, as its record shows it: the client need not ask /status to learn why.
+        ...(queue ? { queue } : {}),
+      },
+      // For the routes Nest answers (vector-db), whose error filter sets Retry-After from it.
+      retryAfterS,
+    );
   }
 }
 
@@ -69,7 +79,19 @@ export class WorkloadResolver {
   constructor(
     private readonly registry: ServiceRegistry,
     private readonly routing: RoutingViewCache,
+    @Inject(CONFIG)
+    private readonly config: Pick<ProxyConfig, 'RETRY_AFTER_PENDING_S' | 'RETRY_AFTER_CONFIGURING_S'>,
   ) {}
+
+  private async notReady(
+    id: string,
+    status: ServiceStatus | GroupOverallStatus,
+    recipeName: string,
+    queue: QueueInfo | undefined,
+  ): Promise<NotReadyError> {
+    const hint = await this.retryHint(recipeName, queue);
+    return new NotReadyError(id, status, queue, hint, retryAfterSeconds(status, this.config, hint));
+  }
 
   /** The one endpoint to call now (the next replica in rotation for a group). */
   async resolve(id: string, kind: WorkloadKind): Promise<ResolvedWorkload> {
@@ -96,7 +118,7 @@ export class WorkloadResolver {
     const status = deriveStatus(service.scheduler_state, service.ready);
     if (status !== 'running' || !service.endpoint) {
       const queue = recordQueue(service);
-      throw new NotReadyError(id, status, queue, await this.retryHint(service.recipe_name, queue));
+      throw await this.notReady(id, status, service.recipe_name, queue);
     }
     return [
       {
@@ -121,7 +143,7 @@ export class WorkloadResolver {
     if (ready.length === 0) {
       const status = overallStatus(statuses);
       const queue = groupQueue(view, status);
-      throw new NotReadyError(id, status, queue, await this.retryHint(group.recipe_name, queue));
+      throw await this.notReady(id, status, group.recipe_name, queue);
     }
     return this.rotate(group.id, ready);
   }
@@ -134,13 +156,11 @@ export class WorkloadResolver {
   }
 
   /**
-   * The longest start-up observed for a recipe, for Retry-After.
-   * LEAD: wire to `this.registry.longestStartupSeconds(recipeName)` once the rollover branch adds
-   * it to ServiceRegistry; until then there is no observation and Retry-After falls back to the
-   * configured RETRY_AFTER_*_S.
+   * The longest start-up (started → ready) the prober observed for a recipe, for Retry-After; null
+   * before any, and Retry-After falls back to the configured RETRY_AFTER_*_S.
    */
-  observedStartupSeconds(_recipeName: string): Promise<number | null> {
-    return Promise.resolve(null);
+  observedStartupSeconds(recipeName: string): Promise<number | null> {
+    return this.registry.longestStartupSeconds(recipeName);
   }
 
   /** `ready` starting at the rotation's next one for `key`, the others after it for failing over. */

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { isGroupId, isTerminalJobState, type SchedulerJobs } from '@aiplane/contracts';
 import type { SchedulerJob } from '@aiplane/jobs';
-import { ServiceRegistry } from '@aiplane/registry';
+import { ServiceRegistry, type StoredService } from '@aiplane/registry';
 import { SchedulerError, type Scheduler } from '@aiplane/scheduler';
 import type { Logger } from '@aiplane/server-kit';
 import { LOGGER, SCHEDULER } from '../platform/platform.module';
@@ -21,9 +21,15 @@ export class CancelHandler {
   async handle(job: SchedulerJob<'cancel'>): Promise<Result> {
     const { serviceId } = job.data;
     const jobs = isGroupId(serviceId)
-      ? (await this.registry.getGroupView(serviceId))?.jobs
+      ? await this.groupJobs(serviceId)
       : [await this.registry.get(serviceId)].filter((service) => service !== undefined);
     if (!jobs || jobs.length === 0) throw new UnrecoverableError(`service ${serviceId} does not exist`);
+    // A rollover successor in the making goes with its service.
+    const [single] = jobs;
+    if (!isGroupId(serviceId) && single?.successor_id) {
+      const successor = await this.registry.getOwn(single.successor_id);
+      if (successor) jobs.push(successor);
+    }
     let applied = 0;
     for (const service of jobs) {
       if (isTerminalJobState(service.scheduler_state)) continue;
@@ -45,5 +51,12 @@ export class CancelHandler {
       this.logger.info({ service_id: serviceId, job_id: service.job_id }, 'job cancelled');
     }
     return { serviceId, alreadyFinal: applied === 0 };
+  }
+
+  /** A group's node jobs, with those of a rollover successor still starting. */
+  private async groupJobs(groupId: string): Promise<StoredService[] | undefined> {
+    const view = await this.registry.getGroupView(groupId);
+    if (!view) return undefined;
+    return [...view.jobs, ...(await this.registry.getMany(view.group.next_job_ids ?? []))];
   }
 }

@@ -10,10 +10,23 @@ import { PollHandler } from './poll.handler';
 import { SchedulerReconciler } from './scheduler.reconciler';
 import { tagFailures } from './job-failures';
 import { SubmitHandler } from './submit.handler';
+import { PollFollower } from './poll.handler';
+import { RolloverHandler } from '../rollover/rollover.handler';
+import { RolloverPlanner } from '../rollover/rollover.planner';
 
 const RECONCILE_RETRY_MAX_MS = 30_000;
 
-@Module({ providers: [SubmitHandler, CancelHandler, PollHandler, SchedulerReconciler] })
+@Module({
+  providers: [
+    SubmitHandler,
+    CancelHandler,
+    PollHandler,
+    SchedulerReconciler,
+    RolloverHandler,
+    RolloverPlanner,
+    { provide: PollFollower, useExisting: RolloverPlanner },
+  ],
+})
 export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown {
   private worker?: SchedulerQueueWorker;
   private connection?: Redis;
@@ -24,6 +37,8 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly cancel: CancelHandler,
     private readonly poll: PollHandler,
     private readonly reconciler: SchedulerReconciler,
+    private readonly rollover: RolloverHandler,
+    private readonly planner: RolloverPlanner,
     @Inject(CONFIG) private readonly config: SlurmWorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -39,6 +54,8 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
         cancel: (job) =>
           runWithRequestId(job.data.requestId, () => tagFailures(() => this.cancel.handle(job))),
         poll: () => this.poll.handle(),
+        rollover: (job) => tagFailures(() => this.rollover.rollover(job)),
+        retire: (job) => tagFailures(() => this.rollover.retire(job)),
       },
       {
         concurrency: this.config.CONCURRENCY,
@@ -46,6 +63,8 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
         prefix: `${this.config.REDIS_PREFIX}:bull`,
       },
     );
+    const worker = this.worker;
+    this.planner.enqueue = (name, payload, delayMs) => worker.enqueue(name, payload, delayMs);
     this.worker.bullWorker.on('failed', (job, error) => {
       this.logger.error({ job: job?.name, job_id: job?.id, err: error }, 'scheduler job failed');
     });

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
-import { Inject, Injectable } from '@nestjs/common';
-import type { JobState, QueueInfo, SchedulerJobs } from '@aiplane/contracts';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { isTerminalJobState, type JobState, type QueueInfo, type SchedulerJobs } from '@aiplane/contracts';
 import { ServiceRegistry, type SchedulerObservation, type StoredService } from '@aiplane/registry';
 import type { JobInfo, Scheduler } from '@aiplane/scheduler';
 import type { Logger } from '@aiplane/server-kit';
@@ -8,6 +8,11 @@ import { CONFIG, LOGGER, SCHEDULER } from '../platform/platform.module';
 import type { SlurmWorkerConfig } from '../slurm-worker.config';
 import { endpointHostProblem } from './endpoint.rules';
 import { readEndpoint, readExitCode } from './job-files';
+
+/** What the poll hands on once the records are current: the rollover planner (rollover/). */
+export abstract class PollFollower {
+  abstract afterPoll(services: readonly StoredService[], jobs: ReadonlyMap<string, JobInfo>): Promise<void>;
+}
 
 type Result = SchedulerJobs['poll']['result'];
 
@@ -24,6 +29,7 @@ export class PollHandler {
     @Inject(SCHEDULER) private readonly scheduler: Scheduler,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(CONFIG) private readonly config: Pick<SlurmWorkerConfig, 'ENDPOINT_HOST'>,
+    @Optional() private readonly follower?: PollFollower,
   ) {}
 
   // Hosts a job may name besides its node: the one the worker tells jobs to write, and this machine
@@ -49,16 +55,27 @@ export class PollHandler {
     const jobs = await this.scheduler.query(services.map((service) => service.job_id));
     let changed = 0;
     for (const service of services) {
+      // A vector database whose job is being stopped for its rollover: that cancel is no end, and
+      // the rollover handler moves the record on to the new job.
+      if (service.stopping_job_id === service.job_id) continue;
       const observation = await this.observe(service, jobs.get(service.job_id));
       if (
         differs(service, observation) &&
-        (await this.registry.applySchedulerState(service.id, observation))
+        (await this.registry.applySchedulerState(service.id, { ...observation, jobId: service.job_id }))
       ) {
         changed += 1;
         this.logger.info(
           { service_id: service.id, from: service.scheduler_state, to: observation.state },
           'scheduler state changed',
         );
+      }
+    }
+    if (this.follower) {
+      try {
+        await this.follower.afterPoll(services, jobs);
+      } catch (error) {
+        // The next poll tries again; the records themselves are already current.
+        this.logger.warn({ err: error }, 'rollover planning failed');
       }
     }
     return { tracked: services.length, changed };
@@ -76,10 +93,12 @@ export class PollHandler {
           node: finished.nodes[0] ?? service.node,
           exitCode: finished.exitCode ?? null,
           reason: finished.reason ?? service.status_reason,
+          ...timelineOf(service, finished),
         };
       }
       const exitCode = await readExitCode(service.job_dir);
       return {
+        ...timelineOf(service, { state: exitCode === 0 ? 'COMPLETED' : 'FAILED' }),
         state: exitCode === 0 ? 'COMPLETED' : 'FAILED',
         exitCode: exitCode ?? null,
         reason:
@@ -92,6 +111,7 @@ export class PollHandler {
       state: job.state,
       node: job.nodes[0] ?? service.node,
       reason: job.reason ?? service.status_reason,
+      ...timelineOf(service, job),
     };
     if (job.exitCode !== undefined) observation.exitCode = job.exitCode;
     const queue = queueOf(job);
@@ -120,8 +140,29 @@ function differs(service: StoredService, observation: SchedulerObservation): boo
     (observation.endpoint !== undefined && observation.endpoint !== service.endpoint) ||
     observation.replicaEndpoints !== undefined ||
     (observation.exitCode !== undefined && observation.exitCode !== service.exit_code) ||
-    (observation.queue !== undefined && !sameQueue(observation.queue, service.queue))
+    (observation.queue !== undefined && !sameQueue(observation.queue, service.queue)) ||
+    observation.submittedAt !== undefined ||
+    observation.startedAt !== undefined ||
+    observation.endedAt !== undefined
   );
+}
+
+/**
+ * The timeline fields the record does not have yet: submitted and started as the scheduler says,
+ * ended when the job is first seen final (the scheduler keeps no end time the poll reads).
+ */
+function timelineOf(
+  service: StoredService,
+  job: Pick<JobInfo, 'state'> & Partial<Pick<JobInfo, 'submittedAt' | 'startedAt'>>,
+  now = new Date(),
+): Pick<SchedulerObservation, 'submittedAt' | 'startedAt' | 'endedAt'> {
+  const fields: Pick<SchedulerObservation, 'submittedAt' | 'startedAt' | 'endedAt'> = {};
+  if (service.timeline.submitted_at === null && job.submittedAt !== undefined)
+    fields.submittedAt = job.submittedAt;
+  if (service.timeline.started_at === null && job.startedAt !== undefined && job.state !== 'PENDING')
+    fields.startedAt = job.startedAt;
+  if (service.timeline.ended_at === null && isTerminalJobState(job.state)) fields.endedAt = now.toISOString();
+  return fields;
 }
 
 /** Where a pending job stands; null once it left the queue (or never was in one). */

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { UnrecoverableError } from 'bullmq';
-import { groupIdOf, redactSecrets, schedulerJobName } from '@aiplane/contracts';
+import { groupIdOf, redactSecrets, rolloverEnabled, schedulerJobName } from '@aiplane/contracts';
 import {
   mergeConfig,
   replicasPerNode,
@@ -45,10 +45,19 @@ export function jobsRoot(stateDir: string): string {
   return path.resolve(stateDir, 'jobs');
 }
 
+/**
+ * The directory a submission's jobs share: the first generation's job dir (of a single service),
+ * and where a vector database keeps its data across generations.
+ */
+export function submissionDir(stateDir: string, submissionId: string): string {
+  return path.join(stateDir, 'jobs', submissionId);
+}
+
 export function planSubmission(
   submission: Submission,
   recipes: RecipeCatalogue,
   stateDir: string,
+  generation = FIRST_GENERATION,
 ): SubmissionPlan {
   const recipe = recipes.resolve(submission.recipe_name);
   if (!recipe)
@@ -57,10 +66,14 @@ export function planSubmission(
   const grouped = effective.gpu_per_replica !== undefined;
   // A replica group is one scheduler job per node; a single service is one job.
   const count = grouped ? effective.resources.nodes : 1;
-  const baseDir = path.join(stateDir, 'jobs', submission.id);
+  // A successor runs beside its predecessor, so it writes its logs and endpoint elsewhere.
+  const baseDir =
+    generation === FIRST_GENERATION
+      ? submissionDir(stateDir, submission.id)
+      : path.join(submissionDir(stateDir, submission.id), `g${generation}`);
   const nodes = Array.from({ length: count }, (_, nodeIndex) => ({
     nodeIndex,
-    jobName: schedulerJobName(submission.id, FIRST_GENERATION, grouped ? nodeIndex : undefined),
+    jobName: schedulerJobName(submission.id, generation, grouped ? nodeIndex : undefined),
     jobDir: grouped ? path.join(baseDir, `n${nodeIndex}`) : baseDir,
   }));
   return { recipe, effective, grouped, nodes };
@@ -109,11 +122,23 @@ export async function recordSubmission(
       gpu_per_replica: effective.gpu_per_replica ?? 0,
       base_port: portPreference(recipe, effective),
       warnings: submission.warnings ?? [],
+      generation: FIRST_GENERATION,
+      rollover: initialRollover(submission),
     });
   }
   const serviceId = groupId ?? first.jobId;
-  await registry.markSubmitted(submission, serviceId);
+  await registry.markSubmitted(submission, serviceId, rolloverEnabled(submission.config));
   return serviceId;
+}
+
+/** Every service starts with its rollover ahead of it, unless its config turned it off. */
+export function initialRollover(submission: Pick<Submission, 'config'>): {
+  state: 'scheduled' | 'off';
+  message: string | null;
+} {
+  return rolloverEnabled(submission.config)
+    ? { state: 'scheduled', message: null }
+    : { state: 'off', message: 'config.rollover is false: the service ends at its time limit' };
 }
 
 /**
@@ -143,15 +168,17 @@ async function needsRecord(
   return true;
 }
 
-async function recordService(
+export async function recordService(
   registry: ServiceRegistry,
   logger: Pick<Logger, 'warn'>,
   submission: Submission,
   { jobId, jobDir, apiKey }: SubmittedJob,
   recipe: Recipe,
   group: { groupId: string | null; nodeIndex: number | null; replicas: number; gpuPerReplica: number },
+  successor?: { generation: number; rolloverOf: string | null },
 ): Promise<void> {
   if (!(await needsRecord(registry, logger, jobId, await registry.get(jobId), submission))) return;
+  const rollover = initialRollover(submission);
   const now = new Date().toISOString();
   await registry.createService({
     id: jobId,
@@ -184,6 +211,11 @@ async function recordService(
     })),
     ...(apiKey === undefined ? {} : { api_key: apiKey }),
     warnings: submission.warnings ?? [],
+    timeline: { submitted_at: null, started_at: null, ready_at: null, ended_at: null },
+    generation: successor?.generation ?? FIRST_GENERATION,
+    rollover_state: rollover.state,
+    rollover_message: rollover.message,
+    rollover_of: successor?.rolloverOf ?? null,
   });
 }
 

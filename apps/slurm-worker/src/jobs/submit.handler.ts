@@ -58,7 +58,13 @@ export class SubmitHandler {
         if (apiKey === undefined)
           throw new UnrecoverableError(`submission ${submissionId} has no API key for node ${nodeIndex}`);
         jobs.push({
-          jobId: await this.submitOnce(jobName, jobDir, { recipe, effective, nodeIndex, apiKey }),
+          jobId: await this.submitOnce(jobName, jobDir, {
+            recipe,
+            effective,
+            nodeIndex,
+            apiKey,
+            storageDir: this.storageDir(submissionId),
+          }),
           jobDir,
           apiKey,
         });
@@ -73,11 +79,20 @@ export class SubmitHandler {
     return { serviceId: await recordSubmission(this.registry, submission, plan, jobs, this.logger) };
   }
 
-  /** Submits one job unless the scheduler already knows one with this name (an earlier attempt). */
-  private async submitOnce(
+  /**
+   * Submits one job unless the scheduler already knows one with this name (an earlier attempt).
+   * The rollover handler submits successors through it too.
+   */
+  async submitOnce(
     jobName: string,
     jobDir: string,
-    plan: { recipe: Recipe; effective: EffectiveConfig; nodeIndex: number; apiKey: string },
+    plan: {
+      recipe: Recipe;
+      effective: EffectiveConfig;
+      nodeIndex: number;
+      apiKey: string;
+      storageDir?: string;
+    },
   ): Promise<string> {
     const existing = await this.scheduler.findByName(jobName);
     if (existing) {
@@ -106,7 +121,7 @@ export class SubmitHandler {
       jobDir,
       stdoutPath: path.join(jobDir, 'stdout.log'),
       stderrPath: path.join(jobDir, 'stderr.log'),
-      env: buildJobEnvironment(plan.effective.environment, this.config, {
+      env: buildJobEnvironment(storageEnvironment(plan), this.config, {
         kind: plan.recipe.kind,
         apiKey: plan.apiKey,
         ...(plan.effective.gpu_per_replica === undefined
@@ -116,6 +131,11 @@ export class SubmitHandler {
     });
     this.logger.info({ job_id: jobId, job_name: jobName, scheduler: this.scheduler.kind }, 'job submitted');
     return jobId;
+  }
+
+  /** The submission's directory, where a vector database's data outlives each of its jobs. */
+  storageDir(submissionId: string): string {
+    return path.join(this.config.STATE_DIR, 'jobs', submissionId);
   }
 
   private async submit(request: Parameters<Scheduler['submit']>[0]): Promise<string> {
@@ -128,4 +148,20 @@ export class SubmitHandler {
       throw error;
     }
   }
+}
+
+/**
+ * A vector database keeps its data per service, not per job: unless the user chose a storage path,
+ * every generation's job uses the one under the submission's directory, so a rollover (stop, then
+ * start on the same storage) loses nothing.
+ */
+function storageEnvironment(plan: {
+  recipe: Recipe;
+  effective: EffectiveConfig;
+  storageDir?: string;
+}): Record<string, string> {
+  const environment = plan.effective.environment;
+  if (plan.recipe.kind !== 'qdrant' || plan.storageDir === undefined) return environment;
+  if (environment.QDRANT__STORAGE__STORAGE_PATH !== undefined) return environment;
+  return { ...environment, QDRANT__STORAGE__STORAGE_PATH: path.join(plan.storageDir, 'qdrant', 'storage') };
 }
