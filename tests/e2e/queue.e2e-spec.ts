@@ -11,6 +11,14 @@ interface Entry {
   status: string;
   queue?: Queue;
   node_jobs?: { job_id: string; queue?: Queue }[];
+  timeline?: Timeline;
+}
+
+interface Timeline {
+  submitted_at: string | null;
+  started_at: string | null;
+  ready_at: string | null;
+  ended_at: string | null;
 }
 
 /**
@@ -85,6 +93,9 @@ describe('queue visibility on SLURM', () => {
 
     const status = await api<Entry>('GET', `/api/v1/services/${first.id}/status`);
     expect(status.body).toMatchObject({ id: first.id, status: 'pending', queue: { position: 1 } });
+    const queued = await api<Entry>('GET', `/api/v1/services/${first.id}`);
+    expect(queued.body.timeline).toMatchObject({ started_at: null, ready_at: null, ended_at: null });
+    expect(Date.parse(queued.body.timeline?.submitted_at ?? '')).not.toBeNaN();
 
     const group = await until<Entry>(
       `/api/v1/service-groups/${second.id}`,
@@ -123,6 +134,13 @@ describe('queue visibility on SLURM', () => {
     const started = await api<Entry>('GET', `/api/v1/services/${first.id}`);
     expect(started.body.status).toBe('running');
     expect(started.body).not.toHaveProperty('queue');
+    // Each phase in order: it waited in the queue until the filler's GPUs were freed, then loaded.
+    const phases = started.body.timeline;
+    const at = (value: string | null | undefined): number => Date.parse(value ?? '');
+    expect(phases?.ended_at).toBeNull();
+    expect(at(phases?.submitted_at)).toBeLessThanOrEqual(at(phases?.started_at));
+    expect(at(phases?.started_at)).toBeLessThanOrEqual(at(phases?.ready_at));
+    console.log(`queue e2e: timeline of the queued service: ${JSON.stringify(phases)}`);
     const startedStatus = await api<Entry>('GET', `/api/v1/services/${first.id}/status`);
     expect(startedStatus.body).not.toHaveProperty('queue');
 
