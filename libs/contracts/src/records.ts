@@ -31,6 +31,11 @@ export interface ServiceConfig {
   replica_port?: string | number | boolean;
   /** The replica group's base port (the recipe's ports.base); the job reads it from its port variable. */
   base_port?: number | string;
+  /**
+   * Minutes (decimals allowed) without a data-plane request after which the service is stopped and
+   * shows `idle`; the next request starts it again. Absent: never stopped for idleness.
+   */
+  idle_timeout?: number | string;
 }
 
 export interface ResourceRequest {
@@ -66,6 +71,7 @@ export const serviceConfigSchema = z.looseObject({
     })
     .optional(),
   gpu_per_replica: count.optional(),
+  idle_timeout: count.optional(),
 }) satisfies z.ZodType<ServiceConfig>;
 
 /**
