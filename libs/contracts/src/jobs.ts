@@ -18,6 +18,18 @@ export interface CancelJobPayload {
   requestId: string;
 }
 
+/** Stops a service nobody used for its idle timeout; `jobId` is the job found idle, so a stale enqueue stops nothing newer. */
+export interface IdleStopJobPayload {
+  serviceId: string;
+  jobId: string;
+}
+
+/** Starts an idle service again (a new job, same service id); `jobId` is the job the idle stop ended. */
+export interface WakeJobPayload {
+  serviceId: string;
+  jobId: string;
+}
+
 /** Scheduler state sync; one run per interval however many workers consume the queue. */
 export type PollJobPayload = Record<string, never>;
 
@@ -25,6 +37,8 @@ export interface SchedulerJobs {
   submit: { payload: SubmitJobPayload; result: { serviceId: string } };
   cancel: { payload: CancelJobPayload; result: { serviceId: string; alreadyFinal: boolean } };
   poll: { payload: PollJobPayload; result: { tracked: number; changed: number } };
+  'idle-stop': { payload: IdleStopJobPayload; result: { serviceId: string; stopped: boolean } };
+  wake: { payload: WakeJobPayload; result: { serviceId: string; jobId: string | null } };
 }
 export type SchedulerJobName = keyof SchedulerJobs;
 
@@ -42,6 +56,10 @@ export const SCHEDULER_JOB_POLICIES: Readonly<Record<SchedulerJobName, RetryPoli
   cancel: { attempts: 3, backoff: { type: 'exponential', delay: 500 } },
   // The next interval is the retry.
   poll: { attempts: 1 },
+  // The record is marked idle before scancel, so a retry only repeats the scancel, which is idempotent.
+  'idle-stop': { attempts: 3, backoff: { type: 'exponential', delay: 500 } },
+  // Like submit: the new job's name carries the generation, and an attempt adopts a job of that name.
+  wake: { attempts: 4, backoff: { type: 'exponential', delay: 500 } },
 };
 
 /**
@@ -86,6 +104,10 @@ export const schedulerJobIds = {
   submit: (submissionId: string): string => `submit-${submissionId}`,
   cancel: (serviceId: string): string => `cancel-${serviceId}`,
   poll: (): string => 'poll',
+  // Per stopped job: every request that finds the service idle enqueues the same id, so one job
+  // runs however many requests race; the next idle period has another job, so another id.
+  idleStop: (serviceId: string, jobId: string): string => `idle-stop-${serviceId}-${jobId}`,
+  wake: (serviceId: string, jobId: string): string => `wake-${serviceId}-${jobId}`,
 } as const;
 
 /** Scheduler job name prefix: lets the worker find jobs it owns (idempotency, reconciliation). */

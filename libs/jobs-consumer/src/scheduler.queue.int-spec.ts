@@ -41,6 +41,8 @@ function handlers(overrides: Partial<SchedulerHandlers> = {}): SchedulerHandlers
     submit: (job) => Promise.resolve({ serviceId: `svc-${job.data.submissionId}` }),
     cancel: (job) => Promise.resolve({ serviceId: job.data.serviceId, alreadyFinal: false }),
     poll: () => Promise.resolve({ tracked: 0, changed: 0 }),
+    'idle-stop': (job) => Promise.resolve({ serviceId: job.data.serviceId, stopped: true }),
+    wake: (job) => Promise.resolve({ serviceId: job.data.serviceId, jobId: null }),
     ...overrides,
   };
 }

@@ -38,6 +38,10 @@ export class SchedulerQueueWorker {
             return handlers.cancel(job as SchedulerJob<'cancel'>);
           case 'poll':
             return handlers.poll(job as SchedulerJob<'poll'>);
+          case 'idle-stop':
+            return handlers['idle-stop'](job as SchedulerJob<'idle-stop'>);
+          case 'wake':
+            return handlers.wake(job as SchedulerJob<'wake'>);
           default:
             throw new Error(`unknown job name ${job.name}`);
         }
@@ -69,6 +73,29 @@ export class SchedulerQueueWorker {
   async submitPending(submissionId: string): Promise<boolean> {
     const state = await this.queue.getJobState(schedulerJobIds.submit(submissionId));
     return PENDING_STATES.has(state);
+  }
+
+  /**
+   * Enqueues follow-up work the worker itself decides on (an idle stop, a wake), under its
+   * deterministic id: a job with that id already queued, running or recently finished makes this
+   * a no-op, so every poll and every racing request may ask again.
+   */
+  async enqueue<N extends 'idle-stop' | 'wake'>(
+    name: N,
+    jobId: string,
+    payload: SchedulerJobs[N]['payload'],
+  ): Promise<void> {
+    const policy = SCHEDULER_JOB_POLICIES[name];
+    // A failed one (the scheduler was away through every attempt) is asked for again, not kept as an answer.
+    const existing = await this.queue.getJob(jobId);
+    if (existing && (await existing.isFailed())) await existing.remove().catch(() => undefined);
+    await this.queue.add(name, payload, {
+      jobId,
+      attempts: policy.attempts,
+      ...(policy.backoff ? { backoff: policy.backoff } : {}),
+      removeOnComplete: { age: 3600, count: 10_000 },
+      removeOnFail: { age: 24 * 3600 },
+    });
   }
 
   /**

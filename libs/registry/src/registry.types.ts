@@ -59,6 +59,13 @@ export interface StoredService {
   warnings?: string[];
   /** The scheduler's queue as the last poll saw it while the job was pending; absent otherwise. */
   queue?: QueueInfo;
+  /**
+   * Set while the service is stopped for idleness (its status is `idle`): when its job was
+   * cancelled. Cleared when a request starts it again. Absent otherwise.
+   */
+  idle_since?: string;
+  /** Which job of the service `job_id` is: 1 for the first, counting up with each restart. Absent = 1. */
+  generation?: number;
 }
 
 /** One workload process of a group's node job; endpoint and readiness are written by different apps. */
@@ -91,6 +98,8 @@ export interface StoredGroup {
 }
 
 export interface SchedulerObservation {
+  /** The job this is about; when set, it is applied only while the record's job is that one. */
+  jobId?: string;
   state: JobState;
   node?: string | null;
   reason?: string | null;

@@ -6,14 +6,27 @@ import { runWithRequestId, type Logger } from '@aiplane/server-kit';
 import { CONFIG, LOGGER } from '../platform/platform.module';
 import type { SlurmWorkerConfig } from '../slurm-worker.config';
 import { CancelHandler } from './cancel.handler';
+import { IdleStopHandler } from './idle-stop.handler';
+import { IdleService } from './idle.service';
 import { PollHandler } from './poll.handler';
 import { SchedulerReconciler } from './scheduler.reconciler';
 import { tagFailures } from './job-failures';
 import { SubmitHandler } from './submit.handler';
+import { WakeHandler } from './wake.handler';
 
 const RECONCILE_RETRY_MAX_MS = 30_000;
 
-@Module({ providers: [SubmitHandler, CancelHandler, PollHandler, SchedulerReconciler] })
+@Module({
+  providers: [
+    SubmitHandler,
+    CancelHandler,
+    PollHandler,
+    SchedulerReconciler,
+    IdleService,
+    IdleStopHandler,
+    WakeHandler,
+  ],
+})
 export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown {
   private worker?: SchedulerQueueWorker;
   private connection?: Redis;
@@ -24,13 +37,16 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly cancel: CancelHandler,
     private readonly poll: PollHandler,
     private readonly reconciler: SchedulerReconciler,
+    private readonly idle: IdleService,
+    private readonly idleStop: IdleStopHandler,
+    private readonly wake: WakeHandler,
     @Inject(CONFIG) private readonly config: SlurmWorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   onApplicationBootstrap(): void {
     this.connection = createBullConnection(this.config.REDIS_URL);
-    this.worker = new SchedulerQueueWorker(
+    const worker: SchedulerQueueWorker = new SchedulerQueueWorker(
       this.connection,
       {
         // Each job runs under the request id of the HTTP call that caused it, so its log lines join that trace.
@@ -38,7 +54,14 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
           runWithRequestId(job.data.requestId, () => tagFailures(() => this.submit.handle(job))),
         cancel: (job) =>
           runWithRequestId(job.data.requestId, () => tagFailures(() => this.cancel.handle(job))),
-        poll: () => this.poll.handle(),
+        poll: async () => {
+          const result = await this.poll.handle();
+          // After the states are current, so the idle decisions see this interval's statuses.
+          await this.idle.sweep((name, jobId, payload) => worker.enqueue(name, jobId, payload));
+          return result;
+        },
+        'idle-stop': (job) => tagFailures(() => this.idleStop.handle(job)),
+        wake: (job) => tagFailures(() => this.wake.handle(job)),
       },
       {
         concurrency: this.config.CONCURRENCY,
@@ -46,6 +69,7 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
         prefix: `${this.config.REDIS_PREFIX}:bull`,
       },
     );
+    this.worker = worker;
     this.worker.bullWorker.on('failed', (job, error) => {
       this.logger.error({ job: job?.name, job_id: job?.id, err: error }, 'scheduler job failed');
     });

@@ -48,7 +48,13 @@ describe('PollHandler and jobs the scheduler has forgotten', () => {
       '11': { jobId: '11', name: 'x', state: 'TIMEOUT', nodes: ['node1'], exitCode: 143 },
     });
     expect(await handler.handle()).toEqual({ tracked: 2, changed: 2 });
-    expect(applied.get('11')).toEqual({ state: 'TIMEOUT', node: 'node1', exitCode: 143, reason: null });
+    expect(applied.get('11')).toEqual({
+      jobId: '11',
+      state: 'TIMEOUT',
+      node: 'node1',
+      exitCode: 143,
+      reason: null,
+    });
     // No log line for 12 and no exit status file: failed, and it says why.
     expect(applied.get('12')).toMatchObject({ state: 'FAILED', exitCode: null });
   });

@@ -45,10 +45,15 @@ export function jobsRoot(stateDir: string): string {
   return path.resolve(stateDir, 'jobs');
 }
 
+/**
+ * `generation` above the first names a later job of the same service (an idle service started
+ * again). It runs in the same directory, so a vector database finds its storage there again.
+ */
 export function planSubmission(
   submission: Submission,
   recipes: RecipeCatalogue,
   stateDir: string,
+  generation = FIRST_GENERATION,
 ): SubmissionPlan {
   const recipe = recipes.resolve(submission.recipe_name);
   if (!recipe)
@@ -60,7 +65,7 @@ export function planSubmission(
   const baseDir = path.join(stateDir, 'jobs', submission.id);
   const nodes = Array.from({ length: count }, (_, nodeIndex) => ({
     nodeIndex,
-    jobName: schedulerJobName(submission.id, FIRST_GENERATION, grouped ? nodeIndex : undefined),
+    jobName: schedulerJobName(submission.id, generation, grouped ? nodeIndex : undefined),
     jobDir: grouped ? path.join(baseDir, `n${nodeIndex}`) : baseDir,
   }));
   return { recipe, effective, grouped, nodes };

@@ -73,8 +73,11 @@ export class SubmitHandler {
     return { serviceId: await recordSubmission(this.registry, submission, plan, jobs, this.logger) };
   }
 
-  /** Submits one job unless the scheduler already knows one with this name (an earlier attempt). */
-  private async submitOnce(
+  /**
+   * Submits one job unless the scheduler already knows one with this name (an earlier attempt).
+   * The wake handler starts an idle service's next job through it too.
+   */
+  async submitOnce(
     jobName: string,
     jobDir: string,
     plan: { recipe: Recipe; effective: EffectiveConfig; nodeIndex: number; apiKey: string },
