@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   isGroupId,
   overallStatus,
@@ -21,7 +21,9 @@ import {
   type WorkloadKind,
 } from '@aiplane/registry';
 import { AppError, NotFoundError } from '@aiplane/server-kit';
-import type { RetryHint, RetryHinted } from '../data-plane/error-body.writer';
+import { retryAfterSeconds, type RetryHint, type RetryHinted } from '../data-plane/error-body.writer';
+import { CONFIG } from '../platform/platform.module';
+import type { ProxyConfig } from '../proxy.config';
 import { IdleService } from './idle.service';
 import { RoutingViewCache } from './routing-view.cache';
 
@@ -46,12 +48,20 @@ export class NotReadyError extends AppError implements RetryHinted {
     status: ServiceStatus | GroupOverallStatus,
     queue?: QueueInfo,
     readonly retryHint?: RetryHint,
+    /** For answers that go through Nest's filter (vector-db), which sends it as Retry-After. */
+    retryAfterS?: number,
   ) {
-    super(503, 'Service not ready', notReadyMessage(id, status), {
-      status,
-      // Where it waits, as its record shows it: the client need not ask /status to learn why.
-      ...(queue ? { queue } : {}),
-    });
+    super(
+      503,
+      'Service not ready',
+      notReadyMessage(id, status),
+      {
+        status,
+        // Where it waits, as its record shows it: the client need not ask /status to learn why.
+        ...(queue ? { queue } : {}),
+      },
+      retryAfterS,
+    );
   }
 }
 
@@ -77,6 +87,7 @@ export class WorkloadResolver {
     private readonly registry: ServiceRegistry,
     private readonly routing: RoutingViewCache,
     private readonly idle: IdleService,
+    @Inject(CONFIG) private readonly config: ProxyConfig,
   ) {}
 
   /** The one endpoint to call now (the next replica in rotation for a group). */
@@ -107,7 +118,8 @@ export class WorkloadResolver {
     await this.idle.used(service, status);
     if (status !== 'running' || !service.endpoint) {
       const queue = recordQueue(service);
-      throw new NotReadyError(id, status, queue, await this.retryHint(service.recipe_name, queue));
+      const hint = await this.retryHint(service.recipe_name, queue);
+      throw new NotReadyError(id, status, queue, hint, retryAfterSeconds(status, this.config, hint));
     }
     return [
       {
@@ -132,7 +144,8 @@ export class WorkloadResolver {
     if (ready.length === 0) {
       const status = overallStatus(statuses);
       const queue = groupQueue(view, status);
-      throw new NotReadyError(id, status, queue, await this.retryHint(group.recipe_name, queue));
+      const hint = await this.retryHint(group.recipe_name, queue);
+      throw new NotReadyError(id, status, queue, hint, retryAfterSeconds(status, this.config, hint));
     }
     return this.rotate(group.id, ready);
   }
