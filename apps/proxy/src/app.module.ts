@@ -7,6 +7,7 @@ import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { PlatformModule } from './platform/platform.module';
 import type { ProxyConfig } from './proxy.config';
+import { IdleService } from './routing/idle.service';
 import { ModelCatalogue } from './routing/model.catalogue';
 import { RoutingViewCache } from './routing/routing-view.cache';
 import { ServedModelsCache } from './routing/served-models.cache';
@@ -28,6 +29,7 @@ export class AppModule {
         RoutingViewCache,
         ServedModelsCache,
         WorkloadResolver,
+        IdleService,
         WorkloadCaller,
         ModelCatalogue,
         VllmService,

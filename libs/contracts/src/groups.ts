@@ -13,6 +13,7 @@ export const GROUP_OVERALL_STATUSES = [
   'degraded',
   'configuring',
   'pending',
+  'idle',
   'failed',
   'cancelled',
   'completed',
@@ -146,9 +147,10 @@ export function overallStatus(statuses: readonly ServiceStatus[]): GroupOverallS
   const count = (status: ServiceStatus): number => statuses.filter((s) => s === status).length;
   const running = count('running');
   const failed = statuses.filter(
-    (s) => !['running', 'configuring', 'pending', 'cancelled', 'completed'].includes(s),
+    (s) => !['running', 'configuring', 'pending', 'idle', 'cancelled', 'completed'].includes(s),
   ).length;
   if (statuses.length === 0) return 'pending';
+  if (count('idle') === statuses.length) return 'idle';
   if (count('cancelled') === statuses.length) return 'cancelled';
   if (count('completed') === statuses.length) return 'completed';
   if (running === statuses.length) return 'running';
@@ -156,6 +158,7 @@ export function overallStatus(statuses: readonly ServiceStatus[]): GroupOverallS
   if (failed > 0) return 'failed';
   if (count('configuring') > 0) return 'configuring';
   if (count('pending') > 0) return 'pending';
+  if (count('idle') > 0) return 'idle';
   // A mix of terminal states with none failed: the group ended; cancelled wins as the user's act.
   return count('cancelled') > 0 ? 'cancelled' : 'completed';
 }

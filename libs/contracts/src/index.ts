@@ -12,3 +12,4 @@ export * from './models';
 export * from './routes';
 export * from './data-plane';
 export * from './body-limits.rules';
+export * from './idle.rules';

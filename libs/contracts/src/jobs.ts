@@ -29,6 +29,18 @@ export interface RolloverJobPayload {
   generation: number;
 }
 
+/** Stops a service nobody used for its idle timeout; `jobId` is the job found idle, so a stale enqueue stops nothing newer. */
+export interface IdleStopJobPayload {
+  serviceId: string;
+  jobId: string;
+}
+
+/** Starts an idle service again (a new job, same service id); `jobId` is the job the idle stop ended. */
+export interface WakeJobPayload {
+  serviceId: string;
+  jobId: string;
+}
+
 /** Scheduler state sync; one run per interval however many workers consume the queue. */
 export type PollJobPayload = Record<string, never>;
 
@@ -38,6 +50,8 @@ export interface SchedulerJobs {
   poll: { payload: PollJobPayload; result: { tracked: number; changed: number } };
   rollover: { payload: RolloverJobPayload; result: { jobIds: string[] } };
   retire: { payload: RolloverJobPayload; result: { cancelled: string[] } };
+  'idle-stop': { payload: IdleStopJobPayload; result: { serviceId: string; stopped: boolean } };
+  wake: { payload: WakeJobPayload; result: { serviceId: string; jobId: string | null } };
 }
 export type SchedulerJobName = keyof SchedulerJobs;
 
@@ -45,6 +59,11 @@ export type SchedulerJobName = keyof SchedulerJobs;
 export interface RetryPolicy {
   attempts: number;
   backoff?: { type: 'fixed' | 'exponential'; delay: number };
+  /**
+   * For the jobs the worker enqueues itself under a deterministic id: whether asking again after every
+   * attempt failed runs it again (true), or the failure stands as the answer for that id.
+   */
+  askAgainAfterFailure?: boolean;
 }
 
 export const SCHEDULER_JOB_POLICIES: Readonly<Record<SchedulerJobName, RetryPolicy>> = {
@@ -59,6 +78,11 @@ export const SCHEDULER_JOB_POLICIES: Readonly<Record<SchedulerJobName, RetryPoli
   rollover: { attempts: 4, backoff: { type: 'exponential', delay: 1_000 } },
   // scancel of a job that is gone is a success; a retire that keeps failing leaves the job to its limit.
   retire: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 } },
+  // The record is marked idle before scancel, so a retry only repeats the scancel, which is idempotent.
+  // A failed one (the scheduler away through every attempt) is asked for again by the next poll or request.
+  'idle-stop': { attempts: 3, backoff: { type: 'exponential', delay: 500 }, askAgainAfterFailure: true },
+  // Like submit: the new job's name carries the generation, and an attempt adopts a job of that name.
+  wake: { attempts: 4, backoff: { type: 'exponential', delay: 500 }, askAgainAfterFailure: true },
 };
 
 /**
@@ -105,6 +129,10 @@ export const schedulerJobIds = {
   poll: (): string => 'poll',
   rollover: (serviceId: string, generation: number): string => `rollover-${serviceId}-g${generation}`,
   retire: (serviceId: string, generation: number): string => `retire-${serviceId}-g${generation}`,
+  // Per stopped job: every request that finds the service idle enqueues the same id, so one job
+  // runs however many requests race; the next idle period has another job, so another id.
+  idleStop: (serviceId: string, jobId: string): string => `idle-stop-${serviceId}-${jobId}`,
+  wake: (serviceId: string, jobId: string): string => `wake-${serviceId}-${jobId}`,
 } as const;
 
 /** Scheduler job name prefix: lets the worker find jobs it owns (idempotency, reconciliation). */

@@ -33,6 +33,11 @@ export interface ServiceConfig {
   base_port?: number | string;
   /** false turns walltime rollover off (CONTRACT.md "Queue, timeline, rollover, idle"); on by default. */
   rollover?: boolean;
+  /**
+   * Minutes (decimals allowed) without a data-plane request after which the service is stopped and
+   * shows `idle`; the next request starts it again. Absent: never stopped for idleness.
+   */
+  idle_timeout?: number | string;
 }
 
 export interface ResourceRequest {
@@ -69,6 +74,7 @@ export const serviceConfigSchema = z.looseObject({
     .optional(),
   gpu_per_replica: count.optional(),
   rollover: z.boolean().optional(),
+  idle_timeout: count.optional(),
 }) satisfies z.ZodType<ServiceConfig>;
 
 /** Whether a config leaves walltime rollover on: only an explicit false turns it off. */

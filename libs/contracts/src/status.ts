@@ -6,6 +6,8 @@ export const SERVICE_STATUSES = [
   'pending',
   'configuring',
   'running',
+  // Stopped for want of use (config.idle_timeout); not terminal: the next data-plane request starts it again.
+  'idle',
   'completed',
   'failed',
   'cancelled',

@@ -11,7 +11,7 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
-import { IsCount, IsEnvironmentMap, IsEnvironmentValue } from './validators';
+import { IsCount, IsEnvironmentMap, IsEnvironmentValue, IsIdleTimeout } from './validators';
 import type {
   CreateServiceRequest,
   ResourceRequest,
@@ -212,6 +212,19 @@ export class ServiceConfigDto implements ServiceConfig {
   @IsOptional()
   @IsBoolean({ message: 'rollover must be true or false (a JSON boolean)' })
   rollover?: boolean;
+
+  @ApiPropertyOptional({
+    description:
+      'Minutes (decimals allowed) without a data-plane request (prompt, /v1, vector-db, Qdrant pass-through) after ' +
+      'which the service is stopped and shows `idle`; status reads, logs and metrics scrapes are not use. The next ' +
+      'data-plane request starts it again under the same id (answered 503 with Retry-After meanwhile). Off when ' +
+      'absent; single-node recipes only',
+    example: 30,
+    oneOf: [{ type: 'number' }, { type: 'string' }],
+  })
+  @IsOptional()
+  @IsIdleTimeout()
+  idle_timeout?: number | string;
 }
 
 export class CreateServiceDto implements CreateServiceRequest {

@@ -1,4 +1,5 @@
 import { registerDecorator, type ValidationOptions } from 'class-validator';
+import { idleTimeoutProblem } from '@aiplane/contracts';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -19,6 +20,22 @@ export function IsCount(options?: ValidationOptions & { nullable?: boolean }): P
           (typeof value === 'number' && Number.isInteger(value) && value >= 0) ||
           (typeof value === 'string' && /^[0-9]{1,9}$/.test(value)),
       },
+    });
+  };
+}
+
+/** `config.idle_timeout`: positive minutes, decimals allowed, as a number or a decimal string. */
+export function IsIdleTimeout(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyKey) => {
+    registerDecorator({
+      name: 'isIdleTimeout',
+      target: target.constructor,
+      propertyName: String(propertyKey),
+      options: {
+        message: (args) => idleTimeoutProblem(args.value) ?? `${String(propertyKey)} is not valid`,
+        ...options,
+      },
+      validator: { validate: (value: unknown) => idleTimeoutProblem(value) === undefined },
     });
   };
 }

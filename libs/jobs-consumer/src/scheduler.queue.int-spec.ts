@@ -43,6 +43,8 @@ function handlers(overrides: Partial<SchedulerHandlers> = {}): SchedulerHandlers
     poll: () => Promise.resolve({ tracked: 0, changed: 0 }),
     rollover: () => Promise.resolve({ jobIds: [] }),
     retire: () => Promise.resolve({ cancelled: [] }),
+    'idle-stop': (job) => Promise.resolve({ serviceId: job.data.serviceId, stopped: true }),
+    wake: (job) => Promise.resolve({ serviceId: job.data.serviceId, jobId: null }),
     ...overrides,
   };
 }

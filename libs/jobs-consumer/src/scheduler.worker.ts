@@ -4,6 +4,7 @@ import {
   SCHEDULER_QUEUE,
   schedulerJobIds,
   type SchedulerJobName,
+  type RetryPolicy,
   type SchedulerJobs,
 } from '@aiplane/contracts';
 import type { SchedulerJob } from '@aiplane/jobs';
@@ -42,6 +43,10 @@ export class SchedulerQueueWorker {
             return handlers.rollover(job as SchedulerJob<'rollover'>);
           case 'retire':
             return handlers.retire(job as SchedulerJob<'retire'>);
+          case 'idle-stop':
+            return handlers['idle-stop'](job as SchedulerJob<'idle-stop'>);
+          case 'wake':
+            return handlers.wake(job as SchedulerJob<'wake'>);
           default:
             throw new Error(`unknown job name ${job.name}`);
         }
@@ -76,18 +81,23 @@ export class SchedulerQueueWorker {
   }
 
   /**
-   * Enqueues one of the jobs the worker starts itself (rollover, retire) under its deterministic id:
-   * a second enqueue of the same one, by this poll or another worker's, is a no-op. `delayMs` holds
-   * it back (a drain). Returns false when a job with that id was already there.
+   * Enqueues follow-up work the worker decides on itself (rollover, retire, idle stop, wake) under its
+   * deterministic id: a second enqueue of the same one, by this poll, another worker's or a racing
+   * request, is a no-op. `delayMs` holds it back (a drain). Returns false when a job with that id was
+   * already there (and, where its policy says so, had not failed).
    */
-  async enqueue<N extends 'rollover' | 'retire'>(
+  async enqueue<N extends 'rollover' | 'retire' | 'idle-stop' | 'wake'>(
     name: N,
+    jobId: string,
     payload: SchedulerJobs[N]['payload'],
     delayMs = 0,
   ): Promise<boolean> {
-    const jobId = schedulerJobIds[name](payload.serviceId, payload.generation);
-    if (await this.queue.getJob(jobId)) return false;
-    const policy = SCHEDULER_JOB_POLICIES[name];
+    const policy: RetryPolicy = SCHEDULER_JOB_POLICIES[name];
+    const existing = await this.queue.getJob(jobId);
+    if (existing) {
+      if (policy.askAgainAfterFailure !== true || !(await existing.isFailed())) return false;
+      await existing.remove().catch(() => undefined);
+    }
     await this.queue.add(name, payload, {
       jobId,
       attempts: policy.attempts,

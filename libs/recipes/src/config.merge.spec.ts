@@ -336,3 +336,22 @@ describe('mergeConfig', () => {
     });
   });
 });
+
+describe('config.idle_timeout', () => {
+  it('is accepted in minutes, decimals included, and changes nothing the job runs with', () => {
+    expect(mergeConfig(singleNode, { idle_timeout: 0.2 })).toEqual(mergeConfig(singleNode, {}));
+    expect(mergeConfig(singleNode, { idle_timeout: '30' })).toEqual(mergeConfig(singleNode, {}));
+  });
+
+  it.each([0, -1, 'soon', null])('refuses %p, naming the field', (value) => {
+    const error = configError(() => mergeConfig(singleNode, { idle_timeout: value as number }));
+    expect(error.field).toBe('idle_timeout');
+    expect(error.message).toMatch(/^idle_timeout must be/);
+  });
+
+  it('is refused for replica groups, which are not stopped for idleness', () => {
+    const error = configError(() => mergeConfig(replicas, { idle_timeout: 5 }));
+    expect(error.field).toBe('idle_timeout');
+    expect(error.message).toMatch(/not supported for replica groups/);
+  });
+});

@@ -1,4 +1,4 @@
-import type { ResourceRequest } from '@aiplane/contracts';
+import { idleTimeoutProblem, type ResourceRequest } from '@aiplane/contracts';
 
 import { ConfigError } from './recipe.errors';
 import {
@@ -26,6 +26,7 @@ export interface ServiceConfigInput extends ConfigShortcutsInput {
   environment?: Record<string, string | number | boolean> | null;
   resources?: { [K in keyof ResourceRequest]?: ResourceRequest[K] | string | null } | null;
   gpu_per_replica?: number | string | null;
+  idle_timeout?: number | string;
 }
 
 /**
@@ -88,6 +89,8 @@ const CONFIG_FIELDS = [
   ...(Object.keys(ENVIRONMENT_SHORTCUTS) as EnvironmentShortcut[]),
   BASE_PORT_SHORTCUT,
   'rollover',
+  // Not a job parameter: the control plane's own (idle stop), checked here with the rest of the config.
+  'idle_timeout',
 ] as const;
 const RESOURCE_FIELDS = ['nodes', 'cpu', 'memory', 'time_limit', 'gpu', ...SLURM_NAME_FIELDS] as const;
 
@@ -103,6 +106,14 @@ export function mergeConfig(recipe: Recipe, config: ServiceConfigInput | undefin
   const gpuPerReplica =
     coerceInteger({ value: input.gpu_per_replica, field: 'gpu_per_replica' }, GPU_PER_REPLICA_LIMIT) ??
     recipe.gpu_per_replica;
+  const idleProblem = idleTimeoutProblem(input.idle_timeout);
+  if (idleProblem !== undefined) throw new ConfigError(idleProblem, 'idle_timeout');
+  if (input.idle_timeout !== undefined && gpuPerReplica !== undefined) {
+    throw new ConfigError(
+      'idle_timeout is not supported for replica groups (gpu_per_replica); leave it out, or use a single-node recipe',
+      'idle_timeout',
+    );
+  }
   if (gpuPerReplica !== undefined) {
     if (resources.gpu === 0) {
       throw new ConfigError(

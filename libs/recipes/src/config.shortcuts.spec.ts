@@ -140,7 +140,7 @@ describe('flat config shortcuts', () => {
     const error = configError(() => merge({ nodes: 1, gpus: 2 }));
     expect(error.field).toBe('config');
     expect(error.message).toBe(
-      'config has unknown field "gpus"; accepted: environment, resources, gpu_per_replica, nodes, cpu, memory, gpu, time_limit, model, max_model_len, gpu_memory_utilization, replica_port, base_port, rollover',
+      'config has unknown field "gpus"; accepted: environment, resources, gpu_per_replica, nodes, cpu, memory, gpu, time_limit, model, max_model_len, gpu_memory_utilization, replica_port, base_port, rollover, idle_timeout',
     );
     // Only the document's shortcuts: a resources field that is not one stays nested-only.
     expect(configError(() => merge({ partition: 'gpu' })).field).toBe('config');

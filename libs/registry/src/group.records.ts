@@ -164,7 +164,8 @@ export function toGroupStatus(view: GroupView): GroupStatusResponse {
     starting_replicas: count('configuring'),
     pending_replicas: count('pending'),
     failed_replicas: replicas.filter(
-      (replica) => !['running', 'configuring', 'pending', 'cancelled', 'completed'].includes(replica.status),
+      (replica) =>
+        !['running', 'configuring', 'pending', 'idle', 'cancelled', 'completed'].includes(replica.status),
     ).length,
     replica_statuses: replicas.map((replica) => ({
       id: replica.id,

@@ -84,6 +84,11 @@ export interface StoredService {
    * belongs to the rollover handler and the poll leaves it alone (its cancel is no end).
    */
   stopping_job_id?: string | null;
+  /**
+   * Set while the service is stopped for idleness (its status is `idle`): when its job was
+   * cancelled. Cleared when a request starts it again. Absent otherwise.
+   */
+  idle_since?: string;
 }
 
 /** One workload process of a group's node job; endpoint and readiness are written by different apps. */

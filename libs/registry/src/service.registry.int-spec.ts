@@ -675,4 +675,116 @@ describe('ServiceRegistry on real Redis', () => {
       expect(await redis.ttl(`${prefix}:submission:s1`)).toBeGreaterThan(0);
     });
   });
+
+  describe('idle stop', () => {
+    const running = (id: string) =>
+      service(id, {
+        config: { idle_timeout: 0.2 },
+        scheduler_state: 'RUNNING',
+        ready: true,
+        endpoint: 'http://node1:8001',
+        api_key: 'key-1',
+      });
+    const TIMEOUT_MS = 12_000;
+
+    it('marks a service unused for its timeout idle: out of the active set, in the idle set, status idle', async () => {
+      await registry.createService(running('7'));
+      await registry.recordUse(['7'], at(0).getTime());
+
+      expect(await registry.markIdle('7', '7', TIMEOUT_MS, at(12))).toBe('marked');
+      const stored = await registry.get('7');
+      expect(stored).toMatchObject({ idle_since: at(12).toISOString(), ready: false, endpoint: null });
+      expect(toServiceRecord(stored!).status).toBe('idle');
+      expect(await registry.activeIds()).toEqual([]);
+      expect(await registry.idleIds()).toEqual(['7']);
+    });
+
+    it('keeps a service used after the decision, and refuses another job or a terminal record', async () => {
+      await registry.createService(running('7'));
+      await registry.recordUse(['7'], at(5).getTime());
+      expect(await registry.markIdle('7', '7', TIMEOUT_MS, at(12))).toBe('used');
+      expect(await registry.markIdle('7', 'other-job', TIMEOUT_MS, at(30))).toBe('not-running');
+      await registry.applySchedulerState('7', { state: 'CANCELLED' });
+      expect(await registry.markIdle('7', '7', TIMEOUT_MS, at(30))).toBe('not-running');
+      expect((await registry.get('7'))?.idle_since).toBeUndefined();
+    });
+
+    it('ignores scheduler news and readiness for an idle record, so a late poll cannot end it', async () => {
+      await registry.createService(running('7'));
+      await registry.markIdle('7', '7', TIMEOUT_MS, at(12));
+
+      expect(await registry.applySchedulerState('7', { jobId: '7', state: 'CANCELLED' })).toBe(false);
+      await registry.setReadiness('7', true);
+      const stored = await registry.get('7');
+      expect(stored?.scheduler_state).toBe('RUNNING');
+      expect(toServiceRecord(stored!).status).toBe('idle');
+    });
+
+    it('puts the new job in place once, whatever number of wakes race', async () => {
+      await registry.createService(running('7'));
+      await registry.markIdle('7', '7', TIMEOUT_MS, at(12));
+      await registry.requestWake('7', at(20).getTime());
+      expect(await registry.wakeRequests()).toEqual(['7']);
+
+      const results = await Promise.all([
+        registry.recordWake(
+          '7',
+          '7',
+          { jobId: '9', generation: 2, apiKey: 'key-1', jobDir: '/j/9', generations: [] },
+          at(21),
+        ),
+        registry.recordWake(
+          '7',
+          '7',
+          { jobId: '10', generation: 2, apiKey: 'key-1', jobDir: '/j/10', generations: [] },
+          at(21),
+        ),
+      ]);
+      expect(results.sort()).toEqual([false, true]);
+      const stored = await registry.get('7');
+      expect(stored).toMatchObject({ id: '7', generation: 2, scheduler_state: 'PENDING', ready: false });
+      expect(['9', '10']).toContain(stored?.job_id);
+      expect(stored?.idle_since).toBeUndefined();
+      expect(await registry.activeIds()).toEqual(['7']);
+      expect(await registry.idleIds()).toEqual([]);
+      expect(await registry.wakeRequests()).toEqual([]);
+      // News of the stopped job no longer applies; news of the new one does.
+      expect(await registry.applySchedulerState('7', { jobId: '7', state: 'CANCELLED' })).toBe(false);
+      expect(await registry.applySchedulerState('7', { jobId: stored!.job_id, state: 'RUNNING' })).toBe(true);
+    });
+
+    it("a user's cancel ends an idle record at once", async () => {
+      await registry.createService(running('7'));
+      await registry.markIdle('7', '7', TIMEOUT_MS, at(12));
+      await registry.requestWake('7');
+
+      expect(await registry.cancelIdle('7', at(13))).toBe(true);
+      expect(toServiceRecord((await registry.get('7'))!).status).toBe('cancelled');
+      expect(await registry.idleIds()).toEqual([]);
+      expect(await registry.wakeRequests()).toEqual([]);
+      expect(
+        await registry.recordWake('7', '7', { jobId: '9', generation: 2, jobDir: '/j/9', generations: [] }),
+      ).toBe(false);
+      expect(await registry.cancelIdle('7')).toBe(false);
+    });
+
+    it('keeps the config of a submission with an idle timeout, secrets included, without expiry', async () => {
+      const withIdle: Submission = {
+        id: 's1',
+        recipe_name: 'inference/vllm',
+        config: { environment: { HF_TOKEN: 'hf_secret' }, idle_timeout: 5 },
+        request_id: 'req-s1',
+        created_at: at(0).toISOString(),
+        api_keys: ['k'],
+      };
+      await registry.createSubmission(withIdle);
+      await registry.markSubmitted(withIdle, '7');
+
+      const kept = await registry.getSubmission('s1');
+      expect(kept?.config).toEqual(withIdle.config);
+      expect(kept?.job_id).toBe('7');
+      expect(kept?.api_keys).toBeUndefined();
+      expect(await redis.ttl(`${prefix}:submission:s1`)).toBe(-1);
+    });
+  });
 });

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import {
   deriveStatus,
+  idleTimeoutMs,
   isTerminalJobState,
   JOB_STATES,
   parseJsonRecord,
@@ -11,6 +12,7 @@ import {
   type RolloverInfo,
   type RolloverState,
   type ServiceRecord,
+  type ServiceStatus,
 } from '@aiplane/contracts';
 import {
   apiKeysSchema,
@@ -45,14 +47,16 @@ const TERMINAL_LUA_TABLE = `{${TERMINAL_JOB_STATES.map((state) => `['${state}']=
 // resurrect a cancelled service. Returns 1 when applied, 0 when the record was already final,
 // -1 when it does not exist. KEYS[3] is the change channel: told only when something other than
 // updated_at changed, so that the worker's polls of unchanged jobs do not wake every subscriber.
-// ARGV[1] is the job the observation is of ('' = whichever): a poll that read the record before a
-// rollover moved it on to its successor's job must not write the old job's state over it.
+// ARGV[1] is the job the observation is of ('' = whichever), the field pairs follow: a poll that read
+// the record before a rollover or a wake moved it on to a newer job must not write the old job's state
+// over it, and a service stopped for idleness ignores news of its old job.
 const APPLY_STATE_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'job_id') ~= ARGV[1] then return 0 end
 local current = redis.call('HGET', KEYS[1], 'scheduler_state')
 local terminal = ${TERMINAL_LUA_TABLE}
 if current and terminal[current] then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'idle_since') == 1 then return 0 end
 local changed = false
 for i = 2, #ARGV, 2 do
   if ARGV[i] ~= 'updated_at' and redis.call('HGET', KEYS[1], ARGV[i]) ~= ARGV[i + 1] then changed = true end
@@ -73,6 +77,7 @@ const SET_READINESS_LUA = `
 local state = redis.call('HGET', KEYS[1], 'scheduler_state')
 local terminal = ${TERMINAL_LUA_TABLE}
 if not state or terminal[state] then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'idle_since') == 1 then return 0 end
 if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'endpoint') ~= ARGV[3] then return 0 end
 local first = 1
 if ARGV[1] == '1' and (redis.call('HGET', KEYS[1], 'ready_at') or '') == '' then
@@ -93,6 +98,7 @@ const SET_REPLICA_READINESS_LUA = `
 local state = redis.call('HGET', KEYS[1], 'scheduler_state')
 local terminal = ${TERMINAL_LUA_TABLE}
 if not state or terminal[state] then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'idle_since') == 1 then return 0 end
 local field = ARGV[1] .. 'ready'
 if redis.call('HGET', KEYS[1], field) == ARGV[2] then
   redis.call('HSET', KEYS[1], field, ARGV[2], 'last_probe_at', ARGV[3])
@@ -158,6 +164,58 @@ redis.call('SET', KEYS[1], string.sub(raw, 1, -2) .. ',"api_keys":' .. ARGV[1] .
 return ARGV[1]
 `;
 
+// Marks a service idle, unless it was used after the worker decided to stop it: the use check and
+// the mark are one step, so a request landing in between keeps the service. Out of the active set,
+// so nothing polls or probes the job being cancelled, and into the idle set, so readers that route
+// by model still see it. KEYS: service, active set, change channel, last-use hash, idle set. ARGV: the job found idle, now (ms), the timeout (ms), now (ISO), the service id,
+// the reason. Returns 1 when marked, 2 when used since, 0 when not a running record of that job.
+const MARK_IDLE_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local state = redis.call('HGET', KEYS[1], 'scheduler_state')
+local terminal = ${TERMINAL_LUA_TABLE}
+if not state or terminal[state] then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'idle_since') == 1 then return 0 end
+if redis.call('HGET', KEYS[1], 'job_id') ~= ARGV[1] then return 0 end
+local last = tonumber(redis.call('HGET', KEYS[4], ARGV[5]))
+if last and tonumber(ARGV[2]) - last < tonumber(ARGV[3]) then return 2 end
+redis.call('HSET', KEYS[1], 'idle_since', ARGV[4], 'ready', '0', 'endpoint', '', 'updated_at', ARGV[4],
+  'status_reason', ARGV[6])
+redis.call('SREM', KEYS[2], ARGV[5])
+redis.call('SADD', KEYS[5], ARGV[5])
+redis.call('PUBLISH', KEYS[3], ARGV[5])
+return 1
+`;
+
+// Puts the new job of an idle service in place of the stopped one, once, whichever wake attempt
+// gets here first. KEYS: service, active set, change channel, last-use hash, wake requests, idle set.
+// ARGV: the stopped job, now (ISO), now (ms), the service id, then the field pairs to set.
+// Returns 1 when applied, 0 when the record is no longer idle with that job.
+const RECORD_WAKE_LUA = `
+if redis.call('HEXISTS', KEYS[1], 'idle_since') == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'job_id') ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], 'idle_since', 'queue_position', 'queue_reason', 'queue_estimated_start')
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[2], unpack(ARGV, 5))
+redis.call('HSET', KEYS[4], ARGV[4], ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[4])
+redis.call('SREM', KEYS[5], ARGV[4])
+redis.call('SREM', KEYS[6], ARGV[4])
+redis.call('PUBLISH', KEYS[3], ARGV[4])
+return 1
+`;
+
+// A user's cancel of an idle service: its job is already gone, so the record goes straight to
+// cancelled. KEYS: service, wake requests, change channel, idle set. ARGV: now (ISO), the service id.
+const CANCEL_IDLE_LUA = `
+if redis.call('HEXISTS', KEYS[1], 'idle_since') == 0 then return 0 end
+redis.call('HDEL', KEYS[1], 'idle_since')
+redis.call('HSET', KEYS[1], 'scheduler_state', 'CANCELLED', 'status_reason', 'cancelled by user',
+  'ready', '0', 'updated_at', ARGV[1])
+redis.call('SREM', KEYS[2], ARGV[2])
+redis.call('SREM', KEYS[4], ARGV[2])
+redis.call('PUBLISH', KEYS[3], ARGV[2])
+return 1
+`;
+
 /**
  * Service records in Redis. One hash per service so that the worker (scheduler state), the prober
  * (readiness) and the orchestrator write disjoint fields without read-modify-write races; the
@@ -195,6 +253,15 @@ export class ServiceRegistry {
   }
   private get startupKey(): string {
     return `${this.prefix}:startup-seconds`;
+  }
+  private get lastUseKey(): string {
+    return `${this.prefix}:idle:last-use`;
+  }
+  private get wakeRequestsKey(): string {
+    return `${this.prefix}:idle:wake`;
+  }
+  private get idleKey(): string {
+    return `${this.prefix}:services:idle`;
   }
 
   async createSubmission(submission: Submission): Promise<void> {
@@ -258,13 +325,20 @@ export class ServiceRegistry {
   }
 
   /**
-   * Records the job id and drops the keys, and the config unless `keepConfig`: secrets live only as
-   * long as they are needed, and a service that rolls over needs its config for every successor.
+   * Records the job id and drops the keys, and the config unless a successor needs it: secrets live only
+   * as long as they are needed. A service that rolls over needs its config for every successor
+   * (`keepConfig`); one with an idle timeout needs it as long as it lives, since the next request after
+   * an idle stop submits it again, so it is kept without expiry.
    */
   async markSubmitted(submission: Submission, jobId: string, keepConfig = false): Promise<void> {
     const { api_keys: _keys, ...rest } = submission;
+    const key = this.submissionKey(submission.id);
+    if (idleTimeoutMs(submission.config) !== undefined) {
+      await this.redis.set(key, JSON.stringify({ ...rest, job_id: jobId } satisfies Submission));
+      return;
+    }
     const kept: Submission = { ...rest, config: keepConfig ? submission.config : {}, job_id: jobId };
-    await this.redis.set(this.submissionKey(submission.id), JSON.stringify(kept), 'EX', SUBMISSION_TTL_S);
+    await this.redis.set(key, JSON.stringify(kept), 'EX', SUBMISSION_TTL_S);
   }
 
   /** Keeps a submission another SUBMISSION_TTL: a service that rolls over reads it at each rollover. */
@@ -397,6 +471,11 @@ export class ServiceRegistry {
     return this.redis.smembers(this.activeKey);
   }
 
+  /** Ids of services stopped for idleness: not active (nothing polls them), but still routable by model. */
+  async idleIds(): Promise<string[]> {
+    return this.redis.smembers(this.idleKey);
+  }
+
   /** Applies what the scheduler said. Returns false when the record was already final (or gone). */
   async applySchedulerState(
     id: string,
@@ -433,6 +512,123 @@ export class ServiceRegistry {
       ...Object.entries(fields).flat(),
     )) as number;
     return applied === 1;
+  }
+
+  /** Data-plane use of these services at `nowMs` (the proxy writes it, throttled). */
+  async recordUse(ids: readonly string[], nowMs: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.redis.hset(this.lastUseKey, Object.fromEntries(ids.map((id) => [id, String(nowMs)])));
+  }
+
+  /** Last recorded use (epoch ms) of each id, undefined where none is recorded. */
+  async lastUses(ids: readonly string[]): Promise<(number | undefined)[]> {
+    if (ids.length === 0) return [];
+    const values = await this.redis.hmget(this.lastUseKey, ...ids);
+    return values.map((value) => (value === null || !/^[0-9]+$/.test(value) ? undefined : Number(value)));
+  }
+
+  /**
+   * The recording half of an idle stop, before its job is cancelled (see MARK_IDLE_LUA). `marked`:
+   * the record is now idle and its job may be cancelled; `used`: a request came in since the decision.
+   */
+  async markIdle(
+    id: string,
+    jobId: string,
+    timeoutMs: number,
+    now = new Date(),
+  ): Promise<'marked' | 'used' | 'not-running'> {
+    const reply = (await this.redis.eval(
+      MARK_IDLE_LUA,
+      5,
+      this.serviceKey(id),
+      this.activeKey,
+      this.changesChannel,
+      this.lastUseKey,
+      this.idleKey,
+      jobId,
+      String(now.getTime()),
+      String(timeoutMs),
+      now.toISOString(),
+      id,
+      `stopped after ${timeoutMs / 60_000} minutes without use (idle_timeout); the next request starts it again`,
+    )) as number;
+    return reply === 1 ? 'marked' : reply === 2 ? 'used' : 'not-running';
+  }
+
+  /** A data-plane request found the service idle: the worker starts it again. Idempotent. */
+  async requestWake(id: string, now = Date.now()): Promise<void> {
+    await this.redis.multi().sadd(this.wakeRequestsKey, id).hset(this.lastUseKey, id, String(now)).exec();
+  }
+
+  async wakeRequests(): Promise<string[]> {
+    return this.redis.smembers(this.wakeRequestsKey);
+  }
+
+  async dropWakeRequest(id: string): Promise<void> {
+    await this.redis.srem(this.wakeRequestsKey, id);
+  }
+
+  /**
+   * Puts the new job of an idle service in place (see RECORD_WAKE_LUA). False when another attempt
+   * already did, or the service is no longer idle with `fromJobId`.
+   */
+  async recordWake(
+    id: string,
+    fromJobId: string,
+    next: {
+      jobId: string;
+      generation: number;
+      apiKey?: string;
+      jobDir: string;
+      generations: readonly GenerationRecord[];
+    },
+    now = new Date(),
+  ): Promise<boolean> {
+    const fields: Record<string, string> = {
+      job_id: next.jobId,
+      job_dir: next.jobDir,
+      generation: String(next.generation),
+      generations: JSON.stringify(next.generations),
+      scheduler_state: 'PENDING',
+      ready: '0',
+      endpoint: '',
+      node: '',
+      exit_code: '',
+      status_reason: '',
+      last_probe_at: '',
+      ...(next.apiKey === undefined ? {} : { api_key: next.apiKey }),
+    };
+    const reply = (await this.redis.eval(
+      RECORD_WAKE_LUA,
+      6,
+      this.serviceKey(id),
+      this.activeKey,
+      this.changesChannel,
+      this.lastUseKey,
+      this.wakeRequestsKey,
+      this.idleKey,
+      fromJobId,
+      now.toISOString(),
+      String(now.getTime()),
+      id,
+      ...Object.entries(fields).flat(),
+    )) as number;
+    return reply === 1;
+  }
+
+  /** Cancels an idle service's record (its job already ended). False when it is not idle. */
+  async cancelIdle(id: string, now = new Date()): Promise<boolean> {
+    const reply = (await this.redis.eval(
+      CANCEL_IDLE_LUA,
+      4,
+      this.serviceKey(id),
+      this.wakeRequestsKey,
+      this.changesChannel,
+      this.idleKey,
+      now.toISOString(),
+      id,
+    )) as number;
+    return reply === 1;
   }
 
   /**
@@ -594,7 +790,7 @@ export function toServiceRecord(service: StoredService): ServiceRecord {
     id: service.id,
     name: service.name,
     recipe_name: service.recipe_name,
-    status: deriveStatus(service.scheduler_state, service.ready),
+    status: storedStatus(service),
     config: service.config,
     created_at: service.created_at,
     updated_at: service.updated_at,
@@ -635,6 +831,11 @@ export function serviceRollover(service: StoredService): RolloverInfo {
   };
 }
 
+/** The status a client sees for a stored service: the scheduler's and the prober's word, unless stopped for idleness. */
+export function storedStatus(service: StoredService): ServiceStatus {
+  return service.idle_since === undefined ? deriveStatus(service.scheduler_state, service.ready) : 'idle';
+}
+
 const UNKNOWN_QUEUE: QueueInfo = { position: null, reason: null, estimated_start: null };
 
 /**
@@ -642,7 +843,7 @@ const UNKNOWN_QUEUE: QueueInfo = { position: null, reason: null, estimated_start
  * poll has read the scheduler's queue (or always, under a scheduler that has none).
  */
 export function recordQueue(service: StoredService): QueueInfo | undefined {
-  if (deriveStatus(service.scheduler_state, service.ready) !== 'pending') return undefined;
+  if (storedStatus(service) !== 'pending') return undefined;
   return service.queue ?? UNKNOWN_QUEUE;
 }
 
@@ -707,6 +908,7 @@ function serialise(service: StoredService): Record<string, string> {
     successor_id: service.successor_id ?? '',
     rollover_of: service.rollover_of ?? '',
     stopping_job_id: service.stopping_job_id ?? '',
+    ...(service.idle_since === undefined ? {} : { idle_since: service.idle_since }),
     ...Object.fromEntries(
       service.replicas.flatMap((replica): [string, string][] => [
         [`r${replica.index}_endpoint`, replica.endpoint ?? ''],

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { deriveStatus, type ScrapeOrigin } from '@aiplane/contracts';
+import type { ScrapeOrigin } from '@aiplane/contracts';
 import { prometheusTargets, type HttpSdTargetGroup, type ScrapeTarget } from '@aiplane/metrics';
-import { ServiceRegistry, toGroupRecord, type RegistryEntry } from '@aiplane/registry';
+import { ServiceRegistry, storedStatus, toGroupRecord, type RegistryEntry } from '@aiplane/registry';
 
 /**
  * Prometheus HTTP service discovery over the service records: every serving service or group,
@@ -33,6 +33,6 @@ function scrapeTargetOf(entry: RegistryEntry): ScrapeTarget {
     serviceId: service.id,
     recipeName: service.recipe_name,
     kind: service.kind,
-    status: deriveStatus(service.scheduler_state, service.ready),
+    status: storedStatus(service),
   };
 }

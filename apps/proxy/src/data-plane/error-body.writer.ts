@@ -69,8 +69,8 @@ export interface RetryHinted {
  * Seconds a client should wait for something that is not ready yet. A pending job the scheduler
  * has an estimate for: until that estimate, plus the start-up it will then take (the recipe's
  * observed start-up, else the configured allowance for configuring). Without an estimate, the
- * recipe's observed start-up time; without that either, the configured seconds per status.
- * Nothing for a service that ended: waiting will not help.
+ * recipe's observed start-up time; without that either, the configured seconds per status (an idle
+ * service, which the request starts again, as a pending one). Nothing for a service that ended: waiting will not help.
  */
 export function retryAfterSeconds(
   status: EntryStatus,
@@ -81,7 +81,8 @@ export function retryAfterSeconds(
   if (ENDED.includes(status)) return undefined;
   const startup = hint?.startupSeconds ?? null;
   const allowance = startup ?? config.RETRY_AFTER_CONFIGURING_S;
-  if (status === 'pending') {
+  // An idle service being started again is a new job: as long as a queued one.
+  if (status === 'pending' || status === 'idle') {
     const estimate = hint?.estimatedStart ? Date.parse(hint.estimatedStart) : Number.NaN;
     // An estimate already passed (the job is about to start, or the scheduler slipped) leaves the start-up.
     if (Number.isFinite(estimate))

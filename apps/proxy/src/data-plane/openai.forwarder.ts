@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { OPENAI_BODY_LIMIT, type PassThrough } from '@aiplane/contracts';
+import { storedStatus } from '@aiplane/registry';
 import { AppError, type Logger } from '@aiplane/server-kit';
 import { CONFIG, LOGGER, UPSTREAM } from '../platform/platform.module';
 import type { ProxyConfig } from '../proxy.config';
+import { IdleService } from '../routing/idle.service';
 import { ModelCatalogue, type CatalogueModel } from '../routing/model.catalogue';
 import { WorkloadCaller } from '../routing/workload.caller';
 import { WorkloadResolver, type ResolvedWorkload } from '../routing/workload.resolver';
@@ -30,6 +32,7 @@ export class OpenAiForwarder {
     private readonly catalogue: ModelCatalogue,
     private readonly resolver: WorkloadResolver,
     private readonly caller: WorkloadCaller,
+    private readonly idle: IdleService,
     @Inject(UPSTREAM) private readonly upstream: UpstreamClient,
     @Inject(CONFIG) private readonly config: ProxyConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -62,11 +65,19 @@ export class OpenAiForwarder {
     const model = modelOf(body.parsed);
     const entry = (await this.catalogue.models()).find((candidate) => candidate.id === model);
     if (!entry) throw modelNotFound(model);
-    if (entry.ready.length === 0) {
+    // A use of every service serving the model while one of them is up; else the start of the idle ones.
+    const serving = entry.ready.length > 0;
+    for (const member of entry.members) {
+      const status = storedStatus(member);
+      if ((status === 'idle') !== serving) await this.idle.used(member, status);
+    }
+    if (!serving) {
       throw new CodedAppError(
         503,
         'Service not ready',
-        `The model '${model}' is ${entry.status} on ${entry.services.join(', ')}; it accepts requests once it is running`,
+        entry.status === 'idle'
+          ? `The model '${model}' was stopped on ${entry.services.join(', ')} after its idle_timeout without use; this request starts it again, retry once it is running`
+          : `The model '${model}' is ${entry.status} on ${entry.services.join(', ')}; it accepts requests once it is running`,
         'model_not_ready',
         { status: entry.status },
         {

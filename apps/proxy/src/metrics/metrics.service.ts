@@ -1,7 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { deriveStatus, isGroupId, replicaIdOf } from '@aiplane/contracts';
+import { isGroupId, replicaIdOf } from '@aiplane/contracts';
 import { mergeExpositions, MetricsParseError, statusGauge, type ExpositionPart } from '@aiplane/metrics';
-import { ServiceRegistry, toGroupRecord, type StoredService, type WorkloadKind } from '@aiplane/registry';
+import {
+  ServiceRegistry,
+  storedStatus,
+  toGroupRecord,
+  type StoredService,
+  type WorkloadKind,
+} from '@aiplane/registry';
 import { NotFoundError, UnavailableError, UpstreamError, type Logger } from '@aiplane/server-kit';
 import { LOGGER, UPSTREAM } from '../platform/platform.module';
 import { WorkloadCaller } from '../routing/workload.caller';
@@ -83,7 +89,7 @@ export class MetricsService {
     if (!service || (kind !== undefined && service.kind !== kind)) {
       throw new NotFoundError(`${kind === undefined ? 'Service' : KIND_NAMES[kind]} ${id} not found`);
     }
-    const status = deriveStatus(service.scheduler_state, service.ready);
+    const status = storedStatus(service);
     if (status !== 'running' || service.endpoint === null) return statusGauge(id, status);
     const replicaId = `${service.job_id}:${new URL(service.endpoint).port}`;
     const parts: ExpositionPart[] = [

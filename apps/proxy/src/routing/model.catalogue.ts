@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { deriveStatus, replicaIdOf, type QueueInfo, type ServiceConfig } from '@aiplane/contracts';
 import { mergeConfig, type RecipeCatalogue } from '@aiplane/recipes';
-import { groupQueue, recordQueue, type GroupView, type StoredService } from '@aiplane/registry';
+import { groupQueue, recordQueue, storedStatus, type GroupView, type StoredService } from '@aiplane/registry';
 import { CONFIG, RECIPES, UPSTREAM } from '../platform/platform.module';
 import type { ProxyConfig } from '../proxy.config';
 import { UpstreamClient } from '../upstream/upstream.client';
@@ -9,9 +9,12 @@ import { RoutingViewCache, type RoutingView } from './routing-view.cache';
 import { ServedModelsCache } from './served-models.cache';
 import { portOf, servingReplica, WorkloadResolver, type ResolvedWorkload } from './workload.resolver';
 
-/** How far a model is from serving, best first: what `/v1/models` shows and `Retry-After` follows. */
-export type ModelStatus = 'running' | 'configuring' | 'pending';
-const RANK: Readonly<Record<ModelStatus, number>> = { running: 0, configuring: 1, pending: 2 };
+/**
+ * How far a model is from serving, best first: what `/v1/models` shows and `Retry-After` follows.
+ * An idle service is furthest: a request has to start it, and then it queues like a pending one.
+ */
+export type ModelStatus = 'running' | 'configuring' | 'pending' | 'idle';
+const RANK: Readonly<Record<ModelStatus, number>> = { running: 0, configuring: 1, pending: 2, idle: 3 };
 
 /** A service or group serving models: its ready replicas and how close the others are. */
 interface ServingUnit {
@@ -23,6 +26,8 @@ interface ServingUnit {
   recipeName: string;
   /** While pending. */
   queue?: QueueInfo;
+  /** The record of a single service (groups have no idle stop): a request's use is recorded on it. */
+  service?: StoredService;
 }
 
 export interface CatalogueModel {
@@ -37,6 +42,8 @@ export interface CatalogueModel {
   queue?: QueueInfo;
   /** The recipe of its service nearest to serving, whose observed start-up Retry-After uses. */
   recipeName: string;
+  /** Its single services' records, for idle stop: a request for the model uses them, or starts the idle ones. */
+  members: StoredService[];
 }
 
 /**
@@ -105,6 +112,7 @@ export class ModelCatalogue {
           readyReplicas: 0,
           ready: [],
           recipeName: unit.recipeName,
+          members: [],
         };
         model.created = Math.min(model.created, created);
         if (RANK[unit.status] < RANK[model.status]) {
@@ -114,6 +122,7 @@ export class ModelCatalogue {
         model.services.push(unit.id);
         model.readyReplicas += unit.ready.length;
         model.ready.push(...unit.ready);
+        if (unit.service) model.members.push(unit.service);
         if (unit.queue && (!model.queue || startsSooner(unit.queue, model.queue))) model.queue = unit.queue;
         byName.set(name, model);
       }
@@ -130,7 +139,7 @@ export class ModelCatalogue {
   }
 
   private single(service: StoredService): ServingUnit | undefined {
-    const status = modelStatus(deriveStatus(service.scheduler_state, service.ready));
+    const status = modelStatus(storedStatus(service));
     if (status === undefined) return undefined;
     const ready: ResolvedWorkload[] =
       status === 'running' && service.endpoint
@@ -151,6 +160,7 @@ export class ModelCatalogue {
       configuredNames: this.configuredNames(service.id, service.recipe_name, service.config),
       recipeName: service.recipe_name,
       ...(queue ? { queue } : {}),
+      service,
     };
   }
 
@@ -244,7 +254,9 @@ export class ModelCatalogue {
 }
 
 function modelStatus(status: string): ModelStatus | undefined {
-  return status === 'running' || status === 'configuring' || status === 'pending' ? status : undefined;
+  return status === 'running' || status === 'configuring' || status === 'pending' || status === 'idle'
+    ? status
+    : undefined;
 }
 
 /** The lower position first (unknown last), then the earlier estimate. */

@@ -18,6 +18,7 @@ function fakeRegistry(): {
       reads += 1;
       return down ? Promise.reject(new Error('Redis is away')) : Promise.resolve(['7']);
     },
+    idleIds: () => Promise.resolve([]),
     getMany: () => Promise.resolve([storedService('7')]),
     getGroupView: () => Promise.resolve(undefined),
   } as unknown as ServiceRegistry;

@@ -14,7 +14,10 @@ import type { ProxyConfig } from '../proxy.config';
 /** One warning per interval while the registry cannot be read, not one per request. */
 const STALE_WARNING_INTERVAL_MS = 10_000;
 
-/** The records requests are routed by: every non-terminal service (node jobs included) and their groups. */
+/**
+ * The records requests are routed by: every non-terminal service (node jobs included, idle ones
+ * too, which a request for their model starts again) and their groups.
+ */
 export interface RoutingView {
   services: ReadonlyMap<string, StoredService>;
   groups: ReadonlyMap<string, GroupView>;
@@ -116,7 +119,8 @@ export class RoutingViewCache implements OnModuleInit, OnModuleDestroy {
     // A change announced while reading leaves the result marked stale, so the next reader re-reads.
     const generation = this.generation;
     const loadedAt = Date.now();
-    const active = await this.registry.getMany(await this.registry.activeIds());
+    const [activeIds, idleIds] = await Promise.all([this.registry.activeIds(), this.registry.idleIds()]);
+    const active = await this.registry.getMany([...new Set([...activeIds, ...idleIds])]);
     const services = new Map(active.map((service) => [service.id, service]));
     const groupIds = [...new Set(active.flatMap((service) => (service.group_id ? [service.group_id] : [])))];
     const groups = new Map<string, GroupView>();

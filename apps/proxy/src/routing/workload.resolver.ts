@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
-  deriveStatus,
   isGroupId,
   overallStatus,
   replicaIdOf,
@@ -14,6 +13,7 @@ import {
   groupQueue,
   recordQueue,
   ServiceRegistry,
+  storedStatus,
   type GroupView,
   type StoredGroup,
   type StoredReplica,
@@ -24,6 +24,7 @@ import { AppError, NotFoundError } from '@aiplane/server-kit';
 import { retryAfterSeconds, type RetryHint, type RetryHinted } from '../data-plane/error-body.writer';
 import { CONFIG } from '../platform/platform.module';
 import type { ProxyConfig } from '../proxy.config';
+import { IdleService } from './idle.service';
 import { RoutingViewCache } from './routing-view.cache';
 
 /**
@@ -52,7 +53,7 @@ export class NotReadyError extends AppError implements RetryHinted {
     super(
       503,
       'Service not ready',
-      `Service ${id} is ${status}; it accepts requests once it is running`,
+      notReadyMessage(id, status),
       {
         status,
         // Where it waits, as its record shows it: the client need not ask /status to learn why.
@@ -62,6 +63,12 @@ export class NotReadyError extends AppError implements RetryHinted {
       retryAfterS,
     );
   }
+}
+
+function notReadyMessage(id: string, status: ServiceStatus | GroupOverallStatus): string {
+  if (status === 'idle')
+    return `Service ${id} was stopped after its idle_timeout without use; this request starts it again, retry once it is running`;
+  return `Service ${id} is ${status}; it accepts requests once it is running`;
 }
 
 export const SERVING_STATES: readonly JobState[] = ['RUNNING', 'COMPLETING'];
@@ -79,8 +86,8 @@ export class WorkloadResolver {
   constructor(
     private readonly registry: ServiceRegistry,
     private readonly routing: RoutingViewCache,
-    @Inject(CONFIG)
-    private readonly config: Pick<ProxyConfig, 'RETRY_AFTER_PENDING_S' | 'RETRY_AFTER_CONFIGURING_S'>,
+    private readonly idle: IdleService,
+    @Inject(CONFIG) private readonly config: ProxyConfig,
   ) {}
 
   private async notReady(
@@ -102,7 +109,9 @@ export class WorkloadResolver {
 
   /**
    * Every ready endpoint, in the order to try them: the rotation's next replica first, then the
-   * others, so a caller can fail over without a second lookup.
+   * others, so a caller can fail over without a second lookup. Only data-plane requests come here
+   * (metrics scrapes read the records themselves), so each call is a use of the service for its
+   * idle timeout, and a call for an idle service starts it again.
    */
   async candidates(id: string, kind: WorkloadKind): Promise<ResolvedWorkload[]> {
     const routing = await this.routing.view();
@@ -115,7 +124,8 @@ export class WorkloadResolver {
       return await this.groupCandidates(id, view);
     }
     if (!service || service.kind !== kind) throw new NotFoundError(`${label} service ${id} not found`);
-    const status = deriveStatus(service.scheduler_state, service.ready);
+    const status = storedStatus(service);
+    await this.idle.used(service, status);
     if (status !== 'running' || !service.endpoint) {
       const queue = recordQueue(service);
       throw await this.notReady(id, status, service.recipe_name, queue);

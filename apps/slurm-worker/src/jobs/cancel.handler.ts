@@ -33,6 +33,12 @@ export class CancelHandler {
     let applied = 0;
     for (const service of jobs) {
       if (isTerminalJobState(service.scheduler_state)) continue;
+      // Stopped for idleness: no job runs, so there is nothing to scancel, only the record to end.
+      if (service.idle_since !== undefined && (await this.registry.cancelIdle(service.id))) {
+        applied += 1;
+        this.logger.info({ service_id: serviceId }, 'idle service cancelled');
+        continue;
+      }
       try {
         await this.scheduler.cancel(service.job_id);
       } catch (error) {

@@ -1,18 +1,21 @@
 import { Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { schedulerJobIds } from '@aiplane/contracts';
 import { createBullConnection } from '@aiplane/jobs';
 import { SchedulerQueueWorker } from '@aiplane/jobs-consumer';
 import { runWithRequestId, type Logger } from '@aiplane/server-kit';
 import { CONFIG, LOGGER } from '../platform/platform.module';
 import type { SlurmWorkerConfig } from '../slurm-worker.config';
 import { CancelHandler } from './cancel.handler';
-import { PollHandler } from './poll.handler';
+import { IdleStopHandler } from './idle-stop.handler';
+import { IdleService } from './idle.service';
+import { PollFollower, PollHandler } from './poll.handler';
 import { SchedulerReconciler } from './scheduler.reconciler';
 import { tagFailures } from './job-failures';
 import { SubmitHandler } from './submit.handler';
-import { PollFollower } from './poll.handler';
 import { RolloverHandler } from '../rollover/rollover.handler';
 import { RolloverPlanner } from '../rollover/rollover.planner';
+import { WakeHandler } from './wake.handler';
 
 const RECONCILE_RETRY_MAX_MS = 30_000;
 
@@ -25,6 +28,9 @@ const RECONCILE_RETRY_MAX_MS = 30_000;
     RolloverHandler,
     RolloverPlanner,
     { provide: PollFollower, useExisting: RolloverPlanner },
+    IdleService,
+    IdleStopHandler,
+    WakeHandler,
   ],
 })
 export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -39,13 +45,16 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly reconciler: SchedulerReconciler,
     private readonly rollover: RolloverHandler,
     private readonly planner: RolloverPlanner,
+    private readonly idle: IdleService,
+    private readonly idleStop: IdleStopHandler,
+    private readonly wake: WakeHandler,
     @Inject(CONFIG) private readonly config: SlurmWorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   onApplicationBootstrap(): void {
     this.connection = createBullConnection(this.config.REDIS_URL);
-    this.worker = new SchedulerQueueWorker(
+    const worker: SchedulerQueueWorker = new SchedulerQueueWorker(
       this.connection,
       {
         // Each job runs under the request id of the HTTP call that caused it, so its log lines join that trace.
@@ -53,9 +62,16 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
           runWithRequestId(job.data.requestId, () => tagFailures(() => this.submit.handle(job))),
         cancel: (job) =>
           runWithRequestId(job.data.requestId, () => tagFailures(() => this.cancel.handle(job))),
-        poll: () => this.poll.handle(),
+        poll: async () => {
+          const result = await this.poll.handle();
+          // After the states are current, so the idle decisions see this interval's statuses.
+          await this.idle.sweep((name, jobId, payload) => worker.enqueue(name, jobId, payload));
+          return result;
+        },
         rollover: (job) => tagFailures(() => this.rollover.rollover(job)),
         retire: (job) => tagFailures(() => this.rollover.retire(job)),
+        'idle-stop': (job) => tagFailures(() => this.idleStop.handle(job)),
+        wake: (job) => tagFailures(() => this.wake.handle(job)),
       },
       {
         concurrency: this.config.CONCURRENCY,
@@ -63,8 +79,9 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
         prefix: `${this.config.REDIS_PREFIX}:bull`,
       },
     );
-    const worker = this.worker;
-    this.planner.enqueue = (name, payload, delayMs) => worker.enqueue(name, payload, delayMs);
+    this.worker = worker;
+    this.planner.enqueue = (name, payload, delayMs) =>
+      worker.enqueue(name, schedulerJobIds[name](payload.serviceId, payload.generation), payload, delayMs);
     this.worker.bullWorker.on('failed', (job, error) => {
       this.logger.error({ job: job?.name, job_id: job?.id, err: error }, 'scheduler job failed');
     });

@@ -89,6 +89,7 @@ export class PollHandler {
       const finished = await this.scheduler.finishedJob?.(service.job_id, service.job_dir);
       if (finished) {
         return {
+          jobId: service.job_id,
           state: finished.state,
           node: finished.nodes[0] ?? service.node,
           exitCode: finished.exitCode ?? null,
@@ -99,6 +100,7 @@ export class PollHandler {
       const exitCode = await readExitCode(service.job_dir);
       return {
         ...timelineOf(service, { state: exitCode === 0 ? 'COMPLETED' : 'FAILED' }),
+        jobId: service.job_id,
         state: exitCode === 0 ? 'COMPLETED' : 'FAILED',
         exitCode: exitCode ?? null,
         reason:
@@ -108,6 +110,7 @@ export class PollHandler {
       };
     }
     const observation: SchedulerObservation = {
+      jobId: service.job_id,
       state: job.state,
       node: job.nodes[0] ?? service.node,
       reason: job.reason ?? service.status_reason,

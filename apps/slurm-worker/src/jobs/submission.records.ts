@@ -53,6 +53,11 @@ export function submissionDir(stateDir: string, submissionId: string): string {
   return path.join(stateDir, 'jobs', submissionId);
 }
 
+/**
+ * `generation` above the first names a later job of the same service (a rollover successor, or an
+ * idle service started again), in a directory of its own under the first's; a vector database's
+ * storage stays under the submission's directory for every generation.
+ */
 export function planSubmission(
   submission: Submission,
   recipes: RecipeCatalogue,

@@ -81,7 +81,7 @@ export class SubmitHandler {
 
   /**
    * Submits one job unless the scheduler already knows one with this name (an earlier attempt).
-   * The rollover handler submits successors through it too.
+   * The rollover handler submits successors through it too, and the wake handler an idle service's next job.
    */
   async submitOnce(
     jobName: string,

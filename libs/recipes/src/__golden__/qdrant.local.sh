@@ -155,8 +155,11 @@ aiplane_workload() {
 : "${AIPLANE_RUNTIME_DIR:?is set by the worker}"
 : "${QDRANT__SERVICE__API_KEY:?is set by aiplane; refusing to start Qdrant without an API key}"
 # As on the cluster: the simulator on loopback (checking the key, as Qdrant does) and
-# auth_front.py on the published port.
+# auth_front.py on the published port, its collections kept in the job's directory, where
+# the service's next job (after an idle stop) finds them again.
 aiplane_inner_port=$(aiplane_free_port "$((AIPLANE_PORT + 1))")
+export QDRANT__STORAGE__STORAGE_PATH="${QDRANT__STORAGE__STORAGE_PATH:-$AIPLANE_JOB_DIR/qdrant/storage}"
+mkdir -p -- "$QDRANT__STORAGE__STORAGE_PATH"
 aiplane_server() {
   QDRANT__SERVICE__HOST=127.0.0.1 QDRANT__SERVICE__HTTP_PORT="$aiplane_inner_port" \
     exec node "$AIPLANE_SIMULATORS_DIR/qdrant-sim/src/main.js"
