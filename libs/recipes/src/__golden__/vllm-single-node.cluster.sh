@@ -22,8 +22,15 @@ export AUTH_FRONT_MAX_CONNECTIONS="${AUTH_FRONT_MAX_CONNECTIONS:-512}"
 
 # Every process the job starts inherits this marker, so the job finds all of them at its end, even
 # those reparented to init (a double fork, a supervisor killed first) that SLURM's
-# proctrack/linuxproc, which follows parent links, and the local executor never see again.
-export AIPLANE_JOB_PID="$$"
+# proctrack/linuxproc, which follows parent links, and the local executor never see again. The
+# script runs itself again (exec: the same pid) with the marker in its environment from the start,
+# because /proc shows a process's environment as it was at exec: a subshell forked from a script
+# that only exported it would not show it.
+if [ "${AIPLANE_JOB_PID:-}" != "$$" ]; then
+  export AIPLANE_JOB_PID="$$"
+  # Read from a pipe, there is no file to run again: its exec'd children still carry the marker.
+  if [ -f "$0" ]; then exec "$BASH" "$0" "$@"; fi
+fi
 # Seconds what the job leaves gets between SIGTERM and SIGKILL; below SLURM's KillWait (30 s by
 # default), so the script finishes its own cleanup before SLURM kills it.
 case ${AIPLANE_KILL_GRACE:-} in '' | 0?* | *[!0-9]*) AIPLANE_KILL_GRACE=10 ;; esac
