@@ -39,6 +39,8 @@ import re
 import signal
 import socket
 import sys
+import threading
+import time
 
 PROG = "auth_front"
 CHUNK = 64 * 1024
@@ -62,6 +64,9 @@ DEFAULT_MAX_CONNECTIONS = 512
 # Keyless connections are what a flood is made of; the proxy sends its head in one write.
 DEFAULT_HEAD_TIMEOUT = 3.0
 DEFAULT_IDLE_TIMEOUT = 300.0
+# After SIGTERM, requests in flight may finish for this long; then every connection is cut.
+DEFAULT_DRAIN_TIMEOUT = 3.0
+PARENT_POLL_SECONDS = 0.5
 
 # RFC 9110 7.6.1, plus Expect: a 100 Continue is the front's to give.
 HOP_BY_HOP = frozenset(
@@ -427,6 +432,12 @@ class Front:
             pool.pop(0).abort()
         if pool:
             self.sweeper = self.loop.call_later(POOL_IDLE_SECONDS, self.sweep)
+
+    async def drain(self, timeout):
+        """Until no request is in flight upstream, for at most `timeout` seconds."""
+        deadline = self.loop.time() + timeout
+        while self.loop.time() < deadline and any(conn.inflight is not None for conn in self.connections):
+            await asyncio.sleep(0.05)
 
     def close_all(self):
         for conn in list(self.connections):
@@ -1072,8 +1083,15 @@ async def serve(args, key):
         return 1
 
     stopping = asyncio.Event()
+
+    def stop():
+        # The listener goes first: a front on its way out must not take new clients, and the port
+        # is free for the next job the moment the job is stopped, however long the drain.
+        server.close()
+        stopping.set()
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
+        loop.add_signal_handler(signum, stop)
     bound = server.sockets[0].getsockname()
     print(
         "%s: listening on %s:%d, every request needs the key in %s, forwarding to %s"
@@ -1093,10 +1111,55 @@ async def serve(args, key):
     )
     await stopping.wait()
     server.close()
+    # Exits by the deadline even if the loop never gets back here (a wedged drain).
+    exit_by(args.drain_timeout + 2.0)
+    await front.drain(args.drain_timeout)
     front.close_all()
     # Let the connection tasks see their ends before the loop goes.
     await asyncio.sleep(0)
     return 0
+
+
+def exit_by(seconds):
+    def hard_exit():
+        time.sleep(seconds)
+        os._exit(0)
+
+    threading.Thread(target=hard_exit, name="exit-by", daemon=True).start()
+
+
+def die_with_parent():
+    """Ends this process when its parent does, whatever tracks (or fails to track) the job's processes.
+
+    A front whose supervisor is gone is an orphan nobody will stop: with SLURM's proctrack/linuxproc
+    (which follows parent links) a front reparented to init was seen still holding its port two
+    minutes after its job was cancelled. The kernel's parent-death signal covers Linux; a watchdog
+    thread covers the rest, and the window before the prctl call (a parent already gone by then).
+    Both end in SIGTERM, so the listener closes and the drain stays bounded.
+    """
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            PR_SET_PDEATHSIG = 1
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the watchdog below still covers it
+
+    if parent == 1 and "AIPLANE_JOB_PID" in os.environ:
+        # Started by a job's script, so a parent of 1 means that script was gone before we started.
+        print("%s: started after its job ended; not serving" % PROG, file=sys.stderr, flush=True)
+        os._exit(0)
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        print("%s: parent process %d is gone; stopping" % (PROG, parent), file=sys.stderr, flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
 def env_default(name, fallback):
@@ -1140,6 +1203,13 @@ def main(argv=None):
         help="seconds a keyed connection may idle, between requests or with a client that stops reading"
         " (env AUTH_FRONT_IDLE_TIMEOUT, default %g)" % DEFAULT_IDLE_TIMEOUT,
     )
+    parser.add_argument(
+        "--drain-timeout",
+        type=positive(float),
+        default=env_default("AUTH_FRONT_DRAIN_TIMEOUT", DEFAULT_DRAIN_TIMEOUT),
+        help="seconds requests in flight may finish after SIGTERM; the listener closes at once"
+        " (env AUTH_FRONT_DRAIN_TIMEOUT, default %g)" % DEFAULT_DRAIN_TIMEOUT,
+    )
     args = parser.parse_args(argv)
 
     key = os.environ.get(args.key_env, "")
@@ -1154,6 +1224,7 @@ def main(argv=None):
         return 2
     # The event loop's own warnings (a write to a connection already gone) are routine here.
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    die_with_parent()
     return asyncio.run(serve(args, key))
 
 

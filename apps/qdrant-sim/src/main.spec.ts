@@ -1,6 +1,7 @@
 import { transformFileSync, type Options } from '@swc/core';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -95,6 +96,18 @@ async function run(env: Record<string, string>): Promise<Started> {
   return { child, base: `http://127.0.0.1:${port}`, output: () => output };
 }
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Running, not a zombie: an orphan is reaped by init, which in a container may be slow. */
+function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !['Z', 'X'].includes(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+  } catch {
+    return false;
+  }
+}
+
 async function stop(
   child: ChildProcess,
   signal: NodeJS.Signals,
@@ -134,6 +147,41 @@ describe('main', () => {
     };
     expect(point.result).toEqual({ id: 1, payload: {}, vector: [1, 2] });
     expect((await stop(second.child, 'SIGINT')).code).toBe(0);
+  }, 20_000);
+
+  // Issue 11 item 8: a simulator whose job script was killed outright must not outlive the job.
+  it('shuts down when its parent dies, having been reparented', async () => {
+    const storage = await mkdtemp(join(tmpdir(), 'qdrant-sim-main-orphan-'));
+    dirs.push(storage);
+    const parent = spawn(
+      'bash',
+      ['-c', '"$0" "$1" & echo "$!"; wait', process.execPath, join(buildDir, 'apps/qdrant-sim/src/main.js')],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          NODE_PATH: join(ROOT, 'node_modules'),
+          QDRANT__SERVICE__HOST: '127.0.0.1',
+          QDRANT__SERVICE__HTTP_PORT: '0',
+          QDRANT__STORAGE__STORAGE_PATH: storage,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    children.push(parent);
+    let output = '';
+    parent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    parent.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const deadline = Date.now() + 10_000;
+    while (!/ on 127\.0\.0\.1:\d+ /.test(output) && Date.now() < deadline) await sleep(25);
+    const simPid = Number(output.split('\n')[0]);
+    expect(processAlive(simPid)).toBe(true);
+
+    parent.kill('SIGKILL');
+    const began = performance.now();
+    while (processAlive(simPid) && performance.now() - began < 5_000) await sleep(25);
+
+    expect(processAlive(simPid)).toBe(false);
+    expect(output).toMatch(/qdrant-sim: parent process \d+ is gone, shutting down/);
   }, 20_000);
 
   it('exits 1 with a message naming a bad variable', async () => {

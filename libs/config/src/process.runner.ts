@@ -9,12 +9,16 @@ export interface ConfiguredProcess<C, S extends { close(): Promise<void> }> {
   start(config: C, options: { signal: AbortSignal }): Promise<S>;
   /** How long `close()` may take after a signal before the process exits anyway. */
   shutdownDeadlineMs: number;
+  /** How often the parent is checked; the process shuts down as if signalled once it is gone. */
+  parentPollMs?: number;
 }
 
+const DEFAULT_PARENT_POLL_MS = 500;
+
 /**
- * Runs the process until SIGTERM or SIGINT: a bad config exits 1 with its message alone (the operator
- * reads it in the job log), a failed start exits 1, and a signal closes the server but exits 0 by
- * the deadline whatever close() does.
+ * Runs the process until SIGTERM or SIGINT, or until its parent is gone: a bad config exits 1 with
+ * its message alone (the operator reads it in the job log), a failed start exits 1, and a signal
+ * closes the server but exits 0 by the deadline whatever close() does.
  */
 export function runConfiguredProcess<C, S extends { close(): Promise<void> }>(
   run: ConfiguredProcess<C, S>,
@@ -44,9 +48,9 @@ async function serve<C, S extends { close(): Promise<void> }>(run: ConfiguredPro
   const stopping = new AbortController();
   let server: S | undefined;
 
-  const shutdown = (signal: NodeJS.Signals): void => {
+  const shutdown = (reason: string): void => {
     if (stopping.signal.aborted) return;
-    process.stdout.write(`${run.name}: ${signal} received, shutting down\n`);
+    process.stdout.write(`${run.name}: ${reason}, shutting down\n`);
     setTimeout(() => process.exit(0), run.shutdownDeadlineMs).unref();
     stopping.abort();
     if (server === undefined) process.exit(0);
@@ -55,8 +59,14 @@ async function serve<C, S extends { close(): Promise<void> }>(run: ConfiguredPro
       () => process.exit(0),
     );
   };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      shutdown(`${signal} received`);
+    });
+  }
+  watchParent(run.parentPollMs ?? DEFAULT_PARENT_POLL_MS, (parent) => {
+    shutdown(`parent process ${parent} is gone`);
+  });
 
   try {
     server = await run.start(config, { signal: stopping.signal });
@@ -64,4 +74,21 @@ async function serve<C, S extends { close(): Promise<void> }>(run: ConfiguredPro
     if (stopping.signal.aborted) return;
     throw error;
   }
+}
+
+/**
+ * A simulator runs under a job's script; if that script is killed outright, nothing is left to stop
+ * the simulator, and where the job's processes are tracked by parent links (SLURM's
+ * proctrack/linuxproc, the local executor) an orphan outlives its job holding its socket or port.
+ * Node has no parent-death signal, so the parent is polled: a new parent (init, a subreaper) means
+ * the old one is gone. process.ppid asks the kernel on every read.
+ */
+function watchParent(pollMs: number, onGone: (parent: number) => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onGone(parent);
+  }, pollMs);
+  timer.unref();
 }

@@ -118,11 +118,12 @@ describe('LocalScheduler', () => {
     expect(vars).toEqual(
       expect.arrayContaining(['HOME', 'PATH', 'SLURM_JOB_ID', 'SLURM_JOB_NAME', 'SLURMD_NODENAME']),
     );
-    // bash adds PWD, SHLVL and _ itself; nothing else may appear.
+    // bash adds PWD, SHLVL and _ itself, the scheduler the job's marker; nothing else may appear.
     expect(
       vars.filter(
         (v) =>
           ![
+            'AIPLANE_LOCAL_JOB',
             'HOME',
             'PATH',
             'SLURM_JOB_ID',
@@ -225,6 +226,51 @@ describe('LocalScheduler', () => {
       () => Promise.resolve(alive(childPid) ? undefined : true),
       5_000,
     );
+  });
+
+  // Issue 11 item 8: a double-forked child in a session of its own is outside the job's process
+  // group and reparented; one that ignores SIGTERM needs the SIGKILL. The marker finds it.
+  const ORPHAN = `(setsid bash -c 'trap "" TERM; echo $$ > orphan.pid; exec sleep 300' &)`;
+  const orphanPid = (req: SubmitRequest): Promise<number> =>
+    until('the orphan pid', () => {
+      const file = join(req.jobDir, 'orphan.pid');
+      const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+      return Promise.resolve(text.endsWith('\n') ? Number(text) : undefined);
+    });
+
+  it('cancel also kills a double-forked child that left the process group and ignores SIGTERM', async () => {
+    const scheduler = new LocalScheduler({ stateDir, killGraceMs: 300 });
+    const req = request(`${ORPHAN}; sleep 300`);
+    const id = await scheduler.submit(req);
+    const orphan = await orphanPid(req);
+    expect(alive(orphan)).toBe(true);
+
+    await scheduler.cancel(id);
+
+    expect(alive(orphan)).toBe(false);
+    expect((await scheduler.query([id])).get(id)?.state).toBe('CANCELLED');
+  });
+
+  it('kills such a child when the script exits by itself, before the status says the job is over', async () => {
+    const scheduler = new LocalScheduler({ stateDir, killGraceMs: 300 });
+    const req = request(`${ORPHAN}; until [ -s orphan.pid ]; do sleep 0.05; done; exit 0`);
+    const id = await scheduler.submit(req);
+    expect((await finished(scheduler, id)).state).toBe('COMPLETED');
+    expect(alive(await orphanPid(req))).toBe(false);
+  });
+
+  it('cancelling a job whose wrapper was killed from outside still ends what it started', async () => {
+    const scheduler = new LocalScheduler({ stateDir, killGraceMs: 300 });
+    const req = request(`${ORPHAN}; sleep 300`);
+    const id = await scheduler.submit(req);
+    const orphan = await orphanPid(req);
+    process.kill(-record(id).pid, 'SIGKILL');
+    await until('the wrapper to die', () => Promise.resolve(alive(record(id).pid) ? undefined : true));
+    expect(alive(orphan)).toBe(true);
+
+    await scheduler.cancel(id);
+
+    expect(alive(orphan)).toBe(false);
   });
 
   it('hands out monotonically increasing ids from 1000, also to concurrent submitters', async () => {

@@ -31,16 +31,30 @@ const FIRST_JOB_ID = 1000;
 const DEFAULT_KILL_GRACE_MS = 5_000;
 const POLL_MS = 50;
 
+/** Every process of a local job carries `AIPLANE_LOCAL_JOB=<its record dir>` in its environment. */
+export const LOCAL_JOB_MARKER = 'AIPLANE_LOCAL_JOB';
+
 /**
- * Constant, never built from input: the script and exit file arrive as $1 and $2. The script runs
- * as its own file (shebang honoured, like slurmd does). When it ends, whatever it left running in
- * the job's process group is terminated, as SLURM ends a job's processes when the batch script
- * exits; the wrapper ignores that TERM itself. The status is written last and atomically, so an
- * exit file means the job is over.
+ * Constant, never built from input: the script, exit file and grace (whole seconds) arrive as $1,
+ * $2 and $3. The script runs as its own file (shebang honoured, like slurmd does). When it ends,
+ * whatever it left running is terminated, as SLURM ends a job's processes when the batch script
+ * exits: the job's process group, and whatever carries the job's marker (a double-forked or
+ * setsid child is in neither the group nor the wrapper's tree), SIGKILL after the grace. The
+ * wrapper ignores that TERM itself. The status is written last and atomically, so an exit file
+ * means the job is over.
  */
-const WRAPPER =
-  '"$1"; code=$?; trap "" TERM; kill -TERM 0 2>/dev/null; ' +
-  'printf "%s\\n" "$code" > "$2.tmp" && mv -f "$2.tmp" "$2"; exit "$code"';
+const WRAPPER = [
+  '"$1"; code=$?',
+  'trap "" TERM',
+  'kill -TERM 0 2>/dev/null',
+  `marked() { local files f p; files=$(grep -lzxF -e "${LOCAL_JOB_MARKER}=$${LOCAL_JOB_MARKER}" /proc/[0-9]*/environ 2>/dev/null) || true; ` +
+    'for f in $files; do p=${f#/proc/}; p=${p%/environ}; ' +
+    'if [ "$p" != "$$" ] && [ "$p" != "$BASHPID" ] && [ -d "/proc/$p" ]; then echo "$p"; fi; done; }',
+  'pids=$(marked); if [ -n "$pids" ]; then kill -TERM $pids 2>/dev/null; fi',
+  'for ((i = 0; i < $3 * 10; i++)); do pids=$(marked); if [ -z "$pids" ]; then break; fi; sleep 0.1; done',
+  'if [ -n "$pids" ]; then kill -KILL $pids 2>/dev/null; fi',
+  'printf "%s\\n" "$code" > "$2.tmp" && mv -f "$2.tmp" "$2"; exit "$code"',
+].join('\n');
 
 /**
  * Runs jobs as detached local processes so the whole system works on a machine without a
@@ -80,6 +94,8 @@ export class LocalScheduler implements Scheduler {
       SLURM_JOB_ID: jobId,
       SLURM_JOB_NAME: req.jobName,
       SLURMD_NODENAME: 'localhost',
+      // The record dir, not the id: two state dirs on one machine both count from 1000.
+      [LOCAL_JOB_MARKER]: recordDir,
     };
     let pid: number;
     try {
@@ -97,20 +113,38 @@ export class LocalScheduler implements Scheduler {
   async cancel(jobId: string): Promise<void> {
     const job = this.readRecord(jobId);
     if (!job) return;
-    if (this.exitStatus(jobId) !== undefined || !this.wrapperAlive(job)) return;
+    if (this.exitStatus(jobId) !== undefined) return;
+    // The script's children share the wrapper's process group, unless they left it (setsid, a
+    // double fork into a session of their own); all of them carry the job's marker. The job is over
+    // when neither is left.
+    const marker = `${LOCAL_JOB_MARKER}=${join(this.jobsDir, jobId)}`;
+    if (!this.wrapperAlive(job)) {
+      // Killed from outside before it could clean up: what it started may still run, reparented.
+      await this.reapMarked(marker);
+      return;
+    }
     if (!job.cancelled) this.writeRecord({ ...job, cancelled: true });
+    const alive = (): boolean => groupExists(job.pid) || markedPids(marker).length > 0;
     signalGroup(job.pid, 'SIGTERM');
-    // The script's children share the wrapper's process group; the job is over when none is left.
+    signalPids(markedPids(marker), 'SIGTERM');
     const deadline = Date.now() + this.killGraceMs;
-    while (groupExists(job.pid) && Date.now() < deadline) await sleep(POLL_MS);
-    if (!groupExists(job.pid)) return;
+    while (alive() && Date.now() < deadline) await sleep(POLL_MS);
+    if (!alive()) return;
     signalGroup(job.pid, 'SIGKILL');
+    signalPids(markedPids(marker), 'SIGKILL');
     // Bounded: zombies keep a group visible until their parent reaps them, which is not ours to do.
     const killDeadline = Date.now() + this.killGraceMs;
     while (this.wrapperAlive(job) && Date.now() < killDeadline) await sleep(POLL_MS);
     if (this.wrapperAlive(job)) {
       throw new SchedulerError('UNAVAILABLE', `local job ${jobId} (pid ${job.pid}) survived SIGKILL`);
     }
+  }
+
+  private async reapMarked(marker: string): Promise<void> {
+    signalPids(markedPids(marker), 'SIGTERM');
+    const deadline = Date.now() + this.killGraceMs;
+    while (markedPids(marker).length > 0 && Date.now() < deadline) await sleep(POLL_MS);
+    signalPids(markedPids(marker), 'SIGKILL');
   }
 
   /** Cancels every job still running; how `npm start` stops the workloads it launched. */
@@ -176,7 +210,8 @@ export class LocalScheduler implements Scheduler {
     const out = openJobLog(req.stdoutPath);
     const err = req.stderrPath === req.stdoutPath ? out : openJobLog(req.stderrPath);
     try {
-      const child = spawn(this.bashPath, ['-c', WRAPPER, '_', scriptPath, exitFile], {
+      const graceSeconds = String(Math.ceil(this.killGraceMs / 1000));
+      const child = spawn(this.bashPath, ['-c', WRAPPER, '_', scriptPath, exitFile, graceSeconds], {
         cwd: req.jobDir,
         env,
         // Its own session and process group: cancel signals the whole job, and the job survives
@@ -384,6 +419,29 @@ function groupExists(pgid: number): boolean {
     const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return pgrp === String(pgid) && state !== 'Z' && state !== 'X';
   });
+}
+
+/** Live processes (zombies have no environment) whose environment holds `marker` (NAME=value). */
+function markedPids(marker: string): number[] {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return []; // No /proc: the process group is all there is.
+  }
+  return pids
+    .map(Number)
+    .filter((pid) => pid !== process.pid && readProc(pid, 'environ')?.split('\0').includes(marker) === true);
+}
+
+function signalPids(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Gone since it was listed, or not ours to signal.
+    }
+  }
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

@@ -23,21 +23,77 @@ export AIPLANE_REPLICAS=4
 export AIPLANE_GPU_PER_REPLICA=1
 export AIPLANE_NODE_INDEX=0
 
-# exit_code tells the worker how the workload ended, whoever ended it.
+# Every process the job starts inherits this marker, so the job finds all of them at its end, even
+# those reparented to init (a double fork, a supervisor killed first) that SLURM's
+# proctrack/linuxproc, which follows parent links, and the local executor never see again. The
+# script runs itself again (exec: the same pid) with the marker in its environment from the start,
+# because /proc shows a process's environment as it was at exec: a subshell forked from a script
+# that only exported it would not show it.
+if [ "${AIPLANE_JOB_PID:-}" != "$$" ]; then
+  export AIPLANE_JOB_PID="$$"
+  # Read from a pipe, there is no file to run again: its exec'd children still carry the marker.
+  if [ -f "$0" ]; then exec "$BASH" "$0" "$@"; fi
+fi
+# Seconds what the job leaves gets between SIGTERM and SIGKILL; below SLURM's KillWait (30 s by
+# default), so the script finishes its own cleanup before SLURM kills it.
+case ${AIPLANE_KILL_GRACE:-} in '' | 0?* | *[!0-9]*) AIPLANE_KILL_GRACE=10 ;; esac
+
+# The live processes carrying this job's marker, the script itself left out. A pid listed by a
+# process that has ended since (grep itself) no longer has a /proc entry. The marker is the
+# script's pid, which no other live job's script has, so another job's processes never match.
+aiplane_marked_pids() {
+  local files file pid
+  # Read whole before the loop: grep must have ended (and been reaped) before /proc is checked.
+  files=$(grep -lzxF -e "AIPLANE_JOB_PID=$AIPLANE_JOB_PID" /proc/[0-9]*/environ 2>/dev/null) || true
+  for file in $files; do
+    pid=${file#/proc/}
+    pid=${pid%/environ}
+    if [ "$pid" != "$$" ] && [ "$pid" != "$BASHPID" ] && [ -d "/proc/$pid" ]; then
+      printf '%s\n' "$pid"
+    fi
+  done
+}
+
+# SIGTERM to each marked process once, SIGKILL to those left after the grace; returns when none is
+# left (or, after SIGKILL, at most 5 s later: a process in uninterruptible sleep is the kernel's).
+aiplane_reap() {
+  local pid pids i
+  local -A termed=()
+  for ((i = 0; i <= AIPLANE_KILL_GRACE * 10; i++)); do
+    pids=$(aiplane_marked_pids) || pids=
+    if [ -z "$pids" ]; then return 0; fi
+    for pid in $pids; do
+      if [ -z "${termed[$pid]:-}" ]; then
+        termed[$pid]=1
+        kill -TERM "$pid" 2>/dev/null || true
+      fi
+    done
+    sleep 0.1
+  done
+  printf 'aiplane: SIGKILL to what outlived SIGTERM by %s s: pids %s\n' "$AIPLANE_KILL_GRACE" "${pids//$'\n'/ }" >&2
+  for ((i = 0; i < 50; i++)); do
+    for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
+    sleep 0.1
+    pids=$(aiplane_marked_pids) || pids=
+    if [ -z "$pids" ]; then return 0; fi
+  done
+}
+
+# However the script ends (the workload exits, a failed step, SIGTERM from scancel or the local
+# runner), nothing of the job outlives it; then exit_code tells the worker how the workload ended.
 aiplane_on_exit() {
   local code=$?
+  # A second stop signal must not cut the cleanup short.
+  trap '' TERM INT
+  aiplane_reap
   printf '%s\n' "$code" >"$AIPLANE_JOB_DIR/exit_code.tmp" &&
     mv -f "$AIPLANE_JOB_DIR/exit_code.tmp" "$AIPLANE_JOB_DIR/exit_code"
 }
 trap aiplane_on_exit EXIT
 
-# scancel and the local runner stop a job with SIGTERM: pass it on so the workloads can shut down.
+# scancel and the local runner stop a job with SIGTERM; the exit trap stops the workloads.
 aiplane_workload_pids=()
 aiplane_on_stop() {
-  trap - TERM INT
-  local pid
-  for pid in "${aiplane_workload_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${aiplane_workload_pids[@]}"; do wait "$pid" || true; done
   exit 143
 }
 trap aiplane_on_stop TERM INT
