@@ -53,6 +53,8 @@ const WRAPPER = [
   'pids=$(marked); if [ -n "$pids" ]; then kill -TERM $pids 2>/dev/null; fi',
   'for ((i = 0; i < $3 * 10; i++)); do pids=$(marked); if [ -z "$pids" ]; then break; fi; sleep 0.1; done',
   'if [ -n "$pids" ]; then kill -KILL $pids 2>/dev/null; fi',
+  // SIGKILL lands asynchronously: the status waits (bounded) until the killed are gone.
+  'if [ -n "$pids" ]; then for ((i = 0; i < 50; i++)); do if [ -z "$(marked)" ]; then break; fi; sleep 0.1; done; fi',
   'printf "%s\\n" "$code" > "$2.tmp" && mv -f "$2.tmp" "$2"; exit "$code"',
 ].join('\n');
 
@@ -133,8 +135,10 @@ export class LocalScheduler implements Scheduler {
     signalGroup(job.pid, 'SIGKILL');
     signalPids(markedPids(marker), 'SIGKILL');
     // Bounded: zombies keep a group visible until their parent reaps them, which is not ours to do.
+    // SIGKILL is delivered asynchronously: the job is over once the marked processes are gone too.
     const killDeadline = Date.now() + this.killGraceMs;
-    while (this.wrapperAlive(job) && Date.now() < killDeadline) await sleep(POLL_MS);
+    while ((this.wrapperAlive(job) || markedPids(marker).length > 0) && Date.now() < killDeadline)
+      await sleep(POLL_MS);
     if (this.wrapperAlive(job)) {
       throw new SchedulerError('UNAVAILABLE', `local job ${jobId} (pid ${job.pid}) survived SIGKILL`);
     }
@@ -145,6 +149,8 @@ export class LocalScheduler implements Scheduler {
     const deadline = Date.now() + this.killGraceMs;
     while (markedPids(marker).length > 0 && Date.now() < deadline) await sleep(POLL_MS);
     signalPids(markedPids(marker), 'SIGKILL');
+    const killDeadline = Date.now() + this.killGraceMs;
+    while (markedPids(marker).length > 0 && Date.now() < killDeadline) await sleep(POLL_MS);
   }
 
   /** Cancels every job still running; how `npm start` stops the workloads it launched. */

@@ -11,7 +11,7 @@ import type { Logger } from '@aiplane/server-kit';
 import { CONFIG, LOGGER, SCHEDULER } from '../platform/platform.module';
 import type { SlurmWorkerConfig } from '../slurm-worker.config';
 import { newApiKey } from './job-environment';
-import { FIRST_GENERATION, planSubmission } from './submission.records';
+import { planSubmission } from './submission.records';
 import { SubmitHandler } from './submit.handler';
 
 type Result = SchedulerJobs['wake']['result'];
@@ -44,7 +44,7 @@ export class WakeHandler {
     const submission = await this.registry.getSubmission(service.submission_id);
     if (!submission)
       throw new UnrecoverableError(`service ${serviceId} cannot start again: its submission is gone`);
-    const generation = (service.generation ?? FIRST_GENERATION) + 1;
+    const generation = service.generation + 1;
     const plan = planSubmission(submission, this.recipes, this.config.STATE_DIR, generation);
     const node = plan.nodes[0];
     if (plan.grouped || !node || plan.nodes.length !== 1)
