@@ -979,6 +979,7 @@ function deserialise(key: string, hash: Record<string, string>): StoredService {
       ended_at: orNull(hash.ended_at),
     },
     generation: positiveInteger(hash.generation) ?? 1,
+    ...(hash.idle_since ? { idle_since: hash.idle_since } : {}),
     ...(hash.generations
       ? { generations: parseJsonRecord(`${key} generations`, generationsSchema, hash.generations) }
       : {}),
