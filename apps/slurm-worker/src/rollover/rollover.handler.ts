@@ -104,26 +104,28 @@ export class RolloverHandler {
       message: `successor job ${next.jobId} is queued`,
       successorId: next.jobId,
     });
-    await recordService(
-      this.registry,
-      this.logger,
-      submission,
-      next,
-      plan.recipe,
-      {
-        groupId: null,
-        nodeIndex: null,
-        replicas: 0,
-        gpuPerReplica: 0,
-      },
-      { generation, rolloverOf: serviceId },
-    );
+    await this.recordSuccessor(submission, next, plan, generation, serviceId);
     await this.registry.clearApiKeys(submission.id);
     this.logger.info(
       { service_id: serviceId, job_id: next.jobId, generation },
       'rollover successor submitted',
     );
     return { jobIds: [next.jobId] };
+  }
+
+  /** A single service's successor gets a record of its own, naming the service it will take over. */
+  private async recordSuccessor(
+    submission: Submission,
+    next: Parameters<typeof recordService>[3],
+    plan: SubmissionPlan,
+    generation: number,
+    serviceId: string,
+  ): Promise<void> {
+    const single = { groupId: null, nodeIndex: null, replicas: 0, gpuPerReplica: 0 };
+    await recordService(this.registry, this.logger, submission, next, plan.recipe, single, {
+      generation,
+      rolloverOf: serviceId,
+    });
   }
 
   /**
@@ -155,20 +157,7 @@ export class RolloverHandler {
       message: `job ${next.jobId} starts on the same storage; requests get 503 with Retry-After until it serves`,
       successorId: next.jobId,
     });
-    await recordService(
-      this.registry,
-      this.logger,
-      submission,
-      next,
-      plan.recipe,
-      {
-        groupId: null,
-        nodeIndex: null,
-        replicas: 0,
-        gpuPerReplica: 0,
-      },
-      { generation, rolloverOf: service.id },
-    );
+    await this.recordSuccessor(submission, next, plan, generation, service.id);
     await this.registry.clearApiKeys(submission.id);
     const now = new Date().toISOString();
     const generations = serviceGenerations(service).map((entry) =>
