@@ -4,6 +4,7 @@ interface Entry {
   id: string;
   status: string;
   job_id: string;
+  generations?: { job_id: string; started_at: string | null; ended_at: string | null }[];
 }
 
 interface ListedModel {
@@ -151,6 +152,15 @@ describe('idle stop and start on request on SLURM', () => {
     expect(completion.body.object).toBe('chat.completion');
     const third = await api<Entry>('GET', `/api/v1/services/${created.id}`);
     expect(third.body.job_id).not.toBe(restarted.body.job_id);
+    // Each job the service ran as, in order; the stopped ones ended when it went idle.
+    const history = third.body.generations ?? [];
+    expect(history.map((generation) => generation.job_id)).toEqual([
+      created.job_id,
+      restarted.body.job_id,
+      third.body.job_id,
+    ]);
+    for (const stopped of history.slice(0, 2)) expect(Date.parse(stopped.ended_at ?? '')).not.toBeNaN();
+    expect(history[2]?.ended_at).toBeNull();
   }, 300_000);
 
   it("keeps a vector database's data across an idle stop", async () => {
