@@ -72,12 +72,6 @@ export interface Scheduler {
    * id. Undefined when there is no such evidence. Schedulers that never forget jobs omit it.
    */
   finishedJob?(jobId: string, workDir: string): Promise<JobInfo | undefined>;
-  /**
-   * When a job like the one whose script is in `jobDir` (`job.sh`) would start if submitted now, as
-   * ISO 8601, without submitting it (SLURM: `sbatch --test-only`); undefined when the scheduler
-   * gives none. Schedulers without a queue omit it.
-   */
-  estimateStart?(jobDir: string): Promise<string | undefined>;
   /** Throws `SchedulerError` UNAVAILABLE when the scheduler does not answer. */
   ping(): Promise<void>;
 }

@@ -180,22 +180,6 @@ describe('SlurmScheduler on real SLURM', () => {
     expect(viaScontrol.get(id)).toEqual(failed);
   });
 
-  it('estimates when a job like a running one would start, from sbatch --test-only, without submitting it', async () => {
-    const req = request('estimate', 'sleep 300');
-    const id = await submit(req);
-    await until('RUNNING', async () => ((await stateOf(id))?.state === 'RUNNING' ? true : undefined));
-    const before = (await runner.run('squeue', ['--noheader', '--format=%i'], { timeoutMs: 10_000 })).stdout;
-
-    const estimate = await scheduler.estimateStart(req.jobDir);
-
-    // This node has room for one more GPU job: it would start about now.
-    expect(Math.abs(Date.parse(estimate ?? '') - Date.now())).toBeLessThan(5 * 60_000);
-    const after = (await runner.run('squeue', ['--noheader', '--format=%i'], { timeoutMs: 10_000 })).stdout;
-    expect(after.split('\n').sort()).toEqual(before.split('\n').sort());
-    expect(await scheduler.estimateStart('relative/dir')).toBeUndefined();
-    await scheduler.cancel(id);
-  });
-
   it('leaves ids SLURM never had out of the answer, and cancels them without complaint', async () => {
     const neverId = '2147483000';
     const result = await scheduler.query([neverId]);

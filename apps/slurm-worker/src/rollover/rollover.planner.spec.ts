@@ -97,54 +97,6 @@ describe('RolloverPlanner, single services', () => {
     expect(writes.rollover).toEqual([]);
   });
 
-  it("rolls over earlier when the scheduler's estimate for a successor is a longer wait than the one observed", async () => {
-    const record = service();
-    // Started 50 s ago, 10 min limit: with the observed 2 s wait not due, but a successor asked for
-    // now would wait 9 minutes (sbatch --test-only), so 9 min + 10 s + 5 s is past the limit.
-    const { planner, enqueued, scheduler } = setup([record]);
-    const asked: string[] = [];
-    Object.assign(scheduler, {
-      estimateStart: (jobDir: string) => {
-        asked.push(jobDir);
-        return Promise.resolve(new Date(now + 9 * MIN).toISOString());
-      },
-    });
-    await planner.afterPoll([record], new Map([['100', running('100', now - 50_000, 600)]]));
-    expect(asked).toEqual([record.job_dir]);
-    expect(enqueued).toEqual([['rollover', { serviceId: '100', generation: 2 }, undefined]]);
-  });
-
-  it('keeps to the observed wait when the scheduler gives no estimate, and asks it at most once a minute', async () => {
-    const record = service();
-    const { planner, enqueued, scheduler } = setup([record]);
-    let asked = 0;
-    Object.assign(scheduler, {
-      estimateStart: () => {
-        asked += 1;
-        return Promise.reject(new Error('slurmctld is away'));
-      },
-    });
-    const jobs = new Map([['100', running('100', now - 50_000, 600)]]);
-    await planner.afterPoll([record], jobs);
-    await planner.afterPoll([record], jobs);
-    expect(asked).toBe(1);
-    expect(enqueued).toEqual([]);
-  });
-
-  it('does not ask for an estimate while the limit is far away', async () => {
-    const record = service();
-    const { planner, scheduler } = setup([record]);
-    let asked = 0;
-    Object.assign(scheduler, {
-      estimateStart: () => {
-        asked += 1;
-        return Promise.resolve(undefined);
-      },
-    });
-    await planner.afterPoll([record], new Map([['100', running('100', now - 50_000, 3_600)]]));
-    expect(asked).toBe(0);
-  });
-
   it('enqueues the next generation once the limit is within the lead time', async () => {
     const record = service();
     // Started 50 s ago with a 60 s limit: 10 s left < 17 s lead.

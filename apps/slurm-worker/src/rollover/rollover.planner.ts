@@ -35,11 +35,6 @@ export type RolloverEnqueue = (
   delayMs?: number,
 ) => Promise<boolean>;
 
-/** How often one service's successor start estimate is asked for (one `sbatch --test-only`). */
-const ESTIMATE_EVERY_MS = 60_000;
-/** How long before a rollover the observed wait makes due the scheduler's estimate starts to count. */
-const ESTIMATE_HORIZON_MS = 15 * 60_000;
-
 type RolloverConfig = Pick<SlurmWorkerConfig, 'ROLLOVER_MARGIN_MS' | 'ROLLOVER_DRAIN_MS'>;
 
 function ms(iso: string | null | undefined): number | null {
@@ -83,8 +78,6 @@ function successorView(next: StoredService): SuccessorView {
 export class RolloverPlanner extends PollFollower {
   /** Set by the jobs module once its queue exists. */
   enqueue?: RolloverEnqueue;
-  /** The last successor start estimate per service or group, and when it was asked for. */
-  private readonly estimates = new Map<string, { askedMs: number; waitMs: number }>();
 
   constructor(
     private readonly registry: ServiceRegistry,
@@ -98,51 +91,12 @@ export class RolloverPlanner extends PollFollower {
   async afterPoll(services: readonly StoredService[], jobs: ReadonlyMap<string, JobInfo>): Promise<void> {
     if (!this.enqueue || this.scheduler.kind === 'local') return;
     const now = Date.now();
-    // Bounded by the services rolling over soon: estimates older than any use are dropped.
-    for (const [id, asked] of this.estimates)
-      if (now - asked.askedMs > ESTIMATE_HORIZON_MS) this.estimates.delete(id);
     for (const service of services) {
       if (service.rollover_of) await this.dropOrphanSuccessor(service);
       else if (service.group_id === null) await this.planSingle(service.id, jobs, now);
     }
     const groups = new Set(services.map((service) => service.group_id).filter((id) => id !== null));
     for (const groupId of groups) await this.planGroup(groupId, jobs, now);
-  }
-
-  /**
-   * The lead time with the scheduler's own estimate of when a successor would start if submitted
-   * now (`sbatch --test-only` of the current job's script: the successor asks for the same), where
-   * that wait is longer than the one observed. Asked only within ESTIMATE_HORIZON_MS of the rollover
-   * the observed wait would make due, and at most once per ESTIMATE_EVERY_MS per service, so a long
-   * job costs no scheduler calls. Whether a rollover fits at all stays with the observed lead: a
-   * full queue makes a successor late, it does not make the time limit too short.
-   */
-  private async leadWithEstimate(
-    id: string,
-    jobDir: string,
-    window: JobWindow,
-    lead: number,
-    startup: number,
-    now: number,
-  ): Promise<number> {
-    if (!this.scheduler.estimateStart || deadlineMs(window) - lead - now > ESTIMATE_HORIZON_MS) return lead;
-    let asked = this.estimates.get(id);
-    if (!asked || now - asked.askedMs >= ESTIMATE_EVERY_MS) {
-      let waitMs = 0;
-      try {
-        const start = ms(await this.scheduler.estimateStart(jobDir));
-        waitMs = start === null ? 0 : Math.max(0, start - now);
-      } catch (error) {
-        // No estimate is no reason to skip the rollover: the observed wait still counts.
-        this.logger.warn({ service_id: id, err: error }, 'no start estimate for a successor');
-      }
-      asked = { askedMs: now, waitMs };
-      this.estimates.set(id, asked);
-    }
-    return Math.max(
-      lead,
-      leadTimeMs({ queueWaitMs: asked.waitMs, startupMs: startup, marginMs: this.config.ROLLOVER_MARGIN_MS }),
-    );
   }
 
   /** The longest start-up of the recipe, or `own` if longer; null before either is known. */
@@ -218,8 +172,7 @@ export class RolloverPlanner extends PollFollower {
       await this.registry.dropSubmissionConfig(service.submission_id);
       return;
     }
-    const queued = await this.leadWithEstimate(id, service.job_dir, window, lead, startup, now);
-    if (rolloverDue(window, queued, now)) await this.due(id, service.generation + 1, queued, window);
+    if (rolloverDue(window, lead, now)) await this.due(id, service.generation + 1, lead, window);
   }
 
   private async due(id: string, generation: number, lead: number, window: JobWindow): Promise<void> {
@@ -335,10 +288,7 @@ export class RolloverPlanner extends PollFollower {
       await this.registry.dropSubmissionConfig(group.submission_id);
       return;
     }
-    const firstJobDir = view.jobs[0]?.job_dir ?? '';
-    const queued = await this.leadWithEstimate(groupId, firstJobDir, window, lead, startup, now);
-    if (rolloverDue(window, queued, now))
-      await this.due(groupId, (group.generation ?? 1) + 1, queued, window);
+    if (rolloverDue(window, lead, now)) await this.due(groupId, (group.generation ?? 1) + 1, lead, window);
   }
 
   private async followGroupSuccessor(
