@@ -138,7 +138,9 @@ export function withStack(options: () => StackFixtureOptions): StackFixture {
       }
       if (fixture.runtimeDir) rmSync(fixture.runtimeDir, { recursive: true, force: true });
       if (fixture.keepStateDir) console.error(`${stateDir}: job directories kept`);
-      else rmSync(stateDir, { recursive: true, force: true });
+      // A cancelled job's script writes its exit status after reaping its processes (up to the
+      // grace later), so a directory may gain a file while it is being removed: retry, not fail.
+      else rmSync(stateDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 });
     }
   });
 
