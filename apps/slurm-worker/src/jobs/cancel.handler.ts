@@ -3,8 +3,9 @@ import { UnrecoverableError } from 'bullmq';
 import { isGroupId, isTerminalJobState, type SchedulerJobs } from '@aiplane/contracts';
 import type { SchedulerJob } from '@aiplane/jobs';
 import { ServiceRegistry, type StoredService } from '@aiplane/registry';
-import { SchedulerError, type Scheduler } from '@aiplane/scheduler';
+import type { Scheduler } from '@aiplane/scheduler';
 import type { Logger } from '@aiplane/server-kit';
+import { refusalsAreFinal } from './job-failures';
 import { LOGGER, SCHEDULER } from '../platform/platform.module';
 
 type Result = SchedulerJobs['cancel']['result'];
@@ -39,14 +40,7 @@ export class CancelHandler {
         this.logger.info({ service_id: serviceId }, 'idle service cancelled');
         continue;
       }
-      try {
-        await this.scheduler.cancel(service.job_id);
-      } catch (error) {
-        if (error instanceof SchedulerError && error.code !== 'UNAVAILABLE') {
-          throw new UnrecoverableError(error.message);
-        }
-        throw error;
-      }
+      await refusalsAreFinal(() => this.scheduler.cancel(service.job_id));
       // scancel succeeded, so the job ends as CANCELLED; recording it now means the caller's next
       // read agrees with the answer it got, without waiting for the next poll.
       const cancelled = await this.registry.applySchedulerState(service.id, {

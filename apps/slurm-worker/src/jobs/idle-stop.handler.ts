@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { UnrecoverableError } from 'bullmq';
 import { idleTimeoutMs, type SchedulerJobs } from '@aiplane/contracts';
 import type { SchedulerJob } from '@aiplane/jobs';
 import { ServiceRegistry } from '@aiplane/registry';
-import { SchedulerError, type Scheduler } from '@aiplane/scheduler';
+import type { Scheduler } from '@aiplane/scheduler';
 import type { Logger } from '@aiplane/server-kit';
+import { refusalsAreFinal } from './job-failures';
 import { LOGGER, SCHEDULER } from '../platform/platform.module';
 
 type Result = SchedulerJobs['idle-stop']['result'];
@@ -30,13 +30,7 @@ export class IdleStopHandler {
     const alreadyMarked = service.idle_since !== undefined && service.job_id === jobId;
     const outcome = alreadyMarked ? 'marked' : await this.registry.markIdle(serviceId, jobId, timeoutMs);
     if (outcome !== 'marked') return { serviceId, stopped: false };
-    try {
-      await this.scheduler.cancel(jobId);
-    } catch (error) {
-      if (error instanceof SchedulerError && error.code !== 'UNAVAILABLE')
-        throw new UnrecoverableError(error.message);
-      throw error;
-    }
+    await refusalsAreFinal(() => this.scheduler.cancel(jobId));
     this.logger.info(
       { service_id: serviceId, job_id: jobId, idle_timeout_ms: timeoutMs },
       'idle service stopped',

@@ -1,5 +1,6 @@
 import { encodeJobFailure } from '@aiplane/contracts';
-import { isSchedulerError } from '@aiplane/scheduler';
+import { UnrecoverableError } from 'bullmq';
+import { isSchedulerError, SchedulerError } from '@aiplane/scheduler';
 
 /**
  * Runs a handler and marks an unreachable scheduler as such in the failure BullMQ carries back, so
@@ -13,6 +14,20 @@ export async function tagFailures<T>(run: () => Promise<T>): Promise<T> {
     if (isSchedulerError(error, 'UNAVAILABLE')) {
       throw new Error(encodeJobFailure({ kind: 'unavailable', message: error.message }), { cause: error });
     }
+    throw error;
+  }
+}
+
+/**
+ * Runs one scheduler call of a queue job: a refusal will be refused again, so it ends the job
+ * (UnrecoverableError, no BullMQ retry); only an unreachable scheduler is worth retrying.
+ */
+export async function refusalsAreFinal<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof SchedulerError && error.code !== 'UNAVAILABLE')
+      throw new UnrecoverableError(error.message);
     throw error;
   }
 }

@@ -11,12 +11,13 @@ import {
   type Recipe,
 } from '@aiplane/recipes';
 import { ServiceRegistry } from '@aiplane/registry';
-import { SchedulerError, type Scheduler } from '@aiplane/scheduler';
+import type { Scheduler } from '@aiplane/scheduler';
 import { ensurePrivateSubdir, UnsafePathError, type Logger } from '@aiplane/server-kit';
+import { refusalsAreFinal } from './job-failures';
 import { CONFIG, LOGGER, SCHEDULER } from '../platform/platform.module';
 import type { SlurmWorkerConfig } from '../slurm-worker.config';
 import { buildJobEnvironment, newApiKey } from './job-environment';
-import { planSubmission, recordSubmission } from './submission.records';
+import { planSubmission, recordSubmission, submissionDir } from './submission.records';
 
 type Result = SchedulerJobs['submit']['result'];
 
@@ -135,18 +136,11 @@ export class SubmitHandler {
 
   /** The submission's directory, where a vector database's data outlives each of its jobs. */
   storageDir(submissionId: string): string {
-    return path.join(this.config.STATE_DIR, 'jobs', submissionId);
+    return submissionDir(this.config.STATE_DIR, submissionId);
   }
 
-  private async submit(request: Parameters<Scheduler['submit']>[0]): Promise<string> {
-    try {
-      return await this.scheduler.submit(request);
-    } catch (error) {
-      // A refusal will be refused again; only an unreachable scheduler is worth retrying.
-      if (error instanceof SchedulerError && error.code !== 'UNAVAILABLE')
-        throw new UnrecoverableError(error.message);
-      throw error;
-    }
+  private submit(request: Parameters<Scheduler['submit']>[0]): Promise<string> {
+    return refusalsAreFinal(() => this.scheduler.submit(request));
   }
 }
 

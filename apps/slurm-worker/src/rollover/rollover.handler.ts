@@ -4,11 +4,12 @@ import { isGroupId, isTerminalJobState, type SchedulerJobs } from '@aiplane/cont
 import type { SchedulerJob } from '@aiplane/jobs';
 import { RecipeCatalogue, replicasPerNode } from '@aiplane/recipes';
 import { serviceGenerations, ServiceRegistry, type StoredService, type Submission } from '@aiplane/registry';
-import { SchedulerError, type Scheduler } from '@aiplane/scheduler';
+import type { Scheduler } from '@aiplane/scheduler';
 import type { Logger } from '@aiplane/server-kit';
 import { CONFIG, LOGGER, SCHEDULER } from '../platform/platform.module';
 import type { SlurmWorkerConfig } from '../slurm-worker.config';
 import { newApiKey } from '../jobs/job-environment';
+import { refusalsAreFinal } from '../jobs/job-failures';
 import { planSubmission, recordService, type SubmissionPlan } from '../jobs/submission.records';
 import { SubmitHandler } from '../jobs/submit.handler';
 
@@ -66,7 +67,7 @@ export class RolloverHandler {
     for (const node of plan.nodes) {
       const apiKey = keys[node.nodeIndex];
       if (apiKey === undefined) throw new UnrecoverableError(`no key for node ${node.nodeIndex}`);
-      const jobId = await this.submit(() =>
+      const jobId = await refusalsAreFinal(() =>
         this.submitter.submitOnce(node.jobName, node.jobDir, {
           recipe: plan.recipe,
           effective: plan.effective,
@@ -148,7 +149,7 @@ export class RolloverHandler {
     await this.registry.setReadiness(service.id, false);
     // The proxy stops routing to it within its view's refresh; requests already sent finish.
     await new Promise((resolve) => setTimeout(resolve, this.config.ROLLOVER_DRAIN_MS));
-    await this.submit(() => this.scheduler.cancel(old));
+    await refusalsAreFinal(() => this.scheduler.cancel(old));
     await this.waitGone(old);
     const [next] = await this.submitGeneration(submission, plan);
     if (!next) throw new UnrecoverableError('no successor job was submitted');
@@ -240,7 +241,7 @@ export class RolloverHandler {
       const cancelled: string[] = [];
       for (const old of retiring) {
         if (isTerminalJobState(old.scheduler_state)) continue;
-        await this.submit(() => this.scheduler.cancel(old.job_id));
+        await refusalsAreFinal(() => this.scheduler.cancel(old.job_id));
         await this.registry.applySchedulerState(old.id, {
           state: 'CANCELLED',
           reason: 'replaced by its walltime rollover successor',
@@ -267,7 +268,7 @@ export class RolloverHandler {
     const retiring = generations.filter(
       (entry) => entry.job_id !== service.job_id && entry.ended_at === null,
     );
-    for (const entry of retiring) await this.submit(() => this.scheduler.cancel(entry.job_id));
+    for (const entry of retiring) await refusalsAreFinal(() => this.scheduler.cancel(entry.job_id));
     await this.registry.setGenerations(
       serviceId,
       generations.map((entry) => (retiring.includes(entry) ? { ...entry, ended_at: now } : entry)),
@@ -279,16 +280,5 @@ export class RolloverHandler {
       'rolled-over jobs cancelled',
     );
     return { cancelled: retiring.map((entry) => entry.job_id) };
-  }
-
-  private async submit<T>(run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      // A refusal will be refused again; only an unreachable scheduler is worth retrying.
-      if (error instanceof SchedulerError && error.code !== 'UNAVAILABLE')
-        throw new UnrecoverableError(error.message);
-      throw error;
-    }
   }
 }
