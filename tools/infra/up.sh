@@ -30,7 +30,9 @@ add_env_remove() {
 # ---------------------------------------------------------------- packages
 # python3: every vLLM job runs recipes/runtime/auth_front.py beside its server, locally too.
 # The cluster-profile batch scripts are checked with shellcheck (libs/recipes, cluster-profile.int-spec).
-PKGS=(python3 shellcheck)
+# tmux drives the CLI in a pseudo-terminal, chromium the dashboard, prometheus evaluates the Grafana
+# panels' PromQL, and libpam-oath + oathtool give the test sshd real one-time codes (tests/e2e, issue 12/11).
+PKGS=(python3 shellcheck tmux chromium prometheus libpam-oath oathtool)
 has_component redis && PKGS+=(redis-server redis-tools)
 has_component slurm && PKGS+=(munge slurmctld slurmd slurm-client)
 has_component sshd && PKGS+=(openssh-server openssh-client)
