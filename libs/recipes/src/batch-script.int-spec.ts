@@ -25,8 +25,9 @@ const PROBE_COMMAND = `printf '%s' "$VLLM_MODEL" >"$AIPLANE_JOB_DIR/model"
 printf '%s' "$VLLM_PORT" >"$AIPLANE_JOB_DIR/port"
 printf '%s' "\${CUDA_VISIBLE_DEVICES:-none}" >"$AIPLANE_JOB_DIR/gpus"
 if [ -n "\${PROBE_SLEEP:-}" ]; then exec sleep "$PROBE_SLEEP"; fi
-# Listens on its port for a moment, so the job does not wait (10 s) for a listener that never comes.
-if [ -n "\${PROBE_LISTEN:-}" ]; then exec python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(0.5)' "$VLLM_PORT"; fi
+# Listens on its port for a moment with SO_REUSEADDR, as uvicorn does: on a busy machine the port may
+# still be the local end of another connection (TIME_WAIT), which blocks a bind without it.
+if [ -n "\${PROBE_LISTEN:-}" ]; then exec python3 -c 'import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(0.5)' "$VLLM_PORT"; fi
 exit "\${PROBE_EXIT:-0}"`;
 
 function probeRecipe(basePort: number): Recipe {
@@ -183,8 +184,9 @@ describe('rendered batch script, run by bash', () => {
       }
       const busy = await listen(basePort, address);
       try {
-        const { code } = await start(undefined, extraEnv).done;
-        expect(code).toBe(0);
+        const { code, stderr } = await start(undefined, extraEnv).done;
+        // The job's own words when it fails, in the assertion's diff.
+        expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
         expect(Number(file('port'))).toBeGreaterThan(basePort);
       } finally {
         await close(busy);
@@ -775,7 +777,8 @@ describe('repository vLLM recipe, local profile: the simulator behind auth_front
 describe('rendered batch scripts starting together on one node', () => {
   it('never give two jobs the same port, however close together they start', async () => {
     const basePort = await freePort();
-    // A workload that binds its port a moment after starting, as every real server does.
+    // A workload that binds its port a moment after starting, as every real server does (and with
+    // SO_REUSEADDR, as they do: see PROBE_COMMAND).
     const recipe = parseRecipe(
       `name: slow-bind
 description: binds after a pause
@@ -793,7 +796,7 @@ runtime:
   local:
     command: |
       sleep 0.3
-      exec python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' "$VLLM_PORT"
+      exec python3 -c 'import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' "$VLLM_PORT"
 `,
       'test/slow-bind.yaml',
     );

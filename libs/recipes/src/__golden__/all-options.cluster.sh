@@ -181,12 +181,15 @@ aiplane_lock_ports() {
 aiplane_unlock_ports() {
   { flock -u 8 && exec 8>&-; } 2>/dev/null || true
 }
-# Until something listens on port $1 (at most 10 s): the next choice on this node then sees it taken.
+# Until something listens on port $1 (at most 10 s), or workload $2 has ended: the next choice on
+# this node then sees the port taken, and a workload that failed to start fails the job at once.
 aiplane_await_listen() {
   local i address=127.0.0.1
   case $AIPLANE_BIND_HOST in '' | 0.0.0.0 | :: | '[::]') ;; *) address=$AIPLANE_BIND_HOST ;; esac
   for ((i = 0; i < 200; i++)); do
     if (: <"/dev/tcp/$address/$1") 2>/dev/null; then return 0; fi
+    # bash reaps an ended child at once (keeping its status for wait), so kill -0 misses no zombie.
+    if ! kill -0 "$2" 2>/dev/null; then return 0; fi
     sleep 0.05
   done
 }
@@ -261,6 +264,6 @@ source "$AIPLANE_RUNTIME_DIR/behind-front.sh"
 }
 aiplane_workload 8>&- &
 aiplane_workload_pids=($!)
-aiplane_await_listen "$AIPLANE_PORT"
+aiplane_await_listen "$AIPLANE_PORT" "${aiplane_workload_pids[0]}"
 aiplane_unlock_ports
 wait "${aiplane_workload_pids[0]}"
