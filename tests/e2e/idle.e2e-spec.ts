@@ -120,6 +120,10 @@ describe('idle stop and start on request on SLURM', () => {
     const restarted = await api<Entry>('GET', `/api/v1/services/${created.id}`);
     expect(restarted.body.id).toBe(created.id);
     expect(restarted.body.job_id).not.toBe(created.job_id);
+    // The new job's id names the service too, as every generation's does (CONTRACT, identity).
+    const byJobId = await api<Entry>('GET', `/api/v1/services/${restarted.body.job_id}`);
+    expect(byJobId.status).toBe(200);
+    expect(byJobId.body.id).toBe(created.id);
     const answered = await api<{ success: boolean; service_id: string }>(
       'POST',
       `/api/v1/vllm/${created.id}/prompt`,

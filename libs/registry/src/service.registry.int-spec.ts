@@ -744,6 +744,10 @@ describe('ServiceRegistry on real Redis', () => {
       const stored = await registry.get('7');
       expect(stored).toMatchObject({ id: '7', generation: 2, scheduler_state: 'PENDING', ready: false });
       expect(['9', '10']).toContain(stored?.job_id);
+      // The woken job's id resolves to the service, as every generation's does.
+      expect((await registry.get(stored!.job_id))?.id).toBe('7');
+      const lost = stored?.job_id === '9' ? '10' : '9';
+      expect(await registry.get(lost)).toBeUndefined();
       expect(stored?.idle_since).toBeUndefined();
       expect(await registry.activeIds()).toEqual(['7']);
       expect(await registry.idleIds()).toEqual([]);

@@ -187,7 +187,8 @@ return 1
 `;
 
 // Puts the new job of an idle service in place of the stopped one, once, whichever wake attempt
-// gets here first. KEYS: service, active set, change channel, last-use hash, wake requests, idle set.
+// gets here first. KEYS: service, active set, change channel, last-use hash, wake requests, idle set,
+// the new job's own key (left naming the service).
 // ARGV: the stopped job, now (ISO), now (ms), the service id, then the field pairs to set.
 // Returns 1 when applied, 0 when the record is no longer idle with that job.
 const RECORD_WAKE_LUA = `
@@ -200,6 +201,8 @@ redis.call('SADD', KEYS[2], ARGV[4])
 redis.call('SREM', KEYS[5], ARGV[4])
 redis.call('SREM', KEYS[6], ARGV[4])
 redis.call('PUBLISH', KEYS[3], ARGV[4])
+-- The new job's id names the service too, as a successor's does (see PROMOTE_LUA).
+redis.call('HSET', KEYS[7], 'id', redis.call('HGET', KEYS[1], 'job_id'), 'promoted_into', ARGV[4])
 return 1
 `;
 
@@ -600,13 +603,14 @@ export class ServiceRegistry {
     };
     const reply = (await this.redis.eval(
       RECORD_WAKE_LUA,
-      6,
+      7,
       this.serviceKey(id),
       this.activeKey,
       this.changesChannel,
       this.lastUseKey,
       this.wakeRequestsKey,
       this.idleKey,
+      this.serviceKey(next.jobId),
       fromJobId,
       now.toISOString(),
       String(now.getTime()),
