@@ -164,6 +164,8 @@ describe('idle stop and start on request on SLURM', () => {
       third.body.job_id,
     ]);
     for (const stopped of history.slice(0, 2)) expect(Date.parse(stopped.ended_at ?? '')).not.toBeNaN();
+    // Each woken job's start is filled in once the scheduler reports it.
+    for (const generation of history) expect(Date.parse(generation.started_at ?? '')).not.toBeNaN();
     expect(history[2]?.ended_at).toBeNull();
   }, 300_000);
 

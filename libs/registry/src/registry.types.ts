@@ -146,4 +146,9 @@ export interface SchedulerObservation {
   submittedAt?: string;
   startedAt?: string;
   endedAt?: string;
+  /**
+   * The start of the record's current job, for its `generations` entry when that has none yet (a
+   * job that took over before it started: a wake, a vector database's restart).
+   */
+  generationStartedAt?: string;
 }

@@ -757,6 +757,30 @@ describe('ServiceRegistry on real Redis', () => {
       expect(await registry.applySchedulerState('7', { jobId: stored!.job_id, state: 'RUNNING' })).toBe(true);
     });
 
+    it("fills the woken job's generation start from its first observed start", async () => {
+      await registry.createService({
+        ...running('7'),
+        timeline: { submitted_at: null, started_at: at(0).toISOString(), ready_at: null, ended_at: null },
+      });
+      await registry.markIdle('7', '7', TIMEOUT_MS, at(12));
+      const generations = [
+        { job_id: '7', started_at: at(0).toISOString(), ended_at: at(12).toISOString() },
+        { job_id: '9', started_at: null, ended_at: null },
+      ];
+      expect(
+        await registry.recordWake('7', '7', { jobId: '9', generation: 2, jobDir: '/j/9', generations }),
+      ).toBe(true);
+      await registry.applySchedulerState('7', { jobId: '9', state: 'PENDING' });
+      expect((await registry.get('7'))?.generations?.[1]?.started_at).toBeNull();
+
+      const started = at(30).toISOString();
+      await registry.applySchedulerState('7', { jobId: '9', state: 'RUNNING', generationStartedAt: started });
+      expect((await registry.get('7'))?.generations).toEqual([
+        generations[0],
+        { job_id: '9', started_at: started, ended_at: null },
+      ]);
+    });
+
     it("a user's cancel ends an idle record at once", async () => {
       await registry.createService(running('7'));
       await registry.markIdle('7', '7', TIMEOUT_MS, at(12));

@@ -47,7 +47,8 @@ const TERMINAL_LUA_TABLE = `{${TERMINAL_JOB_STATES.map((state) => `['${state}']=
 // resurrect a cancelled service. Returns 1 when applied, 0 when the record was already final,
 // -1 when it does not exist. KEYS[3] is the change channel: told only when something other than
 // updated_at changed, so that the worker's polls of unchanged jobs do not wake every subscriber.
-// ARGV[1] is the job the observation is of ('' = whichever), the field pairs follow: a poll that read
+// ARGV[1] is the job the observation is of ('' = whichever), ARGV[2] that job's start for its
+// generations entry ('' = none), the field pairs follow: a poll that read
 // the record before a rollover or a wake moved it on to a newer job must not write the old job's state
 // over it, and a service stopped for idleness ignores news of its old job.
 const APPLY_STATE_LUA = `
@@ -58,10 +59,28 @@ local terminal = ${TERMINAL_LUA_TABLE}
 if current and terminal[current] then return 0 end
 if redis.call('HEXISTS', KEYS[1], 'idle_since') == 1 then return 0 end
 local changed = false
-for i = 2, #ARGV, 2 do
+for i = 3, #ARGV, 2 do
   if ARGV[i] ~= 'updated_at' and redis.call('HGET', KEYS[1], ARGV[i]) ~= ARGV[i + 1] then changed = true end
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+-- A job that took over the record before it started (a wake, a vector database's restart) has a
+-- generations entry without a start: ARGV[2], its first observed start, fills it in.
+local history = redis.call('HGET', KEYS[1], 'generations') or ''
+if ARGV[2] ~= '' and string.find(history, '"started_at":null', 1, true) then
+  local job = redis.call('HGET', KEYS[1], 'job_id')
+  local entries = cjson.decode(history)
+  local patched = false
+  for _, entry in ipairs(entries) do
+    if entry.job_id == job and entry.started_at == cjson.null then
+      entry.started_at = ARGV[2]
+      patched = true
+    end
+  end
+  if patched then
+    redis.call('HSET', KEYS[1], 'generations', cjson.encode(entries))
+    changed = true
+  end
+end
 if changed then redis.call('PUBLISH', KEYS[3], redis.call('HGET', KEYS[1], 'id')) end
 local next = redis.call('HGET', KEYS[1], 'scheduler_state')
 if terminal[next] then redis.call('SREM', KEYS[2], redis.call('HGET', KEYS[1], 'id')) end
@@ -512,6 +531,7 @@ export class ServiceRegistry {
       this.activeKey,
       this.changesChannel,
       observation.jobId ?? '',
+      observation.generationStartedAt ?? '',
       ...Object.entries(fields).flat(),
     )) as number;
     return applied === 1;

@@ -211,3 +211,52 @@ describe('PollHandler and the queue', () => {
     expect(never.applied.get('31')).not.toHaveProperty('queue');
   });
 });
+
+describe('PollHandler and the generations of a woken service', () => {
+  it("sends the current job's start for its generations entry until that has one", async () => {
+    const startedAt = '2026-12-04T12:00:00.000Z';
+    const running: JobInfo = {
+      jobId: '40',
+      name: 'aiplane-x-g2',
+      state: 'RUNNING',
+      nodes: ['gpu-07'],
+      startedAt,
+    };
+    const observed = async (generations: StoredService['generations']) => {
+      const stored = storedService('31', {
+        job_id: '40',
+        generations,
+        timeline: {
+          submitted_at: null,
+          started_at: '2026-12-04T11:00:00.000Z',
+          ready_at: null,
+          ended_at: null,
+        },
+      });
+      let applied: SchedulerObservation | undefined;
+      const registry = {
+        activeIds: () => Promise.resolve([stored.id]),
+        getMany: () => Promise.resolve([stored]),
+        applySchedulerState: (_id: string, observation: SchedulerObservation) => {
+          applied = observation;
+          return Promise.resolve(true);
+        },
+      } as unknown as ServiceRegistry;
+      const scheduler = new RecordingScheduler({ kind: 'slurm', jobs: [running] });
+      await new PollHandler(registry, scheduler, createLogger('slurm-worker', 'silent'), {}).handle();
+      return applied;
+    };
+    const first = {
+      job_id: '31',
+      started_at: '2026-12-04T11:00:00.000Z',
+      ended_at: '2026-12-04T11:30:00.000Z',
+    };
+
+    const woken = await observed([first, { job_id: '40', started_at: null, ended_at: null }]);
+    expect(woken?.generationStartedAt).toBe(startedAt);
+    // The service's own timeline keeps its first start.
+    expect(woken).not.toHaveProperty('startedAt');
+    const known = await observed([first, { job_id: '40', started_at: startedAt, ended_at: null }]);
+    expect(known?.generationStartedAt).toBeUndefined();
+  });
+});

@@ -146,7 +146,8 @@ function differs(service: StoredService, observation: SchedulerObservation): boo
     (observation.queue !== undefined && !sameQueue(observation.queue, service.queue)) ||
     observation.submittedAt !== undefined ||
     observation.startedAt !== undefined ||
-    observation.endedAt !== undefined
+    observation.endedAt !== undefined ||
+    observation.generationStartedAt !== undefined
   );
 }
 
@@ -158,13 +159,19 @@ function timelineOf(
   service: StoredService,
   job: Pick<JobInfo, 'state'> & Partial<Pick<JobInfo, 'submittedAt' | 'startedAt'>>,
   now = new Date(),
-): Pick<SchedulerObservation, 'submittedAt' | 'startedAt' | 'endedAt'> {
-  const fields: Pick<SchedulerObservation, 'submittedAt' | 'startedAt' | 'endedAt'> = {};
+): Pick<SchedulerObservation, 'submittedAt' | 'startedAt' | 'endedAt' | 'generationStartedAt'> {
+  const fields: Pick<SchedulerObservation, 'submittedAt' | 'startedAt' | 'endedAt' | 'generationStartedAt'> =
+    {};
   if (service.timeline.submitted_at === null && job.submittedAt !== undefined)
     fields.submittedAt = job.submittedAt;
   if (service.timeline.started_at === null && job.startedAt !== undefined && job.state !== 'PENDING')
     fields.startedAt = job.startedAt;
   if (service.timeline.ended_at === null && isTerminalJobState(job.state)) fields.endedAt = now.toISOString();
+  const unstarted = service.generations?.some(
+    (entry) => entry.job_id === service.job_id && entry.started_at === null,
+  );
+  if (unstarted && job.startedAt !== undefined && job.state !== 'PENDING')
+    fields.generationStartedAt = job.startedAt;
   return fields;
 }
 
