@@ -194,7 +194,14 @@ export class SchedulerReconciler {
       jobs.push({ jobId: job.jobId, jobDir: node.jobDir, ...(apiKey === undefined ? {} : { apiKey }) });
     }
     if (jobs.length === plan.nodes.length) {
-      const serviceId = await recordSubmission(this.registry, submission, plan, jobs, this.logger);
+      const serviceId = await recordSubmission(
+        this.registry,
+        submission,
+        plan,
+        jobs,
+        this.logger,
+        this.scheduler.kind,
+      );
       const adopted = jobs.map(({ jobId }) => jobId).filter((jobId) => !recorded.has(jobId));
       report.adopted.push(...adopted);
       this.logger.warn(

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { loadRecipeCatalogue } from '@aiplane/recipes';
 import type { ServiceRegistry, StoredGroup, StoredService, Submission } from '@aiplane/registry';
-import { planSubmission, recordSubmission } from './submission.records';
+import { initialRollover, planSubmission, recordSubmission } from './submission.records';
 
 const { catalogue } = loadRecipeCatalogue(join(__dirname, '..', '..', '..', '..', 'recipes'));
 
@@ -38,9 +38,26 @@ describe('recordSubmission', () => {
       };
       const plan = planSubmission(submission, catalogue, '/state');
       const jobs = plan.nodes.map((node, index) => ({ jobId: String(100 + index), jobDir: node.jobDir }));
-      await recordSubmission(registry, submission, plan, jobs, { warn: () => undefined });
+      await recordSubmission(registry, submission, plan, jobs, { warn: () => undefined }, 'slurm');
       expect(services.map((service) => service.warnings)).toEqual(jobs.map(() => expected));
       expect(groups.map((group) => group.warnings)).toEqual(plan.grouped ? [expected] : []);
     },
   );
+});
+
+describe('initialRollover', () => {
+  it('schedules a rollover on SLURM unless the config turns it off', () => {
+    expect(initialRollover({ config: {} }, 'slurm')).toEqual({ state: 'scheduled', message: null });
+    expect(initialRollover({ config: { rollover: false } }, 'slurm')).toEqual({
+      state: 'off',
+      message: 'config.rollover is false: the service ends at its time limit',
+    });
+  });
+
+  it('says a local job has no time limit to roll over at, rather than promising a rollover', () => {
+    expect(initialRollover({ config: {} }, 'local')).toEqual({
+      state: 'off',
+      message: 'the local executor has no time limit: the job runs until it is stopped',
+    });
+  });
 });

@@ -9,6 +9,7 @@ import {
   type RecipeCatalogue,
 } from '@aiplane/recipes';
 import type { ServiceRegistry, Submission } from '@aiplane/registry';
+import type { SchedulerKind } from '@aiplane/scheduler';
 import type { Logger } from '@aiplane/server-kit';
 
 // Shared by the submit handler and the start-up reconciliation, so that a job adopted after a
@@ -97,18 +98,27 @@ export async function recordSubmission(
   plan: SubmissionPlan,
   jobs: readonly SubmittedJob[],
   logger: Pick<Logger, 'warn'>,
+  scheduler: SchedulerKind,
 ): Promise<string> {
   const [first] = jobs;
   if (!first) throw new UnrecoverableError('no job was submitted');
   const { recipe, effective } = plan;
   const groupId = plan.grouped ? groupIdOf(first.jobId) : null;
   for (const [nodeIndex, job] of jobs.entries()) {
-    await recordService(registry, logger, submission, job, recipe, {
-      groupId,
-      nodeIndex: plan.grouped ? nodeIndex : null,
-      replicas: plan.grouped ? replicasPerNode(effective) : 0,
-      gpuPerReplica: effective.gpu_per_replica ?? 0,
-    });
+    await recordService(
+      registry,
+      logger,
+      submission,
+      job,
+      recipe,
+      {
+        groupId,
+        nodeIndex: plan.grouped ? nodeIndex : null,
+        replicas: plan.grouped ? replicasPerNode(effective) : 0,
+        gpuPerReplica: effective.gpu_per_replica ?? 0,
+      },
+      scheduler,
+    );
   }
   if (
     groupId !== null &&
@@ -128,22 +138,33 @@ export async function recordSubmission(
       base_port: portPreference(recipe, effective),
       warnings: submission.warnings ?? [],
       generation: FIRST_GENERATION,
-      rollover: initialRollover(submission),
+      rollover: initialRollover(submission, scheduler),
     });
   }
   const serviceId = groupId ?? first.jobId;
-  await registry.markSubmitted(submission, serviceId, rolloverEnabled(submission.config));
+  await registry.markSubmitted(submission, serviceId, initialRollover(submission, scheduler).state !== 'off');
   return serviceId;
 }
 
-/** Every service starts with its rollover ahead of it, unless its config turned it off. */
-export function initialRollover(submission: Pick<Submission, 'config'>): {
+/**
+ * Every service starts with its rollover ahead of it, unless its config turned it off or its
+ * scheduler has no time limit to roll over at (the local executor runs a job until it is stopped).
+ */
+export function initialRollover(
+  submission: Pick<Submission, 'config'>,
+  scheduler: SchedulerKind,
+): {
   state: 'scheduled' | 'off';
   message: string | null;
 } {
-  return rolloverEnabled(submission.config)
-    ? { state: 'scheduled', message: null }
-    : { state: 'off', message: 'config.rollover is false: the service ends at its time limit' };
+  if (!rolloverEnabled(submission.config))
+    return { state: 'off', message: 'config.rollover is false: the service ends at its time limit' };
+  if (scheduler === 'local')
+    return {
+      state: 'off',
+      message: 'the local executor has no time limit: the job runs until it is stopped',
+    };
+  return { state: 'scheduled', message: null };
 }
 
 /**
@@ -180,10 +201,11 @@ export async function recordService(
   { jobId, jobDir, apiKey }: SubmittedJob,
   recipe: Recipe,
   group: { groupId: string | null; nodeIndex: number | null; replicas: number; gpuPerReplica: number },
+  scheduler: SchedulerKind,
   successor?: { generation: number; rolloverOf: string | null },
 ): Promise<void> {
   if (!(await needsRecord(registry, logger, jobId, await registry.get(jobId), submission))) return;
-  const rollover = initialRollover(submission);
+  const rollover = initialRollover(submission, scheduler);
   const now = new Date().toISOString();
   await registry.createService({
     id: jobId,

@@ -77,7 +77,16 @@ export class SubmitHandler {
       }
       throw error;
     }
-    return { serviceId: await recordSubmission(this.registry, submission, plan, jobs, this.logger) };
+    return {
+      serviceId: await recordSubmission(
+        this.registry,
+        submission,
+        plan,
+        jobs,
+        this.logger,
+        this.scheduler.kind,
+      ),
+    };
   }
 
   /**

@@ -123,10 +123,19 @@ export class RolloverHandler {
     serviceId: string,
   ): Promise<void> {
     const single = { groupId: null, nodeIndex: null, replicas: 0, gpuPerReplica: 0 };
-    await recordService(this.registry, this.logger, submission, next, plan.recipe, single, {
-      generation,
-      rolloverOf: serviceId,
-    });
+    await recordService(
+      this.registry,
+      this.logger,
+      submission,
+      next,
+      plan.recipe,
+      single,
+      this.scheduler.kind,
+      {
+        generation,
+        rolloverOf: serviceId,
+      },
+    );
   }
 
   /**
@@ -214,6 +223,7 @@ export class RolloverHandler {
           replicas: replicasPerNode(plan.effective),
           gpuPerReplica: plan.effective.gpu_per_replica ?? 0,
         },
+        this.scheduler.kind,
         { generation, rolloverOf: null },
       );
     }
