@@ -37,6 +37,11 @@ if has_component redis; then
 fi
 if has_component sshd; then
   stop_pidfile sshd "$SSHD_PIDFILE" sshd
+  # The one file up.sh writes outside the infra dir; one an admin wrote under that name is left alone.
+  if [[ -f "$OTP_PAM_FILE" ]] && [[ "$(head -n 1 "$OTP_PAM_FILE")" == "$OTP_PAM_HEADER" ]]; then
+    rm -f "$OTP_PAM_FILE"
+  fi
+  rm -rf "$OTP_DIR"
   add_remove sshd
 fi
 

@@ -327,6 +327,39 @@ Subsystem sftp internal-sftp" && changed=1
   add_env_remove sshd
   ENV_ADD+=("SSH_HOST=127.0.0.1" "SSH_PORT=$SSHD_PORT" "SSH_USER=$SSH_USER"
     "SSH_KEY_PATH=$SSH_KEY" "SSH_KNOWN_HOSTS_PATH=$SSH_KNOWN_HOSTS")
+  up_otp
+}
+
+otp_pam_text() {
+  cat <<EOF
+$OTP_PAM_HEADER
+# Read only by an sshd started as $OTP_SSHD (its PAM service is its program name). A key
+# comes first (AuthenticationMethods publickey,keyboard-interactive); this asks for the time-based
+# code of the login user's line in the users file. window=1: the code of the step before or after
+# is taken too, since one may run out between the prompt and the check.
+auth requisite pam_oath.so usersfile=$OTP_USERS_FILE window=1
+# pam_permit, not common-account/common-session: pam_loginuid and pam_systemd fail in a container.
+account required pam_permit.so
+session required pam_permit.so
+EOF
+}
+
+# Provisions, runs nothing: the tests start their own sshd through the symlink, with their own config.
+up_otp() {
+  if ! is_root; then
+    log "one-time codes for the tests' sshd skipped: writing $OTP_PAM_FILE needs root"
+    return 0
+  fi
+  install -d -m 0700 "$OTP_DIR"
+  chmod 0700 "$OTP_DIR"
+  [[ "$(readlink "$OTP_SSHD" 2>/dev/null)" == /usr/sbin/sshd ]] || ln -sfn /usr/sbin/sshd "$OTP_SSHD"
+  # pam_oath takes only a root-owned 0600 file; the tests write their lines into it.
+  [[ -f "$OTP_USERS_FILE" ]] || (umask 077 && : >"$OTP_USERS_FILE")
+  chown root:root "$OTP_USERS_FILE"
+  chmod 0600 "$OTP_USERS_FILE"
+  write_if_changed "$OTP_PAM_FILE" "$(otp_pam_text)" || true
+  SUMMARY+=("otp     PAM service $OTP_SERVICE (pam_oath, $OTP_USERS_FILE) for sshds started as $OTP_SSHD")
+  ENV_ADD+=("SSH_OTP_SSHD=$OTP_SSHD" "SSH_OTP_USERS_FILE=$OTP_USERS_FILE")
 }
 
 # ---------------------------------------------------------------- main
