@@ -1,11 +1,21 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { Server, utils, type Connection } from 'ssh2';
 import { startGateway } from '../testing/gateway-harness';
 import { StandInOrchestrator } from '../testing/stand-in-orchestrator';
 import { channelAsSocket } from './ssh-agent';
@@ -17,8 +27,8 @@ import type { Prompter } from './terminal.prompter';
  * keys and loopback addresses; the shared sshd of tools/infra/up.sh is left alone) and a real
  * ssh-agent. Two sshds on 127.0.0.2 and 127.0.0.3, same port, are two login nodes behind one name;
  * the only stand-ins are that name's resolver (the tunnel's `lookup` hook) and each node's
- * `hostname`, since both nodes are this machine. Keyboard-interactive runs against an ssh2 Server:
- * Debian's sshd offers it only through PAM, and this suite changes nothing in /etc/pam.d.
+ * `hostname`, since both nodes are this machine. Keyboard-interactive is OpenSSH's own, through PAM:
+ * pam_oath asks for a real time-based code, under the PAM service tools/infra/up.sh provisions.
  */
 
 const NAME = 'login.cluster.test';
@@ -76,7 +86,10 @@ async function freePort(host: string): Promise<number> {
   return port;
 }
 
-/** A real sshd, in the foreground so it is this test's child; `hostname` on it answers `node`. */
+/**
+ * A real sshd, in the foreground so it is this test's child; `hostname` on it answers `node`.
+ * Started as `program` (a symlink to sshd), it uses the PAM service of that name.
+ */
 class Sshd {
   readonly log: string;
   private child: ChildProcess | undefined;
@@ -85,11 +98,13 @@ class Sshd {
     readonly name: string,
     readonly address: string,
     readonly port: number,
+    private readonly program = SSHD,
   ) {
     this.log = join(dir, `${name}.log`);
   }
 
-  async start(hostKey: string, node: string): Promise<void> {
+  /** `oneTimeCode`: a key, then PAM's keyboard-interactive prompts, as a site with 2FA has it. */
+  async start(hostKey: string, node: string, oneTimeCode = false): Promise<void> {
     const bin = join(dir, `${this.name}-bin`);
     mkdirSync(bin, { recursive: true });
     writeFileSync(join(bin, 'hostname'), `#!/bin/sh\necho ${node}\n`, { mode: 0o755 });
@@ -103,9 +118,15 @@ class Sshd {
         `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
         'PubkeyAuthentication yes',
         'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'UsePAM no',
-        'PermitRootLogin prohibit-password',
+        ...(oneTimeCode
+          ? [
+              'UsePAM yes',
+              'KbdInteractiveAuthentication yes',
+              'AuthenticationMethods publickey,keyboard-interactive',
+              // prohibit-password would refuse root the code step, which is keyboard-interactive.
+              'PermitRootLogin yes',
+            ]
+          : ['KbdInteractiveAuthentication no', 'UsePAM no', 'PermitRootLogin prohibit-password']),
         'AllowTcpForwarding yes',
         'AllowStreamLocalForwarding yes',
         'StrictModes no',
@@ -114,7 +135,7 @@ class Sshd {
         '',
       ].join('\n'),
     );
-    const child = spawn(SSHD, ['-D', '-f', config, '-E', this.log], { stdio: 'ignore' });
+    const child = spawn(this.program, ['-D', '-f', config, '-E', this.log], { stdio: 'ignore' });
     children.push(child);
     this.child = child;
     await waitForPort(this.address, this.port);
@@ -133,19 +154,40 @@ class Sshd {
   logins(): number {
     return (readFileSync(this.log, 'utf8').match(/Accepted publickey for /g) ?? []).length;
   }
+
+  /** How many times its log says `text`. */
+  count(text: string): number {
+    return readFileSync(this.log, 'utf8').split(text).length - 1;
+  }
+
+  /** Resolves once its log says `text` `times` times; fails after 5 s, quoting the log. */
+  async logged(text: string, times: number): Promise<void> {
+    const deadline = Date.now() + 5_000;
+    while (this.count(text) < times) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `${this.name} sshd logged "${text}" fewer than ${String(times)} times:\n${readFileSync(this.log, 'utf8')}`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
 }
 
-/** The person at the terminal, with the answers they will type. */
+/**
+ * The person at the terminal, with the answers they will type; a function is an answer read off
+ * something at the moment of the question (an authenticator app's current code).
+ */
 class ScriptedPerson implements Prompter {
   readonly interactive = true;
   readonly asked: { question: string; echo: boolean }[] = [];
   readonly told: string[] = [];
 
-  constructor(private readonly answers: string[]) {}
+  constructor(private readonly answers: (string | (() => string))[]) {}
 
   ask(question: string, echo: boolean): Promise<string> {
     this.asked.push({ question, echo });
-    return Promise.resolve(this.answers.shift() ?? '');
+    const answer = this.answers.shift() ?? '';
+    return Promise.resolve(typeof answer === 'function' ? answer() : answer);
   }
 
   tell(text: string): void {
@@ -177,6 +219,107 @@ function getOver(channel: Duplex, path: string): Promise<{ status: number; body:
     req.on('error', reject);
     req.end();
   });
+}
+
+/** What `tools/infra/up.sh sshd` provisions for one-time codes; a missing piece fails the tests that need it. */
+interface OneTimeCodes {
+  /** sshd under the name of its PAM service, whose only auth module is pam_oath. */
+  sshd: string;
+  /** pam_oath's users file: a line per login user and secret; pam_oath records each code used in it. */
+  usersFile: string;
+}
+
+function oneTimeCodes(): OneTimeCodes {
+  const infraDir = process.env.AIPLANE_INFRA_DIR ?? '/var/tmp/aiplane-infra';
+  const envFile = join(infraDir, 'env');
+  const fix = 'run "bash tools/infra/up.sh sshd" as root (npm test runs tools/infra/up.sh)';
+  const env = new Map(
+    (existsSync(envFile) ? readFileSync(envFile, 'utf8') : '')
+      .split('\n')
+      .filter((line) => line.includes('='))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+  const sshd = env.get('SSH_OTP_SSHD');
+  const usersFile = env.get('SSH_OTP_USERS_FILE');
+  if (!sshd || !usersFile) throw new Error(`${envFile} has no SSH_OTP_SSHD / SSH_OTP_USERS_FILE: ${fix}`);
+  const pamFile = join('/etc/pam.d', basename(sshd));
+  const pam = existsSync(pamFile) ? readFileSync(pamFile, 'utf8') : '';
+  if (!pam.includes(`pam_oath.so usersfile=${usersFile}`))
+    throw new Error(`${pamFile} is missing or does not run pam_oath on ${usersFile}: ${fix}`);
+  if (!existsSync(sshd) || !existsSync(usersFile))
+    throw new Error(`${sshd} or ${usersFile} is missing: ${fix}`);
+  try {
+    execFileSync('oathtool', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error(`oathtool cannot be run: ${fix}`);
+  }
+  return { sshd, usersFile };
+}
+
+/** The 6-digit time-based code of a hex secret now, as an authenticator app shows it. */
+function totp(secret: string): string {
+  return execFileSync('oathtool', ['--totp', secret], { encoding: 'utf8' }).trim();
+}
+
+/** A 6-digit code pam_oath takes for none of the steps around now (its window is 1). */
+function wrongCode(secret: string): string {
+  const around = execFileSync(
+    'oathtool',
+    ['--totp', '--window=6', `--now=@${String(Math.floor(Date.now() / 1000) - 90)}`, secret],
+    { encoding: 'utf8' },
+  ).split('\n');
+  const code = ['000000', '111111', '222222', '333333', '444444', '555555', '666666', '777777'].find(
+    (candidate) => !around.includes(candidate),
+  );
+  if (code === undefined) throw new Error('no wrong code left');
+  return code;
+}
+
+/**
+ * Runs `use` with a fresh secret as `user`'s only line in the users file. Every run of every
+ * suite shares that file, and pam_oath rewrites it on each login (to record the code, which then
+ * cannot be used again), so the lines, the login and the clean-up happen under one flock(1): a
+ * concurrent run neither loses its line to another's rewrite nor meets its spent codes.
+ */
+async function withSecret<T>(
+  usersFile: string,
+  user: string,
+  use: (secret: string) => Promise<T>,
+): Promise<T> {
+  const lock = spawn(
+    'flock',
+    ['-w', '120', join(dirname(usersFile), 'tests.lock'), 'sh', '-c', 'echo held; exec cat'],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  children.push(lock);
+  await new Promise<void>((resolve, reject) => {
+    lock.stdout.once('data', () => {
+      resolve();
+    });
+    lock.once('exit', (code) => {
+      reject(new Error(`could not lock ${usersFile} within 120 s (flock exited ${String(code)})`));
+    });
+  });
+  const write = (text: string): void => {
+    // pam_oath reads only a 0600 file of root's; a rename never shows it half-written.
+    const next = `${usersFile}.${String(process.pid)}.tmp`;
+    writeFileSync(next, text, { mode: 0o600 });
+    renameSync(next, usersFile);
+  };
+  const secret = randomBytes(20).toString('hex');
+  try {
+    // Under the lock the file is this test's alone: lines an interrupted run left go too.
+    write(`HOTP/T30 ${user} - ${secret}\n`);
+    return await use(secret);
+  } finally {
+    write('');
+    await new Promise((resolve) => {
+      lock.once('exit', resolve);
+      lock.stdin.end();
+    });
+  }
 }
 
 describe('real SSH setups', () => {
@@ -450,82 +593,82 @@ describe('real SSH setups', () => {
     });
   });
 
-  describe('keyboard-interactive (an ssh2 Server: sshd offers it only through PAM)', () => {
-    let server: Server;
-    let port: number;
-    let kiKnownHosts: string;
+  describe('keyboard-interactive: a one-time code from PAM (pam_oath) after the key', () => {
+    let otp: OneTimeCodes;
+    let server: Sshd;
+    let otpKnownHosts: string;
+    let orchestrator: StandInOrchestrator;
+    const prompt = "One-time password (OATH) for `root': ";
+    const loginTo = (prompter: Prompter): SshTunnel =>
+      tunnel({ host: '127.0.0.1', port: server.port, agentSocket, knownHostsPath: otpKnownHosts, prompter });
 
     beforeAll(async () => {
-      const hostKey = utils.generateKeyPairSync('ed25519');
-      const userKey = readFileSync(join(dir, 'id_agent.pub'), 'utf8');
-      const allowed = utils.parseKey(userKey);
-      if (allowed instanceof Error || Array.isArray(allowed)) throw new Error('cannot parse id_agent.pub');
-      // ssh2's verify answers an Error (truthy) when it cannot verify, whatever its typing says.
-      const verified = (blob: Buffer, signature: Buffer, hashAlgo: string | undefined): boolean =>
-        (allowed.verify(blob, signature, hashAlgo) as unknown) === true;
-      // As `AuthenticationMethods publickey,keyboard-interactive`: a key, then a one-time code.
-      server = new Server({ hostKeys: [hostKey.private] }, (client: Connection) => {
-        // Like sshd after a partial success, every later failure lists only the method still owed.
-        let keyed = false;
-        client.on('authentication', (ctx) => {
-          if (ctx.method === 'publickey' && !keyed && ctx.key.data.equals(allowed.getPublicSSH())) {
-            if (!ctx.signature || !ctx.blob) {
-              ctx.accept();
-            } else if (verified(ctx.blob, ctx.signature, ctx.hashAlgo)) {
-              keyed = true;
-              ctx.reject(['keyboard-interactive'], true);
-            } else {
-              ctx.reject(['publickey']);
-            }
-          } else if (ctx.method === 'keyboard-interactive' && keyed) {
-            ctx.prompt(
-              [{ prompt: 'Verification code: ', echo: false }],
-              'MFA',
-              'Open your authenticator app',
-              (answers) => {
-                if (answers[0] === '123456') ctx.accept();
-                else ctx.reject(['keyboard-interactive'], true);
-              },
-            );
-          } else {
-            ctx.reject(keyed ? ['keyboard-interactive'] : ['publickey'], keyed);
-          }
-        });
-        client.on('error', () => undefined);
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      port = (server.address() as net.AddressInfo).port;
-      kiKnownHosts = join(dir, 'ki_known_hosts');
+      otp = oneTimeCodes();
+      keygen(join(dir, 'host_otp'));
+      server = new Sshd('otp', '127.0.0.1', await freePort('127.0.0.1'), otp.sshd);
+      otpKnownHosts = join(dir, 'otp_known_hosts');
       writeFileSync(
-        kiKnownHosts,
-        `[127.0.0.1]:${String(port)} ${hostKey.public.split(/\s+/).slice(0, 2).join(' ')}\n`,
+        otpKnownHosts,
+        `[127.0.0.1]:${String(server.port)} ${publicKey(join(dir, 'host_otp'))}\n`,
       );
+      await server.start(join(dir, 'host_otp'), 'otp.cluster.test', true);
+      orchestrator = await new StandInOrchestrator().start();
     });
 
     afterAll(async () => {
-      await new Promise((resolve) => server.close(resolve));
+      await server.stop();
+      await orchestrator.close();
     });
 
-    it('passes the prompts to the person at the terminal after the key, and logs in with their answer', async () => {
-      const person = new ScriptedPerson(['123456']);
-      const made = tunnel({
-        host: '127.0.0.1',
-        port,
-        agentSocket,
-        knownHostsPath: kiKnownHosts,
-        prompter: person,
+    it("passes pam_oath's prompt to the person at the terminal and logs in with the code they read off", async () => {
+      await withSecret(otp.usersFile, 'root', async (secret) => {
+        let typed = '';
+        const accepted = server.count('Accepted keyboard-interactive/pam for root ');
+        const person = new ScriptedPerson([() => (typed = totp(secret))]);
+        const made = loginTo(person);
+        const answer = await getOver(await made.openChannel('127.0.0.1', orchestrator.port), '/api/services');
+        expect(answer.status).toBe(200);
+        expect(JSON.parse(answer.body)).toMatchObject({ method: 'GET', url: '/api/services' });
+        expect(orchestrator.forwarded().map((request) => request.url)).toContain('/api/services');
+        expect(person.asked).toEqual([{ question: prompt, echo: false }]);
+        expect(person.told).toEqual(['root@127.0.0.1']);
+        expect(typed).toMatch(/^\d{6}$/);
+        expect(server.count('Accepted keyboard-interactive/pam for root ')).toBe(accepted + 1);
+        // pam_oath checked that very code: it records it against the secret, spent.
+        expect(readFileSync(otp.usersFile, 'utf8')).toMatch(
+          new RegExp(`\\b${secret}\\s+\\d+\\s+${typed}\\s`),
+        );
       });
-      await made.ready();
-      expect(made.state().phase).toBe('connected');
-      expect(person.asked).toEqual([{ question: 'Verification code: ', echo: false }]);
-      expect(person.told.join('\n')).toContain('Open your authenticator app');
+    });
+
+    it('refuses a wrong code, naming the host and keyboard-interactive', async () => {
+      await withSecret(otp.usersFile, 'root', async (secret) => {
+        const failed = server.count('Failed keyboard-interactive/pam for root ');
+        const person = new ScriptedPerson([wrongCode(secret)]);
+        const made = loginTo(person);
+        await expect(made.ready()).rejects.toThrow(
+          new RegExp(
+            `could not log in as root to 127\\.0\\.0\\.1:${String(server.port)}; ` +
+              'tried the ssh-agent at .*, keyboard-interactive; the server takes keyboard-interactive',
+          ),
+        );
+        expect(person.asked).toEqual([{ question: prompt, echo: false }]);
+        // sshd may log the refusal just after the client has it.
+        await server.logged('Failed keyboard-interactive/pam for root ', failed + 1);
+      });
     });
 
     it('fails at once with a clear message when nobody is at a terminal', async () => {
-      const made = tunnel({ host: '127.0.0.1', port, agentSocket, knownHostsPath: kiKnownHosts });
-      await expect(made.ready()).rejects.toThrow(
-        /asks for keyboard-interactive answers \("Verification code:"\), but the gateway has no terminal to ask/,
-      );
+      // pam_oath asks only users who have a line in its file.
+      await withSecret(otp.usersFile, 'root', async () => {
+        const made = loginTo(nobody);
+        await expect(made.ready()).rejects.toThrow(
+          new RegExp(
+            `root@127\\.0\\.0\\.1:${String(server.port)} asks for keyboard-interactive answers ` +
+              '\\("One-time password \\(OATH\\) for `root\':"\\), but the gateway has no terminal to ask',
+          ),
+        );
+      });
     });
   });
 });
