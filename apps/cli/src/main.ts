@@ -16,6 +16,14 @@ registerRecipesCommand(program, ctx);
 registerModelsCommand(program, ctx);
 registerChatCommand(program, ctx);
 
+// A reader that stops early (`aiplane ... | head`) is not an error of ours.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(EXIT.ok);
+    throw error;
+  });
+}
+
 // Ctrl-C outside the chat prompt (which handles its own): end the live line, exit as shells expect.
 process.once('SIGINT', () => {
   if (process.stdout.isTTY) process.stdout.write('\n');
