@@ -18,6 +18,8 @@ export interface CliContext {
   gateway(): GatewayClient;
   /** Colours for stdout (none when it is not a terminal or NO_COLOR is set). */
   colors(): Colors;
+  /** The terminal's width when stdout is one; tables wrap their last column to it. */
+  width(): number | undefined;
   /** One line (or block) of text on stdout. */
   print(text: string): void;
   /** The value as JSON on stdout. */
@@ -68,6 +70,7 @@ export function createCliContext(program: Command, io: CliIo): CliContext {
       return client;
     },
     colors: () => colorsFor(io.out),
+    width: () => (io.out.isTTY === true ? io.out.columns : undefined),
     print: (text) => {
       io.out.write(text.endsWith('\n') ? text : `${text}\n`);
     },

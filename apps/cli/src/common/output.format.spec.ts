@@ -1,5 +1,5 @@
 import pc from 'picocolors';
-import { cellText, colorsFor, formatAge, formatDuration, renderFields } from './output.format';
+import { cellText, colorsFor, formatAge, formatDuration, renderFields, renderTable } from './output.format';
 
 describe('output formatting', () => {
   it.each([
@@ -34,7 +34,7 @@ describe('output formatting', () => {
     expect(colorsFor({}).red('x')).toBe('x');
   });
 
-  it('renders label/value pairs as a table', () => {
+  it('renders label/value pairs, values aligned', () => {
     const text = renderFields(
       [
         ['id', '1000'],
@@ -42,7 +42,28 @@ describe('output formatting', () => {
       ],
       pc.createColors(false),
     );
-    expect(text).toMatch(/│ id +│ 1000 +│/);
-    expect(text).toMatch(/│ endpoint +│ - +│/);
+    expect(text).toBe('id:        1000\nendpoint:  -');
+  });
+
+  it('renders a table without borders, columns two spaces apart', () => {
+    const text = renderTable(
+      ['ID', 'STATUS'],
+      [
+        ['1000', 'running'],
+        ['sg-1001', null],
+      ],
+      pc.createColors(false),
+    );
+    expect(text).toBe('ID       STATUS\n1000     running\nsg-1001  -');
+  });
+
+  it('wraps the last column to fit a terminal, and leaves it whole when there is no terminal', () => {
+    const description = 'a long description '.repeat(6).trim();
+    const rows = [['inference/vllm-single-node', description]];
+    const wrapped = renderTable(['RECIPE', 'DESCRIPTION'], rows, pc.createColors(false), 60);
+    expect(Math.max(...wrapped.split('\n').map((line) => line.length))).toBeLessThanOrEqual(60);
+    expect(wrapped.replace(/\s+/g, ' ')).toContain(description);
+    const whole = renderTable(['RECIPE', 'DESCRIPTION'], rows, pc.createColors(false));
+    expect(whole.split('\n')[1]).toBe(`inference/vllm-single-node  ${description}`);
   });
 });

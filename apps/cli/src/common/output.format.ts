@@ -1,4 +1,5 @@
 import Table from 'cli-table3';
+import { stripVTControlCharacters } from 'node:util';
 import pc from 'picocolors';
 
 export type Colors = ReturnType<typeof pc.createColors>;
@@ -10,25 +11,95 @@ export function colorsFor(stream: { isTTY?: boolean }): Colors {
 
 export type Cell = string | number | boolean | null | undefined;
 
-/** Table borders as plain characters and no cli-table3 colours, so piped output stays plain text. */
-const PLAIN_STYLE = { head: [], border: [] };
+/**
+ * Tables as `kubectl get` prints them: no borders, columns two spaces apart, so they stay narrow
+ * and `grep`/`awk` can read them. Colour only from picocolors, never from cli-table3.
+ */
+const COMPACT = {
+  chars: {
+    top: '',
+    'top-mid': '',
+    'top-left': '',
+    'top-right': '',
+    bottom: '',
+    'bottom-mid': '',
+    'bottom-left': '',
+    'bottom-right': '',
+    left: '',
+    'left-mid': '',
+    mid: '',
+    'mid-mid': '',
+    right: '',
+    'right-mid': '',
+    middle: '  ',
+  },
+  style: { 'padding-left': 0, 'padding-right': 0, head: [], border: [] },
+};
 
-/** A table with one header row; empty cells show as "-". */
+const visibleLength = (text: string): number =>
+  Math.max(
+    0,
+    ...stripVTControlCharacters(text)
+      .split('\n')
+      .map((line) => line.length),
+  );
+
+/**
+ * The last column's width when the table must fit `width` columns (a terminal's), or undefined when
+ * it fits as it is or the other columns leave it too little room to be worth wrapping.
+ */
+function lastColumnWidth(
+  rows: readonly (readonly string[])[],
+  width: number | undefined,
+): number | undefined {
+  if (width === undefined || rows.length === 0) return undefined;
+  const columns = rows[0]?.length ?? 0;
+  const widths = Array.from({ length: columns }, (_, index) =>
+    Math.max(...rows.map((row) => visibleLength(row[index] ?? ''))),
+  );
+  const total = widths.reduce((sum, each) => sum + each, 0) + 2 * (columns - 1);
+  if (total <= width) return undefined;
+  const room = width - (total - (widths[columns - 1] ?? 0));
+  return room >= 20 ? room : undefined;
+}
+
+/** A table with one header row; empty cells show as "-"; the last column wraps to fit `width`. */
 export function renderTable(
   head: readonly string[],
   rows: readonly (readonly Cell[])[],
   colors: Colors,
+  width?: number,
 ): string {
-  const table = new Table({ head: head.map((title) => colors.bold(title)), style: PLAIN_STYLE });
-  for (const row of rows) table.push(row.map(cellText));
-  return table.toString();
+  const body = rows.map((row) => row.map(cellText));
+  const last = lastColumnWidth([[...head], ...body], width);
+  const table = new Table({
+    ...COMPACT,
+    head: head.map((title) => colors.bold(title)),
+    ...(last === undefined
+      ? {}
+      : {
+          colWidths: [...head.slice(0, -1).map(() => null), last],
+          wordWrap: true,
+          wrapOnWordBoundary: true,
+        }),
+  });
+  for (const row of body) table.push(row);
+  return trimLines(table.toString());
 }
 
-/** A two-column table of label → value for one record. */
+/** Label and value, one pair a line (a value may take several). */
 export function renderFields(fields: readonly (readonly [string, Cell])[], colors: Colors): string {
-  const table = new Table({ style: PLAIN_STYLE, wordWrap: true });
-  for (const [label, value] of fields) table.push({ [colors.bold(label)]: cellText(value) });
-  return table.toString();
+  const table = new Table(COMPACT);
+  for (const [label, value] of fields) table.push({ [colors.bold(`${label}:`)]: cellText(value) });
+  return trimLines(table.toString());
+}
+
+/** cli-table3 pads every cell to its column's width; a line's trailing blanks help nobody. */
+function trimLines(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .join('\n');
 }
 
 export function cellText(value: Cell): string {

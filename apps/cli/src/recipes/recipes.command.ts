@@ -12,14 +12,14 @@ export function resourcesText(resources: Record<string, unknown>): string {
     .join(' · ');
 }
 
-export function renderRecipeList(recipes: readonly RecipeSummary[], colors: Colors): string {
+export function renderRecipeList(recipes: readonly RecipeSummary[], colors: Colors, width?: number): string {
   const rows: Cell[][] = recipes.map((recipe) => [
     recipe.path,
-    recipe.description,
     resourcesText(recipe.resources),
     recipe.ports.join(','),
+    recipe.description,
   ]);
-  return renderTable(['RECIPE', 'DESCRIPTION', 'DEFAULT RESOURCES', 'PORTS'], rows, colors);
+  return renderTable(['RECIPE', 'DEFAULT RESOURCES', 'PORTS', 'DESCRIPTION'], rows, colors, width);
 }
 
 export function renderRecipeDetail(recipe: RecipeDetail, colors: Colors): string {
@@ -52,7 +52,7 @@ export function registerRecipesCommand(program: Command, ctx: CliContext): void 
     .action(async () => {
       const list = await ctx.gateway().json<RecipeSummary[]>('GET', '/api/v1/recipes', { what: 'recipes' });
       if (ctx.json()) ctx.printJson(list);
-      else ctx.print(renderRecipeList(list, ctx.colors()));
+      else ctx.print(renderRecipeList(list, ctx.colors(), ctx.width()));
     });
 
   recipes

@@ -76,7 +76,7 @@ export function registerServicesCommand(program: Command, ctx: CliContext): void
         .json<EntryRecord[]>('GET', '/api/v1/services', { what: 'services' });
       const sorted = [...entries].sort((a, b) => b.created_at.localeCompare(a.created_at));
       if (ctx.json()) ctx.printJson(sorted);
-      else ctx.print(renderServiceList(sorted, Date.now(), ctx.colors()));
+      else ctx.print(renderServiceList(sorted, Date.now(), ctx.colors(), ctx.width()));
     });
 
   services

@@ -38,17 +38,22 @@ function detailOf(entry: EntryRecord, now: number): string | undefined {
   return entry.endpoint ?? undefined;
 }
 
-export function renderServiceList(entries: readonly EntryRecord[], now: number, colors: Colors): string {
+export function renderServiceList(
+  entries: readonly EntryRecord[],
+  now: number,
+  colors: Colors,
+  width?: number,
+): string {
   if (entries.length === 0)
     return 'No services. Create one with `aiplane services create <recipe>` (`aiplane recipes ls` lists them).';
   const rows: Cell[][] = entries.map((entry) => [
     entry.id,
     entry.recipe_name,
     colorStatus(entry.status, colors),
-    detailOf(entry, now),
     formatAge(entry.created_at, now),
+    detailOf(entry, now),
   ]);
-  return renderTable(['ID', 'RECIPE', 'STATUS', 'ENDPOINT / QUEUE', 'CREATED'], rows, colors);
+  return renderTable(['ID', 'RECIPE', 'STATUS', 'CREATED', 'ENDPOINT / QUEUE'], rows, colors, width);
 }
 
 function timelineText(entry: EntryRecord, now: number): string | undefined {
