@@ -474,3 +474,57 @@ describe('the aiplane CLI, built, against a running stack (local executor)', () 
     expect(done).not.toMatch(/ · \d+s elapsed/);
   });
 });
+
+// What only a real queue shows: with the node's 4 GPUs taken, a GPU service waits, and `wait` says
+// where it stands (position, SLURM's reason) until its --timeout.
+describe('the aiplane CLI on SLURM: a queued service', () => {
+  const suite = withStack(() => ({ label: 'cli-slurm', scheduler: 'slurm', ports: { gateway: 0 } }));
+  const { api } = suite;
+  let queued = '';
+  let position: number | null = null;
+  const screen = new Terminal();
+
+  beforeAll(async () => {
+    const create = async (resources: Record<string, unknown>): Promise<string> => {
+      const response = await api<{ id: string }>('POST', '/api/v1/services', {
+        recipe_name: 'inference/vllm-single-node',
+        config: { resources: { cpu: 1, memory: '1G', ...resources } },
+      });
+      expect(response.status).toBe(200);
+      return response.body.id;
+    };
+    // The filler takes every GPU; its time limit lets backfill estimate when the next one starts.
+    const filler = await create({ gpu: 4, time_limit: 3 });
+    await waitForStatus(api, filler, ['running'], 60_000);
+    queued = await create({ gpu: 1, time_limit: 2 });
+    await waitUntil(
+      () => position !== null,
+      20_000,
+      async () => {
+        const { body } = await api<{ queue?: { position: number | null } }>(
+          'GET',
+          `/api/v1/services/${queued}`,
+        );
+        position = body.queue?.position ?? null;
+      },
+    );
+  });
+
+  afterAll(() => {
+    screen.kill();
+  });
+
+  it('shows the queue position and reason on the live line, and exits 7 at --timeout', async () => {
+    expect(position).toBe(1);
+    screen.start(
+      `${process.execPath} ${BIN} --url ${suite.stack.gatewayUrl} services wait ${queued} --timeout 6s`,
+    );
+    const live = await screen.waitFor(/pending · queue position 1 · \w+.* · \d+s in pending · \d+s elapsed/);
+    expect(live.match(/ · \d+s elapsed/g)).toHaveLength(1);
+    const done = await screen.waitFor(/\[exit \d+\]/, 20_000);
+    expect(done).toMatch(
+      new RegExp(`aiplane: service ${queued} is still pending after \\d+s \\(--timeout\\)`),
+    );
+    expect(done).toContain('[exit 7]');
+  });
+});
