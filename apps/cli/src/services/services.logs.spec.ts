@@ -21,10 +21,14 @@ describe('following logs by polling', () => {
     expect(appendedLines(prev, next)).toEqual(added);
   });
 
-  it('prints what each section gained under its heading', () => {
+  it('prints what each section gained, under its heading when another section was printed last', () => {
     const prev = parseLogSections('=== STDOUT ===\na\n=== STDERR ===\ne1\n');
-    const next = parseLogSections('=== STDOUT ===\na\nb\n=== STDERR ===\ne1\n');
-    expect(newLogText(prev, next)).toBe('=== STDOUT ===\nb\n');
-    expect(newLogText(next, next)).toBe('');
+    const next = parseLogSections('=== STDOUT ===\na\nb\n=== STDERR ===\ne1\ne2\n');
+    expect(newLogText(prev, next)).toEqual({
+      text: '=== STDOUT ===\nb\n=== STDERR ===\ne2\n',
+      shown: '=== STDERR ===',
+    });
+    expect(newLogText(prev, next, '=== STDOUT ===').text).toBe('b\n=== STDERR ===\ne2\n');
+    expect(newLogText(next, next, '=== STDOUT ===')).toEqual({ text: '', shown: '=== STDOUT ===' });
   });
 });

@@ -38,17 +38,26 @@ export function appendedLines(prev: readonly string[], next: readonly string[]):
   return [...next];
 }
 
-/** What a newer logs answer added, section by section, each under its heading. */
-export function newLogText(prev: LogSections, next: LogSections): string {
+/**
+ * What a newer logs answer added, section by section. A heading is printed when the lines under it
+ * are not from the section printed last (`shown`), so a section that keeps growing reads as one.
+ */
+export function newLogText(
+  prev: LogSections,
+  next: LogSections,
+  shown = '',
+): { text: string; shown: string } {
   const before = new Map(prev);
   const out: string[] = [];
+  let current = shown;
   for (const [heading, lines] of next) {
     const added = appendedLines(before.get(heading) ?? [], lines);
     if (added.length === 0) continue;
-    if (heading !== '') out.push(heading);
+    if (heading !== current && heading !== '') out.push(heading);
+    current = heading;
     out.push(...added);
   }
-  return out.length === 0 ? '' : `${out.join('\n')}\n`;
+  return { text: out.length === 0 ? '' : `${out.join('\n')}\n`, shown: current };
 }
 
 const POLL_MS = 1000;
@@ -92,13 +101,15 @@ export async function followLogs(
     );
   let seen = await read();
   const shown = seen.map(([heading, body]): [string, string[]] => [heading, body.slice(-lines)]);
-  ctx.out.write(newLogText([], shown));
+  let printed = newLogText([], shown);
+  ctx.out.write(printed.text);
   while (!signal.aborted) {
     const { status } = await gateway.json<{ status: string }>('GET', `/api/v1/services/${id}/status`, {
       signal,
     });
     const next = await read();
-    ctx.out.write(newLogText(seen, next));
+    printed = newLogText(seen, next, printed.shown);
+    ctx.out.write(printed.text);
     seen = next;
     if ((TERMINAL_STATUSES as readonly string[]).includes(status)) return;
     await sleep(POLL_MS, undefined, { signal }).catch(() => undefined);
