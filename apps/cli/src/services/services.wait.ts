@@ -22,6 +22,7 @@ export interface WaitOptions {
 
 const DEFAULT_INTERVAL_MS = 1000;
 const DEFAULT_LOG_LINES = 20;
+const PLAIN_HEARTBEAT_MS = 60_000;
 
 /**
  * Polls a service until it runs. A person at a terminal sees one line redrawn in place; a pipe gets a
@@ -39,6 +40,7 @@ export async function waitUntilRunning(
   const live = !ctx.json() && ctx.out.isTTY === true;
   const phases: Phase[] = [];
   let lastPlain = '';
+  let lastPlainAt = 0;
 
   const clearLive = (): void => {
     if (!live) return;
@@ -68,9 +70,13 @@ export async function waitUntilRunning(
         clearLive();
         ctx.out.write(line);
       } else if (!ctx.json()) {
-        // One line per change of status or queue, not per poll: the elapsed part always changes.
+        // One line per change of status or queue, not per poll (the elapsed part always changes),
+        // and one now and then during a long wait, so that a log shows the wait is still alive.
         const key = `${record.status} ${JSON.stringify(record.queue ?? null)}`;
-        if (key !== lastPlain) ctx.print(line);
+        if (key !== lastPlain || now - lastPlainAt >= PLAIN_HEARTBEAT_MS) {
+          ctx.print(line);
+          lastPlainAt = now;
+        }
         lastPlain = key;
       }
       if (deadline !== undefined && now >= deadline) {
