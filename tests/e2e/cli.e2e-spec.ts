@@ -1,8 +1,9 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DOCUMENT_CREATE_REQUESTS, DOCUMENT_EXAMPLES_VLLM_REFUSES } from '@aiplane/contracts';
@@ -56,7 +57,8 @@ async function freePort(): Promise<number> {
 /** A tmux session on a socket of this suite's own, 120×30, for what a person would see. */
 class Terminal {
   private static count = 0;
-  private readonly socket = `aiplane-cli-e2e-${String(process.pid)}`;
+  /** Its own server socket, removed with the last session, so nothing is left in tmux's directory. */
+  static readonly socket = path.join(os.tmpdir(), `aiplane-cli-e2e-${String(process.pid)}.tmux`);
   readonly name = `t${String((Terminal.count += 1))}`;
 
   start(command: string): void {
@@ -99,10 +101,16 @@ class Terminal {
     } catch {
       // Already gone.
     }
+    try {
+      this.tmux('has-session');
+    } catch {
+      // No session left: the server has gone, its socket may not have.
+      rmSync(Terminal.socket, { force: true });
+    }
   }
 
   private tmux(...args: string[]): string {
-    return execFileSync('tmux', ['-L', this.socket, ...args], {
+    return execFileSync('tmux', ['-S', Terminal.socket, ...args], {
       encoding: 'utf8',
       env: { ...baseEnv(), TERM: 'xterm-256color', NO_COLOR: '1' },
     });
