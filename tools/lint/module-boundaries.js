@@ -111,6 +111,14 @@ const depConstraints = [
     sourceTag: 'scope:scheduler',
     onlyDependOnLibsWithTags: ['scope:shared', 'scope:queue', 'scope:scheduler'],
   },
+  // The CLI runs on a researcher's machine and talks only to the gateway's public API: it may build
+  // on framework-free libs alone (types and pure rules), never on Nest, a queue or a store. ssh2 stays
+  // open to it: `cluster up|down` works over SSH by design.
+  {
+    sourceTag: 'scope:cli',
+    onlyDependOnLibsWithTags: FRAMEWORK_FREE_TYPES,
+    bannedExternalImports: FRAMEWORK_PACKAGES.filter((name) => name !== 'ssh2'),
+  },
   { sourceTag: 'scope:dev', onlyDependOnLibsWithTags: ['*'] },
   { sourceTag: 'scope:client', onlyDependOnLibsWithTags: ['scope:client'] },
 ];

@@ -51,6 +51,12 @@ describe('module boundaries forbid', () => {
     ['examples/ts/fixture.ts', '@aiplane/contracts'],
     ['apps/gateway/src/fixture.spec.ts', '@aiplane/scheduler'],
     ['libs/server-kit/src/fixture.ts', '@aiplane/http-api'],
+    // The CLI reaches the gateway over HTTP only: no app code, no DTOs, no server or store libs.
+    ['apps/cli/src/fixture.ts', '../../gateway/src/gateway.app'],
+    ['apps/cli/src/fixture.ts', '@aiplane/http-api'],
+    ['apps/cli/src/fixture.ts', '@aiplane/server-kit'],
+    ['apps/cli/src/fixture.ts', '@aiplane/registry'],
+    ['apps/cli/src/fixture.ts', '@aiplane/jobs'],
     // The test kit never ships: only spec files may import it.
     ['apps/gateway/src/fixture.ts', '@aiplane/testing'],
     ['apps/slurm-worker/src/fixture.ts', '@aiplane/testing'],
@@ -81,6 +87,8 @@ describe('module boundaries forbid', () => {
     ['libs/http-api/src/fixture.ts', 'bullmq'],
     ['libs/http-api/src/fixture.ts', '@nestjs/core'],
     ['examples/ts/fixture.ts', 'axios'],
+    ['apps/cli/src/fixture.ts', '@nestjs/common'],
+    ['apps/cli/src/fixture.ts', 'ioredis'],
   ])('%s importing %s', async (file, specifier) => {
     expect(await objections(file, specifier)).toEqual([expect.stringContaining(BOUNDARIES)]);
   });
@@ -117,6 +125,10 @@ describe('module boundaries allow', () => {
     ['examples/ts/fixture.ts', 'node:util'],
     ['examples/ts/fixture.ts', 'openai'],
     ['examples/ts/fixture.ts', '@qdrant/js-client-rest'],
+    ['apps/cli/src/fixture.ts', '@aiplane/contracts'],
+    ['apps/cli/src/fixture.ts', '@aiplane/recipes'],
+    ['apps/cli/src/fixture.ts', 'commander'],
+    ['apps/cli/src/fixture.ts', 'openai'],
   ])('%s importing %s', async (file, specifier) => {
     expect(await objections(file, specifier)).toEqual([]);
   });

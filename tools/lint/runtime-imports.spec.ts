@@ -39,6 +39,21 @@ describe('what a process loads at run time', () => {
     },
   );
 
+  it('the CLI loads no framework and no code of the servers: it speaks HTTP to the gateway', () => {
+    const { files, packages } = runtimeImports('apps/cli/src/main.ts', ROOT);
+    expect(['commander', 'openai'].filter((name) => packages.has(name))).toEqual(['commander', 'openai']);
+
+    expect([...packages.keys()].filter(isFramework)).toEqual([]);
+    expect(HTTP_API_PACKAGES.filter((name) => packages.has(name))).toEqual([]);
+    const outside = [...files]
+      .map((file) => path.relative(ROOT, file))
+      .filter(
+        (file) =>
+          !file.startsWith(path.join('apps', 'cli')) && !file.startsWith(path.join('libs', 'contracts')),
+      );
+    expect(outside).toEqual([]);
+  });
+
   it('sees through aliases: the gateway does load Swagger and the validators', () => {
     const { packages } = runtimeImports('apps/gateway/src/main.ts', ROOT);
 
