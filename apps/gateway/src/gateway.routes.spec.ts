@@ -395,7 +395,7 @@ describe('gateway → orchestrator and proxy over plain HTTP', () => {
     await send(gateway, 'GET', '/api/v1/services/3652098/logs?lines=20&follow=true');
     expect(orchestrator.forwarded().map((request) => request.url)).toEqual([
       '/api/services/vllm/search-models?query=qwen+coder%262&limit=5',
-      '/api/services/3652098/logs?lines=20',
+      '/api/services/3652098/logs?lines=20&follow=true',
     ]);
   });
 
@@ -408,6 +408,7 @@ describe('gateway → orchestrator and proxy over plain HTTP', () => {
     ['GET', '/api/v1/vllm/model-info/Qwen/a%3Fb'],
     ['GET', '/api/v1/services/3652098/logs?lines=abc'],
     ['GET', '/api/v1/services/3652098/logs?lines=0'],
+    ['GET', '/api/v1/services/3652098/logs?follow=yes'],
     ['GET', '/api/v1/services/3652098/logs?lines=1&lines=2'],
     ['GET', '/api/v1/vllm/search-models?limit=1000'],
     ['GET', '/api/v1/vllm/search-models?sort_by=a%20b'],

@@ -31,8 +31,11 @@ export interface RouteParam {
 
 export interface RouteQueryParam {
   readonly name: string;
-  /** `int`: a whole number within [min, max]; `text`: one value of at most maxLength characters. */
-  readonly type: 'int' | 'text';
+  /**
+   * `int`: a whole number within [min, max]; `text`: one value of at most maxLength characters;
+   * `bool`: `true` or `false`.
+   */
+  readonly type: 'int' | 'text' | 'bool';
   readonly min?: number;
   readonly max?: number;
   readonly maxLength?: number;
@@ -205,6 +208,14 @@ export const ROUTES = {
         max: MAX_LOG_LINES,
         description: `How many last lines (1-${MAX_LOG_LINES}, default 200)`,
         example: 200,
+      },
+      {
+        name: 'follow',
+        type: 'bool',
+        description:
+          'true: after the last lines, stream new ones as they are written (text/plain, chunked) until the ' +
+          'job ends or the client disconnects',
+        example: 'false',
       },
     ],
     status: 200,

@@ -68,6 +68,17 @@ export class OptionalIntPipe implements PipeTransform<unknown, number | undefine
 }
 
 /** An optional free-text query parameter: one value, bounded length. */
+/** `true` or `false` (absent: undefined), as the route table's `bool` query parameters. */
+export class OptionalBoolPipe implements PipeTransform<unknown, boolean | undefined> {
+  transform(value: unknown, metadata: ArgumentMetadata): boolean | undefined {
+    if (value === undefined || value === '') return undefined;
+    // A global ValidationPipe with implicit conversion may already have made it a boolean.
+    if (value === 'true' || value === true) return true;
+    if (value === 'false' || value === false) return false;
+    throw new BadRequestError(`${label(metadata)} must be true or false (got ${shown(value)})`);
+  }
+}
+
 export class OptionalTextPipe implements PipeTransform<unknown, string | undefined> {
   constructor(
     private readonly maxLength: number,

@@ -62,13 +62,13 @@ describe('routeController', () => {
   });
 
   it('hands the handler the checked parameters, the declared query only, and the validated body', async () => {
-    expect((await fetch(`${server.url}/api/services/7/logs?lines=20&follow=true`)).status).toBe(200);
+    expect((await fetch(`${server.url}/api/services/7/logs?lines=20&follow=true&debug=1`)).status).toBe(200);
     const search = await post('/api/services/vector-db/sg-7/collections/docs/points/search', {
       query_vector: [1, 2],
     });
     expect(search.status).toBe(200);
     expect(calls).toEqual([
-      expect.objectContaining({ id: 'services.logs', params: { id: '7' }, query: { lines: 20 } }),
+      expect.objectContaining({ id: 'services.logs', params: { id: '7' }, query: { lines: 20, follow: true } }),
       expect.objectContaining({
         id: 'vectorDb.search',
         params: { id: 'sg-7', name: 'docs' },

@@ -27,7 +27,7 @@ import {
   type RouteParamKind,
   type RouteQueryParam,
 } from '@aiplane/contracts';
-import { NAME_PATTERN, OptionalIntPipe, OptionalTextPipe } from './params.pipe';
+import { NAME_PATTERN, OptionalBoolPipe, OptionalIntPipe, OptionalTextPipe } from './params.pipe';
 
 /** One request to a table route, its path parameters, query and body already validated. */
 export interface RouteCall {
@@ -35,7 +35,7 @@ export interface RouteCall {
   route: RouteDef;
   params: Readonly<Record<string, string>>;
   /** Only the route's declared query parameters; absent ones are undefined. */
-  query: Readonly<Record<string, string | number | undefined>>;
+  query: Readonly<Record<string, string | number | boolean | undefined>>;
   /** The validated DTO; undefined for routes without a body. */
   body: unknown;
   req: Request;
@@ -70,9 +70,17 @@ export function operationOf(id: RouteId): string {
 }
 
 export function queryPipe(param: RouteQueryParam): PipeTransform {
-  return param.type === 'int'
-    ? new OptionalIntPipe(param.min ?? 0, param.max ?? Number.MAX_SAFE_INTEGER)
-    : new OptionalTextPipe(param.maxLength ?? 1024, param.pattern === 'name' ? NAME_PATTERN : undefined);
+  switch (param.type) {
+    case 'int':
+      return new OptionalIntPipe(param.min ?? 0, param.max ?? Number.MAX_SAFE_INTEGER);
+    case 'bool':
+      return new OptionalBoolPipe();
+    case 'text':
+      return new OptionalTextPipe(
+        param.maxLength ?? 1024,
+        param.pattern === 'name' ? NAME_PATTERN : undefined,
+      );
+  }
 }
 
 /**

@@ -142,7 +142,50 @@ export function describeSpine(options: SpineSuiteOptions): void {
       expect(logs.body.logs).toContain('=== STDOUT ===');
       expect(logs.body.logs).toContain('=== STDERR ===');
 
+      // logs?follow=true: the last lines, then each new one as the job writes it, until the job ends.
+      const follow = await fetch(
+        `${suite.stack.gatewayUrl}/api/v1/services/${created.id}/logs?lines=5&follow=true`,
+      );
+      expect({ status: follow.status, body: follow.status === 200 ? '' : await follow.text() }).toEqual({
+        status: 200,
+        body: '',
+      });
+      expect(follow.headers.get('content-type')).toMatch(/^text\/plain/);
+      const reader = follow.body!.getReader();
+      const decoder = new TextDecoder();
+      let followed = '';
+      const readUntil = async (done: (text: string) => boolean, ms: number): Promise<boolean> => {
+        const deadline = Date.now() + ms;
+        while (!done(followed) && Date.now() < deadline) {
+          const chunk = await Promise.race([
+            reader.read(),
+            new Promise<'later'>((resolve) =>
+              setTimeout(() => {
+                resolve('later');
+              }, deadline - Date.now()),
+            ),
+          ]);
+          if (chunk === 'later') break;
+          if (chunk.done) return true;
+          followed += decoder.decode(chunk.value as Uint8Array, { stream: true });
+        }
+        return false;
+      };
+      await readUntil((text) => text.includes('=== STDERR ==='), 10_000);
+      expect(followed).toContain('=== STDOUT ===');
+      const before = followed.split('vllm-sim: POST').length;
+      const marker = await api('POST', `/api/v1/vllm/${created.id}/prompt`, {
+        prompt: 'follow me',
+        max_tokens: 5,
+      });
+      expect(marker.status).toBe(200);
+      // The request the simulator logged after the stream began arrives on it.
+      await readUntil((text) => text.split('vllm-sim: POST').length > before, 15_000);
+      expect(followed.split('vllm-sim: POST').length).toBeGreaterThan(before);
+
       await cancel(created.id);
+      // The stream ends by itself once the job has ended.
+      expect(await readUntil(() => false, 20_000)).toBe(true);
       const after = await api<Record_>('GET', `/api/v1/services/${created.id}`);
       expect(after.body.status).toBe('cancelled');
       // scancel returns at once; SLURM lists the job as COMPLETING while its processes are killed.

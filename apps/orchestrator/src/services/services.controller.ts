@@ -1,8 +1,9 @@
+import { once } from 'node:events';
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { ROUTES, routePath, servedPath, type GroupRecord, type ServiceRecord } from '@aiplane/contracts';
 import { CreateServiceDto, UpdateStatusDto } from '@aiplane/http-api';
-import { BadRequestError, ServiceIdPipe } from '@aiplane/server-kit';
+import { BadRequestError, OptionalBoolPipe, ServiceIdPipe } from '@aiplane/server-kit';
 import { MAX_LOG_LINES, ServicesService, type CancelOutcome, type ListedService } from './services.service';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -79,8 +80,35 @@ export class ServicesController {
   }
 
   @Get(servedPath('services.logs', 'orchestrator'))
-  logs(@Param('id', ServiceIdPipe) id: string, @Query('lines') lines?: string): Promise<{ logs: string }> {
-    return this.services.logs(id, parseLines(lines));
+  async logs(
+    @Param('id', ServiceIdPipe) id: string,
+    @Res() res: Response,
+    @Query('lines') lines?: string,
+    @Query('follow', OptionalBoolPipe) follow?: boolean,
+  ): Promise<void> {
+    if (follow !== true) {
+      res.json(await this.services.logs(id, parseLines(lines)));
+      return;
+    }
+    const stop = new AbortController();
+    res.on('close', () => {
+      stop.abort();
+    });
+    const stream = this.services.followLogs(id, parseLines(lines), stop.signal);
+    // The first chunk before the headers: an unknown id (or too many streams) is then a plain error answer.
+    const first = await stream.next();
+    res.status(200);
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-store');
+    res.flushHeaders();
+    try {
+      if (first.done !== true) await write(res, first.value, stop.signal);
+      for await (const chunk of stream) await write(res, chunk, stop.signal);
+    } catch {
+      // The client went away mid-write, or a read failed: the stream just ends.
+    } finally {
+      res.end();
+    }
   }
 }
 
@@ -90,6 +118,11 @@ function deprecate(res: Response, id: string): void {
     'Link',
     `<${routePath('services.updateStatus', 'orchestrator', { id })}>; rel="successor-version"`,
   );
+}
+
+/** Writes a chunk, waiting while the client reads slower than the job writes. */
+async function write(res: Response, chunk: string, signal: AbortSignal): Promise<void> {
+  if (!res.write(chunk)) await once(res, 'drain', { signal });
 }
 
 function parseLines(lines: string | undefined): number | undefined {

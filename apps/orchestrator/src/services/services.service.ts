@@ -1,12 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import * as path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   isGroupId,
   isTerminalGroupStatus,
   isTerminalStatus,
   MAX_LOG_LINES,
-  replicaIdOf,
   type CancelResponse,
   type GroupCancelResponse,
   type GroupOverallStatus,
@@ -28,7 +26,6 @@ import {
 } from '@aiplane/recipes';
 import {
   ServiceRegistry,
-  storedReplicaPort,
   type AdmissionOutcome,
   type QuotaName,
   toGroupRecord,
@@ -52,6 +49,7 @@ import {
 import { FitService } from '../fit/fit.service';
 import { CONFIG, LOGGER } from '../platform/platform.module';
 import type { OrchestratorConfig } from '../orchestrator.config';
+import { entryEnded, followFiles, jobIdsOf, logFilesOf, MAX_LOG_FOLLOWERS, sizeOf } from './logs.follow';
 import { clientErrorFor } from './scheduler.errors';
 
 // The gateway validates `lines` against the same bound.
@@ -66,6 +64,8 @@ export type ListedService = ServiceSummary;
 
 @Injectable()
 export class ServicesService {
+  private followers = 0;
+
   constructor(
     private readonly registry: ServiceRegistry,
     private readonly queue: SchedulerQueueClient,
@@ -212,22 +212,7 @@ export class ServicesService {
   }
 
   async logs(id: string, lines = DEFAULT_LOG_LINES): Promise<{ logs: string }> {
-    const entry = await this.resolve(id);
-    const jobs = entry.type === 'group' ? entry.jobs : [entry.service];
-    const files: { heading: string; file: string }[] = [];
-    for (const job of jobs) {
-      // The contract's headings; only a group spread over several node jobs must say whose they are.
-      const label = jobs.length > 1 ? ` (job ${job.job_id})` : '';
-      // Only the files the job was told to write, inside its own directory.
-      files.push({ heading: `=== STDOUT${label} ===`, file: path.join(job.job_dir, 'stdout.log') });
-      files.push({ heading: `=== STDERR${label} ===`, file: path.join(job.job_dir, 'stderr.log') });
-      for (const replica of job.replicas) {
-        files.push({
-          heading: `=== REPLICA ${replicaIdOf(job.job_id, storedReplicaPort(replica), replica.index)} ===`,
-          file: path.join(job.job_dir, `replica-${replica.index}.log`),
-        });
-      }
-    }
+    const files = logFilesOf(await this.resolve(id));
     // An equal share each, so a 16-node group of 8 replicas stays one bounded string and one chatty
     // replica cannot crowd out the others.
     const headings = files.reduce((sum, { heading }) => sum + Buffer.byteLength(heading) + 2, 0);
@@ -235,6 +220,34 @@ export class ServicesService {
     const sections: string[] = [];
     for (const { heading, file } of files) sections.push(`${heading}\n${await tail(file, lines, share)}`);
     return { logs: sections.join('\n') };
+  }
+
+  /**
+   * `logs?follow=true`: the last lines, then what the job writes next, until its job ends (or moves
+   * on: a rollover, an idle stop) or `signal` aborts. Unknown ids throw before the first chunk.
+   */
+  async *followLogs(id: string, lines: number | undefined, signal: AbortSignal): AsyncGenerator<string> {
+    const entry = await this.resolve(id);
+    const files = logFilesOf(entry);
+    const followed = jobIdsOf(entry);
+    if (this.followers >= MAX_LOG_FOLLOWERS) {
+      throw new TooManyRequestsError(
+        `${MAX_LOG_FOLLOWERS} log streams are open already; close one, or read the logs without follow=true`,
+        5,
+      );
+    }
+    this.followers += 1;
+    try {
+      // Sizes before the tail is read: a line written in between comes twice rather than never.
+      const offsets = await Promise.all(files.map(({ file }) => sizeOf(file)));
+      yield `${(await this.logs(id, lines)).logs}\n`;
+      yield* followFiles(files, offsets, signal, async () => {
+        const now = await this.resolve(id).catch(() => undefined);
+        return now === undefined || jobIdsOf(now) !== followed || entryEnded(now);
+      });
+    } finally {
+      this.followers -= 1;
+    }
   }
 
   private async resolve(id: string): Promise<RegistryEntry> {
