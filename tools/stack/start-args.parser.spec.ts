@@ -8,7 +8,11 @@ describe('npm start arguments', () => {
   it('--slurm and --local pick the scheduler', () => {
     expect(parseStartArgs(['--slurm'])).toEqual({ help: false, gateway: true, scheduler: 'slurm' });
     expect(parseStartArgs(['--local'])).toEqual({ help: false, gateway: true, scheduler: 'local' });
-    expect(parseStartArgs(['--slurm', '--slurm'])).toEqual({ help: false, gateway: true, scheduler: 'slurm' });
+    expect(parseStartArgs(['--slurm', '--slurm'])).toEqual({
+      help: false,
+      gateway: true,
+      scheduler: 'slurm',
+    });
   });
 
   it('--help and -h ask for the usage', () => {

@@ -10,12 +10,7 @@ import {
   redisUrlFromEnv,
 } from '@aiplane/config';
 import { ExecFileCommandRunner, LocalScheduler, SlurmScheduler } from '@aiplane/scheduler';
-import {
-  startPrivateRedis,
-  startStack,
-  type PrivateRedis,
-  type RunningControlPlane,
-} from '@aiplane/stack';
+import { startPrivateRedis, startStack, type PrivateRedis, type RunningControlPlane } from '@aiplane/stack';
 import { ensurePrivateDir } from '@aiplane/server-kit';
 import { parseStartArgs, START_USAGE, StartArgsError } from './start-args.parser';
 

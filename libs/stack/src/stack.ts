@@ -127,32 +127,35 @@ export async function startStack(
   let gatewayPort: number | undefined;
   let orchestratorUrl = '';
   try {
-    const gateway = options.gateway === false ? undefined : await supervisor.start({
-      name: 'gateway',
-      script: dist('gateway'),
-      env: {
-        ...base,
-        GATEWAY_PORT: String(ports.gateway),
-        // Both sockets, in SSH mode as the SSH server sees them: on this one-machine cluster, the same paths.
-        ORCHESTRATOR_SOCKET: orchestratorSocket,
-        ORCHESTRATOR_TOKEN: orchestratorToken,
-        // The data plane goes straight to the proxy.
-        ...proxyAddress,
-        PROXY_TOKEN: orchestratorToken,
-        ...(ssh
-          ? {
-              SSH_HOST: ssh.host,
-              SSH_PORT: String(ssh.port),
-              SSH_USER: ssh.user,
-              SSH_KEY_PATH: ssh.keyPath,
-              SSH_KNOWN_HOSTS_PATH: ssh.knownHostsPath,
-              // Where it pins the login node: this stack's, not the user's ~/.local/state.
-              GATEWAY_STATE_DIR: options.stateDir,
-            }
-          : {}),
-      },
-      readyMessages: LISTENING,
-    });
+    const gateway =
+      options.gateway === false
+        ? undefined
+        : await supervisor.start({
+            name: 'gateway',
+            script: dist('gateway'),
+            env: {
+              ...base,
+              GATEWAY_PORT: String(ports.gateway),
+              // Both sockets, in SSH mode as the SSH server sees them: on this one-machine cluster, the same paths.
+              ORCHESTRATOR_SOCKET: orchestratorSocket,
+              ORCHESTRATOR_TOKEN: orchestratorToken,
+              // The data plane goes straight to the proxy.
+              ...proxyAddress,
+              PROXY_TOKEN: orchestratorToken,
+              ...(ssh
+                ? {
+                    SSH_HOST: ssh.host,
+                    SSH_PORT: String(ssh.port),
+                    SSH_USER: ssh.user,
+                    SSH_KEY_PATH: ssh.keyPath,
+                    SSH_KNOWN_HOSTS_PATH: ssh.knownHostsPath,
+                    // Where it pins the login node: this stack's, not the user's ~/.local/state.
+                    GATEWAY_STATE_DIR: options.stateDir,
+                  }
+                : {}),
+            },
+            readyMessages: LISTENING,
+          });
     if (gateway !== undefined) gatewayPort = portOf(gateway, 'the gateway');
     const orchestrator = await supervisor.start({
       name: 'orchestrator',

@@ -6,7 +6,17 @@
  * stack as is: the agent itself reads only its arguments.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -168,12 +178,16 @@ async function readyStack(
   if (ready?.pid !== pid) return { problem: 'the stack has not written stack.json yet' };
   const token = tokenOf(ready);
   if (token === undefined) return { problem: `${ready.connection_file} has no token` };
-  const answer = await call(ready.orchestrator_socket, token, 'GET', '/api/ready').catch((error: unknown) => ({
-    status: 0,
-    body: error instanceof Error ? error.message : String(error),
-  }));
+  const answer = await call(ready.orchestrator_socket, token, 'GET', '/api/ready').catch(
+    (error: unknown) => ({
+      status: 0,
+      body: error instanceof Error ? error.message : String(error),
+    }),
+  );
   if (answer.status !== 200) {
-    return { problem: `the orchestrator's /api/ready said ${String(answer.status)} ${answer.body.slice(0, 300)}` };
+    return {
+      problem: `the orchestrator's /api/ready said ${String(answer.status)} ${answer.body.slice(0, 300)}`,
+    };
   }
   return { ready, token };
 }
@@ -308,7 +322,8 @@ function endedOf(entry: Listed): boolean {
 
 async function listServices(socket: string, token: string): Promise<Listed[]> {
   const answer = await call(socket, token, 'GET', '/api/services');
-  if (answer.status !== 200) throw new Error(`listing services said ${String(answer.status)} ${answer.body.slice(0, 300)}`);
+  if (answer.status !== 200)
+    throw new Error(`listing services said ${String(answer.status)} ${answer.body.slice(0, 300)}`);
   return JSON.parse(answer.body) as Listed[];
 }
 
@@ -320,10 +335,17 @@ async function cancelServices(
 ): Promise<{ cancelled: string[]; notEnded: string[] }> {
   const open = (await listServices(ready.orchestrator_socket, token)).filter((entry) => !endedOf(entry));
   for (const entry of open) {
-    const answer = await call(ready.orchestrator_socket, token, 'POST', `/api/services/${encodeURIComponent(entry.id)}/status`, {
-      status: 'cancelled',
-    });
-    if (answer.status !== 200) throw new Error(`cancelling ${entry.id} said ${String(answer.status)} ${answer.body.slice(0, 300)}`);
+    const answer = await call(
+      ready.orchestrator_socket,
+      token,
+      'POST',
+      `/api/services/${encodeURIComponent(entry.id)}/status`,
+      {
+        status: 'cancelled',
+      },
+    );
+    if (answer.status !== 200)
+      throw new Error(`cancelling ${entry.id} said ${String(answer.status)} ${answer.body.slice(0, 300)}`);
   }
   const ids = new Set(open.map((entry) => entry.id));
   const deadline = Date.now() + timeoutMs;
@@ -336,7 +358,11 @@ async function cancelServices(
   return { cancelled: [...ids], notEnded };
 }
 
-export async function stop(paths: AgentPaths, keepServices: boolean, timeoutMs: number): Promise<AgentReport> {
+export async function stop(
+  paths: AgentPaths,
+  keepServices: boolean,
+  timeoutMs: number,
+): Promise<AgentReport> {
   const running = stackPid(paths);
   if (running === undefined) {
     const stale = existsSync(paths.pidFile);
@@ -374,7 +400,9 @@ export async function stop(paths: AgentPaths, keepServices: boolean, timeoutMs: 
     left_processes: left,
     ...(notEnded.length === 0
       ? {}
-      : { message: `services ${notEnded.join(', ')} had not ended within ${String(timeoutMs / 1000)} s; check squeue` }),
+      : {
+          message: `services ${notEnded.join(', ')} had not ended within ${String(timeoutMs / 1000)} s; check squeue`,
+        }),
   };
 }
 
@@ -383,7 +411,14 @@ export async function status(paths: AgentPaths): Promise<AgentReport> {
   if (running === undefined) return { ok: true, running: false };
   const stack = await readyStack(paths, running.pid);
   if ('problem' in stack) {
-    return { ok: false, running: true, pid: running.pid, root: running.root, message: stack.problem, log: paths.logFile };
+    return {
+      ok: false,
+      running: true,
+      pid: running.pid,
+      root: running.root,
+      message: stack.problem,
+      log: paths.logFile,
+    };
   }
   const services = await listServices(stack.ready.orchestrator_socket, stack.token);
   return {

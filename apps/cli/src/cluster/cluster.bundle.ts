@@ -41,10 +41,7 @@ export interface Artefact {
 
 interface LockFile {
   lockfileVersion?: number;
-  packages?: Record<
-    string,
-    { dev?: boolean; optional?: boolean; extraneous?: boolean } | undefined
-  >;
+  packages?: Record<string, { dev?: boolean; optional?: boolean; extraneous?: boolean } | undefined>;
 }
 
 /**
@@ -60,7 +57,9 @@ export function productionPackages(lock: LockFile): { required: string[]; option
     );
   }
   const wanted = Object.entries(lock.packages)
-    .filter(([key, entry]) => key.startsWith('node_modules/') && entry?.dev !== true && entry?.extraneous !== true)
+    .filter(
+      ([key, entry]) => key.startsWith('node_modules/') && entry?.dev !== true && entry?.extraneous !== true,
+    )
     .map(([key]) => key)
     .sort();
   const kept: string[] = [];
@@ -109,8 +108,9 @@ export async function codeVersion(root: string): Promise<string> {
       hash.update('\0');
     }
   }
-  const version = (JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { version?: string })
-    .version;
+  const version = (
+    JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { version?: string }
+  ).version;
   return `${version ?? '0.0.0'}-${hash.digest('hex').slice(0, 12)}`;
 }
 
@@ -121,7 +121,12 @@ export async function sha256Of(file: string): Promise<string> {
 }
 
 /** Builds (or reuses from the cache) the tarball of `paths` under `root`. */
-async function tarball(cacheDir: string, name: string, root: string, paths: readonly string[]): Promise<Artefact> {
+async function tarball(
+  cacheDir: string,
+  name: string,
+  root: string,
+  paths: readonly string[],
+): Promise<Artefact> {
   const file = path.join(cacheDir, `${name}.tar.gz`);
   if (!existsSync(file)) {
     await mkdir(cacheDir, { recursive: true, mode: 0o700 });

@@ -1,7 +1,13 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { parsePartition, parsePort, parseRemotePath, parseSshHost, parseTimeoutSeconds } from './cluster.args';
+import {
+  parsePartition,
+  parsePort,
+  parseRemotePath,
+  parseSshHost,
+  parseTimeoutSeconds,
+} from './cluster.args';
 import { findRoot } from './cluster.bundle';
 import { loadClusterConfig, type ClusterConfig } from './cluster.config';
 import { CLUSTER_EXIT, ClusterError } from './cluster.errors';
@@ -100,10 +106,14 @@ export function registerClusterCommand(
         'cluster side there (SLURM), then run the gateway here over SSH, pinned to that node',
     )
     .argument('<ssh-host>', 'the login node: an ~/.ssh/config alias or user@host', parseSshHost)
-    .addOption(new Option('-p, --port <port>', "the local gateway's port").default(DEFAULT_PORT).argParser(parsePort))
+    .addOption(
+      new Option('-p, --port <port>', "the local gateway's port").default(DEFAULT_PORT).argParser(parsePort),
+    )
     .option('-d, --detach', 'run the local gateway in the background (stop it with cluster down)')
     .addOption(sshConfigOption())
-    .addOption(new Option('--partition <name>', 'the SLURM partition services go to').argParser(parsePartition))
+    .addOption(
+      new Option('--partition <name>', 'the SLURM partition services go to').argParser(parsePartition),
+    )
     .addOption(
       new Option('--redis-server <path>', 'redis-server on the node, when it is not on PATH there').argParser(
         parseRemotePath,
@@ -177,7 +187,9 @@ export function registerClusterCommand(
           reporter,
         );
         const lines = [
-          result.gateway_stopped ? 'Stopped the local gateway.' : 'No local gateway for this host was running.',
+          result.gateway_stopped
+            ? 'Stopped the local gateway.'
+            : 'No local gateway for this host was running.',
           result.cluster_pid === undefined
             ? (result.message ?? `No cluster side was running on ${host}.`)
             : `Stopped the cluster side on ${host} (pid ${String(result.cluster_pid)})` +
@@ -186,7 +198,9 @@ export function registerClusterCommand(
                 : `; cancelled ${String(result.cancelled.length)} service(s)${result.cancelled.length > 0 ? `: ${result.cancelled.join(', ')}` : ''}.`),
         ];
         if (result.left_processes.length > 0) {
-          lines.push(`${String(result.left_processes.length)} process(es) did not stop on TERM and were killed.`);
+          lines.push(
+            `${String(result.left_processes.length)} process(es) did not stop on TERM and were killed.`,
+          );
         }
         print(result, `${lines.join('\n')}\n`);
       } catch (error) {

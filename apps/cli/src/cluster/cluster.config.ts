@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { parseConfig } from '@aiplane/config';
 
-const blank = (value: unknown): unknown => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+const blank = (value: unknown): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
 const optionalPath = z.preprocess(blank, z.string().min(1).optional());
 
 /** What `aiplane cluster` reads from the environment; the rest passes untouched to ssh and the gateway. */

@@ -77,7 +77,12 @@ interface AgentAnswer {
 
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
-function sshFor(config: ClusterConfig, host: string, sshConfig: string | undefined, interactive: boolean): SshClient {
+function sshFor(
+  config: ClusterConfig,
+  host: string,
+  sshConfig: string | undefined,
+  interactive: boolean,
+): SshClient {
   return new SshClient({
     host,
     ...(sshConfig === undefined ? {} : { configFile: sshConfig }),
@@ -88,7 +93,11 @@ function sshFor(config: ClusterConfig, host: string, sshConfig: string | undefin
 }
 
 function parseAgent(stdout: string, stderr: string, what: string): AgentAnswer {
-  const line = stdout.trim().split('\n').filter((text) => text.startsWith('{')).pop();
+  const line = stdout
+    .trim()
+    .split('\n')
+    .filter((text) => text.startsWith('{'))
+    .pop();
   if (line === undefined) {
     throw new ClusterError(
       `${what}: the node gave no answer:\n${lastLines(`${stdout}\n${stderr}`, 15) || '(nothing)'}`,
@@ -105,7 +114,8 @@ function parseAgent(stdout: string, stderr: string, what: string): AgentAnswer {
 /** Everything that makes the node unfit, said at once, so one round of fixes is enough. */
 function checkFacts(facts: NodeFacts, options: UpOptions): string[] {
   const problems: string[] = [];
-  if (facts.os !== 'Linux') problems.push(`the node runs ${facts.os || 'an unknown OS'}; the cluster side needs Linux`);
+  if (facts.os !== 'Linux')
+    problems.push(`the node runs ${facts.os || 'an unknown OS'}; the cluster side needs Linux`);
   const slurm = facts.missingCommands.filter((cmd) => cmd.startsWith('s'));
   if (slurm.length > 0) {
     problems.push(
@@ -115,7 +125,8 @@ function checkFacts(facts: NodeFacts, options: UpOptions): string[] {
   }
   const tools = facts.missingCommands.filter((cmd) => !cmd.startsWith('s'));
   if (tools.length > 0) problems.push(`${tools.join(', ')} not found on the node: the install needs them`);
-  if (facts.sha256Tool === undefined) problems.push('neither sha256sum nor shasum is on the node: the install checks copies with one');
+  if (facts.sha256Tool === undefined)
+    problems.push('neither sha256sum nor shasum is on the node: the install checks copies with one');
   if (facts.redis === undefined) {
     problems.push(
       options.redisServer === undefined
@@ -141,7 +152,11 @@ function chooseNode(
   nodeName: string,
 ): { path: string; ship: boolean } | { problem: string } {
   const shippedPath = `${facts.home}/.aiplane/install/${nodeName}/bin/node`;
-  if (!options.shipNode && facts.pathNode !== undefined && nodeVersionAtLeast(facts.pathNode.version, MIN_NODE)) {
+  if (
+    !options.shipNode &&
+    facts.pathNode !== undefined &&
+    nodeVersionAtLeast(facts.pathNode.version, MIN_NODE)
+  ) {
     return { path: facts.pathNode.path, ship: false };
   }
   if (facts.shippedNode !== undefined && nodeVersionAtLeast(facts.shippedNode.version, MIN_NODE)) {
@@ -169,7 +184,13 @@ async function install(
 ): Promise<void> {
   reporter.note(`  copying ${artefact.name} (${mb(artefact.bytes)}) ...`);
   await ssh.upload(artefact.file, `.aiplane/install/.incoming/${artefact.name}`);
-  const result = await ssh.run(INSTALL_SCRIPT, [artefact.name, artefact.sha256, kind, facts.sha256Tool ?? '', linkDeps]);
+  const result = await ssh.run(INSTALL_SCRIPT, [
+    artefact.name,
+    artefact.sha256,
+    kind,
+    facts.sha256Tool ?? '',
+    linkDeps,
+  ]);
   if (result.code !== 0) {
     throw new ClusterError(
       `installing ${artefact.name} on the node failed: ${lastLines(result.stderr) || `exit code ${String(result.code)}`}`,
@@ -189,7 +210,9 @@ function gatewayEnv(
   resolved: ResolvedHost,
   answer: AgentAnswer,
 ): Record<string, string> {
-  const knownHosts = resolved.knownHostsFiles.map((file) => expandHome(file, config.home)).find((file) => existsSync(file));
+  const knownHosts = resolved.knownHostsFiles
+    .map((file) => expandHome(file, config.home))
+    .find((file) => existsSync(file));
   const key =
     config.env.SSH_KEY_PATH ??
     resolved.identityFiles.map((file) => expandHome(file, config.home)).find((file) => existsSync(file));
@@ -240,9 +263,17 @@ export async function clusterUp(
     const bundle = await makeBundle(root, config.cacheDir);
     const nodeName = `node-${process.version}-${process.platform}-${process.arch}`;
     reporter.note(`Checking ${options.host} (as ${resolved.user || 'the configured user'}) ...`);
-    const probe = await ssh.run(PROBE_SCRIPT, [bundle.version, bundle.deps.name, nodeName, options.redisServer ?? '']);
+    const probe = await ssh.run(PROBE_SCRIPT, [
+      bundle.version,
+      bundle.deps.name,
+      nodeName,
+      options.redisServer ?? '',
+    ]);
     if (probe.code !== 0) {
-      throw new ClusterError(`checking the node failed: ${lastLines(probe.stderr) || String(probe.code)}`, CLUSTER_EXIT.failed);
+      throw new ClusterError(
+        `checking the node failed: ${lastLines(probe.stderr) || String(probe.code)}`,
+        CLUSTER_EXIT.failed,
+      );
     }
     const facts = parseProbe(probe.stdout);
     if (facts.uid === 0) {
@@ -263,7 +294,9 @@ export async function clusterUp(
     }
     const installed: string[] = [];
     if (node.ship) {
-      reporter.note(`Node.js on the node is missing or older than ${MIN_NODE.join('.')}: copying this machine's ${process.version}`);
+      reporter.note(
+        `Node.js on the node is missing or older than ${MIN_NODE.join('.')}: copying this machine's ${process.version}`,
+      );
       await install(ssh, facts, await nodeArtefact(config.cacheDir, process.execPath), 'node', '', reporter);
       installed.push(nodeName);
     }
@@ -301,10 +334,16 @@ export async function clusterUp(
     const target = `${resolved.user}@${resolved.hostname}:${String(resolved.port)}`;
     const moved = await dropStalePin(config.stateDir, target, facts.nodeName);
     if (moved !== undefined) {
-      reporter.note(`  the gateway's pin named ${moved}; the control plane now runs on ${facts.nodeName}, so that pin was removed`);
+      reporter.note(
+        `  the gateway's pin named ${moved}; the control plane now runs on ${facts.nodeName}, so that pin was removed`,
+      );
     }
     reporter.note(`Starting the gateway on 127.0.0.1:${String(options.port)} (SSH to ${options.host}) ...`);
-    const logFile = path.join(config.stateDir, 'cluster', `${options.host.replace(/[^A-Za-z0-9._@-]/g, '_')}.gateway.log`);
+    const logFile = path.join(
+      config.stateDir,
+      'cluster',
+      `${options.host.replace(/[^A-Za-z0-9._@-]/g, '_')}.gateway.log`,
+    );
     const gateway = await launchGateway({
       root,
       port: options.port,
@@ -445,7 +484,8 @@ export async function clusterStatus(
         ...(answer.message === undefined ? {} : { message: answer.message }),
         ...(answer.log === undefined ? {} : { log: answer.log }),
       },
-      gateway: gateway === undefined ? { running: false } : { running: true, url: gateway.url, pid: gateway.pid },
+      gateway:
+        gateway === undefined ? { running: false } : { running: true, url: gateway.url, pid: gateway.pid },
     };
   } finally {
     await ssh.close();

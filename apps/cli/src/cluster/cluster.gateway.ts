@@ -60,7 +60,10 @@ function tail(file: string, from: number, lines = 20): string {
 export async function launchGateway(launch: GatewayLaunch): Promise<LaunchedGateway> {
   const script = gatewayScript(launch.root);
   if (!existsSync(script)) {
-    throw new ClusterError(`${script} is missing: run \`npm run build\` in ${launch.root}`, CLUSTER_EXIT.failed);
+    throw new ClusterError(
+      `${script} is missing: run \`npm run build\` in ${launch.root}`,
+      CLUSTER_EXIT.failed,
+    );
   }
   await mkdir(path.dirname(launch.logFile), { recursive: true, mode: 0o700 });
   const logStart = existsSync(launch.logFile) ? statSync(launch.logFile).size : 0;
@@ -189,7 +192,11 @@ export async function pinnedNode(stateDir: string, target: string): Promise<stri
  * Drops the pin for `target` when it names another node than the one the cluster side now runs
  * on: the control plane moved there, so that pin can only make the gateway refuse it.
  */
-export async function dropStalePin(stateDir: string, target: string, node: string): Promise<string | undefined> {
+export async function dropStalePin(
+  stateDir: string,
+  target: string,
+  node: string,
+): Promise<string | undefined> {
   const file = path.join(stateDir, 'ssh-pins.json');
   let pins: { pins?: Record<string, { node?: string } | undefined> };
   try {

@@ -13,11 +13,13 @@ export const REMOTE_BASE = '.aiplane';
 export const PROBE_SCRIPT = String.raw`
 set -u
 umask 077
+echo "home=$HOME"
+echo "uid=$(id -u)"
+# As root nothing is created: cluster up refuses to go on.
+[ "$(id -u)" = 0 ] && exit 0
 base="$HOME/.aiplane"
 mkdir -p "$base" "$base/install" "$base/install/.incoming" "$base/logs" "$base/run" 2>/dev/null
 chmod 700 "$base" "$base/install" "$base/install/.incoming" "$base/logs" "$base/run" 2>/dev/null
-echo "home=$HOME"
-echo "uid=$(id -u)"
 echo "os=$(uname -s)"
 echo "arch=$(uname -m)"
 echo "node_name=$(hostname -f 2>/dev/null || hostname)"
@@ -102,7 +104,13 @@ export function nodeVersionAtLeast(version: string, min: readonly [number, numbe
 
 /** uname -m as Node's process.arch names it. */
 export function archOfUname(uname: string): string {
-  const names: Record<string, string> = { x86_64: 'x64', amd64: 'x64', aarch64: 'arm64', arm64: 'arm64', ppc64le: 'ppc64' };
+  const names: Record<string, string> = {
+    x86_64: 'x64',
+    amd64: 'x64',
+    aarch64: 'arm64',
+    arm64: 'arm64',
+    ppc64le: 'ppc64',
+  };
   return names[uname] ?? uname;
 }
 
