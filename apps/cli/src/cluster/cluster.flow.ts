@@ -86,7 +86,6 @@ function sshFor(
   return new SshClient({
     host,
     ...(sshConfig === undefined ? {} : { configFile: sshConfig }),
-    controlDir: path.join(config.stateDir, 'ssh'),
     interactive,
     env: config.env,
   });
@@ -250,21 +249,21 @@ export async function clusterUp(
     );
   }
   const ssh = sshFor(config, options.host, options.sshConfig, options.interactive);
-  const resolved = await ssh.resolve();
-  if (resolved.proxyCommand !== undefined) {
-    throw new ClusterError(
-      `${options.host} uses ProxyCommand, which the gateway refuses (it runs no command from the ssh config): ` +
-        'use ProxyJump instead (docs/ssh.md)',
-      CLUSTER_EXIT.usage,
-    );
-  }
   try {
+    const resolved = await ssh.resolve();
+    if (resolved.proxyCommand !== undefined) {
+      throw new ClusterError(
+        `${options.host} uses ProxyCommand, which the gateway refuses (it runs no command from the ssh config): ` +
+          'use ProxyJump instead (docs/ssh.md)',
+        CLUSTER_EXIT.usage,
+      );
+    }
     reporter.note(`Packing the built code from ${root} ...`);
     const bundle = await makeBundle(root, config.cacheDir);
     const nodeName = `node-${process.version}-${process.platform}-${process.arch}`;
     reporter.note(`Checking ${options.host} (as ${resolved.user || 'the configured user'}) ...`);
     const probe = await ssh.run(PROBE_SCRIPT, [
-      bundle.version,
+      bundle.code.name,
       bundle.deps.name,
       nodeName,
       options.redisServer ?? '',

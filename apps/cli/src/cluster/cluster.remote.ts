@@ -7,7 +7,7 @@
 export const REMOTE_BASE = '.aiplane';
 
 /**
- * What the node has: key=value lines. $1 code version, $2 deps name, $3 node artefact name,
+ * What the node has: key=value lines. $1 code install name, $2 deps install name, $3 node artefact name,
  * $4 redis-server to use ('' = the one on PATH).
  */
 export const PROBE_SCRIPT = String.raw`

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { createReadStream, mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { CLUSTER_EXIT, ClusterError } from './cluster.errors';
 import { shellQuote } from './cluster.args';
@@ -10,8 +11,6 @@ export interface SshOptions {
   host: string;
   /** `-F`: an ssh config file instead of ~/.ssh/config. */
   configFile?: string;
-  /** A 0700 directory of this user's for the shared connection's control socket. */
-  controlDir: string;
   /** Whether ssh may ask at the terminal (passphrase, one-time code); without one, BatchMode. */
   interactive: boolean;
   env: Record<string, string>;
@@ -40,6 +39,13 @@ export interface ResolvedHost {
  * shared by every step (ControlMaster), so a one-time code is asked once per `cluster up`.
  */
 export class SshClient {
+  /**
+   * The shared connection's control socket lives in a fresh 0700 directory under the temp dir:
+   * a socket path must fit in 108 bytes, with ssh's own 17-character suffix, which a home
+   * directory's state dir may not leave room for. Removed by close().
+   */
+  private readonly controlDir = mkdtempSync(path.join(os.tmpdir(), 'aiplane-ssh-'));
+
   constructor(private readonly options: SshOptions) {}
 
   private common(): string[] {
@@ -54,7 +60,7 @@ export class SshClient {
       '-o',
       'ControlMaster=auto',
       '-o',
-      `ControlPath=${path.join(this.options.controlDir, '%C')}`,
+      `ControlPath=${path.join(this.controlDir, '%C')}`,
       '-o',
       'ControlPersist=60',
     ];
@@ -92,7 +98,6 @@ export class SshClient {
 
   /** Runs `script` with `sh` on the node, as the SSH user, with `args` as $1...; never throws on its exit code. */
   async run(script: string, args: readonly string[] = []): Promise<SshResult> {
-    await mkdir(this.options.controlDir, { recursive: true, mode: 0o700 });
     const command = ['sh', '-s', '--', ...args.map(shellQuote)].join(' ');
     const result = await this.spawn([...this.common(), '--', this.options.host, command], script);
     if (result.code === 255) throw this.unreachable(result);
@@ -119,6 +124,7 @@ export class SshClient {
     await this.spawn(['-O', 'exit', ...this.common(), '--', this.options.host], undefined).catch(
       () => undefined,
     );
+    await rm(this.controlDir, { recursive: true, force: true });
   }
 
   private unreachable(result: SshResult): ClusterError {
