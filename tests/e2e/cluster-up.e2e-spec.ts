@@ -8,6 +8,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -273,7 +274,8 @@ describe('aiplane cluster up|down over SSH, as an unprivileged user', () => {
       (await api('GET', '/health').catch((error: unknown) => ({ status: String(error) }))).status,
     ).not.toBe(200);
 
-    // A second up with the same build reuses the install; down is clear when nothing runs.
+    // A second up with the same build reuses the install. --ship-node copies this machine's
+    // Node.js (as for a node whose own is missing or too old), and the cluster side runs on it.
     const again = await cli(
       'up',
       alias,
@@ -282,15 +284,23 @@ describe('aiplane cluster up|down over SSH, as an unprivileged user', () => {
       String(port),
       '--partition',
       infra.slurmPartition,
+      '--ship-node',
       '--json',
     );
     expect({ status: again.status, out: again.status === 0 ? '' : fail(again) }).toEqual({
       status: 0,
       out: '',
     });
-    expect(JSON.parse(again.stdout)).toMatchObject({ installed: [], already_running: false });
-    expect(again.stderr).toContain('is installed already');
-    expect(again.stderr).not.toContain('copying');
+    const second = JSON.parse(again.stdout) as { installed: string[]; cluster_pid: number; version: string };
+    const nodeName = `node-${process.version}-${process.platform}-${process.arch}`;
+    expect(second).toMatchObject({ installed: [nodeName], version: result.version, already_running: false });
+    expect(again.stderr).toMatch(
+      new RegExp(`deps-\\w+ and code-${result.version}: installed already, reused`),
+    );
+    expect(again.stderr).not.toMatch(/copying (deps|code)-/);
+    expect(readlinkSync(`/proc/${String(second.cluster_pid)}/exe`)).toBe(
+      path.join(install, nodeName, 'bin', 'node'),
+    );
     // The gateway is running: a second up says so instead of starting another.
     const twice = await cli('up', alias, '--detach', '--port', String(port));
     expect(twice.status).toBe(2);

@@ -69,9 +69,10 @@ export interface AgentReport {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function readJson<T>(file: string): T | undefined {
+/** A JSON file's content, or undefined when it is missing or half-written; callers check its shape. */
+function readJson(file: string): unknown {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
+    return JSON.parse(readFileSync(file, 'utf8')) as unknown;
   } catch {
     return undefined;
   }
@@ -166,7 +167,7 @@ function call(
 }
 
 function tokenOf(ready: ReadyFile): string | undefined {
-  return readJson<{ token?: string }>(ready.connection_file)?.token;
+  return (readJson(ready.connection_file) as { token?: string } | undefined)?.token;
 }
 
 /** The running stack's sockets and token, once it is ready and its orchestrator answers through the socket. */
@@ -174,7 +175,7 @@ async function readyStack(
   paths: AgentPaths,
   pid: number,
 ): Promise<{ ready: ReadyFile; token: string } | { problem: string }> {
-  const ready = readJson<ReadyFile>(path.join(paths.runtimeDir, 'stack.json'));
+  const ready = readJson(path.join(paths.runtimeDir, 'stack.json')) as ReadyFile | undefined;
   if (ready?.pid !== pid) return { problem: 'the stack has not written stack.json yet' };
   const token = tokenOf(ready);
   if (token === undefined) return { problem: `${ready.connection_file} has no token` };

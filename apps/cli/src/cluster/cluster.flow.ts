@@ -307,7 +307,11 @@ export async function clusterUp(
       await install(ssh, facts, bundle.code, 'tar', bundle.deps.name, reporter);
       installed.push(bundle.code.name);
     }
-    if (installed.length === 0) reporter.note(`  version ${bundle.version} is installed already`);
+    const reused = [
+      ...(facts.depsInstalled ? [bundle.deps.name] : []),
+      ...(facts.codeInstalled ? [bundle.code.name] : []),
+    ];
+    if (reused.length > 0) reporter.note(`  ${reused.join(' and ')}: installed already, reused`);
     reporter.note(`Starting the cluster side on ${facts.nodeName} (SLURM) ...`);
     const started = await ssh.run(START_SCRIPT, [
       bundle.code.name,
@@ -320,7 +324,7 @@ export async function clusterUp(
     if (!answer.ok || answer.token === undefined || answer.orchestrator_socket === undefined) {
       const timedOut = (answer.message ?? '').includes('not ready within');
       throw new ClusterError(
-        `${answer.message ?? 'the cluster side did not start'}` +
+        (answer.message ?? 'the cluster side did not start') +
           (answer.log_tail ? `\nIts log (${answer.log ?? ''} on the node) ends:\n${answer.log_tail}` : ''),
         timedOut ? CLUSTER_EXIT.timedOut : CLUSTER_EXIT.failed,
       );
