@@ -99,6 +99,18 @@ describe('aiplane cluster up|down over SSH, as an unprivileged user', () => {
       ].join('\n'),
     );
     chmodSync(sshConfig, 0o600);
+    // The user's own key must get in: the infra sshd reads ~/.ssh/authorized_keys since this test came.
+    const login = spawnSync('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', alias, 'id', '-u'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    if (login.stdout.trim() !== String(user.uid)) {
+      throw new Error(
+        `ssh as ${user.name} with its own key failed (${login.stderr.trim()}): the sshd on ` +
+          `${infra.ssh.host}:${String(infra.ssh.port)} must read users' .ssh/authorized_keys; ` +
+          'run `tools/infra/up.sh sshd` to give it the current config',
+      );
+    }
     // The user must be able to submit jobs, as on a cluster: one tiny job, waited for.
     const probe = runAs(user, [
       'sbatch',
