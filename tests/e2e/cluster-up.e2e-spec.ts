@@ -135,6 +135,8 @@ describe('aiplane cluster up|down over SSH, as an unprivileged user', () => {
         }
       }
       removeUser(user);
+      // The jobs' port-lock dir (libs/recipes), which a later user of the same uid would inherit.
+      rmSync(`/tmp/aiplane-${String(user.uid)}`, { recursive: true, force: true });
     }
     rmSync(laptop, { recursive: true, force: true });
   });
