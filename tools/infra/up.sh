@@ -296,7 +296,9 @@ Port $SSHD_PORT
 ListenAddress 127.0.0.1
 HostKey $dir/ssh_host_ed25519_key
 PidFile $SSHD_PIDFILE
-AuthorizedKeysFile $dir/authorized_keys
+# The suite's own key for every account, then each user's own ~/.ssh/authorized_keys, as on a
+# login node: \`aiplane cluster up\`'s e2e logs in as a user it creates, with a key it gives that user.
+AuthorizedKeysFile $dir/authorized_keys .ssh/authorized_keys
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no

@@ -1,3 +1,4 @@
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
@@ -9,7 +10,7 @@ import {
   redisUrlFromEnv,
 } from '@aiplane/config';
 import { ExecFileCommandRunner, LocalScheduler, SlurmScheduler } from '@aiplane/scheduler';
-import { startPrivateRedis, startStack, type PrivateRedis } from '@aiplane/stack';
+import { startPrivateRedis, startStack, type PrivateRedis, type RunningControlPlane } from '@aiplane/stack';
 import { ensurePrivateDir } from '@aiplane/server-kit';
 import { parseStartArgs, START_USAGE, StartArgsError } from './start-args.parser';
 
@@ -42,6 +43,34 @@ const schema = z.object({
   PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
   HOME: z.string().default(os.homedir()),
 });
+
+/** In the runtime dir once a gateway-less stack is ready; `aiplane cluster up` waits for it, by pid. */
+const READY_FILE = 'stack.json';
+
+function writeReadyFile(file: string, stack: RunningControlPlane, scheduler: 'local' | 'slurm'): void {
+  const ready = {
+    pid: process.pid,
+    scheduler,
+    orchestrator_socket: stack.orchestratorSocket,
+    proxy_socket: stack.proxySocket ?? null,
+    connection_file: stack.connectionFile,
+    started_at: new Date().toISOString(),
+  };
+  // Through a temporary name, so a reader never sees half a file.
+  const temporary = `${file}.${String(process.pid)}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(ready, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temporary, file);
+}
+
+/** Only our own: a stack started after this one in the same dir owns the file then. */
+function removeReadyFile(file: string): void {
+  try {
+    const written = JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown };
+    if (written.pid === process.pid) rmSync(file, { force: true });
+  } catch {
+    // Never written (a stack with a gateway), or already gone.
+  }
+}
 
 const colours = ['\x1b[36m', '\x1b[35m', '\x1b[33m', '\x1b[32m', '\x1b[34m'];
 const colourOf = new Map<string, string>();
@@ -98,41 +127,53 @@ async function main(): Promise<void> {
   const redis = config.REDIS_URL
     ? { url: config.REDIS_URL, stop: () => Promise.resolve() }
     : await privateRedis(stateDir, config.REDIS_SERVER_BIN);
-  const stack = await startStack(
-    {
-      root: config.AIPLANE_ROOT,
-      redisUrl: redis.url,
-      redisPrefix: config.REDIS_PREFIX,
-      scheduler,
-      stateDir,
-      runtimeDir,
-      ports: { gateway: config.GATEWAY_PORT, orchestrator: config.ORCHESTRATOR_PORT },
-      clusterHost: config.ORCHESTRATOR_HOST,
-      ...(config.SLURM_PARTITION === undefined ? {} : { slurmPartition: config.SLURM_PARTITION }),
-      logLevel: config.LOG_LEVEL,
-      env: { PATH: config.PATH, HOME: config.HOME },
-    },
-    print,
-  ).catch(async (error: unknown) => {
+  const stackOptions = {
+    root: config.AIPLANE_ROOT,
+    redisUrl: redis.url,
+    redisPrefix: config.REDIS_PREFIX,
+    scheduler,
+    stateDir,
+    runtimeDir,
+    ports: { gateway: config.GATEWAY_PORT, orchestrator: config.ORCHESTRATOR_PORT },
+    clusterHost: config.ORCHESTRATOR_HOST,
+    ...(config.SLURM_PARTITION === undefined ? {} : { slurmPartition: config.SLURM_PARTITION }),
+    logLevel: config.LOG_LEVEL,
+    env: { PATH: config.PATH, HOME: config.HOME },
+  };
+  const stopRedisOnFailure = async (error: unknown): Promise<never> => {
     await redis.stop();
     throw error;
-  });
+  };
+  const stack: RunningControlPlane = args.gateway
+    ? await startStack(stackOptions, print).catch(stopRedisOnFailure)
+    : await startStack({ ...stackOptions, gateway: false }, print).catch(stopRedisOnFailure);
   if (scheduler === 'slurm') {
     print(
       'slurm-worker',
       'workloads go to SLURM (sbatch); they keep running if the stack stops: cancel them first',
     );
   }
-  process.stdout.write(
-    `\nReady: gateway ${stack.gatewayUrl}/api/v1  ·  Swagger ${stack.gatewayUrl}/docs  ·  Ctrl-C stops everything\n` +
-      `On-cluster clients: ${stack.connectionFile} (orchestrator ${stack.orchestratorUrl})\n\n`,
-  );
+  const readyFile = path.join(stack.runtimeDir, READY_FILE);
+  if ('gatewayUrl' in stack && typeof stack.gatewayUrl === 'string') {
+    process.stdout.write(
+      `\nReady: gateway ${stack.gatewayUrl}/api/v1  ·  Swagger ${stack.gatewayUrl}/docs  ·  Ctrl-C stops everything\n` +
+        `On-cluster clients: ${stack.connectionFile} (orchestrator ${stack.orchestratorUrl})\n\n`,
+    );
+  } else {
+    writeReadyFile(readyFile, stack, scheduler);
+    process.stdout.write(
+      `\nReady: cluster side (no gateway here), orchestrator socket ${stack.orchestratorSocket}, ` +
+        `proxy socket ${stack.proxySocket ?? '(none)'}  ·  ${readyFile}\n` +
+        `On-cluster clients: ${stack.connectionFile} (orchestrator ${stack.orchestratorUrl})\n\n`,
+    );
+  }
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
     process.stdout.write('\nStopping the stack and the workloads it started...\n');
     void (async () => {
+      removeReadyFile(readyFile);
       await stack.stop();
       // Workloads are detached so a worker restart does not kill them; stopping the whole
       // stack does. They are cancelled through the executor, so their records end `cancelled`.

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import * as path from 'node:path';
 import { ensurePrivateDir, socketPathIn } from '@aiplane/config';
 import { ProcessSupervisor, type SupervisorOptions } from './process.supervisor';
@@ -37,10 +38,15 @@ export interface StackOptions {
   orchestratorToken?: string;
   /** Base environment of every process (PATH, HOME, ...): the caller's, never read here. */
   env: Record<string, string>;
+  /**
+   * false: the cluster side alone (`aiplane cluster up`), no gateway here: on a shared login node a
+   * gateway on 127.0.0.1 would serve every co-tenant, so the researcher's own machine runs it.
+   */
+  gateway?: boolean;
 }
 
-export interface RunningStack {
-  gatewayUrl: string;
+/** The cluster side: everything but the gateway. */
+export interface RunningControlPlane {
   /** The orchestrator's TCP listener for compute-node clients, as `connection.json` names it. */
   orchestratorUrl: string;
   orchestratorSocket: string;
@@ -53,6 +59,10 @@ export interface RunningStack {
   orchestratorToken: string;
   supervisor: ProcessSupervisor;
   stop(): Promise<void>;
+}
+
+export interface RunningStack extends RunningControlPlane {
+  gatewayUrl: string;
 }
 
 /** The gateway's port for `npm start`; the orchestrator's TCP port is a free one unless given. */
@@ -79,10 +89,19 @@ export class StackNotReadyError extends Error {
 }
 
 /** Starts the five services, the worker last so no job runs before the rest is up, waiting for each to report ready. */
+export function startStack(
+  options: StackOptions & { gateway?: true },
+  output?: SupervisorOptions['output'],
+): Promise<RunningStack>;
+/** The same without the gateway: ready once the orchestrator, through its socket, takes a create. */
+export function startStack(
+  options: StackOptions & { gateway: false },
+  output?: SupervisorOptions['output'],
+): Promise<RunningControlPlane>;
 export async function startStack(
   options: StackOptions,
   output?: SupervisorOptions['output'],
-): Promise<RunningStack> {
+): Promise<RunningStack | RunningControlPlane> {
   const ports = { ...DEFAULT_PORTS, ...options.ports };
   const dist = (app: string): string => path.join(options.root, 'dist', 'apps', app, 'src', 'main.js');
   const base: Record<string, string> = {
@@ -105,36 +124,39 @@ export async function startStack(
   const supervisor = new ProcessSupervisor({ cwd: options.root, ...(output ? { output } : {}) });
   // The gateway first: on one machine it must hold its port before any workload picks a free one.
   const ssh = options.ssh;
-  let gatewayPort: number = ports.gateway;
+  let gatewayPort: number | undefined;
   let orchestratorUrl = '';
   try {
-    const gateway = await supervisor.start({
-      name: 'gateway',
-      script: dist('gateway'),
-      env: {
-        ...base,
-        GATEWAY_PORT: String(ports.gateway),
-        // Both sockets, in SSH mode as the SSH server sees them: on this one-machine cluster, the same paths.
-        ORCHESTRATOR_SOCKET: orchestratorSocket,
-        ORCHESTRATOR_TOKEN: orchestratorToken,
-        // The data plane goes straight to the proxy.
-        ...proxyAddress,
-        PROXY_TOKEN: orchestratorToken,
-        ...(ssh
-          ? {
-              SSH_HOST: ssh.host,
-              SSH_PORT: String(ssh.port),
-              SSH_USER: ssh.user,
-              SSH_KEY_PATH: ssh.keyPath,
-              SSH_KNOWN_HOSTS_PATH: ssh.knownHostsPath,
-              // Where it pins the login node: this stack's, not the user's ~/.local/state.
-              GATEWAY_STATE_DIR: options.stateDir,
-            }
-          : {}),
-      },
-      readyMessages: LISTENING,
-    });
-    gatewayPort = portOf(gateway, 'the gateway');
+    const gateway =
+      options.gateway === false
+        ? undefined
+        : await supervisor.start({
+            name: 'gateway',
+            script: dist('gateway'),
+            env: {
+              ...base,
+              GATEWAY_PORT: String(ports.gateway),
+              // Both sockets, in SSH mode as the SSH server sees them: on this one-machine cluster, the same paths.
+              ORCHESTRATOR_SOCKET: orchestratorSocket,
+              ORCHESTRATOR_TOKEN: orchestratorToken,
+              // The data plane goes straight to the proxy.
+              ...proxyAddress,
+              PROXY_TOKEN: orchestratorToken,
+              ...(ssh
+                ? {
+                    SSH_HOST: ssh.host,
+                    SSH_PORT: String(ssh.port),
+                    SSH_USER: ssh.user,
+                    SSH_KEY_PATH: ssh.keyPath,
+                    SSH_KNOWN_HOSTS_PATH: ssh.knownHostsPath,
+                    // Where it pins the login node: this stack's, not the user's ~/.local/state.
+                    GATEWAY_STATE_DIR: options.stateDir,
+                  }
+                : {}),
+            },
+            readyMessages: LISTENING,
+          });
+    if (gateway !== undefined) gatewayPort = portOf(gateway, 'the gateway');
     const orchestrator = await supervisor.start({
       name: 'orchestrator',
       script: dist('orchestrator'),
@@ -194,13 +216,16 @@ export async function startStack(
     });
     // Each process being up is not yet a stack that takes a create: that is when the gateway's
     // /health leaves "starting", and a caller may create the moment this returns.
-    await waitForHealthy(`http://127.0.0.1:${String(gatewayPort)}`, STACK_READY_TIMEOUT_MS);
+    if (gatewayPort === undefined) {
+      await waitForOrchestratorReady(orchestratorSocket, orchestratorToken, STACK_READY_TIMEOUT_MS);
+    } else {
+      await waitForHealthy(`http://127.0.0.1:${String(gatewayPort)}`, STACK_READY_TIMEOUT_MS);
+    }
   } catch (error) {
     await supervisor.stopAll();
     throw error;
   }
-  return {
-    gatewayUrl: `http://127.0.0.1:${String(gatewayPort)}`,
+  const plane: RunningControlPlane = {
     orchestratorUrl,
     orchestratorSocket,
     proxySocket,
@@ -211,6 +236,59 @@ export async function startStack(
     supervisor,
     stop: () => supervisor.stopAll(),
   };
+  return gatewayPort === undefined
+    ? plane
+    : { ...plane, gatewayUrl: `http://127.0.0.1:${String(gatewayPort)}` };
+}
+
+/**
+ * Until the orchestrator's /api/ready answers 200 on its socket (store up, a slurm-worker
+ * consuming): what the gateway's /health asks it, for a stack without a gateway.
+ */
+export async function waitForOrchestratorReady(
+  socketPath: string,
+  token: string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    try {
+      const { status, body } = await getOverSocket(socketPath, '/api/ready', token);
+      if (status === 200) return;
+      last = `${String(status)} ${body.slice(0, 500)}`;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new StackNotReadyError(
+    `the control plane was not ready within ${timeoutMs} ms: the orchestrator's /api/ready last said ${last}`,
+  );
+}
+
+function getOverSocket(
+  socketPath: string,
+  urlPath: string,
+  token: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { socketPath, path: urlPath, headers: { authorization: `Bearer ${token}` }, timeout: 5_000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('no answer within 5 s')));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** Until the gateway's /health answers 200 (it answers 503 `starting` until the stack was ready once). */

@@ -1,0 +1,6 @@
+export {
+  registerClusterCommand,
+  type ClusterCommandContext,
+  type ClusterCommandOptions,
+} from './cluster.command';
+export { CLUSTER_EXIT, ClusterError } from './cluster.errors';
