@@ -1,6 +1,7 @@
 import { registerChatCommand } from './chat/chat.command';
 import { createProgram, runProgram } from './common/cli.program';
-import { EXIT } from './common/cli.errors';
+import { registerClusterCommand } from './cluster';
+import { CliError, EXIT, type ExitCode } from './common/cli.errors';
 import { registerGroupsCommand } from './groups/groups.command';
 import { registerModelsCommand } from './models/models.command';
 import { registerRecipesCommand } from './recipes/recipes.command';
@@ -15,6 +16,7 @@ registerGroupsCommand(program, ctx);
 registerRecipesCommand(program, ctx);
 registerModelsCommand(program, ctx);
 registerChatCommand(program, ctx);
+registerClusterCommand(program, ctx, { error: (message, code) => new CliError(message, code as ExitCode) });
 
 // A reader that stops early (`aiplane ... | head`) is not an error of ours.
 for (const stream of [process.stdout, process.stderr]) {

@@ -3,28 +3,6 @@ import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { ROOT } from '@aiplane/testing';
 
-/**
- * `aiplane` with the `cluster` command alone, from dist/ as a user runs it: the same commander
- * wiring the CLI's main does (`--json`, CliError-style exit codes), in its own process.
- */
-const HARNESS = `
-const root = process.argv[1];
-const { Command } = require(require.resolve('commander', { paths: [root] }));
-const { registerClusterCommand } = require(root + '/dist/apps/cli/src/cluster/index.js');
-const program = new Command('aiplane').option('--json').exitOverride();
-registerClusterCommand(program, {
-  url: () => 'http://127.0.0.1:8001',
-  json: () => program.opts().json === true,
-  out: process.stdout,
-  err: process.stderr,
-});
-program.parseAsync(process.argv.slice(2), { from: 'user' }).catch((error) => {
-  if (String(error.code).startsWith('commander.')) { process.exitCode = 2; return; }
-  process.stderr.write('aiplane: ' + error.message + '\\n');
-  process.exitCode = typeof error.exitCode === 'number' ? error.exitCode : 70;
-});
-`;
-
 export interface CliRun {
   status: number | null;
   stdout: string;
@@ -34,7 +12,7 @@ export interface CliRun {
 /** Runs `aiplane <args>` with exactly `env` (plus PATH), never throwing, so refusals can be asserted. */
 export function runCli(args: string[], env: Record<string, string>, timeoutMs = 240_000): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-e', HARNESS, ROOT, ...args], {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'aiplane'), ...args], {
       cwd: path.join(ROOT),
       env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
