@@ -177,6 +177,20 @@ describe('walltime rollover on SLURM', () => {
           `rollover e2e: ${record.id} ${JSON.stringify({ job_id: record.job_id, generations: record.generations, rollover: record.rollover, timeline: record.timeline })}`,
         );
       if (failures.length > 0) console.log(`rollover e2e: first failures:\n${failures.join('\n')}`);
+      // SLURM's estimate for each generation's successor (sbatch --test-only), as the worker logged it.
+      const estimates = suite.logs
+        .filter((entry) => entry.line.includes('"successor start estimate"'))
+        .map((entry) => JSON.parse(entry.line) as { job_id: string; kind: string; waitMs?: number });
+      console.log(
+        `rollover e2e: ${estimates.length} successor start estimates: ` +
+          estimates
+            .map((e) => `${e.job_id} ${e.kind}${e.waitMs === undefined ? '' : ` ${e.waitMs} ms`}`)
+            .join(', '),
+      );
+      // Asked once per generation, never once per poll.
+      const perJob = new Map<string, number>();
+      for (const estimate of estimates) perJob.set(estimate.job_id, (perJob.get(estimate.job_id) ?? 0) + 1);
+      expect([...perJob.values()].every((count) => count === 1)).toBe(true);
 
       expect(counts.failed).toBe(0);
       expect(counts.searchFailed).toBe(0);

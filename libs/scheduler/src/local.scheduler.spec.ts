@@ -321,6 +321,13 @@ describe('LocalScheduler', () => {
     });
   });
 
+  it('has no start estimate: its jobs start when submitted', async () => {
+    const scheduler = new LocalScheduler({ stateDir });
+    const req = request('true');
+    await finished(scheduler, await scheduler.submit(req));
+    await expect(scheduler.estimateStart(req.jobDir)).resolves.toBeUndefined();
+  });
+
   it('findByName returns the newest job carrying the name', async () => {
     const scheduler = new LocalScheduler({ stateDir });
     const first = await scheduler.submit(request('exit 1', {}, 'aiplane-same'));

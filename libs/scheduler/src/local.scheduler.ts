@@ -196,6 +196,11 @@ export class LocalScheduler implements Scheduler {
     });
   }
 
+  /** Jobs start when submitted: there is no queue to estimate. */
+  estimateStart(_jobDir: string): Promise<string | undefined> {
+    return Promise.resolve(undefined);
+  }
+
   async ping(): Promise<void> {
     try {
       await mkdir(this.jobsDir, { recursive: true });

@@ -72,6 +72,12 @@ export interface Scheduler {
    * id. Undefined when there is no such evidence. Schedulers that never forget jobs omit it.
    */
   finishedJob?(jobId: string, workDir: string): Promise<JobInfo | undefined>;
+  /**
+   * When a job asking what the batch script in `jobDir` (`job.sh`) asks would start if submitted
+   * now, as ISO 8601, without submitting it (SLURM: `sbatch --test-only`). Undefined when the
+   * scheduler gives no estimate (a scheduler without a queue never does).
+   */
+  estimateStart(jobDir: string): Promise<string | undefined>;
   /** Throws `SchedulerError` UNAVAILABLE when the scheduler does not answer. */
   ping(): Promise<void>;
 }

@@ -13,6 +13,7 @@ import {
   parseScontrolShowJob,
   parseSlurmDuration,
   parseSlurmTime,
+  parseTestOnlyStart,
   parseSqueue,
   parseSqueueQueueLine,
   SQUEUE_DELIMITER,
@@ -471,6 +472,18 @@ describe('the queue format', () => {
     expect(parseSlurmTime('2026-12-03T22:18:45')).toBe(local('2026-12-03T22:18:45'));
     for (const raw of ['N/A', 'Unknown', 'None', '', undefined, '12/03-22:18:45', '2026-13-45T99:00:00'])
       expect(parseSlurmTime(raw)).toBeUndefined();
+  });
+
+  it("reads sbatch --test-only's start estimate, and nothing from an answer without one", () => {
+    const answer =
+      'sbatch: Job 3491 to start at 2026-12-04T12:49:50 using 1 processors on nodes vm in partition debug';
+    expect(parseTestOnlyStart(answer)).toBe(new Date('2026-12-04T12:49:50').toISOString());
+    expect(parseTestOnlyStart('sbatch: error: Batch job submission failed')).toBeUndefined();
+    expect(parseTestOnlyStart('sbatch: Job 1 to start at Unknown using 1 processors')).toBeUndefined();
+    const now = new Date('2026-12-04T12:00:00').getTime();
+    expect(
+      parseTestOnlyStart('sbatch: Job 1 to start at 2154-01-01T00:00:00 using 1 processors', now),
+    ).toBeUndefined();
   });
 
   it('reads durations as squeue and scontrol print them', () => {

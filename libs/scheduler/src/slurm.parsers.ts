@@ -262,6 +262,19 @@ function addQueueFields(info: JobInfo, fields: QueueFields): void {
 }
 
 /**
+ * `sbatch --test-only`'s answer, `sbatch: Job 2597 to start at 2026-12-04T07:13:20 using 1 processors on
+ * nodes vm in partition debug`, as the start time (ISO 8601); undefined when it names none.
+ */
+export function parseTestOnlyStart(output: string, nowMs = Date.now()): string | undefined {
+  const start = parseSlurmTime(/\bto start at (\S+)/.exec(output)?.[1]);
+  // A time years ahead is SLURM having no plan for the job, not a plan.
+  if (start === undefined || Date.parse(start) - nowMs > NO_ESTIMATE_BEYOND_MS) return undefined;
+  return start;
+}
+
+const NO_ESTIMATE_BEYOND_MS = 365 * 24 * 3_600_000;
+
+/**
  * SLURM's default time format, `2026-12-03T22:18:45` in the local time zone of the client that
  * printed it (this process's, since it ran the client), as ISO 8601 with an offset. Anything else
  * (N/A, Unknown, None, a site's SLURM_TIME_FORMAT) is no time rather than a wrong one.

@@ -180,6 +180,47 @@ describe('SlurmScheduler on real SLURM', () => {
     expect(viaScontrol.get(id)).toEqual(failed);
   });
 
+  it("estimates a successor's start with sbatch --test-only, submitting nothing: now while the node has room, this job's end once it is full", async () => {
+    // What a rollover sees on this one-node cluster (4 GPUs): a job holding two of them, then its
+    // successor holding the other two.
+    const twoGpus = (name: string): SubmitRequest => {
+      const req = request(name, 'sleep 300');
+      return { ...req, script: req.script.replace('--gres=gpu:1', '--gres=gpu:2 --time=3') };
+    };
+    const current = twoGpus('estimate');
+    const id = await submit(current);
+    const running = await until('RUNNING', async () => {
+      const info = await stateOf(id);
+      return info?.state === 'RUNNING' ? info : undefined;
+    });
+    // This test's jobs only: another test's job may end (and be purged) meanwhile.
+    const ids = async (): Promise<string[]> =>
+      (await scheduler.listByNamePrefix(`aiplane-int-${tag}-estimate`)).map((job) => job.jobId).sort();
+    const before = await ids();
+
+    const roomy = await scheduler.estimateStart(current.jobDir);
+    expect(Math.abs(Date.parse(roomy ?? '') - Date.now())).toBeLessThan(5_000);
+    expect(await ids()).toEqual(before);
+    expect(before).toEqual([id]);
+
+    const successor = await submit(twoGpus('estimate-next'));
+    await until('the successor RUNNING', async () =>
+      (await stateOf(successor))?.state === 'RUNNING' ? true : undefined,
+    );
+    const full = await scheduler.estimateStart(current.jobDir);
+    // SLURM lets the running jobs end, soonest first (several at once within its 30 s window): the
+    // first that frees two GPUs is this job, so the answer is this job's end or later.
+    const end = Date.parse(running.startedAt ?? '') + 3 * 60_000;
+    expect(Date.parse(full ?? '')).toBeGreaterThanOrEqual(end);
+    expect(Date.parse(full ?? '')).toBeLessThanOrEqual(end + 60_000);
+
+    await expect(scheduler.estimateStart('relative/dir')).rejects.toMatchObject({ code: 'REJECTED' });
+    const none = await scheduler.estimateStart(join(root, 'no-such-job')).catch((e: unknown) => e);
+    expect(none).toBeInstanceOf(SchedulerError);
+    await scheduler.cancel(successor);
+    await scheduler.cancel(id);
+  });
+
   it('leaves ids SLURM never had out of the answer, and cancels them without complaint', async () => {
     const neverId = '2147483000';
     const result = await scheduler.query([neverId]);

@@ -14,6 +14,7 @@ import {
   parseSqueueLine,
   parseSqueueListLine,
   parseSqueueQueueLine,
+  parseTestOnlyStart,
   SQUEUE_FORMAT,
   SQUEUE_LIST_FORMAT,
   SQUEUE_QUEUE_FORMAT,
@@ -107,6 +108,17 @@ export class SlurmScheduler implements Scheduler {
     });
     if (result.exitCode !== 0) throw this.failure('sbatch', result);
     return parseSbatchParsable(result.stdout);
+  }
+
+  async estimateStart(jobDir: string): Promise<string | undefined> {
+    if (!isAbsolute(jobDir)) {
+      throw new SchedulerError('REJECTED', `jobDir must be an absolute path, got ${JSON.stringify(jobDir)}`);
+    }
+    // The script's #SBATCH lines carry the request; --test-only asks the controller and submits
+    // nothing. 22.05 prints its answer on stderr.
+    const result = await this.run('sbatch', ['--test-only', join(jobDir, 'job.sh')], { cwd: jobDir });
+    if (result.exitCode !== 0) throw this.failure('sbatch --test-only', result);
+    return parseTestOnlyStart(`${result.stderr}\n${result.stdout}`);
   }
 
   async cancel(jobId: string): Promise<void> {

@@ -8,6 +8,7 @@ export type SchedulerCall =
   | { method: 'findByName'; jobName: string }
   | { method: 'listByNamePrefix'; prefix: string }
   | { method: 'finishedJob'; jobId: string; workDir: string }
+  | { method: 'estimateStart'; jobDir: string }
   | { method: 'ping' };
 
 type Method = SchedulerCall['method'];
@@ -25,6 +26,8 @@ export interface RecordingSchedulerOptions {
    * (the method is then absent, as on schedulers that never forget jobs).
    */
   completionLog?: Readonly<Record<string, JobInfo>>;
+  /** What `estimateStart` answers for a job directory (ISO 8601); no estimate when left out. */
+  startEstimate?: (jobDir: string) => string | undefined;
 }
 
 /**
@@ -45,11 +48,13 @@ export class RecordingScheduler implements Scheduler {
   private readonly failures = new Map<Method, Error[]>();
   private nextJobId: number;
   private readonly submittedState: JobState;
+  private readonly startEstimate: (jobDir: string) => string | undefined;
 
   constructor(options: RecordingSchedulerOptions = {}) {
     this.kind = options.kind ?? 'local';
     this.nextJobId = options.firstJobId ?? 1001;
     this.submittedState = options.submittedState ?? 'PENDING';
+    this.startEstimate = options.startEstimate ?? (() => undefined);
     for (const job of options.jobs ?? []) this.jobs.set(job.jobId, { ...job });
     const log = options.completionLog;
     if (log) {
@@ -123,6 +128,10 @@ export class RecordingScheduler implements Scheduler {
     return this.answer({ method: 'listByNamePrefix', prefix }, () =>
       [...this.jobs.values()].filter((job) => job.name.startsWith(prefix)).map((job) => ({ ...job })),
     );
+  }
+
+  estimateStart(jobDir: string): Promise<string | undefined> {
+    return this.answer({ method: 'estimateStart', jobDir }, () => this.startEstimate(jobDir));
   }
 
   ping(): Promise<void> {

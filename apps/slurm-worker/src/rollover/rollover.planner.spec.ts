@@ -55,9 +55,13 @@ function running(id: string, startedMs: number, limitS: number): JobInfo {
   };
 }
 
-function setup(records: StoredService[], startupSeconds: number | null = 10) {
+function setup(
+  records: StoredService[],
+  startupSeconds: number | null = 10,
+  startEstimate?: (jobDir: string) => string | undefined,
+) {
   const { registry, writes } = fakeRegistry(records, startupSeconds);
-  const scheduler = new RecordingScheduler({ kind: 'slurm' });
+  const scheduler = new RecordingScheduler({ kind: 'slurm', ...(startEstimate && { startEstimate }) });
   const planner = new RolloverPlanner(
     registry,
     scheduler,
@@ -103,6 +107,82 @@ describe('RolloverPlanner, single services', () => {
     const { planner, enqueued } = setup([record]);
     await planner.afterPoll([record], new Map([['100', running('100', now - 50_000, 60)]]));
     expect(enqueued).toEqual([['rollover', { serviceId: '100', generation: 2 }, undefined]]);
+  });
+
+  describe("with SLURM's start estimate for a successor", () => {
+    const asked = (scheduler: RecordingScheduler) =>
+      scheduler.calls.filter((call) => call.method === 'estimateStart').map((call) => call.jobDir);
+
+    it('rolls over earlier for an estimated wait that ends before this job, asking once per generation', async () => {
+      const record = service();
+      // 5 of 10 minutes served; observed lead 17 s, but a successor would wait 4 min 48 s:
+      // 288 s + 10 s + 5 s = 303 s > the 300 s left.
+      const { planner, enqueued, scheduler } = setup([record], 10, () =>
+        new Date(now + 288_000).toISOString(),
+      );
+      const jobs = new Map([['100', running('100', now - 5 * MIN, 600)]]);
+      await planner.afterPoll([record], jobs);
+      expect(enqueued).toEqual([['rollover', { serviceId: '100', generation: 2 }, undefined]]);
+      await planner.afterPoll([record], jobs);
+      expect(asked(scheduler)).toEqual([record.job_dir]);
+      // The next generation is a new job (the registry holds this very record): it asks again.
+      Object.assign(record, { job_id: '102', job_dir: '/jobs/g2', generation: 2 });
+      await planner.afterPoll([record], new Map([['102', running('102', now - 5 * MIN, 600)]]));
+      expect(asked(scheduler)).toEqual(['/nonexistent', '/jobs/g2']);
+    });
+
+    it('keeps the normal lead when a successor fits only after this job, and says so in the record', async () => {
+      const record = service();
+      const deadline = now - 5 * MIN + 10 * MIN;
+      const { planner, enqueued, writes, scheduler } = setup([record], 10, () =>
+        new Date(deadline).toISOString(),
+      );
+      const jobs = new Map([['100', running('100', now - 5 * MIN, 600)]]);
+      await planner.afterPoll([record], jobs);
+      await planner.afterPoll([record], jobs);
+      expect(asked(scheduler)).toHaveLength(1);
+      expect(enqueued).toEqual([]);
+      expect(writes.rollover).toEqual([
+        [
+          '100',
+          {
+            state: 'scheduled',
+            message: expect.stringMatching(
+              new RegExp(
+                `^the successor may not start in time: SLURM estimates .* start at ${new Date(deadline).toISOString()}, ` +
+                  `not before this job's time limit at ${new Date(deadline).toISOString()}`,
+              ),
+            ) as unknown,
+          },
+        ],
+      ]);
+    });
+
+    it('adds at most half the limit however long the estimated wait', async () => {
+      const record = service();
+      // 4 of 10 minutes served: a 5 min 50 s wait would make it due; capped at 5 min it is not.
+      const { planner, enqueued } = setup([record], 10, () => new Date(now + 350_000).toISOString());
+      await planner.afterPoll([record], new Map([['100', running('100', now - 4 * MIN, 600)]]));
+      expect(enqueued).toEqual([]);
+    });
+
+    it('counts the observed wait alone when the scheduler gives no estimate, without asking again', async () => {
+      const record = service();
+      const { planner, enqueued, scheduler } = setup([record]);
+      scheduler.failNext('estimateStart', new Error('slurmctld is away'));
+      const jobs = new Map([['100', running('100', now - 5 * MIN, 600)]]);
+      await planner.afterPoll([record], jobs);
+      await planner.afterPoll([record], jobs);
+      expect(asked(scheduler)).toHaveLength(1);
+      expect(enqueued).toEqual([]);
+    });
+
+    it('does not ask while even the longest lead it could make is far away', async () => {
+      const record = service();
+      const { planner, scheduler } = setup([record], 10, () => new Date(now).toISOString());
+      await planner.afterPoll([record], new Map([['100', running('100', now - 50_000, 600)]]));
+      expect(asked(scheduler)).toEqual([]);
+    });
   });
 
   it('turns rollover off with a warning when the limit is too short for any', async () => {

@@ -16,15 +16,21 @@ import { CONFIG, LOGGER, SCHEDULER } from '../platform/platform.module';
 import type { SlurmWorkerConfig } from '../slurm-worker.config';
 import { PollFollower } from '../jobs/poll.handler';
 import {
+  afterThisJobMessage,
   deadlineMs,
+  estimateDue,
+  estimatedWait,
   expectedReadyMs,
   lateMessage,
   leadTimeMs,
+  queueWaitMs,
   rolloverDue,
   rolloverFits,
   successorLate,
   tooShortWarning,
+  type EstimatedWait,
   type JobWindow,
+  type StartEstimate,
   type SuccessorView,
 } from './rollover.rules';
 
@@ -51,7 +57,7 @@ function windowOf(job: JobInfo | undefined): JobWindow | undefined {
   return { startedMs: started, timeLimitMs: job.timeLimitSeconds * 1000 };
 }
 
-function queueWaitMs(jobs: readonly (JobInfo | undefined)[], services: readonly StoredService[]): number {
+function observedWaitMs(jobs: readonly (JobInfo | undefined)[], services: readonly StoredService[]): number {
   const waits = [
     ...jobs.map((job) => (ms(job?.startedAt) ?? 0) - (ms(job?.submittedAt) ?? Number.MAX_SAFE_INTEGER)),
     ...services.map(
@@ -78,6 +84,8 @@ function successorView(next: StoredService): SuccessorView {
 export class RolloverPlanner extends PollFollower {
   /** Set by the jobs module once its queue exists. */
   enqueue?: RolloverEnqueue;
+  /** The successor start estimate asked during each current job (by its job id): one per generation. */
+  private readonly estimates = new Map<string, StartEstimate>();
 
   constructor(
     private readonly registry: ServiceRegistry,
@@ -91,12 +99,59 @@ export class RolloverPlanner extends PollFollower {
   async afterPoll(services: readonly StoredService[], jobs: ReadonlyMap<string, JobInfo>): Promise<void> {
     if (!this.enqueue || this.scheduler.kind === 'local') return;
     const now = Date.now();
+    // Bounded by the jobs this poll still tracks: a generation that ended needs its estimate no more.
+    for (const jobId of this.estimates.keys()) if (!jobs.has(jobId)) this.estimates.delete(jobId);
     for (const service of services) {
       if (service.rollover_of) await this.dropOrphanSuccessor(service);
       else if (service.group_id === null) await this.planSingle(service.id, jobs, now);
     }
     const groups = new Set(services.map((service) => service.group_id).filter((id) => id !== null));
     for (const groupId of groups) await this.planGroup(groupId, jobs, now);
+  }
+
+  /**
+   * The scheduler's estimate for a successor of the job `jobId` (`sbatch --test-only` of its script:
+   * the successor asks for the same), asked once per generation when it can first matter
+   * (estimateDue); `say` puts a sentence into the record's rollover message when the answer is that
+   * the successor fits only after this job.
+   */
+  private async estimate(
+    ownerId: string,
+    jobId: string,
+    jobDir: string,
+    window: JobWindow,
+    observedLead: number,
+    now: number,
+    say: (message: string) => Promise<void>,
+  ): Promise<EstimatedWait> {
+    let asked = this.estimates.get(jobId);
+    if (!asked) {
+      if (!estimateDue(window, observedLead, now)) return { kind: 'none' };
+      asked = { askedMs: now, startMs: null };
+      try {
+        asked.startMs = ms(await this.scheduler.estimateStart(jobDir));
+      } catch (error) {
+        // No estimate is no reason to skip the rollover: the observed wait still counts.
+        this.logger.warn(
+          { service_id: ownerId, job_id: jobId, err: error },
+          'no start estimate for a successor',
+        );
+      }
+      this.estimates.set(jobId, asked);
+      const fresh = estimatedWait(asked, window);
+      this.logger.info(
+        {
+          service_id: ownerId,
+          job_id: jobId,
+          estimated_start: asked.startMs === null ? null : new Date(asked.startMs).toISOString(),
+          limit_at: new Date(deadlineMs(window)).toISOString(),
+          ...fresh,
+        },
+        'successor start estimate',
+      );
+      if (fresh.kind === 'after-this-job') await say(afterThisJobMessage(fresh.startMs, deadlineMs(window)));
+    }
+    return estimatedWait(asked, window);
   }
 
   /** The longest start-up of the recipe, or `own` if longer; null before either is known. */
@@ -150,8 +205,9 @@ export class RolloverPlanner extends PollFollower {
     const own = ownStartupMs(service);
     const startup = await this.startupMs(service.recipe_name, own);
     if (startup === null) return;
+    const observedWait = observedWaitMs([job], [service]);
     const lead = leadTimeMs({
-      queueWaitMs: queueWaitMs([job], [service]),
+      queueWaitMs: observedWait,
       startupMs: startup,
       marginMs: this.config.ROLLOVER_MARGIN_MS,
     });
@@ -172,7 +228,15 @@ export class RolloverPlanner extends PollFollower {
       await this.registry.dropSubmissionConfig(service.submission_id);
       return;
     }
-    if (rolloverDue(window, lead, now)) await this.due(id, service.generation + 1, lead, window);
+    const estimated = await this.estimate(id, service.job_id, service.job_dir, window, lead, now, (message) =>
+      this.registry.setRollover(id, { state: 'scheduled', message }),
+    );
+    const queued = leadTimeMs({
+      queueWaitMs: queueWaitMs(observedWait, estimated),
+      startupMs: startup,
+      marginMs: this.config.ROLLOVER_MARGIN_MS,
+    });
+    if (rolloverDue(window, queued, now)) await this.due(id, service.generation + 1, queued, window);
   }
 
   private async due(id: string, generation: number, lead: number, window: JobWindow): Promise<void> {
@@ -265,11 +329,12 @@ export class RolloverPlanner extends PollFollower {
     const own = ownStartupMs({ timeline });
     const startup = await this.startupMs(group.recipe_name, own);
     if (startup === null) return;
+    const observedWait = observedWaitMs(
+      view.jobs.map((job) => jobs.get(job.job_id)),
+      view.jobs,
+    );
     const lead = leadTimeMs({
-      queueWaitMs: queueWaitMs(
-        view.jobs.map((job) => jobs.get(job.job_id)),
-        view.jobs,
-      ),
+      queueWaitMs: observedWait,
       startupMs: startup,
       marginMs: this.config.ROLLOVER_MARGIN_MS,
     });
@@ -288,7 +353,24 @@ export class RolloverPlanner extends PollFollower {
       await this.registry.dropSubmissionConfig(group.submission_id);
       return;
     }
-    if (rolloverDue(window, lead, now)) await this.due(groupId, (group.generation ?? 1) + 1, lead, window);
+    // Each node job of a generation asks for the same, so the first one's script stands for all.
+    const first = view.jobs[0];
+    const estimated = first
+      ? await this.estimate(groupId, first.job_id, first.job_dir, window, lead, now, async (message) => {
+          await this.registry.updateGroup(groupId, (current) =>
+            current.rollover?.state === 'scheduled'
+              ? { ...current, rollover: { state: 'scheduled', message } }
+              : undefined,
+          );
+        })
+      : ({ kind: 'none' } as const);
+    const queued = leadTimeMs({
+      queueWaitMs: queueWaitMs(observedWait, estimated),
+      startupMs: startup,
+      marginMs: this.config.ROLLOVER_MARGIN_MS,
+    });
+    if (rolloverDue(window, queued, now))
+      await this.due(groupId, (group.generation ?? 1) + 1, queued, window);
   }
 
   private async followGroupSuccessor(

@@ -1,11 +1,12 @@
 /*
  * When a service's successor job is submitted, and what its record says meanwhile. Pure: the
- * planner (rollover.planner.ts) feeds it what the poll and the registry know.
+ * planner (rollover.planner.ts) feeds it what the poll, the registry and the scheduler know.
  *
  * Lead time = queue wait + start-up + margin, where
- * - queue wait is what the service's own jobs waited so far (submitted → started, the longest of
- *   its generations): the successor does not exist yet, so the scheduler has no estimate for it;
- *   once it is queued, squeue's estimate for it says whether it can still be ready in time;
+ * - queue wait is the longer of what the service's own jobs waited so far (submitted → started,
+ *   the longest of its generations) and the scheduler's estimate for a job like the current one
+ *   submitted now (asked once per generation, see estimatedWait); once the successor is queued,
+ *   squeue's estimate for it says whether it can still be ready in time;
  * - start-up is the longest started → ready the prober observed for the recipe (every service's
  *   jobs), or this service's own if longer;
  * - margin is ROLLOVER_MARGIN_MS.
@@ -79,6 +80,72 @@ export function successorLate(
   nowMs: number,
 ): boolean {
   return expectedReadyMs(successor, startupMs, nowMs) + drainMs > deadlineMs(window);
+}
+
+/**
+ * The scheduler's answer, once per generation, to "when would a job asking what the current one
+ * asks start if submitted now".
+ */
+export interface StartEstimate {
+  askedMs: number;
+  /** null: the scheduler gave no estimate. */
+  startMs: number | null;
+}
+
+export type EstimatedWait =
+  | { kind: 'none' }
+  /** The wait the estimate adds to the queue wait, at most ESTIMATE_SHARE of the limit. */
+  | { kind: 'wait'; waitMs: number; capped: boolean }
+  /** It would start only once this job ends: rolling over earlier cannot help. */
+  | { kind: 'after-this-job'; startMs: number };
+
+/**
+ * The largest share of a time limit the estimate may add to the lead, so that a generation always
+ * serves for a fair part of its limit however full the queue looks.
+ */
+export const ESTIMATE_SHARE = 0.5;
+
+export function estimateCapMs(window: JobWindow): number {
+  return window.timeLimitMs * ESTIMATE_SHARE;
+}
+
+/**
+ * What a start estimate means for the lead. SLURM plans a job that does not fit now by letting the
+ * running jobs end, soonest first and several at once when they end within 30 s or more of each
+ * other (docs/reliability.md): while this job holds what its successor needs, the estimate is this
+ * job's own end or later. That says the queue is full, not that the successor should be submitted
+ * earlier: an earlier submission would wait for the same end, and a lead made of it would roll
+ * every generation over as soon as it serves. SLURM prints whole seconds.
+ */
+export function estimatedWait(estimate: StartEstimate, window: JobWindow): EstimatedWait {
+  if (estimate.startMs === null) return { kind: 'none' };
+  if (estimate.startMs > deadlineMs(window) - 1_000)
+    return { kind: 'after-this-job', startMs: estimate.startMs };
+  const wait = Math.max(0, estimate.startMs - estimate.askedMs);
+  const cap = estimateCapMs(window);
+  return { kind: 'wait', waitMs: Math.min(wait, cap), capped: wait > cap };
+}
+
+/** The queue wait a lead counts: the observed one, or the estimated one where that is longer. */
+export function queueWaitMs(observedMs: number, estimated: EstimatedWait): number {
+  return estimated.kind === 'wait' ? Math.max(observedMs, estimated.waitMs) : Math.max(0, observedMs);
+}
+
+/**
+ * Whether to ask for the estimate now: once the largest lead it can make (observed lead + the cap)
+ * is due, so the answer is as fresh as one question per generation allows.
+ */
+export function estimateDue(window: JobWindow, observedLeadMs: number, nowMs: number): boolean {
+  return rolloverDue(window, observedLeadMs + estimateCapMs(window), nowMs);
+}
+
+export function afterThisJobMessage(startMs: number, deadline: number): string {
+  return (
+    `the successor may not start in time: SLURM estimates that a job like this one, submitted now, ` +
+    `would start at ${new Date(startMs).toISOString()}, not before this job's time limit at ` +
+    `${new Date(deadline).toISOString()} (what it needs is taken until then); it is still submitted ` +
+    'ahead of the limit, and unless it is ready by then the service ends at its time limit'
+  );
 }
 
 export function tooShortWarning(
