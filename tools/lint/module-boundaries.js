@@ -111,6 +111,9 @@ const depConstraints = [
     sourceTag: 'scope:scheduler',
     onlyDependOnLibsWithTags: ['scope:shared', 'scope:queue', 'scope:scheduler'],
   },
+  // Libraries for the researcher's own tools (the CLI, tools/bench): the services never need them,
+  // and since no server scope lists this one, none can import them.
+  { sourceTag: 'scope:tooling', onlyDependOnLibsWithTags: ['scope:shared', 'scope:tooling'] },
   { sourceTag: 'scope:dev', onlyDependOnLibsWithTags: ['*'] },
   { sourceTag: 'scope:client', onlyDependOnLibsWithTags: ['scope:client'] },
 ];
