@@ -161,8 +161,11 @@ async function openLoopRun(
     while (options.requests === undefined || phase.sent < options.requests) {
       const planned = arrivals.next().value;
       if (options.durationMs !== undefined && planned >= options.durationMs) break;
-      const wait = phase.start + planned - performance.now();
-      if (wait > 0) await sleep(wait, undefined, signal === undefined ? {} : { signal });
+      // Timers may fire up to a millisecond early; an arrival must never leave before its time.
+      for (let wait = phase.start + planned - performance.now(); wait > 0;) {
+        await sleep(Math.ceil(wait), undefined, signal === undefined ? {} : { signal });
+        wait = phase.start + planned - performance.now();
+      }
       signal?.throwIfAborted();
       if (inFlight.size >= options.maxInFlight) {
         // Waiting, not dropping: the arrival is late and the hit is reported, never lost.
