@@ -1,5 +1,8 @@
+import { Writable } from 'node:stream';
 import { parseBenchOptions, runBench, type BenchReport } from '@aiplane/loadgen';
 import { waitForStatus, withStack } from '@aiplane/testing';
+import { Command, CommanderError } from 'commander';
+import { registerBenchCommand } from '../../apps/cli/src/bench/bench.command';
 
 const TTFT_MS = 200;
 const TOKEN_LATENCY_MS = 20;
@@ -35,6 +38,49 @@ function figures(report: BenchReport): Record<string, unknown> {
       sendLagP99: round(report.openLoop.sendLagMs?.p99),
     },
   };
+}
+
+interface CommandRun {
+  /** The exit code, as apps/cli's runProgram gives it: 2 for any error commander raised. */
+  code: number;
+  /** Commander's error code: its own parse errors, or the command's `aiplane.bench.usage`. */
+  reason: string | undefined;
+  out: string;
+  err: string;
+}
+
+/** `aiplane bench ...` as the CLI registers it (errors as exceptions, exit codes from commander). */
+async function bench(url: string, args: string[]): Promise<CommandRun> {
+  const text = { out: '', err: '' };
+  const sink = (key: 'out' | 'err'): Writable =>
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        text[key] += chunk.toString();
+        done();
+      },
+    });
+  const program = new Command('aiplane')
+    .option('--json')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (line) => (text.out += line),
+      writeErr: (line) => (text.err += line),
+    });
+  registerBenchCommand(program, {
+    url: () => url,
+    json: () => program.opts<{ json?: boolean }>().json === true,
+    out: sink('out'),
+    err: sink('err'),
+  });
+  try {
+    await program.parseAsync(['node', 'aiplane', ...args]);
+    return { code: 0, reason: undefined, ...text };
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return { code: error.exitCode === 0 ? 0 : 2, reason: error.code, ...text };
+    }
+    throw error;
+  }
 }
 
 // The load generator's figures checked against what the simulator is configured to do, through
@@ -127,4 +173,65 @@ describe('aiplane bench against the simulator (local executor)', () => {
     expect(open?.sendLagMs?.p99).toBeLessThan(50);
     expect(open?.maxInFlightHits).toBe(0);
   });
+
+  it('runs as `aiplane bench`: a table for a person, the whole report with --json', async () => {
+    const url = suite.stack.gatewayUrl;
+    const human = await bench(url, ['bench', id, '-c', '2', '-n', '4', '--output-tokens', '4']);
+    console.log(`aiplane bench ${id} -c 2 -n 4 --output-tokens 4\n${human.out}`);
+    expect(human).toMatchObject({ code: 0, err: '' });
+    expect(human.out).toMatch(/^LATENCY \(ms\) +MEAN +P50 +P90 +P99 +SAMPLES$/m);
+    expect(human.out).toMatch(/^TTFT +\d+\.\d/m);
+    expect(human.out).toMatch(/^ITL +\d+\.\d.* 12$/m);
+    expect(human.out).toMatch(/^requests: +4 ok, 0 failed$/m);
+    expect(human.out).toMatch(/^output tokens\/s: +\d+\.\d\d$/m);
+
+    const machine = await bench(url, ['--json', 'bench', id, '-n', '2', '--output-tokens', '4']);
+    expect(machine.code).toBe(0);
+    const report = JSON.parse(machine.out) as Record<string, unknown>;
+    expect(report).toMatchObject({
+      requests: { sent: 2, succeeded: 2, failed: 0, aborted: 0 },
+      load: { mode: 'closed', concurrency: 1 },
+      openLoop: null,
+      outputTokens: { total: 8 },
+    });
+  });
+
+  it.each<[string[], string, RegExp]>([
+    [['bench'], 'aiplane.bench.usage', /say what to load: a service id .* or --model/],
+    [
+      ['bench', '1000', '-c', '2', '-r', '3'],
+      'aiplane.bench.usage',
+      /--concurrency and --rate cannot be used together/,
+    ],
+    [
+      ['bench', '1000', '-c', 'zero'],
+      'commander.invalidArgument',
+      /option '-c, --concurrency <n>' argument 'zero' is invalid\. "zero" is not a whole number/,
+    ],
+    [
+      ['bench', '1000', '--duration', 'soon'],
+      'aiplane.bench.usage',
+      /--duration: "soon" is not a duration: use e\.g\. 30s/,
+    ],
+    [
+      ['bench', '1000', '--dataset', '/nonexistent/prompts.jsonl'],
+      'aiplane.bench.usage',
+      /dataset \/nonexistent\/prompts\.jsonl: no such file/,
+    ],
+    [['bench', 'web-1'], 'aiplane.bench.usage', /the service id: is not a service id/],
+    [
+      ['bench', '1000', '--api', 'embeddings'],
+      'commander.invalidArgument',
+      /argument 'embeddings' is invalid\. Allowed choices are chat, completions/,
+    ],
+  ])(
+    'refuses `aiplane %s` with exit code 2 (%s) and a message saying what to change',
+    async (args, reason, message) => {
+      const run = await bench(suite.stack.gatewayUrl, args);
+      expect(run.code).toBe(2);
+      expect(run.reason).toBe(reason);
+      expect(run.err).toMatch(message);
+      expect(run.out).toBe('');
+    },
+  );
 });

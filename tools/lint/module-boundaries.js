@@ -174,6 +174,16 @@ function boundaryConfigs(root = ROOT) {
       },
     },
     {
+      // The load generator's e2e drives the bench command itself, as the CLI registers it.
+      files: ['tests/e2e/loadgen.e2e-spec.ts'],
+      rules: {
+        '@nx/enforce-module-boundaries': [
+          'error',
+          boundaryOptions(['@aiplane/testing', '../../apps/cli/src/bench/*']),
+        ],
+      },
+    },
+    {
       // The generator renders the gateway's own document, so it builds the gateway app itself.
       files: ['tools/openapi/**/*.ts'],
       rules: { '@nx/enforce-module-boundaries': ['error', boundaryOptions(['../../apps/gateway/src/*'])] },
