@@ -116,13 +116,14 @@ describe('runBench against a paced SSE server', () => {
     expect(report.itlMethod).toBe('per-chunk usage');
     // 8 tokens in 4 chunks: the first chunk's 2 tokens have no gap, the other 6 one each.
     expect(report.itlMs?.count).toBe(36);
-    // Near the true values: a chunk read late makes the next gap short, so ITL has a band both ways.
+    // The server sends nothing early, so its values are floors; the ceilings only tell a figure apart
+    // from a wrong one (ITL undivided would be 20) on a machine busy with other test runs.
     expect(report.ttftMs?.p50).toBeGreaterThanOrEqual(39);
-    expect(report.ttftMs?.p50).toBeLessThan(40 + 60);
+    expect(report.ttftMs?.p50).toBeLessThan(40 + 200);
     expect(report.itlMs?.p50).toBeGreaterThanOrEqual(7);
     expect(report.itlMs?.p50).toBeLessThan(10 + 15);
     expect(report.e2eMs?.p50).toBeGreaterThanOrEqual(99);
-    expect(report.e2eMs?.p50).toBeLessThan(100 + 80);
+    expect(report.e2eMs?.p50).toBeLessThan(100 + 200);
     expect(report.throughput.requestsPerSecond).toBeGreaterThan(0);
     expect(progress.map((p) => p.sent)).toHaveLength(6);
     expect(progress[progress.length - 1]).toMatchObject({
@@ -249,7 +250,7 @@ describe('runBench against a paced SSE server', () => {
     expect(open?.scheduledRate).toBeCloseTo(30 / ((planned[29] ?? 0) / 1_000), 6);
     // Sends leave at or after their arrival, so the achieved rate is at most the scheduled one.
     expect(open?.achievedRate).toBeLessThanOrEqual(open?.scheduledRate ?? 0);
-    expect(open?.achievedRate).toBeGreaterThan((open?.scheduledRate ?? 0) * 0.7);
+    expect(open?.achievedRate).toBeGreaterThan((open?.scheduledRate ?? 0) * 0.5);
     expect(open?.maxInFlightHits).toBe(0);
   });
 
