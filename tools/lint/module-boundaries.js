@@ -119,6 +119,9 @@ const depConstraints = [
     onlyDependOnLibsWithTags: FRAMEWORK_FREE_TYPES,
     bannedExternalImports: FRAMEWORK_PACKAGES.filter((name) => name !== 'ssh2'),
   },
+  // Libraries for the researcher's own tools (the CLI, tools/bench): the services never need them,
+  // and since no server scope lists this one, none can import them.
+  { sourceTag: 'scope:tooling', onlyDependOnLibsWithTags: ['scope:shared', 'scope:tooling'] },
   { sourceTag: 'scope:dev', onlyDependOnLibsWithTags: ['*'] },
   { sourceTag: 'scope:client', onlyDependOnLibsWithTags: ['scope:client'] },
 ];
@@ -175,6 +178,16 @@ function boundaryConfigs(root = ROOT) {
         '@nx/enforce-module-boundaries': [
           'error',
           boundaryOptions(['@aiplane/testing', '@aiplane/http-api']),
+        ],
+      },
+    },
+    {
+      // The load generator's e2e drives the bench command itself, as the CLI registers it.
+      files: ['tests/e2e/loadgen.e2e-spec.ts'],
+      rules: {
+        '@nx/enforce-module-boundaries': [
+          'error',
+          boundaryOptions(['@aiplane/testing', '../../apps/cli/src/bench/*']),
         ],
       },
     },

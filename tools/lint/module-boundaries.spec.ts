@@ -61,6 +61,10 @@ describe('module boundaries forbid', () => {
     ['apps/gateway/src/fixture.ts', '@aiplane/testing'],
     ['apps/slurm-worker/src/fixture.ts', '@aiplane/testing'],
     ['libs/registry/src/fixture.ts', '@aiplane/testing'],
+    // The load generator is for the researcher's tools, never for a service.
+    ['apps/gateway/src/fixture.ts', '@aiplane/loadgen'],
+    ['apps/proxy/src/fixture.ts', '@aiplane/loadgen'],
+    ['libs/contracts/src/fixture.ts', '@aiplane/loadgen'],
   ])('%s importing %s', async (file, specifier) => {
     expect(await objections(file, specifier)).toEqual([expect.stringContaining(BOUNDARIES)]);
   });
@@ -83,6 +87,7 @@ describe('module boundaries forbid', () => {
   it.each([
     ['libs/recipes/src/fixture.ts', 'bullmq'],
     ['libs/metrics/src/fixture.ts', '@nestjs/common'],
+    ['libs/loadgen/src/fixture.ts', 'axios'],
     ['libs/config/src/fixture.ts', 'ioredis'],
     ['libs/http-api/src/fixture.ts', 'bullmq'],
     ['libs/http-api/src/fixture.ts', '@nestjs/core'],
@@ -97,6 +102,7 @@ describe('module boundaries forbid', () => {
     ['libs/contracts/src/fixture.ts', 'node:child_process'],
     ['libs/contracts/src/fixture.ts', 'child_process'],
     ['libs/recipes/src/fixture.ts', 'node:child_process'],
+    ['libs/loadgen/src/fixture.ts', 'node:child_process'],
     ['libs/http-api/src/fixture.ts', 'node:child_process'],
   ])('%s importing %s', async (file, specifier) => {
     expect(await objections(file, specifier)).toEqual([expect.stringContaining('no-restricted-imports')]);
@@ -119,6 +125,8 @@ describe('module boundaries allow', () => {
     ['libs/recipes/src/fixture.spec.ts', 'node:child_process'],
     ['tests/e2e/fixture.ts', '@aiplane/scheduler'],
     ['tools/bench/fixture.ts', '@aiplane/scheduler'],
+    ['tools/bench/fixture.ts', '@aiplane/loadgen'],
+    ['tests/e2e/fixture.ts', '@aiplane/loadgen'],
     ['tools/openapi/fixture.ts', '../../apps/gateway/src/gateway.app'],
     ['apps/gateway/src/fixture.spec.ts', '@aiplane/testing'],
     ['libs/server-kit/src/fixture.spec.ts', '@aiplane/http-api'],

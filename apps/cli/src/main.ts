@@ -1,3 +1,4 @@
+import { registerBenchCommand } from './bench/bench.command';
 import { registerChatCommand } from './chat/chat.command';
 import { createProgram, runProgram } from './common/cli.program';
 import { registerClusterCommand } from './cluster';
@@ -16,6 +17,7 @@ registerGroupsCommand(program, ctx);
 registerRecipesCommand(program, ctx);
 registerModelsCommand(program, ctx);
 registerChatCommand(program, ctx);
+registerBenchCommand(program, ctx);
 registerClusterCommand(program, ctx, { error: (message, code) => new CliError(message, code as ExitCode) });
 
 // A reader that stops early (`aiplane ... | head`) is not an error of ours.
