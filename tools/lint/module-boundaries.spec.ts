@@ -17,7 +17,7 @@ beforeAll(async () => {
     cwd: ROOT,
     overrideConfigFile: true,
     overrideConfig: [
-      { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser } },
+      { files: ['**/*.ts', '**/*.tsx'], languageOptions: { parser: tseslint.parser } },
       ...boundaryConfigs(ROOT),
     ],
   });
@@ -55,6 +55,9 @@ describe('module boundaries forbid', () => {
     ['apps/gateway/src/fixture.ts', '@aiplane/testing'],
     ['apps/slurm-worker/src/fixture.ts', '@aiplane/testing'],
     ['libs/registry/src/fixture.ts', '@aiplane/testing'],
+    // The dashboard runs in a browser and uses the public HTTP API only; .tsx is checked as .ts is.
+    ['apps/dashboard/src/fixture.ts', '@aiplane/contracts'],
+    ['apps/dashboard/src/fixture.tsx', '@aiplane/metrics'],
   ])('%s importing %s', async (file, specifier) => {
     expect(await objections(file, specifier)).toEqual([expect.stringContaining(BOUNDARIES)]);
   });
