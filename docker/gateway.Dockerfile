@@ -19,6 +19,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npx swc apps/gateway/src libs -d dist -q --ignore '**/*.spec.ts,**/*.int-spec.ts,**/*.e2e-spec.ts' \
+  && npx vite build --config apps/dashboard/vite.config.mjs --logLevel warn \
   && npm prune --omit=dev
 
 FROM node:20-slim
@@ -27,6 +28,8 @@ WORKDIR /app
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/libs ./dist/libs
 COPY --from=build /src/dist/apps/gateway ./dist/apps/gateway
+# The dashboard at /ui/: static files, found next to the gateway's own dist directory.
+COPY --from=build /src/dist/apps/dashboard ./dist/apps/dashboard
 # Inside a container the gateway must listen on all interfaces; publish it on 127.0.0.1 only (see above).
 ENV GATEWAY_HOST=0.0.0.0 GATEWAY_PORT=8001
 USER node

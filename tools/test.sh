@@ -37,6 +37,8 @@ jest_run() {
 
 step "format" npx prettier --check . --log-level warn
 step "typecheck" npx tsc -p tsconfig.json --noEmit
+# The dashboard is browser code: its own config (DOM, JSX), kept apart so no DOM type reaches the servers.
+step "typecheck (dashboard)" npx tsc -p apps/dashboard/tsconfig.json
 step "lint" npm run --silent lint
 step "openapi drift" bash tools/openapi/check.sh
 step "unit tests" jest_tier unit

@@ -123,6 +123,9 @@ const depConstraints = [
   // and since no server scope lists this one, none can import them.
   { sourceTag: 'scope:tooling', onlyDependOnLibsWithTags: ['scope:shared', 'scope:tooling'] },
   { sourceTag: 'scope:dev', onlyDependOnLibsWithTags: ['*'] },
+  // The dashboard runs in a browser and speaks only the gateway's public HTTP API: no workspace lib
+  // (contracts loads node:net) may end up in its bundle.
+  { sourceTag: 'scope:dashboard', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'scope:client', onlyDependOnLibsWithTags: ['scope:client'] },
 ];
 
@@ -162,7 +165,7 @@ function boundaryConfigs(root = ROOT) {
   );
   return [
     {
-      files: ['**/*.ts'],
+      files: ['**/*.ts', '**/*.tsx'],
       plugins: { '@nx': nx },
       rules: { '@nx/enforce-module-boundaries': ['error', boundaryOptions()] },
     },

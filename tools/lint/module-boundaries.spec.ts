@@ -17,7 +17,7 @@ beforeAll(async () => {
     cwd: ROOT,
     overrideConfigFile: true,
     overrideConfig: [
-      { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser } },
+      { files: ['**/*.ts', '**/*.tsx'], languageOptions: { parser: tseslint.parser } },
       ...boundaryConfigs(ROOT),
     ],
   });
@@ -65,6 +65,9 @@ describe('module boundaries forbid', () => {
     ['apps/gateway/src/fixture.ts', '@aiplane/loadgen'],
     ['apps/proxy/src/fixture.ts', '@aiplane/loadgen'],
     ['libs/contracts/src/fixture.ts', '@aiplane/loadgen'],
+    // The dashboard runs in a browser and uses the public HTTP API only; .tsx is checked as .ts is.
+    ['apps/dashboard/src/fixture.ts', '@aiplane/contracts'],
+    ['apps/dashboard/src/fixture.tsx', '@aiplane/metrics'],
   ])('%s importing %s', async (file, specifier) => {
     expect(await objections(file, specifier)).toEqual([expect.stringContaining(BOUNDARIES)]);
   });

@@ -19,7 +19,7 @@ const SCANNED = [
 ];
 // The lists themselves name hidden and removed metrics on purpose.
 const SKIPPED = new Set(['node_modules', 'dist', '.nx', 'coverage', join('recipes', 'releases')]);
-const TEXT_FILE = /\.(ts|js|mjs|cjs|json|md|py|sh|txt|ya?ml)$/;
+const TEXT_FILE = /\.(tsx?|js|mjs|cjs|json|md|py|sh|txt|ya?ml)$/;
 
 const familySchema = z.object({
   name: z.string(),

@@ -2,6 +2,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { CONTROL_BODY_LIMIT, GATEWAY_PREFIX, pathPattern, routeIds } from '@aiplane/contracts';
 import { createHttpApp, PassThroughDispatcher, RequestGate, type Logger } from '@aiplane/server-kit';
 import { AppModule } from './app.module';
+import { serveDashboard } from './dashboard/dashboard.assets';
 import { OPENAI_ROOT_PATHS } from './openai/openai.controller';
 import type { GatewayConfig } from './gateway.config';
 import { API_PREFIX, buildOpenApiDocument, serveOpenApiDocs } from './openapi';
@@ -22,6 +23,8 @@ export async function createGatewayApp(
     logger,
     bodyLimit: CONTROL_BODY_LIMIT,
   });
+  // Before Nest's routes are added (at init), so that /ui/ never reaches its 404.
+  serveDashboard(app, config.dashboardDir);
   app.setGlobalPrefix(API_PREFIX, { exclude: [...OUTSIDE_PREFIX, ...OPENAI_ROOT_PATHS] });
   // The data plane (root /v1, the per-service OpenAI and Qdrant forms, every table route with a
   // proxy path) never reaches Nest: it is streamed to the proxy from the server's request event.

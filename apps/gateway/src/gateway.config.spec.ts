@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigError } from '@aiplane/config';
 import { parseGatewayConfig } from './gateway.config';
 
@@ -17,7 +17,15 @@ describe('parseGatewayConfig', () => {
       upstreamTimeoutMs: 30_000,
       logLevel: 'info',
       allowedHosts: ['localhost', '127.0.0.1', '[::1]'],
+      dashboardDir: resolve(__dirname, '..', '..', '..', 'dist', 'apps', 'dashboard'),
     });
+  });
+
+  it('serves the dashboard from GATEWAY_DASHBOARD_DIR, made absolute, when it is set', () => {
+    expect(parseGatewayConfig({ GATEWAY_DASHBOARD_DIR: ' /srv/aiplane-ui ' }).dashboardDir).toBe(
+      '/srv/aiplane-ui',
+    );
+    expect(parseGatewayConfig({ GATEWAY_DASHBOARD_DIR: 'ui-build' }).dashboardDir).toBe(resolve('ui-build'));
   });
 
   it('switches to SSH mode when SSH_HOST is set', () => {
@@ -60,6 +68,7 @@ describe('parseGatewayConfig', () => {
       upstreamTimeoutMs: 60_000,
       logLevel: 'debug',
       allowedHosts: ['localhost', '127.0.0.1', '[::1]'],
+      dashboardDir: expect.any(String),
     });
   });
 

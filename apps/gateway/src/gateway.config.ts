@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { booleanFromEnv, durationMsFromEnv, parseConfig, portFromEnv } from '@aiplane/config';
 import { resolveSshHost, type ResolvedSshHost, type SshHop } from './transport/ssh-host.resolver';
@@ -38,6 +38,19 @@ export interface GatewayConfig {
    * names, the address it listens on, and GATEWAY_ALLOWED_HOSTS. Any other is 421 (DNS rebinding).
    */
   allowedHosts: string[];
+  /** The dashboard's built files (index.html and assets/), served at /ui/. */
+  dashboardDir: string;
+}
+
+/**
+ * Where `npm run build` puts the dashboard: dist/apps/dashboard of the checkout this gateway runs
+ * from, whatever the working directory. Compiled, this file sits in dist/apps/gateway/src; under
+ * jest it is the source in apps/gateway/src, and both lead back to the same checkout.
+ */
+function defaultDashboardDir(): string {
+  const above = resolve(__dirname, '..', '..', '..');
+  const root = basename(above) === 'dist' ? dirname(above) : above;
+  return join(root, 'dist', 'apps', 'dashboard');
 }
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
@@ -125,6 +138,8 @@ const baseSchema = z.object({
           .regex(HOST_NAME, 'must be comma-separated host names (no port), such as gateway.lan or [fd00::1]'),
       ),
     ),
+  /** The built dashboard; unset: this checkout's dist/apps/dashboard. */
+  GATEWAY_DASHBOARD_DIR: optionalText,
 });
 
 const schema = baseSchema.transform((env, ctx): GatewayConfig => {
@@ -144,6 +159,7 @@ const schema = baseSchema.transform((env, ctx): GatewayConfig => {
     allowedHosts: [
       ...new Set([...LOOPBACK_NAMES, ...hostOfListenAddress(env.GATEWAY_HOST), ...env.GATEWAY_ALLOWED_HOSTS]),
     ],
+    dashboardDir: resolve(env.GATEWAY_DASHBOARD_DIR ?? defaultDashboardDir()),
   };
 });
 

@@ -28,6 +28,7 @@ async function main(): Promise<void> {
       bearer_token: config.orchestratorToken ? 'set' : 'not set',
       proxy_token: config.proxyToken ? 'set' : 'not set',
       docs: `http://${config.host}:${String(config.port)}/docs`,
+      dashboard: `http://${config.host}:${String(config.port)}/ui/`,
     },
     'gateway ready',
   );
