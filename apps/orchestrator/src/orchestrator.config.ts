@@ -1,16 +1,6 @@
 import * as path from 'node:path';
 import { z } from 'zod';
-import {
-  blankToUndefined,
-  durationMsFromEnv,
-  intFromEnv,
-  optionalTextFromEnv,
-  optionalTokenFromEnv,
-  parseConfig,
-  portFromEnv,
-  redisEnvFields,
-  requiredTokenFromEnv,
-} from '@aiplane/config';
+import { blankToUndefined, durationMsFromEnv, intFromEnv, logFormatFromEnv, optionalTextFromEnv, optionalTokenFromEnv, parseConfig, portFromEnv, redisEnvFields, requiredTokenFromEnv } from '@aiplane/config';
 
 const slurmName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
 
@@ -78,6 +68,8 @@ const schema = z.object({
   /** Sent to the data-plane proxy; the stack gives the proxy the orchestrator's token, the default here. */
   PROXY_TOKEN: optionalTokenFromEnv,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` (default) or `pretty`: one coloured line per entry, for a terminal. */
+  LOG_FORMAT: logFormatFromEnv,
   /**
    * The most one logs answer holds, over all of a group's nodes and replicas; each log gets an equal
    * share and is cut from the top, visibly, beyond it.
