@@ -29,7 +29,8 @@ function seriesNames(families: readonly { name: string; type: string }[]): Set<s
   const names = new Set<string>();
   for (const family of families) {
     names.add(family.name);
-    if (family.type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(family.name + suffix);
+    if (family.type === 'histogram')
+      for (const suffix of ['_bucket', '_sum', '_count']) names.add(family.name + suffix);
   }
   return names;
 }
@@ -38,7 +39,9 @@ function seriesNames(families: readonly { name: string; type: string }[]): Set<s
 async function controlPlaneNames(): Promise<Set<string>> {
   const metrics = new AppMetrics('gateway');
   metrics.http();
-  metrics.queue('scheduler', () => Promise.resolve(Object.fromEntries(QUEUE_STATES.map((state) => [state, 0]))));
+  metrics.queue('scheduler', () =>
+    Promise.resolve(Object.fromEntries(QUEUE_STATES.map((state) => [state, 0]))),
+  );
   metrics.scheduler();
   metrics.readiness();
   metrics.sshTunnel(() => ({ phase: 'connected', target: 'login:22', reconnects: 0 }));
@@ -77,7 +80,8 @@ describe.each(DASHBOARDS)('the %s dashboard', (name) => {
     );
     expect(unknown).toEqual([]);
     // And each query names at least one: a panel of constants shows nothing about anything.
-    for (const { panel, expr } of queries) expect([panel, promqlMetricNames(expr).length > 0]).toEqual([panel, true]);
+    for (const { panel, expr } of queries)
+      expect([panel, promqlMetricNames(expr).length > 0]).toEqual([panel, true]);
   });
 
   it("uses only variables it declares, besides Grafana's $__rate_interval", () => {

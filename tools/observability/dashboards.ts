@@ -44,7 +44,12 @@ export function panelQueries(name: DashboardName): PanelQuery[] {
         if (typeof target.expr !== 'string' || target.expr.trim() === '') {
           throw new Error(`${name}: panel "${panel.title ?? '?'}" has a query without an expression`);
         }
-        queries.push({ dashboard: name, panel: panel.title ?? '?', refId: target.refId ?? '?', expr: target.expr });
+        queries.push({
+          dashboard: name,
+          panel: panel.title ?? '?',
+          refId: target.refId ?? '?',
+          expr: target.expr,
+        });
       }
       walk(panel.panels ?? []);
     }

@@ -18,7 +18,10 @@ describe('promqlMetricNames', () => {
     ['count(count by (version) (app_info))', ['app_info']],
     ['aiplane_ssh_tunnel_state == 1', ['aiplane_ssh_tunnel_state']],
     ['label_replace(foo, "dst", "$1", "src", "(.*)")', ['foo']],
-    ['topk(3, sum by (route) (rate(aiplane_http_requests_total[$__rate_interval])))', ['aiplane_http_requests_total']],
+    [
+      'topk(3, sum by (route) (rate(aiplane_http_requests_total[$__rate_interval])))',
+      ['aiplane_http_requests_total'],
+    ],
   ])('reads the metric names of %s', (expr, names) => {
     expect(promqlMetricNames(expr)).toEqual(names);
   });

@@ -127,7 +127,9 @@ describe('start-stack: its arguments', () => {
       expect(output).toContain('Ready: gateway http://127.0.0.1:');
       expect(output).not.toContain('127.0.0.1:8001/');
       // npm start's own format: one line per entry, `HH:MM:ss app LEVEL message key=value`.
-      expect(output).toMatch(/\d\d:\d\d:\d\d slurm-worker\s+INFO slurm-worker consuming the scheduler queue .*scheduler=slurm/);
+      expect(output).toMatch(
+        /\d\d:\d\d:\d\d slurm-worker\s+INFO slurm-worker consuming the scheduler queue .*scheduler=slurm/,
+      );
       expect(output).not.toContain('Mapped {');
     } finally {
       child.kill('SIGINT');

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { booleanFromEnv, durationMsFromEnv, logFormatFromEnv, parseConfig, portFromEnv } from '@aiplane/config';
+import {
+  booleanFromEnv,
+  durationMsFromEnv,
+  logFormatFromEnv,
+  parseConfig,
+  portFromEnv,
+} from '@aiplane/config';
 import { resolveSshHost, type ResolvedSshHost, type SshHop } from './transport/ssh-host.resolver';
 import type { PassphraseSource, SshEndpoint } from './transport/ssh.types';
 

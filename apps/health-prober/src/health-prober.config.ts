@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { durationMsFromEnv, logFormatFromEnv, metricsPublishIntervalFromEnv, parseConfig, redisEnvFields } from '@aiplane/config';
+import {
+  durationMsFromEnv,
+  logFormatFromEnv,
+  metricsPublishIntervalFromEnv,
+  parseConfig,
+  redisEnvFields,
+} from '@aiplane/config';
 
 const schema = z
   .object({

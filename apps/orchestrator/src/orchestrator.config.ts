@@ -1,6 +1,17 @@
 import * as path from 'node:path';
 import { z } from 'zod';
-import { blankToUndefined, durationMsFromEnv, intFromEnv, logFormatFromEnv, optionalTextFromEnv, optionalTokenFromEnv, parseConfig, portFromEnv, redisEnvFields, requiredTokenFromEnv } from '@aiplane/config';
+import {
+  blankToUndefined,
+  durationMsFromEnv,
+  intFromEnv,
+  logFormatFromEnv,
+  optionalTextFromEnv,
+  optionalTokenFromEnv,
+  parseConfig,
+  portFromEnv,
+  redisEnvFields,
+  requiredTokenFromEnv,
+} from '@aiplane/config';
 
 const slurmName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
 

@@ -1,6 +1,17 @@
 import * as path from 'node:path';
 import { z } from 'zod';
-import { booleanFromEnv, durationMsFromEnv, intFromEnv, logFormatFromEnv, metricsPublishIntervalFromEnv, optionalTextFromEnv, parseConfig, portFromEnv, redisEnvFields, requiredTokenFromEnv } from '@aiplane/config';
+import {
+  booleanFromEnv,
+  durationMsFromEnv,
+  intFromEnv,
+  logFormatFromEnv,
+  metricsPublishIntervalFromEnv,
+  optionalTextFromEnv,
+  parseConfig,
+  portFromEnv,
+  redisEnvFields,
+  requiredTokenFromEnv,
+} from '@aiplane/config';
 
 const schema = z.object({
   PROXY_HOST: z.string().min(1).default('127.0.0.1'),

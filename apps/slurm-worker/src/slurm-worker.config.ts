@@ -1,6 +1,14 @@
 import * as path from 'node:path';
 import { z } from 'zod';
-import { booleanFromEnv, durationMsFromEnv, intFromEnv, logFormatFromEnv, metricsPublishIntervalFromEnv, parseConfig, redisEnvFields } from '@aiplane/config';
+import {
+  booleanFromEnv,
+  durationMsFromEnv,
+  intFromEnv,
+  logFormatFromEnv,
+  metricsPublishIntervalFromEnv,
+  parseConfig,
+  redisEnvFields,
+} from '@aiplane/config';
 
 const slurmName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
 

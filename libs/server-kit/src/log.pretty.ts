@@ -9,7 +9,12 @@ const APP_WIDTH = 13;
 function valueText(value: unknown): string {
   if (typeof value === 'string') return PLAIN.test(value) ? value : JSON.stringify(value);
   // An error as pino serialises it: its message is what fits on one line.
-  if (typeof value === 'object' && value !== null && 'message' in value && typeof value.message === 'string') {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    'message' in value &&
+    typeof value.message === 'string'
+  ) {
     return JSON.stringify(value.message);
   }
   return JSON.stringify(value) ?? String(value);

@@ -21,7 +21,9 @@ export function schedulerFromConfig(
 ): Scheduler {
   const base =
     runner ??
-    (metrics === undefined ? undefined : new ExecFileCommandRunner({ timeoutMs: config.SLURM_COMMAND_TIMEOUT_MS }));
+    (metrics === undefined
+      ? undefined
+      : new ExecFileCommandRunner({ timeoutMs: config.SLURM_COMMAND_TIMEOUT_MS }));
   const timed = base === undefined || metrics === undefined ? base : new TimedCommandRunner(base, metrics);
   return createScheduler(config.SCHEDULER, {
     stateDir: config.STATE_DIR,
