@@ -1,7 +1,7 @@
 import { colorizerFactory } from 'pino-pretty';
 
 /** Keys the line shows in its own places (time, level, app, message) or that repeat the process. */
-const SHOWN_ELSEWHERE = new Set(['time', 'level', 'msg', 'pid', 'hostname', 'service']);
+const SHOWN_ELSEWHERE = new Set(['time', 'level', 'msg', 'pid', 'hostname']);
 const PLAIN = /^[^\s"=]+$/;
 /** Wide enough for the longest app name, so the messages line up. */
 const APP_WIDTH = 13;
@@ -22,10 +22,16 @@ function valueText(value: unknown): string {
 
 /** `key=value` for every field a log entry carries beyond time, level, app and message. */
 export function logFields(entry: Readonly<Record<string, unknown>>): string {
-  return Object.entries(entry)
-    .filter(([key, value]) => !SHOWN_ELSEWHERE.has(key) && value !== undefined)
-    .map(([key, value]) => `${key}=${valueText(value)}`)
-    .join(' ');
+  return (
+    Object.entries(entry)
+      // `service` is the app's name, unless a call logged a record under that key (the later one wins).
+      .filter(
+        ([key, value]) => !SHOWN_ELSEWHERE.has(key) && !(key === 'service' && typeof value === 'string'),
+      )
+      .filter(([, value]) => value !== undefined)
+      .map(([key, value]) => `${key}=${valueText(value)}`)
+      .join(' ')
+  );
 }
 
 /** `HH:MM:ss` in local time, from pino's ISO timestamp (or epoch ms). */
