@@ -72,6 +72,26 @@ describe('prettyLogLine', () => {
     expect(line).toContain('\u001b[90ma=1\u001b[39m');
   });
 
+  it("puts a request's method, path, status and time in the message", () => {
+    const line = prettyLogLine(
+      JSON.stringify({
+        level: 30,
+        time: 0,
+        service: 'orchestrator',
+        msg: 'request completed',
+        reqId: 'r-1',
+        req: { method: 'GET', url: '/api/services' },
+        res: { statusCode: 200 },
+        responseTime: 3,
+        request_id: 'r-1',
+      }),
+      false,
+    );
+    expect(line).toMatch(
+      /^\d\d:\d\d:\d\d orchestrator +INFO GET \/api\/services → 200 3ms request_id=r-1\n$/,
+    );
+  });
+
   it("shows an error's message, not its stack, among the fields", () => {
     expect(logFields({ err: { type: 'Error', message: 'no route', stack: 'Error: no route\n at x' } })).toBe(
       'err="no route"',

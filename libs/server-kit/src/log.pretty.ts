@@ -3,6 +3,8 @@ import { colorizerFactory } from 'pino-pretty';
 /** Keys the line shows in its own places (time, level, app, message) or that repeat the process. */
 const SHOWN_ELSEWHERE = new Set(['time', 'level', 'msg', 'pid', 'hostname']);
 const PLAIN = /^[^\s"=]+$/;
+/** pino-http's own fields on a request's line: shown as `GET /path → 200 3ms` instead. */
+const REQUEST_FIELDS = new Set(['req', 'res', 'reqId', 'responseTime']);
 /** Wide enough for the longest app name, so the messages line up. */
 const APP_WIDTH = 13;
 
@@ -59,7 +61,7 @@ export function prettyLogLine(line: string, colour: boolean): string {
     entry = undefined;
   }
   if (typeof entry !== 'object' || entry === null) return `${text}\n`;
-  const log = entry as Record<string, unknown>;
+  const log = requestLine(entry as Record<string, unknown>);
   const colourer = colourers[colour ? 'true' : 'false'];
   const app = typeof log.service === 'string' ? log.service : '';
   const level = colourer(typeof log.level === 'number' ? log.level : 30);
@@ -72,4 +74,14 @@ export function prettyLogLine(line: string, colour: boolean): string {
   ];
   if (fields) parts.push(colourer.greyMessage(fields));
   return `${parts.join(' ')}\n`;
+}
+
+/** A request's log line (pino-http), its method, path, status and time put in the message. */
+function requestLine(log: Record<string, unknown>): Record<string, unknown> {
+  const { req, res } = log as { req?: { method?: unknown; url?: unknown }; res?: { statusCode?: unknown } };
+  if (typeof req !== 'object' || typeof res !== 'object') return log;
+  const time = typeof log.responseTime === 'number' ? ` ${String(log.responseTime)}ms` : '';
+  const line = Object.fromEntries(Object.entries(log).filter(([key]) => !REQUEST_FIELDS.has(key)));
+  line.msg = `${String(req.method)} ${String(req.url)} → ${String(res.statusCode)}${time}`;
+  return line;
 }
