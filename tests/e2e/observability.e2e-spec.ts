@@ -9,9 +9,9 @@ import {
   concreteQuery,
   DASHBOARDS,
   panelQueries,
+  prometheusConfig,
   type DashboardName,
-} from '../../tools/observability/dashboards';
-import { prometheusConfig } from '../../tools/observability/prometheus.config';
+} from '@aiplane/observability';
 
 // The dashboards are proven real without Grafana: Debian's Prometheus scrapes the stack through the
 // gateway with the project's HTTP service discovery, traffic runs (prompts, a stream, vector

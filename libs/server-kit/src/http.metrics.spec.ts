@@ -25,11 +25,12 @@ function exchange(server: http.Server, method: string, url: string) {
     res.headers[name] = value;
     return res;
   };
-  res.writeHead = ((status: number) => {
+  const writeHead = (status: number): http.ServerResponse => {
     res.statusCode = status;
     res.headersSent = true;
     return res;
-  }) as http.ServerResponse['writeHead'];
+  };
+  res.writeHead = writeHead;
   server.emit('request', req, res);
   return res;
 }

@@ -14,7 +14,9 @@ function written(
 
 describe('LOG_FORMAT', () => {
   it('json (the default) writes one JSON object a line, for the supervisor and for production', () => {
-    const [line] = written('json', 'info', (logger) => logger.info({ port: 8001 }, 'listening'));
+    const [line] = written('json', 'info', (logger) => {
+      logger.info({ port: 8001 }, 'listening');
+    });
     expect(JSON.parse(line ?? '')).toMatchObject({
       level: 30,
       service: 'gateway',
@@ -24,9 +26,9 @@ describe('LOG_FORMAT', () => {
   });
 
   it('pretty writes `HH:MM:ss app LEVEL message key=value` on one line', () => {
-    const [line] = written('pretty', 'info', (logger) =>
-      logger.warn({ host: '127.0.0.1', port: 8001, reason: 'the tunnel is down' }, 'ssh tunnel lost'),
-    );
+    const [line] = written('pretty', 'info', (logger) => {
+      logger.warn({ host: '127.0.0.1', port: 8001, reason: 'the tunnel is down' }, 'ssh tunnel lost');
+    });
     expect(line).toMatch(
       /^\d\d:\d\d:\d\d gateway {6,}WARN ssh tunnel lost host=127\.0\.0\.1 port=8001 reason="the tunnel is down"\n$/,
     );
@@ -49,9 +51,9 @@ describe('LOG_FORMAT', () => {
   );
 
   it('keeps secrets redacted in the pretty form too', () => {
-    const [line] = written('pretty', 'info', (logger) =>
-      logger.info({ record: { id: '7', api_key: 'k-123' } }, 'x'),
-    );
+    const [line] = written('pretty', 'info', (logger) => {
+      logger.info({ record: { id: '7', api_key: 'k-123' } }, 'x');
+    });
     expect(line).not.toContain('k-123');
     expect(line).toContain('record={"id":"7","api_key":"***"}');
   });

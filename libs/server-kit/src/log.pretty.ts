@@ -19,7 +19,9 @@ function valueText(value: unknown): string {
   ) {
     return JSON.stringify(value.message);
   }
-  return JSON.stringify(value) ?? String(value);
+  // JSON.stringify answers undefined for a function or a symbol, whatever its declared type says.
+  const json = JSON.stringify(value) as string | undefined;
+  return json ?? String(value);
 }
 
 /** `key=value` for every field a log entry carries beyond time, level, app and message. */
