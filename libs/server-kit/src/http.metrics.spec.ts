@@ -14,24 +14,32 @@ function serverWith(handler: (req: http.IncomingMessage, res: http.ServerRespons
   return { server, observed, metrics: { observe: (...args: Observed) => observed.push(args) } };
 }
 
-function exchange(server: http.Server, method: string, url: string) {
+/** The part of a response the instrument and the handlers here use. */
+class FakeResponse extends EventEmitter {
+  headers: Record<string, unknown> = {};
+  headersSent = false;
+  statusCode = 200;
+
+  getHeader(name: string): unknown {
+    return this.headers[name];
+  }
+
+  setHeader(name: string, value: unknown): this {
+    this.headers[name] = value;
+    return this;
+  }
+
+  writeHead(status: number): this {
+    this.statusCode = status;
+    this.headersSent = true;
+    return this;
+  }
+}
+
+function exchange(server: http.Server, method: string, url: string): FakeResponse {
   const req = { method, url } as http.IncomingMessage;
-  const res = new EventEmitter() as unknown as http.ServerResponse & { headers: Record<string, unknown> };
-  res.headers = {};
-  res.headersSent = false;
-  res.statusCode = 200;
-  res.getHeader = (name: string) => res.headers[name] as string | undefined;
-  res.setHeader = (name: string, value: string | number | readonly string[]) => {
-    res.headers[name] = value;
-    return res;
-  };
-  const writeHead = (status: number): http.ServerResponse => {
-    res.statusCode = status;
-    res.headersSent = true;
-    return res;
-  };
-  res.writeHead = writeHead;
-  server.emit('request', req, res);
+  const res = new FakeResponse();
+  server.emit('request', req, res as unknown as http.ServerResponse);
   return res;
 }
 

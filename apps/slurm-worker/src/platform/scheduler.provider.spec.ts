@@ -46,13 +46,14 @@ describe('TimedCommandRunner', () => {
       observe: (command: string, seconds: number, failed: boolean) =>
         observed.push([command, seconds, failed]),
     };
+    const succeeds = () => Promise.resolve({ stdout: '', stderr: '', exitCode: 0 });
     const outcomes: Record<string, () => Promise<{ stdout: string; stderr: string; exitCode: number }>> = {
       squeue: () => Promise.resolve({ stdout: '', stderr: '', exitCode: 0 }),
       scancel: () => Promise.resolve({ stdout: '', stderr: 'Invalid job id', exitCode: 1 }),
       sbatch: () => Promise.reject(new Error('sbatch not found')),
     };
     const runner = new TimedCommandRunner(
-      { run: (command) => (outcomes[command.slice(command.lastIndexOf('/') + 1)] ?? outcomes.squeue)() },
+      { run: (command) => (outcomes[command.slice(command.lastIndexOf('/') + 1)] ?? succeeds)() },
       metrics,
     );
     await runner.run('/usr/bin/squeue', ['--me']);
