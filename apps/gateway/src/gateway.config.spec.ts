@@ -241,6 +241,8 @@ describe('parseGatewayConfig LOG_FORMAT', () => {
   it('is json unless pretty is asked for; anything else is refused by name', () => {
     expect(parseGatewayConfig({}).logFormat).toBe('json');
     expect(parseGatewayConfig({ LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
-    expect(() => parseGatewayConfig({ LOG_FORMAT: 'text' })).toThrow(/LOG_FORMAT: must be "json" or "pretty"/);
+    expect(() => parseGatewayConfig({ LOG_FORMAT: 'text' })).toThrow(
+      /LOG_FORMAT: must be "json" or "pretty"/,
+    );
   });
 });
