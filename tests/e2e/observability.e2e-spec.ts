@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,6 +96,9 @@ describe('observability: every dashboard panel has data in a real Prometheus', (
 
   it('scrapes the control plane and both workloads through the gateway, and answers every panel', async () => {
     const started = Date.now();
+    if (!existsSync(PROMETHEUS)) {
+      throw new Error(`${PROMETHEUS} is missing: apt-get install prometheus (tools/infra/up.sh installs it)`);
+    }
     dataDir = mkdtempSync(join(tmpdir(), 'aiplane-prometheus-'));
     const port = await freePort();
     promUrl = `http://127.0.0.1:${String(port)}`;
