@@ -27,7 +27,7 @@ proxy, slurm-worker and health-prober, with a private Redis unless REDIS_URL nam
   --help    print this and exit
 
 Environment: REDIS_URL, REDIS_PREFIX, GATEWAY_PORT, AIPLANE_STATE_DIR, AIPLANE_RUNTIME_DIR,
-SCHEDULER (local|slurm), SLURM_PARTITION, LOG_LEVEL.
+SCHEDULER (local|slurm), SLURM_PARTITION, LOG_LEVEL, LOG_FORMAT (pretty|json; default pretty).
 `;
 
 const SCHEDULER_FLAGS: Readonly<Record<string, 'local' | 'slurm'>> = {

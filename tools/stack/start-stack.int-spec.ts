@@ -126,7 +126,11 @@ describe('start-stack: its arguments', () => {
         await new Promise((resolve) => setTimeout(resolve, 200));
       expect(output).toContain('Ready: gateway http://127.0.0.1:');
       expect(output).not.toContain('127.0.0.1:8001/');
-      expect(output).toMatch(/"scheduler":"slurm"/);
+      // npm start's own format: one line per entry, `HH:MM:ss app LEVEL message key=value`.
+      expect(output).toMatch(
+        /\d\d:\d\d:\d\d slurm-worker\s+INFO slurm-worker consuming the scheduler queue .*scheduler=slurm/,
+      );
+      expect(output).not.toContain('Mapped {');
     } finally {
       child.kill('SIGINT');
       await exited;

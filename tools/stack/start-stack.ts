@@ -11,7 +11,7 @@ import {
 } from '@aiplane/config';
 import { ExecFileCommandRunner, LocalScheduler, SlurmScheduler } from '@aiplane/scheduler';
 import { startPrivateRedis, startStack, type PrivateRedis, type RunningControlPlane } from '@aiplane/stack';
-import { ensurePrivateDir } from '@aiplane/server-kit';
+import { ensurePrivateDir, prettyLogLine } from '@aiplane/server-kit';
 import { parseStartArgs, START_USAGE, StartArgsError } from './start-args.parser';
 
 // `npm start`: the embedded default. Everything runs on this machine, as the user who starts it
@@ -40,6 +40,12 @@ const schema = z.object({
   SCHEDULER: z.enum(['local', 'slurm']).default('local'),
   SLURM_PARTITION: optionalTextFromEnv,
   LOG_LEVEL: z.enum(['trace', 'debug', 'info']).default('info'),
+  /**
+   * `pretty` (the default here: a person is reading) shows each app's JSON log line as one coloured
+   * line; `json` passes them on as they are. The apps always write JSON to the stack, which reads
+   * their readiness from it.
+   */
+  LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be "json" or "pretty"' }).default('pretty'),
   PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
   HOME: z.string().default(os.homedir()),
 });
@@ -75,7 +81,13 @@ function removeReadyFile(file: string): void {
 const colours = ['\x1b[36m', '\x1b[35m', '\x1b[33m', '\x1b[32m', '\x1b[34m'];
 const colourOf = new Map<string, string>();
 
+const output = { pretty: true, colour: process.stdout.isTTY };
+
 function print(name: string, line: string): void {
+  if (output.pretty && line.startsWith('{')) {
+    process.stdout.write(prettyLogLine(line, output.colour));
+    return;
+  }
   if (!colourOf.has(name)) colourOf.set(name, colours[colourOf.size % colours.length] ?? '');
   process.stdout.write(`${colourOf.get(name) ?? ''}${name.padEnd(13)}\x1b[0m ${line}\n`);
 }
@@ -109,6 +121,7 @@ async function main(): Promise<void> {
     return;
   }
   const config = parseConfig('npm start', schema, process.env);
+  output.pretty = config.LOG_FORMAT === 'pretty';
   // The flag beats the environment: `npm start -- --slurm` is the documented way.
   const scheduler = args.scheduler ?? config.SCHEDULER;
   if (scheduler === 'slurm') await slurmAnswers();

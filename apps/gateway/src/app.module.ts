@@ -1,9 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { loggerModule, type Logger } from '@aiplane/server-kit';
+import type { AppMetrics } from '@aiplane/metrics';
+import { loggerModule, METRICS, type Logger } from '@aiplane/server-kit';
 import { RouteForwarder } from './common/route-forwarder';
 import type { GatewayConfig } from './gateway.config';
 import { HealthController } from './health/health.controller';
 import { StackReadiness } from './health/stack-readiness.service';
+import { MetricsController } from './metrics/metrics.controller';
 import { RecipesController } from './recipes/recipes.controller';
 import { ServiceGroupsController } from './service-groups/service-groups.controller';
 import { OpenAiController, ServiceOpenAiController } from './openai/openai.controller';
@@ -15,7 +17,7 @@ import { VllmController } from './vllm/vllm.controller';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: GatewayConfig, logger: Logger): DynamicModule {
+  static forRoot(config: GatewayConfig, logger: Logger, metrics: AppMetrics): DynamicModule {
     return {
       module: AppModule,
       imports: [loggerModule(logger), TransportModule.forRoot(config, logger)],
@@ -26,12 +28,13 @@ export class AppModule {
         VllmController,
         VectorDbController,
         RecipesController,
+        MetricsController,
         // Documentation only: the pass-through serves these paths before Nest (see their files).
         OpenAiController,
         ServiceOpenAiController,
         QdrantController,
       ],
-      providers: [StackReadiness, RouteForwarder],
+      providers: [StackReadiness, RouteForwarder, { provide: METRICS, useValue: metrics }],
     };
   }
 }

@@ -1,10 +1,26 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { CONTROL_BODY_LIMIT, GATEWAY_PREFIX, pathPattern, routeIds } from '@aiplane/contracts';
-import { createHttpApp, PassThroughDispatcher, RequestGate, type Logger } from '@aiplane/server-kit';
+import {
+  CONTROL_BODY_LIMIT,
+  GATEWAY_PREFIX,
+  InvalidServiceIdError,
+  matchPassThrough,
+  pathPattern,
+  routeIds,
+} from '@aiplane/contracts';
+import { AppMetrics } from '@aiplane/metrics';
+import {
+  createHttpApp,
+  instrumentHttpServer,
+  PassThroughDispatcher,
+  RequestGate,
+  type Logger,
+} from '@aiplane/server-kit';
 import { AppModule } from './app.module';
 import { serveDashboard } from './dashboard/dashboard.assets';
 import { OPENAI_ROOT_PATHS } from './openai/openai.controller';
 import type { GatewayConfig } from './gateway.config';
+import { SSH_TUNNEL } from './transport/orchestrator.client';
+import type { SshTunnel } from './transport/ssh-tunnel';
 import { API_PREFIX, buildOpenApiDocument, serveOpenApiDocs } from './openapi';
 
 /** The gateway's own routes outside /api/v1 (its health), as the route table places them. */
@@ -18,8 +34,9 @@ export async function createGatewayApp(
   config: GatewayConfig,
   logger: Logger,
 ): Promise<NestExpressApplication> {
+  const metrics = new AppMetrics('gateway');
   // Only control-plane routes reach Nest: the data plane's larger bodies are streamed before it.
-  const app = await createHttpApp(AppModule.forRoot(config, logger), {
+  const app = await createHttpApp(AppModule.forRoot(config, logger, metrics), {
     logger,
     bodyLimit: CONTROL_BODY_LIMIT,
   });
@@ -31,6 +48,24 @@ export async function createGatewayApp(
   app.get(PassThroughDispatcher).install(app.getHttpServer());
   // In front of everything, /docs included: Host (DNS rebinding) and declared body sizes.
   new RequestGate({ hop: 'gateway', allowedHosts: config.allowedHosts }).install(app.getHttpServer());
+  // Outermost, so that what the gate refuses is counted too.
+  instrumentHttpServer(app.getHttpServer(), {
+    hop: 'gateway',
+    metrics: metrics.http(),
+    dataPlane: (method, url) => isDataPlane(method, url),
+  });
+  const tunnel = app.get<SshTunnel | null>(SSH_TUNNEL);
+  if (tunnel) metrics.sshTunnel(() => tunnel.metricsReading());
   serveOpenApiDocs(app, buildOpenApiDocument(app));
   return app;
+}
+
+/** Whether the pass-through streams it to the proxy (a malformed service id in such a path counts). */
+function isDataPlane(method: string, url: string): boolean {
+  try {
+    return matchPassThrough('gateway', method, url) !== undefined;
+  } catch (error) {
+    if (error instanceof InvalidServiceIdError) return true;
+    throw error;
+  }
 }

@@ -16,6 +16,7 @@ describe('parseGatewayConfig', () => {
       ssh: undefined,
       upstreamTimeoutMs: 30_000,
       logLevel: 'info',
+      logFormat: 'json',
       allowedHosts: ['localhost', '127.0.0.1', '[::1]'],
       dashboardDir: resolve(__dirname, '..', '..', '..', 'dist', 'apps', 'dashboard'),
     });
@@ -67,6 +68,7 @@ describe('parseGatewayConfig', () => {
       },
       upstreamTimeoutMs: 60_000,
       logLevel: 'debug',
+      logFormat: 'json',
       allowedHosts: ['localhost', '127.0.0.1', '[::1]'],
       dashboardDir: expect.any(String),
     });
@@ -241,5 +243,15 @@ describe('parseGatewayConfig', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
   ])('rejects %p naming %s', (env, name) => {
     expect(() => parseGatewayConfig(env)).toThrow(new RegExp(`${name}:`));
+  });
+});
+
+describe('parseGatewayConfig LOG_FORMAT', () => {
+  it('is json unless pretty is asked for; anything else is refused by name', () => {
+    expect(parseGatewayConfig({}).logFormat).toBe('json');
+    expect(parseGatewayConfig({ LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    expect(() => parseGatewayConfig({ LOG_FORMAT: 'text' })).toThrow(
+      /LOG_FORMAT: must be "json" or "pretty"/,
+    );
   });
 });

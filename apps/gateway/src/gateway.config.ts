@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { booleanFromEnv, durationMsFromEnv, parseConfig, portFromEnv } from '@aiplane/config';
+import {
+  booleanFromEnv,
+  durationMsFromEnv,
+  logFormatFromEnv,
+  parseConfig,
+  portFromEnv,
+} from '@aiplane/config';
 import { resolveSshHost, type ResolvedSshHost, type SshHop } from './transport/ssh-host.resolver';
 import type { PassphraseSource, SshEndpoint } from './transport/ssh.types';
 
@@ -33,6 +39,7 @@ export interface GatewayConfig {
   ssh: SshSettings | undefined;
   upstreamTimeoutMs: number;
   logLevel: string;
+  logFormat: 'json' | 'pretty';
   /**
    * The `Host` names the gateway answers (lower case, no port; IPv6 in brackets): the loopback
    * names, the address it listens on, and GATEWAY_ALLOWED_HOSTS. Any other is 421 (DNS rebinding).
@@ -121,6 +128,8 @@ const baseSchema = z.object({
   SSH_KEEPALIVE_MS: durationMsFromEnv.default(15_000),
   UPSTREAM_TIMEOUT_MS: durationMsFromEnv.default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` (default) or `pretty`: one coloured line per entry, for a terminal. */
+  LOG_FORMAT: logFormatFromEnv,
   /** Extra `Host` names to answer, comma-separated (a name the laptop gives the gateway). */
   GATEWAY_ALLOWED_HOSTS: z
     .string()
@@ -156,6 +165,7 @@ const schema = baseSchema.transform((env, ctx): GatewayConfig => {
     ssh,
     upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
     allowedHosts: [
       ...new Set([...LOOPBACK_NAMES, ...hostOfListenAddress(env.GATEWAY_HOST), ...env.GATEWAY_ALLOWED_HOSTS]),
     ],

@@ -8,7 +8,7 @@ import type { SshTunnel } from './transport/ssh-tunnel';
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig();
-  const logger = createLogger('gateway', config.logLevel);
+  const logger = createLogger('gateway', config.logLevel, undefined, config.logFormat);
   const app = await createGatewayApp(config, logger);
   // At a terminal the passphrase and one-time codes are asked now, before the first request waits on them.
   const tunnel = app.get<SshTunnel | null>(SSH_TUNNEL);

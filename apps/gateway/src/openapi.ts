@@ -57,6 +57,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .addTag('recipes', 'What can be started')
     .addTag('health', "The gateway's own health, outside /api/v1")
+    .addTag('metrics', "The control plane's own Prometheus metrics, one app at a time")
     .addGlobalParameters({
       name: 'x-request-id',
       in: 'header',

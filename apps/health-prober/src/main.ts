@@ -5,7 +5,7 @@ import { loadHealthProberConfig } from './health-prober.config';
 
 async function main(): Promise<void> {
   const config = loadHealthProberConfig();
-  const logger = createLogger('health-prober', config.LOG_LEVEL);
+  const logger = createLogger('health-prober', config.LOG_LEVEL, undefined, config.LOG_FORMAT);
   await runStandalone(AppModule.forRoot(config, logger));
 }
 

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { loggerModule, type Logger } from '@aiplane/server-kit';
 import { HealthController } from './health/health.controller';
+import { MetricsModule } from './metrics/metrics.module';
 import { ModelsModule } from './models/models.module';
 import type { OrchestratorConfig } from './orchestrator.config';
 import { PlatformModule } from './platform/platform.module';
@@ -22,6 +23,7 @@ export class AppModule {
         ModelsModule,
         TargetsModule,
         ServicesModule,
+        MetricsModule,
       ],
       controllers: [RecipesController, HealthController],
     };

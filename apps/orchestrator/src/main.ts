@@ -13,7 +13,7 @@ function advertisedHost(host: string): string {
 
 async function main(): Promise<void> {
   const config = loadOrchestratorConfig();
-  const logger = createLogger('orchestrator', config.LOG_LEVEL);
+  const logger = createLogger('orchestrator', config.LOG_LEVEL, undefined, config.LOG_FORMAT);
   const app = await createOrchestratorApp(config, logger);
   if (config.ORCHESTRATOR_SOCKET === undefined) {
     await listen(app, config.ORCHESTRATOR_HOST, config.ORCHESTRATOR_PORT, logger);

@@ -1,8 +1,16 @@
 import type { DynamicModule, Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { CONTROL_BODY_LIMIT, ORCHESTRATOR_PREFIX } from '@aiplane/contracts';
+import {
+  CONTROL_BODY_LIMIT,
+  InvalidServiceIdError,
+  matchPassThrough,
+  ORCHESTRATOR_PREFIX,
+} from '@aiplane/contracts';
+import { AppMetrics } from '@aiplane/metrics';
 import {
   createHttpApp,
+  instrumentHttpServer,
+  METRICS,
   keepAliveAgent,
   PassThroughDispatcher,
   RequestGate,
@@ -60,8 +68,30 @@ export async function createOrchestratorApp(
     hop: 'orchestrator',
     ...(guard ? { refuse: (req) => guard.refusal(req.headers.authorization) } : {}),
   }).install(server);
+  // Outermost, so that what the gate refuses (a missing token) is counted too.
+  instrumentHttpServer(server, {
+    hop: 'orchestrator',
+    metrics: metricsOf(app).http(),
+    dataPlane: (method, url) => {
+      try {
+        return matchPassThrough('orchestrator', method, url) !== undefined;
+      } catch (error) {
+        if (error instanceof InvalidServiceIdError) return true;
+        throw error;
+      }
+    },
+  });
   server.once('close', () => {
     passThrough.close();
   });
   return app;
+}
+
+/** The app's registry; a spec's module without the platform gets one of its own. */
+function metricsOf(app: NestExpressApplication): AppMetrics {
+  try {
+    return app.get<AppMetrics>(METRICS, { strict: false });
+  } catch {
+    return new AppMetrics('orchestrator');
+  }
 }

@@ -4,6 +4,7 @@ import {
   blankToUndefined,
   durationMsFromEnv,
   intFromEnv,
+  logFormatFromEnv,
   optionalTextFromEnv,
   optionalTokenFromEnv,
   parseConfig,
@@ -78,6 +79,8 @@ const schema = z.object({
   /** Sent to the data-plane proxy; the stack gives the proxy the orchestrator's token, the default here. */
   PROXY_TOKEN: optionalTokenFromEnv,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` (default) or `pretty`: one coloured line per entry, for a terminal. */
+  LOG_FORMAT: logFormatFromEnv,
   /**
    * The most one logs answer holds, over all of a group's nodes and replicas; each log gets an equal
    * share and is cut from the top, visibly, beyond it.

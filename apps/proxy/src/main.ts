@@ -5,7 +5,7 @@ import { loadProxyConfig } from './proxy.config';
 
 async function main(): Promise<void> {
   const config = loadProxyConfig();
-  const logger = createLogger('proxy', config.LOG_LEVEL);
+  const logger = createLogger('proxy', config.LOG_LEVEL, undefined, config.LOG_FORMAT);
   const app = await createProxyApp(config, logger);
   if (config.PROXY_SOCKET !== undefined) await listenOnSocket(app, config.PROXY_SOCKET, logger);
   else await listen(app, config.PROXY_HOST, config.PROXY_PORT, logger);

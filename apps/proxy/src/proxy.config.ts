@@ -1,14 +1,16 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 import {
+  booleanFromEnv,
   durationMsFromEnv,
   intFromEnv,
+  logFormatFromEnv,
+  metricsPublishIntervalFromEnv,
   optionalTextFromEnv,
   parseConfig,
   portFromEnv,
   redisEnvFields,
   requiredTokenFromEnv,
-  booleanFromEnv,
 } from '@aiplane/config';
 
 const schema = z.object({
@@ -57,6 +59,10 @@ const schema = z.object({
    */
   WORKLOAD_KEY_PROOF: booleanFromEnv.default(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` (default) or `pretty`: one coloured line per entry, for a terminal. */
+  LOG_FORMAT: logFormatFromEnv,
+  /** Every how many ms this app's metrics go to Redis, for the orchestrator's metrics route. */
+  METRICS_PUBLISH_INTERVAL_MS: metricsPublishIntervalFromEnv,
 });
 
 export type ProxyConfig = z.infer<typeof schema>;

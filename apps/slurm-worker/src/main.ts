@@ -12,7 +12,7 @@ async function main(): Promise<void> {
       ? new Error(`slurm-worker: STATE_DIR refused: ${error.message}`)
       : error;
   });
-  const logger = createLogger('slurm-worker', config.LOG_LEVEL);
+  const logger = createLogger('slurm-worker', config.LOG_LEVEL, undefined, config.LOG_FORMAT);
   await runStandalone(AppModule.forRoot(config, logger));
 }
 

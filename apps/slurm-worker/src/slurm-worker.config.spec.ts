@@ -25,3 +25,27 @@ describe('loadSlurmWorkerConfig RUNTIME_DIR', () => {
     },
   );
 });
+
+describe('loadSlurmWorkerConfig LOG_FORMAT and METRICS_PUBLISH_INTERVAL_MS', () => {
+  it('writes JSON unless told `pretty`, and publishes its metrics every 5 s unless told otherwise', () => {
+    expect(loadSlurmWorkerConfig({})).toMatchObject({
+      LOG_FORMAT: 'json',
+      METRICS_PUBLISH_INTERVAL_MS: 5_000,
+    });
+    expect(
+      loadSlurmWorkerConfig({ LOG_FORMAT: 'pretty', METRICS_PUBLISH_INTERVAL_MS: '1000' }),
+    ).toMatchObject({
+      LOG_FORMAT: 'pretty',
+      METRICS_PUBLISH_INTERVAL_MS: 1_000,
+    });
+    expect(loadSlurmWorkerConfig({ LOG_FORMAT: ' ' }).LOG_FORMAT).toBe('json');
+  });
+
+  it.each([
+    [{ LOG_FORMAT: 'colour' }, /LOG_FORMAT: must be "json" or "pretty"/],
+    [{ METRICS_PUBLISH_INTERVAL_MS: '10' }, /METRICS_PUBLISH_INTERVAL_MS/],
+  ])('refuses %j, naming the variable', (env, message) => {
+    expect(() => loadSlurmWorkerConfig(env)).toThrow(ConfigError);
+    expect(() => loadSlurmWorkerConfig(env)).toThrow(message);
+  });
+});

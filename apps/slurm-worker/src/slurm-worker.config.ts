@@ -1,6 +1,14 @@
 import * as path from 'node:path';
 import { z } from 'zod';
-import { booleanFromEnv, durationMsFromEnv, intFromEnv, parseConfig, redisEnvFields } from '@aiplane/config';
+import {
+  booleanFromEnv,
+  durationMsFromEnv,
+  intFromEnv,
+  logFormatFromEnv,
+  metricsPublishIntervalFromEnv,
+  parseConfig,
+  redisEnvFields,
+} from '@aiplane/config';
 
 const slurmName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
 
@@ -69,6 +77,10 @@ const fields = z.object({
   PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
   HOME: z.string().default('/tmp'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` (default) or `pretty`: one coloured line per entry, for a terminal. */
+  LOG_FORMAT: logFormatFromEnv,
+  /** Every how many ms this app's metrics go to Redis, for the orchestrator's metrics route. */
+  METRICS_PUBLISH_INTERVAL_MS: metricsPublishIntervalFromEnv,
 });
 
 // Jobs read RUNTIME_DIR on the compute node and bind it into Apptainer, whose --bind splits on , and :.

@@ -92,3 +92,21 @@ export function parseEnvVariables<S extends z.ZodType>(
     }),
   };
 }
+
+/**
+ * How an app writes its log: `json` (the default: production, and what the stack's supervisor reads
+ * its readiness from) or `pretty` (one coloured line per entry, for a person at a terminal).
+ */
+export const logFormatFromEnv = z.preprocess(
+  blankToUndefined,
+  z.enum(['json', 'pretty'], { error: 'must be "json" or "pretty"' }).default('json'),
+);
+
+/**
+ * How often an app without an HTTP surface of its own publishes its metrics to Redis (each
+ * snapshot lives three intervals): the staleness of its series, at most.
+ */
+export const metricsPublishIntervalFromEnv = z.preprocess(
+  blankToUndefined,
+  z.coerce.number().int().min(100).max(300_000).default(5_000),
+);

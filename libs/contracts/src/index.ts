@@ -13,3 +13,5 @@ export * from './routes';
 export * from './data-plane';
 export * from './body-limits.rules';
 export * from './idle.rules';
+export * from './control-plane';
+export * from './route-template';

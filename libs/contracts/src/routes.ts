@@ -49,7 +49,8 @@ export interface RouteQueryParam {
 export type BodyContract =
   'CreateService' | 'UpdateStatus' | 'Prompt' | 'CreateCollection' | 'UpsertPoints' | 'SearchPoints';
 
-export type RouteTag = 'services' | 'service-groups' | 'vllm' | 'vector-db' | 'recipes' | 'health';
+export type RouteTag =
+  'services' | 'service-groups' | 'vllm' | 'vector-db' | 'recipes' | 'health' | 'metrics';
 
 export interface RouteErrors {
   /**
@@ -528,6 +529,33 @@ export const ROUTES = {
     status: 200,
     tag: 'recipes',
     summary: 'Get a recipe by `category/name`',
+    errors: plain(400, 404),
+  },
+
+  /**
+   * The control plane's own Prometheus metrics, one app at a time: the gateway answers for itself,
+   * the orchestrator for itself and, from the snapshots they publish to Redis, for the apps without
+   * an HTTP server of their own (and the proxy, whose socket the gateway's scrape need not reach).
+   */
+  'metrics.app': {
+    method: 'GET',
+    gateway: '/api/v1/metrics/:app',
+    orchestrator: { method: 'GET', path: '/api/metrics/:app' },
+    params: {
+      app: {
+        kind: 'name',
+        description: 'gateway, orchestrator, proxy, slurm-worker or health-prober',
+        example: 'orchestrator',
+      },
+    },
+    status: 200,
+    tag: 'metrics',
+    summary: "Prometheus metrics of one control-plane app (the control plane's own, not a workload's)",
+    description:
+      'Every series carries `app`. `GET /api/v1/services/targets` lists one target per app, so a ' +
+      'Prometheus with `http_sd_configs` finds these as it finds the workloads. The slurm-worker, the ' +
+      'health-prober and the proxy publish a snapshot every few seconds (`METRICS_PUBLISH_INTERVAL_MS`); ' +
+      'an app with no fresh snapshot is a 503 that says so, which Prometheus records as `up == 0`.',
     errors: plain(400, 404),
   },
 

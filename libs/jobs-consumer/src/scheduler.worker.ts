@@ -1,4 +1,4 @@
-import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { Queue, Worker, type ConnectionOptions, type Job, type JobType } from 'bullmq';
 import {
   SCHEDULER_JOB_POLICIES,
   SCHEDULER_QUEUE,
@@ -69,6 +69,11 @@ export class SchedulerQueueWorker {
 
   get bullWorker(): Worker {
     return this.worker;
+  }
+
+  /** Jobs in the queue by state, for the worker's metrics. */
+  jobCounts(states: readonly string[]): Promise<Record<string, number>> {
+    return this.queue.getJobCounts(...(states as JobType[]));
   }
 
   /**

@@ -5,3 +5,4 @@ export { escapeHelp, escapeLabelValue, formatExposition } from './exposition.wri
 export { mergeExpositions, relabel } from './exposition.relabel';
 export { SERVICE_UP_METRIC, statusGauge } from './service-up.gauge';
 export * from './scrape.targets';
+export * from './control-plane.metrics';

@@ -50,3 +50,22 @@ export function prometheusTargets(
   }
   return groups;
 }
+
+/** The control plane's metrics route of one app under an API prefix (`/api/v1` or `/api`). */
+export function appMetricsPath(prefix: string, app: string): string {
+  return `${prefix}/metrics/${encodeURIComponent(app)}`;
+}
+
+/**
+ * Prometheus HTTP SD entries for the control plane itself: one per app in `apps`, each scraped at
+ * `origin` through the metrics route, labelled `app` (the samples carry the same label).
+ */
+export function controlPlaneTargets(apps: readonly string[], origin: ScrapeOrigin): HttpSdTargetGroup[] {
+  return apps.map((app) => {
+    const labels: Record<string, string> = { __metrics_path__: appMetricsPath(origin.prefix, app) };
+    if (origin.scheme === 'https') labels.__scheme__ = 'https';
+    labels.app = app;
+    labels.kind = 'control-plane';
+    return { targets: [origin.host], labels };
+  });
+}

@@ -9,3 +9,5 @@ export * from './registry.module';
 export * from './group.records';
 export * from './workload-auth';
 export * from './submission.admission';
+export * from './metrics.snapshots';
+export * from './metrics-publishing.module';

@@ -17,3 +17,5 @@ export * from './socket-path.rules';
 export * from './refused-body.rules';
 export * from './request.gate';
 export * from './bearer-token.rules';
+export * from './http.metrics';
+export { logFields, prettyLogLine } from './log.pretty';

@@ -4,6 +4,8 @@ import type { Logger } from './logging';
 /** The app's validated config (each app's own type). */
 export const CONFIG = Symbol('Config');
 export const LOGGER = Symbol('Logger');
+/** The app's own metrics (an AppMetrics of @aiplane/metrics). */
+export const METRICS = Symbol('Metrics');
 
 export interface PlatformParts {
   /** Modules the app's dependencies come from, such as `RegistryModule.forConfig(config)`. */

@@ -309,7 +309,8 @@ export function describeSpine(options: SpineSuiteOptions): void {
       expect(holderInvocation.status).toBe(200);
 
       // What a Prometheus would do with discovery: scrape each target as given, holding no key. The
-      // targets are the gateway's metrics routes, which add the key, not the workloads' own ports.
+      // targets are the gateway's metrics routes, which add the key, not the workloads' own ports,
+      // and the control plane's own apps, whose metrics must not show the key either.
       const discovered = await api<SdTargetGroup[]>('GET', '/api/v1/services/targets');
       expect(discovered.status).toBe(200);
       const gatewayHost = new URL(suite.stack.gatewayUrl).host;
@@ -338,7 +339,12 @@ export function describeSpine(options: SpineSuiteOptions): void {
           const text = await scrape.text();
           expect({ target, status: scrape.status }).toEqual({ target, status: 200 });
           expect(scrape.headers.get('content-type')).toContain('text/plain');
-          expect(text).toContain(`service_id="${group.labels.service_id ?? ''}"`);
+          // The control plane's own apps are listed too, each labelling its series with its name.
+          expect(text).toContain(
+            group.labels.kind === 'control-plane'
+              ? `app="${group.labels.app ?? ''}"`
+              : `service_id="${group.labels.service_id ?? ''}"`,
+          );
           scraped.push(text);
         }
       }

@@ -78,6 +78,8 @@ export class SshTunnel implements ChannelOpener {
   private connectedSince: Date | undefined;
   private failedAttempts = 0;
   private drops = 0;
+  /** Successful connections since the start: all but the first are reconnects. */
+  private connections = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly readyTimeoutMs: number;
   private readonly channelTimeoutMs: number;
@@ -115,6 +117,11 @@ export class SshTunnel implements ChannelOpener {
       last_error: this.lastError ?? null,
       failed_attempts: this.failedAttempts,
     };
+  }
+
+  /** What the gateway's metrics read at each scrape. */
+  metricsReading(): { phase: TunnelPhase; target: string; reconnects: number } {
+    return { phase: this.phase, target: this.target, reconnects: Math.max(0, this.connections - 1) };
   }
 
   /**
@@ -228,6 +235,7 @@ export class SshTunnel implements ChannelOpener {
         }
         this.client = client;
         this.phase = 'connected';
+        this.connections += 1;
         this.connectedSince = new Date();
         this.failedAttempts = 0;
         this.lastError = undefined;

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { createRedis, replicaApiKey, ServiceRegistry, type StoredService } from '@aiplane/registry';
 import { infraRedisUrl, storedService } from '@aiplane/testing';
+import { AppMetrics } from '@aiplane/metrics';
 import { createLogger } from '@aiplane/server-kit';
 import { loadHealthProberConfig } from '../health-prober.config';
 import { ProbesService } from './probes.service';
@@ -49,7 +50,13 @@ describe('ProbesService (real Redis, real HTTP)', () => {
       PROBE_INTERVAL_MS: '400',
       PROBE_TIMEOUT_MS: '250',
     });
-    prober = new ProbesService(registry, redis, config, createLogger('health-prober', 'silent'));
+    prober = new ProbesService(
+      registry,
+      redis,
+      config,
+      createLogger('health-prober', 'silent'),
+      new AppMetrics('health-prober'),
+    );
     await registry.createService(record('201', await listen(healthy)));
     await registry.createService(record('202', await listen(hanging), { ready: true }));
     await registry.createService(record('203', 'http://127.0.0.1:1'));
@@ -149,7 +156,13 @@ describe('ProbesService against a squatted port (real auth_front.py, real Redis)
       PROBE_INTERVAL_MS: '2000',
       PROBE_TIMEOUT_MS: '1000',
     });
-    prober = new ProbesService(registry, redis, config, createLogger('health-prober', 'silent'));
+    prober = new ProbesService(
+      registry,
+      redis,
+      config,
+      createLogger('health-prober', 'silent'),
+      new AppMetrics('health-prober'),
+    );
     const keyed = { ready: false, api_key: NODE_KEY };
     await registry.createService(record('301', single.endpoint, keyed));
     await registry.createService(record('302', squatted, keyed));

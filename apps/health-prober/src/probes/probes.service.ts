@@ -8,9 +8,10 @@ import {
   type StoredReplica,
   type StoredService,
 } from '@aiplane/registry';
+import type { AppMetrics, ReadinessMetrics } from '@aiplane/metrics';
 import type { Logger } from '@aiplane/server-kit';
 import type { HealthProberConfig } from '../health-prober.config';
-import { CONFIG, LOGGER } from '../platform/platform.module';
+import { CONFIG, LOGGER, METRICS } from '../platform/platform.module';
 import { probeWorkload, type ProbeOutcome } from './readiness.probe';
 
 const PROBED_STATES: readonly JobState[] = ['RUNNING', 'COMPLETING'];
@@ -23,13 +24,17 @@ const PROBED_STATES: readonly JobState[] = ['RUNNING', 'COMPLETING'];
 export class ProbesService implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  private readonly readiness: ReadinessMetrics;
 
   constructor(
     private readonly registry: ServiceRegistry,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(CONFIG) private readonly config: HealthProberConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+    @Inject(METRICS) metrics: AppMetrics,
+  ) {
+    this.readiness = metrics.readiness();
+  }
 
   onApplicationBootstrap(): void {
     this.logger.info({ interval_ms: this.config.PROBE_INTERVAL_MS }, 'health-prober started');
@@ -91,8 +96,10 @@ export class ProbesService implements OnApplicationBootstrap, OnApplicationShutd
       this.config.PROBE_TIMEOUT_MS,
     );
     this.reportUnproven(outcome, service, endpoint, replica.index);
+    this.readiness.probed(outcome);
     const ready = outcome === 'ready';
     if (ready !== replica.ready) {
+      this.readiness.changed(ready);
       this.logger.info(
         { service_id: service.id, group_id: service.group_id, replica: replica.index, ready },
         'replica readiness changed',
@@ -111,8 +118,10 @@ export class ProbesService implements OnApplicationBootstrap, OnApplicationShutd
       this.config.PROBE_TIMEOUT_MS,
     );
     this.reportUnproven(outcome, service, endpoint);
+    this.readiness.probed(outcome);
     const ready = outcome === 'ready';
     if (ready !== service.ready) {
+      this.readiness.changed(ready);
       this.logger.info({ service_id: service.id, endpoint: service.endpoint, ready }, 'readiness changed');
     }
     // Only for the endpoint probed: a rollover may have moved the record to its successor meanwhile.

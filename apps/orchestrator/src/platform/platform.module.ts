@@ -3,10 +3,11 @@ import type { Redis } from 'ioredis';
 import { createBullConnection, SchedulerQueueClient } from '@aiplane/jobs';
 import { loadReportedRecipeCatalogue, RecipeCatalogue } from '@aiplane/recipes';
 import { RegistryModule } from '@aiplane/registry';
-import { platformModule, type Logger } from '@aiplane/server-kit';
+import { AppMetrics } from '@aiplane/metrics';
+import { METRICS, platformModule, type Logger } from '@aiplane/server-kit';
 import type { OrchestratorConfig } from '../orchestrator.config';
 
-export { CONFIG, LOGGER } from '@aiplane/server-kit';
+export { CONFIG, LOGGER, METRICS } from '@aiplane/server-kit';
 export const QUEUE_REDIS = Symbol('QueueRedis');
 
 /** Every external dependency of the orchestrator, built once from the validated config. */
@@ -32,8 +33,9 @@ export class PlatformModule implements OnApplicationShutdown {
           provide: RecipeCatalogue,
           useFactory: () => loadReportedRecipeCatalogue(config.RECIPES_DIR, logger),
         },
+        { provide: METRICS, useFactory: () => new AppMetrics('orchestrator') },
       ],
-      exports: [SchedulerQueueClient, RecipeCatalogue],
+      exports: [SchedulerQueueClient, RecipeCatalogue, METRICS],
     });
   }
 

@@ -24,10 +24,13 @@ export class TargetsController {
    * is a 400. Prometheus needs `honor_labels: true` so that the scraped `service_id`/`replica_id`
    * win, and `authorization: {credentials_file: <file with ORCHESTRATOR_TOKEN>}` both on the SD
    * config and on the scrape config, since both requests reach this bearer-token guarded API.
+   *
+   * The control plane's own apps come first, one target each (`app` label, `/metrics/{app}`): the
+   * gateway among them when the request came through one (it sends `X-Forwarded-Host`).
    */
   @Get(servedPath('services.targets', 'orchestrator'))
   list(@Req() req: Request): Promise<HttpSdTargetGroup[]> {
-    return this.targets.targets(originOf(req));
+    return this.targets.targets(originOf(req), req.headers['x-forwarded-host'] !== undefined);
   }
 }
 

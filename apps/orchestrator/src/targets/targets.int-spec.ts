@@ -94,6 +94,11 @@ describe('GET /api/services/targets (real orchestrator app, real Redis)', () => 
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('application/json');
     expect(await response.json()).toEqual([
+      // The control plane first (no gateway: this caller did not come through one).
+      ...['orchestrator', 'proxy', 'slurm-worker', 'health-prober'].map((app) => ({
+        targets: [hostPort],
+        labels: { __metrics_path__: `/api/metrics/${app}`, app, kind: 'control-plane' },
+      })),
       {
         targets: [hostPort],
         labels: {
@@ -128,6 +133,12 @@ describe('GET /api/services/targets (real orchestrator app, real Redis)', () => 
     expect(
       groups.map((group) => [group.targets, group.labels.__metrics_path__, group.labels.__scheme__]),
     ).toEqual([
+      // The gateway's own among the control plane's: the request came through it.
+      ...['gateway', 'orchestrator', 'proxy', 'slurm-worker', 'health-prober'].map((app) => [
+        ['127.0.0.1:8001'],
+        `/api/v1/metrics/${app}`,
+        'https',
+      ]),
       [['127.0.0.1:8001'], '/api/v1/services/401/metrics', 'https'],
       [['127.0.0.1:8001'], '/api/v1/services/sg-403/metrics', 'https'],
     ]);
@@ -136,10 +147,9 @@ describe('GET /api/services/targets (real orchestrator app, real Redis)', () => 
   it('uses its own Host when no X-Forwarded-Host comes, default port spelled out', async () => {
     const answer = await get(`${base}/targets`, { host: 'login-node.cluster' });
     expect(answer.status).toBe(200);
-    expect((answer.body as { targets: string[] }[]).map((group) => group.targets)).toEqual([
-      ['login-node.cluster:80'],
-      ['login-node.cluster:80'],
-    ]);
+    const targets = (answer.body as { targets: string[] }[]).map((group) => group.targets);
+    expect(targets).toHaveLength(6);
+    expect(new Set(targets.flat())).toEqual(new Set(['login-node.cluster:80']));
   });
 
   it.each([

@@ -50,8 +50,17 @@ function group(
 
 const single = (service: StoredService): RegistryEntry => ({ type: 'service', service });
 
-const withEntries = (entries: RegistryEntry[]): TargetsService =>
-  new TargetsService({ listEntries: () => Promise.resolve(entries) } as unknown as ServiceRegistry);
+const withEntries = (entries: RegistryEntry[]) => {
+  const service = new TargetsService({
+    listEntries: () => Promise.resolve(entries),
+  } as unknown as ServiceRegistry);
+  return {
+    /** The workloads' targets only: the control plane's come first in every answer (tested below). */
+    targets: async (origin: ScrapeOrigin) =>
+      (await service.targets(origin, false)).filter((target) => target.labels.kind !== 'control-plane'),
+    all: (origin: ScrapeOrigin, viaGateway: boolean) => service.targets(origin, viaGateway),
+  };
+};
 
 describe('TargetsService', () => {
   it("lists serving services and groups, each scraped at the control plane's metrics route", async () => {
@@ -132,7 +141,27 @@ describe('TargetsService', () => {
     });
   });
 
-  it('is an empty list, not an error, when nothing runs', async () => {
+  it('lists no workload, not an error, when nothing runs', async () => {
     expect(await withEntries([]).targets(ORCHESTRATOR)).toEqual([]);
+  });
+
+  it('lists the control plane first, one target per app labelled `app`, the gateway only through it', async () => {
+    const direct = await withEntries([single(stored('5'))]).all(ORCHESTRATOR, false);
+    expect(direct.slice(0, 4)).toEqual(
+      ['orchestrator', 'proxy', 'slurm-worker', 'health-prober'].map((app) => ({
+        targets: ['login-node:8000'],
+        labels: { __metrics_path__: `/api/metrics/${app}`, app, kind: 'control-plane' },
+      })),
+    );
+    expect(direct[4]?.labels.service_id).toBe('5');
+    const gateway: ScrapeOrigin = { host: '127.0.0.1:8001', scheme: 'http', prefix: '/api/v1' };
+    const through = await withEntries([]).all(gateway, true);
+    expect(through.map((target) => [target.labels.app, target.labels.__metrics_path__])).toEqual([
+      ['gateway', '/api/v1/metrics/gateway'],
+      ['orchestrator', '/api/v1/metrics/orchestrator'],
+      ['proxy', '/api/v1/metrics/proxy'],
+      ['slurm-worker', '/api/v1/metrics/slurm-worker'],
+      ['health-prober', '/api/v1/metrics/health-prober'],
+    ]);
   });
 });

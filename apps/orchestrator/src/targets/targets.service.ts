@@ -1,20 +1,30 @@
 import { Injectable } from '@nestjs/common';
-import type { ScrapeOrigin } from '@aiplane/contracts';
-import { prometheusTargets, type HttpSdTargetGroup, type ScrapeTarget } from '@aiplane/metrics';
+import { CONTROL_PLANE_APPS, type ScrapeOrigin } from '@aiplane/contracts';
+import {
+  controlPlaneTargets,
+  prometheusTargets,
+  type HttpSdTargetGroup,
+  type ScrapeTarget,
+} from '@aiplane/metrics';
 import { ServiceRegistry, storedStatus, toGroupRecord, type RegistryEntry } from '@aiplane/registry';
 
 /**
- * Prometheus HTTP service discovery over the service records: every serving service or group,
- * scraped through the control plane's metrics route, which adds the workload's key.
+ * Prometheus HTTP service discovery: the control plane's own apps, then every serving service or
+ * group over the records, scraped through the control plane's metrics route, which adds the
+ * workload's key.
  */
 @Injectable()
 export class TargetsService {
   constructor(private readonly registry: ServiceRegistry) {}
 
-  /** `origin` is the API as the caller reached it: the gateway's, or this orchestrator's. */
-  async targets(origin: ScrapeOrigin): Promise<HttpSdTargetGroup[]> {
+  /**
+   * `origin` is the API as the caller reached it: the gateway's, or this orchestrator's; only a
+   * caller that came through the gateway can scrape the gateway.
+   */
+  async targets(origin: ScrapeOrigin, viaGateway: boolean): Promise<HttpSdTargetGroup[]> {
     const entries = await this.registry.listEntries();
-    return prometheusTargets(entries.map(scrapeTargetOf), origin);
+    const apps = CONTROL_PLANE_APPS.filter((app) => viaGateway || app !== 'gateway');
+    return [...controlPlaneTargets(apps, origin), ...prometheusTargets(entries.map(scrapeTargetOf), origin)];
   }
 }
 

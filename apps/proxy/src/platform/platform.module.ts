@@ -1,11 +1,12 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { loadReportedRecipeCatalogue } from '@aiplane/recipes';
-import { RegistryModule } from '@aiplane/registry';
-import { platformModule, type Logger } from '@aiplane/server-kit';
+import { AppMetrics } from '@aiplane/metrics';
+import { MetricsPublishingModule, RegistryModule } from '@aiplane/registry';
+import { METRICS, platformModule, type Logger } from '@aiplane/server-kit';
 import type { ProxyConfig } from '../proxy.config';
 import { UpstreamClient } from '../upstream/upstream.client';
 
-export { CONFIG, LOGGER } from '@aiplane/server-kit';
+export { CONFIG, LOGGER, METRICS } from '@aiplane/server-kit';
 export const UPSTREAM = Symbol('UpstreamClient');
 /** The recipe catalogue, for the model a vLLM service serves when its config names none. */
 export const RECIPES = Symbol('RecipeCatalogue');
@@ -15,8 +16,9 @@ export class PlatformModule implements OnApplicationShutdown {
   constructor(@Inject(UPSTREAM) private readonly upstream: UpstreamClient) {}
 
   static forRoot(config: ProxyConfig, logger: Logger): DynamicModule {
+    const metrics = new AppMetrics('proxy');
     return platformModule(PlatformModule, config, logger, {
-      imports: [RegistryModule.forConfig(config)],
+      imports: [RegistryModule.forConfig(config), MetricsPublishingModule.forApp(metrics, config, logger)],
       providers: [
         {
           provide: UPSTREAM,
@@ -31,8 +33,9 @@ export class PlatformModule implements OnApplicationShutdown {
           provide: RECIPES,
           useFactory: () => loadReportedRecipeCatalogue(config.RECIPES_DIR, logger),
         },
+        { provide: METRICS, useValue: metrics },
       ],
-      exports: [UPSTREAM, RECIPES],
+      exports: [UPSTREAM, RECIPES, METRICS],
     });
   }
 

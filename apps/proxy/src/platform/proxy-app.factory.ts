@@ -1,6 +1,7 @@
 import { PROXY_PREFIX } from '@aiplane/contracts';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { createHttpApp, type Logger } from '@aiplane/server-kit';
+import type { AppMetrics } from '@aiplane/metrics';
+import { createHttpApp, instrumentHttpServer, METRICS, type Logger } from '@aiplane/server-kit';
 import { AppModule } from '../app.module';
 import { installDataPlane } from '../data-plane/data-plane.dispatcher';
 import type { ProxyConfig } from '../proxy.config';
@@ -10,5 +11,12 @@ export async function createProxyApp(config: ProxyConfig, logger: Logger): Promi
   const app = await createHttpApp(AppModule.forRoot(config, logger), { logger });
   app.setGlobalPrefix(PROXY_PREFIX.slice(1));
   installDataPlane(app);
+  // Outermost: requests the data plane refuses (a wrong token) are counted too. Every route but
+  // its liveness check is data plane, so each answer's overhead header is observed.
+  instrumentHttpServer(app.getHttpServer(), {
+    hop: 'proxy',
+    metrics: app.get<AppMetrics>(METRICS).http(),
+    dataPlane: (_method, url) => url !== '/health',
+  });
   return app;
 }

@@ -2,9 +2,10 @@ import { Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown
 import type { Redis } from 'ioredis';
 import { schedulerJobIds } from '@aiplane/contracts';
 import { createBullConnection } from '@aiplane/jobs';
+import { QUEUE_STATES, type AppMetrics } from '@aiplane/metrics';
 import { SchedulerQueueWorker } from '@aiplane/jobs-consumer';
 import { runWithRequestId, type Logger } from '@aiplane/server-kit';
-import { CONFIG, LOGGER } from '../platform/platform.module';
+import { CONFIG, LOGGER, METRICS } from '../platform/platform.module';
 import type { SlurmWorkerConfig } from '../slurm-worker.config';
 import { CancelHandler } from './cancel.handler';
 import { IdleStopHandler } from './idle-stop.handler';
@@ -50,6 +51,7 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly wake: WakeHandler,
     @Inject(CONFIG) private readonly config: SlurmWorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(METRICS) private readonly metrics: AppMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -82,7 +84,13 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
     this.worker = worker;
     this.planner.enqueue = (name, payload, delayMs) =>
       worker.enqueue(name, schedulerJobIds[name](payload.serviceId, payload.generation), payload, delayMs);
+    // Depth is read from Redis when the metrics are collected, so it is the queue's, whichever worker answers.
+    const queueMetrics = this.metrics.queue('scheduler', () => worker.jobCounts(QUEUE_STATES));
+    this.worker.bullWorker.on('completed', (job) => {
+      queueMetrics.finished(job.name, 'completed', timesOf(job));
+    });
     this.worker.bullWorker.on('failed', (job, error) => {
+      if (job) queueMetrics.finished(job.name, 'failed', timesOf(job));
       this.logger.error({ job: job?.name, job_id: job?.id, err: error }, 'scheduler job failed');
     });
     this.worker.bullWorker.on('error', (error) => {
@@ -168,6 +176,19 @@ export class JobsModule implements OnApplicationBootstrap, OnApplicationShutdown
       this.logger.error({ err: error }, 'the scheduler queue could not be started');
     });
   }
+}
+
+/** When a job became due (its enqueue, plus any delay: a repeat's interval is not waiting), ran and ended. */
+function timesOf(job: { timestamp: number; delay?: number; processedOn?: number; finishedOn?: number }): {
+  timestamp: number;
+  processedOn?: number;
+  finishedOn?: number;
+} {
+  return {
+    timestamp: job.timestamp + (job.delay ?? 0),
+    ...(job.processedOn === undefined ? {} : { processedOn: job.processedOn }),
+    ...(job.finishedOn === undefined ? {} : { finishedOn: job.finishedOn }),
+  };
 }
 
 function backoffMs(attempt: number): number {

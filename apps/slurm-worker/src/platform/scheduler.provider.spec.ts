@@ -1,7 +1,7 @@
 import type { CommandRunOptions, CommandRunner } from '@aiplane/scheduler';
 import { LocalScheduler, SlurmScheduler } from '@aiplane/scheduler';
 import { loadSlurmWorkerConfig } from '../slurm-worker.config';
-import { schedulerFromConfig } from './scheduler.provider';
+import { schedulerFromConfig, TimedCommandRunner } from './scheduler.provider';
 
 function recordingRunner() {
   const calls: { command: string; options: CommandRunOptions | undefined }[] = [];
@@ -36,5 +36,34 @@ describe('schedulerFromConfig', () => {
   it('builds the local executor on the state directory', () => {
     const scheduler = schedulerFromConfig(loadSlurmWorkerConfig({ STATE_DIR: '/tmp/aiplane-x' }));
     expect(scheduler).toBeInstanceOf(LocalScheduler);
+  });
+});
+
+describe('TimedCommandRunner', () => {
+  it('times each command by its name, a nonzero exit or a failure to run counted as a failure', async () => {
+    const observed: [string, number, boolean][] = [];
+    const metrics = {
+      observe: (command: string, seconds: number, failed: boolean) =>
+        observed.push([command, seconds, failed]),
+    };
+    const succeeds = () => Promise.resolve({ stdout: '', stderr: '', exitCode: 0 });
+    const outcomes: Record<string, () => Promise<{ stdout: string; stderr: string; exitCode: number }>> = {
+      squeue: () => Promise.resolve({ stdout: '', stderr: '', exitCode: 0 }),
+      scancel: () => Promise.resolve({ stdout: '', stderr: 'Invalid job id', exitCode: 1 }),
+      sbatch: () => Promise.reject(new Error('sbatch not found')),
+    };
+    const runner = new TimedCommandRunner(
+      { run: (command) => (outcomes[command.slice(command.lastIndexOf('/') + 1)] ?? succeeds)() },
+      metrics,
+    );
+    await runner.run('/usr/bin/squeue', ['--me']);
+    await runner.run('scancel', ['1']);
+    await expect(runner.run('sbatch', ['--parsable'])).rejects.toThrow('sbatch not found');
+    expect(observed.map(([command, , failed]) => [command, failed])).toEqual([
+      ['squeue', false],
+      ['scancel', true],
+      ['sbatch', true],
+    ]);
+    for (const [, seconds] of observed) expect(seconds).toBeGreaterThanOrEqual(0);
   });
 });

@@ -1,0 +1,3 @@
+export * from './dashboards';
+export * from './prometheus.config';
+export { promqlMetricNames } from './promql.names';
