@@ -68,7 +68,11 @@ describe('routeController', () => {
     });
     expect(search.status).toBe(200);
     expect(calls).toEqual([
-      expect.objectContaining({ id: 'services.logs', params: { id: '7' }, query: { lines: 20, follow: true } }),
+      expect.objectContaining({
+        id: 'services.logs',
+        params: { id: '7' },
+        query: { lines: 20, follow: true },
+      }),
       expect.objectContaining({
         id: 'vectorDb.search',
         params: { id: 'sg-7', name: 'docs' },
