@@ -125,6 +125,11 @@ PLAIN_RESPONSE = re.compile(
     + rb")*\Z"
 )
 RESPONSE_DROP_LENGTH = dropping(HOP_BY_HOP | {b"content-length"})
+# The hop-by-hop lines a usual answer may still carry and lose without anything else changing: a
+# Node or Python server's "Connection: keep-alive" (the default of HTTP/1.1 said out loud) and its
+# Keep-Alive parameters. Taken out before the PLAIN_RESPONSE match, they no longer send every such
+# answer (the simulator's, for one) down the general path, which costs several times as much.
+KEEP_ALIVE_LINES = re.compile(rb"\r\n(?i:connection:[ \t]*keep-alive[ \t]*|keep-alive:[^\r\n\x00]*)(?=\r\n|\Z)")
 HEX = re.compile(rb"[0-9A-Fa-f]{1,16}\Z")
 STATUS = re.compile(rb"HTTP/1\.([01]) ([1-9][0-9][0-9])(?: ([^\r\n\x00]*))?\Z")
 PROOF_PATH = b"/aiplane/proof"
@@ -165,6 +170,16 @@ def is_token(text):
 
 def split_lines(head):
     """The start line, and the header lines without their CRLF (checked)."""
+    start, lines = split_block(head)
+    for line in lines:
+        name, colon, _ = line.partition(b":")
+        if not colon or not is_token(name):
+            raise BadRequest("Malformed header field.")
+    return start, lines
+
+
+def split_block(head):
+    """split_lines without the check of each line's name, for a caller that checks it as it reads the line."""
     at = head.find(b"\r\n")
     if at < 0:
         return head, []
@@ -174,12 +189,7 @@ def split_lines(head):
         raise BadRequest("Too many header fields.", 431)
     if block.count(b"\r") != crlf or block.count(b"\n") != crlf or b"\x00" in block:
         raise BadRequest("Malformed header field.")
-    lines = block.split(b"\r\n")
-    for line in lines:
-        name, colon, _ = line.partition(b":")
-        if not colon or not is_token(name):
-            raise BadRequest("Malformed header field.")
-    return head[:at], lines
+    return head[:at], block.split(b"\r\n")
 
 
 def split_head(head):
@@ -590,20 +600,7 @@ class Connection:
     async def handle(self, head):
         """Serves one request; True when the connection can carry another."""
         front = self.front
-        request_line, lines = split_lines(head)
-        start = request_line.split(b" ")
-        if len(start) != 3:
-            raise BadRequest("Malformed request line.")
-        method, target, version = start
-        self.method = method
-        if version == b"HTTP/1.1":
-            keep_alive = self.v11 = True
-        elif version == b"HTTP/1.0":
-            keep_alive = self.v11 = False
-        else:
-            raise BadRequest("Unsupported HTTP version.")
-        if not is_token(method) or not target or target.translate(None, VISIBLE_CHARS):
-            raise BadRequest("Malformed request line.")
+        request_line, lines = split_block(head)
 
         authorizations = []
         lengths = set()
@@ -611,11 +608,13 @@ class Connection:
         connection_tokens = ()
         expect_continue = False
         has_host = False
-        # One pass: the headers the front acts on are read, hop-by-hop ones left out, the others
-        # kept as they came.
+        # One pass: each line checked (a name that is a token, then a colon: split_lines' check), the
+        # headers the front acts on read, hop-by-hop ones left out, the others kept as they came.
         kept = []
         for line in lines:
-            name, _, value = line.partition(b":")
+            name, colon, value = line.partition(b":")
+            if not colon or not name or name.translate(None, TOKEN_CHARS):
+                raise BadRequest("Malformed header field.")
             name = name.lower()
             if name in REQUEST_DROPPED:
                 value = value.strip(b" \t")
@@ -633,6 +632,20 @@ class Connection:
             elif name == b"host":
                 has_host = True
             kept.append(line)
+
+        start = request_line.split(b" ")
+        if len(start) != 3:
+            raise BadRequest("Malformed request line.")
+        method, target, version = start
+        self.method = method
+        if version == b"HTTP/1.1":
+            keep_alive = self.v11 = True
+        elif version == b"HTTP/1.0":
+            keep_alive = self.v11 = False
+        else:
+            raise BadRequest("Unsupported HTTP version.")
+        if not is_token(method) or not target or target.translate(None, VISIBLE_CHARS):
+            raise BadRequest("Malformed request line.")
         if b"close" in connection_tokens:
             keep_alive = False
 
@@ -794,8 +807,13 @@ class Connection:
         plain = None
         if self.method != b"HEAD" and head.count(b"\r\n") < MAX_HEADERS:
             plain = PLAIN_RESPONSE.match(head)
+            if plain is None and b"eep-" in head:
+                plain = PLAIN_RESPONSE.match(KEEP_ALIVE_LINES.sub(b"", head))
+                if plain is not None:
+                    head = plain.string
         if plain is not None:
-            # The usual answer (HTTP/1.1, a Content-Length, nothing hop-by-hop) goes on as it came.
+            # The usual answer (HTTP/1.1, a Content-Length, nothing hop-by-hop but the keep-alive the
+            # lines above took out) goes on as it came.
             mode = "length"
             length = int(plain.group(1))
             reusable = True

@@ -634,6 +634,15 @@ describe('auth_front.py streaming, disconnects, the connection cap and slow head
         return;
       }
       if (url.pathname === '/hang') return;
+      if (url.pathname === '/sized') {
+        // Node's own framing of a known length: Content-Length, Connection: keep-alive, Keep-Alive.
+        req.resume();
+        req.on('end', () => {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': 11 });
+          res.end('{"ok":true}');
+        });
+        return;
+      }
       req.resume();
       req.on('end', () => {
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -711,6 +720,30 @@ describe('auth_front.py streaming, disconnects, the connection cap and slow head
     await until('the upstream connection of the abandoned request closes', () =>
       Promise.resolve(closed.has('hang')),
     );
+  });
+
+  it("drops a Node server's Connection: keep-alive and Keep-Alive lines and keeps the rest of its head", async () => {
+    const { socket } = await openSocket(front.port);
+    try {
+      let received = '';
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1');
+      });
+      const body = '{"a":1}';
+      const request = `POST /sized?id=ka HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+      // Twice on one connection: the answer's own framing must leave it usable.
+      for (let round = 1; round <= 2; round += 1) {
+        socket.write(request);
+        await until('the answer', () => Promise.resolve(received.split('{"ok":true}').length > round));
+      }
+      const head = received.split('\r\n\r\n', 1)[0] ?? '';
+      expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(head).toMatch(/\r\ncontent-type: application\/json\r\n/i);
+      expect(head).toMatch(/\r\ncontent-length: 11(\r\n|$)/i);
+      expect(head).not.toMatch(/\r\n(connection|keep-alive):/i);
+    } finally {
+      socket.destroy();
+    }
   });
 
   it('keeps upstream connections alive: sequential requests share one Unix connection', async () => {

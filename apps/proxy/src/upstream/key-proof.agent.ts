@@ -58,13 +58,24 @@ export class KeyProofAgent extends http.Agent {
   }
 
   override createConnection(
-    options: http.ClientRequestArgs & KeyProofOptions,
+    // The agent merges its own options (noDelay, keepAlive) into each request's.
+    options: http.ClientRequestArgs &
+      KeyProofOptions &
+      Pick<net.TcpSocketConnectOpts, 'noDelay' | 'keepAlive' | 'keepAliveInitialDelay'>,
     callback: (error: Error | null, socket: Duplex) => void,
   ): Duplex | undefined {
     const key = options.workloadKey;
+    // The agent's own socket options (Node's default createConnection applies them): without
+    // noDelay a request whose body follows its head in a second write waits for the delayed ACK
+    // of the first (Nagle), and without keepAlive a silently dropped peer holds a pooled socket.
     const socket = net.connect({
       host: options.hostname ?? options.host ?? 'localhost',
       port: Number(options.port),
+      noDelay: options.noDelay ?? true,
+      keepAlive: options.keepAlive ?? false,
+      ...(options.keepAliveInitialDelay === undefined
+        ? {}
+        : { keepAliveInitialDelay: options.keepAliveInitialDelay }),
     });
     if (key === undefined) return socket;
     proveKey(socket, key, options.host ?? 'localhost', this.proofTimeoutMs, (error) => {
