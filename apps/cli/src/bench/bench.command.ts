@@ -10,6 +10,7 @@ import {
 import Table from 'cli-table3';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, EXIT } from '../common/cli.errors';
+import { COMPACT } from '../common/output.format';
 
 /** What the command needs of the CLI: the global flags and where to write. */
 export interface BenchCommandContext {
@@ -182,27 +183,6 @@ function progressLine(err: NodeJS.WritableStream): { update: (p: BenchProgress) 
   };
 }
 
-const BORDERLESS = {
-  chars: {
-    top: '',
-    'top-mid': '',
-    'top-left': '',
-    'top-right': '',
-    bottom: '',
-    'bottom-mid': '',
-    'bottom-left': '',
-    'bottom-right': '',
-    left: '',
-    'left-mid': '',
-    mid: '',
-    'mid-mid': '',
-    right: '',
-    'right-mid': '',
-    middle: '  ',
-  },
-  style: { 'padding-left': 0, 'padding-right': 0, head: [], border: [] },
-};
-
 const ms = (value: number | undefined): string => (value === undefined ? '-' : value.toFixed(1));
 const rate = (value: number): string => value.toFixed(2);
 
@@ -244,7 +224,7 @@ export function renderBenchReport(report: BenchReport): string {
   ];
 
   const latencies = new Table({
-    ...BORDERLESS,
+    ...COMPACT,
     head: ['LATENCY (ms)', 'MEAN', 'P50', 'P90', 'P99', 'SAMPLES'],
   });
   latencies.push(
@@ -254,7 +234,7 @@ export function renderBenchReport(report: BenchReport): string {
   );
   lines.push(trimLines(latencies.toString()), '');
 
-  const totals = new Table(BORDERLESS);
+  const totals = new Table(COMPACT);
   const row = (label: string, value: string): void => {
     totals.push([`${label}:`, value]);
   };

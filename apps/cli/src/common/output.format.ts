@@ -15,7 +15,7 @@ export type Cell = string | number | boolean | null | undefined;
  * Tables as `kubectl get` prints them: no borders, columns two spaces apart, so they stay narrow
  * and `grep`/`awk` can read them. Colour only from picocolors, never from cli-table3.
  */
-const COMPACT = {
+export const COMPACT = {
   chars: {
     top: '',
     'top-mid': '',
