@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import type { AgentReport } from './cluster.agent';
 import { hostPart } from './cluster.args';
 import { makeBundle, nodeArtefact, type Artefact } from './cluster.bundle';
 import type { ClusterConfig } from './cluster.config';
@@ -58,22 +59,8 @@ export interface UpResult {
   remote_log: string;
 }
 
-interface AgentAnswer {
-  ok: boolean;
-  running: boolean;
-  message?: string;
-  pid?: number;
-  already_running?: boolean;
-  orchestrator_socket?: string;
-  proxy_socket?: string;
-  token?: string;
-  log?: string;
-  log_tail?: string;
-  cancelled?: string[];
-  not_ended?: string[];
-  left_processes?: number[];
-  services?: number;
-}
+/** What the agent on the login node answers (one JSON line). */
+type AgentAnswer = AgentReport;
 
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
