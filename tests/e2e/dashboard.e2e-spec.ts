@@ -1,18 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { ROOT, withStack } from '@aiplane/testing';
+import { launchChromium, watchedPage } from './support/dashboard.browser';
 
 // Issue 12, item 2: the dashboard the gateway serves at /ui/, driven in Debian's chromium through
 // every feature a researcher uses, with the whole stack behind it (local executor, vLLM simulator).
 const SHOTS = join(ROOT, 'tmp', 'dashboard');
 const TOKEN_LATENCY_MS = 30;
 const MAX_TOKENS = 60;
-const CHROMIUM = '/usr/bin/chromium';
 
-/** What the page reported that it should not have: console errors, uncaught exceptions, CSP violations. */
-const problems: string[] = [];
-/** The browser logs every 4xx fetch as an error; the test provokes exactly one, the refused create. */
+/** The refused creates the page logged: the test provokes exactly one. */
 const refusedCreates: string[] = [];
 
 /** Every change of the reply while it streams, seen from inside the page: [ms since send, length]. */
@@ -38,6 +36,8 @@ describe('the dashboard in a real browser (local executor)', () => {
   const suite = withStack(() => ({ label: 'dashboard', scheduler: 'local', ports: { gateway: 0 } }));
   let browser: Browser;
   let page: Page;
+  /** What the page reported that it should not have: console errors, uncaught exceptions, CSP violations. */
+  let problems: string[] = [];
 
   const shot = async (name: string): Promise<void> => {
     await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -45,32 +45,15 @@ describe('the dashboard in a real browser (local executor)', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('console', (message) => {
-      if (message.type() !== 'error') return;
+    browser = await launchChromium();
+    // The browser logs every 4xx fetch as an error; the test provokes exactly one, the refused create.
+    ({ page, problems } = await watchedPage(browser, (message) => {
       const refusedCreate =
         message.text().includes('status of 400') &&
         new URL(message.location().url, 'http://x').pathname === '/api/v1/services';
-      (refusedCreate ? refusedCreates : problems).push(`console: ${message.text()}`);
-    });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    // Injected by the browser itself, so the page's CSP does not apply to it.
-    await page.addInitScript(`document.addEventListener('securitypolicyviolation', (event) => {
-      console.error('CSP violation: ' + event.violatedDirective + ' ' + event.blockedURI);
-    });`);
+      if (refusedCreate) refusedCreates.push(`console: ${message.text()}`);
+      return refusedCreate;
+    }));
   });
 
   afterAll(async () => {
@@ -191,6 +174,8 @@ describe('the dashboard in a real browser (local executor)', () => {
       .locator('.badge', { hasText: /^cancelled$/ })
       .first()
       .waitFor();
+    // The timeline ends when the cancel is recorded, not only when a poll next sees the job.
+    expect(await card.getByRole('list', { name: 'Timeline' }).textContent()).toMatch(/Ended(?!\s*—)/);
     expect(refusedCreates).toHaveLength(1);
     const status = await suite.api<{ status: string }>('GET', `/api/v1/services/${id}/status`);
     expect(status.body.status).toBe('cancelled');

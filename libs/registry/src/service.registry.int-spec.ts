@@ -402,6 +402,20 @@ describe('ServiceRegistry on real Redis', () => {
       expect(await registry.activeIds()).toEqual(['2']);
     });
 
+    it('ends the timeline with the final state: at the time applied, unless the observation says when', async () => {
+      await registry.createService(service('1', { scheduler_state: 'RUNNING' }));
+      await registry.createService(service('2', { scheduler_state: 'RUNNING' }));
+      // A cancel is recorded by the worker that ran scancel; no poll reads the record afterwards.
+      await registry.applySchedulerState('1', { state: 'CANCELLED', reason: 'cancelled by user' }, at(30));
+      await registry.applySchedulerState('2', { state: 'TIMEOUT', endedAt: at(25).toISOString() }, at(31));
+      expect((await registry.get('1'))?.timeline.ended_at).toBe(at(30).toISOString());
+      expect((await registry.get('2'))?.timeline.ended_at).toBe(at(25).toISOString());
+      // Not yet final: no end.
+      await registry.createService(service('3', { scheduler_state: 'PENDING' }));
+      await registry.applySchedulerState('3', { state: 'RUNNING' }, at(32));
+      expect((await registry.get('3'))?.timeline.ended_at).toBeNull();
+    });
+
     it('keeps a terminal state final: a later RUNNING is refused and changes nothing', async () => {
       await registry.createService(service('1', { scheduler_state: 'RUNNING' }));
       expect(await registry.applySchedulerState('1', { state: 'CANCELLED' }, at(10))).toBe(true);

@@ -523,7 +523,12 @@ export class ServiceRegistry {
     if (observation.submittedAt !== undefined) fields.submitted_at = observation.submittedAt;
     if (observation.startedAt !== undefined) fields.started_at = observation.startedAt;
     if (observation.endedAt !== undefined) fields.ended_at = observation.endedAt;
-    if (isTerminalJobState(observation.state)) fields.ready = '0';
+    if (isTerminalJobState(observation.state)) {
+      fields.ready = '0';
+      // A record already final is refused below, so a final state applied now is the job's end
+      // (a cancel, recorded before any poll sees it): nothing polls the record after it.
+      if (observation.endedAt === undefined) fields.ended_at = now.toISOString();
+    }
     const applied = (await this.redis.eval(
       APPLY_STATE_LUA,
       3,
