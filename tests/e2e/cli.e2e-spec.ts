@@ -462,6 +462,50 @@ describe('the aiplane CLI, built, against a running stack (local executor)', () 
     await screen.waitFor(/\[exit 0\]/);
   });
 
+  it('bench: Ctrl-C stops sending and still prints the report of what was measured, then exits 130', async () => {
+    // In a terminal, as a person presses it: the live line, then the table marked "(interrupted)".
+    const screen = terminal();
+    screen.start(
+      `${process.execPath} ${BIN} --url ${suite.stack.gatewayUrl} bench ${ids.chat} -c 2 --duration 10m --output-tokens 4`,
+    );
+    await screen.waitFor(/measure: [1-9]\d* sent, [1-9]\d* ok/);
+    screen.keys('C-c');
+    const shown = await screen.waitFor(/\[exit 130\]/);
+    expect(shown).toMatch(/interrupted; reporting what was measured/);
+    expect(shown).toMatch(/requests in [\d.]+ s \(interrupted\)/);
+    expect(shown).toMatch(/^TTFT\s+[\d.]+/m);
+    expect(shown).toMatch(/interrupted after \d+ requests: the report covers those/);
+
+    // For a script: the whole JSON report on stdout, `interrupted: true`, and the same exit code.
+    const bench = spawn(
+      process.execPath,
+      [BIN, '--json', 'bench', ids.chat, '-c', '2', '--duration', '10m', '--output-tokens', '4'],
+      { cwd: ROOT, env: env() },
+    );
+    let stdout = '';
+    let stderr = '';
+    bench.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    bench.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await sleep(2_000);
+    bench.kill('SIGINT');
+    const [code] = (await once(bench, 'exit')) as [number | null];
+    expect({ code, stderr }).toEqual({
+      code: 130,
+      stderr: expect.stringMatching(
+        /interrupted; reporting what was measured[\s\S]*interrupted after \d+ requests/,
+      ),
+    });
+    const report = JSON.parse(stdout) as {
+      interrupted: boolean;
+      requests: { sent: number; succeeded: number; aborted: number };
+      ttftMs: { count: number } | null;
+    };
+    expect(report.interrupted).toBe(true);
+    expect(report.requests.succeeded).toBeGreaterThan(0);
+    expect(report.ttftMs?.count).toBe(report.requests.succeeded);
+    console.log(`cli e2e: bench interrupted after 2 s: ${JSON.stringify(report.requests)}`);
+  });
+
   it('shows one live progress line while waiting, then the phases it went through', async () => {
     // Its simulator takes a few seconds to listen: the service stays configuring meanwhile.
     const id = await createService({ SIM_STARTUP_DELAY_MS: '5000', VLLM_PORT: '29271' });

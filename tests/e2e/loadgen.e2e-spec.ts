@@ -72,6 +72,7 @@ async function bench(url: string, args: string[]): Promise<CommandRun> {
     json: () => program.opts<{ json?: boolean }>().json === true,
     out: sink('out'),
     err: sink('err'),
+    onInterrupt: () => () => undefined,
   });
   try {
     await program.parseAsync(['node', 'aiplane', ...args]);

@@ -28,8 +28,10 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-// Ctrl-C outside the chat prompt (which handles its own): end the live line, exit as shells expect.
-process.once('SIGINT', () => {
+// Ctrl-C outside the chat prompt (which handles its own): a command that took it ends gracefully
+// (and exits 130 itself); otherwise end the live line and exit as shells expect.
+process.on('SIGINT', () => {
+  if (ctx.interrupt()) return;
   if (process.stdout.isTTY) process.stdout.write('\n');
   process.exit(EXIT.interrupted);
 });

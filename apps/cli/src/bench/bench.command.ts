@@ -18,6 +18,8 @@ export interface BenchCommandContext {
   json(): boolean;
   out: NodeJS.WritableStream;
   err: NodeJS.WritableStream;
+  /** Takes the next Ctrl-C; see CliContext.onInterrupt. */
+  onInterrupt(handler: () => void): () => void;
 }
 
 /** The library's option names as this command's flags, so its messages name what to retype. */
@@ -139,7 +141,20 @@ export function registerBenchCommand(program: Command, ctx: BenchCommandContext)
           flagOf,
         );
         const progress = progressLine(ctx.err);
-        report = await runBench(options, { onProgress: progress.update });
+        // Ctrl-C stops sending and aborts what is in flight; the figures so far are still a report.
+        const stop = new AbortController();
+        const release = ctx.onInterrupt(() => {
+          progress.end();
+          ctx.err.write(
+            'aiplane bench: interrupted; reporting what was measured (Ctrl-C again to quit now)\n',
+          );
+          stop.abort();
+        });
+        try {
+          report = await runBench(options, { onProgress: progress.update, signal: stop.signal });
+        } finally {
+          release();
+        }
         progress.end();
       } catch (error) {
         if (error instanceof BenchInputError) return usage(error.message);
@@ -147,6 +162,12 @@ export function registerBenchCommand(program: Command, ctx: BenchCommandContext)
       }
       if (ctx.json()) ctx.out.write(`${jsonReport(report)}\n`);
       else ctx.out.write(`${renderBenchReport(report)}\n`);
+      if (report.interrupted) {
+        throw new CliError(
+          `interrupted after ${String(report.requests.sent)} requests: the report covers those`,
+          EXIT.interrupted,
+        );
+      }
       // Figures of nothing are no measurement: a script must not read them as one.
       if (report.requests.sent > 0 && report.requests.succeeded === 0) {
         throw new CliError(

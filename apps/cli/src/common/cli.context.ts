@@ -26,6 +26,13 @@ export interface CliContext {
   printJson(value: unknown): void;
   /** A note for the person on stderr, out of the way of piped output. */
   note(text: string): void;
+  /**
+   * Takes the next Ctrl-C for a command that can end gracefully (a bench reports what it measured);
+   * a second Ctrl-C exits at once. Returns the release, called when the command is done.
+   */
+  onInterrupt(handler: () => void): () => void;
+  /** Hands a Ctrl-C to the command that took it; false when none did and the CLI should exit. */
+  interrupt(): boolean;
 }
 
 /** Validates `--url` at parse time, so a typo is a usage error naming the flag. */
@@ -58,6 +65,7 @@ export interface CliIo {
 export function createCliContext(program: Command, io: CliIo): CliContext {
   const globals = (): { url?: string; json?: boolean } => program.opts<{ url?: string; json?: boolean }>();
   let client: GatewayClient | undefined;
+  let interruptHandler: (() => void) | undefined;
   const context: CliContext = {
     url: () => globals().url ?? DEFAULT_GATEWAY_URL,
     json: () => globals().json === true,
@@ -79,6 +87,19 @@ export function createCliContext(program: Command, io: CliIo): CliContext {
     },
     note: (text) => {
       io.err.write(text.endsWith('\n') ? text : `${text}\n`);
+    },
+    onInterrupt: (handler) => {
+      interruptHandler = handler;
+      return () => {
+        if (interruptHandler === handler) interruptHandler = undefined;
+      };
+    },
+    interrupt: () => {
+      const handler = interruptHandler;
+      // Once only: the next Ctrl-C is the person insisting.
+      interruptHandler = undefined;
+      handler?.();
+      return handler !== undefined;
     },
   };
   return context;

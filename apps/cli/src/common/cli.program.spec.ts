@@ -63,3 +63,23 @@ describe('running a command line', () => {
     expect(text.err).toMatch(/^aiplane: unexpected error: RangeError: oops/);
   });
 });
+
+describe('Ctrl-C', () => {
+  it('goes to the command that took it, once; then, or with none, the CLI exits', () => {
+    const { streams } = io();
+    const { ctx } = createProgram(streams);
+    expect(ctx.interrupt()).toBe(false);
+
+    const taken: string[] = [];
+    ctx.onInterrupt(() => taken.push('bench'));
+    expect(ctx.interrupt()).toBe(true);
+    expect(taken).toEqual(['bench']);
+    // The second Ctrl-C is the person insisting.
+    expect(ctx.interrupt()).toBe(false);
+
+    const release = ctx.onInterrupt(() => taken.push('again'));
+    release();
+    expect(ctx.interrupt()).toBe(false);
+    expect(taken).toEqual(['bench']);
+  });
+});
