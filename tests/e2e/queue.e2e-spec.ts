@@ -1,4 +1,11 @@
-import { waitForStatus, withStack } from '@aiplane/testing';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { ROOT, waitForStatus, withStack } from '@aiplane/testing';
+import { launchChromium, watchedPage } from './support/dashboard.browser';
+
+/** Screenshots of the dashboard's cards on real SLURM (issue 12 item 2), beside the local run's. */
+const SHOTS = join(ROOT, 'tmp', 'dashboard-slurm');
 
 interface Queue {
   position: number | null;
@@ -29,6 +36,22 @@ interface Timeline {
 describe('queue visibility on SLURM', () => {
   const suite = withStack(() => ({ label: 'queue', scheduler: 'slurm', ports: { gateway: 0 } }));
   const { api } = suite;
+  let browser: Browser;
+  let page: Page;
+  let problems: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    browser = await launchChromium();
+    ({ page, problems } = await watchedPage(browser));
+  });
+
+  afterAll(async () => {
+    await browser.close();
+  });
+
+  /** The dashboard's card of one service or group. */
+  const card = (id: string) => page.locator(`article.card[data-service-id="${id}"]`);
 
   async function create(body: unknown): Promise<Entry> {
     const response = await api<Entry>('POST', '/api/v1/services', body);
@@ -128,6 +151,28 @@ describe('queue visibility on SLURM', () => {
       }
     }
 
+    // The dashboard's cards say the same, as a person reads them.
+    await page.goto(`${suite.stack.gatewayUrl}/ui/`);
+    const queuedCard = card(first.id);
+    await queuedCard
+      .locator('.badge', { hasText: /^pending$/ })
+      .first()
+      .waitFor();
+    const queueLine = queuedCard.locator('p.queue');
+    await queueLine.filter({ hasText: /^Queue position 1 / }).waitFor();
+    const shownQueue = (await queueLine.textContent()) ?? '';
+    expect(shownQueue).toContain(`(${String(waiting.queue?.reason)})`);
+    if (estimate !== null) expect(shownQueue).not.toMatch(/estimated start unknown$/);
+    await card(second.id)
+      .locator('p.queue')
+      .filter({ hasText: /^Queue position 2 / })
+      .waitFor();
+    expect(await queuedCard.getByRole('list', { name: 'Timeline' }).textContent()).toMatch(
+      /Submitted(?!\s*—).*Started\s*—/,
+    );
+    await page.screenshot({ path: join(SHOTS, '01-queued.png'), fullPage: true });
+    console.log(`queue e2e: the dashboard's card: "${shownQueue}"`);
+
     const cancelled = await api('POST', `/api/v1/services/${filler.id}/status`, { status: 'cancelled' });
     expect(cancelled.status).toBe(200);
     await waitForStatus(api, first.id, ['running'], 60_000);
@@ -152,5 +197,30 @@ describe('queue visibility on SLURM', () => {
     expect(groupStarted.status).toBe('running');
     expect(groupStarted).not.toHaveProperty('queue');
     expect(groupStarted.node_jobs?.[0]).not.toHaveProperty('queue');
+
+    // Once running, the cards drop the queue line, and the group's lists its replica with its health.
+    const groupCard = card(second.id);
+    await groupCard
+      .locator('.badge', { hasText: /^running$/ })
+      .first()
+      .waitFor({ timeout: 30_000 });
+    await groupCard.getByText(/^Replicas: 1 of 1 healthy$/).waitFor({ timeout: 60_000 });
+    const replicas = groupCard.getByRole('list', { name: /^Replicas of / });
+    expect(await replicas.getByRole('listitem').count()).toBe(1);
+    expect(await replicas.getByRole('listitem').first().textContent()).toMatch(/running\s*healthy$/);
+    await card(first.id)
+      .locator('.badge', { hasText: /^running$/ })
+      .first()
+      .waitFor();
+    expect(await card(first.id).locator('p.queue').count()).toBe(0);
+    expect(await groupCard.locator('p.queue').count()).toBe(0);
+    const fillerCard = card(filler.id);
+    await fillerCard
+      .locator('.badge', { hasText: /^cancelled$/ })
+      .first()
+      .waitFor();
+    expect(await fillerCard.getByRole('list', { name: 'Timeline' }).textContent()).toMatch(/Ended(?!\s*—)/);
+    await page.screenshot({ path: join(SHOTS, '02-running.png'), fullPage: true });
+    expect(problems).toEqual([]);
   }, 240_000);
 });
