@@ -1177,11 +1177,30 @@ function mibOrNull(value: number | undefined): number | null {
   return value === undefined ? null : round(value, 1);
 }
 
+const DEBIAN_PACKAGE = { nginx: 'nginx-light', wrk: 'wrk' } as const;
+
+/** The peer proxy and the load generator the asked-for rows need, checked before anything starts. */
+function missingTools(config: BenchConfig): (keyof typeof DEBIAN_PACKAGE)[] {
+  const needed: (keyof typeof DEBIAN_PACKAGE)[] = [];
+  if (config.nginx) needed.push('nginx');
+  if (config.duration > 0) needed.push('wrk');
+  const dirs = (config.env.PATH ?? '').split(path.delimiter).filter((dir) => dir !== '');
+  return needed.filter((tool) => !dirs.some((dir) => existsSync(path.join(dir, tool))));
+}
+
 async function main(): Promise<void> {
   const config = loadBenchConfig(ROOT);
   if (config.help) {
     process.stdout.write(USAGE);
     return;
+  }
+  const missing = missingTools(config);
+  if (missing.length > 0) {
+    throw new BenchError(
+      `not on PATH: ${missing.join(', ')}. Install the Debian packages (as root: apt-get install -y ` +
+        `--no-install-recommends ${missing.map((tool) => DEBIAN_PACKAGE[tool]).join(' ')}), or leave out ` +
+        `their rows (${missing.map((tool) => (tool === 'nginx' ? '--no-nginx' : '--duration 0')).join(', ')})`,
+    );
   }
   const tail = new OutputTail();
   await runWithCleanup((cleanup) => run(config, cleanup, tail));

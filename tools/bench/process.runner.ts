@@ -70,15 +70,22 @@ export function spawnOwn(
   child.stderr.on('data', (chunk: string) => {
     for (const line of chunk.split('\n')) if (line !== '') tail.push(name, line);
   });
+  let failed = false;
   const exited = new Promise<void>((resolve) => {
     child.once('exit', () => {
+      resolve();
+    });
+    // Never started (not on PATH, not executable): said in the tail, and nothing to stop.
+    child.once('error', (error) => {
+      failed = true;
+      tail.push(name, `could not start ${command}: ${error.message}`);
       resolve();
     });
   });
   return {
     child,
     stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (failed || child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
