@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type * as http from 'node:http';
 import { OVERHEAD_HEADER } from '@aiplane/contracts';
 import type { HttpMetrics } from '@aiplane/metrics';
-import { CLIENT_CLOSED_STATUS, instrumentHttpServer } from './http.metrics';
+import { CLIENT_CLOSED_STATUS, instrumentHttpServer, noteOverhead } from './http.metrics';
 
 type Observed = Parameters<HttpMetrics['observe']>;
 
@@ -59,9 +59,12 @@ describe('instrumentHttpServer', () => {
     expect(seconds).toBeGreaterThanOrEqual(0);
   });
 
-  it('reads the overhead a pass-through hands to writeHead, which keeps no copy of it', () => {
+  it('reads the overhead a pass-through hands to writeHead, which keeps no copy of it, from its note', () => {
     const { server, observed, metrics } = serverWith((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream', [OVERHEAD_HEADER]: '0.8' });
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        [OVERHEAD_HEADER]: noteOverhead(res, '0.8'),
+      });
     });
     instrumentHttpServer(server, { hop: 'gateway', metrics, dataPlane: () => true });
     exchange(server, 'POST', '/v1/chat/completions').emit('close');

@@ -32,7 +32,7 @@ export function instrumentHttpServer(server: http.Server, options: HttpInstrumen
     const started = performance.now();
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
-    const overhead = dataPlane(method, url) ? captureOverhead(res) : undefined;
+    const measured = dataPlane(method, url);
     res.once('close', () => {
       const status = res.headersSent ? res.statusCode : CLIENT_CLOSED_STATUS;
       metrics.observe(
@@ -40,42 +40,30 @@ export function instrumentHttpServer(server: http.Server, options: HttpInstrumen
         method,
         status,
         (performance.now() - started) / 1000,
-        overhead?.(),
+        measured ? overheadOf(res) : undefined,
       );
     });
     for (const listener of inner) listener.call(server, req, res);
   });
 }
 
+// The overhead header of answers whose headers went out through writeHead's object, which keeps no
+// copy. A side table, not a property or a wrapped writeHead on the response: changing the shape of
+// every ServerResponse made Node's own HTTP code polymorphic and cost each hop ~30 µs of CPU per request.
+const writtenOverheads = new WeakMap<http.ServerResponse, string>();
+
 /**
- * The overhead header of an answer, however its headers were sent: set on the response (Nest's
- * answers) or handed to writeHead at once (the pass-through's), which keeps no copy of them.
+ * Hands back `value`, the overhead header of `res`, having noted it for the metrics: call it where an
+ * answer's headers are written as writeHead's object (Nest's answers set the header, which is read back).
  */
-function captureOverhead(res: http.ServerResponse): () => number | undefined {
-  let written: unknown;
-  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => http.ServerResponse;
-  res.writeHead = (...args: unknown[]) => {
-    const headers = args.find(
-      (arg, index): arg is object => index > 0 && typeof arg === 'object' && arg !== null,
-    );
-    if (headers !== undefined) written = headerIn(headers, OVERHEAD_HEADER);
-    return writeHead(...args);
-  };
-  return () => {
-    const value = res.getHeader(OVERHEAD_HEADER) ?? written;
-    const ms = typeof value === 'string' || typeof value === 'number' ? Number(value) : Number.NaN;
-    return Number.isFinite(ms) ? ms : undefined;
-  };
+export function noteOverhead(res: http.ServerResponse, value: string): string {
+  writtenOverheads.set(res, value);
+  return value;
 }
 
-/** A header in writeHead's object (`{name: value}`) or raw array (`[name, value, ...]`) form. */
-function headerIn(headers: object, name: string): unknown {
-  if (Array.isArray(headers)) {
-    for (let i = 0; i + 1 < headers.length; i += 2) {
-      if (String(headers[i]).toLowerCase() === name) return headers[i + 1] as unknown;
-    }
-    return undefined;
-  }
-  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value as unknown;
-  return undefined;
+/** The overhead header an answer was sent with, however its headers were written. */
+function overheadOf(res: http.ServerResponse): number | undefined {
+  const value = res.getHeader(OVERHEAD_HEADER) ?? writtenOverheads.get(res);
+  const ms = typeof value === 'string' || typeof value === 'number' ? Number(value) : Number.NaN;
+  return Number.isFinite(ms) ? ms : undefined;
 }

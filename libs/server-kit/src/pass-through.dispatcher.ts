@@ -11,6 +11,7 @@ import {
   type PassThroughKind,
 } from '@aiplane/contracts';
 import { HOP_BY_HOP_HEADERS } from './hop-headers.rules';
+import { noteOverhead } from './http.metrics';
 import { dropUnreadBody } from './refused-body.rules';
 import { acceptRequestId, REQUEST_ID_HEADER } from './request-context';
 
@@ -244,8 +245,9 @@ export class PassThroughDispatcher {
         for (const token of connection.split(','))
           Reflect.deleteProperty(answerHeaders, token.trim().toLowerCase());
       }
-      answerHeaders[OVERHEAD_HEADER] = formatMs(
-        overheadMs(performance.now() - started, answerHeaders[WORKLOAD_TIME_HEADER]),
+      answerHeaders[OVERHEAD_HEADER] = noteOverhead(
+        res,
+        formatMs(overheadMs(performance.now() - started, answerHeaders[WORKLOAD_TIME_HEADER])),
       );
       answerHeaders[REQUEST_ID_HEADER] = requestId;
       res.writeHead(answer.statusCode ?? 502, answerHeaders);
@@ -326,7 +328,7 @@ export class PassThroughDispatcher {
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(body),
       [REQUEST_ID_HEADER]: requestId,
-      [OVERHEAD_HEADER]: formatMs(performance.now() - started),
+      [OVERHEAD_HEADER]: noteOverhead(res, formatMs(performance.now() - started)),
     };
     dropUnreadBody(req, headers, status);
     res.writeHead(status, headers).end(body);

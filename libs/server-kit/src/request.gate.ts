@@ -10,6 +10,7 @@ import {
   type PassThroughKind,
 } from '@aiplane/contracts';
 import { formatMs, passThroughErrorBody } from './pass-through.dispatcher';
+import { noteOverhead } from './http.metrics';
 import { dropUnreadBody } from './refused-body.rules';
 import { acceptRequestId, REQUEST_ID_HEADER } from './request-context';
 
@@ -152,7 +153,7 @@ function answer(
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     [REQUEST_ID_HEADER]: requestId,
-    [OVERHEAD_HEADER]: formatMs(performance.now() - started),
+    [OVERHEAD_HEADER]: noteOverhead(res, formatMs(performance.now() - started)),
   };
   dropUnreadBody(req, headers, refusal.status);
   res.writeHead(refusal.status, headers).end(body);

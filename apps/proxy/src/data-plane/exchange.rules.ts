@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { OVERHEAD_HEADER, WORKLOAD_TIME_HEADER } from '@aiplane/contracts';
-import { formatMs, HOP_BY_HOP_HEADERS, REQUEST_ID_HEADER } from '@aiplane/server-kit';
+import { formatMs, HOP_BY_HOP_HEADERS, noteOverhead, REQUEST_ID_HEADER } from '@aiplane/server-kit';
 
 /** One request on the raw data plane: when it arrived (for the overhead header) and its id. */
 export interface Exchange {
@@ -101,7 +101,9 @@ export function elapsedMs(ex: Exchange): number {
 
 /** The timing headers: overhead is everything but the workload's time to its response headers. */
 export function timingHeaders(ex: Exchange, workloadMs: number | undefined): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = { [OVERHEAD_HEADER]: formatMs(elapsedMs(ex) - (workloadMs ?? 0)) };
+  const headers: OutgoingHttpHeaders = {
+    [OVERHEAD_HEADER]: noteOverhead(ex.res, formatMs(elapsedMs(ex) - (workloadMs ?? 0))),
+  };
   if (workloadMs !== undefined) headers[WORKLOAD_TIME_HEADER] = formatMs(workloadMs);
   return headers;
 }
