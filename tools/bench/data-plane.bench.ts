@@ -1197,8 +1197,8 @@ async function main(): Promise<void> {
   const missing = missingTools(config);
   if (missing.length > 0) {
     throw new BenchError(
-      `not on PATH: ${missing.join(', ')}. Install the Debian packages (as root: apt-get install -y ` +
-        `--no-install-recommends ${missing.map((tool) => DEBIAN_PACKAGE[tool]).join(' ')}), or leave out ` +
+      `not on PATH: ${missing.join(', ')}. Install them with tools/infra/bench-tools.sh (as root: Debian's ` +
+        `${missing.map((tool) => DEBIAN_PACKAGE[tool]).join(' and ')}), or leave out ` +
         `their rows (${missing.map((tool) => (tool === 'nginx' ? '--no-nginx' : '--duration 0')).join(', ')})`,
     );
   }
