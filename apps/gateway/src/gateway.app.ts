@@ -1,12 +1,5 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import {
-  CONTROL_BODY_LIMIT,
-  GATEWAY_PREFIX,
-  InvalidServiceIdError,
-  matchPassThrough,
-  pathPattern,
-  routeIds,
-} from '@aiplane/contracts';
+import { CONTROL_BODY_LIMIT, GATEWAY_PREFIX, isPassThrough, pathPattern, routeIds } from '@aiplane/contracts';
 import { AppMetrics } from '@aiplane/metrics';
 import {
   createHttpApp,
@@ -52,20 +45,10 @@ export async function createGatewayApp(
   instrumentHttpServer(app.getHttpServer(), {
     hop: 'gateway',
     metrics: metrics.http(),
-    dataPlane: (method, url) => isDataPlane(method, url),
+    dataPlane: (method, url) => isPassThrough('gateway', method, url),
   });
   const tunnel = app.get<SshTunnel | null>(SSH_TUNNEL);
   if (tunnel) metrics.sshTunnel(() => tunnel.metricsReading());
   serveOpenApiDocs(app, buildOpenApiDocument(app));
   return app;
-}
-
-/** Whether the pass-through streams it to the proxy (a malformed service id in such a path counts). */
-function isDataPlane(method: string, url: string): boolean {
-  try {
-    return matchPassThrough('gateway', method, url) !== undefined;
-  } catch (error) {
-    if (error instanceof InvalidServiceIdError) return true;
-    throw error;
-  }
 }

@@ -1,11 +1,6 @@
 import type { DynamicModule, Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import {
-  CONTROL_BODY_LIMIT,
-  InvalidServiceIdError,
-  matchPassThrough,
-  ORCHESTRATOR_PREFIX,
-} from '@aiplane/contracts';
+import { CONTROL_BODY_LIMIT, isPassThrough, ORCHESTRATOR_PREFIX } from '@aiplane/contracts';
 import { AppMetrics } from '@aiplane/metrics';
 import {
   createHttpApp,
@@ -72,14 +67,7 @@ export async function createOrchestratorApp(
   instrumentHttpServer(server, {
     hop: 'orchestrator',
     metrics: metricsOf(app).http(),
-    dataPlane: (method, url) => {
-      try {
-        return matchPassThrough('orchestrator', method, url) !== undefined;
-      } catch (error) {
-        if (error instanceof InvalidServiceIdError) return true;
-        throw error;
-      }
-    },
+    dataPlane: (method, url) => isPassThrough('orchestrator', method, url),
   });
   server.once('close', () => {
     passThrough.close();

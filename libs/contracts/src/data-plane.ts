@@ -3,7 +3,15 @@
  * proxy (the one hop that routes and so the one that reads a body), what the proxy path of each is,
  * how large a body may be, and the timing headers every hop adds. Plain data, no framework.
  */
-import { GATEWAY_PREFIX, ORCHESTRATOR_PREFIX, routeDef, routeIds, type RouteId } from './routes';
+import {
+  escapeRegex,
+  GATEWAY_PREFIX,
+  ORCHESTRATOR_PREFIX,
+  patternSource,
+  routeDef,
+  routeIds,
+  type RouteId,
+} from './routes';
 import { SERVICE_ID_PATTERN } from './service-id';
 
 /** Time spent in the control plane, excluding the workload, in milliseconds: on every answer. */
@@ -73,13 +81,13 @@ function patternsFor(hop: PassThroughHop): Pattern[] {
     },
     {
       kind: 'openai',
-      regex: new RegExp(`^${escape(vllmBase)}/${ID}/v1${REST}$`),
+      regex: new RegExp(`^${escapeRegex(vllmBase)}/${ID}/v1${REST}$`),
       bodyLimit: OPENAI_BODY_LIMIT,
       proxy: (id, rest) => `${ORCHESTRATOR_PREFIX}/services/vllm/${id}/v1${rest}`,
     },
     {
       kind: 'qdrant',
-      regex: new RegExp(`^${escape(vectorBase)}/${ID}/qdrant${REST}$`),
+      regex: new RegExp(`^${escapeRegex(vectorBase)}/${ID}/qdrant${REST}$`),
       bodyLimit: VECTOR_BODY_LIMIT,
       proxy: (id, rest) => `${ORCHESTRATOR_PREFIX}/services/vector-db/${id}/qdrant${rest}`,
     },
@@ -91,14 +99,10 @@ function patternsFor(hop: PassThroughHop): Pattern[] {
     const method = hop === 'gateway' ? route.method : route.orchestrator?.method;
     if (proxyPath === undefined || served === undefined || method === undefined) continue;
     const names: string[] = [];
-    const source = served
-      .split('/')
-      .map((segment) => {
-        if (!segment.startsWith(':')) return escape(segment);
-        names.push(segment.slice(1));
-        return '([^/?]+)';
-      })
-      .join('/');
+    const source = patternSource(served, (name) => {
+      names.push(name);
+      return '([^/?]+)';
+    });
     patterns.push({
       kind: routeId === 'vllm.prompt' ? 'prompt' : 'route',
       method,
@@ -130,6 +134,19 @@ export function matchPassThrough(hop: PassThroughHop, method: string, url: strin
   const match = matchUncached(hop, method, url);
   lastMatch = { hop, method, url, match };
   return match;
+}
+
+/**
+ * Whether `method url` on `hop` is the data plane: streamed to the proxy, or refused by the pass-through
+ * itself for a malformed service id in such a path.
+ */
+export function isPassThrough(hop: PassThroughHop, method: string, url: string): boolean {
+  try {
+    return matchPassThrough(hop, method, url) !== undefined;
+  } catch (error) {
+    if (error instanceof InvalidServiceIdError) return true;
+    throw error;
+  }
 }
 
 let lastMatch:
@@ -188,8 +205,4 @@ function decodeSegment(segment: string): string {
   } catch {
     return segment;
   }
-}
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

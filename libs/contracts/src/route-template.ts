@@ -3,7 +3,15 @@
  * never the raw path, whose ids, collection names and Qdrant sub-paths would make one series per
  * value. Used by every hop's request metrics, for Nest's routes and the pass-through alike.
  */
-import { GATEWAY_PREFIX, ORCHESTRATOR_PREFIX, methodOn, pathPattern, routeIds, type Hop } from './routes';
+import {
+  GATEWAY_PREFIX,
+  ORCHESTRATOR_PREFIX,
+  methodOn,
+  pathPattern,
+  patternSource,
+  routeIds,
+  type Hop,
+} from './routes';
 
 /** Anything no route of the hop serves (a 404, a probe of a path that does not exist). */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -18,21 +26,16 @@ interface Template {
   label: (rest: string) => string;
 }
 
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
+/** A segment of any value, not captured: the label is the pattern, whatever the id. */
+const anySegment = (): string => '[^/?]+';
 
 function fromPattern(pattern: string): RegExp {
-  const source = pattern
-    .split('/')
-    .map((segment) => (segment.startsWith(':') ? '[^/?]+' : escape(segment)))
-    .join('/');
-  return new RegExp(`^${source}$`);
+  return new RegExp(`^${patternSource(pattern, anySegment)}$`);
 }
 
 /** `/v1...` forms: the known OpenAI endpoints by name, the rest as one. */
 function openAi(base: string): Template {
-  const pattern = base.includes(':') ? fromPattern(base).source.slice(1, -1) : escape(base);
+  const pattern = patternSource(base, anySegment);
   return {
     method: undefined,
     regex: new RegExp(`^${pattern}(/[^?]*)?$`),
@@ -44,7 +47,7 @@ function openAi(base: string): Template {
 function qdrant(base: string): Template {
   return {
     method: undefined,
-    regex: new RegExp(`^${fromPattern(base).source.slice(1, -1)}(/[^?]*)?$`),
+    regex: new RegExp(`^${patternSource(base, anySegment)}(/[^?]*)?$`),
     label: () => `${base}/*`,
   };
 }

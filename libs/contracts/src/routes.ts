@@ -734,3 +734,19 @@ export function servedPath<On extends Hop>(id: RouteOn<On>, on: On): string {
 function pathBelow(prefix: string, path: string): string {
   return path === prefix ? '' : path.startsWith(`${prefix}/`) ? path.slice(prefix.length + 1) : path.slice(1);
 }
+
+/** `text` with every regular-expression metacharacter escaped. */
+export function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * A table path pattern (`/api/v1/services/:id/logs`) as a regular-expression source: literal
+ * segments escaped, each `:name` segment replaced by what `param(name)` gives (a capture or not).
+ */
+export function patternSource(pattern: string, param: (name: string) => string): string {
+  return pattern
+    .split('/')
+    .map((segment) => (segment.startsWith(':') ? param(segment.slice(1)) : escapeRegex(segment)))
+    .join('/');
+}

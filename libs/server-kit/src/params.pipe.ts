@@ -67,7 +67,6 @@ export class OptionalIntPipe implements PipeTransform<unknown, number | undefine
   }
 }
 
-/** An optional free-text query parameter: one value, bounded length. */
 /** `true` or `false` (absent: undefined), as the route table's `bool` query parameters. */
 export class OptionalBoolPipe implements PipeTransform<unknown, boolean | undefined> {
   transform(value: unknown, metadata: ArgumentMetadata): boolean | undefined {
@@ -79,6 +78,7 @@ export class OptionalBoolPipe implements PipeTransform<unknown, boolean | undefi
   }
 }
 
+/** An optional free-text query parameter: one value, bounded length. */
 export class OptionalTextPipe implements PipeTransform<unknown, string | undefined> {
   constructor(
     private readonly maxLength: number,
