@@ -2,7 +2,7 @@ import { registerBenchCommand } from './bench/bench.command';
 import { registerChatCommand } from './chat/chat.command';
 import { createProgram, runProgram } from './common/cli.program';
 import { registerClusterCommand } from './cluster';
-import { CliError, EXIT, type ExitCode } from './common/cli.errors';
+import { EXIT } from './common/cli.errors';
 import { registerGroupsCommand } from './groups/groups.command';
 import { registerModelsCommand } from './models/models.command';
 import { registerRecipesCommand } from './recipes/recipes.command';
@@ -18,7 +18,7 @@ registerRecipesCommand(program, ctx);
 registerModelsCommand(program, ctx);
 registerChatCommand(program, ctx);
 registerBenchCommand(program, ctx);
-registerClusterCommand(program, ctx, { error: (message, code) => new CliError(message, code as ExitCode) });
+registerClusterCommand(program, ctx);
 
 // A reader that stops early (`aiplane ... | head`) is not an error of ours.
 for (const stream of [process.stdout, process.stderr]) {

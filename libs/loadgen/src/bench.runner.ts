@@ -106,6 +106,9 @@ class Phase {
   sent = 0;
   inFlight = 0;
   lastEnd: number | undefined;
+  // Counted as results arrive: re-counting every result at each end made a long run quadratic.
+  private succeeded = 0;
+  private failed = 0;
 
   constructor(
     private readonly name: BenchProgress['phase'],
@@ -119,11 +122,13 @@ class Phase {
     this.inFlight--;
     this.lastEnd = performance.now();
     this.results.push(result);
+    if (result.error !== undefined) this.failed++;
+    else if (!result.aborted) this.succeeded++;
     this.onProgress?.({
       phase: this.name,
       sent: this.sent,
-      succeeded: this.results.filter((r) => !r.aborted && r.error === undefined).length,
-      failed: this.results.filter((r) => r.error !== undefined).length,
+      succeeded: this.succeeded,
+      failed: this.failed,
       inFlight: this.inFlight,
       elapsedMs: this.lastEnd - this.start,
     });

@@ -149,6 +149,7 @@ export function parseBenchOptions(input: unknown, label: OptionLabel = plainLabe
   };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+/** A JSON object (not null, not an array). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

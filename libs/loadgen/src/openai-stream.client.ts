@@ -1,5 +1,6 @@
 import { createParser } from 'eventsource-parser';
 import type { BenchApi, RequestResult } from './bench.types';
+import { isRecord } from './bench.schema';
 
 export interface StreamRequest {
   endpoint: string;
@@ -171,8 +172,4 @@ function networkMessage(error: unknown): string {
 function clip(text: string): string {
   const line = text.replace(/\s+/g, ' ').trim();
   return line.length > MAX_MESSAGE ? `${line.slice(0, MAX_MESSAGE)}...` : line;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -10,7 +10,7 @@ import {
 import Table from 'cli-table3';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, EXIT } from '../common/cli.errors';
-import { COMPACT } from '../common/output.format';
+import { COMPACT, trimLines } from '../common/output.format';
 
 /** What the command needs of the CLI: the global flags and where to write. */
 export interface BenchCommandContext {
@@ -216,13 +216,6 @@ function latencyRow(name: string, summary: Summary | undefined): string[] {
     ms(summary?.p99),
     String(summary?.count ?? 0),
   ];
-}
-
-function trimLines(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => line.trimEnd())
-    .join('\n');
 }
 
 /** The report for a person: what was run, the latency table, throughput, and the errors. */

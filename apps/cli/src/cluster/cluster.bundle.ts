@@ -189,9 +189,12 @@ export async function makeBundle(root: string, cacheDir: string): Promise<Bundle
   };
 }
 
+/** The name this machine's node binary is shipped and installed under. */
+export const NODE_ARTEFACT_NAME = `node-${process.version}-${process.platform}-${process.arch}`;
+
 /** This machine's node binary, gzip'd, for a node without a recent enough one. */
 export async function nodeArtefact(cacheDir: string, nodeBinary: string): Promise<Artefact> {
-  const name = `node-${process.version}-${process.platform}-${process.arch}`;
+  const name = NODE_ARTEFACT_NAME;
   const file = path.join(cacheDir, `${name}.gz`);
   if (!existsSync(file)) {
     await mkdir(cacheDir, { recursive: true, mode: 0o700 });

@@ -21,15 +21,6 @@ export interface ClusterCommandContext {
   err: NodeJS.WritableStream;
 }
 
-export interface ClusterCommandOptions {
-  /** Turns a failure into the CLI's own error type (message and exit code), e.g. its CliError. */
-  error?: (message: string, exitCode: number) => Error;
-  /** The environment; process.env by default. */
-  env?: Readonly<Record<string, string | undefined>>;
-  /** Whether a person is at the terminal (ssh and the gateway may ask for a passphrase or a code). */
-  interactive?: boolean;
-}
-
 interface UpFlags {
   port: number;
   detach?: boolean;
@@ -66,22 +57,14 @@ function timeoutOption(seconds: number, what: string): Option {
  * `aiplane cluster up|down|status <ssh-host>`: the one part of the CLI that works over SSH rather
  * than through the gateway's API, since it is what puts a gateway there (docs/cluster-up.md).
  */
-export function registerClusterCommand(
-  program: Command,
-  ctx: ClusterCommandContext,
-  options: ClusterCommandOptions = {},
-): Command {
-  const fail = (error: unknown): Error => {
-    if (error instanceof ClusterError) return options.error?.(error.message, error.exitCode) ?? error;
-    return error instanceof Error ? error : new Error(String(error));
-  };
+export function registerClusterCommand(program: Command, ctx: ClusterCommandContext): Command {
   const reporter: Reporter = {
     note: (text) => {
       ctx.err.write(`${text}\n`);
     },
   };
   const setup = (): { config: ClusterConfig; root: string; interactive: boolean } => {
-    const config = loadClusterConfig(options.env ?? process.env);
+    const config = loadClusterConfig(process.env);
     const root = config.root ?? findRoot(__dirname);
     if (root === undefined) {
       throw new ClusterError(
@@ -89,7 +72,7 @@ export function registerClusterCommand(
         CLUSTER_EXIT.usage,
       );
     }
-    return { config, root, interactive: options.interactive ?? process.stdin.isTTY };
+    return { config, root, interactive: process.stdin.isTTY };
   };
   const print = (value: unknown, text: string): void => {
     ctx.out.write(ctx.json() ? `${JSON.stringify(value, null, 2)}\n` : text);
@@ -122,43 +105,39 @@ export function registerClusterCommand(
     .option('--ship-node', "copy this machine's Node.js even if the node has a recent one")
     .addOption(timeoutOption(180, 'how long to wait for the cluster side and the gateway'))
     .action(async (host: string, flags: UpFlags) => {
-      try {
-        const { config, root, interactive } = setup();
-        const { result, gateway } = await clusterUp(
-          config,
-          root,
-          {
-            host,
-            port: flags.port,
-            detach: flags.detach === true,
-            ...(flags.sshConfig === undefined ? {} : { sshConfig: flags.sshConfig }),
-            ...(flags.partition === undefined ? {} : { partition: flags.partition }),
-            ...(flags.redisServer === undefined ? {} : { redisServer: flags.redisServer }),
-            shipNode: flags.shipNode === true,
-            timeoutSeconds: flags.timeout,
-            interactive,
-          },
-          reporter,
-        );
-        const urlFlag = flags.port === DEFAULT_PORT ? '' : ` --url ${result.gateway.url}`;
-        print(
-          result,
-          `\nReady: gateway ${result.gateway.url}/api/v1 (Swagger ${result.gateway.url}/docs), over SSH to ` +
-            `${host}, pinned to ${result.node}; the cluster side runs there as pid ${String(result.cluster_pid)} ` +
-            `(log ${result.remote_log}).\n` +
-            `Next: aiplane${urlFlag} services ls\n` +
-            (flags.detach === true
-              ? `Stop everything: aiplane cluster down ${host}   (the gateway's log: ${result.gateway.log ?? ''})\n`
-              : `Ctrl-C stops this gateway only; \`aiplane cluster down ${host}\` stops the cluster side.\n`),
-        );
-        if (flags.detach !== true) {
-          const code = await gateway.exited;
-          if (code !== 0 && code !== null && code !== 130) {
-            throw new ClusterError(`the local gateway exited with code ${String(code)}`, CLUSTER_EXIT.failed);
-          }
+      const { config, root, interactive } = setup();
+      const { result, gateway } = await clusterUp(
+        config,
+        root,
+        {
+          host,
+          port: flags.port,
+          detach: flags.detach === true,
+          ...(flags.sshConfig === undefined ? {} : { sshConfig: flags.sshConfig }),
+          ...(flags.partition === undefined ? {} : { partition: flags.partition }),
+          ...(flags.redisServer === undefined ? {} : { redisServer: flags.redisServer }),
+          shipNode: flags.shipNode === true,
+          timeoutSeconds: flags.timeout,
+          interactive,
+        },
+        reporter,
+      );
+      const urlFlag = flags.port === DEFAULT_PORT ? '' : ` --url ${result.gateway.url}`;
+      print(
+        result,
+        `\nReady: gateway ${result.gateway.url}/api/v1 (Swagger ${result.gateway.url}/docs), over SSH to ` +
+          `${host}, pinned to ${result.node}; the cluster side runs there as pid ${String(result.cluster_pid)} ` +
+          `(log ${result.remote_log}).\n` +
+          `Next: aiplane${urlFlag} services ls\n` +
+          (flags.detach === true
+            ? `Stop everything: aiplane cluster down ${host}   (the gateway's log: ${result.gateway.log ?? ''})\n`
+            : `Ctrl-C stops this gateway only; \`aiplane cluster down ${host}\` stops the cluster side.\n`),
+      );
+      if (flags.detach !== true) {
+        const code = await gateway.exited;
+        if (code !== 0 && code !== null && code !== 130) {
+          throw new ClusterError(`the local gateway exited with code ${String(code)}`, CLUSTER_EXIT.failed);
         }
-      } catch (error) {
-        throw fail(error);
       }
     });
 
@@ -172,40 +151,34 @@ export function registerClusterCommand(
     .option('--keep-services', "leave the services' SLURM jobs running (they end at their time limit)")
     .addOption(timeoutOption(120, 'how long to wait for the services to end'))
     .action(async (host: string, flags: DownFlags) => {
-      try {
-        const { config, root, interactive } = setup();
-        const result = await clusterDown(
-          config,
-          root,
-          {
-            host,
-            ...(flags.sshConfig === undefined ? {} : { sshConfig: flags.sshConfig }),
-            keepServices: flags.keepServices === true,
-            timeoutSeconds: flags.timeout,
-            interactive,
-          },
-          reporter,
+      const { config, root, interactive } = setup();
+      const result = await clusterDown(
+        config,
+        root,
+        {
+          host,
+          ...(flags.sshConfig === undefined ? {} : { sshConfig: flags.sshConfig }),
+          keepServices: flags.keepServices === true,
+          timeoutSeconds: flags.timeout,
+          interactive,
+        },
+        reporter,
+      );
+      const lines = [
+        result.gateway_stopped ? 'Stopped the local gateway.' : 'No local gateway for this host was running.',
+        result.cluster_pid === undefined
+          ? (result.message ?? `No cluster side was running on ${host}.`)
+          : `Stopped the cluster side on ${host} (pid ${String(result.cluster_pid)})` +
+            (flags.keepServices === true
+              ? "; its services' SLURM jobs were left running."
+              : `; cancelled ${String(result.cancelled.length)} service(s)${result.cancelled.length > 0 ? `: ${result.cancelled.join(', ')}` : ''}.`),
+      ];
+      if (result.left_processes.length > 0) {
+        lines.push(
+          `${String(result.left_processes.length)} process(es) did not stop on TERM and were killed.`,
         );
-        const lines = [
-          result.gateway_stopped
-            ? 'Stopped the local gateway.'
-            : 'No local gateway for this host was running.',
-          result.cluster_pid === undefined
-            ? (result.message ?? `No cluster side was running on ${host}.`)
-            : `Stopped the cluster side on ${host} (pid ${String(result.cluster_pid)})` +
-              (flags.keepServices === true
-                ? "; its services' SLURM jobs were left running."
-                : `; cancelled ${String(result.cancelled.length)} service(s)${result.cancelled.length > 0 ? `: ${result.cancelled.join(', ')}` : ''}.`),
-        ];
-        if (result.left_processes.length > 0) {
-          lines.push(
-            `${String(result.left_processes.length)} process(es) did not stop on TERM and were killed.`,
-          );
-        }
-        print(result, `${lines.join('\n')}\n`);
-      } catch (error) {
-        throw fail(error);
       }
+      print(result, `${lines.join('\n')}\n`);
     });
 
   cluster
@@ -214,26 +187,22 @@ export function registerClusterCommand(
     .argument('<ssh-host>', 'the login node, as given to cluster up', parseSshHost)
     .addOption(sshConfigOption())
     .action(async (host: string, flags: { sshConfig?: string }) => {
-      try {
-        const { config, root, interactive } = setup();
-        const result = await clusterStatus(config, root, {
-          host,
-          ...(flags.sshConfig === undefined ? {} : { sshConfig: flags.sshConfig }),
-          interactive,
-        });
-        const { cluster: side, gateway } = result;
-        print(
-          result,
-          (side.running
-            ? `Cluster side on ${host}: running (pid ${String(side.pid)})` +
-              (side.services === undefined ? '' : `, ${String(side.services)} service(s) not ended`) +
-              (side.message === undefined ? '' : `; ${side.message}`)
-            : `Cluster side on ${host}: not running`) +
-            `\nLocal gateway: ${gateway.running ? `${gateway.url ?? ''} (pid ${String(gateway.pid)})` : 'not running (detached)'}\n`,
-        );
-      } catch (error) {
-        throw fail(error);
-      }
+      const { config, root, interactive } = setup();
+      const result = await clusterStatus(config, root, {
+        host,
+        ...(flags.sshConfig === undefined ? {} : { sshConfig: flags.sshConfig }),
+        interactive,
+      });
+      const { cluster: side, gateway } = result;
+      print(
+        result,
+        (side.running
+          ? `Cluster side on ${host}: running (pid ${String(side.pid)})` +
+            (side.services === undefined ? '' : `, ${String(side.services)} service(s) not ended`) +
+            (side.message === undefined ? '' : `; ${side.message}`)
+          : `Cluster side on ${host}: not running`) +
+          `\nLocal gateway: ${gateway.running ? `${gateway.url ?? ''} (pid ${String(gateway.pid)})` : 'not running (detached)'}\n`,
+      );
     });
   return cluster;
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { AgentReport } from './cluster.agent';
 import { hostPart } from './cluster.args';
-import { makeBundle, nodeArtefact, type Artefact } from './cluster.bundle';
+import { makeBundle, NODE_ARTEFACT_NAME, nodeArtefact, type Artefact } from './cluster.bundle';
 import type { ClusterConfig } from './cluster.config';
 import { CLUSTER_EXIT, ClusterError } from './cluster.errors';
 import {
@@ -11,6 +11,7 @@ import {
   launchGateway,
   loadRecord,
   pinnedNode,
+  recordName,
   removeRecord,
   saveRecord,
   stopProcess,
@@ -23,6 +24,7 @@ import {
   nodeVersionAtLeast,
   parseProbe,
   PROBE_SCRIPT,
+  REMOTE_BASE,
   START_SCRIPT,
   type NodeFacts,
 } from './cluster.remote';
@@ -137,7 +139,7 @@ function chooseNode(
   options: UpOptions,
   nodeName: string,
 ): { path: string; ship: boolean } | { problem: string } {
-  const shippedPath = `${facts.home}/.aiplane/install/${nodeName}/bin/node`;
+  const shippedPath = `${facts.home}/${REMOTE_BASE}/install/${nodeName}/bin/node`;
   if (
     !options.shipNode &&
     facts.pathNode !== undefined &&
@@ -169,7 +171,7 @@ async function install(
   reporter: Reporter,
 ): Promise<void> {
   reporter.note(`  copying ${artefact.name} (${mb(artefact.bytes)}) ...`);
-  await ssh.upload(artefact.file, `.aiplane/install/.incoming/${artefact.name}`);
+  await ssh.upload(artefact.file, `${REMOTE_BASE}/install/.incoming/${artefact.name}`);
   const result = await ssh.run(INSTALL_SCRIPT, [
     artefact.name,
     artefact.sha256,
@@ -247,7 +249,7 @@ export async function clusterUp(
     }
     reporter.note(`Packing the built code from ${root} ...`);
     const bundle = await makeBundle(root, config.cacheDir);
-    const nodeName = `node-${process.version}-${process.platform}-${process.arch}`;
+    const nodeName = NODE_ARTEFACT_NAME;
     reporter.note(`Checking ${options.host} (as ${resolved.user || 'the configured user'}) ...`);
     const probe = await ssh.run(PROBE_SCRIPT, [
       bundle.code.name,
@@ -329,11 +331,7 @@ export async function clusterUp(
       );
     }
     reporter.note(`Starting the gateway on 127.0.0.1:${String(options.port)} (SSH to ${options.host}) ...`);
-    const logFile = path.join(
-      config.stateDir,
-      'cluster',
-      `${options.host.replace(/[^A-Za-z0-9._@-]/g, '_')}.gateway.log`,
-    );
+    const logFile = path.join(config.stateDir, 'cluster', `${recordName(options.host)}.gateway.log`);
     const gateway = await launchGateway({
       root,
       port: options.port,

@@ -1,6 +1,1 @@
-export {
-  registerClusterCommand,
-  type ClusterCommandContext,
-  type ClusterCommandOptions,
-} from './cluster.command';
-export { CLUSTER_EXIT, ClusterError } from './cluster.errors';
+export { registerClusterCommand } from './cluster.command';

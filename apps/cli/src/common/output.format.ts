@@ -95,7 +95,8 @@ export function renderFields(fields: readonly (readonly [string, Cell])[], color
 }
 
 /** cli-table3 pads every cell to its column's width; a line's trailing blanks help nobody. */
-function trimLines(text: string): string {
+/** A table's text without the padding cli-table3 leaves at the end of each line. */
+export function trimLines(text: string): string {
   return text
     .split('\n')
     .map((line) => line.trimEnd())

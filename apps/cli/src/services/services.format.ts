@@ -1,4 +1,4 @@
-import type { GroupRecord, QueueInfo, ServiceRecord } from '@aiplane/contracts';
+import { TERMINAL_STATUSES, type GroupRecord, type QueueInfo, type ServiceRecord } from '@aiplane/contracts';
 import {
   colorStatus,
   formatAge,
@@ -131,16 +131,7 @@ export function phaseHistory(phases: readonly Phase[]): string {
 export type WaitVerdict = 'running' | 'failed' | 'waiting';
 
 /** Terminal statuses, and a group with failed replicas: none of them becomes `running` by waiting. */
-const FAILED = new Set([
-  'completed',
-  'failed',
-  'cancelled',
-  'timeout',
-  'node_fail',
-  'preempted',
-  'out_of_memory',
-  'degraded',
-]);
+const FAILED = new Set<string>([...TERMINAL_STATUSES, 'degraded']);
 
 export function waitVerdict(status: string): WaitVerdict {
   if (status === 'running') return 'running';
