@@ -32,10 +32,10 @@ add_env_remove() {
 # The cluster-profile batch scripts are checked with shellcheck (libs/recipes, cluster-profile.int-spec).
 # tmux drives the CLI in a pseudo-terminal, chromium the dashboard, prometheus evaluates the Grafana
 # panels' PromQL, and libpam-oath + oathtool give the test sshd real one-time codes (tests/e2e, issue 12/11).
-PKGS=(python3 shellcheck tmux chromium prometheus libpam-oath oathtool)
+PKGS=(python3 shellcheck tmux chromium prometheus)
 has_component redis && PKGS+=(redis-server redis-tools)
 has_component slurm && PKGS+=(munge slurmctld slurmd slurm-client)
-has_component sshd && PKGS+=(openssh-server openssh-client)
+has_component sshd && PKGS+=(openssh-server openssh-client libpam-oath oathtool)
 apt_install_missing "${PKGS[@]}"
 # SLURM writes /etc/slurm and creates device nodes, which only root can do.
 has_component slurm && need_root "slurm (munge, slurmctld, slurmd)"

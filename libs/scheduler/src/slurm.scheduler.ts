@@ -91,12 +91,7 @@ export class SlurmScheduler implements Scheduler {
   }
 
   async submit(req: SubmitRequest): Promise<string> {
-    if (!isAbsolute(req.jobDir)) {
-      throw new SchedulerError(
-        'REJECTED',
-        `jobDir must be an absolute path, got ${JSON.stringify(req.jobDir)}`,
-      );
-    }
+    assertAbsoluteDir(req.jobDir);
     const scriptPath = join(req.jobDir, 'job.sh');
     await writeJobScript(scriptPath, req.script);
     // The job inherits sbatch's environment (the job's complete environment, passed as argv-free
@@ -111,9 +106,7 @@ export class SlurmScheduler implements Scheduler {
   }
 
   async estimateStart(jobDir: string): Promise<string | undefined> {
-    if (!isAbsolute(jobDir)) {
-      throw new SchedulerError('REJECTED', `jobDir must be an absolute path, got ${JSON.stringify(jobDir)}`);
-    }
+    assertAbsoluteDir(jobDir);
     // The script's #SBATCH lines carry the request; --test-only asks the controller and submits
     // nothing. 22.05 prints its answer on stderr.
     const result = await this.run('sbatch', ['--test-only', join(jobDir, 'job.sh')], { cwd: jobDir });
@@ -333,6 +326,12 @@ async function readTail(file: string, bytes: number): Promise<string> {
     return length < size ? text.slice(text.indexOf('\n') + 1) : text;
   } finally {
     await handle.close();
+  }
+}
+
+function assertAbsoluteDir(jobDir: string): void {
+  if (!isAbsolute(jobDir)) {
+    throw new SchedulerError('REJECTED', `jobDir must be an absolute path, got ${JSON.stringify(jobDir)}`);
   }
 }
 

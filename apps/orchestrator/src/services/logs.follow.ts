@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTerminalGroupStatus, isTerminalStatus, replicaIdOf } from '@aiplane/contracts';
-import { storedReplicaPort, toGroupRecord, toServiceRecord, type RegistryEntry } from '@aiplane/registry';
+import { storedReplicaPort, storedStatus, toGroupRecord, type RegistryEntry } from '@aiplane/registry';
 import { openPrivateFile, UnsafePathError } from '@aiplane/server-kit';
 
 /*
@@ -55,7 +55,7 @@ export function entryEnded(entry: RegistryEntry): boolean {
     const status = toGroupRecord(entry).status;
     return status === 'idle' || isTerminalGroupStatus(status);
   }
-  const status = toServiceRecord(entry.service).status;
+  const status = storedStatus(entry.service);
   return status === 'idle' || isTerminalStatus(status);
 }
 

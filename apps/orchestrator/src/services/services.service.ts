@@ -49,7 +49,15 @@ import {
 import { FitService } from '../fit/fit.service';
 import { CONFIG, LOGGER } from '../platform/platform.module';
 import type { OrchestratorConfig } from '../orchestrator.config';
-import { entryEnded, followFiles, jobIdsOf, logFilesOf, MAX_LOG_FOLLOWERS, sizeOf } from './logs.follow';
+import {
+  entryEnded,
+  followFiles,
+  jobIdsOf,
+  logFilesOf,
+  MAX_LOG_FOLLOWERS,
+  sizeOf,
+  type LogFile,
+} from './logs.follow';
 import { clientErrorFor } from './scheduler.errors';
 
 // The gateway validates `lines` against the same bound.
@@ -212,7 +220,10 @@ export class ServicesService {
   }
 
   async logs(id: string, lines = DEFAULT_LOG_LINES): Promise<{ logs: string }> {
-    const files = logFilesOf(await this.resolve(id));
+    return this.logsOf(logFilesOf(await this.resolve(id)), lines);
+  }
+
+  private async logsOf(files: LogFile[], lines = DEFAULT_LOG_LINES): Promise<{ logs: string }> {
     // An equal share each, so a 16-node group of 8 replicas stays one bounded string and one chatty
     // replica cannot crowd out the others.
     const headings = files.reduce((sum, { heading }) => sum + Buffer.byteLength(heading) + 2, 0);
@@ -240,7 +251,8 @@ export class ServicesService {
     try {
       // Sizes before the tail is read: a line written in between comes twice rather than never.
       const offsets = await Promise.all(files.map(({ file }) => sizeOf(file)));
-      yield `${(await this.logs(id, lines)).logs}\n`;
+      // The tail of the same files the offsets were taken of, not of a record read again.
+      yield `${(await this.logsOf(files, lines)).logs}\n`;
       yield* followFiles(files, offsets, signal, async () => {
         const now = await this.resolve(id).catch(() => undefined);
         return now === undefined || jobIdsOf(now) !== followed || entryEnded(now);
