@@ -6,6 +6,7 @@ import type { GatewayConfig } from './gateway.config';
 import { HealthController } from './health/health.controller';
 import { StackReadiness } from './health/stack-readiness.service';
 import { MetricsController } from './metrics/metrics.controller';
+import { MetricsHandler } from './metrics/metrics.handler';
 import { RecipesController } from './recipes/recipes.controller';
 import { ServiceGroupsController } from './service-groups/service-groups.controller';
 import { OpenAiController, ServiceOpenAiController } from './openai/openai.controller';
@@ -34,7 +35,7 @@ export class AppModule {
         ServiceOpenAiController,
         QdrantController,
       ],
-      providers: [StackReadiness, RouteForwarder, { provide: METRICS, useValue: metrics }],
+      providers: [StackReadiness, RouteForwarder, MetricsHandler, { provide: METRICS, useValue: metrics }],
     };
   }
 }

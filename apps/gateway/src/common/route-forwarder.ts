@@ -1,22 +1,17 @@
-import { Inject, Injectable, type Type } from '@nestjs/common';
+import { Injectable, type Type } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiQuery, ApiTags, type ExamplesObject } from '@nestjs/swagger';
 import type { Request } from 'express';
 import {
   fillPath,
-  isControlPlaneApp,
   routeDef,
-  unknownAppMessage,
   type BodyContract,
   type RouteDef,
   type RouteId,
   type RouteTag,
 } from '@aiplane/contracts';
 import { BODY_DTOS } from '@aiplane/http-api';
-import type { AppMetrics } from '@aiplane/metrics';
 import {
-  METRICS,
   NamePipe,
-  NotFoundError,
   routeController,
   ServiceIdPipe,
   type RouteCall,
@@ -62,22 +57,9 @@ const UPSTREAM_HEADERS: Partial<Record<RouteId, (req: Request) => Record<string,
  */
 @Injectable()
 export class RouteForwarder implements RouteHandler {
-  constructor(
-    private readonly orchestrator: OrchestratorClient,
-    @Inject(METRICS) private readonly metrics: AppMetrics,
-  ) {}
+  constructor(private readonly orchestrator: OrchestratorClient) {}
 
   async handle({ id, route, params, query, body, req, res }: RouteCall): Promise<void> {
-    if (id === 'metrics.app') {
-      const app = params.app ?? '';
-      if (!isControlPlaneApp(app)) throw new NotFoundError(unknownAppMessage(app));
-      // The gateway's own: the one app whose metrics are not the orchestrator's to serve.
-      if (app === 'gateway') {
-        const text = await this.metrics.text();
-        res.status(200).setHeader('content-type', this.metrics.contentType).send(text);
-        return;
-      }
-    }
     const upstream = route.orchestrator;
     if (upstream === undefined) throw new Error(`Route ${id} has no orchestrator path to forward to`);
     const headers = UPSTREAM_HEADERS[id]?.(req);
@@ -133,6 +115,8 @@ export function gatewayController(
   tag: RouteTag,
   routes: Partial<Record<RouteId, readonly MethodDecorator[]>>,
   classDecorators: readonly ClassDecorator[] = [],
+  // What answers these routes; RouteForwarder passes them on to the orchestrator.
+  handler: Type<RouteHandler> = RouteForwarder,
 ): Type {
   const ids = Object.keys(routes) as RouteId[];
   for (const id of ids) {
@@ -142,7 +126,7 @@ export function gatewayController(
     name,
     routes: ids,
     on: 'gateway',
-    handler: RouteForwarder,
+    handler,
     paramPipes: { serviceId: ServiceIdPipe, name: NamePipe, collection: NamePipe },
     bodies: BODY_DTOS,
     decorate: (id, route) => [...routeDocs(route), ...(routes[id] ?? []), ...errorDocs(route)],
