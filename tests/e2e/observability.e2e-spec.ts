@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { squeueActive, waitForStatus, waitUntil, withStack } from '@aiplane/testing';
@@ -12,6 +11,7 @@ import {
   prometheusConfig,
   type DashboardName,
 } from '@aiplane/observability';
+import { freePort, sleep } from './support/faults';
 
 // The dashboards are proven real without Grafana: Debian's Prometheus scrapes the stack through the
 // gateway with the project's HTTP service discovery, traffic runs (prompts, a stream, vector
@@ -35,16 +35,6 @@ function leftSlurm(jobId: string): boolean {
   } catch {
     return true;
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 describe('observability: every dashboard panel has data in a real Prometheus', () => {
@@ -82,7 +72,7 @@ describe('observability: every dashboard panel has data in a real Prometheus', (
           `Prometheus never answered ${expr}\n--- prometheus ---\n${prometheusLog.slice(-3000)}`,
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500);
     }
   }
 
@@ -212,7 +202,7 @@ describe('observability: every dashboard panel has data in a real Prometheus', (
       ).toBeGreaterThanOrEqual(400);
     };
     await traffic(1);
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await sleep(2_500);
     await traffic(2);
 
     // Scrapes are in once the last of the traffic is: the proxy's overhead and both workloads'
@@ -222,7 +212,7 @@ describe('observability: every dashboard panel has data in a real Prometheus', (
     await waitFor(`rest_responses_total{service_id="${qdrantId}"} > 0`, 30_000);
     await waitFor('aiplane_scheduler_command_duration_seconds_count{command="sbatch"} > 0', 30_000);
     // Another scrape of everything, so each rate has the traffic's last increase in its window.
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await sleep(2_500);
 
     const values: Record<DashboardName, Record<string, string>> = {
       'control-plane': { app: '.*' },

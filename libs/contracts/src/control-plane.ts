@@ -17,9 +17,6 @@ export function isControlPlaneApp(value: string): value is ControlPlaneApp {
   return (CONTROL_PLANE_APPS as readonly string[]).includes(value);
 }
 
-/** The apps without an HTTP surface the gateway can reach: they publish snapshots to Redis. */
-export const SNAPSHOT_APPS: readonly ControlPlaneApp[] = ['proxy', 'slurm-worker', 'health-prober'];
-
 /** What a metrics route answers to an `app` it does not know: a 404 that lists the known ones. */
 export function unknownAppMessage(app: string): string {
   return `"${app.slice(0, 64)}" is not a control-plane app: expected one of ${CONTROL_PLANE_APPS.join(', ')}`;

@@ -36,7 +36,6 @@ const COMMAND_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 const JOB_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 export const SCHEDULER_COMMANDS = ['sbatch', 'squeue', 'scancel', 'scontrol'] as const;
-export type SchedulerCommand = (typeof SCHEDULER_COMMANDS)[number];
 
 /** BullMQ's job states, as `getJobCounts` names them. */
 export const QUEUE_STATES = [
@@ -49,7 +48,6 @@ export const QUEUE_STATES = [
   'failed',
   'paused',
 ] as const;
-export type QueueState = (typeof QUEUE_STATES)[number];
 
 export const TUNNEL_PHASES = ['idle', 'connecting', 'connected', 'backoff', 'closed'] as const;
 

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { errorBodySchema } from './api.schemas';
+import { errorBodySchema, groupStatusSchema, type GroupStatus } from './api.schemas';
 
 /** The gateway's public API, on the origin that served the page. */
 export const API = '/api/v1';
@@ -48,7 +48,7 @@ export async function requestJson<T>(
       signal: init.signal ?? null,
     });
   } catch (error) {
-    if (error instanceof DOMException && error.name === 'AbortError') throw error;
+    if (isAbort(error)) throw error;
     throw new ApiError('The gateway did not answer: is it still running?', 0);
   }
   if (!response.ok) throw new ApiError(await errorMessage(response), response.status);
@@ -70,4 +70,11 @@ export function messageOf(error: unknown): string {
 /** Path segments are ids and recipe paths from the API itself; encoded all the same. */
 export function servicePath(id: string, rest = ''): string {
   return `/services/${encodeURIComponent(id)}${rest}`;
+}
+
+/** A group's replica health as the prober last saw it; undefined when it cannot be read now. */
+export function groupHealth(id: string, signal: AbortSignal): Promise<GroupStatus | undefined> {
+  return requestJson(`/service-groups/${encodeURIComponent(id)}/status`, groupStatusSchema, { signal }).catch(
+    () => undefined,
+  );
 }

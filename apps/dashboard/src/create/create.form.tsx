@@ -71,7 +71,7 @@ export function CreateForm({ onCreated }: { onCreated: () => void }) {
       .then((list) => {
         setRecipes(list);
         const first = list[0];
-        if (first) choose(first, list);
+        if (first) choose(first);
       })
       .catch((error: unknown) => {
         if (!controller.signal.aborted) setLoadError(messageOf(error));
@@ -82,9 +82,9 @@ export function CreateForm({ onCreated }: { onCreated: () => void }) {
     // Loaded once: the catalogue changes with a deployment, not while the page is open.
   }, []);
 
-  function choose(recipe: RecipeSummary, list = recipes ?? []): void {
+  function choose(recipe: RecipeSummary): void {
     setRecipePath(recipe.path);
-    setResources(defaultsOf(list.find((candidate) => candidate.path === recipe.path)));
+    setResources(defaultsOf(recipe));
     setGpuPerReplica(
       recipe.gpu_per_replica === null || recipe.gpu_per_replica === undefined
         ? ''

@@ -1,6 +1,6 @@
 import { useState } from 'react';
-import { messageOf, requestJson, servicePath } from '../api/api.client';
-import { cancelSchema, groupStatusSchema, serviceRecordSchema } from '../api/api.schemas';
+import { groupHealth, messageOf, requestJson, servicePath } from '../api/api.client';
+import { cancelSchema, serviceRecordSchema } from '../api/api.schemas';
 import { ChatPlayground } from '../chat/chat.playground';
 import { formatTime, isTerminal } from '../common/display.format';
 import { hrefOf, type Page } from '../common/navigation.hook';
@@ -81,9 +81,7 @@ export function ServiceDetail({ id, navigate }: { id: string; navigate: (page: P
       const record = await requestJson(servicePath(id), serviceRecordSchema, { signal });
       const health =
         record.type === 'replica_group' && !isTerminal(record.status)
-          ? await requestJson(`/service-groups/${encodeURIComponent(id)}/status`, groupStatusSchema, {
-              signal,
-            }).catch(() => undefined)
+          ? await groupHealth(id, signal)
           : undefined;
       return { record, health };
     },

@@ -1,7 +1,8 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { API, errorMessage, isAbort, messageOf, servicePath } from '../api/api.client';
+import { API, errorMessage, servicePath } from '../api/api.client';
+import { usePoll } from '../common/poll.hook';
 import { readExposition, toPoint, type Point, type Reading } from './metrics.rates';
 
 const POLL_MS = 3_000;
@@ -106,34 +107,22 @@ function Chart({ spec, points }: { spec: ChartSpec; points: Point[] }) {
 
 /** The workload's own metrics (Prometheus text through the gateway), scraped every few seconds. */
 export function MetricsPanel({ id }: { id: string }) {
-  const [points, setPoints] = useState<Point[]>([]);
-  const [error, setError] = useState<string>();
-
-  useEffect(() => {
-    const controller = new AbortController();
-    let previous: Reading | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const scrape = async (): Promise<void> => {
-      try {
-        const response = await fetch(`${API}${servicePath(id, '/metrics')}`, { signal: controller.signal });
-        if (!response.ok) throw new Error(await errorMessage(response));
-        const reading = readExposition(await response.text(), Date.now() / 1000);
-        const point = toPoint(previous, reading);
-        previous = reading;
-        setPoints((list) => [...list, point].slice(-KEEP));
-        setError(undefined);
-      } catch (caught) {
-        if (isAbort(caught)) return;
-        setError(messageOf(caught));
-      }
-      if (!controller.signal.aborted) timer = setTimeout(() => void scrape(), POLL_MS);
-    };
-    void scrape();
-    return () => {
-      controller.abort();
-      clearTimeout(timer);
-    };
-  }, [id]);
+  // Rates need the reading before; the charts keep the last KEEP points.
+  const previous = useRef<Reading | undefined>(undefined);
+  const history = useRef<Point[]>([]);
+  const { data: points = [], error } = usePoll(
+    `metrics:${id}`,
+    async (signal) => {
+      const response = await fetch(`${API}${servicePath(id, '/metrics')}`, { signal });
+      if (!response.ok) throw new Error(await errorMessage(response));
+      const reading = readExposition(await response.text(), Date.now() / 1000);
+      const point = toPoint(previous.current, reading);
+      previous.current = reading;
+      history.current = [...history.current, point].slice(-KEEP);
+      return history.current;
+    },
+    POLL_MS,
+  );
 
   return (
     <section aria-labelledby="metrics-heading">

@@ -1,10 +1,5 @@
-import { requestJson } from '../api/api.client';
-import {
-  groupStatusSchema,
-  serviceListSchema,
-  type GroupStatus,
-  type ServiceRecord,
-} from '../api/api.schemas';
+import { groupHealth, requestJson } from '../api/api.client';
+import { serviceListSchema, type GroupStatus, type ServiceRecord } from '../api/api.schemas';
 import { isTerminal } from '../common/display.format';
 import type { Page } from '../common/navigation.hook';
 import { usePoll } from '../common/poll.hook';
@@ -25,11 +20,7 @@ async function loadOverview(signal: AbortSignal): Promise<Overview> {
   const groups = new Map<string, GroupStatus>();
   await Promise.all(
     live.map(async (record) => {
-      const health = await requestJson(
-        `/service-groups/${encodeURIComponent(record.id)}/status`,
-        groupStatusSchema,
-        { signal },
-      ).catch(() => undefined);
+      const health = await groupHealth(record.id, signal);
       if (health) groups.set(record.id, health);
     }),
   );

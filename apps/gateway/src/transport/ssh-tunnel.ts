@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Client, type ClientChannel } from 'ssh2';
+import type { TunnelReading } from '@aiplane/metrics';
 import { UnavailableError, type Logger } from '@aiplane/server-kit';
 import { blobKeyType, checkHostKey, fingerprint, parseKnownHosts, type KnownHostEntry } from './known-hosts';
 import type { NodePin } from './node-pin.schema';
@@ -45,7 +46,8 @@ export interface SshTunnelOptions {
   logger?: Logger;
 }
 
-export type TunnelPhase = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
+/** The metrics' tunnel states, one gauge each. */
+export type TunnelPhase = TunnelReading['phase'];
 
 export interface TunnelState {
   phase: TunnelPhase;
@@ -120,7 +122,7 @@ export class SshTunnel implements ChannelOpener {
   }
 
   /** What the gateway's metrics read at each scrape. */
-  metricsReading(): { phase: TunnelPhase; target: string; reconnects: number } {
+  metricsReading(): TunnelReading {
     return { phase: this.phase, target: this.target, reconnects: Math.max(0, this.connections - 1) };
   }
 
