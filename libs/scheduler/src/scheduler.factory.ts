@@ -15,14 +15,17 @@ export interface CreateSchedulerOptions {
   commandTimeoutMs?: number;
   /** slurm: how commands are run; defaults to spawning the SLURM clients directly. */
   runner?: CommandRunner;
+  /** slurm: wraps whichever runner is used (timing it, for one). */
+  wrapRunner?: (runner: CommandRunner) => CommandRunner;
 }
 
 export function createScheduler(kind: SchedulerKind, options: CreateSchedulerOptions = {}): Scheduler {
   switch (kind) {
     case 'slurm': {
-      const runner =
+      const base =
         options.runner ??
         new ExecFileCommandRunner(options.commandTimeoutMs ? { timeoutMs: options.commandTimeoutMs } : {});
+      const runner = options.wrapRunner ? options.wrapRunner(base) : base;
       return new SlurmScheduler(runner, {
         ...(options.user ? { user: options.user } : {}),
         ...(options.commandTimeoutMs ? { commandTimeoutMs: options.commandTimeoutMs } : {}),

@@ -2,7 +2,6 @@ import { performance } from 'node:perf_hooks';
 import type { SchedulerMetrics } from '@aiplane/metrics';
 import {
   createScheduler,
-  ExecFileCommandRunner,
   type CommandResult,
   type CommandRunner,
   type CommandRunOptions,
@@ -19,17 +18,12 @@ export function schedulerFromConfig(
   runner?: CommandRunner,
   metrics?: SchedulerMetrics,
 ): Scheduler {
-  const base =
-    runner ??
-    (metrics === undefined
-      ? undefined
-      : new ExecFileCommandRunner({ timeoutMs: config.SLURM_COMMAND_TIMEOUT_MS }));
-  const timed = base === undefined || metrics === undefined ? base : new TimedCommandRunner(base, metrics);
   return createScheduler(config.SCHEDULER, {
     stateDir: config.STATE_DIR,
     commandTimeoutMs: config.SLURM_COMMAND_TIMEOUT_MS,
     ...(config.SLURM_USER ? { user: config.SLURM_USER } : {}),
-    ...(timed ? { runner: timed } : {}),
+    ...(runner ? { runner } : {}),
+    ...(metrics ? { wrapRunner: (inner: CommandRunner) => new TimedCommandRunner(inner, metrics) } : {}),
   });
 }
 
