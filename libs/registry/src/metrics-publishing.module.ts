@@ -9,15 +9,6 @@ import type { Redis } from 'ioredis';
 import { MetricsPublisher, MetricsSnapshots } from './metrics.snapshots';
 import { REDIS } from './registry.module';
 
-export interface MetricsPublishingOptions {
-  app: string;
-  /** Key prefix, as the records'. */
-  prefix: string;
-  intervalMs: number;
-  collect: () => Promise<string>;
-  onError: (error: unknown) => void;
-}
-
 const PUBLISHER = Symbol('MetricsPublisher');
 
 /**
@@ -28,7 +19,12 @@ const PUBLISHER = Symbol('MetricsPublisher');
 export class MetricsPublishingModule implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(@Inject(PUBLISHER) private readonly publisher: MetricsPublisher) {}
 
-  static forRoot(options: MetricsPublishingOptions): DynamicModule {
+  /** From an app's registry (`app`, `text()`) and its standard config; failures go to its logger. */
+  static forApp(
+    metrics: { app: string; text: () => Promise<string> },
+    config: { REDIS_PREFIX: string; METRICS_PUBLISH_INTERVAL_MS: number },
+    logger: { warn: (fields: object, message: string) => void },
+  ): DynamicModule {
     return {
       module: MetricsPublishingModule,
       providers: [
@@ -36,32 +32,17 @@ export class MetricsPublishingModule implements OnApplicationBootstrap, OnApplic
           provide: PUBLISHER,
           inject: [REDIS],
           useFactory: (redis: Redis) =>
-            new MetricsPublisher(new MetricsSnapshots(redis, options.prefix), {
-              app: options.app,
-              intervalMs: options.intervalMs,
-              collect: options.collect,
-              onError: options.onError,
+            new MetricsPublisher(new MetricsSnapshots(redis, config.REDIS_PREFIX), {
+              app: metrics.app,
+              intervalMs: config.METRICS_PUBLISH_INTERVAL_MS,
+              collect: () => metrics.text(),
+              onError: (error) => {
+                logger.warn({ err: error }, 'metrics could not be published; retrying every interval');
+              },
             }),
         },
       ],
     };
-  }
-
-  /** From an app's registry (`app`, `text()`) and its standard config; failures go to its logger. */
-  static forApp(
-    metrics: { app: string; text: () => Promise<string> },
-    config: { REDIS_PREFIX: string; METRICS_PUBLISH_INTERVAL_MS: number },
-    logger: { warn: (fields: object, message: string) => void },
-  ): DynamicModule {
-    return MetricsPublishingModule.forRoot({
-      app: metrics.app,
-      prefix: config.REDIS_PREFIX,
-      intervalMs: config.METRICS_PUBLISH_INTERVAL_MS,
-      collect: () => metrics.text(),
-      onError: (error) => {
-        logger.warn({ err: error }, 'metrics could not be published; retrying every interval');
-      },
-    });
   }
 
   onApplicationBootstrap(): void {

@@ -9,7 +9,7 @@ export interface MetricsSnapshot {
 }
 
 /** This process, as a snapshot names it. */
-export function snapshotInstance(): string {
+function snapshotInstance(): string {
   return `${os.hostname()}:${String(process.pid)}`;
 }
 
@@ -94,7 +94,7 @@ export class MetricsPublisher {
   }
 
   /** Publishes once now; resolves when it is written. */
-  async publishNow(): Promise<void> {
+  private async publishNow(): Promise<void> {
     const text = await this.options.collect();
     await this.snapshots.publish(this.options.app, this.instance, text, this.options.intervalMs * 3);
   }
