@@ -250,21 +250,34 @@ export async function waitForOrchestratorReady(
   token: string,
   timeoutMs: number,
 ): Promise<void> {
+  const last = await pollFor200(() => getOverSocket(socketPath, '/api/ready', token), timeoutMs);
+  if (last === undefined) return;
+  throw new StackNotReadyError(
+    `the control plane was not ready within ${timeoutMs} ms: the orchestrator's /api/ready last said ${last}`,
+  );
+}
+
+/**
+ * Asks `probe` every 200 ms until it answers 200 (undefined) or `timeoutMs` passed: then what it
+ * last answered, or why it did not.
+ */
+async function pollFor200(
+  probe: () => Promise<{ status: number; body: string }>,
+  timeoutMs: number,
+): Promise<string | undefined> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   while (Date.now() < deadline) {
     try {
-      const { status, body } = await getOverSocket(socketPath, '/api/ready', token);
-      if (status === 200) return;
+      const { status, body } = await probe();
+      if (status === 200) return undefined;
       last = `${String(status)} ${body.slice(0, 500)}`;
     } catch (error) {
       last = error instanceof Error ? error.message : String(error);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new StackNotReadyError(
-    `the control plane was not ready within ${timeoutMs} ms: the orchestrator's /api/ready last said ${last}`,
-  );
+  return last;
 }
 
 function getOverSocket(
@@ -293,19 +306,11 @@ function getOverSocket(
 
 /** Until the gateway's /health answers 200 (it answers 503 `starting` until the stack was ready once). */
 export async function waitForHealthy(gatewayUrl: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer yet';
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(`${gatewayUrl}/health`, { signal: AbortSignal.timeout(5_000) });
-      const body = await res.text();
-      if (res.status === 200) return;
-      last = `${String(res.status)} ${body.slice(0, 500)}`;
-    } catch (error) {
-      last = error instanceof Error ? error.message : String(error);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  const last = await pollFor200(async () => {
+    const res = await fetch(`${gatewayUrl}/health`, { signal: AbortSignal.timeout(5_000) });
+    return { status: res.status, body: await res.text() };
+  }, timeoutMs);
+  if (last === undefined) return;
   throw new StackNotReadyError(
     `the stack was not ready within ${timeoutMs} ms: the gateway's /health last said ${last}`,
   );
