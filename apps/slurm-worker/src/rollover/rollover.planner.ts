@@ -150,6 +150,7 @@ export class RolloverPlanner extends PollFollower {
         'successor start estimate',
       );
       if (fresh.kind === 'after-this-job') await say(afterThisJobMessage(fresh.startMs, deadlineMs(window)));
+      return fresh;
     }
     return estimatedWait(asked, window);
   }
@@ -231,12 +232,25 @@ export class RolloverPlanner extends PollFollower {
     const estimated = await this.estimate(id, service.job_id, service.job_dir, window, lead, now, (message) =>
       this.registry.setRollover(id, { state: 'scheduled', message }),
     );
+    await this.dueOnceLeadReached(id, service.generation + 1, observedWait, estimated, startup, window, now);
+  }
+
+  /** Enqueues the rollover once the lead (queue wait, observed or estimated, + start-up + margin) is reached. */
+  private async dueOnceLeadReached(
+    id: string,
+    generation: number,
+    observedWait: Parameters<typeof queueWaitMs>[0],
+    estimated: EstimatedWait,
+    startup: number,
+    window: JobWindow,
+    now: number,
+  ): Promise<void> {
     const queued = leadTimeMs({
       queueWaitMs: queueWaitMs(observedWait, estimated),
       startupMs: startup,
       marginMs: this.config.ROLLOVER_MARGIN_MS,
     });
-    if (rolloverDue(window, queued, now)) await this.due(id, service.generation + 1, queued, window);
+    if (rolloverDue(window, queued, now)) await this.due(id, generation, queued, window);
   }
 
   private async due(id: string, generation: number, lead: number, window: JobWindow): Promise<void> {
@@ -364,13 +378,15 @@ export class RolloverPlanner extends PollFollower {
           );
         })
       : ({ kind: 'none' } as const);
-    const queued = leadTimeMs({
-      queueWaitMs: queueWaitMs(observedWait, estimated),
-      startupMs: startup,
-      marginMs: this.config.ROLLOVER_MARGIN_MS,
-    });
-    if (rolloverDue(window, queued, now))
-      await this.due(groupId, (group.generation ?? 1) + 1, queued, window);
+    await this.dueOnceLeadReached(
+      groupId,
+      (group.generation ?? 1) + 1,
+      observedWait,
+      estimated,
+      startup,
+      window,
+      now,
+    );
   }
 
   private async followGroupSuccessor(
