@@ -1,4 +1,4 @@
-import type { VllmModelsResponse } from '@aiplane/contracts';
+import { routePath, type VllmModelsResponse } from '@aiplane/contracts';
 import { Argument, Option, type Command } from 'commander';
 import { createInterface } from 'node:readline';
 import { integerParser, numberParser, parseServiceId } from '../common/arguments.parse';
@@ -28,9 +28,11 @@ async function resolveTarget(
     return { baseURL: `${base}/v1`, model, label: `model ${model}` };
   }
   // Asking the service for its models first gives the gateway's own message for an unknown or not-yet-running id.
-  const served = await ctx.gateway().json<VllmModelsResponse>('GET', `/api/v1/vllm/${id}/models`, {
-    what: `service ${id}`,
-  });
+  const served = await ctx
+    .gateway()
+    .json<VllmModelsResponse>('GET', routePath('vllm.models', 'gateway', { id }), {
+      what: `service ${id}`,
+    });
   const chosen = model ?? served.models[0];
   if (chosen === undefined) throw new CliError(`service ${id} serves no model yet`, EXIT.serverError);
   return { baseURL: `${base}/api/v1/vllm/${id}/v1`, model: chosen, label: `service ${id}` };

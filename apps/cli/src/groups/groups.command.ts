@@ -1,4 +1,4 @@
-import type { GroupRecord, GroupSummary } from '@aiplane/contracts';
+import { routePath, type GroupRecord, type GroupSummary } from '@aiplane/contracts';
 import { Argument, type Command } from 'commander';
 import { parseGroupId } from '../common/arguments.parse';
 import type { CliContext } from '../common/cli.context';
@@ -45,7 +45,7 @@ export function registerGroupsCommand(program: Command, ctx: CliContext): void {
     .action(async () => {
       const list = await ctx
         .gateway()
-        .json<GroupSummary[]>('GET', '/api/v1/service-groups', { what: 'groups' });
+        .json<GroupSummary[]>('GET', routePath('serviceGroups.list', 'gateway', {}), { what: 'groups' });
       if (ctx.json()) ctx.printJson(list);
       else ctx.print(renderGroupList(list, Date.now(), ctx.colors()));
     });
@@ -55,9 +55,11 @@ export function registerGroupsCommand(program: Command, ctx: CliContext): void {
     .description("a group's record and each replica's status")
     .addArgument(new Argument('<id>', 'group id (sg-<job id>) or its bare job id').argParser(parseGroupId))
     .action(async (id: string) => {
-      const group = await ctx.gateway().json<GroupRecord>('GET', `/api/v1/service-groups/${id}`, {
-        what: `group ${id}`,
-      });
+      const group = await ctx
+        .gateway()
+        .json<GroupRecord>('GET', routePath('serviceGroups.get', 'gateway', { id }), {
+          what: `group ${id}`,
+        });
       if (ctx.json()) {
         ctx.printJson(group);
         return;

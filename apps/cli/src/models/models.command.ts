@@ -1,4 +1,4 @@
-import type { ModelInfo, ModelSearchResponse } from '@aiplane/contracts';
+import { routePath, type ModelInfo, type ModelSearchResponse } from '@aiplane/contracts';
 import { Argument, InvalidArgumentError, Option, type Command } from 'commander';
 import { integerParser } from '../common/arguments.parse';
 import type { CliContext } from '../common/cli.context';
@@ -56,10 +56,12 @@ export function registerModelsCommand(program: Command, ctx: CliContext): void {
     .addOption(new Option('--sort <key>', 'sort key').choices(SORT_KEYS))
     .action(
       async (query: string | undefined, options: { limit: number; architecture?: string; sort?: string }) => {
-        const answer = await ctx.gateway().json<ModelSearchResponse>('GET', '/api/v1/vllm/search-models', {
-          query: { query, limit: options.limit, architecture: options.architecture, sort_by: options.sort },
-          what: 'model search',
-        });
+        const answer = await ctx
+          .gateway()
+          .json<ModelSearchResponse>('GET', routePath('vllm.searchModels', 'gateway', {}), {
+            query: { query, limit: options.limit, architecture: options.architecture, sort_by: options.sort },
+            what: 'model search',
+          });
         if (ctx.json()) ctx.printJson(answer);
         else ctx.print(renderModelSearch(answer, ctx.colors()));
       },
@@ -70,8 +72,9 @@ export function registerModelsCommand(program: Command, ctx: CliContext): void {
     .description("a model's architecture, size and whether vLLM serves it")
     .addArgument(new Argument('<model>', 'org/name, e.g. Qwen/Qwen2.5-0.5B-Instruct').argParser(parseModelId))
     .action(async (model: string) => {
-      const path = model.split('/').map(encodeURIComponent).join('/');
-      const info = await ctx.gateway().json<ModelInfo>('GET', `/api/v1/vllm/model-info/${path}`, {
+      const [org = '', name = ''] = model.split('/');
+      const path = routePath('vllm.modelInfo', 'gateway', { org, name });
+      const info = await ctx.gateway().json<ModelInfo>('GET', path, {
         what: `model ${model}`,
       });
       if (ctx.json()) ctx.printJson(info);

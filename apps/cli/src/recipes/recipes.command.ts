@@ -1,4 +1,4 @@
-import type { RecipeDetail, RecipeSummary } from '@aiplane/contracts';
+import { routePath, type RecipeDetail, type RecipeSummary } from '@aiplane/contracts';
 import type { Command } from 'commander';
 import type { CliContext } from '../common/cli.context';
 import { usageError } from '../common/cli.errors';
@@ -50,7 +50,9 @@ export function registerRecipesCommand(program: Command, ctx: CliContext): void 
     .alias('list')
     .description('list the recipes')
     .action(async () => {
-      const list = await ctx.gateway().json<RecipeSummary[]>('GET', '/api/v1/recipes', { what: 'recipes' });
+      const list = await ctx
+        .gateway()
+        .json<RecipeSummary[]>('GET', routePath('recipes.list', 'gateway', {}), { what: 'recipes' });
       if (ctx.json()) ctx.printJson(list);
       else ctx.print(renderRecipeList(list, ctx.colors(), ctx.width()));
     });
@@ -65,12 +67,18 @@ export function registerRecipesCommand(program: Command, ctx: CliContext): void 
           `"${name}" is not a recipe name: use category/name or name (\`aiplane recipes ls\` lists them)`,
         );
       }
-      const recipe = await ctx
-        .gateway()
-        .json<RecipeDetail>('GET', `/api/v1/recipes/${name.split('/').map(encodeURIComponent).join('/')}`, {
-          what: `recipe ${name}`,
-        });
+      const recipe = await ctx.gateway().json<RecipeDetail>('GET', recipePath(name), {
+        what: `recipe ${name}`,
+      });
       if (ctx.json()) ctx.printJson(recipe);
       else ctx.print(renderRecipeDetail(recipe, ctx.colors()));
     });
+}
+
+/** `category/name` or a bare `name`: the two forms the route table serves a recipe under. */
+function recipePath(recipe: string): string {
+  const [first = '', second] = recipe.split('/');
+  return second === undefined
+    ? routePath('recipes.get', 'gateway', { name: first })
+    : routePath('recipes.getInCategory', 'gateway', { category: first, name: second });
 }

@@ -1,4 +1,4 @@
-import type { CancelResponse, ServiceConfig } from '@aiplane/contracts';
+import { routePath, type CancelResponse, type ServiceConfig } from '@aiplane/contracts';
 import { Argument, InvalidArgumentError, Option, type Command } from 'commander';
 import {
   collectEnv,
@@ -73,7 +73,7 @@ export function registerServicesCommand(program: Command, ctx: CliContext): void
     .action(async () => {
       const entries = await ctx
         .gateway()
-        .json<EntryRecord[]>('GET', '/api/v1/services', { what: 'services' });
+        .json<EntryRecord[]>('GET', routePath('services.list', 'gateway', {}), { what: 'services' });
       const sorted = [...entries].sort((a, b) => b.created_at.localeCompare(a.created_at));
       if (ctx.json()) ctx.printJson(sorted);
       else ctx.print(renderServiceList(sorted, Date.now(), ctx.colors(), ctx.width()));
@@ -84,9 +84,11 @@ export function registerServicesCommand(program: Command, ctx: CliContext): void
     .description("one service's record: status, queue, timeline, config")
     .addArgument(idArgument())
     .action(async (id: string) => {
-      const record = await ctx.gateway().json<EntryRecord>('GET', `/api/v1/services/${id}`, {
-        what: `service ${id}`,
-      });
+      const record = await ctx
+        .gateway()
+        .json<EntryRecord>('GET', routePath('services.get', 'gateway', { id }), {
+          what: `service ${id}`,
+        });
       if (ctx.json()) ctx.printJson(record);
       else ctx.print(renderServiceDetail(record, Date.now(), ctx.colors()));
     });
@@ -120,10 +122,12 @@ export function registerServicesCommand(program: Command, ctx: CliContext): void
         throw usageError('--timeout only applies with --wait');
       }
       const config = buildConfig(options);
-      const record = await ctx.gateway().json<EntryRecord>('POST', '/api/v1/services', {
-        body: { recipe_name: recipe, ...(Object.keys(config).length === 0 ? {} : { config }) },
-        what: `create ${recipe}`,
-      });
+      const record = await ctx
+        .gateway()
+        .json<EntryRecord>('POST', routePath('services.create', 'gateway', {}), {
+          body: { recipe_name: recipe, ...(Object.keys(config).length === 0 ? {} : { config }) },
+          what: `create ${recipe}`,
+        });
       if (options.wait !== true) {
         if (ctx.json()) ctx.printJson(record);
         else
@@ -143,10 +147,12 @@ export function registerServicesCommand(program: Command, ctx: CliContext): void
     .description('cancel a service or group (its record stays, with its history)')
     .addArgument(idArgument())
     .action(async (id: string) => {
-      const answer = await ctx.gateway().json<CancelResponse>('POST', `/api/v1/services/${id}/status`, {
-        body: { status: 'cancelled' },
-        what: `cancel ${id}`,
-      });
+      const answer = await ctx
+        .gateway()
+        .json<CancelResponse>('POST', routePath('services.updateStatus', 'gateway', { id }), {
+          body: { status: 'cancelled' },
+          what: `cancel ${id}`,
+        });
       if (ctx.json()) ctx.printJson(answer);
       else ctx.print(`${id}: ${colorStatus(answer.status, ctx.colors())} (${answer.message})`);
     });
@@ -166,10 +172,12 @@ export function registerServicesCommand(program: Command, ctx: CliContext): void
         await followLogs(ctx, id, options.lines);
         return;
       }
-      const answer = await ctx.gateway().json<{ logs: string }>('GET', `/api/v1/services/${id}/logs`, {
-        query: { lines: options.lines },
-        what: `logs of ${id}`,
-      });
+      const answer = await ctx
+        .gateway()
+        .json<{ logs: string }>('GET', routePath('services.logs', 'gateway', { id }), {
+          query: { lines: options.lines },
+          what: `logs of ${id}`,
+        });
       if (ctx.json()) ctx.printJson(answer);
       else ctx.print(answer.logs);
     });

@@ -1,4 +1,4 @@
-import { MAX_LOG_LINES, TERMINAL_STATUSES } from '@aiplane/contracts';
+import { routePath, MAX_LOG_LINES, TERMINAL_STATUSES } from '@aiplane/contracts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CliContext } from '../common/cli.context';
 
@@ -74,7 +74,7 @@ export async function followLogs(
   signal: AbortSignal = new AbortController().signal,
 ): Promise<void> {
   const gateway = ctx.gateway();
-  const path = `/api/v1/services/${id}/logs`;
+  const path = routePath('services.logs', 'gateway', { id });
   const response = await gateway.open('GET', path, {
     query: { lines, follow: true },
     signal,
@@ -104,9 +104,13 @@ export async function followLogs(
   let printed = newLogText([], shown);
   ctx.out.write(printed.text);
   while (!signal.aborted) {
-    const { status } = await gateway.json<{ status: string }>('GET', `/api/v1/services/${id}/status`, {
-      signal,
-    });
+    const { status } = await gateway.json<{ status: string }>(
+      'GET',
+      routePath('services.status', 'gateway', { id }),
+      {
+        signal,
+      },
+    );
     const next = await read();
     printed = newLogText(seen, next, printed.shown);
     ctx.out.write(printed.text);

@@ -1,4 +1,5 @@
 import { clearLine, cursorTo } from 'node:readline';
+import { routePath } from '@aiplane/contracts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CliContext } from '../common/cli.context';
 import { CliError, EXIT } from '../common/cli.errors';
@@ -49,7 +50,7 @@ export async function waitUntilRunning(
   };
 
   for (;;) {
-    const record = await gateway.json<EntryRecord>('GET', `/api/v1/services/${id}`, {
+    const record = await gateway.json<EntryRecord>('GET', routePath('services.get', 'gateway', { id }), {
       what: `service ${id}`,
     });
     const now = Date.now();
@@ -111,7 +112,7 @@ export async function waitUntilRunning(
 
     const lines = options.logLines ?? DEFAULT_LOG_LINES;
     const logs = await gateway
-      .json<{ logs: string }>('GET', `/api/v1/services/${id}/logs`, {
+      .json<{ logs: string }>('GET', routePath('services.logs', 'gateway', { id }), {
         query: { lines },
         what: `logs of ${id}`,
       })
