@@ -4,6 +4,7 @@
  * each at a metrics route of the gateway (the only TCP surface on the researcher's machine).
  * `tools/observability/prometheus.yml` is this with the defaults; the e2e proof runs it too.
  */
+import { routePath } from '@aiplane/contracts';
 
 export interface PrometheusConfigOptions {
   /** The gateway as Prometheus reaches it, e.g. `http://127.0.0.1:8001`. */
@@ -32,7 +33,7 @@ export function prometheusConfig(options: PrometheusConfigOptions): string {
     '    # The samples carry their own service_id, replica_id, app and instance_id: keep them.',
     '    honor_labels: true',
     '    http_sd_configs:',
-    `      - url: ${base}/api/v1/services/targets`,
+    `      - url: ${base}${routePath('services.targets', 'gateway', {})}`,
     `        refresh_interval: ${options.refreshInterval ?? '30s'}`,
     '',
   ].join('\n');

@@ -39,20 +39,26 @@ export function prometheusTargets(
     if (!SERVING_STATUSES.includes(service.status)) continue;
     // A malformed id in one record must not take discovery down for every other service.
     if (!isServiceId(service.serviceId)) continue;
-    const labels: Record<string, string> = {
-      __metrics_path__: metricsPath(origin.prefix, service.serviceId),
-    };
-    if (origin.scheme === 'https') labels.__scheme__ = 'https';
-    labels.service_id = service.serviceId;
-    labels.recipe_name = service.recipeName;
-    labels.kind = service.kind;
-    groups.push({ targets: [origin.host], labels });
+    groups.push(
+      sdGroup(origin, metricsPath(origin.prefix, service.serviceId), {
+        service_id: service.serviceId,
+        recipe_name: service.recipeName,
+        kind: service.kind,
+      }),
+    );
   }
   return groups;
 }
 
+/** One SD group scraped at `origin` on `path`, with `extra` labels after Prometheus' own. */
+function sdGroup(origin: ScrapeOrigin, path: string, extra: Record<string, string>): HttpSdTargetGroup {
+  const labels: Record<string, string> = { __metrics_path__: path };
+  if (origin.scheme === 'https') labels.__scheme__ = 'https';
+  return { targets: [origin.host], labels: { ...labels, ...extra } };
+}
+
 /** The control plane's metrics route of one app under an API prefix (`/api/v1` or `/api`). */
-export function appMetricsPath(prefix: string, app: string): string {
+function appMetricsPath(prefix: string, app: string): string {
   return `${prefix}/metrics/${encodeURIComponent(app)}`;
 }
 
@@ -61,11 +67,7 @@ export function appMetricsPath(prefix: string, app: string): string {
  * `origin` through the metrics route, labelled `app` (the samples carry the same label).
  */
 export function controlPlaneTargets(apps: readonly string[], origin: ScrapeOrigin): HttpSdTargetGroup[] {
-  return apps.map((app) => {
-    const labels: Record<string, string> = { __metrics_path__: appMetricsPath(origin.prefix, app) };
-    if (origin.scheme === 'https') labels.__scheme__ = 'https';
-    labels.app = app;
-    labels.kind = 'control-plane';
-    return { targets: [origin.host], labels };
-  });
+  return apps.map((app) =>
+    sdGroup(origin, appMetricsPath(origin.prefix, app), { app, kind: 'control-plane' }),
+  );
 }
