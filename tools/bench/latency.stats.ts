@@ -1,3 +1,5 @@
+import { nearestRank } from '@aiplane/loadgen';
+
 export interface LatencySummary {
   n: number;
   p50: number;
@@ -10,11 +12,9 @@ export interface LatencySummary {
   rps: number;
 }
 
-/** Nearest-rank percentile of ascending samples: always a value that was actually measured. */
+/** Nearest-rank percentile of ascending samples (the load generator's); NaN for none. */
 export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] ?? Number.NaN;
+  return sorted.length === 0 ? Number.NaN : nearestRank(sorted, p);
 }
 
 export function summarise(samples: readonly number[]): LatencySummary {
