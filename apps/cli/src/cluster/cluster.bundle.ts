@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { CLUSTER_EXIT, ClusterError } from './cluster.errors';
@@ -120,6 +120,25 @@ export async function sha256Of(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/**
+ * A cached artefact with its digest, kept beside it (`<file>.sha256`) and taken again only when the
+ * file was written after it: re-reading the dependencies' tarball and a Node binary on every
+ * `cluster up` costs seconds.
+ */
+async function artefactAt(name: string, file: string): Promise<Artefact> {
+  const digestFile = `${file}.sha256`;
+  const artefact = await stat(file);
+  // Only a digest taken after the file was last written stands for it.
+  const digest = await stat(digestFile).catch(() => undefined);
+  let sha256 =
+    digest && digest.mtimeMs >= artefact.mtimeMs ? (await readFile(digestFile, 'utf8')).trim() : '';
+  if (!/^[0-9a-f]{64}$/.test(sha256)) {
+    sha256 = await sha256Of(file);
+    await writeFile(digestFile, `${sha256}\n`, { mode: 0o600 });
+  }
+  return { name, file, sha256, bytes: artefact.size };
+}
+
 /** Builds (or reuses from the cache) the tarball of `paths` under `root`. */
 async function tarball(
   cacheDir: string,
@@ -142,7 +161,7 @@ async function tarball(
     }
     await rename(partial, file);
   }
-  return { name, file, sha256: await sha256Of(file), bytes: (await stat(file)).size };
+  return artefactAt(name, file);
 }
 
 export interface Bundle {
@@ -202,5 +221,5 @@ export async function nodeArtefact(cacheDir: string, nodeBinary: string): Promis
     await run('sh', ['-c', 'gzip -c -- "$1" > "$2"', 'sh', nodeBinary, partial]);
     await rename(partial, file);
   }
-  return { name, file, sha256: await sha256Of(file), bytes: (await stat(file)).size };
+  return artefactAt(name, file);
 }
