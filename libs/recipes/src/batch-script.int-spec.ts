@@ -86,6 +86,13 @@ function readIfThere(path: string): string | undefined {
   return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
 }
 
+// This file's own port lock, unless a test names another: its jobs that never listen hold the lock
+// for the whole listen wait, which must not delay other suites' jobs running beside it.
+const RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'aiplane-job-run-'));
+afterAll(() => {
+  rmSync(RUNTIME_DIR, { recursive: true, force: true });
+});
+
 describe('rendered batch script, run by bash', () => {
   let jobDir: string;
   let basePort: number;
@@ -111,6 +118,7 @@ describe('rendered batch script, run by bash', () => {
     const child = spawn('bash', [script], {
       env: {
         PATH: process.env.PATH,
+        XDG_RUNTIME_DIR: RUNTIME_DIR,
         AIPLANE_ENDPOINT_HOST: '127.0.0.1',
         ...effective.environment,
         ...extraEnv,
@@ -698,6 +706,7 @@ describe('repository vLLM recipe, local profile: the simulator behind auth_front
     const child = spawn('bash', [script], {
       env: {
         PATH: process.env.PATH,
+        XDG_RUNTIME_DIR: RUNTIME_DIR,
         AIPLANE_ENDPOINT_HOST: '127.0.0.1',
         AIPLANE_SIMULATORS_DIR: join(ROOT, 'dist', 'apps'),
         AIPLANE_RUNTIME_DIR: join(ROOT, 'recipes', 'runtime'),
@@ -813,7 +822,7 @@ runtime:
         }),
       );
       const child = spawn('bash', [join(jobDir, 'job.sh')], {
-        env: { PATH: process.env.PATH, AIPLANE_ENDPOINT_HOST: '127.0.0.1' },
+        env: { PATH: process.env.PATH, XDG_RUNTIME_DIR: RUNTIME_DIR, AIPLANE_ENDPOINT_HOST: '127.0.0.1' },
         stdio: 'ignore',
       });
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));

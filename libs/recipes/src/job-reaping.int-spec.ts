@@ -122,6 +122,12 @@ async function portFree(port: number): Promise<boolean> {
   }
 }
 
+// This file's own port lock: jobs of other suites running beside it are another node's.
+const RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'aiplane-reap-run-'));
+afterAll(() => {
+  rmSync(RUNTIME_DIR, { recursive: true, force: true });
+});
+
 describe('a rendered batch script reaps every process of its job', () => {
   let jobDir: string;
   let port: number;
@@ -152,6 +158,7 @@ describe('a rendered batch script reaps every process of its job', () => {
     const child = spawn('bash', [script], {
       env: {
         PATH: process.env.PATH,
+        XDG_RUNTIME_DIR: RUNTIME_DIR,
         AIPLANE_ENDPOINT_HOST: '127.0.0.1',
         AIPLANE_KILL_GRACE: '2',
         ...config.environment,

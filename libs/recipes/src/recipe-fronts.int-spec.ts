@@ -1,6 +1,15 @@
 import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,10 +35,17 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  job: { exited: () => boolean; log: () => string },
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms`);
+    // A job that ended, or one still not there, says why in its own output.
+    if (job.exited()) throw new Error(`the job ended before: ${what}\n${job.log()}`);
+    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms\n${job.log()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -50,12 +66,19 @@ async function proves(endpoint: string, key: string): Promise<boolean> {
 
 describe('repository recipes, local profile: every workload behind a front that proves its key', () => {
   let jobDir: string;
+  // The suite's own port lock: jobs of other suites running beside it (some hold the user's lock
+  // for their workload's whole 10 s listen wait) are another node's, not this one's.
+  let runtimeDir: string;
   const stops: (() => Promise<void>)[] = [];
 
   beforeAll(() => {
     for (const sim of ['vllm-sim', 'qdrant-sim'])
       if (!existsSync(join(ROOT, 'dist', 'apps', sim, 'src', 'main.js')))
         throw new Error(`dist/apps/${sim} is missing: run "npm run build" first`);
+    runtimeDir = mkdtempSync(join(tmpdir(), 'aiplane-fronts-run-'));
+  });
+  afterAll(() => {
+    rmSync(runtimeDir, { recursive: true, force: true });
   });
   beforeEach(() => {
     jobDir = mkdtempSync(join(tmpdir(), 'aiplane-fronts-'));
@@ -73,18 +96,21 @@ describe('repository recipes, local profile: every workload behind a front that 
       script,
       renderBatchScript({ recipe, config: effective, profile: 'local', jobName: 'fronts', jobDir }),
     );
+    const log = openSync(join(jobDir, 'job.log'), 'a');
     const child = spawn('bash', [script], {
       env: {
         PATH: process.env.PATH,
+        XDG_RUNTIME_DIR: runtimeDir,
         AIPLANE_ENDPOINT_HOST: '127.0.0.1',
         AIPLANE_SIMULATORS_DIR: join(ROOT, 'dist', 'apps'),
         AIPLANE_RUNTIME_DIR: join(ROOT, 'recipes', 'runtime'),
         ...effective.environment,
         ...env,
       },
-      stdio: 'ignore',
+      stdio: ['ignore', log, log],
       detached: true,
     });
+    closeSync(log);
     const done = new Promise<number | null>((r) => child.on('close', r));
     stops.push(async () => {
       if (child.exitCode === null) {
@@ -92,7 +118,12 @@ describe('repository recipes, local profile: every workload behind a front that 
         await done;
       }
     });
-    return { child, done };
+    return {
+      child,
+      done,
+      exited: () => child.exitCode !== null || child.signalCode !== null,
+      log: () => `job output:\n${readFileSync(join(jobDir, 'job.log'), 'utf8')}`,
+    };
   }
 
   const endpointFile = (name: string) => {
@@ -102,7 +133,7 @@ describe('repository recipes, local profile: every workload behind a front that 
 
   it('Qdrant: the front holds the port and proves the key; the simulator on loopback still checks it', async () => {
     const port = await freePort();
-    startJob(
+    const job = startJob(
       'vector-db/qdrant',
       { environment: { QDRANT__SERVICE__HOST: '127.0.0.1', QDRANT__SERVICE__HTTP_PORT: String(port) } },
       { QDRANT__SERVICE__API_KEY: NODE_KEY },
@@ -111,6 +142,7 @@ describe('repository recipes, local profile: every workload behind a front that 
     await waitFor(
       'Qdrant answers through its front',
       async () => (await get(endpoint, '/collections', NODE_KEY)).status === 200,
+      job,
     );
     expect(endpointFile('endpoint')).toBe(endpoint);
     expect(await proves(endpoint, NODE_KEY)).toBe(true);
@@ -126,19 +158,23 @@ describe('repository recipes, local profile: every workload behind a front that 
   it("replicas: each proves its own key and refuses a sibling's; one that ends loses its endpoint file", async () => {
     const keys = [replicaKey(0), replicaKey(1)];
     const base = await freePort();
-    startJob(
+    const job = startJob(
       'inference/vllm-replicas',
       { gpu: '2', gpu_per_replica: 1, environment: { VLLM_HOST: '127.0.0.1', VLLM_PORT: String(base) } },
       { VLLM_API_KEY: NODE_KEY, AIPLANE_REPLICA_API_KEYS: keys.join(',') },
     );
-    await waitFor('both replicas publish an endpoint', () =>
-      Promise.resolve(endpointFile('endpoint.0') !== undefined && endpointFile('endpoint.1') !== undefined),
+    await waitFor(
+      'both replicas publish an endpoint',
+      () =>
+        Promise.resolve(endpointFile('endpoint.0') !== undefined && endpointFile('endpoint.1') !== undefined),
+      job,
     );
     const endpoints = [endpointFile('endpoint.0')!, endpointFile('endpoint.1')!];
     for (const [index, endpoint] of endpoints.entries()) {
       await waitFor(
         `replica ${index} serves`,
         async () => (await get(endpoint, '/v1/models', keys[index])).status === 200,
+        job,
       );
       expect(await proves(endpoint, keys[index]!)).toBe(true);
       expect(await proves(endpoint, NODE_KEY)).toBe(false);
@@ -150,7 +186,11 @@ describe('repository recipes, local profile: every workload behind a front that 
     const replica1Port = new URL(endpoints[1]!).port;
     const front = findFront(replica1Port);
     process.kill(front, 'SIGKILL');
-    await waitFor('endpoint.1 is removed', () => Promise.resolve(endpointFile('endpoint.1') === undefined));
+    await waitFor(
+      'endpoint.1 is removed',
+      () => Promise.resolve(endpointFile('endpoint.1') === undefined),
+      job,
+    );
     expect(endpointFile('endpoint.0')).toBe(endpoints[0]);
     expect((await get(endpoints[0]!, '/v1/models', keys[0])).status).toBe(200);
   });
