@@ -1,3 +1,4 @@
+export * from './answer.handler';
 export * from './bootstrap';
 export * from './errors';
 export * from './forward';

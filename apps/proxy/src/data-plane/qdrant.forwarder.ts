@@ -43,9 +43,9 @@ export class QdrantForwarder {
     const candidates = await this.resolver.candidates(id, 'qdrant');
     const method = ex.req.method ?? 'GET';
     const headers = forwardedHeaders(ex.req);
+    // A declared length goes on (the stream is held to it); without one, the body goes chunked.
     if (ex.req.headers['content-length'] !== undefined)
       headers['content-length'] = ex.req.headers['content-length'];
-    else if (hasBody(ex.req)) headers['transfer-encoding'] = 'chunked';
     // A streamed body cannot be sent twice: only the rotation's first replica is tried.
     const [first] = candidates;
     const streamed = await this.caller.call(

@@ -1,5 +1,5 @@
 import type { Logger } from '@aiplane/server-kit';
-import { relayBody, REQUEST_ID_HEADER } from '@aiplane/server-kit';
+import { REQUEST_ID_HEADER } from '@aiplane/server-kit';
 import type { StreamedResponse } from '../upstream/upstream.client';
 import { returnedHeaders, timingHeaders, type Exchange } from './exchange.rules';
 
@@ -15,17 +15,17 @@ const SSE_HEADER_HOLD_MS = 50;
 /**
  * Streams a workload's answer to the client as it arrives: headers with the first chunk (an event
  * stream's at the latest SSE_HEADER_HOLD_MS after the workload's), each chunk written as read,
- * nothing buffered. A client that
- * goes away destroys the workload request, so generation stops. A workload that fails mid-answer
- * ends an SSE stream with one error event (never a silent truncation); any other answer is cut,
- * which its framing makes visible to the client.
+ * nothing buffered beyond what the client has not taken yet. A client that goes away aborts the
+ * workload request, so generation stops. A workload that fails mid-answer ends an SSE stream with
+ * one error event (never a silent truncation); any other answer is cut, which its framing makes
+ * visible to the client.
  */
 export function relayAnswer(ex: Exchange, streamed: StreamedResponse, logger: Logger): void {
   const { res } = ex;
-  const { response, request, workloadMs } = streamed;
-  const sse = (response.headers['content-type'] ?? '').startsWith('text/event-stream');
-  res.writeHead(response.statusCode ?? 502, {
-    ...returnedHeaders(response.headers),
+  const { status, headers, body, workloadMs } = streamed;
+  const sse = (headers['content-type'] ?? '').startsWith('text/event-stream');
+  res.writeHead(status, {
+    ...returnedHeaders(headers),
     [REQUEST_ID_HEADER]: ex.requestId,
     ...timingHeaders(ex, workloadMs),
   });
@@ -34,33 +34,41 @@ export function relayAnswer(ex: Exchange, streamed: StreamedResponse, logger: Lo
     hold = setTimeout(() => {
       if (!res.headersSent && !res.destroyed) res.flushHeaders();
     }, SSE_HEADER_HOLD_MS);
-    const release = (): void => {
-      clearTimeout(hold);
-    };
-    response.once('data', release);
-    response.once('end', release);
   }
   res.on('close', () => {
     clearTimeout(hold);
-    if (!response.complete) request.destroy();
+    if (!body.complete) body.abort();
   });
-  response.on('close', () => {
-    if (response.complete || res.destroyed || res.writableEnded) return;
-    logger.warn({ request_id: ex.requestId, status: response.statusCode }, 'workload failed mid-answer');
-    if (sse) {
-      const event = {
-        error: {
-          message: 'The model server stopped answering in the middle of the stream',
-          type: 'server_error',
-          code: 'upstream_disconnected',
-        },
-      };
-      res.end(`data: ${JSON.stringify(event)}\n\n`);
-    } else {
-      res.destroy();
-    }
-  });
-  // An aborted upstream answer emits 'error' too; 'close' above decides what the client sees.
-  response.on('error', () => undefined);
-  relayBody(response, res);
+  body.relay(
+    {
+      write: (chunk) => {
+        clearTimeout(hold);
+        return res.write(chunk);
+      },
+      once: (event, listener) => res.once(event, listener),
+    },
+    {
+      end: () => {
+        clearTimeout(hold);
+        res.end();
+      },
+      fail: () => {
+        clearTimeout(hold);
+        if (res.destroyed || res.writableEnded) return;
+        logger.warn({ request_id: ex.requestId, status }, 'workload failed mid-answer');
+        if (!sse) {
+          res.destroy();
+          return;
+        }
+        const event = {
+          error: {
+            message: 'The model server stopped answering in the middle of the stream',
+            type: 'server_error',
+            code: 'upstream_disconnected',
+          },
+        };
+        res.end(`data: ${JSON.stringify(event)}\n\n`);
+      },
+    },
+  );
 }

@@ -1,9 +1,17 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import type { Readable } from 'node:stream';
+import { errors, Pool, type Dispatcher } from 'undici';
 import { workloadApiKey, workloadAuthHeaders, type StoredService } from '@aiplane/registry';
-import { currentRequestId, REQUEST_ID_HEADER, scopeStorageToRequests } from '@aiplane/server-kit';
-import { KeyProofAgent, type KeyProofOptions } from './key-proof.agent';
+import {
+  AnswerHandler,
+  currentRequestId,
+  REQUEST_ID_HEADER,
+  scopeStorageToRequests,
+  type AnswerHead,
+} from '@aiplane/server-kit';
+
+import { keyProofConnector } from './key-proof.connector';
 
 /** The workload could not be reached at all: nothing was sent, so trying another replica is safe. */
 export class UpstreamConnectError extends Error {
@@ -45,20 +53,19 @@ export function withWorkloadTiming<T>(record: WorkloadTiming, fn: () => T): T {
   return timing.run(record, fn);
 }
 
-function addWorkloadTime(context: CallContext | undefined, ms: number): void {
-  const record = context ? context.timing : timing.getStore();
-  if (record) record.workloadMs += ms;
+/**
+ * Where a call's workload time goes, looked up when the call is made: undici's callbacks run in the
+ * async context of whichever request opened the pooled connection, not of this one.
+ */
+function timingOf(context: CallContext | undefined): WorkloadTiming | undefined {
+  return context ? context.timing : timing.getStore();
 }
 
-interface Endpoint {
-  protocol: string;
-  hostname: string;
-  port: string;
-  host: string;
-}
-
-// Endpoints are few (one per serving replica); the bound only keeps ended ones from piling up.
-const ENDPOINT_CACHE_LIMIT = 1024;
+// Workloads are few (one per serving replica); the bound only keeps ended ones from piling up.
+const POOL_LIMIT = 1024;
+// A pooled connection idle this long is closed; below auth_front.py's idle cut-off (300 s), so the
+// front never closes one the pool is about to use.
+const POOL_IDLE_MS = 60_000;
 
 /** What a streamed call sends: the original bytes, or a stream of them (which cannot be retried). */
 export interface StreamRequest {
@@ -71,10 +78,8 @@ export interface StreamRequest {
   context?: CallContext;
 }
 
-export interface StreamedResponse {
-  response: http.IncomingMessage;
-  /** The request, for destroying it when the client goes away. */
-  request: http.ClientRequest;
+/** A workload's answer once its status line and headers arrived; the body is the caller's. */
+export interface StreamedResponse extends AnswerHead {
   /** Time to the response headers. */
   workloadMs: number;
 }
@@ -83,6 +88,12 @@ export interface UpstreamResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
+}
+
+/** Pooled connections to one workload endpoint for one key, and the endpoint's host for messages. */
+interface Upstream {
+  pool: Pool;
+  host: string;
 }
 
 /** A workload to call: where it listens, and the record that says what it is and its API key. */
@@ -98,29 +109,24 @@ export interface UpstreamClientOptions {
   responseTimeoutMs: number;
   /**
    * Every new connection to a keyed workload first has its peer prove it holds the key (see
-   * KeyProofAgent); off only for tests that call bare simulators without a front.
+   * keyProofConnector); off only for tests that call bare simulators without a front.
    */
   proveKeys?: boolean;
 }
 
 /**
- * HTTP to workloads over pooled keep-alive connections, every request carrying the workload's API
- * key. Failures are classified by how far the exchange got, because only a failure before the
- * request reached the workload may be retried elsewhere without risking a prompt being generated twice.
+ * HTTP to workloads over pooled keep-alive connections (undici: a hop's CPU per request is what
+ * bounds throughput on a login node), every request carrying the workload's API key. Failures are
+ * classified by how far the exchange got, because only a failure before the request reached the
+ * workload may be retried elsewhere without risking a prompt being generated twice.
  */
 export class UpstreamClient {
-  private readonly agent: http.Agent;
-  private readonly endpoints = new Map<string, Endpoint>();
+  /** One pool per endpoint and key: a connection proven for one key never carries another's. */
+  private readonly pools = new Map<string, Upstream>();
 
-  constructor(private readonly options: UpstreamClientOptions) {
-    const agentOptions = { keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 };
-    this.agent =
-      options.proveKeys === false
-        ? new http.Agent(agentOptions)
-        : new KeyProofAgent(agentOptions, options.connectTimeoutMs);
-  }
+  constructor(private readonly options: UpstreamClientOptions) {}
 
-  request(
+  async request(
     workload: Workload,
     method: string,
     path: string,
@@ -133,140 +139,104 @@ export class UpstreamClient {
     if (payload) requestHeaders['content-type'] = 'application/json';
     const call: StreamRequest = { method, path, headers: requestHeaders, body: payload };
     if (context) call.context = context;
-    return this.stream(workload, call).then(
-      ({ response }) =>
-        new Promise<UpstreamResponse>((resolve, reject) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () => {
-            resolve({
-              status: response.statusCode ?? 502,
-              headers: response.headers,
-              body: Buffer.concat(chunks),
-            });
-          });
-          response.on('error', reject);
-          response.on('aborted', () => {
-            reject(new Error('the workload closed the connection mid-answer'));
-          });
-        }),
-    );
+    const answer = await this.stream(workload, call);
+    return { status: answer.status, headers: answer.headers, body: await answer.body.read() };
   }
 
   /**
    * Sends the request and resolves once the workload has answered with its status line; the body is
-   * the caller's to consume. The workload's key and the request id are added; `content-length` is
-   * set for a buffered body.
+   * the caller's to relay or read. The workload's key and the request id are added.
    */
   stream(workload: Workload, call: StreamRequest): Promise<StreamedResponse> {
+    const key = workloadApiKey(workload.service, workload.replicaIndex);
+    const { pool, host } = this.upstream(
+      workload.endpoint,
+      this.options.proveKeys === false ? undefined : key,
+    );
+    const headers: http.OutgoingHttpHeaders = {
+      ...call.headers,
+      ...workloadAuthHeaders(workload.service, workload.replicaIndex),
+    };
+    const { context, body } = call;
+    const requestId = context ? context.requestId : currentRequestId();
+    const record = timingOf(context);
+    if (requestId) headers[REQUEST_ID_HEADER] = requestId;
+    // undici frames the body itself: a buffer's length, a stream's declared one, or chunked.
+    delete headers['transfer-encoding'];
     return new Promise((resolve, reject) => {
-      const url = this.endpoint(workload.endpoint);
-      const headers: http.OutgoingHttpHeaders = {
-        ...call.headers,
-        ...workloadAuthHeaders(workload.service, workload.replicaIndex),
-      };
-      const { context } = call;
-      const requestId = context ? context.requestId : currentRequestId();
-      if (requestId) headers[REQUEST_ID_HEADER] = requestId;
-      const { body } = call;
-      if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
-      let connected = false;
-      let settled = false;
       // The client's body stream failing (too large, cut) is the client's error, not the workload's.
       let bodyError: Error | undefined;
-      const startedAt = process.hrtime.bigint();
-      const fail = (error: Error): void => {
-        if (settled) return;
-        settled = true;
-        reject(error);
-      };
-      const key = workloadApiKey(workload.service, workload.replicaIndex);
-      const options: http.RequestOptions & KeyProofOptions = {
-        protocol: url.protocol,
-        hostname: url.hostname,
-        port: url.port,
-        method: call.method,
-        path: call.path,
-        headers,
-        agent: this.agent,
-        ...(key === undefined ? {} : { workloadKey: key }),
-      };
-      const req = http.request(options, (res) => {
-        clearTimeout(responseTimer);
-        if (settled) {
-          res.resume();
-          return;
-        }
-        settled = true;
-        const workloadMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
-        addWorkloadTime(context, workloadMs);
-        resolve({ response: res, request: req, workloadMs });
-      });
-      const connectTimer = setTimeout(() => {
-        req.destroy(
-          new UpstreamConnectError(`no connection to ${url.host} within ${this.options.connectTimeoutMs} ms`),
-        );
-      }, this.options.connectTimeoutMs);
-      const responseTimer = setTimeout(() => {
-        req.destroy(
-          new UpstreamTimeoutError(`${url.host} did not answer within ${this.options.responseTimeoutMs} ms`),
-        );
-      }, this.options.responseTimeoutMs);
-      req.on('socket', (socket) => {
-        const onConnect = (): void => {
-          connected = true;
-          clearTimeout(connectTimer);
-        };
-        // A pooled socket is already connected.
-        if (!socket.connecting) onConnect();
-        else socket.once('connect', onConnect);
-      });
-      req.on('error', (error: NodeJS.ErrnoException) => {
-        clearTimeout(connectTimer);
-        clearTimeout(responseTimer);
-        if (bodyError !== undefined) {
-          fail(bodyError);
-        } else if (error instanceof UpstreamConnectError || error instanceof UpstreamTimeoutError) {
-          fail(error);
-        } else {
-          // A reused keep-alive socket the workload had closed also fails before anything was processed.
-          const beforeRequest = !connected || error.code === 'ECONNRESET' || error.code === 'EPIPE';
-          fail(
-            beforeRequest
-              ? new UpstreamConnectError(`${url.host}: ${error.message}`)
-              : new UpstreamFailedError(`${url.host}: ${error.message}`),
-          );
-        }
-      });
-      req.on('close', () => {
-        clearTimeout(connectTimer);
-        clearTimeout(responseTimer);
-      });
-      if (body === undefined || Buffer.isBuffer(body)) {
-        req.end(body);
-      } else {
-        body.on('error', (error: Error) => {
+      if (body !== undefined && !Buffer.isBuffer(body)) {
+        body.once('error', (error: Error) => {
           bodyError = error;
-          req.destroy(error);
         });
-        body.pipe(req);
       }
+      const startedAt = process.hrtime.bigint();
+      const handler = new AnswerHandler({
+        head: (answer) => {
+          const workloadMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
+          if (record) record.workloadMs += workloadMs;
+          resolve({ ...answer, workloadMs });
+        },
+        failed: (error, connected) => {
+          reject(bodyError ?? classify(error, connected, host, this.options.responseTimeoutMs));
+        },
+      });
+      pool.dispatch(
+        {
+          method: call.method as Dispatcher.HttpMethod,
+          path: call.path,
+          headers: headers as Record<string, string | string[]>,
+          body: body ?? null,
+          headersTimeout: this.options.responseTimeoutMs,
+          // A stream may pause between tokens for as long as the model takes: never cut.
+          bodyTimeout: 0,
+        },
+        handler,
+      );
     });
   }
 
   close(): void {
-    this.agent.destroy();
+    for (const { pool } of this.pools.values()) void pool.destroy();
+    this.pools.clear();
   }
 
-  /** The parts of an endpoint URL a request needs, parsed once per endpoint. */
-  private endpoint(endpoint: string): Endpoint {
-    let parsed = this.endpoints.get(endpoint);
-    if (parsed === undefined) {
+  private upstream(endpoint: string, key: string | undefined): Upstream {
+    const name = key === undefined ? endpoint : `${endpoint}\n${key}`;
+    let upstream = this.pools.get(name);
+    if (upstream === undefined) {
+      if (this.pools.size >= POOL_LIMIT) {
+        // Those still answering finish first.
+        for (const { pool } of this.pools.values()) void pool.close();
+        this.pools.clear();
+      }
       const url = new URL(endpoint);
-      parsed = { protocol: url.protocol, hostname: url.hostname, port: url.port, host: url.host };
-      if (this.endpoints.size >= ENDPOINT_CACHE_LIMIT) this.endpoints.clear();
-      this.endpoints.set(endpoint, parsed);
+      const pool = new Pool(url.origin, {
+        connections: 256,
+        pipelining: 1,
+        keepAliveTimeout: POOL_IDLE_MS,
+        keepAliveMaxTimeout: POOL_IDLE_MS,
+        connect: keyProofConnector(key, this.options.connectTimeoutMs),
+      });
+      upstream = { pool, host: url.host };
+      this.pools.set(name, upstream);
     }
-    return parsed;
+    return upstream;
   }
+}
+
+/** Which of the caller's errors a failure before the workload's headers is. */
+function classify(error: Error, connected: boolean, where: string, responseTimeoutMs: number): Error {
+  // A request this proxy built wrong, or aborted itself, is not the workload's fault: no failover.
+  if (error instanceof errors.InvalidArgumentError || error instanceof errors.RequestAbortedError)
+    return error;
+  if (error instanceof errors.HeadersTimeoutError)
+    return new UpstreamTimeoutError(`${where} did not answer within ${String(responseTimeoutMs)} ms`);
+  // Never handed a connection (refused, unreachable, no proof of the key): nothing was sent. A
+  // kept-alive connection the workload closed as the request went out fails the same way.
+  const code = (error as NodeJS.ErrnoException).code;
+  if (!connected || code === 'ECONNRESET' || code === 'EPIPE' || error instanceof errors.SocketError)
+    return new UpstreamConnectError(`${where}: ${error.message}`);
+  return new UpstreamFailedError(`${where}: ${error.message}`);
 }

@@ -112,11 +112,9 @@ export class VllmService {
       body: Buffer.from(JSON.stringify(body)),
       ...(context ? { context } : {}),
     });
-    const status = streamed.response.statusCode ?? 502;
+    const { status } = streamed;
     if (status >= 200 && status < 300) return streamed;
-    const chunks: Buffer[] = [];
-    for await (const chunk of streamed.response) chunks.push(chunk as Buffer);
-    return { refusal: { status, headers: streamed.response.headers, body: Buffer.concat(chunks) } };
+    return { refusal: { status, headers: streamed.headers, body: await streamed.body.read() } };
   }
 
   /**

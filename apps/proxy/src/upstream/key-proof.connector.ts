@@ -1,7 +1,6 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import * as http from 'node:http';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import * as net from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { buildConnector } from 'undici';
 import { KEY_PROOF_PATH, keyProofOf } from '@aiplane/registry';
 
 /** A listener that is not the workload's front (it cannot prove the key), so nothing was sent to it. */
@@ -9,85 +8,68 @@ export class KeyProofError extends Error {
   readonly code = 'KEY_PROOF';
 }
 
-/** What a request to a keyed workload adds to its options, for the agent. */
-export interface KeyProofOptions {
-  /** The key the request will carry; the connection must first prove its peer holds it. */
-  workloadKey?: string;
-}
-
 // A proof answer is a short head and 64 hex characters; a listener that sends more is no front.
 const MAX_ANSWER = 4096;
 const HEAD_END = '\r\n\r\n';
-const MAX_KEY_TAGS = 4096;
+
+/** Nothing could be connected within the time allowed: nothing was sent. */
+export class ConnectTimeoutError extends Error {
+  readonly code = 'CONNECT_TIMEOUT';
+}
+
+type Connector = buildConnector.connector;
 
 /**
- * Keep-alive connections to workload fronts, each of which has proven, before any request goes on
- * it, that the listener holds the key the requests will carry: `GET /aiplane/proof?nonce=` answered
- * with the HMAC of a fresh nonce under that key. The prober's proof says who listened when it
- * probed; a replica's front can die and another user bind its port before the record says so, and
- * that user must get neither the key nor the prompt. Connections are pooled per endpoint and key,
- * so one proven for one key never carries another.
+ * Connections for one workload key, each of whose peers has proven, before any request goes on it,
+ * that it holds the key the requests will carry: `GET /aiplane/proof?nonce=` answered with the
+ * HMAC of a fresh nonce under that key. The prober's proof says who listened when it probed; a
+ * replica's front can die and another user bind its port before the record says so, and that user
+ * must get neither the key nor the prompt. `key` undefined: plain connections (a workload without
+ * a key, or tests of bare simulators).
  */
-export class KeyProofAgent extends http.Agent {
-  constructor(
-    options: http.AgentOptions,
-    private readonly proofTimeoutMs: number,
-  ) {
-    super(options);
-  }
-
-  // getName runs for every request: a key's pool tag is hashed once, not per request.
-  private readonly keyTags = new Map<string, string>();
-
-  override getName(options?: http.ClientRequestArgs & KeyProofOptions): string {
-    const name = super.getName(options);
-    const key = options?.workloadKey;
-    if (key === undefined) return name;
-    return `${name}:proven:${this.keyTag(key)}`;
-  }
-
-  private keyTag(key: string): string {
-    let tag = this.keyTags.get(key);
-    if (tag === undefined) {
-      // Keys of ended workloads would otherwise accumulate for the life of the proxy.
-      if (this.keyTags.size >= MAX_KEY_TAGS) this.keyTags.clear();
-      tag = createHash('sha256').update(key).digest('hex').slice(0, 32);
-      this.keyTags.set(key, tag);
-    }
-    return tag;
-  }
-
-  override createConnection(
-    // The agent merges its own options (noDelay, keepAlive) into each request's.
-    options: http.ClientRequestArgs &
-      KeyProofOptions &
-      Pick<net.TcpSocketConnectOpts, 'noDelay' | 'keepAlive' | 'keepAliveInitialDelay'>,
-    callback: (error: Error | null, socket: Duplex) => void,
-  ): Duplex | undefined {
-    const key = options.workloadKey;
-    // The agent's own socket options (Node's default createConnection applies them): without
-    // noDelay a request whose body follows its head in a second write waits for the delayed ACK
-    // of the first (Nagle), and without keepAlive a silently dropped peer holds a pooled socket.
-    const socket = net.connect({
-      host: options.hostname ?? options.host ?? 'localhost',
-      port: Number(options.port),
-      noDelay: options.noDelay ?? true,
-      keepAlive: options.keepAlive ?? false,
-      ...(options.keepAliveInitialDelay === undefined
-        ? {}
-        : { keepAliveInitialDelay: options.keepAliveInitialDelay }),
-    });
-    if (key === undefined) return socket;
-    proveKey(socket, key, options.host ?? 'localhost', this.proofTimeoutMs, (error) => {
-      if (error) {
-        socket.destroy();
-        callback(error, socket);
-      } else {
+export function keyProofConnector(key: string | undefined, timeoutMs: number): Connector {
+  return (options, callback) => {
+    let done = false;
+    const finish = (error: Error | null, socket?: net.Socket): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (error === null && socket !== undefined) {
+        socket.removeListener('error', onError);
         callback(null, socket);
+      } else {
+        raw.destroy();
+        callback(error ?? new Error('no connection'), null);
       }
+    };
+    const onError = (error: Error): void => {
+      finish(error);
+    };
+    // noDelay: a request whose body follows its head in a second write must not wait for the
+    // delayed ACK of the first (Nagle); keepAlive: a silently dropped peer must not hold a pooled socket.
+    const raw = net.connect({
+      host: options.hostname,
+      port: Number(options.port),
+      noDelay: true,
+      keepAlive: true,
+      keepAliveInitialDelay: 60_000,
     });
-    return undefined;
-  }
+    const where = options.host ?? `${options.hostname}:${options.port}`;
+    const timer = setTimeout(() => {
+      finish(new ConnectTimeoutError(`no connection to ${where} within ${String(timeoutMs)} ms`));
+    }, timeoutMs);
+    raw.once('error', onError);
+    raw.once('connect', () => {
+      if (key === undefined) {
+        finish(null, raw);
+        return;
+      }
+      proveKey(raw, key, where, timeoutMs, (error) => {
+        if (error) finish(error);
+        else finish(null, raw);
+      });
+    });
+  };
 }
 
 /** Asks the peer on `socket` for the key's proof of a fresh nonce; `done` once, with an error unless it matched. */
