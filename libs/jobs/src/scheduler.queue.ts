@@ -53,6 +53,9 @@ function optionsFor(name: SchedulerJobName, jobId: string): JobsOptions {
   };
 }
 
+/** How long a close waits for BullMQ to close its connections before it drops them. */
+const CLOSE_WAIT_MS = 2_000;
+
 /**
  * The orchestrator's side of the scheduler queue. It enqueues and waits for the answer: sbatch
  * returns in milliseconds, and the client wants the job id as the service id.
@@ -136,7 +139,26 @@ export class SchedulerQueueClient {
     }
   }
 
+  /**
+   * Closes both connections. BullMQ's QueueEvents never finishes closing once one of its blocking
+   * reads was cut (UNBLOCKED: a Redis failover, a switch to replica), which would hang the
+   * orchestrator's shutdown for good: after CLOSE_WAIT_MS the connections are dropped instead, and
+   * the shutdown goes on.
+   */
   async close(): Promise<void> {
-    await Promise.all([this.queue.close(), this.events.close()]);
+    let timer: NodeJS.Timeout | undefined;
+    const closing = Promise.all([this.queue.close(), this.events.close()]);
+    // Failing after the wait, it has nobody left to tell.
+    closing.catch(() => undefined);
+    const closed = closing.then(() => true);
+    const waited = new Promise<false>((resolve) => {
+      timer = setTimeout(() => {
+        resolve(false);
+      }, CLOSE_WAIT_MS);
+    });
+    const done = await Promise.race([closed, waited]);
+    clearTimeout(timer);
+    // Not awaited: BullMQ's disconnect first waits for a connection that may never be made again.
+    if (!done) void Promise.allSettled([this.queue.disconnect(), this.events.disconnect()]);
   }
 }

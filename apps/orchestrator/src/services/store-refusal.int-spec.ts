@@ -111,7 +111,8 @@ describe('creates against a record store that refuses writes (private redis-serv
   }
 
   // First: once the queue's event reader blocks on this Redis, the switch to a replica cuts it
-  // (UNBLOCKED) and BullMQ's QueueEvents then never finishes closing (left for the queue's owner).
+  // (UNBLOCKED) and BullMQ's QueueEvents then never finishes closing; SchedulerQueueClient.close
+  // stops waiting for it after a while, so the suite's afterAll ends whenever the reader blocked.
   it('READONLY (a replica of a master that is gone) → 503, Retry-After, "read-only", nothing written', async () => {
     await admin.call('REPLICAOF', '127.0.0.1', String(await freePort()));
     try {
