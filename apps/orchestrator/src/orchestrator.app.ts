@@ -6,11 +6,10 @@ import {
   createHttpApp,
   instrumentHttpServer,
   METRICS,
-  keepAliveAgent,
+  passThroughPool,
   PassThroughDispatcher,
   RequestGate,
   SOCKET_BASE_URL,
-  UnixSocketAgent,
   type Logger,
 } from '@aiplane/server-kit';
 import { AppModule } from './app.module';
@@ -49,7 +48,10 @@ export async function createOrchestratorApp(
     upstream: {
       name: 'data-plane proxy',
       baseUrl: config.PROXY_SOCKET === undefined ? config.PROXY_URL : SOCKET_BASE_URL,
-      agent: config.PROXY_SOCKET === undefined ? keepAliveAgent() : new UnixSocketAgent(config.PROXY_SOCKET),
+      dispatcher:
+        config.PROXY_SOCKET === undefined
+          ? passThroughPool(config.PROXY_URL)
+          : passThroughPool(SOCKET_BASE_URL, { socketPath: config.PROXY_SOCKET }),
       token: config.PROXY_TOKEN,
       timeoutMs: config.UPSTREAM_TIMEOUT_MS,
     },

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
+import { Pool, type buildConnector } from 'undici';
 import type { Request, Response } from 'express';
 import { GatewayTimeoutError, UnavailableError } from './errors';
 import { HOP_BY_HOP_HEADERS } from './hop-headers.rules';
@@ -152,3 +153,24 @@ export class UnixSocketAgent extends http.Agent {
 
 /** The base URL a socket peer is addressed by: only its Host header sees it. */
 export const SOCKET_BASE_URL = 'http://localhost';
+
+/** How a pass-through pool opens a connection, when not over TCP or a Unix socket (an SSH channel). */
+export type PoolConnector = buildConnector.connector;
+
+/**
+ * Keep-alive connections for a pass-through hop (`PassThroughUpstream.dispatcher`): to `baseUrl`
+ * over TCP, to `socketPath` when given (`baseUrl` then only names the Host header), or through
+ * `connect`. undici retires an idle connection before the peer's announced `Keep-Alive: timeout`,
+ * so a request never goes out on one the peer is closing.
+ */
+export function passThroughPool(
+  baseUrl: string,
+  where: { socketPath?: string; connect?: PoolConnector } = {},
+): Pool {
+  return new Pool(new URL(baseUrl).origin, {
+    connections: 64,
+    pipelining: 1,
+    ...(where.socketPath === undefined ? {} : { socketPath: where.socketPath }),
+    ...(where.connect === undefined ? {} : { connect: where.connect }),
+  });
+}

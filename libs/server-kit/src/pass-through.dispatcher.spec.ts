@@ -5,7 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { OVERHEAD_HEADER, VECTOR_BODY_LIMIT, WORKLOAD_TIME_HEADER } from '@aiplane/contracts';
-import { SOCKET_BASE_URL, UnixSocketAgent } from './forward';
+import type { Pool } from 'undici';
+import { passThroughPool, SOCKET_BASE_URL } from './forward';
 import {
   formatMs,
   overheadMs,
@@ -74,7 +75,7 @@ const TOKEN = 'proxy-token-0123456789';
 
 describe('PassThroughDispatcher', () => {
   const proxy = new FakeProxy();
-  const agent = new http.Agent({ keepAlive: true });
+  let pool: Pool;
   /** What reached the server's own listener (Nest's, in an app). */
   const toNest: string[] = [];
   let hop: http.Server;
@@ -83,10 +84,17 @@ describe('PassThroughDispatcher', () => {
 
   beforeAll(async () => {
     await listen(proxy.server);
+    pool = passThroughPool(proxy.url);
     options = {
       hop: 'gateway',
       prefix: '/api/v1',
-      upstream: { name: 'data-plane proxy', baseUrl: proxy.url, agent, token: TOKEN, timeoutMs: 1_000 },
+      upstream: {
+        name: 'data-plane proxy',
+        baseUrl: proxy.url,
+        dispatcher: pool,
+        token: TOKEN,
+        timeoutMs: 1_000,
+      },
     };
     hop = http.createServer((req, res) => {
       toNest.push(`${req.method ?? ''} ${req.url ?? ''}`);
@@ -97,7 +105,7 @@ describe('PassThroughDispatcher', () => {
   });
 
   afterAll(async () => {
-    agent.destroy();
+    await pool.destroy();
     await close(hop);
     await close(proxy.server);
   });
@@ -402,7 +410,13 @@ describe('PassThroughDispatcher when the proxy cannot be reached', () => {
     const server = http.createServer(() => undefined);
     new PassThroughDispatcher({
       hop: 'orchestrator',
-      upstream: { name: 'data-plane proxy', baseUrl, agent: new http.Agent(), token: TOKEN, timeoutMs: 300 },
+      upstream: {
+        name: 'data-plane proxy',
+        baseUrl,
+        dispatcher: passThroughPool(baseUrl),
+        token: TOKEN,
+        timeoutMs: 300,
+      },
       ...extra,
     }).install(server);
     servers.push(server);
@@ -484,7 +498,7 @@ describe('PassThroughDispatcher over a Unix socket', () => {
       connections += 1;
     });
     await new Promise<void>((resolve) => proxy.listen(socketPath, resolve));
-    const upstreamAgent = new UnixSocketAgent(socketPath);
+    const upstreamPool = passThroughPool(SOCKET_BASE_URL, { socketPath });
     const hop = http.createServer((_req, res) => {
       res.writeHead(404).end();
     });
@@ -493,7 +507,7 @@ describe('PassThroughDispatcher over a Unix socket', () => {
       upstream: {
         name: 'data-plane proxy',
         baseUrl: SOCKET_BASE_URL,
-        agent: upstreamAgent,
+        dispatcher: upstreamPool,
         token: TOKEN,
         timeoutMs: 5_000,
       },
@@ -528,7 +542,7 @@ describe('PassThroughDispatcher over a Unix socket', () => {
       expect(connections).toBeLessThanOrEqual(16);
     } finally {
       clientAgent.destroy();
-      upstreamAgent.destroy();
+      await upstreamPool.destroy();
       await close(hop);
       await close(proxy);
       rmSync(dir, { recursive: true, force: true });

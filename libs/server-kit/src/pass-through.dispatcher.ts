@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Readable, Writable } from 'node:stream';
+import { Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
+import { errors as undiciErrors, type Dispatcher } from 'undici';
 import {
   InvalidServiceIdError,
   matchPassThrough,
@@ -10,6 +11,7 @@ import {
   type PassThroughHop,
   type PassThroughKind,
 } from '@aiplane/contracts';
+import { AnswerHandler, type AnswerHead } from './answer.handler';
 import { HOP_BY_HOP_HEADERS } from './hop-headers.rules';
 import { noteOverhead } from './http.metrics';
 import { dropUnreadBody } from './refused-body.rules';
@@ -19,10 +21,13 @@ import { acceptRequestId, REQUEST_ID_HEADER } from './request-context';
 export interface PassThroughUpstream {
   /** Named in error messages: "data-plane proxy". */
   name: string;
-  /** `http://host:port`, as the agent's connections see it (in SSH mode: from the SSH server). */
+  /** `http://host:port`, as the dispatcher's connections see it (in SSH mode: from the SSH server). */
   baseUrl: string;
-  /** Keep-alive sockets, or a pool of SSH channels. */
-  agent: http.Agent;
+  /**
+   * Pooled keep-alive connections (an undici `Pool`): sockets, or channels of an SSH connection.
+   * undici rather than node:http because a hop's CPU per request bounds a login node's throughput.
+   */
+  dispatcher: Dispatcher;
   /** Sent as `Authorization: Bearer <token>`; the proxy refuses requests without it when it has one. */
   token: string | undefined;
   /** Time allowed for the upstream to start answering; a streamed answer is never cut. */
@@ -73,7 +78,40 @@ const EVENT_STREAM = 'text/event-stream';
 /** A per-service OpenAI path (`.../vllm/<id>/v1/...`), whose errors take OpenAI's shape. */
 const PER_SERVICE_OPENAI = /\/vllm\/[^/?]+\/v1(?:[/?]|$)/;
 
-class UpstreamTimeout extends Error {}
+/**
+ * A declared body up to this size is gathered (never read) and goes out in one write with the
+ * head, as nginx gathers one up to its client_body_buffer_size (16 KiB): undici's path for a buffer
+ * costs a tenth of this hop's CPU less than its path for a stream, and a prompt is that small.
+ * Larger bodies stream as they arrive.
+ */
+const GATHERED_BODY_LIMIT = 16 * 1024;
+
+/** The whole of a small body, to `done` once it has all arrived (never, if the client goes away). */
+function gather(req: http.IncomingMessage, done: (body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('end', () => {
+    done(chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks));
+  });
+}
+
+/** A chunked body that passed its route's limit while it streamed. */
+class BodyTooLargeError extends Error {}
+
+/** Passes a body on until it passes `limit` bytes, then fails the stream it feeds. */
+class BodyLimit extends Transform {
+  private size = 0;
+
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.size += chunk.length;
+    if (this.size > this.limit) callback(new BodyTooLargeError(tooLarge(this.limit)));
+    else callback(null, chunk);
+  }
+}
 
 /** Milliseconds with one decimal, never negative. */
 export function formatMs(ms: number): string {
@@ -119,18 +157,15 @@ export function passThroughErrorBody(
  * The data plane's path through a hop, in front of Nest: a request `matchPassThrough` names is
  * streamed to the proxy as it arrives (no body parsing, no validation, no JSON) and the answer is
  * streamed back chunk by chunk. Everything else goes to Nest, with the overhead header added to its
- * answer. Each request costs a few header operations and two timers; nothing is logged.
+ * answer. Each request costs a few header operations and one of undici's coarse timers; nothing is
+ * logged.
  */
 export class PassThroughDispatcher {
-  private readonly host: string;
-  private readonly port: number;
-  private readonly protocol: string;
+  private readonly origin: string;
 
   constructor(private readonly options: PassThroughOptions) {
     const base = new URL(options.upstream.baseUrl);
-    this.host = base.hostname;
-    this.port = Number(base.port || (base.protocol === 'https:' ? 443 : 80));
-    this.protocol = base.protocol;
+    this.origin = base.origin;
   }
 
   /** Puts the dispatcher before the server's own request listener (Nest's), which gets the rest. */
@@ -148,7 +183,7 @@ export class PassThroughDispatcher {
 
   /** Ends the upstream's pooled connections. */
   close(): void {
-    this.options.upstream.agent.destroy();
+    void this.options.upstream.dispatcher.destroy();
   }
 
   dispatch(req: http.IncomingMessage, res: http.ServerResponse, next: RequestListener): void {
@@ -193,113 +228,105 @@ export class PassThroughDispatcher {
       return;
     }
     const epoch = transportEpoch ? transportEpoch() : 0;
+    // Within a declared length (checked above) the client's framing holds the body to it; a chunked
+    // one is counted as it streams. Decided before upstreamHeaders, which edits the headers in place.
+    let body: Readable | null = null;
+    if (declared !== undefined && declared !== '0') body = req;
+    else if (declared === undefined && req.headers['transfer-encoding'] !== undefined)
+      body = req.pipe(new BodyLimit(bodyLimit));
     const headers = this.upstreamHeaders(req, requestId);
-    const out = http.request({
-      protocol: this.protocol,
-      host: this.host,
-      port: this.port,
-      method: req.method,
-      path: match.proxyPath,
-      headers,
-      agent: upstream.agent,
-    });
-    out.setTimeout(upstream.timeoutMs, () => {
-      out.destroy(new UpstreamTimeout());
-    });
-    let answered = false;
-    let received = 0;
-
-    req.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > bodyLimit) {
-        req.removeAllListeners('data');
-        out.destroy();
-        if (!answered) {
-          answered = true;
-          this.refuse(req, res, started, kind, 413, tooLarge(bodyLimit), 'request_too_large', requestId);
+    const handler = new AnswerHandler({
+      head: (answer) => {
+        this.relay(res, answer, started, requestId);
+      },
+      failed: (error) => {
+        if (res.headersSent || res.destroyed) {
+          res.destroy();
+          return;
         }
-        return;
-      }
-      if (!out.write(chunk)) req.pause();
-    });
-    out.on('drain', () => req.resume());
-    req.on('end', () => {
-      if (received <= bodyLimit) out.end();
+        if (error instanceof BodyTooLargeError) {
+          this.refuse(req, res, started, kind, 413, tooLarge(bodyLimit), 'request_too_large', requestId);
+          return;
+        }
+        if (error instanceof undiciErrors.HeadersTimeoutError) {
+          const message = `The ${upstream.name} did not answer within ${String(upstream.timeoutMs)} ms`;
+          this.refuse(req, res, started, kind, 504, message, 'upstream_timeout', requestId);
+          return;
+        }
+        const reason = this.options.explainFailure?.(error, epoch) ?? error.message;
+        const message = `The ${upstream.name} is unreachable: ${reason}`;
+        this.refuse(req, res, started, kind, 503, message, 'upstream_unavailable', requestId);
+      },
     });
     // The client went away (or its upload broke): the proxy, and through it the workload, must hear it.
     res.on('close', () => {
-      if (!res.writableFinished) out.destroy();
+      if (!res.writableFinished) handler.abort();
     });
-
-    out.on('response', (answer: http.IncomingMessage) => {
-      out.setTimeout(0);
-      if (answered) {
-        answer.resume();
-        return;
-      }
-      answered = true;
-      const answerHeaders = answer.headers;
-      const connection = answerHeaders.connection;
-      for (const name of HOP_BY_HOP_HEADERS) Reflect.deleteProperty(answerHeaders, name);
-      if (typeof connection === 'string') {
-        for (const token of connection.split(','))
-          Reflect.deleteProperty(answerHeaders, token.trim().toLowerCase());
-      }
-      answerHeaders[OVERHEAD_HEADER] = noteOverhead(
-        res,
-        formatMs(overheadMs(performance.now() - started, answerHeaders[WORKLOAD_TIME_HEADER])),
+    const send = (payload: Readable | Buffer | null): void => {
+      upstream.dispatcher.dispatch(
+        {
+          origin: this.origin,
+          method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+          path: match.proxyPath,
+          headers: headers as Record<string, string | string[]>,
+          body: payload,
+          headersTimeout: upstream.timeoutMs,
+          // A stream may pause between tokens for as long as the model takes: never cut.
+          bodyTimeout: 0,
+        },
+        handler,
       );
-      answerHeaders[REQUEST_ID_HEADER] = requestId;
-      res.writeHead(answer.statusCode ?? 502, answerHeaders);
-      const contentType = answerHeaders['content-type'];
-      const events = typeof contentType === 'string' && contentType.startsWith(EVENT_STREAM);
-      // An event stream's client is waiting for the headers; other answers send them with the body.
-      if (events) res.flushHeaders();
-      const stop = relayBody(answer, res);
-      answer.on('close', () => {
-        if (answer.complete || res.writableEnded) return;
-        stop();
-        if (events && !res.destroyed) {
+    };
+    if (body === req && Number(declared) <= GATHERED_BODY_LIMIT) gather(req, send);
+    else send(body);
+  }
+
+  /** The proxy's answer, on to the client as it arrives. */
+  private relay(res: http.ServerResponse, answer: AnswerHead, started: number, requestId: string): void {
+    const answerHeaders = answer.headers;
+    const connection = answerHeaders.connection;
+    for (const name of HOP_BY_HOP_HEADERS) Reflect.deleteProperty(answerHeaders, name);
+    if (typeof connection === 'string') {
+      for (const token of connection.split(','))
+        Reflect.deleteProperty(answerHeaders, token.trim().toLowerCase());
+    }
+    answerHeaders[OVERHEAD_HEADER] = noteOverhead(
+      res,
+      formatMs(overheadMs(performance.now() - started, answerHeaders[WORKLOAD_TIME_HEADER])),
+    );
+    answerHeaders[REQUEST_ID_HEADER] = requestId;
+    res.writeHead(answer.status, answerHeaders);
+    const contentType = answerHeaders['content-type'];
+    const events = typeof contentType === 'string' && contentType.startsWith(EVENT_STREAM);
+    // An event stream's client is waiting for the headers; other answers send them with the body.
+    if (events) res.flushHeaders();
+    const { name } = this.options.upstream;
+    answer.body.relay(res, {
+      end: () => {
+        res.end();
+      },
+      fail: () => {
+        if (res.writableEnded || res.destroyed) return;
+        if (events) {
           // Never a silent truncation: one error event, then a clean end the client can read.
           res.end(
-            `data: ${passThroughErrorBody('openai', 502, `The ${upstream.name}'s answer broke off mid-stream`, 'upstream_disconnected', requestId)}\n\n`,
+            `data: ${passThroughErrorBody('openai', 502, `The ${name}'s answer broke off mid-stream`, 'upstream_disconnected', requestId)}\n\n`,
           );
         } else {
           res.destroy();
         }
-      });
-    });
-
-    out.on('error', (error: Error) => {
-      if (answered) return;
-      answered = true;
-      req.removeAllListeners('data');
-      if (res.headersSent || res.destroyed) {
-        res.destroy();
-        return;
-      }
-      if (error instanceof UpstreamTimeout) {
-        const message = `The ${upstream.name} did not answer within ${String(upstream.timeoutMs)} ms`;
-        this.refuse(req, res, started, kind, 504, message, 'upstream_timeout', requestId);
-        return;
-      }
-      const reason = this.options.explainFailure?.(error, epoch) ?? error.message;
-      const message = `The ${upstream.name} is unreachable: ${reason}`;
-      this.refuse(req, res, started, kind, 503, message, 'upstream_unavailable', requestId);
+      },
     });
   }
 
   private upstreamHeaders(req: http.IncomingMessage, requestId: string): http.OutgoingHttpHeaders {
     const headers: http.OutgoingHttpHeaders = req.headers;
     const host = headers.host;
-    const chunked = headers['transfer-encoding'] !== undefined && headers['content-length'] === undefined;
     const connection = headers.connection;
     if (typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close') {
       for (const token of connection.split(',')) Reflect.deleteProperty(headers, token.trim().toLowerCase());
     }
     for (const name of REQUEST_DROPPED) Reflect.deleteProperty(headers, name);
-    // Node frames a body of unknown length only when told to; a GET with a chunked body would go unframed.
-    if (chunked) headers['transfer-encoding'] = 'chunked';
     const { token } = this.options.upstream;
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
     headers[REQUEST_ID_HEADER] = requestId;

@@ -4,7 +4,7 @@ import { PassThroughDispatcher } from '@aiplane/server-kit';
 import type { GatewayConfig } from '../gateway.config';
 import { SSH_TUNNEL } from './orchestrator.client';
 import type { SshTunnel } from './ssh-tunnel';
-import { upstreamAgent, upstreamBaseUrl } from './upstream.factory';
+import { upstreamBaseUrl, upstreamPool } from './upstream.factory';
 
 /**
  * The data plane's way out of the gateway: straight to the proxy, not through the orchestrator, over
@@ -21,7 +21,7 @@ export const passThroughProvider = (config: GatewayConfig): FactoryProvider<Pass
       upstream: {
         name: 'data-plane proxy',
         baseUrl: upstreamBaseUrl(config.proxyUrl, config.proxySocket),
-        agent: upstreamAgent(tunnel, config.proxySocket),
+        dispatcher: upstreamPool(tunnel, config.proxyUrl, config.proxySocket),
         token: config.proxyToken,
         timeoutMs: config.upstreamTimeoutMs,
       },

@@ -1,6 +1,14 @@
 import type { Agent } from 'node:http';
-import { keepAliveAgent, SOCKET_BASE_URL, UnixSocketAgent } from '@aiplane/server-kit';
-import { SshAgent } from './ssh-agent';
+import type { Socket } from 'node:net';
+import type { Pool } from 'undici';
+import {
+  keepAliveAgent,
+  passThroughPool,
+  SOCKET_BASE_URL,
+  UnixSocketAgent,
+  type PoolConnector,
+} from '@aiplane/server-kit';
+import { channelAsSocket, SshAgent } from './ssh-agent';
 import type { SshTunnel } from './ssh-tunnel';
 
 /**
@@ -15,4 +23,30 @@ export function upstreamAgent(tunnel: SshTunnel | null, socketPath: string | und
 /** The base URL requests to an upstream are written against; for a socket peer only the Host header sees it. */
 export function upstreamBaseUrl(url: string, socketPath: string | undefined): string {
   return socketPath === undefined ? url : SOCKET_BASE_URL;
+}
+
+/**
+ * The data plane's pooled connections to the proxy (undici): SSH channels to its socket or its host
+ * and port as the SSH server sees them, or in local mode its socket or TCP.
+ */
+export function upstreamPool(tunnel: SshTunnel | null, url: string, socketPath: string | undefined): Pool {
+  const baseUrl = upstreamBaseUrl(url, socketPath);
+  if (!tunnel) return passThroughPool(baseUrl, socketPath === undefined ? {} : { socketPath });
+  const connect: PoolConnector = (options, callback) => {
+    const opening =
+      socketPath === undefined
+        ? tunnel.openChannel(options.hostname, Number(options.port || 80))
+        : tunnel.openLocalChannel(socketPath);
+    opening.then(
+      (channel) => {
+        // undici asks of a connection only what a Duplex has (read, write, cork) and ref/unref,
+        // which channelAsSocket adds.
+        callback(null, channelAsSocket(channel) as unknown as Socket);
+      },
+      (error: unknown) => {
+        callback(error instanceof Error ? error : new Error(String(error)), null);
+      },
+    );
+  };
+  return passThroughPool(baseUrl, { connect });
 }
