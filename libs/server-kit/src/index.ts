@@ -1,4 +1,5 @@
 export * from './answer.handler';
+export * from './body-limit.stream';
 export * from './bootstrap';
 export * from './errors';
 export * from './forward';

@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import {
   InvalidServiceIdError,
@@ -12,6 +12,7 @@ import {
   type PassThroughKind,
 } from '@aiplane/contracts';
 import { AnswerHandler, type AnswerHead } from './answer.handler';
+import { BodyLimit } from './body-limit.stream';
 import { HOP_BY_HOP_HEADERS } from './hop-headers.rules';
 import { noteOverhead } from './http.metrics';
 import { dropUnreadBody } from './refused-body.rules';
@@ -97,21 +98,6 @@ function gather(req: http.IncomingMessage, done: (body: Buffer) => void): void {
 
 /** A chunked body that passed its route's limit while it streamed. */
 class BodyTooLargeError extends Error {}
-
-/** Passes a body on until it passes `limit` bytes, then fails the stream it feeds. */
-class BodyLimit extends Transform {
-  private size = 0;
-
-  constructor(private readonly limit: number) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.size += chunk.length;
-    if (this.size > this.limit) callback(new BodyTooLargeError(tooLarge(this.limit)));
-    else callback(null, chunk);
-  }
-}
 
 /** Milliseconds with one decimal, never negative. */
 export function formatMs(ms: number): string {
@@ -233,7 +219,7 @@ export class PassThroughDispatcher {
     let body: Readable | null = null;
     if (declared !== undefined && declared !== '0') body = req;
     else if (declared === undefined && req.headers['transfer-encoding'] !== undefined)
-      body = req.pipe(new BodyLimit(bodyLimit));
+      body = req.pipe(new BodyLimit(bodyLimit, (limit) => new BodyTooLargeError(tooLarge(limit))));
     const headers = this.upstreamHeaders(req, requestId);
     const handler = new AnswerHandler({
       head: (answer) => {

@@ -1,7 +1,6 @@
-import { Transform, type TransformCallback } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { VECTOR_BODY_LIMIT, type PassThrough } from '@aiplane/contracts';
-import { BadRequestError, type Logger } from '@aiplane/server-kit';
+import { BadRequestError, BodyLimit, type Logger } from '@aiplane/server-kit';
 import { LOGGER, UPSTREAM } from '../platform/platform.module';
 import { WorkloadCaller } from '../routing/workload.caller';
 import { WorkloadResolver } from '../routing/workload.resolver';
@@ -51,7 +50,9 @@ export class QdrantForwarder {
     const streamed = await this.caller.call(
       first ? [first] : [],
       (workload): Promise<StreamedResponse> => {
-        const body = hasBody(ex.req) ? ex.req.pipe(new SizeLimit(VECTOR_BODY_LIMIT)) : undefined;
+        const body = hasBody(ex.req)
+          ? ex.req.pipe(new BodyLimit(VECTOR_BODY_LIMIT, (limit) => new BodyTooLargeError(limit)))
+          : undefined;
         const path = `${basePath(workload.endpoint)}${rest || '/'}${query}`;
         return this.upstream.stream(workload, {
           method,
@@ -92,19 +93,4 @@ export function qdrantPathProblem(rest: string): string | undefined {
 function basePath(endpoint: string): string {
   const path = new URL(endpoint).pathname;
   return path.endsWith('/') ? path.slice(0, -1) : path;
-}
-
-/** Passes a body on until it passes `limit` bytes, then fails the pipe it feeds. */
-class SizeLimit extends Transform {
-  private size = 0;
-
-  constructor(private readonly limit: number) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.size += chunk.length;
-    if (this.size > this.limit) callback(new BodyTooLargeError(this.limit));
-    else callback(null, chunk);
-  }
 }
