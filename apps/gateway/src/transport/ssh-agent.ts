@@ -50,6 +50,19 @@ export function channelAsSocket(channel: Duplex): SocketLike {
 }
 
 /**
+ * A channel of the tunnel to `host`:`port` as the SSH server sees them, or to `socketPath` on it
+ * (OpenSSH's streamlocal forwarding) when given.
+ */
+export function openChannelTo(
+  tunnel: ChannelOpener,
+  host: string,
+  port: number,
+  socketPath: string | undefined,
+): Promise<Duplex> {
+  return socketPath === undefined ? tunnel.openChannel(host, port) : tunnel.openLocalChannel(socketPath);
+}
+
+/**
  * An http.Agent whose connections are direct-tcpip channels of one SSH connection. The gateway keeps
  * one per destination (the orchestrator, the proxy), all over the same tunnel, so each has its own
  * pool of parked channels and its own cap. Channels are
@@ -74,12 +87,7 @@ export class SshAgent extends http.Agent {
     callback?: (error: Error | null, stream: Duplex) => void,
   ): Duplex | null | undefined {
     const host = options.hostname ?? options.host ?? '127.0.0.1';
-    const port = Number(options.port ?? 80);
-    const opening =
-      this.socketPath === undefined
-        ? this.tunnel.openChannel(host, port)
-        : this.tunnel.openLocalChannel(this.socketPath);
-    opening.then(
+    openChannelTo(this.tunnel, host, Number(options.port ?? 80), this.socketPath).then(
       (channel) => {
         callback?.(null, channelAsSocket(channel));
       },

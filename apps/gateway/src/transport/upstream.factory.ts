@@ -8,7 +8,7 @@ import {
   UnixSocketAgent,
   type PoolConnector,
 } from '@aiplane/server-kit';
-import { channelAsSocket, SshAgent } from './ssh-agent';
+import { channelAsSocket, openChannelTo, SshAgent } from './ssh-agent';
 import type { SshTunnel } from './ssh-tunnel';
 
 /**
@@ -33,11 +33,7 @@ export function upstreamPool(tunnel: SshTunnel | null, url: string, socketPath: 
   const baseUrl = upstreamBaseUrl(url, socketPath);
   if (!tunnel) return passThroughPool(baseUrl, socketPath === undefined ? {} : { socketPath });
   const connect: PoolConnector = (options, callback) => {
-    const opening =
-      socketPath === undefined
-        ? tunnel.openChannel(options.hostname, Number(options.port || 80))
-        : tunnel.openLocalChannel(socketPath);
-    opening.then(
+    openChannelTo(tunnel, options.hostname, Number(options.port || 80), socketPath).then(
       (channel) => {
         // undici asks of a connection only what a Duplex has (read, write, cork) and ref/unref,
         // which channelAsSocket adds.

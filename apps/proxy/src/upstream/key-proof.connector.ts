@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import * as net from 'node:net';
-import type { buildConnector } from 'undici';
+import type * as net from 'node:net';
+import { buildConnector } from 'undici';
 import { KEY_PROOF_PATH, keyProofOf } from '@aiplane/registry';
 
 /** A listener that is not the workload's front (it cannot prove the key), so nothing was sent to it. */
@@ -12,11 +12,6 @@ export class KeyProofError extends Error {
 const MAX_ANSWER = 4096;
 const HEAD_END = '\r\n\r\n';
 
-/** Nothing could be connected within the time allowed: nothing was sent. */
-export class ConnectTimeoutError extends Error {
-  readonly code = 'CONNECT_TIMEOUT';
-}
-
 type Connector = buildConnector.connector;
 
 /**
@@ -24,49 +19,27 @@ type Connector = buildConnector.connector;
  * that it holds the key the requests will carry: `GET /aiplane/proof?nonce=` answered with the
  * HMAC of a fresh nonce under that key. The prober's proof says who listened when it probed; a
  * replica's front can die and another user bind its port before the record says so, and that user
- * must get neither the key nor the prompt. `key` undefined: plain connections (a workload without
- * a key, or tests of bare simulators).
+ * must get neither the key nor the prompt. The connection itself is undici's own (its connect
+ * timeout, noDelay and TCP keep-alive); `key` undefined: that alone (a workload without a key, or
+ * tests of bare simulators).
  */
 export function keyProofConnector(key: string | undefined, timeoutMs: number): Connector {
+  const connect = buildConnector({ timeout: timeoutMs });
+  if (key === undefined) return connect;
   return (options, callback) => {
-    let done = false;
-    const finish = (error: Error | null, socket?: net.Socket): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      if (error === null && socket !== undefined) {
-        socket.removeListener('error', onError);
-        callback(null, socket);
-      } else {
-        raw.destroy();
-        callback(error ?? new Error('no connection'), null);
-      }
-    };
-    const onError = (error: Error): void => {
-      finish(error);
-    };
-    // noDelay: a request whose body follows its head in a second write must not wait for the
-    // delayed ACK of the first (Nagle); keepAlive: a silently dropped peer must not hold a pooled socket.
-    const raw = net.connect({
-      host: options.hostname,
-      port: Number(options.port),
-      noDelay: true,
-      keepAlive: true,
-      keepAliveInitialDelay: 60_000,
-    });
-    const where = options.host ?? `${options.hostname}:${options.port}`;
-    const timer = setTimeout(() => {
-      finish(new ConnectTimeoutError(`no connection to ${where} within ${String(timeoutMs)} ms`));
-    }, timeoutMs);
-    raw.once('error', onError);
-    raw.once('connect', () => {
-      if (key === undefined) {
-        finish(null, raw);
+    connect(options, (error, socket) => {
+      if (error !== null) {
+        callback(error, null);
         return;
       }
-      proveKey(raw, key, where, timeoutMs, (error) => {
-        if (error) finish(error);
-        else finish(null, raw);
+      const where = options.host ?? `${options.hostname}:${options.port}`;
+      proveKey(socket, key, where, timeoutMs, (failure) => {
+        if (failure === undefined) {
+          callback(null, socket);
+        } else {
+          socket.destroy();
+          callback(failure, null);
+        }
       });
     });
   };

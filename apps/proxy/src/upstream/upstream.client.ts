@@ -10,7 +10,6 @@ import {
   scopeStorageToRequests,
   type AnswerHead,
 } from '@aiplane/server-kit';
-
 import { keyProofConnector } from './key-proof.connector';
 
 /** The workload could not be reached at all: nothing was sent, so trying another replica is safe. */
@@ -161,8 +160,6 @@ export class UpstreamClient {
     const requestId = context ? context.requestId : currentRequestId();
     const record = timingOf(context);
     if (requestId) headers[REQUEST_ID_HEADER] = requestId;
-    // undici frames the body itself: a buffer's length, a stream's declared one, or chunked.
-    delete headers['transfer-encoding'];
     return new Promise((resolve, reject) => {
       // The client's body stream failing (too large, cut) is the client's error, not the workload's.
       let bodyError: Error | undefined;
