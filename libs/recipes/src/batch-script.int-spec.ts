@@ -15,6 +15,8 @@ import { createServer, type Server } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { freeJobPort } from '@aiplane/testing';
+
 import { renderBatchScript } from './batch-script.render';
 import { mergeConfig, type ServiceConfigInput } from './config.merge';
 import { loadRecipeCatalogue } from './recipe.catalogue';
@@ -56,14 +58,6 @@ ${indented}
   );
 }
 
-async function freePort(): Promise<number> {
-  const server = await listen(0);
-  const address = server.address();
-  await close(server);
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
 function listen(port: number, host = '127.0.0.1'): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -100,7 +94,7 @@ describe('rendered batch script, run by bash', () => {
 
   beforeEach(async () => {
     jobDir = mkdtempSync(join(tmpdir(), 'aiplane-job-'));
-    basePort = await freePort();
+    basePort = await freeJobPort();
     recipe = probeRecipe(basePort);
   });
   afterEach(() => {
@@ -238,7 +232,7 @@ describe('rendered batch script, run by bash', () => {
   });
 
   it("starts from the user's port when one is given", async () => {
-    const wanted = await freePort();
+    const wanted = await freeJobPort();
     await start({ environment: { VLLM_PORT: String(wanted) } }).done;
     expect(file('port')).toBe(String(wanted));
   });
@@ -281,7 +275,7 @@ describe('rendered batch script, submitted with sbatch', () => {
   });
 
   it('is accepted by SLURM, gets its GPUs and receives user values intact', async () => {
-    const recipe = probeRecipe(await freePort());
+    const recipe = probeRecipe(await freeJobPort());
     const hostile = `multi\nline 'value' "with" $(id) and ; é`;
     const effective = mergeConfig(recipe, {
       environment: { VLLM_MODEL: hostile },
@@ -694,7 +688,7 @@ describe('repository vLLM recipe, local profile: the simulator behind auth_front
   /** Starts the job as the local runner does and waits until the service answers through its front. */
   async function startJob() {
     const recipe = catalogue.resolve('inference/vllm-single-node')!;
-    const port = await freePort();
+    const port = await freeJobPort();
     const effective = mergeConfig(recipe, {
       environment: { VLLM_HOST: '127.0.0.1', VLLM_PORT: String(port) },
     });
@@ -785,7 +779,7 @@ describe('repository vLLM recipe, local profile: the simulator behind auth_front
 
 describe('rendered batch scripts starting together on one node', () => {
   it('never give two jobs the same port, however close together they start', async () => {
-    const basePort = await freePort();
+    const basePort = await freeJobPort();
     // A workload that binds its port a moment after starting, as every real server does (and with
     // SO_REUSEADDR, as they do: see PROBE_COMMAND).
     const recipe = parseRecipe(

@@ -6,6 +6,8 @@ import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+import { freeJobPort } from '@aiplane/testing';
+
 import { renderBatchScript } from './batch-script.render';
 import { mergeConfig } from './config.merge';
 import { parseRecipe, type Recipe } from './recipe.schema';
@@ -99,15 +101,6 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 15
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
 /** Whether the port can be bound again: nothing, the job's or anyone's, listens on it. */
 async function portFree(port: number): Promise<boolean> {
   const server: Server = createServer();
@@ -135,7 +128,7 @@ describe('a rendered batch script reaps every process of its job', () => {
 
   beforeEach(async () => {
     jobDir = mkdtempSync(join(tmpdir(), 'aiplane-reap-'));
-    port = await freePort();
+    port = await freeJobPort();
   });
   afterEach(() => {
     // Whatever a failing test left: it must not outlive the suite either.
@@ -298,7 +291,7 @@ describe('auth_front.py ends with its job', () => {
   }
 
   it('on SIGTERM closes its listener at once and lets a request in flight finish', async () => {
-    const port = await freePort();
+    const port = await freeJobPort();
     const front = spawn('python3', [FRONT, `--listen=127.0.0.1:${port}`, `--upstream-unix=${socketPath}`], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', VLLM_API_KEY: KEY, AUTH_FRONT_DRAIN_TIMEOUT: '3' },
       stdio: 'ignore',
@@ -323,7 +316,7 @@ describe('auth_front.py ends with its job', () => {
   });
 
   it.each(['SIGKILL'])('exits, freeing its port, when its parent dies (%s), reparented', async (signal) => {
-    const port = await freePort();
+    const port = await freeJobPort();
     const parent = spawn(
       'bash',
       [

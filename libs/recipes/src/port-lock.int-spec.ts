@@ -1,9 +1,10 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+import { freeJobPort } from '@aiplane/testing';
 
 import { renderBatchScript } from './batch-script.render';
 import { mergeConfig } from './config.merge';
@@ -41,34 +42,6 @@ runtime:
  * for listen(0) may next be the local end of some outgoing connection on a busy machine, and then
  * the workload's bind fails although nothing listens there, which is not what these tests are about.
  */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const candidate = 20_000 + Math.floor(Math.random() * 12_000);
-    const server = createServer();
-    const bound = await new Promise<boolean>((resolve) => {
-      server.once('error', () => {
-        resolve(false);
-      });
-      server.listen(candidate, '0.0.0.0', () => {
-        resolve(true);
-      });
-    });
-    if (!bound) continue;
-    await new Promise((resolve) => server.close(resolve));
-    // The job takes the next ports when one is squatted: they must be free too.
-    const next = createServer();
-    const nextBound = await new Promise<boolean>((resolve) => {
-      next.once('error', () => {
-        resolve(false);
-      });
-      next.listen(candidate + 1, '0.0.0.0', () => {
-        resolve(true);
-      });
-    });
-    if (nextBound) await new Promise((resolve) => next.close(resolve));
-    if (nextBound) return candidate;
-  }
-}
 
 /** A process run as user B in a group of its own, so that it and its children can be stopped by id. */
 function spawnAsB(argv: string[], stdout: 'ignore' | 'pipe' = 'ignore') {
@@ -135,7 +108,7 @@ function asB(command: string): { status: number | null; stderr: string } {
   }
 
   it('user B can neither open, hold, replace nor plant a symlink for the port lock', async () => {
-    await runJob(await freePort());
+    await runJob(await freeJobPort());
     const dir = join('/tmp', `aiplane-${process.getuid?.() ?? 0}`);
     const lock = join(dir, 'aiplane-ports.lock');
     expect(existsSync(lock)).toBe(true);
@@ -153,7 +126,7 @@ function asB(command: string): { status: number | null; stderr: string } {
     const held = spawnAsB(['flock', '/tmp/aiplane-ports.lock', 'sleep', '30']);
     try {
       const started = Date.now();
-      await runJob(await freePort());
+      await runJob(await freeJobPort());
       expect(Date.now() - started).toBeLessThan(5_000);
     } finally {
       await held.stop();
@@ -165,7 +138,7 @@ function asB(command: string): { status: number | null; stderr: string } {
       .flat()
       .find((candidate) => candidate?.family === 'IPv4' && !candidate.internal)?.address;
     if (address === undefined) throw new Error('this machine has no non-loopback IPv4 address');
-    const base = await freePort();
+    const base = await freeJobPort();
     const squatter = spawnAsB(
       [
         'python3',

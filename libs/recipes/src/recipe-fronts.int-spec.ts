@@ -10,9 +10,10 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+import { freeJobPort } from '@aiplane/testing';
 
 import { renderBatchScript } from './batch-script.render';
 import { mergeConfig, type ServiceConfigInput } from './config.merge';
@@ -25,15 +26,6 @@ const ROOT = join(__dirname, '..', '..', '..');
 const { catalogue } = loadRecipeCatalogue(join(ROOT, 'recipes'));
 const NODE_KEY = `node-${randomBytes(24).toString('base64url')}`;
 const replicaKey = (index: number) => `replica-${index}-${randomBytes(24).toString('base64url')}`;
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const address = server.address();
-  await new Promise((r) => server.close(r));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 async function waitFor(
   what: string,
@@ -132,7 +124,7 @@ describe('repository recipes, local profile: every workload behind a front that 
   };
 
   it('Qdrant: the front holds the port and proves the key; the simulator on loopback still checks it', async () => {
-    const port = await freePort();
+    const port = await freeJobPort();
     const job = startJob(
       'vector-db/qdrant',
       { environment: { QDRANT__SERVICE__HOST: '127.0.0.1', QDRANT__SERVICE__HTTP_PORT: String(port) } },
@@ -157,7 +149,7 @@ describe('repository recipes, local profile: every workload behind a front that 
 
   it("replicas: each proves its own key and refuses a sibling's; one that ends loses its endpoint file", async () => {
     const keys = [replicaKey(0), replicaKey(1)];
-    const base = await freePort();
+    const base = await freeJobPort();
     const job = startJob(
       'inference/vllm-replicas',
       { gpu: '2', gpu_per_replica: 1, environment: { VLLM_HOST: '127.0.0.1', VLLM_PORT: String(base) } },

@@ -22,4 +22,5 @@ export {
   type SlurmJob,
 } from './infra.fixture';
 export { withStack, type StackFixture, type StackFixtureOptions, type StackLogLine } from './stack.fixture';
+export { freeJobPort } from './ports.fixture';
 export { serveHttpApp, withHttpApp, type ServedHttpApp } from './http-app.fixture';
