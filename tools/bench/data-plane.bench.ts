@@ -459,7 +459,8 @@ async function run(config: BenchConfig, cleanup: Cleanup, tail: OutputTail): Pro
   cleanup.add('cancel leftover local jobs', async () => {
     await new LocalScheduler({ stateDir }).cancelAll();
   });
-  // The stack's sockets and connection file; the proxy alone is put on TCP, for the load tools.
+  // The stack's sockets and connection file. The stack's proxy stays on its socket, as users get it;
+  // wrk's proxy rows go to its TCP twin.
   const runtimeDir = mkdtempSync(path.join(os.tmpdir(), 'aiplane-bench-run-'));
   cleanup.add('remove the runtime dir', () => {
     rmSync(runtimeDir, { recursive: true, force: true });
@@ -518,9 +519,9 @@ async function run(config: BenchConfig, cleanup: Cleanup, tail: OutputTail): Pro
           GATEWAY_PORT: String(config.ports.sshGateway),
           ORCHESTRATOR_SOCKET: stack.orchestratorSocket,
           ORCHESTRATOR_TOKEN: stack.orchestratorToken,
-          // The data plane goes to the proxy over the SSH connection: its address on the login
+          // The data plane goes to the proxy over the SSH connection: its socket on the login
           // node (this machine) and its token, the same as the orchestrator's in the stack.
-          PROXY_URL: proxyUrl,
+          PROXY_SOCKET: stack.proxySocket,
           PROXY_TOKEN: stack.orchestratorToken,
           SSH_HOST: ssh.host,
           SSH_PORT: String(ssh.port),
@@ -895,6 +896,8 @@ async function run(config: BenchConfig, cleanup: Cleanup, tail: OutputTail): Pro
       : []),
     ['orchestrator', pidOf('orchestrator')],
     ['proxy', pidOf('proxy')],
+    // Serves only the proxy rows: wrk cannot reach a socket.
+    ['proxy (TCP twin)', pidOf('proxy-tcp')],
     ["job's front", fast.job.front === undefined ? [] : [fast.job.front]],
     ...(nginx ? [['nginx', [nginx.master, ...nginx.workers]] as [string, number[]]] : []),
   ]);

@@ -58,7 +58,7 @@ function writeReadyFile(file: string, stack: RunningControlPlane, scheduler: 'lo
     pid: process.pid,
     scheduler,
     orchestrator_socket: stack.orchestratorSocket,
-    proxy_socket: stack.proxySocket ?? null,
+    proxy_socket: stack.proxySocket,
     connection_file: stack.connectionFile,
     started_at: new Date().toISOString(),
   };
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     writeReadyFile(readyFile, stack, scheduler);
     process.stdout.write(
       `\nReady: cluster side (no gateway here), orchestrator socket ${stack.orchestratorSocket}, ` +
-        `proxy socket ${stack.proxySocket ?? '(none)'}  ·  ${readyFile}\n` +
+        `proxy socket ${stack.proxySocket}  ·  ${readyFile}\n` +
         `On-cluster clients: ${stack.connectionFile} (orchestrator ${stack.orchestratorUrl})\n\n`,
     );
   }

@@ -25,7 +25,11 @@ export interface StackOptions {
   ports?: Partial<{ gateway: number; orchestrator: number }>;
   /** The interface compute-node clients reach the orchestrator on; 127.0.0.1 on a one-machine cluster. */
   clusterHost?: string;
-  /** Benchmarks only: the proxy on this TCP port (loopback) instead of its socket, for tools that speak TCP. */
+  /**
+   * Benchmarks only: a second proxy, `proxy-tcp`, on this TCP port (loopback) for tools that speak
+   * only TCP. The gateway and the orchestrator still reach the stack's own proxy on its socket, as
+   * in production, so what a benchmark measures on their path is the path users get.
+   */
   proxyTcpPort?: number;
   /** SSH transport for the gateway; plain HTTP when absent. */
   ssh?: { host: string; port: number; user: string; keyPath: string; knownHostsPath: string };
@@ -50,8 +54,8 @@ export interface RunningControlPlane {
   /** The orchestrator's TCP listener for compute-node clients, as `connection.json` names it. */
   orchestratorUrl: string;
   orchestratorSocket: string;
-  /** The proxy's socket, or undefined when it listens on `proxyUrl` (proxyTcpPort). */
-  proxySocket: string | undefined;
+  proxySocket: string;
+  /** The TCP twin's URL (`proxyTcpPort`), or undefined. */
   proxyUrl: string | undefined;
   runtimeDir: string;
   /** `{url, token}` for on-cluster clients, 0600. */
@@ -113,12 +117,9 @@ export async function startStack(
   };
   const runtimeDir = ensurePrivateDir(options.runtimeDir);
   const orchestratorSocket = socketPathIn(runtimeDir, 'orchestrator.sock');
-  const proxySocket = options.proxyTcpPort === undefined ? socketPathIn(runtimeDir, 'proxy.sock') : undefined;
+  const proxySocket = socketPathIn(runtimeDir, 'proxy.sock');
   const proxyUrl =
     options.proxyTcpPort === undefined ? undefined : `http://127.0.0.1:${String(options.proxyTcpPort)}`;
-  // How the gateway and the orchestrator reach the proxy: its socket, or its TCP port.
-  const proxyAddress: Record<string, string> =
-    proxySocket === undefined ? { PROXY_URL: proxyUrl ?? '' } : { PROXY_SOCKET: proxySocket };
   const connectionFile = path.join(runtimeDir, 'connection.json');
   const orchestratorToken = options.orchestratorToken ?? generateToken();
   const supervisor = new ProcessSupervisor({ cwd: options.root, ...(output ? { output } : {}) });
@@ -140,7 +141,7 @@ export async function startStack(
               ORCHESTRATOR_SOCKET: orchestratorSocket,
               ORCHESTRATOR_TOKEN: orchestratorToken,
               // The data plane goes straight to the proxy.
-              ...proxyAddress,
+              PROXY_SOCKET: proxySocket,
               PROXY_TOKEN: orchestratorToken,
               ...(ssh
                 ? {
@@ -166,7 +167,7 @@ export async function startStack(
         ORCHESTRATOR_HOST: options.clusterHost ?? '127.0.0.1',
         ORCHESTRATOR_PORT: String(ports.orchestrator),
         ORCHESTRATOR_CONNECTION_FILE: connectionFile,
-        ...proxyAddress,
+        PROXY_SOCKET: proxySocket,
         ORCHESTRATOR_TOKEN: orchestratorToken,
         PROXY_TOKEN: orchestratorToken,
         // The fit check sizes GPUs by the partition a job goes to, the worker's default included.
@@ -175,19 +176,26 @@ export async function startStack(
       readyMessages: ['listening for cluster clients'],
     });
     orchestratorUrl = typeof orchestrator.url === 'string' ? orchestrator.url : '';
+    // One secret between the hops: the proxy takes requests only from the gateway and the orchestrator.
     await supervisor.start({
       name: 'proxy',
       script: dist('proxy'),
-      // One secret between the hops: the proxy takes requests only from the gateway and the orchestrator.
-      env: {
-        ...base,
-        ...(proxySocket === undefined
-          ? { PROXY_PORT: String(options.proxyTcpPort) }
-          : { PROXY_SOCKET: proxySocket }),
-        PROXY_TOKEN: orchestratorToken,
-      },
+      env: { ...base, PROXY_SOCKET: proxySocket, PROXY_TOKEN: orchestratorToken },
       readyMessages: LISTENING,
     });
+    if (options.proxyTcpPort !== undefined) {
+      await supervisor.start({
+        name: 'proxy-tcp',
+        script: dist('proxy'),
+        env: {
+          ...base,
+          PROXY_HOST: '127.0.0.1',
+          PROXY_PORT: String(options.proxyTcpPort),
+          PROXY_TOKEN: orchestratorToken,
+        },
+        readyMessages: LISTENING,
+      });
+    }
     await supervisor.start({
       name: 'health-prober',
       script: dist('health-prober'),
