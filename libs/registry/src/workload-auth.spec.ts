@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { keyProofOf, replicaApiKey, workloadApiKey, workloadAuthHeaders } from './workload-auth';
+import { keyProofOf, replicaApiKey, workloadApiKey } from './workload-auth';
 
 // Counts the HMACs computed, passing each on to the real one.
 jest.mock('node:crypto', () => {
@@ -8,36 +8,36 @@ jest.mock('node:crypto', () => {
 });
 const { createHmac } = crypto;
 
-describe('workloadAuthHeaders', () => {
-  it('sends a bearer token to every workload, since each sits behind auth_front.py', () => {
-    expect(workloadAuthHeaders({ api_key: 'k1' })).toEqual({ authorization: 'Bearer k1' });
+describe('workloadApiKey', () => {
+  it("is the job's own key for a single workload", () => {
+    expect(workloadApiKey({ api_key: 'k1' })).toBe('k1');
   });
 
   it("sends a replica its own key, never the node job's nor a sibling's", () => {
     const keys = [0, 1, 2, 3].map((index) => workloadApiKey({ api_key: 'node' }, index));
     expect(new Set(keys).size).toBe(4);
     expect(keys).not.toContain('node');
-    expect(workloadAuthHeaders({ api_key: 'node' }, 2)).toEqual({ authorization: `Bearer ${keys[2]}` });
+    expect(workloadApiKey({ api_key: 'node' }, 2)).toBe(keys[2]);
     expect(keys[1]).toBe(replicaApiKey('node', 1));
     // Safe in a header, in an environment variable and in the comma-separated list the job reads.
     expect(keys[0]).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
   it("derives a replica's key once, not on every call to it", () => {
-    const first = workloadAuthHeaders({ api_key: 'cached-node' }, 3);
+    const first = workloadApiKey({ api_key: 'cached-node' }, 3);
     const hmacs = jest.mocked(createHmac).mock.calls.length;
     for (let i = 0; i < 100; i += 1) {
-      expect(workloadAuthHeaders({ api_key: 'cached-node' }, 3)).toEqual(first);
+      expect(workloadApiKey({ api_key: 'cached-node' }, 3)).toBe(first);
     }
     expect(jest.mocked(createHmac).mock.calls.length).toBe(hmacs);
     // Another job's replica 3 has its own key.
-    expect(workloadAuthHeaders({ api_key: 'other-node' }, 3)).not.toEqual(first);
-    expect(first).toEqual({ authorization: `Bearer ${replicaApiKey('cached-node', 3)}` });
+    expect(workloadApiKey({ api_key: 'other-node' }, 3)).not.toBe(first);
+    expect(first).toBe(replicaApiKey('cached-node', 3));
   });
 
-  it('sends nothing for a record from before keys existed (its workload has none)', () => {
-    expect(workloadAuthHeaders({})).toEqual({});
-    expect(workloadAuthHeaders({}, 1)).toEqual({});
+  it('is none for a record from before keys existed (its workload has none)', () => {
+    expect(workloadApiKey({})).toBeUndefined();
+    expect(workloadApiKey({}, 1)).toBeUndefined();
   });
 });
 

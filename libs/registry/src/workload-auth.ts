@@ -31,26 +31,16 @@ export function cachedReplicaApiKey(nodeKey: string, index: number): string {
   return key;
 }
 
-/** The key of the workload a call goes to: the replica's own in a group, else the job's. */
+/**
+ * The key of the workload a call goes to: the replica's own in a group, else the job's. A record
+ * from before keys existed has none, and neither has its workload.
+ */
 export function workloadApiKey(
   service: Pick<StoredService, 'api_key'>,
   replicaIndex?: number,
 ): string | undefined {
   if (service.api_key === undefined) return undefined;
   return replicaIndex === undefined ? service.api_key : cachedReplicaApiKey(service.api_key, replicaIndex);
-}
-
-/**
- * The credentials a workload was started with. Every workload sits behind auth_front.py, which
- * takes a bearer token and passes it on; vLLM and Qdrant both accept it as their own key too. A
- * record from before keys existed has none, and neither has its workload.
- */
-export function workloadAuthHeaders(
-  service: Pick<StoredService, 'api_key'>,
-  replicaIndex?: number,
-): Record<string, string> {
-  const key = workloadApiKey(service, replicaIndex);
-  return key === undefined ? {} : { authorization: `Bearer ${key}` };
 }
 
 /**

@@ -45,6 +45,25 @@ describe('AnswerHandler', () => {
     expect(heads[0]?.headers).toEqual({ 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'] });
   });
 
+  it("leaves out the connection's own headers, and those its Connection header names", () => {
+    const { heads, head } = exchange();
+    head(200, [
+      'Content-Type',
+      'text/event-stream',
+      'Connection',
+      'keep-alive, X-Hop',
+      'Keep-Alive',
+      'timeout=5',
+      'Transfer-Encoding',
+      'chunked',
+      'X-Hop',
+      'one connection only',
+      'X-End',
+      'kept',
+    ]);
+    expect(heads[0]?.headers).toEqual({ 'content-type': 'text/event-stream', 'x-end': 'kept' });
+  });
+
   it('skips 1xx informational heads', () => {
     const { heads, head } = exchange();
     expect(head(100, [])).toBe(true);

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { HOP_BY_HOP_HEADERS } from './hop-headers.rules';
 
 /** Where an answer's body goes as it arrives: a `ServerResponse`, or anything that writes like one. */
 export interface BodySink {
@@ -29,6 +30,11 @@ export interface AnswerBody {
 
 export interface AnswerHead {
   status: number;
+  /**
+   * The end-to-end headers: the hop-by-hop ones, and any the Connection header names, described
+   * the connection undici read the answer from, so no hop passes them on. The object is the
+   * caller's to add to.
+   */
   headers: IncomingHttpHeaders;
   body: AnswerBody;
 }
@@ -145,16 +151,33 @@ export class AnswerHandler implements Dispatcher.DispatchHandlers, AnswerBody {
   }
 }
 
-/** Raw header pairs as node:http presents them: lower-case names, latin1 values, repeats as arrays. */
+const HOP_BY_HOP = new Set(HOP_BY_HOP_HEADERS);
+
+/**
+ * Raw header pairs as node:http presents them (lower-case names, latin1 values, repeats as arrays),
+ * the hop-by-hop ones left out. Built without them rather than deleted after: a deleted property
+ * turns the object into a slow dictionary for every hop that reads or writes it next.
+ */
 function headersOf(raw: Buffer[]): IncomingHttpHeaders {
   const headers: Record<string, string | string[]> = {};
+  let connection: string | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]?.toString('latin1').toLowerCase() ?? '';
     const value = raw[i + 1]?.toString('latin1') ?? '';
+    if (HOP_BY_HOP.has(name)) {
+      if (name === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
+      continue;
+    }
     const seen = headers[name];
     if (seen === undefined) headers[name] = value;
     else if (Array.isArray(seen)) seen.push(value);
     else headers[name] = [seen, value];
+  }
+  if (connection !== undefined) {
+    for (const token of connection.split(',')) {
+      const named = token.trim().toLowerCase();
+      if (named !== 'keep-alive' && named !== 'close') Reflect.deleteProperty(headers, named);
+    }
   }
   return headers;
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { INestApplication } from '@nestjs/common';
 import {
   InvalidServiceIdError,
@@ -104,7 +105,7 @@ export function installDataPlane(app: INestApplication): void {
     const ex: Exchange = {
       req,
       res,
-      startedAt: process.hrtime.bigint(),
+      startedAt: performance.now(),
       requestId: acceptRequestId(req.headers[REQUEST_ID_HEADER]),
     };
     const openAiShape = url.startsWith('/v1') || /^\/api\/services\/vllm\/[^/]+\/v1(\/|$|\?)/.test(url);

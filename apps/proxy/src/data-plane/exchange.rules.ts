@@ -1,4 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { OVERHEAD_HEADER, WORKLOAD_TIME_HEADER } from '@aiplane/contracts';
 import { formatMs, HOP_BY_HOP_HEADERS, noteOverhead, REQUEST_ID_HEADER } from '@aiplane/server-kit';
 
@@ -6,7 +7,8 @@ import { formatMs, HOP_BY_HOP_HEADERS, noteOverhead, REQUEST_ID_HEADER } from '@
 export interface Exchange {
   req: IncomingMessage;
   res: ServerResponse;
-  startedAt: bigint;
+  /** performance.now() when it arrived. */
+  startedAt: number;
   requestId: string;
 }
 
@@ -31,25 +33,16 @@ const NOT_FORWARDED = new Set([
   REQUEST_ID_HEADER,
 ]);
 
-const NOT_RETURNED = new Set(HOP_BY_HOP_HEADERS);
-
 /** The client's headers a workload may see; the connection's own and every credential stay behind. */
 export function forwardedHeaders(req: IncomingMessage): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(req.headers)) {
+  const from = req.headers;
+  for (const name in from) {
+    const value = from[name];
     if (value !== undefined && !NOT_FORWARDED.has(name) && !name.startsWith('x-aiplane-'))
       headers[name] = value;
   }
   return headers;
-}
-
-/** The workload's response headers a client may see (the framing is this connection's own). */
-export function returnedHeaders(headers: IncomingMessage['headers']): OutgoingHttpHeaders {
-  const kept: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !NOT_RETURNED.has(name)) kept[name] = value;
-  }
-  return kept;
 }
 
 export function hasBody(req: IncomingMessage): boolean {
@@ -82,7 +75,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     };
     req.on('data', onData);
     req.on('end', () => {
-      resolve(Buffer.concat(chunks, size));
+      // A prompt's body is most often one chunk: no copy then.
+      resolve(chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size));
     });
     req.on('error', reject);
   });
@@ -91,19 +85,25 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 export function isJsonContentType(req: IncomingMessage): boolean {
   const type = req.headers['content-type'];
   if (type === undefined) return false;
+  if (type === 'application/json') return true;
   const essence = type.split(';', 1)[0]?.trim().toLowerCase() ?? '';
   return essence === 'application/json' || (essence.startsWith('application/') && essence.endsWith('+json'));
 }
 
 export function elapsedMs(ex: Exchange): number {
-  return Number(process.hrtime.bigint() - ex.startedAt) / 1e6;
+  return performance.now() - ex.startedAt;
 }
 
-/** The timing headers: overhead is everything but the workload's time to its response headers. */
-export function timingHeaders(ex: Exchange, workloadMs: number | undefined): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = {
-    [OVERHEAD_HEADER]: noteOverhead(ex.res, formatMs(elapsedMs(ex) - (workloadMs ?? 0))),
-  };
+/**
+ * Adds the timing headers to `headers`: overhead is everything but the workload's time to its
+ * response headers.
+ */
+export function stampTiming(
+  headers: OutgoingHttpHeaders,
+  ex: Exchange,
+  workloadMs: number | undefined,
+): OutgoingHttpHeaders {
+  headers[OVERHEAD_HEADER] = noteOverhead(ex.res, formatMs(elapsedMs(ex) - (workloadMs ?? 0)));
   if (workloadMs !== undefined) headers[WORKLOAD_TIME_HEADER] = formatMs(workloadMs);
   return headers;
 }
@@ -122,12 +122,18 @@ export function sendJson(
     return;
   }
   const payload = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': payload.length,
-    [REQUEST_ID_HEADER]: ex.requestId,
-    ...headers,
-    ...timingHeaders(ex, workloadMs),
-  });
+  res.writeHead(
+    status,
+    stampTiming(
+      {
+        'content-type': 'application/json',
+        'content-length': payload.length,
+        [REQUEST_ID_HEADER]: ex.requestId,
+        ...headers,
+      },
+      ex,
+      workloadMs,
+    ),
+  );
   res.end(payload);
 }

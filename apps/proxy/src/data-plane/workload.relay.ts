@@ -1,7 +1,8 @@
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { Logger } from '@aiplane/server-kit';
 import { REQUEST_ID_HEADER } from '@aiplane/server-kit';
 import type { StreamedResponse } from '../upstream/upstream.client';
-import { returnedHeaders, timingHeaders, type Exchange } from './exchange.rules';
+import { stampTiming, type Exchange } from './exchange.rules';
 
 /**
  * How long an event stream's headers wait for its first event, to leave in one write with it. Sent
@@ -24,11 +25,10 @@ export function relayAnswer(ex: Exchange, streamed: StreamedResponse, logger: Lo
   const { res } = ex;
   const { status, headers, body, workloadMs } = streamed;
   const sse = (headers['content-type'] ?? '').startsWith('text/event-stream');
-  res.writeHead(status, {
-    ...returnedHeaders(headers),
-    [REQUEST_ID_HEADER]: ex.requestId,
-    ...timingHeaders(ex, workloadMs),
-  });
+  // The answer's end-to-end headers (AnswerHandler left the connection's own out), with ours added.
+  const sent: OutgoingHttpHeaders = headers;
+  sent[REQUEST_ID_HEADER] = ex.requestId;
+  res.writeHead(status, stampTiming(sent, ex, workloadMs));
   let hold: NodeJS.Timeout | undefined;
   if (sse) {
     hold = setTimeout(() => {

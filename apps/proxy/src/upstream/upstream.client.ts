@@ -1,8 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type * as http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { errors, Pool, type Dispatcher } from 'undici';
-import { workloadApiKey, workloadAuthHeaders, type StoredService } from '@aiplane/registry';
+import { workloadApiKey, type StoredService } from '@aiplane/registry';
 import {
   AnswerHandler,
   currentRequestId,
@@ -152,10 +153,10 @@ export class UpstreamClient {
       workload.endpoint,
       this.options.proveKeys === false ? undefined : key,
     );
-    const headers: http.OutgoingHttpHeaders = {
-      ...call.headers,
-      ...workloadAuthHeaders(workload.service, workload.replicaIndex),
-    };
+    // A copy: one call's headers go to each replica tried in turn, each with its own key. Every
+    // workload sits behind auth_front.py, which takes a bearer token (vLLM and Qdrant take it too).
+    const headers: http.OutgoingHttpHeaders = { ...call.headers };
+    if (key !== undefined) headers.authorization = `Bearer ${key}`;
     const { context, body } = call;
     const requestId = context ? context.requestId : currentRequestId();
     const record = timingOf(context);
@@ -168,12 +169,12 @@ export class UpstreamClient {
           bodyError = error;
         });
       }
-      const startedAt = process.hrtime.bigint();
+      const startedAt = performance.now();
       const handler = new AnswerHandler({
         head: (answer) => {
-          const workloadMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
+          const workloadMs = performance.now() - startedAt;
           if (record) record.workloadMs += workloadMs;
-          resolve({ ...answer, workloadMs });
+          resolve({ status: answer.status, headers: answer.headers, body: answer.body, workloadMs });
         },
         failed: (error, connected) => {
           reject(bodyError ?? classify(error, connected, host, this.options.responseTimeoutMs));
