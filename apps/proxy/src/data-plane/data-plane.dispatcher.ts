@@ -147,6 +147,8 @@ export function installDataPlane(app: INestApplication): void {
     // The request id goes down explicitly (CallContext), not in AsyncLocalStorage: see there.
     serveRaw(ex, match).then(
       () => {
+        // Guarded: the line's fields would be worked out on every request even at info.
+        if (!logger.isLevelEnabled('debug')) return;
         logger.debug(
           { request_id: ex.requestId, method, path: url.split('?', 1)[0], ms: formatMs(elapsedMs(ex)) },
           'data-plane request',

@@ -82,19 +82,22 @@ export class VllmService {
     noChatTemplate: (answer: T) => boolean,
     context: CallContext | undefined,
   ): Promise<{ endpointUsed: 'chat' | 'completions'; model: string; answer: T }> {
-    const model = request.model ?? (await this.servedModel(workload, context));
-    const sampling = samplingOf(request);
+    // Most prompts name no model, and the served one is remembered: no wait for it then.
+    const model =
+      request.model ??
+      this.servedModels.cached(workload.replicaId)?.[0] ??
+      (await this.servedModel(workload, context));
     const key = `${workload.replicaId}|${model}`;
     if (!this.noChatTemplate.has(key)) {
-      const chat = await send('/v1/chat/completions', {
-        ...sampling,
-        model,
-        messages: [{ role: 'user', content: request.prompt }],
-      });
+      const body = workloadBody(request, model);
+      body.messages = [{ role: 'user', content: request.prompt }];
+      const chat = await send('/v1/chat/completions', body);
       if (!noChatTemplate(chat)) return { endpointUsed: 'chat', model, answer: chat };
       this.noChatTemplate.add(key);
     }
-    const completion = await send('/v1/completions', { ...sampling, model, prompt: request.prompt });
+    const body = workloadBody(request, model);
+    body.prompt = request.prompt;
+    const completion = await send('/v1/completions', body);
     return { endpointUsed: 'completions', model, answer: completion };
   }
 
@@ -236,13 +239,19 @@ function lacksChatTemplate(response: UpstreamResponse): boolean {
   return response.status === 400 && NO_CHAT_TEMPLATE.test(response.body.toString('utf8'));
 }
 
-function samplingOf(request: PromptRequest): Record<string, unknown> {
-  const { prompt: _prompt, model: _model, ...rest } = request;
-  return {
-    ...rest,
-    max_tokens: request.max_tokens ?? DEFAULT_MAX_TOKENS,
-    temperature: request.temperature ?? DEFAULT_TEMPERATURE,
-  };
+/**
+ * The workload's body: the prompt's sampling fields as given, with this route's defaults, and the
+ * model. Copied key by key: an object rest (`{prompt, ...rest}`) costs a runtime call per request.
+ */
+function workloadBody(request: PromptRequest, model: string): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const name in request) {
+    if (name !== 'prompt' && name !== 'model') body[name] = request[name as keyof PromptRequest];
+  }
+  body.max_tokens = request.max_tokens ?? DEFAULT_MAX_TOKENS;
+  body.temperature = request.temperature ?? DEFAULT_TEMPERATURE;
+  body.model = model;
+  return body;
 }
 
 /**
