@@ -8,6 +8,7 @@ describe('bench arguments', () => {
       streamN: 100,
       rounds: 1,
       duration: 5,
+      wrkWarmup: 1,
       tokenLatencyMs: 10,
       concurrentStreams: 64,
       concurrentTokens: 256,
@@ -29,7 +30,8 @@ describe('bench arguments', () => {
 
   it('makes --quick a short run that keeps the 64 x 256 streams, explicit values still winning', () => {
     const quick = parseArgs(['--quick'], {});
-    expect(quick).toMatchObject({ quick: true, n: 40, duration: 1, gapN: 2 });
+    expect(quick).toMatchObject({ quick: true, n: 40, duration: 1, wrkWarmup: 0, gapN: 2 });
+    expect(parseArgs(['--quick', '--wrk-warmup', '2'], {}).wrkWarmup).toBe(2);
     expect(quick.concurrentStreams).toBe(DEFAULTS.concurrentStreams);
     expect(quick.concurrentTokens).toBe(DEFAULTS.concurrentTokens);
     expect(parseArgs(['--quick', '--n', '100'], {}).n).toBe(100);

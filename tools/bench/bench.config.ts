@@ -40,6 +40,11 @@ export interface BenchConfig {
   streamMaxTokens: number;
   /** Seconds of each wrk run; 0 skips the throughput and CPU measurement. */
   duration: number;
+  /**
+   * Seconds of an unmeasured wrk run just before each measured one, same target and concurrency:
+   * every row is measured in its steady state (each hop's pool at its size, JIT and heap warm).
+   */
+  wrkWarmup: number;
   /** Paced streams per path whose gaps between chunks are measured. */
   gapN: number;
   /** max_tokens of those paced streams. */
@@ -71,6 +76,7 @@ export const USAGE = `usage: node dist/tools/bench/data-plane.bench.js [options]
   --max-tokens N           max_tokens of the latency prompts (default 8)
   --stream-max-tokens N    max_tokens of the time-to-first-chunk prompts (default 64)
   --duration S             seconds of each wrk run, 0 = no throughput (default 5; quick 1)
+  --wrk-warmup S           seconds of an unmeasured wrk run before each measured one (default 1; quick 0)
   --gap-n N                paced streams per path for the gaps between chunks (default 10; quick 2)
   --gap-tokens N           max_tokens of those streams (default 64; quick 32)
   --token-latency-ms N     the paced service's SIM_TOKEN_LATENCY_MS (default 10)
@@ -95,6 +101,7 @@ const schema = z.object({
   'max-tokens': int(1, 32_768),
   'stream-max-tokens': int(1, 32_768),
   duration: int(0, 3_600),
+  'wrk-warmup': int(0, 600),
   'gap-n': int(1, 10_000),
   'gap-tokens': int(2, 32_768),
   'token-latency-ms': int(1, 60_000),
@@ -110,7 +117,8 @@ const schema = z.object({
     .default(path.join('tmp', 'bench', 'data-plane.json')),
 });
 
-type Numbers = 'n' | 'warmup' | 'streamN' | 'maxTokens' | 'streamMaxTokens' | 'duration' | 'gapN';
+type Numbers =
+  'n' | 'warmup' | 'streamN' | 'maxTokens' | 'streamMaxTokens' | 'duration' | 'wrkWarmup' | 'gapN';
 type Sized = Numbers | 'gapTokens' | 'tokenLatencyMs' | 'concurrentStreams' | 'concurrentTokens' | 'rounds';
 
 export const DEFAULTS: Readonly<Record<Sized, number>> = {
@@ -121,6 +129,7 @@ export const DEFAULTS: Readonly<Record<Sized, number>> = {
   maxTokens: 8,
   streamMaxTokens: 64,
   duration: 5,
+  wrkWarmup: 1,
   gapN: 10,
   gapTokens: 64,
   tokenLatencyMs: 10,
@@ -134,6 +143,7 @@ export const QUICK: Readonly<Partial<Record<Sized, number>>> = {
   warmup: 5,
   streamN: 10,
   duration: 1,
+  wrkWarmup: 0,
   gapN: 2,
   gapTokens: 32,
 };
@@ -146,6 +156,7 @@ const FLAGS = new Set([
   'max-tokens',
   'stream-max-tokens',
   'duration',
+  'wrk-warmup',
   'gap-n',
   'gap-tokens',
   'token-latency-ms',
@@ -216,6 +227,7 @@ export function parseArgs(
     maxTokens: pick(a['max-tokens'], 'maxTokens'),
     streamMaxTokens: pick(a['stream-max-tokens'], 'streamMaxTokens'),
     duration: pick(a.duration, 'duration'),
+    wrkWarmup: pick(a['wrk-warmup'], 'wrkWarmup'),
     gapN: pick(a['gap-n'], 'gapN'),
     gapTokens: pick(a['gap-tokens'], 'gapTokens'),
     tokenLatencyMs: pick(a['token-latency-ms'], 'tokenLatencyMs'),

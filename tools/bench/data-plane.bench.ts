@@ -196,6 +196,7 @@ interface WrkResult {
 async function measureThroughput(
   runs: readonly WrkRun[],
   seconds: number,
+  warmupSeconds: number,
   dir: string,
   cpuGroups: ReadonlyMap<string, readonly number[]>,
 ): Promise<Map<string, WrkResult>> {
@@ -203,6 +204,12 @@ async function measureThroughput(
   for (const run of runs) {
     const spec = run.target.wrk;
     if (spec === undefined) continue;
+    if (warmupSeconds > 0)
+      await runWrk(
+        { ...spec, connections: run.connections, seconds: warmupSeconds },
+        dir,
+        `${run.key}-warmup`,
+      );
     const before = cpuSnapshot(cpuGroups);
     const report = await runWrk({ ...spec, connections: run.connections, seconds }, dir, run.key);
     const after = cpuSnapshot(cpuGroups);
@@ -940,7 +947,7 @@ async function run(config: BenchConfig, cleanup: Cleanup, tail: OutputTail): Pro
     const latency = new Map(
       [...latencySamples].map(([key, answers]) => [key, summarise(answers.map((answer) => answer.ms))]),
     );
-    const throughput = await measureThroughput(wrkRuns, config.duration, tmpDir, cpuGroups);
+    const throughput = await measureThroughput(wrkRuns, config.duration, config.wrkWarmup, tmpDir, cpuGroups);
     const firstSamples = await measureRounds(
       servedFirstChunk,
       Math.min(config.warmup, 10),
@@ -1147,13 +1154,15 @@ async function run(config: BenchConfig, cleanup: Cleanup, tail: OutputTail): Pro
       max_tokens: config.maxTokens,
       stream_max_tokens: config.streamMaxTokens,
       wrk_seconds: config.duration,
+      wrk_warmup_seconds: config.wrkWarmup,
       gap_n: config.gapN,
       gap_tokens: config.gapTokens,
       token_latency_ms: config.tokenLatencyMs,
       concurrent_streams: config.concurrentStreams,
       concurrent_tokens: config.concurrentTokens,
       order:
-        'each round: c=1 (interleaved, one request per target in turn, keep-alive), wrk per target, ' +
+        'each round: c=1 (interleaved, one request per target in turn, keep-alive), wrk per target ' +
+        '(each measured run after an unmeasured warm-up run of the same target), ' +
         'first chunk (interleaved), paced gaps (interleaved), concurrent streams',
       job_sim_env: fast.simEnv ?? null,
       paced_job_sim_env: paced.simEnv ?? null,

@@ -20,7 +20,11 @@ export function renderReport(result: DataPlaneResult, jsonPath: string): string 
     '',
     `${m.cpus} CPUs (${m.cpu_model}), ${m.memory_gib} GiB, ${m.os}, node ${m.node}; ` +
       `${rounds} round(s), n=${result.settings.n} per target and round, max_tokens=${result.settings.max_tokens}, ` +
-      `wrk ${String(s.wrk_seconds)} s per run${result.settings.quick === true ? ', --quick' : ''}; ` +
+      `wrk ${String(s.wrk_seconds)} s per run` +
+      (typeof s.wrk_warmup_seconds === 'number' && s.wrk_warmup_seconds > 0
+        ? ` after ${String(s.wrk_warmup_seconds)} s unmeasured`
+        : '') +
+      `${result.settings.quick === true ? ', --quick' : ''}; ` +
       `load average ${m.load_average_before.join(' ')} → ${m.load_average_after.join(' ')}`,
     '',
     '### Targets',
