@@ -43,15 +43,14 @@ export async function createOrchestratorApp(
   const token = options.guard === false ? undefined : config.ORCHESTRATOR_TOKEN;
   const guard = token === undefined ? undefined : new BearerTokenGuard(token);
   if (guard) app.useGlobalGuards(guard);
+  // The proxy's socket when it has one (the URL then only names the Host header), else its URL.
+  const proxyBaseUrl = config.PROXY_SOCKET === undefined ? config.PROXY_URL : SOCKET_BASE_URL;
   const passThrough = new PassThroughDispatcher({
     hop: 'orchestrator',
     upstream: {
       name: 'data-plane proxy',
-      baseUrl: config.PROXY_SOCKET === undefined ? config.PROXY_URL : SOCKET_BASE_URL,
-      dispatcher:
-        config.PROXY_SOCKET === undefined
-          ? passThroughPool(config.PROXY_URL)
-          : passThroughPool(SOCKET_BASE_URL, { socketPath: config.PROXY_SOCKET }),
+      baseUrl: proxyBaseUrl,
+      dispatcher: passThroughPool(proxyBaseUrl, { socketPath: config.PROXY_SOCKET }),
       token: config.PROXY_TOKEN,
       timeoutMs: config.UPSTREAM_TIMEOUT_MS,
     },

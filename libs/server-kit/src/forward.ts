@@ -165,7 +165,7 @@ export type PoolConnector = buildConnector.connector;
  */
 export function passThroughPool(
   baseUrl: string,
-  where: { socketPath?: string; connect?: PoolConnector } = {},
+  where: { socketPath?: string | undefined; connect?: PoolConnector } = {},
 ): Pool {
   return new Pool(new URL(baseUrl).origin, {
     connections: 64,

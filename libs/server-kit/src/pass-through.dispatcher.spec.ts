@@ -3,7 +3,6 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
 import { OVERHEAD_HEADER, VECTOR_BODY_LIMIT, WORKLOAD_TIME_HEADER } from '@aiplane/contracts';
 import type { Pool } from 'undici';
 import { passThroughPool, SOCKET_BASE_URL } from './forward';
@@ -11,7 +10,6 @@ import {
   formatMs,
   overheadMs,
   PassThroughDispatcher,
-  relayBody,
   type PassThroughOptions,
 } from './pass-through.dispatcher';
 
@@ -547,52 +545,5 @@ describe('PassThroughDispatcher over a Unix socket', () => {
       await close(proxy);
       rmSync(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe('relayBody', () => {
-  /** A writer that holds every chunk until `release`, with room for one small chunk at a time. */
-  function slowWriter() {
-    const written: string[] = [];
-    let pending: (() => void) | undefined;
-    const to = new Writable({
-      highWaterMark: 4,
-      write(chunk: Buffer, _encoding, done) {
-        written.push(chunk.toString());
-        pending = done;
-      },
-    });
-    const release = (): void => {
-      const done = pending;
-      pending = undefined;
-      done?.();
-    };
-    return { to, written, release };
-  }
-
-  it('passes every chunk in order and the end, pausing the reader while the writer is full', async () => {
-    const from = new PassThrough();
-    const { to, written, release } = slowWriter();
-    relayBody(from, to);
-    from.write('first-chunk');
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(from.isPaused()).toBe(true);
-    from.end('second-chunk');
-    while (!to.writableFinished) {
-      release();
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    expect(written).toEqual(['first-chunk', 'second-chunk']);
-  });
-
-  it('stops relaying when told to: nothing more is written and the writer is not ended', async () => {
-    const from = new PassThrough();
-    const { to, written } = slowWriter();
-    const stop = relayBody(from, to);
-    stop();
-    from.end('late');
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(written).toEqual([]);
-    expect(to.writableEnded).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import {
   InvalidServiceIdError,
@@ -347,32 +347,6 @@ export class PassThroughDispatcher {
     dropUnreadBody(req, headers, status);
     res.writeHead(status, headers).end(body);
   }
-}
-
-/**
- * `from.pipe(to)` as this hop needs it: each chunk written as it arrives, the reader paused while the
- * writer is full, the end passed on. pipe() itself adds and removes about a dozen listeners per
- * answer (unpipe, finish, error, close...), a measurable share of a hop that does little else.
- * Returns the way to stop relaying (pipe's unpipe).
- */
-export function relayBody(from: Readable, to: Writable): () => void {
-  const onData = (chunk: Buffer): void => {
-    if (!to.write(chunk)) from.pause();
-  };
-  const onDrain = (): void => {
-    from.resume();
-  };
-  const onEnd = (): void => {
-    to.end();
-  };
-  from.on('data', onData);
-  from.on('end', onEnd);
-  to.on('drain', onDrain);
-  return () => {
-    from.off('data', onData);
-    from.off('end', onEnd);
-    to.off('drain', onDrain);
-  };
 }
 
 function tooLarge(limit: number): string {

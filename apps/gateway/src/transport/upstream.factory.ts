@@ -31,7 +31,7 @@ export function upstreamBaseUrl(url: string, socketPath: string | undefined): st
  */
 export function upstreamPool(tunnel: SshTunnel | null, url: string, socketPath: string | undefined): Pool {
   const baseUrl = upstreamBaseUrl(url, socketPath);
-  if (!tunnel) return passThroughPool(baseUrl, socketPath === undefined ? {} : { socketPath });
+  if (!tunnel) return passThroughPool(baseUrl, { socketPath });
   const connect: PoolConnector = (options, callback) => {
     openChannelTo(tunnel, options.hostname, Number(options.port || 80), socketPath).then(
       (channel) => {

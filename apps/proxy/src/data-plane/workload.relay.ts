@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { Logger } from '@aiplane/server-kit';
+import type { BodySink, Logger } from '@aiplane/server-kit';
 import { REQUEST_ID_HEADER } from '@aiplane/server-kit';
 import type { StreamedResponse } from '../upstream/upstream.client';
 import { stampTiming, type Exchange } from './exchange.rules';
@@ -39,36 +39,37 @@ export function relayAnswer(ex: Exchange, streamed: StreamedResponse, logger: Lo
     clearTimeout(hold);
     if (!body.complete) body.abort();
   });
-  body.relay(
-    {
-      write: (chunk) => {
-        clearTimeout(hold);
-        return res.write(chunk);
-      },
-      once: (event, listener) => res.once(event, listener),
+  // Only an event stream's first chunk has the held headers to release.
+  const sink: BodySink = sse
+    ? {
+        write: (chunk) => {
+          clearTimeout(hold);
+          return res.write(chunk);
+        },
+        once: (event, listener) => res.once(event, listener),
+      }
+    : res;
+  body.relay(sink, {
+    end: () => {
+      clearTimeout(hold);
+      res.end();
     },
-    {
-      end: () => {
-        clearTimeout(hold);
-        res.end();
-      },
-      fail: () => {
-        clearTimeout(hold);
-        if (res.destroyed || res.writableEnded) return;
-        logger.warn({ request_id: ex.requestId, status }, 'workload failed mid-answer');
-        if (!sse) {
-          res.destroy();
-          return;
-        }
-        const event = {
-          error: {
-            message: 'The model server stopped answering in the middle of the stream',
-            type: 'server_error',
-            code: 'upstream_disconnected',
-          },
-        };
-        res.end(`data: ${JSON.stringify(event)}\n\n`);
-      },
+    fail: () => {
+      clearTimeout(hold);
+      if (res.destroyed || res.writableEnded) return;
+      logger.warn({ request_id: ex.requestId, status }, 'workload failed mid-answer');
+      if (!sse) {
+        res.destroy();
+        return;
+      }
+      const event = {
+        error: {
+          message: 'The model server stopped answering in the middle of the stream',
+          type: 'server_error',
+          code: 'upstream_disconnected',
+        },
+      };
+      res.end(`data: ${JSON.stringify(event)}\n\n`);
     },
-  );
+  });
 }

@@ -46,7 +46,7 @@ export function keyProofConnector(key: string | undefined, timeoutMs: number): C
 }
 
 /** Asks the peer on `socket` for the key's proof of a fresh nonce; `done` once, with an error unless it matched. */
-export function proveKey(
+function proveKey(
   socket: net.Socket,
   key: string,
   host: string,
